@@ -9,6 +9,11 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
+/** The command group `name` (e.g. "model"), created on first use so several cli files can add to it. */
+export function group(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
+
 const cliDir = join(dirname(fileURLToPath(import.meta.url)), "cli");
 
 async function main(): Promise<void> {
