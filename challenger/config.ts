@@ -1,0 +1,46 @@
+// Challenger bot configuration: zod schema, read from a JSON file and OZK_CHALLENGER_* environment variables.
+import { z } from "zod";
+import { loadConfig } from "../sdk/node/config.ts";
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");
+const amount = z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+
+export const challengerConfigSchema = z
+  .object({
+    rpcUrl: z.string().url(),
+    privateKey: hex32,
+    deployment: z.string().min(1),
+    /** Model packages whose claims are re-executed; claims of other models are ignored. */
+    models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+    /**
+     * Which claims to re-execute. all: every claim. probability: each with `probability`.
+     * value: every claim whose bond (plus request fee) is at least `valueThreshold`, the rest with `probability`.
+     * The draw is a hash of (claimId, seed), so a restart makes the same choice.
+     */
+    sampling: z
+      .object({
+        policy: z.enum(["all", "probability", "value"]).default("all"),
+        probability: z.number().min(0).max(1).default(1),
+        valueThreshold: amount.default(0n),
+        seed: z.string().default("ozk"),
+      })
+      .strict()
+      .default({}),
+    /** A sampled claim whose input data is missing or does not match its inputHash: report only, or challenge it. */
+    missingInput: z.enum(["report", "challenge"]).default("report"),
+    /** Settle a wrong claim at once with a proof of the right output (needs the package's zkey) instead of challenging. */
+    counterProve: z.boolean().default(false),
+    stakeTarget: amount.default(0n),
+    store: z.string().default(".ozk/challenger.sqlite"),
+    port: z.number().int().min(0).max(65535).default(0),
+    intervalMs: z.number().int().positive().default(1000),
+    confirmations: z.number().int().nonnegative().default(0),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
+  })
+  .strict();
+
+export type ChallengerConfig = z.output<typeof challengerConfigSchema>;
+
+export function loadChallengerConfig(options: { file?: string; overrides?: Record<string, unknown>; env?: Record<string, string | undefined> } = {}): ChallengerConfig {
+  return loadConfig(challengerConfigSchema, { envPrefix: "OZK_CHALLENGER_", ...options });
+}

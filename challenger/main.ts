@@ -1,0 +1,14 @@
+// Challenger process entry: tsx challenger/main.ts [--config challenger.json]; env OZK_CHALLENGER_* overrides the file.
+import { FatalError } from "../sdk/errors.ts";
+import { loadChallengerConfig } from "./config.ts";
+import { startChallenger } from "./index.ts";
+
+const at = process.argv.indexOf("--config");
+const file = at > 0 ? process.argv[at + 1] : process.env.OZK_CHALLENGER_CONFIG;
+try {
+  const running = await startChallenger(loadChallengerConfig({ file }));
+  await running.daemon.done.finally(() => running.server.close().then(() => running.ctx.store.close()));
+} catch (err) {
+  console.error(`challenger: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(err instanceof FatalError ? 2 : 1);
+}

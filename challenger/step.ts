@@ -1,0 +1,169 @@
+// The challenger's idempotent step: follow claims from the chain (with a confirmation depth), re-execute
+// sampled ones bit-exactly with the reference engine, dispute wrong ones inside the window (or counter-prove),
+// slash after a missed proof deadline, withdraw credits. It never challenges a claim the engine agrees with.
+import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
+import { claimManagerAbi } from "../sdk/abi.ts";
+import { errorSummary } from "../sdk/errors.ts";
+import { checkInputData } from "../sdk/inputs.ts";
+import { ClaimStatus, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
+import { ensureFreeStake, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { runQuantized } from "../circuits/compiler/engine.ts";
+import { proveModel } from "../circuits/compiler/prove.ts";
+import type { ChallengerConfig } from "./config.ts";
+
+export interface ChallengerContext extends DaemonBase {
+  config: ChallengerConfig;
+}
+
+export type Verdict = "correct" | "wrong" | "missing-input" | "skipped";
+
+/** A claim of a watched model, as seen in its events, with what this bot concluded and did. */
+export interface WatchedClaim {
+  claimId: Hex;
+  claim: { modelId: Hex; provider: Address; inputHash: string; outputHash: Hex; bond: string; requestId: string };
+  outputs: string[];
+  blockNumber: string;
+  inputData?: Hex;
+  verdict?: Verdict;
+  reason?: string;
+  /** The outputs the engine computes, when the claim was re-executed. */
+  expected?: string[];
+  status: "watching" | "done";
+  outcome?: string;
+}
+
+const fields = (c: WatchedClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
+
+export async function step(ctx: ChallengerContext): Promise<void> {
+  await syncEvents(ctx);
+  for (const [, claim] of ctx.store.entries<WatchedClaim>("claim/")) {
+    if (ctx.signal.aborted) return;
+    if (claim.status !== "watching") continue;
+    const checked = claim.verdict ? claim : check(ctx, claim);
+    await act(ctx, checked);
+  }
+  await withdrawCredits(ctx);
+}
+
+async function syncEvents(ctx: ChallengerContext): Promise<void> {
+  for (;;) {
+    const batch = await ctx.cursor.poll();
+    if (!batch) return;
+    if (batch.rewind) {
+      // Claims first seen in orphaned blocks are re-derived from the chain: forget those not acted upon.
+      for (const [key, c] of ctx.store.entries<WatchedClaim>("claim/")) {
+        if (BigInt(c.blockNumber) >= batch.rewind.fromBlock) ctx.store.delete(key);
+      }
+      ctx.logger.warn({ ...batch.rewind }, "reorg: forgot claims from orphaned blocks");
+    }
+    const logs = parseEventLogs({ abi: claimManagerAbi, logs: batch.logs as Log[], strict: true });
+    ctx.store.transaction(() => {
+      for (const log of logs) {
+        if (log.eventName === "ClaimSubmitted") {
+          const a = log.args;
+          const modelId = a.modelId.toLowerCase() as Hex;
+          if (!ctx.models.has(modelId) || ctx.store.get(`claim/${a.claimId}`)) continue;
+          ctx.store.set(`claim/${a.claimId}`, {
+            claimId: a.claimId,
+            claim: { ...a.claim, modelId, inputHash: a.claim.inputHash.toString(), bond: a.claim.bond.toString(), requestId: a.claim.requestId.toString() },
+            outputs: a.outputs.map(String),
+            blockNumber: String(log.blockNumber),
+            status: "watching",
+          } satisfies WatchedClaim);
+          ctx.metrics.counter("claims_seen_total", "Claims of watched models seen").inc();
+        } else if (log.eventName === "ClaimInput") {
+          const c = ctx.store.get<WatchedClaim>(`claim/${log.args.claimId}`);
+          if (c && !c.verdict) ctx.store.set(`claim/${c.claimId}`, { ...c, inputData: log.args.inputData } satisfies WatchedClaim);
+        } else if (log.eventName === "InferenceRequested") {
+          ctx.store.set(`request/${log.args.requestId}`, { inputData: log.args.inputData, inputURI: log.args.inputURI });
+        }
+      }
+      ctx.cursor.commit(batch);
+    });
+    if (batch.logs.length === 0 && !batch.rewind) return;
+  }
+}
+
+/** Same draw after a restart: a hash of the claim id and the configured seed. */
+function sampled(ctx: ChallengerContext, c: WatchedClaim): boolean {
+  const s = ctx.config.sampling;
+  if (s.policy === "all") return true;
+  if (s.policy === "value" && BigInt(c.claim.bond) >= s.valueThreshold) return true;
+  const draw = Number(BigInt(keccak256(toHex(`${c.claimId}:${s.seed}`))) % 1_000_000n) / 1_000_000;
+  return draw < s.probability;
+}
+
+/** Re-executes a claim (pure, no chain calls) and stores the verdict. */
+function check(ctx: ChallengerContext, c: WatchedClaim): WatchedClaim {
+  let out: WatchedClaim;
+  if (!sampled(ctx, c)) {
+    out = { ...c, verdict: "skipped", status: "done", outcome: "not sampled" };
+  } else {
+    const model = ctx.models.get(c.claim.modelId)!;
+    const m = model.pkg.manifest;
+    const data = c.inputData ?? (c.claim.requestId !== "0" ? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)?.inputData : undefined);
+    try {
+      if (!data || data === "0x") throw new Error("the claim's input data was not published");
+      const input = checkInputData(data, BigInt(c.claim.inputHash), { length: m.inputLength, bits: m.inputBits });
+      const expected = runQuantized(model.pkg.quant, input.values).outputs.map(String);
+      const wrong = expected.length !== c.outputs.length || expected.some((v, i) => v !== c.outputs[i]);
+      out = { ...c, verdict: wrong ? "wrong" : "correct", expected };
+      ctx.metrics.counter("claims_checked_total", "Claims re-executed, by verdict", ["verdict"] as const).inc({ verdict: out.verdict! });
+      if (wrong) ctx.logger.warn({ claimId: c.claimId, claimed: c.outputs, expected }, "WRONG claim found");
+      else ctx.logger.info({ claimId: c.claimId }, "claim re-executed: correct");
+    } catch (err) {
+      out = { ...c, verdict: "missing-input", reason: errorSummary(err) };
+      ctx.metrics.counter("claims_checked_total", "Claims re-executed, by verdict", ["verdict"] as const).inc({ verdict: "missing-input" });
+      ctx.logger.warn({ claimId: c.claimId, reason: out.reason, policy: ctx.config.missingInput }, "claim input unavailable");
+    }
+    if (out.verdict === "correct" || (out.verdict === "missing-input" && ctx.config.missingInput === "report")) {
+      out = { ...out, status: "done", outcome: out.verdict };
+    }
+  }
+  ctx.store.set(`claim/${c.claimId}`, out);
+  return out;
+}
+
+/** Drives a disputed claim (verdict wrong, or missing input under the challenge policy) to settlement. */
+async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
+  if (c.status !== "watching") return;
+  const [status, deadline, challenger] = await readClaims<readonly [number, bigint, Address]>(ctx, "claimState", [c.claimId]);
+  const now = (await ctx.publicClient.getBlock()).timestamp;
+  const claim = fields(c.claim);
+  const mine = challenger.toLowerCase() === ctx.account.address.toLowerCase();
+  switch (status) {
+    case ClaimStatus.None:
+      ctx.logger.warn({ claimId: c.claimId }, "claim not on chain (reorged away?): dropping");
+      ctx.store.delete(`claim/${c.claimId}`);
+      return;
+    case ClaimStatus.Submitted: {
+      if (now + 1n >= deadline) return; // window closing: finalize is the provider's business
+      if (ctx.config.counterProve && c.verdict === "wrong" && c.expected) {
+        const model = ctx.models.get(c.claim.modelId)!;
+        const input = checkInputData(c.inputData ?? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)!.inputData, claim.inputHash);
+        const proved = await proveModel(model.pkg.dir, input.values);
+        await sendClaims(ctx, "counterProve", [claim, proved.outputs, toSolidityProof(proved.proof)]);
+        ctx.logger.warn({ claimId: c.claimId }, "counter-proved a wrong claim");
+        return;
+      }
+      const [, bond] = await readRegistry<readonly [number, bigint]>(ctx, "disputeParams", [c.claim.modelId]);
+      await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
+      await sendClaims(ctx, "challenge", [claim]);
+      ctx.metrics.counter("challenges_total", "Challenges sent").inc();
+      ctx.logger.warn({ claimId: c.claimId, bond }, "challenged");
+      return;
+    }
+    case ClaimStatus.Challenged:
+      if (now + 1n >= deadline) {
+        await sendClaims(ctx, "slash", [claim]);
+        ctx.logger.warn({ claimId: c.claimId, challenger, mine }, "proof deadline missed: slashed");
+      }
+      return;
+    default: {
+      const outcome = claimStatusName(status);
+      ctx.store.set(`claim/${c.claimId}`, { ...c, status: "done", outcome } satisfies WatchedClaim);
+      ctx.metrics.counter("disputes_settled_total", "Disputed claims settled, by outcome", ["outcome"] as const).inc({ outcome });
+      ctx.logger.info({ claimId: c.claimId, outcome }, "dispute settled");
+    }
+  }
+}

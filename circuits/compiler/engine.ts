@@ -1,0 +1,187 @@
+// The bit-exact integer reference engine: exactly what every circuit route computes, used by the provider,
+// the challenger, the fidelity report and the witness tests.
+import type { QLinear, QMaxPool, QOp, QuantizedModel } from "./quantize.ts";
+
+export interface QuantizedRun {
+  /** The model's integer outputs (logits at q.outputScale, or [index] for argmax models). */
+  outputs: bigint[];
+  /** outputs * outputScale. */
+  logits: number[];
+  /** The integer output of every op in q.ops, in order (flattened C-order). */
+  layers: bigint[][];
+}
+
+/** Quantize a float input: round(x / inputScale) after clamping to the declared input range. */
+export function quantizeInput(q: QuantizedModel, input: Float32Array | readonly number[]): bigint[] {
+  const n = q.inputShape.reduce((a, b) => a * b, 1);
+  if (input.length !== n) throw new Error(`${q.name}: input has ${input.length} values, expected ${n}`);
+  const [lo, hi] = q.inputRange;
+  const top = 2 ** (q.inputBits - 1) - 1;
+  const out: bigint[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = Math.min(hi, Math.max(lo, input[i]!));
+    const v = Math.round(x / q.inputScale);
+    out[i] = BigInt(Math.min(top, Math.max(-top - 1, v)));
+  }
+  return out;
+}
+
+/** Run a float input (quantized with quantizeInput) or an already-quantized integer input. */
+export function runQuantized(q: QuantizedModel, input: Float32Array | readonly number[] | readonly bigint[]): QuantizedRun {
+  const xq = typeof input[0] === "bigint" ? checkInts(q, input as readonly bigint[]) : quantizeInput(q, input as Float32Array);
+  const layers: bigint[][] = [];
+  let x = xq;
+  for (const op of q.ops) {
+    x = runOp(op, x);
+    layers.push(x);
+  }
+  const logits = x.map((v) => (q.outputKind === "argmax" ? Number(v) : Number(v) * q.outputScale));
+  return { outputs: x, logits, layers };
+}
+
+function checkInts(q: QuantizedModel, xs: readonly bigint[]): bigint[] {
+  const n = q.inputShape.reduce((a, b) => a * b, 1);
+  if (xs.length !== n) throw new Error(`${q.name}: input has ${xs.length} values, expected ${n}`);
+  const lim = 1n << BigInt(q.inputBits - 1);
+  xs.forEach((v, i) => {
+    if (v < -lim || v >= lim) throw new RangeError(`input ${i} = ${v} does not fit in ${q.inputBits} signed bits`);
+  });
+  return [...xs];
+}
+
+export function runOp(op: QOp, x: bigint[]): bigint[] {
+  switch (op.kind) {
+    case "linear":
+      return runLinear(op, x);
+    case "maxpool":
+      return runMaxPool(op, x);
+    case "relu":
+      return x.map((v) => (v > 0n ? v : 0n));
+    case "argmax": {
+      let best = 0;
+      for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+      return [BigInt(best)];
+    }
+  }
+}
+
+/** Requantize one accumulator: floor((acc*M + 2^(s-1)) / 2^s), clamped to outBits signed ([0, hi] with relu). */
+export function requantize(acc: bigint, M: bigint, s: number, outBits: number, relu: boolean): bigint {
+  const round = s > 0 ? 1n << BigInt(s - 1) : 0n;
+  let y = (acc * M + round) >> BigInt(s);
+  const hi = (1n << BigInt(outBits - 1)) - 1n;
+  const lo = relu ? 0n : -hi - 1n;
+  if (y > hi) y = hi;
+  if (y < lo) y = lo;
+  return y;
+}
+
+/**
+ * The taps of each output of a linear op: for output o, acc = bias[channel] + sum weight[w] * x[i] over its taps.
+ * Calls visit(o, channel, inIdx, wIdx, count) with typed arrays reused between calls (avgpool: wIdx all -1).
+ */
+export function forEachOutput(
+  op: QLinear,
+  visit: (o: number, channel: number, inIdx: Int32Array, wIdx: Int32Array, count: number) => void,
+): void {
+  if (op.source === "dense") {
+    const nIn = op.inShape.reduce((a, b) => a * b, 1);
+    const nOut = op.outShape[0]!;
+    const inIdx = new Int32Array(nIn);
+    const wIdx = new Int32Array(nIn);
+    for (let k = 0; k < nIn; k++) inIdx[k] = k;
+    for (let o = 0; o < nOut; o++) {
+      for (let k = 0; k < nIn; k++) wIdx[k] = o * nIn + k;
+      visit(o, o, inIdx, wIdx, nIn);
+    }
+    return;
+  }
+  const [C, H, W] = op.inShape as [number, number, number];
+  const [OC, OH, OW] = op.outShape as [number, number, number];
+  const [kh, kw] = op.kernel!;
+  const [sh, sw] = op.stride!;
+  const [pt, pl] = op.pads!;
+  const conv = op.source === "conv";
+  const cap = (conv ? C : 1) * kh * kw;
+  const inIdx = new Int32Array(cap);
+  const wIdx = new Int32Array(cap);
+  for (let oc = 0; oc < OC; oc++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        let n = 0;
+        const cs = conv ? 0 : oc;
+        const ce = conv ? C : oc + 1;
+        for (let c = cs; c < ce; c++)
+          for (let u = 0; u < kh; u++) {
+            const r = i * sh + u - pt;
+            if (r < 0 || r >= H) continue;
+            for (let v = 0; v < kw; v++) {
+              const col = j * sw + v - pl;
+              if (col < 0 || col >= W) continue;
+              inIdx[n] = (c * H + r) * W + col;
+              wIdx[n] = conv ? ((oc * C + c) * kh + u) * kw + v : -1;
+              n++;
+            }
+          }
+        visit((oc * OH + i) * OW + j, oc, inIdx, wIdx, n);
+      }
+}
+
+function runLinear(op: QLinear, x: bigint[]): bigint[] {
+  const nOut = op.outShape.reduce((a, b) => a * b, 1);
+  const out: bigint[] = new Array(nOut);
+  const bias = op.bias.map(BigInt);
+  const mult = op.multiplier.map(BigInt);
+  // Accumulate in float64 when every partial sum is an exact integer (< 2^53), else in bigint.
+  const fast = op.accBound.every((a) => BigInt(a) < 1n << 53n);
+  const xn = fast ? x.map(Number) : [];
+  const w = op.weight;
+  forEachOutput(op, (o, c, inIdx, wIdx, n) => {
+    let acc: bigint;
+    if (fast) {
+      let s = Number(bias[c]!);
+      if (op.source === "avgpool") for (let k = 0; k < n; k++) s += xn[inIdx[k]!]!;
+      else for (let k = 0; k < n; k++) s += w[wIdx[k]!]! * xn[inIdx[k]!]!;
+      acc = BigInt(s);
+    } else {
+      acc = bias[c]!;
+      if (op.source === "avgpool") for (let k = 0; k < n; k++) acc += x[inIdx[k]!]!;
+      else for (let k = 0; k < n; k++) acc += BigInt(w[wIdx[k]!]!) * x[inIdx[k]!]!;
+    }
+    out[o] = requantize(acc, mult[c]!, op.shift[c]!, op.outBits, op.relu);
+  });
+  return out;
+}
+
+/** For each pooling output, the input indices of its window (padding positions skipped). */
+export function poolWindows(op: QMaxPool): number[][] {
+  const [C, H, W] = op.inShape as [number, number, number];
+  const [, OH, OW] = op.outShape as [number, number, number];
+  const [kh, kw] = op.kernel;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.pads;
+  const wins: number[][] = [];
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        const win: number[] = [];
+        for (let u = 0; u < kh; u++) {
+          const r = i * sh + u - pt;
+          if (r < 0 || r >= H) continue;
+          for (let v = 0; v < kw; v++) {
+            const col = j * sw + v - pl;
+            if (col >= 0 && col < W) win.push((c * H + r) * W + col);
+          }
+        }
+        wins.push(win);
+      }
+  return wins;
+}
+
+function runMaxPool(op: QMaxPool, x: bigint[]): bigint[] {
+  return poolWindows(op).map((win) => {
+    let m = x[win[0]!]!;
+    for (let k = 1; k < win.length; k++) if (x[win[k]!]! > m) m = x[win[k]!]!;
+    return m;
+  });
+}

@@ -1,0 +1,389 @@
+// Fixed-point quantization of a FloatModel: calibrated scales, integer multiplier + rounding shift per
+// output channel, saturation to the declared widths, and the field-overflow analysis that every circuit relies on.
+import type { ConvLayer, DenseLayer, FloatModel, Layer, PoolLayer, Shape } from "./ir.ts";
+import { layerShapes } from "./ir.ts";
+import { runFloat } from "../fidelity/float-engine.ts";
+import { hashVector } from "../../sdk/hash.ts";
+
+/** Widest two's-complement value any linear combination may reach: |v| < 2^MAX_FIELD_BITS < p/2 with margin. */
+export const MAX_FIELD_BITS = 250;
+
+export interface QuantOptions {
+  /** Signed width of a quantized input value (default 8). */
+  inputBits?: number;
+  /** Declared float range of the inputs (default: the calibration range). Inputs are clamped to it. */
+  inputRange?: [number, number];
+  /** Signed width of a quantized weight (default 8). */
+  weightBits?: number;
+  /** Signed width of hidden activations (default 8). */
+  activationBits?: number;
+  /** Signed width of each output value (default 24): ten 24-bit logits pack into one public signal. */
+  outputBits?: number;
+  /** Precision of the requantization multiplier M in M / 2^shift (default 12). */
+  multiplierBits?: number;
+}
+
+/**
+ * One fused integer layer: acc = bias + sum W x (dense, conv, or a window sum for avgpool),
+ * y = clamp(floor((acc * M + 2^(shift-1)) / 2^shift)) to outBits signed (to [0, hi] with relu).
+ * Per output channel c: multiplier[c], shift[c], qBits[c] (width of the unclamped quotient).
+ */
+export interface QLinear {
+  kind: "linear";
+  name: string;
+  source: "dense" | "conv" | "avgpool";
+  inShape: Shape;
+  outShape: Shape;
+  /** Conv/avgpool geometry; absent for dense. */
+  kernel?: [number, number];
+  stride?: [number, number];
+  pads?: [number, number, number, number];
+  /** dense: [out][in]; conv: [outC][inC][kh][kw]; avgpool: empty (all ones, per channel). */
+  weight: number[];
+  /** Per output channel, at accumulator scale (decimal strings: may exceed 2^53). */
+  bias: string[];
+  multiplier: string[];
+  shift: number[];
+  qBits: number[];
+  relu: boolean;
+  inBits: number;
+  outBits: number;
+  inScale: number;
+  outScale: number;
+  weightScale: number[];
+  /** max |acc| per channel over every input in range (decimal strings). */
+  accBound: string[];
+}
+
+export interface QMaxPool {
+  kind: "maxpool";
+  name: string;
+  inShape: Shape;
+  outShape: Shape;
+  kernel: [number, number];
+  stride: [number, number];
+  pads: [number, number, number, number];
+  bits: number;
+  scale: number;
+}
+
+export interface QRelu {
+  kind: "relu";
+  name: string;
+  shape: Shape;
+  bits: number;
+  scale: number;
+}
+
+export interface QArgmax {
+  kind: "argmax";
+  name: string;
+  n: number;
+  bits: number;
+}
+
+export type QOp = QLinear | QMaxPool | QRelu | QArgmax;
+
+export interface QuantizedModel {
+  format: "ozk-quant";
+  version: 1;
+  name: string;
+  inputShape: Shape;
+  inputBits: number;
+  inputScale: number;
+  inputRange: [number, number];
+  weightBits: number;
+  activationBits: number;
+  outputBits: number;
+  multiplierBits: number;
+  /** Real value of output integer 1 (1 for argmax outputs). */
+  outputScale: number;
+  outputKind: "logits" | "argmax";
+  outputCount: number;
+  /** Signed width each committed value (weights, then biases) is packed with for the weights commitment. */
+  commitBits: number;
+  /** sdk hashVector(commitValues(q), commitBits), decimal. */
+  weightsCommitment: string;
+  /** Widest intermediate in bits (the overflow analysis result; <= MAX_FIELD_BITS). */
+  maxBits: number;
+  ops: QOp[];
+}
+
+const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+const bitLength = (v: bigint): number => (v <= 0n ? 0 : v.toString(2).length);
+const signedBits = (v: bigint): number => bitLength(v < 0n ? -v - 1n : v) + 1;
+
+export class OverflowError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OverflowError";
+  }
+}
+
+function checkWidth(what: string, bits: number, lo: number, hi: number): number {
+  if (!Number.isInteger(bits) || bits < lo || bits > hi) throw new RangeError(`${what} must be an integer in [${lo}, ${hi}], got ${bits}`);
+  return bits;
+}
+
+/** Quantize `model`; `calibration` inputs set the activation scales. Throws OverflowError if any value could wrap the field. */
+export function quantize(model: FloatModel, calibration: Float32Array[], options: QuantOptions = {}): QuantizedModel {
+  const inputBits = checkWidth("inputBits", options.inputBits ?? 8, 2, 64);
+  const weightBits = checkWidth("weightBits", options.weightBits ?? 8, 2, 32);
+  const activationBits = checkWidth("activationBits", options.activationBits ?? 8, 2, 64);
+  const outputBits = checkWidth("outputBits", options.outputBits ?? 24, 2, 248);
+  const multiplierBits = checkWidth("multiplierBits", options.multiplierBits ?? 12, 1, 240);
+  if (calibration.length === 0) throw new Error("quantize: need at least one calibration input");
+  const layers = normalizeRelus(model.layers);
+  const shapes = layerShapes({ ...model, layers });
+
+  // Float statistics: max |value| after each IR layer over the calibration set, and the input range.
+  let inLo = Infinity;
+  let inHi = -Infinity;
+  const maxAbs = new Map<string, number>();
+  for (const x of calibration) {
+    for (const v of x) {
+      inLo = Math.min(inLo, v);
+      inHi = Math.max(inHi, v);
+    }
+    const run = runFloat({ ...model, layers }, x);
+    layers.forEach((l, i) => {
+      let m = maxAbs.get(l.name) ?? 0;
+      for (const v of run.layers[i]!) m = Math.max(m, Math.abs(v));
+      maxAbs.set(l.name, m);
+    });
+  }
+  const inputRange = options.inputRange ?? [inLo, inHi];
+  const inMag = Math.max(Math.abs(inputRange[0]), Math.abs(inputRange[1])) || 1;
+  const inputScale = inMag / (2 ** (inputBits - 1) - 1);
+
+  const ops: QOp[] = [];
+  let shape: Shape = model.inputShape;
+  let scale = inputScale;
+  let bits = inputBits;
+  let maxBits = inputBits;
+  const lastLinear = lastIndex(layers, (l) => l.kind === "dense" || l.kind === "conv" || l.kind === "avgpool");
+
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
+    const outShape = shapes[i]!;
+    if (layer.kind === "flatten") {
+      shape = outShape;
+      continue;
+    }
+    if (layer.kind === "dense" || layer.kind === "conv" || layer.kind === "avgpool") {
+      const relu = layers[i + 1]?.kind === "relu";
+      const isLast = i === lastLinear && !layers.slice(i + 1).some((l) => l.kind === "maxpool");
+      const outBits = isLast ? outputBits : activationBits;
+      const observed = maxAbs.get(relu ? layers[i + 1]!.name : layer.name) ?? 0;
+      const op = quantizeLinear(layer as DenseLayer | ConvLayer | (PoolLayer & { kind: "avgpool" }), shape, outShape, scale, bits, outBits, relu, isLast, observed, weightBits, multiplierBits);
+      ops.push(op);
+      maxBits = Math.max(maxBits, ...op.shift.map((s, c) => s + op.qBits[c]!));
+      shape = outShape;
+      scale = op.outScale;
+      bits = outBits;
+      if (relu) i++;
+      continue;
+    }
+    if (layer.kind === "maxpool") {
+      ops.push({ kind: "maxpool", name: layer.name, inShape: shape, outShape, kernel: layer.kernel, stride: layer.stride, pads: layer.pads, bits, scale });
+      maxBits = Math.max(maxBits, bits + 1);
+    } else if (layer.kind === "relu") {
+      ops.push({ kind: "relu", name: layer.name, shape, bits, scale });
+    } else if (layer.kind === "argmax") {
+      if (i !== layers.length - 1) throw new Error(`layer ${layer.name}: argmax must be the last layer`);
+      ops.push({ kind: "argmax", name: layer.name, n: size(shape), bits });
+      maxBits = Math.max(maxBits, bits + 1);
+      shape = outShape;
+      bits = outputBits;
+      scale = 1;
+    }
+    shape = outShape;
+  }
+  if (bits > outputBits) throw new Error(`${model.name}: the last layer yields ${bits}-bit values, wider than outputBits = ${outputBits}`);
+  if (maxBits > MAX_FIELD_BITS) {
+    throw new OverflowError(`${model.name}: an intermediate needs ${maxBits} bits, over the ${MAX_FIELD_BITS}-bit bound that keeps it below the BN254 field (p ~ 2^253.6)`);
+  }
+  const last = ops[ops.length - 1];
+  const outputKind = last?.kind === "argmax" ? "argmax" : "logits";
+  const partial: QuantizedModel = {
+    format: "ozk-quant",
+    version: 1,
+    name: model.name,
+    inputShape: model.inputShape,
+    inputBits,
+    inputScale,
+    inputRange,
+    weightBits,
+    activationBits,
+    outputBits,
+    multiplierBits,
+    outputScale: outputKind === "argmax" ? 1 : scale,
+    outputKind,
+    outputCount: size(shape),
+    commitBits: 0,
+    weightsCommitment: "0",
+    maxBits,
+    ops,
+  };
+  const values = commitValues(partial);
+  partial.commitBits = Math.max(weightBits, ...values.map(signedBits));
+  if (partial.commitBits > 248) throw new OverflowError(`${model.name}: a bias needs ${partial.commitBits} bits, more than a commitment limb holds`);
+  partial.weightsCommitment = hashVector(values, partial.commitBits).toString();
+  return partial;
+}
+
+/** The committed values in order: every linear op's weights, then its biases. */
+export function commitValues(q: QuantizedModel): bigint[] {
+  const out: bigint[] = [];
+  for (const op of q.ops) {
+    if (op.kind !== "linear" || op.source === "avgpool") continue;
+    for (const w of op.weight) out.push(BigInt(w));
+    for (const b of op.bias) out.push(BigInt(b));
+  }
+  return out;
+}
+
+function lastIndex<T>(xs: T[], f: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (f(xs[i]!)) return i;
+  return -1;
+}
+
+/** relu commutes with maxpool and flatten: move it up so it fuses into the linear layer before them. */
+function normalizeRelus(layers: Layer[]): Layer[] {
+  const out = [...layers];
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (let i = 1; i < out.length; i++) {
+      const prev = out[i - 1]!;
+      if (out[i]!.kind === "relu" && (prev.kind === "maxpool" || prev.kind === "flatten")) {
+        out[i - 1] = out[i]!;
+        out[i] = prev;
+        moved = true;
+      }
+    }
+  }
+  return out.filter((l, i) => !(l.kind === "relu" && out[i - 1]?.kind === "relu"));
+}
+
+function quantizeLinear(
+  layer: DenseLayer | ConvLayer | (PoolLayer & { kind: "avgpool" }),
+  inShape: Shape,
+  outShape: Shape,
+  inScale: number,
+  inBits: number,
+  outBits: number,
+  relu: boolean,
+  isLast: boolean,
+  observed: number,
+  weightBits: number,
+  multiplierBits: number,
+): QLinear {
+  const channels = outShape[0]!;
+  const perChannel = layer.kind === "avgpool" ? 1 : size(inShape) === 0 ? 0 : layer.weight.length / channels;
+  const wMax = 2 ** (weightBits - 1) - 1;
+  const weight: number[] = [];
+  const weightScale: number[] = [];
+  const biasReal: number[] = [];
+  if (layer.kind === "avgpool") {
+    for (let c = 0; c < channels; c++) {
+      weightScale.push(1 / (layer.kernel[0] * layer.kernel[1]));
+      biasReal.push(0);
+    }
+  } else {
+    for (let c = 0; c < channels; c++) {
+      let m = 0;
+      for (let k = 0; k < perChannel; k++) m = Math.max(m, Math.abs(layer.weight[c * perChannel + k]!));
+      const s = m > 0 ? m / wMax : 1;
+      weightScale.push(s);
+      for (let k = 0; k < perChannel; k++) weight.push(Math.round(layer.weight[c * perChannel + k]! / s));
+      biasReal.push(layer.bias[c]!);
+    }
+  }
+  const bias = biasReal.map((b, c) => {
+    const v = Math.round(b / (inScale * weightScale[c]!));
+    if (!Number.isFinite(v)) throw new OverflowError(`layer ${layer.name}: bias ${b} does not quantize to a finite integer`);
+    return BigInt(v);
+  });
+  const inMag = 1n << BigInt(inBits - 1);
+  const fanIn = layer.kind === "avgpool" ? layer.kernel[0] * layer.kernel[1] : perChannel;
+  const accBound = bias.map((b, c) => {
+    let s = 0n;
+    if (layer.kind === "avgpool") s = BigInt(fanIn);
+    else for (let k = 0; k < perChannel; k++) s += BigInt(Math.abs(weight[c * perChannel + k]!));
+    return s * inMag + (b < 0n ? -b : b);
+  });
+
+  // Output scale: hidden layers map the calibrated maximum to the top of the range; the last layer avoids
+  // saturation altogether when that keeps >= 12 bits of resolution on typical outputs.
+  const top = 2 ** (outBits - 1) - 1;
+  let outScale: number;
+  if (layer.kind === "avgpool") {
+    outScale = inScale;
+  } else if (isLast) {
+    const worst = Math.max(...accBound.map((a, c) => Number(a) * inScale * weightScale[c]!));
+    const typical = observed > 0 ? observed : worst;
+    outScale = Math.min(worst / top, typical / 2 ** 12);
+    if (!(outScale > 0)) outScale = 1;
+  } else {
+    outScale = observed > 0 ? observed / top : inScale;
+  }
+  const multiplier: bigint[] = [];
+  const shift: number[] = [];
+  const qBits: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const m = (inScale * weightScale[c]!) / outScale;
+    let s = Math.max(0, multiplierBits - 1 - Math.floor(Math.log2(m)));
+    let M = roundScaled(m, s);
+    if (M === 0n) {
+      M = 1n;
+      s = Math.max(0, Math.ceil(-Math.log2(m)));
+    }
+    const roundTerm = s > 0 ? 1n << BigInt(s - 1) : 0n;
+    const qMax = (accBound[c]! * M + roundTerm) >> BigInt(s);
+    multiplier.push(M);
+    shift.push(s);
+    qBits.push(bitLength(qMax) + 1);
+  }
+  return {
+    kind: "linear",
+    name: layer.name,
+    source: layer.kind,
+    inShape,
+    outShape,
+    ...(layer.kind === "dense" ? {} : { kernel: layer.kernel, stride: layer.stride, pads: layer.pads }),
+    weight,
+    bias: bias.map(String),
+    multiplier: multiplier.map(String),
+    shift,
+    qBits,
+    relu,
+    inBits,
+    outBits,
+    inScale,
+    outScale,
+    weightScale,
+    accBound: accBound.map(String),
+  };
+}
+
+/** round(m * 2^s) as a bigint, exact for large s. */
+function roundScaled(m: number, s: number): bigint {
+  const e = Math.floor(Math.log2(m));
+  // m = f * 2^e with f in [1, 2): take 52 bits of f, then shift.
+  const f = BigInt(Math.round((m / 2 ** e) * 2 ** 52));
+  const total = e + s - 52;
+  if (total >= 0) return f << BigInt(total);
+  const d = BigInt(-total);
+  return (f + (1n << (d - 1n))) >> d;
+}
+
+/** quant.json text (stable key order, two-space indent). */
+export function serializeQuant(q: QuantizedModel): string {
+  return JSON.stringify(q, null, 2) + "\n";
+}
+
+export function parseQuant(text: string): QuantizedModel {
+  const q = JSON.parse(text) as QuantizedModel;
+  if (q.format !== "ozk-quant" || q.version !== 1) throw new Error("not an ozk quant.json (format ozk-quant, version 1)");
+  return q;
+}

@@ -1,0 +1,298 @@
+// Fidelity report: the float model (onnxruntime) against the quantized model (the bit-exact integer engine) on a
+// labelled set: accuracies, top-1 agreement, logit error, and per-layer error of dequantized activations.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as ort from "onnxruntime-node";
+import type { FloatModel, Layer } from "../compiler/ir.ts";
+import { runQuantized } from "../compiler/engine.ts";
+import type { QOp, QuantizedModel } from "../compiler/quantize.ts";
+import { parseQuant, quantize } from "../compiler/quantize.ts";
+import type { QuantOptions } from "../compiler/quantize.ts";
+import type { LabelledSet } from "../data/mnist.ts";
+import { calibrationSample, heldOutSample } from "../data/mnist.ts";
+import { importOnnxFile } from "../onnx/import.ts";
+import { runFloat } from "./float-engine.ts";
+
+/** Error statistics of a dequantized vector against its float counterpart. */
+export interface ErrorStats {
+  /** Mean and max of |quantized - float| over every element of every sample. */
+  meanAbsError: number;
+  maxAbsError: number;
+  /**
+   * Error as a percentage of the float vector's magnitude: per sample, |q - f| / max|f| * 100
+   * (mean over elements, then over samples; max over all). Relative to the vector's largest value, because
+   * per-element relative error is meaningless for values near zero.
+   */
+  meanPercentError: number;
+  maxPercentError: number;
+}
+
+export interface LayerFidelity extends ErrorStats {
+  /** Quantized op name (the IR layer it computes, with a fused relu where there is one). */
+  name: string;
+  kind: string;
+  outputs: number;
+  /** Real value of one integer step at this layer's output. */
+  scale: number;
+}
+
+export interface FidelityReport {
+  model: string;
+  onnx: string;
+  data: string;
+  samples: number;
+  /** Where the quantized model came from: a quant.json file, or calibration done for this report. */
+  quantization: string;
+  floatAccuracy: number;
+  quantizedAccuracy: number;
+  /** Fraction of samples where the quantized top-1 class equals the float top-1 class. */
+  agreement: number;
+  minAgreement: number;
+  passed: boolean;
+  logits: ErrorStats;
+  layers: LayerFidelity[];
+  /** Largest |onnxruntime - float IR| output difference: the importer's own check (should be ~1e-6). */
+  importerMaxAbsDiff: number;
+  /** Up to 20 samples whose top-1 classes differ. */
+  disagreements: { index: number; label: number; float: number; quantized: number }[];
+}
+
+export interface FidelityOptions {
+  /** Labelled inputs; default: the MNIST held-out split. */
+  data?: LabelledSet;
+  dataName?: string;
+  /** Use only the first N samples. */
+  samples?: number;
+  /** Required top-1 agreement (default 0.995). */
+  minAgreement?: number;
+  /** The quantized model; default: quant.json beside the .onnx if present, else quantize with `quant` options. */
+  quantized?: QuantizedModel;
+  quantPath?: string;
+  /** Ignore a quant.json beside the model and calibrate afresh. */
+  requantize?: boolean;
+  quant?: QuantOptions;
+  /** Calibration inputs when quantizing here; default: what `ozk model build` uses (512 MNIST training digits). */
+  calibration?: Float32Array[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+export class FidelityError extends Error {
+  override name = "FidelityError";
+}
+
+/** Read a labelled set from JSON: { "inputs": number[][], "labels": number[] } (each input flattened C-order). */
+export function readLabelledSet(path: string): LabelledSet {
+  let parsed: { inputs?: unknown; labels?: unknown };
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8")) as typeof parsed;
+  } catch (err) {
+    throw new FidelityError(`cannot read labelled data ${path}: ${(err as Error).message}`);
+  }
+  const { inputs, labels } = parsed;
+  if (!Array.isArray(inputs) || !Array.isArray(labels) || inputs.length !== labels.length || inputs.length === 0) {
+    throw new FidelityError(`${path}: expected {"inputs": number[][], "labels": number[]} of equal, non-zero length`);
+  }
+  return { images: inputs.map((x) => Float32Array.from(x as number[])), labels: labels.map(Number) };
+}
+
+const argmax = (v: ArrayLike<number>): number => {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  return best;
+};
+
+class ErrorAccumulator {
+  private sumAbs = 0;
+  private count = 0;
+  private maxAbs = 0;
+  private sumPct = 0;
+  private samples = 0;
+  private maxPct = 0;
+  add(q: ArrayLike<number>, f: ArrayLike<number>): void {
+    let mag = 0;
+    for (let i = 0; i < f.length; i++) mag = Math.max(mag, Math.abs(f[i]!));
+    let sum = 0;
+    let worst = 0;
+    for (let i = 0; i < f.length; i++) {
+      const e = Math.abs(q[i]! - f[i]!);
+      sum += e;
+      worst = Math.max(worst, e);
+    }
+    this.sumAbs += sum;
+    this.count += f.length;
+    this.maxAbs = Math.max(this.maxAbs, worst);
+    if (mag > 0) {
+      this.sumPct += (100 * sum) / f.length / mag;
+      this.maxPct = Math.max(this.maxPct, (100 * worst) / mag);
+      this.samples++;
+    }
+  }
+  stats(): ErrorStats {
+    return {
+      meanAbsError: this.count ? this.sumAbs / this.count : 0,
+      maxAbsError: this.maxAbs,
+      meanPercentError: this.samples ? this.sumPct / this.samples : 0,
+      maxPercentError: this.maxPct,
+    };
+  }
+}
+
+/** For each quantized op, the IR layer whose float output it approximates (a fused relu maps to the relu). */
+function matchLayers(model: FloatModel, q: QuantizedModel): { op: QOp; layer: number; applyRelu: boolean }[] {
+  const index = new Map<string, number>(model.layers.map((l, i) => [l.name, i]));
+  const out: { op: QOp; layer: number; applyRelu: boolean }[] = [];
+  for (const op of q.ops) {
+    const i = index.get(op.name);
+    if (i === undefined) continue;
+    if (op.kind === "linear" && op.relu) {
+      const next: Layer | undefined = model.layers[i + 1];
+      if (next?.kind === "relu") out.push({ op, layer: i + 1, applyRelu: false });
+      else out.push({ op, layer: i, applyRelu: true });
+    } else out.push({ op, layer: i, applyRelu: false });
+  }
+  return out;
+}
+
+function opScale(op: QOp): number {
+  switch (op.kind) {
+    case "linear":
+      return op.outScale;
+    case "maxpool":
+    case "relu":
+      return op.scale;
+    case "argmax":
+      return 1;
+  }
+}
+
+/** Resolve the quantized model for an .onnx file: explicit, quant.json beside it, or calibrated here. */
+export function quantizedFor(onnxPath: string, model: FloatModel, o: FidelityOptions): { q: QuantizedModel; source: string } {
+  if (o.quantized) return { q: o.quantized, source: "given" };
+  const beside = o.quantPath ?? join(dirname(onnxPath), "quant.json");
+  if (!o.requantize && existsSync(beside)) {
+    const q = parseQuant(readFileSync(beside, "utf8"));
+    if (q.name !== model.name || q.inputShape.join() !== model.inputShape.join()) {
+      throw new FidelityError(`${beside} is for model ${q.name} [${q.inputShape}], not ${model.name} [${model.inputShape}]; pass --requantize`);
+    }
+    return { q, source: beside };
+  }
+  if (o.quantPath) throw new FidelityError(`quant file ${o.quantPath} not found`);
+  const calibration = o.calibration ?? calibrationSample();
+  const q = quantize(model, calibration, { inputRange: [0, 1], ...o.quant });
+  return { q, source: `calibrated here on ${calibration.length} inputs (${o.calibration ? "given" : "mnist-train-512, as ozk model build"})` };
+}
+
+/** Compare the float and quantized model of an .onnx file. Never throws on low agreement: check `passed`. */
+export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promise<FidelityReport> {
+  const model = importOnnxFile(onnxPath);
+  const { q, source } = quantizedFor(onnxPath, model, o);
+  let data = o.data ?? heldOutSample();
+  const inSize = model.inputShape.reduce((a, b) => a * b, 1);
+  if (o.samples !== undefined) data = { images: data.images.slice(0, o.samples), labels: data.labels.slice(0, o.samples) };
+  if (data.images.length === 0) throw new FidelityError("no samples to evaluate");
+  const bad = data.images.findIndex((x) => x.length !== inSize);
+  if (bad >= 0) throw new FidelityError(`sample ${bad} has ${data.images[bad]!.length} values; ${model.name} takes ${inSize} ([${model.inputShape}])`);
+
+  const session = await ort.InferenceSession.create(onnxPath);
+  const matched = matchLayers(model, q);
+  const layerErr = matched.map(() => new ErrorAccumulator());
+  const logitErr = new ErrorAccumulator();
+  const argmaxModel = q.outputKind === "argmax";
+  // for argmax models the "logits" are the vector entering the argmax
+  const logitOp = argmaxModel ? q.ops.length - 2 : q.ops.length - 1;
+  const logitLayer = argmaxModel ? model.layers.length - 2 : model.layers.length - 1;
+
+  let floatCorrect = 0;
+  let quantCorrect = 0;
+  let agree = 0;
+  let importerMaxAbsDiff = 0;
+  const disagreements: FidelityReport["disagreements"] = [];
+  for (let s = 0; s < data.images.length; s++) {
+    const x = data.images[s]!;
+    const label = data.labels[s]!;
+    const ortOut = await session.run({ [model.inputName]: new ort.Tensor("float32", x, [1, ...model.inputShape]) });
+    const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
+    const fl = runFloat(model, x);
+    ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));
+    const qr = runQuantized(q, x);
+
+    const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
+    const quantTop = argmaxModel ? Number(qr.outputs[0]) : argmax(qr.outputs.map(Number));
+    if (floatTop === label) floatCorrect++;
+    if (quantTop === label) quantCorrect++;
+    if (floatTop === quantTop) agree++;
+    else if (disagreements.length < 20) disagreements.push({ index: s, label, float: floatTop, quantized: quantTop });
+
+    if (logitOp >= 0 && logitLayer >= 0) {
+      const scale = opScale(q.ops[logitOp]!);
+      const fLogits = argmaxModel ? fl.layers[logitLayer]! : ortValues;
+      logitErr.add(qr.layers[logitOp]!.map((v) => Number(v) * scale), fLogits);
+    }
+    matched.forEach(({ op, layer, applyRelu }, k) => {
+      const qi = q.ops.indexOf(op);
+      const scale = opScale(op);
+      let f: ArrayLike<number> = fl.layers[layer]!;
+      if (applyRelu) f = Array.from(f, (v) => Math.max(0, v));
+      if (op.kind === "argmax") return;
+      layerErr[k]!.add(qr.layers[qi]!.map((v) => Number(v) * scale), f);
+    });
+    o.onProgress?.(s + 1, data.images.length);
+  }
+  const n = data.images.length;
+  const minAgreement = o.minAgreement ?? 0.995;
+  const agreement = agree / n;
+  return {
+    model: model.name,
+    onnx: onnxPath,
+    data: o.dataName ?? "mnist held-out split (circuits/data/mnist.ts)",
+    samples: n,
+    quantization: source,
+    floatAccuracy: floatCorrect / n,
+    quantizedAccuracy: quantCorrect / n,
+    agreement,
+    minAgreement,
+    passed: agreement >= minAgreement,
+    logits: logitErr.stats(),
+    layers: matched
+      .filter(({ op }) => op.kind !== "argmax")
+      .map(({ op }, k) => ({
+        name: op.name,
+        kind: op.kind === "linear" ? `${op.source}${op.relu ? "+relu" : ""}` : op.kind,
+        outputs: op.kind === "linear" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "maxpool" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "relu" ? op.shape.reduce((a, b) => a * b, 1) : 1,
+        scale: opScale(op),
+        ...layerErr[k]!.stats(),
+      })),
+    importerMaxAbsDiff,
+    disagreements,
+  };
+}
+
+/** Percent with two decimals, rounded down so a failing 99.499% never prints as a passing 99.50%. */
+export const pct = (v: number) => `${(Math.floor(10000 * v + 1e-9) / 100).toFixed(2)}%`;
+const num = (v: number) => (v === 0 ? "0" : Math.abs(v) >= 0.01 ? v.toFixed(4) : v.toExponential(2));
+
+/** The report as a readable table. */
+export function formatReport(r: FidelityReport): string {
+  const lines: string[] = [];
+  lines.push(`fidelity of ${r.model} (${r.onnx})`);
+  lines.push(`  data:          ${r.data}, ${r.samples} samples`);
+  lines.push(`  quantization:  ${r.quantization}`);
+  lines.push("");
+  lines.push(`  float accuracy       ${pct(r.floatAccuracy)}   (onnxruntime)`);
+  lines.push(`  quantized accuracy   ${pct(r.quantizedAccuracy)}   (integer engine)`);
+  lines.push(`  top-1 agreement      ${pct(r.agreement)}   (required ${pct(r.minAgreement)}) ${r.passed ? "ok" : "FAIL"}`);
+  lines.push(`  logits abs error     mean ${num(r.logits.meanAbsError)}, max ${num(r.logits.maxAbsError)}`);
+  lines.push(`  logits % error       mean ${r.logits.meanPercentError.toFixed(2)}%, max ${r.logits.maxPercentError.toFixed(2)}%   (of the largest |logit| per sample)`);
+  lines.push("");
+  const header = ["layer", "kind", "outputs", "scale", "mean abs err", "max abs err", "mean %", "max %"];
+  const rows = r.layers.map((l) => [l.name, l.kind, String(l.outputs), l.scale.toExponential(3), num(l.meanAbsError), num(l.maxAbsError), l.meanPercentError.toFixed(2), l.maxPercentError.toFixed(2)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const fmt = (row: string[]) => "  " + row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  lines.push(fmt(header));
+  for (const row of rows) lines.push(fmt(row));
+  if (r.disagreements.length) {
+    lines.push("");
+    lines.push(`  disagreements (first ${r.disagreements.length}): ` + r.disagreements.map((d) => `#${d.index} label ${d.label}: float ${d.float}, quantized ${d.quantized}`).join("; "));
+  }
+  return lines.join("\n");
+}

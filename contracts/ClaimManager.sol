@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IClaimManager} from "./interfaces/IClaimManager.sol";
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IOzkConsumer} from "./interfaces/IOzkConsumer.sol";
+import {Groth16Verification} from "./libraries/Groth16Verification.sol";
+import {OutputPacking} from "./libraries/OutputPacking.sol";
+import {Claim, ClaimStatus, Request, RequestStatus} from "./types/Claim.sol";
+import {ClaimState, ClaimStateLibrary} from "./types/ClaimState.sol";
+
+/// @title ClaimManager
+/// @notice Stakes, claims, disputes, proofs and paid inference requests of ozk, in one ERC20 bond token.
+contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    uint16 private constant _BPS = 10_000;
+    /// @notice Largest callback gas a request may ask for.
+    uint24 public constant MAX_CALLBACK_GAS = 1_000_000;
+    /// @notice Gas kept back for the work after the callback (its event), on top of the 1/64 the EVM retains.
+    uint256 public constant CALLBACK_GAS_RESERVE = 10_000;
+    /// @notice Longest time a request may stay open.
+    uint64 public constant MAX_REQUEST_TTL = 30 days;
+
+    /// @inheritdoc IClaimManager
+    IERC20 public immutable token;
+    /// @inheritdoc IClaimManager
+    IModelRegistry public immutable registry;
+    /// @inheritdoc IClaimManager
+    address public immutable treasury;
+    /// @inheritdoc IClaimManager
+    uint16 public immutable protocolFeeBps;
+    /// @inheritdoc IClaimManager
+    uint16 public immutable slashRewardBps;
+
+    /// @inheritdoc IClaimManager
+    mapping(address account => uint256) public freeStake;
+    /// @inheritdoc IClaimManager
+    mapping(address account => uint256) public credits;
+    mapping(bytes32 claimId => ClaimState) private _claims;
+    mapping(uint256 requestId => Request) private _requests;
+    /// @inheritdoc IClaimManager
+    uint256 public requestCount;
+
+    constructor(
+        IERC20 token_,
+        IModelRegistry registry_,
+        address treasury_,
+        uint16 protocolFeeBps_,
+        uint16 slashRewardBps_
+    ) {
+        if (
+            address(token_) == address(0) || address(registry_) == address(0) || treasury_ == address(0)
+                || protocolFeeBps_ > _BPS || slashRewardBps_ > _BPS
+        ) revert InvalidProtocolConfig();
+        token = token_;
+        registry = registry_;
+        treasury = treasury_;
+        protocolFeeBps = protocolFeeBps_;
+        slashRewardBps = slashRewardBps_;
+    }
+
+    // ------------------------------------------------------------ stake and credits
+
+    /// @inheritdoc IClaimManager
+    function stake(uint256 amount) external nonReentrant {
+        _pull(amount);
+        freeStake[msg.sender] += amount;
+        emit Staked(msg.sender, amount);
+    }
+
+    /// @inheritdoc IClaimManager
+    function unstake(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = freeStake[msg.sender];
+        if (available < amount) revert InsufficientStake(msg.sender, available, amount);
+        freeStake[msg.sender] = available - amount;
+        emit Unstaked(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IClaimManager
+    function withdraw(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        uint256 available = credits[msg.sender];
+        if (available < amount) revert InsufficientCredit(msg.sender, available, amount);
+        credits[msg.sender] = available - amount;
+        emit Withdrawn(msg.sender, amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------ claims
+
+    /// @inheritdoc IClaimManager
+    function submitClaim(
+        bytes32 modelId,
+        uint256 inputHash,
+        int256[] calldata outputs,
+        uint256 bond,
+        uint256 requestId,
+        bytes calldata inputData,
+        string calldata inputURI
+    ) external nonReentrant returns (bytes32 claimId) {
+        claimId = _submit(modelId, inputHash, outputs, bond, requestId);
+        if (inputData.length != 0 || bytes(inputURI).length != 0) emit ClaimInput(claimId, inputData, inputURI);
+    }
+
+    /// @inheritdoc IClaimManager
+    function challenge(Claim calldata claim) external nonReentrant {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        // INVARIANT: only a Submitted claim inside its window can be challenged, and only once.
+        if (state.status() != ClaimStatus.Submitted) revert InvalidClaimStatus(claimId, state.status());
+        if (block.timestamp >= state.deadline()) revert ChallengeWindowClosed(claimId, state.deadline());
+
+        (uint48 proofWindow, uint128 challengerBond) = registry.disputeParams(claim.modelId);
+        uint256 available = freeStake[msg.sender];
+        if (available < challengerBond) revert InsufficientStake(msg.sender, available, challengerBond);
+        freeStake[msg.sender] = available - challengerBond;
+
+        uint64 proofDeadline = uint64(block.timestamp) + proofWindow;
+        _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Challenged, proofDeadline, msg.sender);
+        emit ClaimChallenged(claimId, msg.sender, challengerBond, proofDeadline);
+    }
+
+    /// @inheritdoc IClaimManager
+    function prove(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external nonReentrant {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        ClaimStatus status = state.status();
+        if (status == ClaimStatus.Challenged) {
+            if (block.timestamp >= state.deadline()) revert ProofWindowClosed(claimId, state.deadline());
+        } else if (status != ClaimStatus.Submitted) {
+            revert InvalidClaimStatus(claimId, status);
+        }
+        // INVARIANT: the public signals are derived from the stored claim and outputs that hash to its outputHash.
+        if (OutputPacking.hash(outputs) != claim.outputHash) revert OutputsMismatch(claimId, claim.outputHash);
+        _verify(claimId, claim, outputs, proof);
+
+        _claims[claimId] = state.withStatus(ClaimStatus.Proven);
+        uint256 providerGets = claim.bond;
+        uint256 won;
+        uint256 fee;
+        if (status == ClaimStatus.Challenged) {
+            (, uint128 challengerBond) = registry.disputeParams(claim.modelId);
+            fee = _bps(challengerBond, protocolFeeBps);
+            won = challengerBond - fee;
+            providerGets += won;
+            if (fee != 0) credits[treasury] += fee;
+        }
+        freeStake[claim.provider] += providerGets;
+        emit ClaimProven(claimId, msg.sender, won, fee);
+        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim);
+    }
+
+    /// @inheritdoc IClaimManager
+    function counterProve(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof)
+        external
+        nonReentrant
+    {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        ClaimStatus status = state.status();
+        if (status == ClaimStatus.Submitted) {
+            if (block.timestamp >= state.deadline()) revert ChallengeWindowClosed(claimId, state.deadline());
+        } else if (status != ClaimStatus.Challenged) {
+            revert InvalidClaimStatus(claimId, status);
+        }
+        if (OutputPacking.hash(outputs) == claim.outputHash) revert SameOutputs(claimId);
+        (, uint32 outputLength,,) = registry.proofParams(claim.modelId);
+        if (outputs.length != outputLength) revert WrongOutputLength(outputLength, outputs.length);
+        // INVARIANT: the circuit is a function, so a valid proof of other outputs for this input shows the claim false.
+        _verify(claimId, claim, outputs, proof);
+        _slash(claimId, claim, state, status == ClaimStatus.Challenged ? state.challenger() : msg.sender, true);
+    }
+
+    /// @inheritdoc IClaimManager
+    function finalize(Claim calldata claim) external nonReentrant {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        if (state.status() != ClaimStatus.Submitted) revert InvalidClaimStatus(claimId, state.status());
+        if (block.timestamp < state.deadline()) revert ChallengeWindowOpen(claimId, state.deadline());
+        _claims[claimId] = state.withStatus(ClaimStatus.Finalized);
+        freeStake[claim.provider] += claim.bond;
+        emit ClaimFinalized(claimId);
+        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim);
+    }
+
+    /// @inheritdoc IClaimManager
+    function slash(Claim calldata claim) external nonReentrant {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        if (state.status() != ClaimStatus.Challenged) revert InvalidClaimStatus(claimId, state.status());
+        if (block.timestamp < state.deadline()) revert ProofWindowOpen(claimId, state.deadline());
+        _slash(claimId, claim, state, state.challenger(), false);
+    }
+
+    /// @inheritdoc IClaimManager
+    function hashClaim(Claim calldata claim) external pure returns (bytes32) {
+        return keccak256(abi.encode(claim));
+    }
+
+    /// @inheritdoc IClaimManager
+    function claimState(bytes32 claimId)
+        external
+        view
+        returns (ClaimStatus status, uint64 deadline, address challenger)
+    {
+        ClaimState state = _claims[claimId];
+        return (state.status(), state.deadline(), state.challenger());
+    }
+
+    /// @inheritdoc IClaimManager
+    function isSettledOutput(Claim calldata claim, int256[] calldata outputs) external view returns (bool) {
+        ClaimStatus status = _claims[keccak256(abi.encode(claim))].status();
+        return (status == ClaimStatus.Finalized || status == ClaimStatus.Proven)
+            && OutputPacking.hash(outputs) == claim.outputHash;
+    }
+
+    // ------------------------------------------------------------ requests
+
+    /// @inheritdoc IClaimManager
+    function requestInference(
+        bytes32 modelId,
+        uint256 inputHash,
+        uint256 fee,
+        uint64 expiry,
+        uint24 callbackGasLimit,
+        bytes calldata inputData,
+        string calldata inputURI
+    ) external nonReentrant returns (uint256 requestId) {
+        (,, bool deprecated,,) = registry.claimParams(modelId);
+        if (deprecated) revert ModelIsDeprecated(modelId);
+        if (inputHash >= OutputPacking.FIELD_P) revert InputHashNotInField(inputHash);
+        if (expiry <= block.timestamp || expiry > block.timestamp + MAX_REQUEST_TTL) revert InvalidExpiry(expiry);
+        if (callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(callbackGasLimit, MAX_CALLBACK_GAS);
+        _pull(fee);
+
+        requestId = ++requestCount;
+        _requests[requestId] = Request({
+            consumer: msg.sender,
+            expiry: expiry,
+            status: RequestStatus.Open,
+            callbackGasLimit: callbackGasLimit,
+            modelId: modelId,
+            inputHash: inputHash,
+            fee: fee,
+            claimId: bytes32(0)
+        });
+        emit InferenceRequested(
+            requestId, modelId, msg.sender, inputHash, fee, expiry, callbackGasLimit, inputData, inputURI
+        );
+    }
+
+    /// @inheritdoc IClaimManager
+    function refundRequest(uint256 requestId) external nonReentrant {
+        Request storage r = _requests[requestId];
+        RequestStatus status = r.status;
+        if (status == RequestStatus.None) revert UnknownRequest(requestId);
+        if (status != RequestStatus.Open) revert RequestNotOpen(requestId, status);
+        if (block.timestamp < r.expiry) revert RequestNotExpired(requestId, r.expiry);
+        r.status = RequestStatus.Refunded;
+        uint256 fee = r.fee;
+        credits[r.consumer] += fee;
+        emit RequestRefunded(requestId, r.consumer, fee);
+    }
+
+    /// @inheritdoc IClaimManager
+    function getRequest(uint256 requestId) external view returns (Request memory) {
+        return _requests[requestId];
+    }
+
+    /// @inheritdoc IClaimManager
+    function claimOfRequest(uint256 requestId) external view returns (bytes32) {
+        return _requests[requestId].claimId;
+    }
+
+    // ------------------------------------------------------------ internals
+
+    /// @dev Pulls exactly `amount` tokens from the caller; rejects tokens that deliver less (fee on transfer).
+    function _pull(uint256 amount) private {
+        if (amount == 0) revert ZeroAmount();
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert TransferAmountMismatch(amount, received);
+    }
+
+    /// @dev Locks the bond and stores a new claim; emits ClaimSubmitted.
+    function _submit(bytes32 modelId, uint256 inputHash, int256[] calldata outputs, uint256 bond, uint256 requestId)
+        private
+        returns (bytes32 claimId)
+    {
+        uint64 deadline = _checkClaim(modelId, inputHash, outputs, bond);
+        Claim memory claim = Claim(modelId, msg.sender, inputHash, OutputPacking.hash(outputs), bond, requestId);
+        claimId = keccak256(abi.encode(claim));
+        if (ClaimState.unwrap(_claims[claimId]) != 0) revert ClaimAlreadyExists(claimId);
+        {
+            uint256 available = freeStake[msg.sender];
+            if (available < bond) revert InsufficientStake(msg.sender, available, bond);
+            freeStake[msg.sender] = available - bond;
+        }
+        _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Submitted, deadline, address(0));
+        if (requestId != 0) _claimRequest(requestId, modelId, inputHash, claimId);
+        emit ClaimSubmitted(claimId, modelId, msg.sender, claim, deadline, outputs);
+    }
+
+    /// @dev Validates a new claim against its model; returns the end of its challenge window.
+    function _checkClaim(bytes32 modelId, uint256 inputHash, int256[] calldata outputs, uint256 bond)
+        private
+        view
+        returns (uint64)
+    {
+        (uint32 outputLength, uint8 outputBits, bool deprecated, uint48 challengeWindow, uint128 minBond) =
+            registry.claimParams(modelId);
+        if (deprecated) revert ModelIsDeprecated(modelId);
+        if (outputs.length != outputLength) revert WrongOutputLength(outputLength, outputs.length);
+        if (bond < minBond) revert BondBelowMinimum(bond, minBond);
+        if (inputHash >= OutputPacking.FIELD_P) revert InputHashNotInField(inputHash);
+        // A claim whose outputs cannot be public signals could never be proven: refuse it up front.
+        OutputPacking.checkRange(outputs, outputBits);
+        return uint64(block.timestamp) + challengeWindow;
+    }
+
+    function _claimRequest(uint256 requestId, bytes32 modelId, uint256 inputHash, bytes32 claimId) private {
+        Request storage r = _requests[requestId];
+        RequestStatus status = r.status;
+        if (status == RequestStatus.None) revert UnknownRequest(requestId);
+        if (status != RequestStatus.Open) revert RequestNotOpen(requestId, status);
+        if (block.timestamp >= r.expiry) revert RequestExpired(requestId, r.expiry);
+        if (r.modelId != modelId || r.inputHash != inputHash) revert RequestMismatch(requestId);
+        r.status = RequestStatus.Claimed;
+        r.claimId = claimId;
+        emit RequestClaimed(requestId, claimId);
+    }
+
+    /// @dev claimId and stored state of `claim`; reverts with UnknownClaim if it was never submitted.
+    function _load(Claim calldata claim) private view returns (bytes32 claimId, ClaimState state) {
+        claimId = keccak256(abi.encode(claim));
+        state = _claims[claimId];
+        if (state.status() == ClaimStatus.None) revert UnknownClaim(claimId);
+    }
+
+    function _verify(bytes32 claimId, Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof)
+        private
+        view
+    {
+        (address verifier,, uint8 outputBits, uint256 weightsCommitment) = registry.proofParams(claim.modelId);
+        uint256[] memory signals = OutputPacking.publicSignals(outputs, outputBits, claim.inputHash, weightsCommitment);
+        if (!Groth16Verification.verify(verifier, proof, signals)) revert InvalidProof(claimId);
+    }
+
+    /// @dev Takes the provider bond: `reward` to the beneficiary's free stake (with the challenger bond back if
+    /// there was a challenger), the rest to the treasury; an answered request opens again.
+    function _slash(bytes32 claimId, Claim calldata claim, ClaimState state, address beneficiary, bool counterProven)
+        private
+    {
+        _claims[claimId] = state.withStatus(ClaimStatus.Slashed);
+        uint256 reward = _bps(claim.bond, slashRewardBps);
+        uint256 toTreasury = claim.bond - reward;
+        uint256 returned;
+        if (state.status() == ClaimStatus.Challenged) {
+            (, returned) = registry.disputeParams(claim.modelId);
+        }
+        freeStake[beneficiary] += reward + returned;
+        if (toTreasury != 0) credits[treasury] += toTreasury;
+        emit ClaimSlashed(claimId, beneficiary, reward, toTreasury, counterProven);
+
+        if (claim.requestId != 0) {
+            Request storage r = _requests[claim.requestId];
+            r.status = RequestStatus.Open;
+            r.claimId = bytes32(0);
+            emit RequestReopened(claim.requestId, claimId);
+        }
+    }
+
+    /// @dev Pays the request fee for a valid answer, then calls the consumer back. Runs last in a settlement.
+    function _fulfill(uint256 requestId, bytes32 claimId, Claim calldata claim) private {
+        Request storage r = _requests[requestId];
+        r.status = RequestStatus.Fulfilled;
+        uint256 fee = r.fee;
+        uint256 protocolFee = _bps(fee, protocolFeeBps);
+        credits[claim.provider] += fee - protocolFee;
+        if (protocolFee != 0) credits[treasury] += protocolFee;
+        emit RequestFulfilled(requestId, claimId, claim.outputHash, fee - protocolFee, protocolFee);
+
+        uint256 gasLimit = r.callbackGasLimit;
+        if (gasLimit == 0) return;
+        address consumer = r.consumer;
+        // The EVM forwards at most 63/64 of what is left: make sure the consumer really gets gasLimit, so a sender
+        // cannot make the callback fail by sending too little gas. Too little reverts the whole settlement instead.
+        uint256 required = gasLimit + gasLimit / 63 + CALLBACK_GAS_RESERVE;
+        if (gasleft() < required) revert InsufficientGasForCallback(gasleft(), required);
+        bytes memory data =
+            abi.encodeCall(IOzkConsumer.onInferenceSettled, (requestId, claimId, claim.outputHash));
+        bool success;
+        assembly ("memory-safe") {
+            // No return data is copied: a consumer cannot grief with a huge return or revert reason.
+            success := call(gasLimit, consumer, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        emit ConsumerCallback(requestId, consumer, success);
+    }
+
+    function _bps(uint256 amount, uint16 bps) private pure returns (uint256) {
+        return amount * bps / _BPS;
+    }
+}

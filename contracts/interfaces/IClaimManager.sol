@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Claim, ClaimStatus, Request, RequestStatus} from "../types/Claim.sol";
+import {IModelRegistry} from "./IModelRegistry.sol";
+
+/// @title IClaimManager
+/// @notice Staked inference claims settled optimistically, disputed by Groth16 proofs, and paid inference requests.
+/// @dev Money rules. Tokens enter only through `stake` and `requestInference` and leave only through `unstake`
+/// and `withdraw`. Bonds stay bonds: a bond unlocked or won goes to the winner's free stake (reusable at once,
+/// withdrawable with `unstake`). Fees become credits: request fees, protocol fees and refunds are credited and
+/// pulled with `withdraw`.
+/// INVARIANT: token.balanceOf(this) == sum(freeStake) + locked provider bonds + locked challenger bonds
+///            + sum(credits) + escrowed request fees.
+/// A claim is identified by claimId = keccak256(abi.encode(Claim)); only its packed state is stored, its fields
+/// are in `ClaimSubmitted` and every later call passes the Claim back.
+interface IClaimManager {
+    // ---------------------------------------------------------------- events
+
+    event Staked(address indexed account, uint256 amount);
+    event Unstaked(address indexed account, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    /// @notice A claim was made. `claim` is what later calls pass back; `outputs` are the full answer.
+    event ClaimSubmitted(
+        bytes32 indexed claimId,
+        bytes32 indexed modelId,
+        address indexed provider,
+        Claim claim,
+        uint64 challengeDeadline,
+        int256[] outputs
+    );
+    /// @notice The input of a claim, for challengers to re-execute: the data itself or a URI where it is kept.
+    /// Emitted only when the provider passed either (a claim answering a request relies on the request's input).
+    event ClaimInput(bytes32 indexed claimId, bytes inputData, string inputURI);
+    /// @notice A challenger locked `bond`; the claim must be proven before `proofDeadline`.
+    event ClaimChallenged(bytes32 indexed claimId, address indexed challenger, uint256 bond, uint64 proofDeadline);
+    /// @notice A valid proof of the claimed outputs settled the claim. `challengerBondWon` is what the provider
+    /// received from the challenger's bond (0 if unchallenged); `protocolFee` went to the treasury.
+    event ClaimProven(bytes32 indexed claimId, address indexed prover, uint256 challengerBondWon, uint256 protocolFee);
+    /// @notice The challenge window passed without a challenge.
+    event ClaimFinalized(bytes32 indexed claimId);
+    /// @notice The provider bond was taken: `reward` to `beneficiary`'s free stake (plus their own challenger bond
+    /// back, if they challenged), `toTreasury` to the treasury's credits. `counterProven` is true when a proof of
+    /// different outputs did it, false when the proof deadline passed.
+    event ClaimSlashed(
+        bytes32 indexed claimId, address indexed beneficiary, uint256 reward, uint256 toTreasury, bool counterProven
+    );
+
+    event InferenceRequested(
+        uint256 indexed requestId,
+        bytes32 indexed modelId,
+        address indexed consumer,
+        uint256 inputHash,
+        uint256 fee,
+        uint64 expiry,
+        uint24 callbackGasLimit,
+        bytes inputData,
+        string inputURI
+    );
+    /// @notice `claimId` answers `requestId` (several over time if claims get slashed).
+    event RequestClaimed(uint256 indexed requestId, bytes32 indexed claimId);
+    /// @notice The answering claim settled valid: `providerFee` credited to the provider, `protocolFee` to the treasury.
+    event RequestFulfilled(
+        uint256 indexed requestId, bytes32 indexed claimId, bytes32 outputHash, uint256 providerFee, uint256 protocolFee
+    );
+    /// @notice The answering claim was slashed; the request is open again until it expires.
+    event RequestReopened(uint256 indexed requestId, bytes32 indexed claimId);
+    /// @notice An expired open request returned its fee to the consumer's credits.
+    event RequestRefunded(uint256 indexed requestId, address indexed consumer, uint256 fee);
+    /// @notice Result of the consumer callback; a failure never blocks settlement.
+    event ConsumerCallback(uint256 indexed requestId, address indexed consumer, bool success);
+
+    // ---------------------------------------------------------------- errors
+
+    error ZeroAmount();
+    /// @notice The token moved a different amount than asked (fee-on-transfer or rebasing tokens are not supported).
+    error TransferAmountMismatch(uint256 expected, uint256 received);
+    error InsufficientStake(address account, uint256 available, uint256 required);
+    error InsufficientCredit(address account, uint256 available, uint256 requested);
+    error InvalidProtocolConfig();
+
+    error ModelIsDeprecated(bytes32 modelId);
+    error WrongOutputLength(uint256 expected, uint256 actual);
+    /// @notice outputs[index] does not fit in `bits` signed bits, so it cannot be a public signal.
+    error OutputOutOfRange(uint256 index, int256 value, uint8 bits);
+    error InputHashNotInField(uint256 inputHash);
+    error BondBelowMinimum(uint256 bond, uint256 minimum);
+    error ClaimAlreadyExists(bytes32 claimId);
+    /// @notice No claim with these fields (the Claim passed back does not hash to a submitted claim).
+    error UnknownClaim(bytes32 claimId);
+    /// @notice The action is not allowed in the claim's current status.
+    error InvalidClaimStatus(bytes32 claimId, ClaimStatus status);
+    error ChallengeWindowClosed(bytes32 claimId, uint64 deadline);
+    error ChallengeWindowOpen(bytes32 claimId, uint64 deadline);
+    error ProofWindowClosed(bytes32 claimId, uint64 deadline);
+    error ProofWindowOpen(bytes32 claimId, uint64 deadline);
+    /// @notice prove: the outputs do not hash to the claim's outputHash.
+    error OutputsMismatch(bytes32 claimId, bytes32 outputHash);
+    /// @notice counterProve: the outputs are the claimed ones.
+    error SameOutputs(bytes32 claimId);
+    error InvalidProof(bytes32 claimId);
+
+    error UnknownRequest(uint256 requestId);
+    error RequestNotOpen(uint256 requestId, RequestStatus status);
+    error RequestExpired(uint256 requestId, uint64 expiry);
+    error RequestNotExpired(uint256 requestId, uint64 expiry);
+    /// @notice The claim's model or input differs from the request's.
+    error RequestMismatch(uint256 requestId);
+    error InvalidExpiry(uint64 expiry);
+    error CallbackGasTooHigh(uint24 callbackGasLimit, uint24 maximum);
+    /// @notice Too little gas left to give the consumer its full callback gas; retry with more gas.
+    error InsufficientGasForCallback(uint256 available, uint256 required);
+
+    // ---------------------------------------------------------------- wiring (immutables)
+
+    function token() external view returns (IERC20);
+    function registry() external view returns (IModelRegistry);
+    function treasury() external view returns (address);
+    /// @notice Share, in basis points, of request fees and of lost challenger bonds paid to the treasury.
+    function protocolFeeBps() external view returns (uint16);
+    /// @notice Share, in basis points, of a slashed provider bond paid to the challenger (or counter-prover);
+    /// the rest goes to the treasury.
+    function slashRewardBps() external view returns (uint16);
+
+    // ---------------------------------------------------------------- stake and credits
+
+    /// @notice Pulls `amount` tokens from the caller into their free stake.
+    function stake(uint256 amount) external;
+    /// @notice Sends `amount` of the caller's free stake back to them.
+    function unstake(uint256 amount) external;
+    /// @notice Sends `amount` of the caller's credits to them.
+    function withdraw(uint256 amount) external;
+
+    function freeStake(address account) external view returns (uint256);
+    function credits(address account) external view returns (uint256);
+
+    // ---------------------------------------------------------------- claims
+
+    /// @notice Claims that `modelId` maps the input committed by `inputHash` to `outputs`, locking `bond` of the
+    /// caller's free stake. With `requestId` != 0 the claim answers that open request (same model and input).
+    /// @return claimId keccak256(abi.encode(Claim(modelId, msg.sender, inputHash, outputHash, bond, requestId)))
+    function submitClaim(
+        bytes32 modelId,
+        uint256 inputHash,
+        int256[] calldata outputs,
+        uint256 bond,
+        uint256 requestId,
+        bytes calldata inputData,
+        string calldata inputURI
+    ) external returns (bytes32 claimId);
+
+    /// @notice Disputes a Submitted claim inside its challenge window, locking the model's challenger bond from the
+    /// caller's free stake. The deadline becomes now + proofWindow.
+    function challenge(Claim calldata claim) external;
+
+    /// @notice Settles a Submitted or Challenged claim as Proven with a Groth16 proof (anyone may send it).
+    /// Public signals are built here from the claim and `outputs` (checked against outputHash):
+    /// [packSigned(outputs, outputBits)..., inputHash, weightsCommitment].
+    /// @param proof [a0, a1, b00, b01, b10, b11, c0, c1] exactly as snarkjs `exportSolidityCallData` prints them
+    /// (b's coordinate pairs already swapped into the order the EVM pairing precompile expects).
+    function prove(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
+
+    /// @notice Slashes a live claim at once with a valid proof of different `outputs` for the same model and input.
+    /// Allowed while Submitted inside its challenge window, or while Challenged.
+    function counterProve(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
+
+    /// @notice Settles a Submitted claim whose challenge window has passed.
+    function finalize(Claim calldata claim) external;
+
+    /// @notice Slashes a Challenged claim whose proof deadline has passed.
+    function slash(Claim calldata claim) external;
+
+    /// @notice claimId of `claim`.
+    function hashClaim(Claim calldata claim) external pure returns (bytes32);
+
+    /// @notice Status, deadline (challenge window end while Submitted, proof deadline while Challenged) and
+    /// challenger (zero unless challenged) of a claim.
+    function claimState(bytes32 claimId)
+        external
+        view
+        returns (ClaimStatus status, uint64 deadline, address challenger);
+
+    /// @notice True iff `claim` settled valid (Finalized or Proven) and `outputs` are its outputs.
+    function isSettledOutput(Claim calldata claim, int256[] calldata outputs) external view returns (bool);
+
+    // ---------------------------------------------------------------- requests
+
+    /// @notice Escrows `fee` from the caller and asks for an inference of `modelId` on the input `inputHash`,
+    /// to be claimed before `expiry`. A non-zero `callbackGasLimit` makes the caller receive
+    /// IOzkConsumer.onInferenceSettled with that much gas when the answer settles.
+    function requestInference(
+        bytes32 modelId,
+        uint256 inputHash,
+        uint256 fee,
+        uint64 expiry,
+        uint24 callbackGasLimit,
+        bytes calldata inputData,
+        string calldata inputURI
+    ) external returns (uint256 requestId);
+
+    /// @notice Credits the fee of an Open request back to its consumer once it has expired.
+    function refundRequest(uint256 requestId) external;
+
+    function getRequest(uint256 requestId) external view returns (Request memory);
+
+    /// @notice The claim now answering `requestId` (the settled one once Fulfilled); zero if none.
+    function claimOfRequest(uint256 requestId) external view returns (bytes32);
+
+    function requestCount() external view returns (uint256);
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Model, ModelParams} from "../types/Model.sol";
+
+/// @title IModelRegistry
+/// @notice Registry of provable models. Anyone may register; entries are immutable and their owner can only
+/// deprecate them (no new claims; claims already made settle normally).
+/// @dev modelId = keccak256(abi.encode(owner, artifactHash)): one entry per owner and model package.
+interface IModelRegistry {
+    /// @notice Emitted once per model with every field an indexer needs to rebuild the entry.
+    event ModelRegistered(
+        bytes32 indexed modelId,
+        address indexed owner,
+        address indexed verifier,
+        uint256 weightsCommitment,
+        bytes32 artifactHash,
+        uint32 inputLength,
+        uint32 outputLength,
+        uint8 outputBits,
+        uint48 challengeWindow,
+        uint48 proofWindow,
+        uint128 minProviderBond,
+        uint128 minChallengerBond,
+        string metadataURI
+    );
+
+    /// @notice Emitted when the owner deprecates a model.
+    event ModelDeprecated(bytes32 indexed modelId);
+
+    /// @notice The same owner already registered this artifact hash.
+    error ModelAlreadyRegistered(bytes32 modelId);
+    /// @notice No model with this id.
+    error UnknownModel(bytes32 modelId);
+    /// @notice Only the model's owner may do this.
+    error NotModelOwner(bytes32 modelId, address caller);
+    /// @notice The model is already deprecated.
+    error ModelAlreadyDeprecated(bytes32 modelId);
+    /// @notice The verifier address holds no code.
+    error VerifierHasNoCode(address verifier);
+    /// @notice A length is zero or above the supported maximum.
+    error InvalidLength(uint32 inputLength, uint32 outputLength);
+    /// @notice outputBits must lie in [1, 248].
+    error InvalidOutputBits(uint8 outputBits);
+    /// @notice A window is zero or above MAX_WINDOW.
+    error InvalidWindow(uint48 challengeWindow, uint48 proofWindow);
+    /// @notice Both minimum bonds must be non-zero.
+    error InvalidBond(uint128 minProviderBond, uint128 minChallengerBond);
+    /// @notice weightsCommitment is not a BN254 field element, so no proof could ever carry it.
+    error NotAFieldElement(uint256 value);
+    /// @notice artifactHash must be non-zero.
+    error EmptyArtifactHash();
+
+    /// @notice Registers a model owned by the caller.
+    /// @return modelId keccak256(abi.encode(msg.sender, params.artifactHash))
+    function registerModel(ModelParams calldata params) external returns (bytes32 modelId);
+
+    /// @notice Stops new claims on `modelId`. Only the model's owner.
+    function deprecateModel(bytes32 modelId) external;
+
+    /// @notice The full entry. Reverts with UnknownModel for an unknown id.
+    function getModel(bytes32 modelId) external view returns (Model memory);
+
+    /// @notice Whether `modelId` is registered.
+    function exists(bytes32 modelId) external view returns (bool);
+
+    /// @notice The id `owner` gets for `artifactHash`.
+    function computeModelId(address owner, bytes32 artifactHash) external pure returns (bytes32);
+
+    /// @notice What a claim needs at submission, read in two storage slots.
+    /// Reverts with UnknownModel for an unknown id.
+    function claimParams(bytes32 modelId)
+        external
+        view
+        returns (uint32 outputLength, uint8 outputBits, bool deprecated, uint48 challengeWindow, uint128 minProviderBond);
+
+    /// @notice What a challenge or a slash needs. Reverts with UnknownModel for an unknown id.
+    function disputeParams(bytes32 modelId) external view returns (uint48 proofWindow, uint128 minChallengerBond);
+
+    /// @notice What a proof needs. Reverts with UnknownModel for an unknown id.
+    function proofParams(bytes32 modelId)
+        external
+        view
+        returns (address verifier, uint32 outputLength, uint8 outputBits, uint256 weightsCommitment);
+}

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IClaimManager} from "../interfaces/IClaimManager.sol";
+import {IOzkConsumer} from "../interfaces/IOzkConsumer.sol";
+
+/// @notice Base for test consumers: requests inferences through the claim manager with its own tokens.
+abstract contract ConsumerBase is IOzkConsumer {
+    IClaimManager public immutable manager;
+
+    constructor(IClaimManager manager_) {
+        manager = manager_;
+    }
+
+    function request(bytes32 modelId, uint256 inputHash, uint256 fee, uint64 expiry, uint24 gasLimit)
+        external
+        returns (uint256)
+    {
+        IERC20 token = manager.token();
+        token.approve(address(manager), fee);
+        return manager.requestInference(modelId, inputHash, fee, expiry, gasLimit, "", "");
+    }
+
+    function withdrawCredits(uint256 amount) external {
+        manager.withdraw(amount);
+    }
+}
+
+/// @notice Records what it was told.
+contract RecordingConsumer is ConsumerBase {
+    uint256 public calls;
+    uint256 public lastRequestId;
+    bytes32 public lastClaimId;
+    bytes32 public lastOutputHash;
+    uint256 public gasSeen;
+
+    constructor(IClaimManager manager_) ConsumerBase(manager_) {}
+
+    function onInferenceSettled(uint256 requestId, bytes32 claimId, bytes32 outputHash) external {
+        require(msg.sender == address(manager), "only manager");
+        gasSeen = gasleft();
+        calls += 1;
+        lastRequestId = requestId;
+        lastClaimId = claimId;
+        lastOutputHash = outputHash;
+    }
+}
+
+/// @notice Always reverts, with a long reason.
+contract RevertingConsumer is ConsumerBase {
+    constructor(IClaimManager manager_) ConsumerBase(manager_) {}
+
+    function onInferenceSettled(uint256, bytes32, bytes32) external pure {
+        revert("consumer always reverts");
+    }
+}
+
+/// @notice Burns all the gas it is given.
+contract GasBurningConsumer is ConsumerBase {
+    constructor(IClaimManager manager_) ConsumerBase(manager_) {}
+
+    function onInferenceSettled(uint256, bytes32, bytes32) external view {
+        while (gasleft() > 0) {}
+    }
+}
+
+/// @notice Returns (or reverts with) a huge buffer to try a return-data bomb on the caller.
+contract ReturnBombConsumer is ConsumerBase {
+    bool public revertWithBomb;
+
+    constructor(IClaimManager manager_, bool revertWithBomb_) ConsumerBase(manager_) {
+        revertWithBomb = revertWithBomb_;
+    }
+
+    function onInferenceSettled(uint256, bytes32, bytes32) external view {
+        bool r = revertWithBomb;
+        assembly ("memory-safe") {
+            if r { revert(0, 200000) }
+            return(0, 200000)
+        }
+    }
+}
+
+/// @notice Tries to re-enter the manager from the callback (withdraw its credits, or replay a settlement call).
+contract ReentrantConsumer is ConsumerBase {
+    bytes public payload;
+    bool public reentered;
+    bytes public revertData;
+
+    constructor(IClaimManager manager_) ConsumerBase(manager_) {}
+
+    function setPayload(bytes calldata payload_) external {
+        payload = payload_;
+    }
+
+    function onInferenceSettled(uint256, bytes32, bytes32) external {
+        (bool ok, bytes memory ret) = address(manager).call(payload);
+        reentered = ok;
+        revertData = ret;
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {TestBase} from "./utils/Vm.sol";
+import {ClaimHandler} from "./utils/ClaimHandler.sol";
+import {ClaimManager} from "../ClaimManager.sol";
+import {ModelRegistry} from "../ModelRegistry.sol";
+import {MockERC20} from "../mocks/MockERC20.sol";
+import {MockVerifier} from "../mocks/MockVerifier.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {Claim, ClaimStatus, Request, RequestStatus} from "../types/Claim.sol";
+import {ModelParams} from "../types/Model.sol";
+
+/// @notice Invariants of contracts/PROPERTIES.md over random sequences of every action by several actors.
+contract ClaimManagerInvariants is TestBase {
+    ClaimHandler internal handler;
+    ClaimManager internal manager;
+    MockERC20 internal token;
+    address internal constant TREASURY = address(0x7EA5);
+
+    function setUp() public {
+        token = new MockERC20();
+        ModelRegistry registry = new ModelRegistry();
+        MockVerifier verifier = new MockVerifier();
+        bytes32 modelId = registry.registerModel(
+            ModelParams({
+                verifier: address(verifier),
+                weightsCommitment: 1,
+                artifactHash: keccak256("invariant model"),
+                inputLength: 4,
+                outputLength: 3,
+                outputBits: 16,
+                challengeWindow: 1 hours,
+                proofWindow: 2 hours,
+                minProviderBond: 100e18,
+                minChallengerBond: 10e18,
+                metadataURI: ""
+            })
+        );
+        manager = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 500, 5000);
+        handler = new ClaimHandler(manager, registry, token, verifier, modelId);
+    }
+
+    /// The handler's actions can all succeed (it is not silently reverting everything): a fixed walk through them.
+    function test_handlerReachesEveryAction() public {
+        handler.stake(0, 500e18);
+        handler.stake(1, 500e18);
+        handler.stake(2, 500e18);
+        handler.request(3, 0, 1e18, 1 days);
+        handler.submit(0, 0, 0, 0, 1); // claim 0: plain
+        handler.submit(1, 1, 5, 0, 1); // claim 1: plain, other input
+        handler.submit(2, 2, 9, 0, 0); // claim 2: answers request 1
+        handler.submit(0, 3, 7, 0, 1); // claim 3: plain
+        handler.challenge(1, 0);
+        handler.prove(2, 0, true); // proves claim 0
+        handler.challenge(2, 1);
+        handler.counterProve(0, 3, 1); // claim 3 slashed at once
+        handler.warp(2 hours - 1); // past challenge windows and claim 1's proof deadline
+        handler.finalize(2); // claim 2: fulfils request 1
+        handler.slash(1);
+        handler.request(3, 1, 1e18, 0);
+        handler.warp(10);
+        handler.refund(1); // request 2 expired
+        handler.withdraw(2, type(uint256).max, false);
+        handler.withdraw(0, type(uint256).max, true);
+        handler.unstake(1, 1e18);
+        bytes4[11] memory actions = [
+            handler.stake.selector, handler.unstake.selector, handler.withdraw.selector, handler.submit.selector,
+            handler.challenge.selector, handler.prove.selector, handler.counterProve.selector,
+            handler.finalize.selector, handler.slash.selector, handler.request.selector, handler.refund.selector
+        ];
+        for (uint256 i; i < actions.length; ++i) {
+            assertTrue(handler.successes(actions[i]) > 0, "an action never succeeded");
+        }
+        invariant_solvency();
+        invariant_conservation();
+        invariant_settledIsFinal();
+        invariant_requestsPointAtTheirClaims();
+        invariant_challengedHasChallenger();
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    /// P1 solvency: the manager holds exactly what it owes.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    function invariant_solvency() public view {
+        uint256 owed;
+        uint256 n = handler.actorCount();
+        for (uint256 i; i < n; ++i) {
+            address a = handler.actors(i);
+            owed += manager.freeStake(a) + manager.credits(a);
+        }
+        owed += manager.freeStake(TREASURY) + manager.credits(TREASURY);
+        uint256 m = handler.claimCount();
+        for (uint256 i; i < m; ++i) {
+            Claim memory c = handler.claimAt(i);
+            (ClaimStatus status,,) = manager.claimState(keccak256(abi.encode(c)));
+            if (status == ClaimStatus.Submitted) owed += c.bond;
+            if (status == ClaimStatus.Challenged) owed += c.bond + 10e18;
+        }
+        uint256 r = manager.requestCount();
+        for (uint256 id = 1; id <= r; ++id) {
+            Request memory q = manager.getRequest(id);
+            if (q.status == RequestStatus.Open || q.status == RequestStatus.Claimed) owed += q.fee;
+        }
+        assertEq(token.balanceOf(address(manager)), owed, "token balance != stakes + bonds + credits + fees");
+    }
+
+    /// P2 no value created or destroyed: everything minted is held by actors or by the manager.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    function invariant_conservation() public view {
+        uint256 held = token.balanceOf(address(manager)) + token.balanceOf(TREASURY);
+        uint256 n = handler.actorCount();
+        for (uint256 i; i < n; ++i) held += token.balanceOf(handler.actors(i));
+        assertEq(held, handler.minted(), "tokens appeared or vanished");
+    }
+
+    /// P3 settled claims are final: once Proven, Finalized or Slashed, the status never changes.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    function invariant_settledIsFinal() public view {
+        uint256 m = handler.claimCount();
+        for (uint256 i; i < m; ++i) {
+            bytes32 id = keccak256(abi.encode(handler.claimAt(i)));
+            ClaimStatus settled = handler.settledAs(id);
+            if (settled == ClaimStatus.None) continue;
+            (ClaimStatus status,,) = manager.claimState(id);
+            assertTrue(status == settled, "a settled claim changed status");
+        }
+    }
+
+    /// P4 request bookkeeping: a Claimed request points at a live claim, a Fulfilled one at a valid settled claim,
+    /// Open and Refunded ones at none.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    function invariant_requestsPointAtTheirClaims() public view {
+        uint256 r = manager.requestCount();
+        for (uint256 id = 1; id <= r; ++id) {
+            Request memory q = manager.getRequest(id);
+            (ClaimStatus status,,) = manager.claimState(q.claimId);
+            if (q.status == RequestStatus.Claimed) {
+                assertTrue(status == ClaimStatus.Submitted || status == ClaimStatus.Challenged, "claimed: claim not live");
+            } else if (q.status == RequestStatus.Fulfilled) {
+                assertTrue(status == ClaimStatus.Proven || status == ClaimStatus.Finalized, "fulfilled: claim not valid");
+            } else {
+                assertTrue(q.claimId == bytes32(0), "open/refunded request still points at a claim");
+            }
+        }
+    }
+
+    /// P5 at most one valid settlement per (model, input, outputs) answer is irrelevant, but two conflicting answers
+    /// for one input can never both settle valid while the verifier is a function: checked in the TypeScript suite
+    /// with a real verifier. Here: a Challenged claim always has a challenger and a deadline.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    function invariant_challengedHasChallenger() public view {
+        uint256 m = handler.claimCount();
+        for (uint256 i; i < m; ++i) {
+            (ClaimStatus status, uint64 deadline, address challenger) =
+                manager.claimState(keccak256(abi.encode(handler.claimAt(i))));
+            if (status == ClaimStatus.Challenged) {
+                assertTrue(challenger != address(0) && deadline != 0, "challenged claim without challenger");
+            }
+            if (status == ClaimStatus.Submitted) assertTrue(challenger == address(0), "unchallenged claim with challenger");
+        }
+    }
+}

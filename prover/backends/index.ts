@@ -1,0 +1,66 @@
+// Backend selection: the fastest backend available on this machine (native, when its module is present and
+// its binary runs, then snarkjs), or the one named by OZK_PROVER_BACKEND / the `prefer` option.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "../../sdk/node/logger.ts";
+import { ConfigError } from "../../sdk/errors.ts";
+import type { ProofResult, ProverBackend } from "../types.ts";
+import { createSnarkjsBackend } from "./snarkjs.ts";
+
+/** Shape of prover/backends/native.ts (written by the native prover work). */
+interface NativeModule {
+  proveNative(zkeyPath: string, wtnsPath: string): Promise<ProofResult>;
+  nativeAvailable(): Promise<boolean> | boolean;
+}
+
+const nativeUrl = new URL("./native.ts", import.meta.url);
+
+/** The native backend when prover/backends/native.ts exists, else undefined. */
+export async function loadNativeBackend(): Promise<ProverBackend | undefined> {
+  if (!existsSync(fileURLToPath(nativeUrl))) return undefined;
+  const mod = (await import(nativeUrl.href)) as Partial<NativeModule>;
+  if (typeof mod.proveNative !== "function" || typeof mod.nativeAvailable !== "function") return undefined;
+  const { proveNative, nativeAvailable } = mod as NativeModule;
+  return {
+    name: "native",
+    available: async () => {
+      try {
+        return await nativeAvailable();
+      } catch {
+        return false;
+      }
+    },
+    prove: (zkeyPath, wtnsPath) => proveNative(zkeyPath, wtnsPath),
+  };
+}
+
+/** Every backend this build knows, fastest first. */
+export async function knownBackends(): Promise<ProverBackend[]> {
+  const native = await loadNativeBackend();
+  return [...(native ? [native] : []), createSnarkjsBackend()];
+}
+
+/**
+ * Picks a backend: `prefer` (or env OZK_PROVER_BACKEND) names one and it must be available; otherwise the
+ * first available of knownBackends(). Logs the choice.
+ */
+export async function selectBackend(options: { prefer?: string; logger?: Logger } = {}): Promise<ProverBackend> {
+  const prefer = options.prefer ?? process.env.OZK_PROVER_BACKEND;
+  const all = await knownBackends();
+  if (prefer && prefer !== "auto") {
+    const b = all.find((x) => x.name === prefer);
+    if (!b) {
+      throw new ConfigError(`unknown prover backend "${prefer}"`, [`backend: "${prefer}" is not built here (known: ${all.map((x) => x.name).join(", ")})`]);
+    }
+    if (!(await b.available())) throw new ConfigError(`prover backend "${prefer}" is not available on this machine`, [`backend: ${prefer} unavailable`]);
+    options.logger?.info({ backend: b.name, reason: "requested" }, "prover backend selected");
+    return b;
+  }
+  for (const b of all) {
+    if (await b.available()) {
+      options.logger?.info({ backend: b.name, candidates: all.map((x) => x.name) }, "prover backend selected");
+      return b;
+    }
+  }
+  throw new ConfigError("no prover backend available", ["backend: none available"]);
+}

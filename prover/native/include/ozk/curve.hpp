@@ -1,0 +1,144 @@
+// BN254 G1 (over Fq) and G2 (over Fq2) points: affine storage form and Jacobian arithmetic, shared by CPU and CUDA.
+#pragma once
+#include "field.hpp"
+
+namespace ozk {
+
+// b coefficients of y^2 = x^3 + b, in Montgomery form.
+struct G1Curve {
+  typedef Fq F;
+  OZK_HD static F b() { return F::from_u64(3); }
+};
+struct G2Curve {
+  typedef Fq2 F;
+  OZK_HD static F b() {
+    // 3 / (9 + i)
+    Fq2 t; t.a = Fq::from_u64(9); t.b = Fq::one();
+    Fq2 three; three.a = Fq::from_u64(3); three.b = Fq::zero();
+    return three * t.inv();
+  }
+};
+
+// Affine point in snarkjs's LEM layout (x then y, Montgomery form). (0, 0) is the point at infinity:
+// it is not on the curve because b != 0.
+template <class F>
+struct Affine {
+  F x, y;
+  OZK_HD bool is_inf() const { return x.is_zero() && y.is_zero(); }
+  OZK_HD static Affine inf() { Affine p; p.x = F::zero(); p.y = F::zero(); return p; }
+  OZK_HD Affine neg() const { Affine p; p.x = x; p.y = y.neg(); return p; }
+};
+
+// Jacobian (X, Y, Z) represents (X/Z^2, Y/Z^3); Z == 0 is the point at infinity.
+template <class F>
+struct Jacobian {
+  F x, y, z;
+
+  OZK_HD static Jacobian inf() { Jacobian p; p.x = F::one(); p.y = F::one(); p.z = F::zero(); return p; }
+  OZK_HD bool is_inf() const { return z.is_zero(); }
+  OZK_HD static Jacobian from_affine(const Affine<F>& a) {
+    if (a.is_inf()) return inf();
+    Jacobian p; p.x = a.x; p.y = a.y; p.z = F::one(); return p;
+  }
+  OZK_HD Jacobian neg() const { Jacobian p = *this; p.y = y.neg(); return p; }
+
+  // dbl-2009-l (a = 0)
+  OZK_HD Jacobian dbl() const {
+    if (is_inf()) return *this;
+    F A = x.sqr(), B = y.sqr(), C = B.sqr();
+    F D = ((x + B).sqr() - A - C).dbl();
+    F E = A.dbl() + A;
+    F Fv = E.sqr();
+    Jacobian r;
+    r.x = Fv - D.dbl();
+    F C8 = C.dbl().dbl().dbl();
+    r.y = E * (D - r.x) - C8;
+    r.z = (y * z).dbl();
+    return r;
+  }
+
+  // madd-2007-bl: this + affine q
+  OZK_HD Jacobian add_mixed(const Affine<F>& q) const {
+    if (q.is_inf()) return *this;
+    if (is_inf()) return from_affine(q);
+    F Z1Z1 = z.sqr();
+    F U2 = q.x * Z1Z1;
+    F S2 = q.y * z * Z1Z1;
+    F H = U2 - x;
+    F rr = (S2 - y).dbl();
+    if (H.is_zero()) {
+      if (rr.is_zero()) return dbl();
+      return inf();
+    }
+    F HH = H.sqr();
+    F I = HH.dbl().dbl();
+    F J = H * I;
+    F V = x * I;
+    Jacobian r;
+    r.x = rr.sqr() - J - V.dbl();
+    r.y = rr * (V - r.x) - (y * J).dbl();
+    r.z = (z + H).sqr() - Z1Z1 - HH;
+    return r;
+  }
+
+  // add-2007-bl
+  OZK_HD Jacobian operator+(const Jacobian& q) const {
+    if (q.is_inf()) return *this;
+    if (is_inf()) return q;
+    F Z1Z1 = z.sqr(), Z2Z2 = q.z.sqr();
+    F U1 = x * Z2Z2, U2 = q.x * Z1Z1;
+    F S1 = y * q.z * Z2Z2, S2 = q.y * z * Z1Z1;
+    F H = U2 - U1;
+    F rr = (S2 - S1).dbl();
+    if (H.is_zero()) {
+      if (rr.is_zero()) return dbl();
+      return inf();
+    }
+    F I = H.dbl().sqr();
+    F J = H * I;
+    F V = U1 * I;
+    Jacobian r;
+    r.x = rr.sqr() - J - V.dbl();
+    r.y = rr * (V - r.x) - (S1 * J).dbl();
+    r.z = ((z + q.z).sqr() - Z1Z1 - Z2Z2) * H;
+    return r;
+  }
+
+  OZK_HD Affine<F> to_affine() const {
+    if (is_inf()) return Affine<F>::inf();
+    F zi = z.inv(), zi2 = zi.sqr();
+    Affine<F> a; a.x = x * zi2; a.y = y * zi2 * zi; return a;
+  }
+
+  // Equality of the represented points (cross-multiplied, no inversion).
+  OZK_HD bool eq(const Jacobian& q) const {
+    if (is_inf() || q.is_inf()) return is_inf() && q.is_inf();
+    F z1z1 = z.sqr(), z2z2 = q.z.sqr();
+    if (x * z2z2 != q.x * z1z1) return false;
+    return y * z2z2 * q.z == q.y * z1z1 * z;
+  }
+
+  // Double-and-add by a canonical little-endian 256-bit integer (variable time).
+  OZK_HD Jacobian mul(const uint64_t k[4]) const {
+    Jacobian r = inf();
+    for (int i = 3; i >= 0; i--)
+      for (int j = 63; j >= 0; j--) {
+        r = r.dbl();
+        if ((k[i] >> j) & 1) r = r + *this;
+      }
+    return r;
+  }
+};
+
+template <class Curve>
+OZK_HD bool on_curve(const Affine<typename Curve::F>& p) {
+  if (p.is_inf()) return true;
+  return p.y.sqr() == p.x.sqr() * p.x + Curve::b();
+}
+
+typedef Affine<Fq> G1Affine;
+typedef Jacobian<Fq> G1;
+typedef Affine<Fq2> G2Affine;
+typedef Jacobian<Fq2> G2;
+
+}  // namespace ozk

@@ -1,0 +1,294 @@
+// ozk-native-test: C++ self-checks (`selftest`) and oracle commands the TypeScript tests compare with ffjavascript.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ozk/devsetup.hpp"
+#include "ozk/groth16.hpp"
+
+using namespace ozk;
+
+static int failures = 0;
+#define CHECK(cond)                                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                      \
+    }                                                                  \
+  } while (0)
+
+static std::vector<uint8_t> read_all(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) throw Error("cannot read " + p);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+template <class P>
+static Fp<P> parse(const std::string& s) {
+  uint64_t raw[4];
+  if (!dec_to_u256(s, raw) || Fp<P>::geq_p(raw)) throw Error("bad field element " + s);
+  return Fp<P>::from_raw(raw);
+}
+
+static std::string g1_str(const G1& p) {
+  if (p.is_inf()) return "inf";
+  G1Affine a = p.to_affine();
+  return fp_to_dec(a.x) + " " + fp_to_dec(a.y);
+}
+static std::string g2_str(const G2& p) {
+  if (p.is_inf()) return "inf";
+  G2Affine a = p.to_affine();
+  return fp_to_dec(a.x.a) + " " + fp_to_dec(a.x.b) + " " + fp_to_dec(a.y.a) + " " + fp_to_dec(a.y.b);
+}
+
+// Lines "<F> <op> <a> [b]" with F in {q, r}; prints one result per line.
+static int cmd_field() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string f, op, a, b;
+    in >> f >> op >> a >> b;
+    std::string out;
+    if (f == "q") {
+      Fq x = parse<FqParams>(a), y = b.empty() ? Fq::zero() : parse<FqParams>(b);
+      if (op == "mul") out = fp_to_dec(x * y);
+      else if (op == "add") out = fp_to_dec(x + y);
+      else if (op == "sub") out = fp_to_dec(x - y);
+      else if (op == "inv") out = fp_to_dec(x.inv());
+      else if (op == "sqrt") { Fq s; out = fq_sqrt(x, s) ? fp_to_dec(s) : "none"; }
+    } else {
+      Fr x = parse<FrParams>(a), y = b.empty() ? Fr::zero() : parse<FrParams>(b);
+      if (op == "mul") out = fp_to_dec(x * y);
+      else if (op == "add") out = fp_to_dec(x + y);
+      else if (op == "sub") out = fp_to_dec(x - y);
+      else if (op == "inv") out = fp_to_dec(x.inv());
+    }
+    if (out.empty()) throw Error("bad field command: " + line);
+    printf("%s\n", out.c_str());
+  }
+  return 0;
+}
+
+template <class F>
+static int cmd_msm(const std::string& pts, const std::string& sc, bool g2) {
+  std::vector<uint8_t> p = read_all(pts), s = read_all(sc);
+  size_t n = s.size() / 32;
+  if (p.size() != n * sizeof(Affine<F>)) throw Error("points/scalars length mismatch");
+  int threads = default_threads();
+  if (const char* t = getenv("OZK_THREADS")) threads = atoi(t);
+  Jacobian<F> r = msm<F>(p.data(), s.data(), n, threads);
+  if constexpr (sizeof(F) == sizeof(Fq)) printf("%s\n", g1_str(r).c_str());
+  else printf("%s\n", g2_str(r).c_str());
+  (void)g2;
+  return 0;
+}
+
+// Points P0, P1, ... (LEM affine G1): prints, for each consecutive pair, P+Q (Jacobian), P+Q (mixed), 2P.
+static int cmd_g1ops(const std::string& pts) {
+  std::vector<uint8_t> p = read_all(pts);
+  size_t n = p.size() / sizeof(G1Affine);
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    G1Affine a, b;
+    memcpy(&a, p.data() + i * 64, 64);
+    memcpy(&b, p.data() + (i + 1) * 64, 64);
+    G1 ja = G1::from_affine(a), jb = G1::from_affine(b);
+    printf("%s|%s|%s\n", g1_str(ja + jb).c_str(), g1_str(ja.add_mixed(b)).c_str(), g1_str(ja.dbl()).c_str());
+  }
+  return 0;
+}
+
+static int cmd_g2ops(const std::string& pts) {
+  std::vector<uint8_t> p = read_all(pts);
+  size_t n = p.size() / sizeof(G2Affine);
+  for (size_t i = 0; i + 1 < n; i += 2) {
+    G2Affine a, b;
+    memcpy(&a, p.data() + i * 128, 128);
+    memcpy(&b, p.data() + (i + 1) * 128, 128);
+    G2 ja = G2::from_affine(a), jb = G2::from_affine(b);
+    printf("%s|%s|%s\n", g2_str(ja + jb).c_str(), g2_str(ja.add_mixed(b)).c_str(), g2_str(ja.dbl()).c_str());
+  }
+  return 0;
+}
+
+// Montgomery-form Fr elements in, transformed elements out (same layout as ffjavascript Fr buffers).
+static int cmd_ntt(const std::string& in, const std::string& out, bool inverse) {
+  std::vector<uint8_t> d = read_all(in);
+  size_t n = d.size() / 32;
+  int logn = log2_exact(n);
+  if (logn < 0) throw Error("ntt size must be a power of two");
+  std::vector<Fr> a(n);
+  memcpy(a.data(), d.data(), d.size());
+  int threads = default_threads();
+  if (inverse) intt_inplace(a.data(), logn, ntt_twiddles(logn, true, threads), threads);
+  else ntt_inplace(a.data(), logn, ntt_twiddles(logn, false, threads), threads);
+  std::ofstream f(out, std::ios::binary);
+  f.write((const char*)a.data(), n * 32);
+  return 0;
+}
+
+// ---- self-contained checks -------------------------------------------------------------------------------------
+
+static uint64_t rng_state = 0x1234567;
+static Fr rand_fr() {
+  SeedStream s{rng_state++ * 0x9e3779b97f4a7c15ULL};
+  return s.fr();
+}
+
+static int cmd_selftest() {
+  // field
+  for (int i = 0; i < 200; i++) {
+    Fr a = rand_fr(), b = rand_fr(), c = rand_fr();
+    CHECK(a * b == b * a);
+    CHECK((a + b) * c == a * c + b * c);
+    CHECK(a - a == Fr::zero());
+    CHECK(a * a.inv() == Fr::one());
+    CHECK((a - b) + b == a);
+    CHECK(a.neg() + a == Fr::zero());
+    uint64_t raw[4];
+    a.to_raw(raw);
+    CHECK(Fr::from_raw(raw) == a);
+    Fq x = Fq::from_raw(raw);
+    Fq s;
+    CHECK(fq_sqrt(x.sqr(), s) && (s == x || s == x.neg()));
+  }
+  CHECK(Fr::zero().inv() == Fr::zero());
+  // Fq2 inverse and Karatsuba vs schoolbook
+  for (int i = 0; i < 50; i++) {
+    uint64_t r1[4], r2[4];
+    rand_fr().to_raw(r1);
+    rand_fr().to_raw(r2);
+    Fq2 z; z.a = Fq::from_raw(r1); z.b = Fq::from_raw(r2);
+    CHECK(z * z.inv() == Fq2::one());
+    CHECK(z.sqr() == z * z);
+  }
+  // roots of unity: w_k has order exactly 2^k
+  for (int k = 1; k <= 28; k++) {
+    Fr w = fr_root_of_unity(k);
+    for (int i = 0; i < k - 1; i++) w = w.sqr();
+    CHECK(w == Fr::one().neg());
+  }
+  // groups: generators on curve, of order r, group laws incl. infinity
+  G1 g1 = g1_generator();
+  G2 g2 = g2_generator();
+  CHECK(on_curve<G1Curve>(g1.to_affine()));
+  CHECK(on_curve<G2Curve>(g2.to_affine()));
+  CHECK(g1.mul(FrParams::P).is_inf());
+  CHECK(g2.mul(FrParams::P).is_inf());
+  G1 p = g1.mul(rand_fr().v), q = g1.mul(rand_fr().v);
+  CHECK((p + q).eq(q + p));
+  CHECK((p + p).eq(p.dbl()));
+  CHECK((p + p.neg()).is_inf());
+  CHECK((p + G1::inf()).eq(p) && (G1::inf() + p).eq(p));
+  CHECK(G1::inf().dbl().is_inf());
+  CHECK(p.add_mixed(G1Affine::inf()).eq(p));
+  CHECK(G1::inf().add_mixed(p.to_affine()).eq(p));
+  CHECK(p.add_mixed(p.to_affine()).eq(p.dbl()));
+  CHECK(p.add_mixed(p.neg().to_affine()).is_inf());
+  CHECK(((p + q) + g1).eq(p + (q + g1)));
+  G2 p2 = g2.mul(rand_fr().v);
+  CHECK((p2 + p2).eq(p2.dbl()));
+  CHECK(p2.add_mixed(p2.to_affine()).eq(p2.dbl()));
+  CHECK((p2 + p2.neg()).is_inf());
+  // scalar distributivity: (a+b)G == aG + bG
+  {
+    Fr a = rand_fr(), b = rand_fr();
+    uint64_t ra[4], rb[4], rab[4];
+    a.to_raw(ra); b.to_raw(rb); (a + b).to_raw(rab);
+    CHECK(g1.mul(rab).eq(g1.mul(ra) + g1.mul(rb)));
+    CHECK(g2.mul(rab).eq(g2.mul(ra) + g2.mul(rb)));
+  }
+  // booth digits recompose the scalar
+  for (int c = 2; c <= 18; c++) {
+    Fr a = rand_fr();
+    uint64_t raw[4];
+    a.to_raw(raw);
+    Fr acc = Fr::zero(), pw = Fr::one(), two_c = Fr::from_u64(1ULL << c);
+    for (int w = 0; w < msm_windows(c); w++) {
+      int32_t d = booth_digit(raw, w, c);
+      CHECK(d >= -(1 << (c - 1)) && d <= (1 << (c - 1)));
+      Fr df = Fr::from_u64((uint64_t)(d < 0 ? -d : d));
+      acc = acc + (d < 0 ? (df * pw).neg() : df * pw);
+      pw = pw * two_c;
+    }
+    CHECK(acc == a);
+  }
+  // MSM vs naive sum, with zero scalars, scalars >= r, repeated points, infinity and P/-P pairs
+  for (size_t n : {1u, 2u, 7u, 64u, 300u, 5000u}) {
+    std::vector<G1Affine> pts(n);
+    std::vector<uint64_t> sc(4 * n);
+    for (size_t i = 0; i < n; i++) {
+      pts[i] = g1.mul(rand_fr().v).to_affine();
+      rand_fr().to_raw(&sc[4 * i]);
+      switch (i % 11) {
+        case 1: sc[4 * i] = sc[4 * i + 1] = sc[4 * i + 2] = sc[4 * i + 3] = 0; break;
+        case 2: pts[i] = G1Affine::inf(); break;
+        case 3: if (i > 0) pts[i] = pts[i - 1]; break;
+        case 4: if (i > 0) pts[i] = pts[i - 1].neg(); break;
+        case 5: {  // s + r (still < 2^256)
+          uint64_t carry = 0;
+          for (int k = 0; k < 4; k++) {
+            u128 t = (u128)sc[4 * i + k] + FrParams::P[k] + carry;
+            sc[4 * i + k] = (uint64_t)t;
+            carry = (uint64_t)(t >> 64);
+          }
+          break;
+        }
+        case 6: sc[4 * i] = 1; sc[4 * i + 1] = sc[4 * i + 2] = sc[4 * i + 3] = 0; break;
+        case 7: for (int k = 0; k < 4; k++) sc[4 * i + k] = FrParams::P[k]; sc[4 * i] -= 1; break;  // r - 1
+      }
+    }
+    G1 naive = G1::inf();
+    for (size_t i = 0; i < n; i++) naive = naive + G1::from_affine(pts[i]).mul(&sc[4 * i]);
+    for (int t : {1, 3}) {
+      G1 fast = msm<Fq>((const uint8_t*)pts.data(), (const uint8_t*)sc.data(), n, t);
+      CHECK(fast.eq(naive));
+    }
+  }
+  // NTT: round trip and agreement with a naive DFT
+  for (int logn : {1, 3, 6, 13}) {
+    size_t n = (size_t)1 << logn;
+    std::vector<Fr> a(n), b;
+    for (auto& x : a) x = rand_fr();
+    b = a;
+    ntt_inplace(b.data(), logn, ntt_twiddles(logn, false, 2), 2);
+    if (logn <= 6) {
+      Fr w = fr_root_of_unity(logn);
+      for (size_t k = 0; k < n; k++) {
+        uint64_t e[4] = {k, 0, 0, 0};
+        Fr wk = w.pow(e), x = Fr::one(), acc = Fr::zero();
+        for (size_t j = 0; j < n; j++) { acc = acc + a[j] * x; x = x * wk; }
+        CHECK(acc == b[k]);
+      }
+    }
+    intt_inplace(b.data(), logn, ntt_twiddles(logn, true, 2), 2);
+    CHECK(a == b);
+  }
+  if (failures) {
+    fprintf(stderr, "selftest: %d failures\n", failures);
+    return 1;
+  }
+  printf("selftest: ok\n");
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (a.size() == 1 && a[0] == "selftest") return cmd_selftest();
+    if (a.size() == 1 && a[0] == "field") return cmd_field();
+    if (a.size() == 3 && a[0] == "msm-g1") return cmd_msm<Fq>(a[1], a[2], false);
+    if (a.size() == 3 && a[0] == "msm-g2") return cmd_msm<Fq2>(a[1], a[2], true);
+    if (a.size() == 2 && a[0] == "g1-ops") return cmd_g1ops(a[1]);
+    if (a.size() == 2 && a[0] == "g2-ops") return cmd_g2ops(a[1]);
+    if (a.size() == 3 && a[0] == "ntt") return cmd_ntt(a[1], a[2], false);
+    if (a.size() == 3 && a[0] == "intt") return cmd_ntt(a[1], a[2], true);
+  } catch (const std::exception& e) {
+    fprintf(stderr, "ozk-native-test: error: %s\n", e.what());
+    return 1;
+  }
+  fprintf(stderr, "usage: ozk-native-test selftest | field | msm-g1 P S | msm-g2 P S | g1-ops P | g2-ops P | ntt IN OUT | intt IN OUT\n");
+  return 2;
+}

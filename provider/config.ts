@@ -1,0 +1,41 @@
+// Provider daemon configuration: zod schema, read from a JSON file and OZK_PROVIDER_* environment variables.
+import { z } from "zod";
+import { loadConfig } from "../sdk/node/config.ts";
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");
+const amount = z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+
+export const providerConfigSchema = z
+  .object({
+    /** JSON-RPC endpoint of the chain. */
+    rpcUrl: z.string().url(),
+    /** Key of the provider account (holds the bond token and gas). */
+    privateKey: hex32,
+    /** deployments/<network>.json: a network name or a path. */
+    deployment: z.string().min(1),
+    /** Model packages served; modelId defaults to the deployment's entry for the package's name. */
+    models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+    /** Bond locked per claim (at least the model's minimum; 0 means the minimum). */
+    bond: amount.default(0n),
+    /** Free stake kept ready: topped up from the token balance when below one bond. */
+    stakeTarget: amount.default(0n),
+    /** SQLite file for jobs, claims and the event cursor. */
+    store: z.string().default(".ozk/provider.sqlite"),
+    /** Port for /healthz, /metrics and the inference API (0 picks a free one). */
+    port: z.number().int().min(0).max(65535).default(0),
+    intervalMs: z.number().int().positive().default(1000),
+    /** Blocks behind head treated as final when reading events. */
+    confirmations: z.number().int().nonnegative().default(0),
+    /** Answer on-chain InferenceRequested for served models. */
+    answerRequests: z.boolean().default(true),
+    /** Fault injection for tests and the demo: the fraction of claims made with a wrong output. Never set it in production. */
+    faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
+  })
+  .strict();
+
+export type ProviderConfig = z.output<typeof providerConfigSchema>;
+
+export function loadProviderConfig(options: { file?: string; overrides?: Record<string, unknown>; env?: Record<string, string | undefined> } = {}): ProviderConfig {
+  return loadConfig(providerConfigSchema, { envPrefix: "OZK_PROVIDER_", ...options });
+}

@@ -1,0 +1,78 @@
+// Provider daemon wiring: config -> context (clients, store, cursor, models, metrics) -> run loop + HTTP API.
+// The process entry is provider/main.ts (`ozk provider run`).
+import { createDaemonBase } from "../sdk/node/chain.ts";
+import type { Logger } from "../sdk/node/logger.ts";
+import { runDaemon, type DaemonHandle } from "../sdk/node/daemon.ts";
+import { HttpError, startServer, type OpsServer } from "../sdk/node/server.ts";
+import { quantizeInput } from "../circuits/compiler/engine.ts";
+import { loadProviderConfig, type ProviderConfig } from "./config.ts";
+import { addJob, step, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
+
+export interface RunningProvider {
+  ctx: ProviderContext;
+  daemon: DaemonHandle;
+  server: OpsServer;
+  stop(): Promise<void>;
+}
+
+/** Builds the context. Separate from start so tests can call `step` directly. */
+export async function createProviderContext(config: ProviderConfig, logger?: Logger): Promise<ProviderContext> {
+  return { ...(await createDaemonBase("provider", config, logger)), config };
+}
+
+export async function startProvider(config: ProviderConfig, options: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningProvider> {
+  const ctx = await createProviderContext(config, options.logger);
+  const daemon = runDaemon({ name: "provider", context: ctx, step, intervalMs: config.intervalMs, metrics: ctx.metrics, handleSignals: options.handleSignals });
+  const server = await startServer({
+    port: config.port,
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    health: () => daemon.health(),
+    routes: [
+      {
+        // Body: { model: name or modelId, input: number[] (floats, quantized here) or quantized: string[] }
+        method: "POST",
+        path: "/infer",
+        handler: ({ body }) => {
+          const b = (body ?? {}) as { model?: string; input?: number[]; quantized?: string[]; tag?: string };
+          const served = [...ctx.models.values()].find((m) => m.name === b.model || m.modelId === b.model?.toLowerCase());
+          if (!served) throw new HttpError(400, `unknown model ${JSON.stringify(b.model)}; served: ${[...ctx.models.values()].map((m) => m.name).join(", ")}`);
+          const n = served.pkg.manifest.inputLength;
+          let values: bigint[];
+          try {
+            if (Array.isArray(b.quantized)) values = b.quantized.map((v) => BigInt(v));
+            else if (Array.isArray(b.input) && b.input.every((v) => typeof v === "number" && Number.isFinite(v))) values = quantizeInput(served.pkg.quant, b.input);
+            else throw new Error("body needs `input` (numbers) or `quantized` (integer strings)");
+            if (values.length !== n) throw new Error(`input has ${values.length} values, ${served.name} takes ${n}`);
+            const job = addJob(ctx, served.modelId, values, b.tag);
+            return { status: 202, body: job };
+          } catch (err) {
+            if (err instanceof HttpError) throw err;
+            throw new HttpError(400, (err as Error).message);
+          }
+        },
+      },
+      {
+        method: "GET",
+        path: "/jobs/:id",
+        handler: ({ params }) => {
+          const job = ctx.store.get<Job>(`job/${params.id}`);
+          if (!job) throw new HttpError(404, `no job ${params.id}`);
+          const claim = job.claimId ? ctx.store.get<OwnClaim>(`claim/${job.claimId}`) : undefined;
+          return { status: 200, body: { ...job, claim } };
+        },
+      },
+    ],
+  });
+  ctx.logger.info({ url: server.url, models: [...ctx.models.values()].map((m) => m.name), account: ctx.account.address }, "provider listening");
+  return {
+    ctx,
+    daemon,
+    server,
+    async stop() {
+      await daemon.stop("stop");
+      await server.close();
+      ctx.store.close();
+    },
+  };
+}

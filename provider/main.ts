@@ -1,0 +1,14 @@
+// Provider process entry: tsx provider/main.ts [--config provider.json]; env OZK_PROVIDER_* overrides the file.
+import { FatalError } from "../sdk/errors.ts";
+import { loadProviderConfig } from "./config.ts";
+import { startProvider } from "./index.ts";
+
+const at = process.argv.indexOf("--config");
+const file = at > 0 ? process.argv[at + 1] : process.env.OZK_PROVIDER_CONFIG;
+try {
+  const running = await startProvider(loadProviderConfig({ file }));
+  await running.daemon.done.finally(() => running.server.close().then(() => running.ctx.store.close()));
+} catch (err) {
+  console.error(`provider: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(err instanceof FatalError ? 2 : 1);
+}

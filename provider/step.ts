@@ -1,0 +1,273 @@
+// The provider's idempotent step: read new requests and own claims from the chain, answer requests and
+// client jobs with claims, prove challenged claims, finalize unchallenged ones, withdraw credits.
+// Every action is recomputed from chain state first, so a kill -9 at any point and a restart converge:
+// a claim is keyed by its id (a hash of its fields), known before it is sent and checked on chain.
+import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
+import { claimManagerAbi } from "../sdk/abi.ts";
+import { FatalError, errorSummary } from "../sdk/errors.ts";
+import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
+import { hashVector } from "../sdk/hash.ts";
+import { outputHash } from "../sdk/signals.ts";
+import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
+import { ensureFreeStake, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { runQuantized } from "../circuits/compiler/engine.ts";
+import { proveModel } from "../circuits/compiler/prove.ts";
+import type { ProviderConfig } from "./config.ts";
+
+export interface ProviderContext extends DaemonBase {
+  config: ProviderConfig;
+}
+
+/** A unit of work: an on-chain request or a client's input, answered by one claim. */
+export interface Job {
+  jobId: string;
+  modelId: Hex;
+  bits: number;
+  values: string[];
+  inputHash: string;
+  requestId: string;
+  status: "pending" | "claimed" | "refused" | "failed";
+  reason?: string;
+  claimId?: Hex;
+  outputs?: string[];
+}
+
+/** A claim of this provider, followed until it settles. */
+export interface OwnClaim {
+  claimId: Hex;
+  claim: { modelId: Hex; provider: Address; inputHash: string; outputHash: Hex; bond: string; requestId: string };
+  outputs: string[];
+  jobId?: string;
+  status: "live" | "settled" | "unprovable";
+  outcome?: string;
+}
+
+const fields = (c: OwnClaim["claim"]): ClaimFields => ({
+  ...c,
+  inputHash: BigInt(c.inputHash),
+  bond: BigInt(c.bond),
+  requestId: BigInt(c.requestId),
+});
+
+export async function step(ctx: ProviderContext): Promise<void> {
+  await ensureFreeStake(ctx, await bondNeeded(ctx), ctx.config.stakeTarget);
+  await syncEvents(ctx);
+  for (const [, job] of ctx.store.entries<Job>("job/")) {
+    if (ctx.signal.aborted) return;
+    if (job.status === "pending") await submitJob(ctx, job);
+  }
+  for (const [, claim] of ctx.store.entries<OwnClaim>("claim/")) {
+    if (ctx.signal.aborted) return;
+    if (claim.status === "live") await followClaim(ctx, claim);
+  }
+  await withdrawCredits(ctx);
+}
+
+/** The largest bond one claim of a served model needs. */
+async function bondNeeded(ctx: ProviderContext): Promise<bigint> {
+  let need = 0n;
+  for (const modelId of ctx.models.keys()) {
+    const b = await bondFor(ctx, modelId);
+    if (b > need) need = b;
+  }
+  return need;
+}
+
+async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
+  const [, , , , minBond] = await readRegistry<readonly [number, number, boolean, bigint, bigint]>(ctx, "claimParams", [modelId]);
+  return ctx.config.bond > minBond ? ctx.config.bond : minBond;
+}
+
+/** Adds a job for a client's quantized input (HTTP API). Idempotent per (model, input, tag). */
+export function addJob(ctx: Pick<ProviderContext, "store" | "models">, modelId: Hex, values: bigint[], tag = ""): Job {
+  const model = ctx.models.get(modelId);
+  if (!model) throw new FatalError(`model ${modelId} is not served here`);
+  const bits = model.pkg.manifest.inputBits;
+  const inputHash = hashVector(values, bits);
+  const jobId = `job-${keccak256(toHex(`${modelId}:${inputHash}:${tag}`)).slice(2, 18)}`;
+  const existing = ctx.store.get<Job>(`job/${jobId}`);
+  if (existing) return existing;
+  const job: Job = { jobId, modelId, bits, values: values.map(String), inputHash: inputHash.toString(), requestId: "0", status: "pending" };
+  ctx.store.set(`job/${jobId}`, job);
+  return job;
+}
+
+async function syncEvents(ctx: ProviderContext): Promise<void> {
+  for (;;) {
+    const batch = await ctx.cursor.poll();
+    if (!batch) return;
+    if (batch.rewind) ctx.logger.warn({ ...batch.rewind }, "reorg: re-reading events; claims are re-checked on chain");
+    const logs = parseEventLogs({ abi: claimManagerAbi, logs: batch.logs as Log[], strict: true });
+    ctx.store.transaction(() => {
+      for (const log of logs) {
+        if (log.eventName === "InferenceRequested") onRequest(ctx, log.args);
+        if (log.eventName === "ClaimSubmitted") onClaimSubmitted(ctx, log.args);
+      }
+      ctx.cursor.commit(batch);
+    });
+    if (batch.logs.length === 0 && !batch.rewind) return;
+  }
+}
+
+function onRequest(
+  ctx: ProviderContext,
+  a: { requestId: bigint; modelId: Hex; inputHash: bigint; inputData: Hex; inputURI: string },
+): void {
+  if (!ctx.config.answerRequests) return;
+  const modelId = a.modelId.toLowerCase() as Hex;
+  const model = ctx.models.get(modelId);
+  if (!model) return;
+  const jobId = `req-${a.requestId}`;
+  if (ctx.store.get(`job/${jobId}`)) return;
+  const m = model.pkg.manifest;
+  let job: Job = { jobId, modelId, bits: m.inputBits, values: [], inputHash: a.inputHash.toString(), requestId: a.requestId.toString(), status: "pending" };
+  try {
+    if (a.inputData === "0x") throw new Error(a.inputURI ? `input only by URI (${a.inputURI}), which this provider does not fetch` : "the request carries no input data");
+    const input = checkInputData(a.inputData, a.inputHash, { length: m.inputLength, bits: m.inputBits });
+    job = { ...job, values: input.values.map(String) };
+  } catch (err) {
+    job = { ...job, status: "refused", reason: errorSummary(err) };
+    ctx.logger.warn({ requestId: a.requestId, reason: job.reason }, "request refused");
+    ctx.metrics.counter("requests_refused_total", "Requests refused for bad input").inc();
+  }
+  ctx.store.set(`job/${jobId}`, job);
+}
+
+function onClaimSubmitted(
+  ctx: ProviderContext,
+  a: { claimId: Hex; provider: Address; claim: ClaimFields; outputs: readonly bigint[] },
+): void {
+  if (a.provider.toLowerCase() !== ctx.account.address.toLowerCase()) return;
+  if (ctx.store.get(`claim/${a.claimId}`)) return;
+  // A claim the store does not know (store lost, or killed between send and record): adopt it.
+  ctx.store.set(`claim/${a.claimId}`, {
+    claimId: a.claimId,
+    claim: { ...a.claim, inputHash: a.claim.inputHash.toString(), bond: a.claim.bond.toString(), requestId: a.claim.requestId.toString() },
+    outputs: a.outputs.map(String),
+    status: "live",
+  } satisfies OwnClaim);
+  ctx.logger.info({ claimId: a.claimId }, "adopted own claim from chain");
+}
+
+/** Deterministic per job, so a restart makes the same (possibly faulty) claim and never a second one. */
+function injectFault(ctx: ProviderContext, jobId: string, outputs: bigint[]): bigint[] {
+  const rate = ctx.config.faults.wrongOutputRate;
+  if (rate === 0) return outputs;
+  const draw = Number(BigInt(keccak256(toHex(jobId))) % 1_000_000n) / 1_000_000;
+  if (draw >= rate) return outputs;
+  ctx.logger.warn({ jobId }, "FAULT INJECTION: claiming a wrong output");
+  return outputs.map((v, i) => (i === 0 ? v + 1n : v));
+}
+
+async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
+  const model = ctx.models.get(job.modelId)!;
+  const values = job.values.map(BigInt);
+  const requestId = BigInt(job.requestId);
+  if (requestId !== 0n) {
+    const req = await readClaims<{ status: number; expiry: bigint; claimId: Hex }>(ctx, "getRequest", [requestId]);
+    const now = (await ctx.publicClient.getBlock()).timestamp;
+    if (req.status !== RequestStatus.Open || now + 1n >= req.expiry) {
+      ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason: `request is ${req.status === RequestStatus.Open ? "expired" : "no longer open"}` } satisfies Job);
+      ctx.logger.info({ requestId, status: req.status }, "request not answerable");
+      return;
+    }
+  }
+  const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, values).outputs);
+  const claim: ClaimFields = {
+    modelId: job.modelId,
+    provider: ctx.account.address,
+    inputHash: BigInt(job.inputHash),
+    outputHash: outputHash(outputs),
+    bond: await bondFor(ctx, job.modelId),
+    requestId,
+  };
+  const claimId = claimIdOf(claim);
+  const own: OwnClaim = {
+    claimId,
+    claim: { ...claim, inputHash: job.inputHash, bond: claim.bond.toString(), requestId: job.requestId },
+    outputs: outputs.map(String),
+    jobId: job.jobId,
+    status: "live",
+  };
+  // Record before sending: if we die after the send, the next step sees the claim on chain and does not resend.
+  ctx.store.transaction(() => {
+    ctx.store.set(`input/${job.inputHash}`, { bits: job.bits, values: job.values });
+    ctx.store.set(`claim/${claimId}`, own);
+    ctx.store.set(`job/${job.jobId}`, { ...job, status: "claimed", claimId, outputs: own.outputs } satisfies Job);
+  });
+  const [status] = await readClaims<readonly [number, bigint, Address]>(ctx, "claimState", [claimId]);
+  if (status !== ClaimStatus.None) {
+    ctx.logger.warn({ claimId }, "claim already on chain (restart): not resending");
+    return;
+  }
+  // Own jobs carry their input in calldata so challengers can re-execute; requests already published theirs.
+  const inputData = requestId === 0n ? encodeInputData(values, job.bits) : "0x";
+  try {
+    await sendClaims(ctx, "submitClaim", [job.modelId, claim.inputHash, outputs, claim.bond, requestId, inputData, ""]);
+  } catch (err) {
+    if (!(err instanceof FatalError)) throw err;
+    ctx.store.transaction(() => {
+      ctx.store.delete(`claim/${claimId}`);
+      ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason: errorSummary(err) } satisfies Job);
+    });
+    ctx.logger.error({ jobId: job.jobId, err: errorSummary(err) }, "claim rejected");
+    return;
+  }
+  ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
+  ctx.logger.info({ claimId, jobId: job.jobId, requestId, outputs }, "claim submitted");
+}
+
+async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
+  const [status, deadline] = await readClaims<readonly [number, bigint, Address]>(ctx, "claimState", [own.claimId]);
+  const now = (await ctx.publicClient.getBlock()).timestamp;
+  const claim = fields(own.claim);
+  switch (status) {
+    case ClaimStatus.None:
+      // Sent but not mined (or orphaned by a reorg): the job resends it.
+      if (own.jobId) {
+        const job = ctx.store.get<Job>(`job/${own.jobId}`);
+        if (job && job.status === "claimed") {
+          ctx.store.transaction(() => {
+            ctx.store.delete(`claim/${own.claimId}`);
+            ctx.store.set(`job/${job.jobId}`, { ...job, status: "pending" } satisfies Job);
+          });
+          ctx.logger.warn({ claimId: own.claimId }, "claim not on chain: resubmitting");
+        }
+      }
+      return;
+    case ClaimStatus.Submitted:
+      if (now + 1n >= deadline) {
+        await sendClaims(ctx, "finalize", [claim]);
+        ctx.logger.info({ claimId: own.claimId }, "claim finalized");
+      }
+      return;
+    case ClaimStatus.Challenged: {
+      if (now >= deadline) return; // too late: the challenger slashes
+      ctx.logger.warn({ claimId: own.claimId, proofDeadline: deadline }, "claim challenged: proving");
+      const input = ctx.store.get<{ bits: number; values: string[] }>(`input/${own.claim.inputHash}`);
+      const model = ctx.models.get(own.claim.modelId.toLowerCase() as Hex);
+      if (!input || !model) {
+        ctx.logger.error({ claimId: own.claimId }, "cannot prove: input or model package unknown");
+        return;
+      }
+      const t0 = performance.now();
+      const proved = await proveModel(model.pkg.dir, input.values.map(BigInt));
+      const seconds = (performance.now() - t0) / 1000;
+      if (proved.outputs.map(String).join() !== own.outputs.join()) {
+        ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: "the claimed outputs are not the model's" } satisfies OwnClaim);
+        ctx.logger.error({ claimId: own.claimId }, "cannot prove: the claimed outputs are not what the model computes");
+        return;
+      }
+      ctx.metrics.histogram("proof_seconds", "Time to prove a challenged claim").observe(seconds);
+      await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)]);
+      ctx.logger.info({ claimId: own.claimId, proveSeconds: seconds.toFixed(2) }, "challenge answered with a proof");
+      return;
+    }
+    default: {
+      const outcome = claimStatusName(status);
+      ctx.store.set(`claim/${own.claimId}`, { ...own, status: "settled", outcome } satisfies OwnClaim);
+      ctx.metrics.counter("claims_settled_total", "Own claims settled, by outcome", ["outcome"] as const).inc({ outcome });
+      (outcome === "Slashed" ? ctx.logger.error.bind(ctx.logger) : ctx.logger.info.bind(ctx.logger))({ claimId: own.claimId, outcome }, "claim settled");
+    }
+  }
+}

@@ -1,0 +1,131 @@
+// `ozk provider|challenger run`, and the one-shot chain commands: stake, claim, challenge, status, watch.
+import type { Command } from "commander";
+import { parseEventLogs, type Address, type Hex, type Log } from "viem";
+import { claimManagerAbi } from "../../sdk/abi.ts";
+import { checkInputData, encodeInputData } from "../../sdk/inputs.ts";
+import { hashVector } from "../../sdk/hash.ts";
+import { chainClients, ensureFreeStake, readClaims, sendClaims, claimsAddress, type Chainable } from "../../sdk/node/chain.ts";
+import { loadDeployment } from "../../sdk/node/deployments.ts";
+import { createLogger } from "../../sdk/node/logger.ts";
+import { loadModels } from "../../sdk/node/models.ts";
+import { claimStatusName, type ClaimFields } from "../../sdk/protocol.ts";
+import { runQuantized, quantizeInput } from "../../circuits/compiler/engine.ts";
+import { readFileSync } from "node:fs";
+
+interface ChainOpts {
+  rpc: string;
+  key?: string;
+  deployment: string;
+}
+
+function withChainOptions(cmd: Command): Command {
+  return cmd
+    .option("--rpc <url>", "JSON-RPC endpoint", process.env.OZK_RPC_URL ?? "http://127.0.0.1:8545")
+    .option("--key <hex>", "private key of the sending account (or OZK_PRIVATE_KEY)")
+    .option("--deployment <name|file>", "deployments/<name>.json or a path", process.env.OZK_DEPLOYMENT ?? "localhost");
+}
+
+function connect(o: ChainOpts): Chainable {
+  const deployment = loadDeployment(o.deployment);
+  const key = (o.key ?? process.env.OZK_PRIVATE_KEY ?? `0x${"11".repeat(32)}`) as Hex;
+  const clients = chainClients(o.rpc, key, deployment);
+  return { ...clients, deployment, logger: createLogger({ name: "ozk", level: process.env.OZK_LOG_LEVEL as never ?? "warn" }) };
+}
+
+/** Finds a claim's submitted fields and outputs from its ClaimSubmitted event. */
+async function findClaim(c: Chainable, claimId: Hex): Promise<{ claim: ClaimFields; outputs: readonly bigint[] }> {
+  const logs = await c.publicClient.getLogs({ address: claimsAddress(c), fromBlock: BigInt(c.deployment.deployBlock) });
+  for (const log of parseEventLogs({ abi: claimManagerAbi, logs: logs as Log[], eventName: "ClaimSubmitted" })) {
+    if (log.args.claimId.toLowerCase() === claimId.toLowerCase()) return { claim: log.args.claim, outputs: log.args.outputs };
+  }
+  throw new Error(`no claim ${claimId} on this deployment`);
+}
+
+const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x), 2);
+
+export function register(program: Command): void {
+  for (const role of ["provider", "challenger"] as const) {
+    program
+      .command(role)
+      .description(`the ${role} daemon`)
+      .command("run")
+      .description(`run the ${role} daemon (config: --config file and OZK_${role.toUpperCase()}_* env)`)
+      .option("--config <file>", "JSON config file")
+      .action(async (o: { config?: string }) => {
+        process.argv = [process.argv[0]!, role, ...(o.config ? ["--config", o.config] : [])];
+        await import(`../../${role}/main.ts`);
+      });
+  }
+
+  withChainOptions(program.command("stake").description("stake bond tokens into the claims contract").argument("<amount>", "token units"))
+    .action(async (amount: string, o: ChainOpts) => {
+      const c = connect(o);
+      const free = await ensureFreeStake(c, BigInt(amount), BigInt(amount));
+      console.log(`free stake of ${c.account.address}: ${free}`);
+    });
+
+  withChainOptions(
+    program
+      .command("claim")
+      .description("run a model package on an input and submit the claim (input data published in calldata)")
+      .argument("<package>", "model package folder, e.g. models/mnist-mlp")
+      .argument("<input.json>", "JSON array of floats (quantized here) or {\"quantized\": [...]}")
+      .option("--bond <amount>", "bond to lock (default: the model's minimum)"),
+  ).action(async (pkgDir: string, inputFile: string, o: ChainOpts & { bond?: string }) => {
+    const c = connect(o);
+    const [model] = loadModels([{ package: pkgDir }], c.deployment).values();
+    if (!model) throw new Error(`cannot load ${pkgDir}`);
+    const raw = JSON.parse(readFileSync(inputFile, "utf8")) as number[] | { quantized: string[] };
+    const values = Array.isArray(raw) ? quantizeInput(model.pkg.quant, raw) : raw.quantized.map(BigInt);
+    const outputs = runQuantized(model.pkg.quant, values).outputs;
+    const bits = model.pkg.manifest.inputBits;
+    const bond = BigInt(o.bond ?? (await c.publicClient.readContract({ address: c.deployment.addresses.registry, abi: (await import("../../sdk/abi.ts")).modelRegistryAbi, functionName: "claimParams", args: [model.modelId] }))[4]);
+    await ensureFreeStake(c, bond, bond);
+    const hash = await sendClaims(c, "submitClaim", [model.modelId, hashVector(values, bits), outputs, bond, 0n, encodeInputData(values, bits), ""]);
+    console.log(json({ tx: hash, outputs }));
+  });
+
+  withChainOptions(program.command("challenge").description("challenge a claim (locks the model's challenger bond)").argument("<claimId>"))
+    .action(async (claimId: Hex, o: ChainOpts) => {
+      const c = connect(o);
+      const { claim } = await findClaim(c, claimId);
+      const [, bond] = await c.publicClient.readContract({ address: c.deployment.addresses.registry, abi: (await import("../../sdk/abi.ts")).modelRegistryAbi, functionName: "disputeParams", args: [claim.modelId] });
+      await ensureFreeStake(c, bond, bond);
+      console.log(json({ tx: await sendClaims(c, "challenge", [claim]) }));
+    });
+
+  withChainOptions(program.command("status").description("a claim's status, deadline and outputs").argument("<claimId>"))
+    .action(async (claimId: Hex, o: ChainOpts) => {
+      const c = connect(o);
+      const { claim, outputs } = await findClaim(c, claimId);
+      const [status, deadline, challenger] = await readClaims<readonly [number, bigint, Address]>(c, "claimState", [claimId]);
+      const now = (await c.publicClient.getBlock()).timestamp;
+      console.log(json({ claimId, status: claimStatusName(status), deadline, secondsLeft: deadline > now ? deadline - now : 0n, challenger, claim, outputs }));
+    });
+
+  withChainOptions(
+    program.command("watch").description("print protocol events as they happen").option("--from <block>", "first block", undefined),
+  ).action(async (o: ChainOpts & { from?: string }) => {
+    const c = connect(o);
+    c.publicClient.watchContractEvent({
+      address: claimsAddress(c),
+      abi: claimManagerAbi,
+      fromBlock: BigInt(o.from ?? c.deployment.deployBlock),
+      onLogs: (logs) => {
+        for (const l of logs) console.log(json({ block: l.blockNumber, event: l.eventName, args: l.args }));
+      },
+    });
+    await new Promise(() => undefined);
+  });
+
+  withChainOptions(
+    program
+      .command("verify-input")
+      .description("check that input data (hex, sdk format) matches an inputHash")
+      .argument("<inputHash>")
+      .argument("<data>"),
+  ).action((inputHash: string, data: Hex) => {
+    const input = checkInputData(data, BigInt(inputHash));
+    console.log(`ok: ${input.values.length} values of ${input.bits} bits`);
+  });
+}

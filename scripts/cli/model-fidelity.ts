@@ -1,0 +1,68 @@
+// `ozk model fidelity`: float (onnxruntime) vs quantized (integer engine) accuracy, agreement and error report.
+// The report modules (onnxruntime, MNIST) load inside the action so `ozk --help` stays fast.
+import { writeFileSync } from "node:fs";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { group } from "../ozk.ts";
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new Error(`--min-agreement must be a fraction in [0, 1], got ${v}`);
+  return n;
+}
+
+function count(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got ${v}`);
+  return n;
+}
+
+export function register(program: Command): void {
+  group(program, "model", "Compile, inspect and evaluate models")
+    .command("fidelity")
+    .description("Compare the float model (onnxruntime) with the quantized model (integer engine) on labelled data")
+    .argument("<model>", "model.onnx, or a model package folder holding it")
+    .option("--data <source>", 'labelled data: "mnist" (the held-out split) or a JSON file {"inputs": number[][], "labels": number[]}', "mnist")
+    .option("--samples <n>", "evaluate only the first n samples", count)
+    .option("--min-agreement <fraction>", "required top-1 agreement of quantized with float", fraction, 0.995)
+    .option("--quant <quant.json>", "quantized model to use (default: quant.json beside the model if present)")
+    .option("--requantize", "ignore quant.json and calibrate as `ozk model build` does")
+    .option("--weight-bits <n>", "calibrate afresh with this weight width (implies --requantize)", count)
+    .option("--activation-bits <n>", "calibrate afresh with this activation width (implies --requantize)", count)
+    .option("--json <out.json>", "also write the report as JSON")
+    .addHelpText("after", "\nExample:\n  ozk model fidelity models/mnist-cnn/model.onnx --samples 500 --json fidelity.json\n")
+    .action(async (modelArg: string, opts: {
+      data: string; samples?: number; minAgreement: number; quant?: string; requantize?: boolean; json?: string;
+      weightBits?: number; activationBits?: number;
+    }) => {
+      const { fidelity, formatReport, pct, readLabelledSet } = await import("../../circuits/fidelity/report.ts");
+      let path = modelArg;
+      try {
+        if (statSync(modelArg).isDirectory()) path = join(modelArg, "model.onnx");
+      } catch {
+        throw new Error(`no model at ${modelArg}`);
+      }
+      const data = opts.data === "mnist" ? undefined : readLabelledSet(opts.data);
+      const tty = process.stderr.isTTY;
+      const report = await fidelity(path, {
+        data,
+        dataName: data ? opts.data : undefined,
+        samples: opts.samples,
+        minAgreement: opts.minAgreement,
+        quantPath: opts.quant,
+        requantize: opts.requantize || opts.weightBits !== undefined || opts.activationBits !== undefined,
+        quant: { weightBits: opts.weightBits, activationBits: opts.activationBits },
+        onProgress: tty ? (done, total) => done % 100 === 0 && process.stderr.write(`\r  ${done}/${total}`) : undefined,
+      });
+      if (tty) process.stderr.write("\r");
+      console.log(formatReport(report));
+      if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      if (!report.passed) {
+        throw new Error(
+          `${report.model}: top-1 agreement ${pct(report.agreement)} is below the required ${pct(report.minAgreement)} ` +
+            `(${Math.round((1 - report.agreement) * report.samples)} of ${report.samples} samples differ); raise the quantization widths or lower --min-agreement`,
+        );
+      }
+    });
+}

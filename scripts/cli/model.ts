@@ -1,0 +1,120 @@
+// `ozk model build | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { group } from "../ozk.ts";
+import { buildModel, readManifest } from "../../circuits/compiler/build.ts";
+import type { OpCost, Visibility } from "../../circuits/compiler/emit.ts";
+import type { QuantOptions } from "../../circuits/compiler/quantize.ts";
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${v}`);
+  return n;
+};
+
+function quantOptions(o: Record<string, string | undefined>): QuantOptions {
+  const q: QuantOptions = {};
+  if (o.inputBits) q.inputBits = int(o.inputBits);
+  if (o.weightBits) q.weightBits = int(o.weightBits);
+  if (o.activationBits) q.activationBits = int(o.activationBits);
+  if (o.outputBits) q.outputBits = int(o.outputBits);
+  if (o.multiplierBits) q.multiplierBits = int(o.multiplierBits);
+  if (o.inputRange) {
+    const [lo, hi] = o.inputRange.split(",").map(Number);
+    if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new Error(`--input-range wants lo,hi with lo < hi, got ${o.inputRange}`);
+    q.inputRange = [lo!, hi!];
+  }
+  return q;
+}
+
+function visibilityOf(v: string): Visibility {
+  if (v !== "constant" && v !== "committed") throw new Error(`--visibility must be constant or committed, got ${v}`);
+  return v;
+}
+
+/** Constraints per layer and per operator kind, as a readable table. */
+export function costTable(costs: OpCost[]): string {
+  const total = costs.reduce((a, c) => a + c.constraints, 0);
+  const pct = (n: number): string => `${((100 * n) / Math.max(1, total)).toFixed(1)}%`.padStart(6);
+  const lines = ["per layer:", `  ${"name".padEnd(20)} ${"kind".padEnd(22)} ${"constraints".padStart(11)}  share`];
+  for (const c of costs) lines.push(`  ${c.name.padEnd(20)} ${c.kind.padEnd(22)} ${String(c.constraints).padStart(11)} ${pct(c.constraints)}`);
+  const byKind = new Map<string, number>();
+  for (const c of costs) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + c.constraints);
+  lines.push("per operator kind:");
+  for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(43)} ${String(n).padStart(11)} ${pct(n)}`);
+  lines.push(`total: ${total} constraints (2^${Math.log2(Math.max(total, 1)).toFixed(2)})`);
+  return lines.join("\n");
+}
+
+export function register(program: Command): void {
+  const model = group(program, "model", "Model packages: compile, inspect, witness");
+
+  model
+    .command("build <source>")
+    .description("Build a provable package from a package folder holding model.onnx, or an .onnx file")
+    .option("--out <dir>", "package folder (default models/<name>)")
+    .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
+    .option("--ptau <file>", "powers of tau (default $OZK_PTAU, then ../shared/ptau/dev_pot16.ptau)")
+    .option("--input-range <lo,hi>", "declared float input range", "0,1")
+    .option("--input-bits <n>", "signed bits per quantized input (default 8)")
+    .option("--weight-bits <n>", "signed bits per weight (default 8)")
+    .option("--activation-bits <n>", "signed bits per hidden activation (default 8)")
+    .option("--output-bits <n>", "signed bits per output (default 24)")
+    .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
+    .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
+    .action(async (source: string, o: Record<string, string | undefined>) => {
+      const m = await buildModel(source, {
+        out: o.out,
+        visibility: visibilityOf(o.visibility ?? "constant"),
+        ptau: o.ptau,
+        quant: quantOptions(o),
+        skipSetup: !!o.skipSetup,
+      });
+      console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
+      console.log(`public signals: ${m.publicSignals.join(", ")}`);
+    });
+
+  model
+    .command("inspect <target>")
+    .description("Constraints per layer and per operator kind of a package folder or an .onnx file")
+    .option("--visibility <mode>", "for an .onnx file: constant or committed", "constant")
+    .option("--json", "print JSON")
+    .action(async (target: string, o: { visibility: string; json?: boolean }) => {
+      let costs: OpCost[];
+      let title: string;
+      if (statSync(target).isDirectory() && existsSync(join(target, "manifest.json"))) {
+        const m = readManifest(target);
+        costs = m.costs;
+        title = `${m.name} (${m.visibility} weights, ${m.route} route): ${m.constraints} constraints, ${m.wires} wires`;
+      } else {
+        const { importOnnxFile } = await import("../../circuits/onnx/import.ts");
+        const { quantize } = await import("../../circuits/compiler/quantize.ts");
+        const { synthesize } = await import("../../circuits/compiler/emit.ts");
+        const path = statSync(target).isDirectory() ? join(target, "model.onnx") : target;
+        const fm = importOnnxFile(path);
+        const n = fm.inputShape.reduce((a, b) => a * b, 1);
+        // Constraint counts do not depend on the activation scales: any in-range calibration sample will do.
+        const q = quantize(fm, [new Float32Array(n).fill(0.5), new Float32Array(n).fill(1)], { inputRange: [0, 1] });
+        const s = synthesize(q, { visibility: visibilityOf(o.visibility) });
+        costs = s.costs;
+        title = `${fm.name} (${o.visibility} weights, direct route): ${s.nConstraints} constraints, ${s.nWires} wires`;
+      }
+      if (o.json) console.log(JSON.stringify(costs, null, 2));
+      else console.log(`${title}\n${costTable(costs)}`);
+    });
+
+  model
+    .command("witness <package>")
+    .description("Quantize an input, run the reference engine, and write the circuit witness (.wtns) and public signals")
+    .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
+    .option("--out <file>", "witness file", "witness.wtns")
+    .action(async (pkgDir: string, o: { input: string; out: string }) => {
+      const { loadPackage, witnessFor } = await import("../../circuits/compiler/prove.ts");
+      const pkg = loadPackage(pkgDir);
+      const raw = JSON.parse(readFileSync(o.input, "utf8")) as number[];
+      const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));
+      writeFileSync(o.out, wtns);
+      console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));
+    });
+}

@@ -1,0 +1,83 @@
+// An embedded local chain: Hardhat's in-process EDR network served over JSON-RPC HTTP on a loopback port,
+// so daemons in other processes talk to it like to any node. Used by the demo and the end-to-end tests.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { network } from "hardhat";
+import { bytesToHex, type Hex } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+
+/** Hardhat's default development mnemonic: its accounts are funded on every local chain. Never use it for value. */
+export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** Private key of dev account `index` (0 is the deployer). */
+export function devKey(index: number): Hex {
+  const key = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }).getHdKey().privateKey;
+  if (!key) throw new Error(`no key for dev account ${index}`);
+  return bytesToHex(key);
+}
+
+export interface LocalChain {
+  url: string;
+  port: number;
+  /** EIP-1193 provider of the in-process chain (time travel: evm_increaseTime, evm_mine). */
+  request(method: string, params?: unknown[]): Promise<unknown>;
+  /** Moves chain time forward and mines a block. */
+  advance(seconds: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface RpcRequest {
+  jsonrpc: "2.0";
+  id: number | string | null;
+  method: string;
+  params?: unknown[];
+}
+
+export async function startLocalChain(options: { port?: number; host?: string } = {}): Promise<LocalChain> {
+  const conn = await network.create();
+  const provider = conn.provider;
+  const one = async (r: RpcRequest): Promise<unknown> => {
+    try {
+      const result = await provider.request({ method: r.method, params: r.params ?? [] });
+      return { jsonrpc: "2.0", id: r.id, result };
+    } catch (err) {
+      const e = err as { code?: number; message?: string; data?: unknown };
+      return { jsonrpc: "2.0", id: r.id, error: { code: e.code ?? -32603, message: e.message ?? String(err), data: e.data } };
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      void (async () => {
+        let body: RpcRequest | RpcRequest[];
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as RpcRequest | RpcRequest[];
+        } catch {
+          res.writeHead(400).end();
+          return;
+        }
+        const out = Array.isArray(body) ? await Promise.all(body.map(one)) : await one(body);
+        const text = JSON.stringify(out, (_k, v: unknown) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v));
+        res.writeHead(200, { "content-type": "application/json" }).end(text);
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const request = (method: string, params: unknown[] = []) => provider.request({ method, params });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    request,
+    async advance(seconds: number) {
+      await request("evm_increaseTime", [seconds]);
+      await request("evm_mine", []);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await conn.close();
+    },
+  };
+}

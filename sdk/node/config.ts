@@ -1,0 +1,172 @@
+// Daemon configuration: one zod schema, values from a JSON file overridden by environment variables,
+// validated once at start. Every problem names its field and where the value can be set.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+
+export interface LoadConfigOptions {
+  /** Env var prefix, e.g. "OZK_PROVER_": field `rpcUrl` is read from OZK_PROVER_RPC_URL. */
+  envPrefix: string;
+  /** JSON config file; missing file is an error only when given explicitly. */
+  file?: string;
+  /** Defaults to process.env. */
+  env?: Record<string, string | undefined>;
+  /** Values from CLI flags: they win over file and env. */
+  overrides?: Record<string, unknown>;
+}
+
+/** camelCase field path -> SCREAMING_SNAKE env name: ["metrics","port"] -> METRICS__PORT. */
+export function envName(prefix: string, path: readonly string[]): string {
+  return prefix + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("__");
+}
+
+function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
+  let s = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap();
+    else if (s instanceof z.ZodDefault) s = s.removeDefault();
+    else if (s instanceof z.ZodEffects) s = s.innerType();
+    else if (s instanceof z.ZodBranded) s = s.unwrap();
+    else if (s instanceof z.ZodPipeline) s = s._def.in;
+    else return s;
+  }
+}
+
+/** Turns an env string into the type the schema expects, so "8080" validates as a number. */
+function coerceEnv(schema: z.ZodTypeAny, raw: string): unknown {
+  const s = unwrap(schema);
+  if (s instanceof z.ZodNumber) return raw.trim() === "" ? raw : Number(raw);
+  if (s instanceof z.ZodBigInt) return /^-?\d+$/.test(raw.trim()) ? BigInt(raw.trim()) : raw;
+  if (s instanceof z.ZodBoolean) {
+    const v = raw.trim().toLowerCase();
+    return ["1", "true", "yes", "on"].includes(v) ? true : ["0", "false", "no", "off"].includes(v) ? false : raw;
+  }
+  if (s instanceof z.ZodArray || s instanceof z.ZodRecord || s instanceof z.ZodTuple) {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      // A comma list is friendlier for arrays of strings.
+      return s instanceof z.ZodArray ? raw.split(",").map((x) => x.trim()).filter(Boolean) : raw;
+    }
+  }
+  return raw;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(top)) {
+    if (v === undefined) continue;
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  }
+  return out;
+}
+
+/** Reads env vars for every field of an object schema (recursing into nested objects with "__"). */
+function readEnv(
+  shape: z.ZodRawShape,
+  prefix: string,
+  env: Record<string, string | undefined>,
+  path: string[] = [],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(shape)) {
+    const p = [...path, key];
+    const inner = unwrap(field);
+    if (inner instanceof z.ZodObject) {
+      const nested = readEnv(inner.shape as z.ZodRawShape, prefix, env, p);
+      if (Object.keys(nested).length) out[key] = nested;
+      continue;
+    }
+    const raw = env[envName(prefix, p)];
+    if (raw !== undefined) out[key] = coerceEnv(field, raw);
+  }
+  return out;
+}
+
+function closest(name: string, candidates: string[]): string | undefined {
+  const dist = (a: string, b: string): number => {
+    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0]!;
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const tmp = d[j]!;
+        d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    return d[b.length]!;
+  };
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dd = dist(name, c);
+    if (dd < bestD) [best, bestD] = [c, dd];
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function shapeAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): z.ZodRawShape | undefined {
+  let s = unwrap(schema);
+  for (const p of path) {
+    if (!(s instanceof z.ZodObject)) return undefined;
+    const next = (s.shape as z.ZodRawShape)[String(p)];
+    if (!next) return undefined;
+    s = unwrap(next);
+  }
+  return s instanceof z.ZodObject ? (s.shape as z.ZodRawShape) : undefined;
+}
+
+/**
+ * Loads and validates a config: file < env < overrides. The top-level object is made strict (declare nested
+ * objects with .strict() too), so an unknown key — usually a typo — is an error that names it and suggests
+ * the right one.
+ * Throws ConfigError whose `issues` each start with the field path.
+ */
+export function loadConfig<S extends z.AnyZodObject>(schema: S, options: LoadConfigOptions): z.output<S> {
+  const env = options.env ?? process.env;
+  let fromFile: Record<string, unknown> = {};
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${options.file}`, [`(file): ${(err as Error).message}`]);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (!isPlainObject(parsed)) throw new Error("top level must be a JSON object");
+      fromFile = parsed;
+    } catch (err) {
+      throw new ConfigError(`config file ${options.file} is not valid JSON`, [`(file): ${(err as Error).message}`]);
+    }
+  }
+  const merged = deepMerge(
+    deepMerge(fromFile, readEnv(schema.shape as z.ZodRawShape, options.envPrefix, env)),
+    options.overrides ?? {},
+  );
+  const result = schema.strict().safeParse(merged);
+  if (result.success) return result.data;
+  const where = (path: (string | number)[]): string => {
+    const sources = [`env ${envName(options.envPrefix, path.map(String))}`];
+    if (options.file) sources.unshift(`"${path.join(".")}" in ${options.file}`);
+    return sources.join(" or ");
+  };
+  const issues = result.error.issues.flatMap((issue) => {
+    if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+      const known = Object.keys(shapeAt(schema, issue.path) ?? {});
+      return issue.keys.map((k) => {
+        const field = [...issue.path, k].join(".");
+        const hint = closest(k, known);
+        return `${field}: unknown field${hint ? ` (did you mean "${[...issue.path, hint].join(".")}"?)` : ""}`;
+      });
+    }
+    const field = issue.path.join(".") || "(root)";
+    return [`${field}: ${issue.message} (set ${where(issue.path)})`];
+  });
+  throw new ConfigError(`invalid config: ${issues[0]}`, issues, { docsPath: "sdk.md#daemon-config" });
+}

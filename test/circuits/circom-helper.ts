@@ -1,0 +1,59 @@
+// Compiles small circom test circuits (cached by source hash under build/test-circuits/) and computes witnesses,
+// so template tests can check a witness against the R1CS with the TypeScript checker and tamper it.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as snarkjs from "snarkjs";
+import { decodeWtns, readR1cs, violatedConstraints, type Constraint } from "../../circuits/compiler/r1cs.ts";
+
+export const ROOT = join(import.meta.dirname, "../..");
+
+export interface CompiledCircuit {
+  dir: string;
+  wasm: string;
+  r1cs: { constraints: Constraint[]; nWires: number; nPubOut: number; nPubIn: number; nPrvIn: number; nConstraints: number };
+}
+
+/** Compile `source` (a full circom file; include paths relative to the repo root) once per content. */
+export function compileCircom(source: string, name = "circuit"): CompiledCircuit {
+  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const dir = join(ROOT, "build", "test-circuits", `${name}-${hash}`);
+  const r1csPath = join(dir, `${name}.r1cs`);
+  const wasm = join(dir, `${name}_js`, `${name}.wasm`);
+  if (!existsSync(r1csPath) || !existsSync(wasm)) {
+    mkdirSync(dir, { recursive: true });
+    // circom2 only reads include folders under the working directory: compile from the repo root.
+    const rel = join("build", "test-circuits", `${name}-${hash}`);
+    writeFileSync(join(dir, `${name}.circom`), source);
+    execFileSync("node", ["node_modules/circom2/cli.js", join(rel, `${name}.circom`), "--r1cs", "--wasm", "-l", ".", "-l", "node_modules", "-o", rel], { cwd: ROOT, stdio: "pipe" });
+  }
+  return { dir, wasm, r1cs: readR1cs(r1csPath) };
+}
+
+/** The full witness (wire 0 = 1, then outputs, inputs, internals) for an input object. */
+export async function witness(c: CompiledCircuit, input: Record<string, unknown>): Promise<bigint[]> {
+  const out = { type: "mem" as const };
+  await snarkjs.wtns.calculate(input, c.wasm, out);
+  return decodeWtns((out as { data?: Uint8Array }).data!);
+}
+
+/** Violated constraint indices for a witness. */
+export function violations(c: CompiledCircuit, w: readonly bigint[]): number[] {
+  return violatedConstraints(c.r1cs, w);
+}
+
+/** Copy of w with wire i set to v. */
+export function tamper(w: readonly bigint[], i: number, v: bigint): bigint[] {
+  const t = [...w];
+  t[i] = v;
+  return t;
+}
+
+export const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+export const fe = (v: bigint): bigint => ((v % P) + P) % P;
+export const signed = (v: bigint): bigint => (v > P / 2n ? v - P : v);
+
+export async function terminateCurve(): Promise<void> {
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+}

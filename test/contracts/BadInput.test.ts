@@ -1,0 +1,301 @@
+// Every bad input reverts with its named custom error and leaves balances, claims and requests untouched.
+import { expect } from "chai";
+import { outputHash } from "../../sdk/signals.ts";
+import {
+  CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, OUTPUT_BITS, RequestStatus, STAKE, ZERO_PROOF,
+  claimId, deployFixture, ethers, networkHelpers, now, sampleOutputs, submit, type ClaimStruct, type Fixture,
+} from "./helpers.ts";
+
+const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const load = () => networkHelpers.loadFixture(deployFixture);
+
+/** Everything observable: token balances, free stake and credits of all actors, the claims' and requests' state. */
+async function observe(f: Fixture, claims: ClaimStruct[], requestIds: bigint[]): Promise<string> {
+  const actors = [f.provider, f.challenger, f.other, f.consumer, f.treasury].map((s) => s.address);
+  const out: unknown[] = [await f.token.balanceOf(await f.manager.getAddress()), await f.manager.requestCount()];
+  for (const a of actors) out.push(await f.token.balanceOf(a), await f.manager.freeStake(a), await f.manager.credits(a));
+  for (const c of claims) out.push(...(await f.manager.claimState(claimId(c))));
+  for (const r of requestIds) out.push(...(await f.manager.getRequest(r)));
+  return JSON.stringify(out, (_, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/** Runs `fn` expecting `error` (with `args` if given) from `contract`, and checks nothing observable changed. */
+async function rejects(
+  f: Fixture,
+  fn: () => Promise<unknown>,
+  contract: { interface: unknown },
+  error: string,
+  args?: unknown[],
+  claims: ClaimStruct[] = [],
+  requestIds: bigint[] = [],
+): Promise<void> {
+  const before = await observe(f, claims, requestIds);
+  const assertion = expect(fn()).to.be.revertedWithCustomError(contract as never, error);
+  if (args) await assertion.withArgs(...args);
+  else await assertion;
+  expect(await observe(f, claims, requestIds)).to.equal(before);
+}
+
+describe("ClaimManager bad input", () => {
+  describe("stake and credits", () => {
+    it("zero amounts", async () => {
+      const f = await load();
+      await rejects(f, () => f.manager.connect(f.provider).stake(0), f.manager, "ZeroAmount", []);
+      await rejects(f, () => f.manager.connect(f.provider).unstake(0), f.manager, "ZeroAmount", []);
+      await rejects(f, () => f.manager.connect(f.provider).withdraw(0), f.manager, "ZeroAmount", []);
+    });
+    it("unstake more than free stake", async () => {
+      const f = await load();
+      await rejects(f, () => f.manager.connect(f.provider).unstake(STAKE + 1n), f.manager, "InsufficientStake", [f.provider.address, STAKE, STAKE + 1n]);
+    });
+    it("withdraw more than credited", async () => {
+      const f = await load();
+      await rejects(f, () => f.manager.connect(f.provider).withdraw(1n), f.manager, "InsufficientCredit", [f.provider.address, 0n, 1n]);
+    });
+    it("a fee-on-transfer token is rejected at stake and at request", async () => {
+      const f = await load();
+      const fot = await ethers.deployContract("FeeOnTransferERC20");
+      const m = await ethers.deployContract("ClaimManager", [fot, f.registry, f.treasury.address, 500, 5000]);
+      await fot.mint(f.provider.address, 1000n);
+      await fot.connect(f.provider).approve(await m.getAddress(), 1000n);
+      await expect(m.connect(f.provider).stake(1000n)).to.be.revertedWithCustomError(m, "TransferAmountMismatch").withArgs(1000n, 990n);
+      await expect(m.connect(f.provider).requestInference(f.modelId, 1n, 1000n, (await now()) + 100n, 0, "0x", ""))
+        .to.be.revertedWithCustomError(m, "TransferAmountMismatch").withArgs(1000n, 990n);
+      expect(await fot.balanceOf(await m.getAddress())).to.equal(0n);
+      expect(await m.freeStake(f.provider.address)).to.equal(0n);
+    });
+    it("a malicious ERC20 that re-enters during transfers is stopped by the reentrancy guard", async () => {
+      const f = await load();
+      const evil = await ethers.deployContract("ReentrantERC20");
+      const m = await ethers.deployContract("ClaimManager", [evil, f.registry, f.treasury.address, 500, 5000]);
+      await evil.mint(f.provider.address, 1000n);
+      await evil.connect(f.provider).approve(await m.getAddress(), 1000n);
+      await m.connect(f.provider).stake(500n);
+      // Re-enter unstake from inside the unstake transfer (a double withdrawal if it got through).
+      await evil.arm(await m.getAddress(), m.interface.encodeFunctionData("unstake", [500n]));
+      await expect(m.connect(f.provider).unstake(500n)).to.be.revertedWithCustomError(m, "ReentrancyGuardReentrantCall");
+      // Re-enter stake from inside the stake transfer.
+      await evil.arm(await m.getAddress(), m.interface.encodeFunctionData("stake", [1n]));
+      await expect(m.connect(f.provider).stake(100n)).to.be.revertedWithCustomError(m, "ReentrancyGuardReentrantCall");
+      expect(await m.freeStake(f.provider.address)).to.equal(500n);
+      expect(await evil.balanceOf(await m.getAddress())).to.equal(500n);
+    });
+    it("constructor refuses a zero address or a share above 100%", async () => {
+      const f = await load();
+      const factory = await ethers.getContractFactory("ClaimManager");
+      const good = [await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, 500, 5000] as const;
+      for (const bad of [
+        [ethers.ZeroAddress, good[1], good[2], 500, 5000],
+        [good[0], ethers.ZeroAddress, good[2], 500, 5000],
+        [good[0], good[1], ethers.ZeroAddress, 500, 5000],
+        [good[0], good[1], good[2], 10_001, 5000],
+        [good[0], good[1], good[2], 500, 10_001],
+      ] as const) {
+        await expect(factory.deploy(...bad)).to.be.revertedWithCustomError(f.manager, "InvalidProtocolConfig");
+      }
+    });
+  });
+
+  describe("submitClaim", () => {
+    it("unknown model", async () => {
+      const f = await load();
+      const unknown = ethers.keccak256("0xdead");
+      await rejects(f, () => f.manager.connect(f.provider).submitClaim(unknown, 1n, sampleOutputs(), MIN_PROVIDER_BOND, 0, "0x", ""), f.registry, "UnknownModel", [unknown]);
+    });
+    it("deprecated model", async () => {
+      const f = await load();
+      await f.registry.connect(f.modelOwner).deprecateModel(f.modelId);
+      await rejects(f, () => submit(f), f.manager, "ModelIsDeprecated", [f.modelId]);
+    });
+    it("short stake", async () => {
+      const f = await load();
+      await rejects(f, () => submit(f, { bond: STAKE + 1n }), f.manager, "InsufficientStake", [f.provider.address, STAKE, STAKE + 1n]);
+    });
+    it("bond below the model minimum", async () => {
+      const f = await load();
+      await rejects(f, () => submit(f, { bond: MIN_PROVIDER_BOND - 1n }), f.manager, "BondBelowMinimum", [MIN_PROVIDER_BOND - 1n, MIN_PROVIDER_BOND]);
+    });
+    it("duplicate claim", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      await rejects(f, () => submit(f), f.manager, "ClaimAlreadyExists", [id], [claim]);
+    });
+    it("wrong output length (short and long)", async () => {
+      const f = await load();
+      await rejects(f, () => submit(f, { outputs: sampleOutputs().slice(1) }), f.manager, "WrongOutputLength", [10n, 9n]);
+      await rejects(f, () => submit(f, { outputs: [...sampleOutputs(), 1n] }), f.manager, "WrongOutputLength", [10n, 11n]);
+    });
+    it("an output that does not fit outputBits (either end)", async () => {
+      const f = await load();
+      const half = 1n << BigInt(OUTPUT_BITS - 1);
+      const hi = sampleOutputs();
+      hi[4] = half;
+      await rejects(f, () => submit(f, { outputs: hi }), f.manager, "OutputOutOfRange", [4n, half, OUTPUT_BITS]);
+      const lo = sampleOutputs();
+      lo[9] = -half - 1n;
+      await rejects(f, () => submit(f, { outputs: lo }), f.manager, "OutputOutOfRange", [9n, -half - 1n, OUTPUT_BITS]);
+    });
+    it("inputHash outside the BN254 field", async () => {
+      const f = await load();
+      await rejects(f, () => submit(f, { inputHash: FIELD_P }), f.manager, "InputHashNotInField", [FIELD_P]);
+    });
+  });
+
+  describe("challenge", () => {
+    it("unknown claim (fields that hash to nothing submitted)", async () => {
+      const f = await load();
+      const { claim } = await submit(f);
+      const forged = { ...claim, bond: claim.bond + 1n };
+      await rejects(f, () => f.manager.connect(f.challenger).challenge(forged), f.manager, "UnknownClaim", [claimId(forged)], [claim]);
+    });
+    it("challenge after the window", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      const [, deadline] = await f.manager.claimState(id);
+      await networkHelpers.time.increaseTo(deadline);
+      await rejects(f, () => f.manager.connect(f.challenger).challenge(claim), f.manager, "ChallengeWindowClosed", [id, deadline], [claim]);
+    });
+    it("challenge twice", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      await f.manager.connect(f.challenger).challenge(claim);
+      await rejects(f, () => f.manager.connect(f.other).challenge(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Challenged], [claim]);
+    });
+    it("challenger without enough free stake", async () => {
+      const f = await load();
+      const { claim } = await submit(f);
+      await f.manager.connect(f.challenger).unstake(STAKE - MIN_CHALLENGER_BOND + 1n);
+      await rejects(f, () => f.manager.connect(f.challenger).challenge(claim), f.manager, "InsufficientStake",
+        [f.challenger.address, MIN_CHALLENGER_BOND - 1n, MIN_CHALLENGER_BOND], [claim]);
+    });
+  });
+
+  describe("prove and counterProve", () => {
+    it("proof with wrong outputs", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      await rejects(f, () => f.manager.prove(claim, sampleOutputs(3n), ZERO_PROOF), f.manager, "OutputsMismatch", [id, claim.outputHash], [claim]);
+    });
+    it("invalid proof", async () => {
+      const f = await load();
+      const { claim, id, outputs } = await submit(f);
+      await f.verifier.setAnswer(false);
+      await rejects(f, () => f.manager.prove(claim, outputs, ZERO_PROOF), f.manager, "InvalidProof", [id], [claim]);
+      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs(4n), ZERO_PROOF), f.manager, "InvalidProof", [id], [claim]);
+    });
+    it("proof after its deadline", async () => {
+      const f = await load();
+      const { claim, id, outputs } = await submit(f);
+      await f.manager.connect(f.challenger).challenge(claim);
+      const [, deadline] = await f.manager.claimState(id);
+      await networkHelpers.time.increaseTo(deadline);
+      await rejects(f, () => f.manager.prove(claim, outputs, ZERO_PROOF), f.manager, "ProofWindowClosed", [id, deadline], [claim]);
+    });
+    it("prove or counterProve a settled claim", async () => {
+      const f = await load();
+      const { claim, id, outputs } = await submit(f);
+      await f.manager.prove(claim, outputs, ZERO_PROOF);
+      await rejects(f, () => f.manager.prove(claim, outputs, ZERO_PROOF), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Proven], [claim]);
+      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs(4n), ZERO_PROOF), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Proven], [claim]);
+    });
+    it("prove an unknown claim", async () => {
+      const f = await load();
+      const outputs = sampleOutputs();
+      const ghost: ClaimStruct = { modelId: f.modelId, provider: f.provider.address, inputHash: 1n, outputHash: outputHash(outputs), bond: 1n, requestId: 0n };
+      await rejects(f, () => f.manager.prove(ghost, outputs, ZERO_PROOF), f.manager, "UnknownClaim", [claimId(ghost)]);
+    });
+    it("counter-proof carrying the claimed outputs", async () => {
+      const f = await load();
+      const { claim, id, outputs } = await submit(f);
+      await rejects(f, () => f.manager.counterProve(claim, outputs, ZERO_PROOF), f.manager, "SameOutputs", [id], [claim]);
+    });
+    it("counter-proof with a wrong output length or an output out of range", async () => {
+      const f = await load();
+      const { claim } = await submit(f);
+      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs().slice(2), ZERO_PROOF), f.manager, "WrongOutputLength", [10n, 8n], [claim]);
+      const big = sampleOutputs();
+      big[0] = 1n << 40n;
+      await rejects(f, () => f.manager.counterProve(claim, big, ZERO_PROOF), f.manager, "OutputOutOfRange", [0n, 1n << 40n, OUTPUT_BITS], [claim]);
+    });
+    it("counter-proof of an unchallenged claim after its window", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      const [, deadline] = await f.manager.claimState(id);
+      await networkHelpers.time.increaseTo(deadline);
+      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs(4n), ZERO_PROOF), f.manager, "ChallengeWindowClosed", [id, deadline], [claim]);
+    });
+  });
+
+  describe("finalize and slash", () => {
+    it("finalize too early", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      const [, deadline] = await f.manager.claimState(id);
+      await rejects(f, () => f.manager.finalize(claim), f.manager, "ChallengeWindowOpen", [id, deadline], [claim]);
+    });
+    it("finalize a challenged or settled claim", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      await f.manager.connect(f.challenger).challenge(claim);
+      await networkHelpers.time.increase(CHALLENGE_WINDOW * 10n);
+      await rejects(f, () => f.manager.finalize(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Challenged], [claim]);
+      await f.manager.slash(claim);
+      await rejects(f, () => f.manager.finalize(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Slashed], [claim]);
+      await rejects(f, () => f.manager.slash(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Slashed], [claim]);
+    });
+    it("slash too early or unchallenged", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      await rejects(f, () => f.manager.slash(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Submitted], [claim]);
+      await f.manager.connect(f.challenger).challenge(claim);
+      const [, deadline] = await f.manager.claimState(id);
+      await rejects(f, () => f.manager.slash(claim), f.manager, "ProofWindowOpen", [id, deadline], [claim]);
+    });
+  });
+
+  describe("requests", () => {
+    async function open(f: Fixture, ttl = 1000n, inputHash = 777n): Promise<bigint> {
+      await f.manager.connect(f.consumer).requestInference(f.modelId, inputHash, 10n ** 18n, (await now()) + ttl, 0, "0x", "");
+      return f.manager.requestCount();
+    }
+    it("request parameters: deprecated model, zero fee, bad expiry, callback gas, input not in field", async () => {
+      const f = await load();
+      const m = f.manager.connect(f.consumer);
+      const t = await now();
+      await rejects(f, () => m.requestInference(f.modelId, 1n, 0n, t + 100n, 0, "0x", ""), f.manager, "ZeroAmount", []);
+      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, t, 0, "0x", ""), f.manager, "InvalidExpiry", [t]);
+      const far = t + 1n + 30n * 86400n + 1n;
+      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, far, 0, "0x", ""), f.manager, "InvalidExpiry", [far]);
+      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, t + 100n, 1_000_001, "0x", ""), f.manager, "CallbackGasTooHigh", [1_000_001n, 1_000_000n]);
+      await rejects(f, () => m.requestInference(f.modelId, FIELD_P, 1n, t + 100n, 0, "0x", ""), f.manager, "InputHashNotInField", [FIELD_P]);
+      await f.registry.connect(f.modelOwner).deprecateModel(f.modelId);
+      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, t + 100n, 0, "0x", ""), f.manager, "ModelIsDeprecated", [f.modelId]);
+    });
+    it("claims against an unknown, claimed, expired or different request", async () => {
+      const f = await load();
+      await rejects(f, () => submit(f, { requestId: 5n }), f.manager, "UnknownRequest", [5n]);
+      const r = await open(f);
+      await rejects(f, () => submit(f, { requestId: r, inputHash: 778n }), f.manager, "RequestMismatch", [r], [], [r]);
+      const { claim } = await submit(f, { requestId: r });
+      await rejects(f, () => submit(f, { requestId: r, provider: f.other }), f.manager, "RequestNotOpen", [r, RequestStatus.Claimed], [claim], [r]);
+      const r2 = await open(f, 10n);
+      const expiry = (await f.manager.getRequest(r2)).expiry;
+      await networkHelpers.time.increaseTo(expiry);
+      await rejects(f, () => submit(f, { requestId: r2 }), f.manager, "RequestExpired", [r2, expiry], [], [r2]);
+    });
+    it("refund of an unknown, unexpired, claimed or refunded request", async () => {
+      const f = await load();
+      await rejects(f, () => f.manager.refundRequest(9n), f.manager, "UnknownRequest", [9n]);
+      const r = await open(f, 100n);
+      const expiry = (await f.manager.getRequest(r)).expiry;
+      await rejects(f, () => f.manager.refundRequest(r), f.manager, "RequestNotExpired", [r, expiry], [], [r]);
+      await networkHelpers.time.increaseTo(expiry);
+      await f.manager.refundRequest(r);
+      await rejects(f, () => f.manager.refundRequest(r), f.manager, "RequestNotOpen", [r, RequestStatus.Refunded], [], [r]);
+      const r2 = await open(f, 100n);
+      await submit(f, { requestId: r2 });
+      await networkHelpers.time.increase(200n);
+      await rejects(f, () => f.manager.refundRequest(r2), f.manager, "RequestNotOpen", [r2, RequestStatus.Claimed], [], [r2]);
+    });
+  });
+});

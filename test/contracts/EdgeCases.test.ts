@@ -1,0 +1,154 @@
+// Deadline boundaries at -1, 0 and +1 second: challenge, finalize, prove, slash, counterProve, request expiry.
+// Windows are half-open: an action "inside" a window is allowed while block.timestamp < deadline; the action
+// "after" it is allowed from block.timestamp == deadline on. No second is claimable by both sides.
+import { expect } from "chai";
+import { ZERO_PROOF, deployFixture, networkHelpers, now, sampleOutputs, submit, atTime } from "./helpers.ts";
+
+const load = () => networkHelpers.loadFixture(deployFixture);
+
+async function submittedAt(offset: bigint) {
+  const f = await load();
+  const s = await submit(f);
+  const [, deadline] = await f.manager.claimState(s.id);
+  await atTime(deadline + offset);
+  return { f, ...s, deadline };
+}
+
+async function challengedAt(offset: bigint) {
+  const f = await load();
+  const s = await submit(f);
+  await f.manager.connect(f.challenger).challenge(s.claim);
+  const [, deadline] = await f.manager.claimState(s.id);
+  await atTime(deadline + offset);
+  return { f, ...s, deadline };
+}
+
+describe("ClaimManager deadlines", () => {
+  describe("challenge window (Submitted)", () => {
+    it("challenge at deadline-1 succeeds", async () => {
+      const { f, claim } = await submittedAt(-1n);
+      await expect(f.manager.connect(f.challenger).challenge(claim)).to.emit(f.manager, "ClaimChallenged");
+    });
+    it("challenge at deadline reverts", async () => {
+      const { f, claim, id, deadline } = await submittedAt(0n);
+      await expect(f.manager.connect(f.challenger).challenge(claim)).to.be.revertedWithCustomError(f.manager, "ChallengeWindowClosed").withArgs(id, deadline);
+    });
+    it("challenge at deadline+1 reverts", async () => {
+      const { f, claim } = await submittedAt(1n);
+      await expect(f.manager.connect(f.challenger).challenge(claim)).to.be.revertedWithCustomError(f.manager, "ChallengeWindowClosed");
+    });
+    it("finalize at deadline-1 reverts", async () => {
+      const { f, claim, id, deadline } = await submittedAt(-1n);
+      await expect(f.manager.finalize(claim)).to.be.revertedWithCustomError(f.manager, "ChallengeWindowOpen").withArgs(id, deadline);
+    });
+    it("finalize at deadline succeeds", async () => {
+      const { f, claim } = await submittedAt(0n);
+      await expect(f.manager.finalize(claim)).to.emit(f.manager, "ClaimFinalized");
+    });
+    it("finalize at deadline+1 succeeds", async () => {
+      const { f, claim } = await submittedAt(1n);
+      await expect(f.manager.finalize(claim)).to.emit(f.manager, "ClaimFinalized");
+    });
+    it("counterProve at deadline-1 succeeds, at deadline reverts", async () => {
+      const a = await submittedAt(-1n);
+      await expect(a.f.manager.counterProve(a.claim, sampleOutputs(8n), ZERO_PROOF)).to.emit(a.f.manager, "ClaimSlashed");
+      const b = await submittedAt(0n);
+      await expect(b.f.manager.counterProve(b.claim, sampleOutputs(8n), ZERO_PROOF)).to.be.revertedWithCustomError(b.f.manager, "ChallengeWindowClosed");
+    });
+    it("an unchallenged claim can still be proven after its window (instead of finalized)", async () => {
+      const { f, claim, outputs } = await submittedAt(1n);
+      await expect(f.manager.prove(claim, outputs, ZERO_PROOF)).to.emit(f.manager, "ClaimProven");
+    });
+  });
+
+  describe("proof window (Challenged)", () => {
+    it("prove at deadline-1 succeeds", async () => {
+      const { f, claim, outputs } = await challengedAt(-1n);
+      await expect(f.manager.prove(claim, outputs, ZERO_PROOF)).to.emit(f.manager, "ClaimProven");
+    });
+    it("prove at deadline reverts", async () => {
+      const { f, claim, outputs, id, deadline } = await challengedAt(0n);
+      await expect(f.manager.prove(claim, outputs, ZERO_PROOF)).to.be.revertedWithCustomError(f.manager, "ProofWindowClosed").withArgs(id, deadline);
+    });
+    it("prove at deadline+1 reverts", async () => {
+      const { f, claim, outputs } = await challengedAt(1n);
+      await expect(f.manager.prove(claim, outputs, ZERO_PROOF)).to.be.revertedWithCustomError(f.manager, "ProofWindowClosed");
+    });
+    it("slash at deadline-1 reverts", async () => {
+      const { f, claim, id, deadline } = await challengedAt(-1n);
+      await expect(f.manager.slash(claim)).to.be.revertedWithCustomError(f.manager, "ProofWindowOpen").withArgs(id, deadline);
+    });
+    it("slash at deadline succeeds", async () => {
+      const { f, claim } = await challengedAt(0n);
+      await expect(f.manager.slash(claim)).to.emit(f.manager, "ClaimSlashed");
+    });
+    it("slash at deadline+1 succeeds", async () => {
+      const { f, claim } = await challengedAt(1n);
+      await expect(f.manager.slash(claim)).to.emit(f.manager, "ClaimSlashed");
+    });
+    it("a challenged claim can be counter-proven even after its proof deadline", async () => {
+      const { f, claim } = await challengedAt(5n);
+      await expect(f.manager.counterProve(claim, sampleOutputs(8n), ZERO_PROOF)).to.emit(f.manager, "ClaimSlashed");
+    });
+  });
+
+  describe("request expiry", () => {
+    async function requestAt(offset: bigint) {
+      const f = await load();
+      const expiry = (await now()) + 100n;
+      await f.manager.connect(f.consumer).requestInference(f.modelId, 777n, 10n ** 18n, expiry, 0, "0x", "");
+      const r = await f.manager.requestCount();
+      await atTime(expiry + offset);
+      return { f, r, expiry };
+    }
+    it("claim at expiry-1 succeeds; refund at expiry-1 reverts", async () => {
+      const a = await requestAt(-1n);
+      await expect(submit(a.f, { requestId: a.r })).to.not.be.rejected;
+      const b = await requestAt(-1n);
+      await expect(b.f.manager.refundRequest(b.r)).to.be.revertedWithCustomError(b.f.manager, "RequestNotExpired").withArgs(b.r, b.expiry);
+    });
+    it("claim at expiry reverts; refund at expiry succeeds", async () => {
+      const a = await requestAt(0n);
+      await expect(submit(a.f, { requestId: a.r })).to.be.revertedWithCustomError(a.f.manager, "RequestExpired").withArgs(a.r, a.expiry);
+      const b = await requestAt(0n);
+      await expect(b.f.manager.refundRequest(b.r)).to.emit(b.f.manager, "RequestRefunded");
+    });
+    it("claim at expiry+1 reverts; refund at expiry+1 succeeds", async () => {
+      const a = await requestAt(1n);
+      await expect(submit(a.f, { requestId: a.r })).to.be.revertedWithCustomError(a.f.manager, "RequestExpired");
+      const b = await requestAt(1n);
+      await expect(b.f.manager.refundRequest(b.r)).to.emit(b.f.manager, "RequestRefunded");
+    });
+    it("expiry exactly MAX_REQUEST_TTL ahead is accepted, one second more is not", async () => {
+      const f = await load();
+      const t = (await now()) + 1n;
+      await atTime(t);
+      await expect(f.manager.connect(f.consumer).requestInference(f.modelId, 1n, 1n, t + 30n * 86400n, 0, "0x", "")).to.emit(f.manager, "InferenceRequested");
+      await atTime(t + 1n);
+      await expect(f.manager.connect(f.consumer).requestInference(f.modelId, 1n, 1n, t + 1n + 30n * 86400n + 1n, 0, "0x", "")).to.be.revertedWithCustomError(f.manager, "InvalidExpiry");
+    });
+  });
+
+  describe("shares and amounts", () => {
+    it("zero protocol fee and full slash reward move nothing to the treasury", async () => {
+      const f = await load();
+      const { ethers } = await import("./helpers.ts");
+      const m = await ethers.deployContract("ClaimManager", [f.token, f.registry, f.treasury.address, 0, 10_000]);
+      for (const s of [f.provider, f.challenger]) {
+        await f.token.connect(s).approve(await m.getAddress(), ethers.MaxUint256);
+        await m.connect(s).stake(10n ** 21n);
+      }
+      const outputs = sampleOutputs();
+      await m.connect(f.provider).submitClaim(f.modelId, 1n, outputs, 10n ** 20n, 0, "0x", "");
+      const claim = { modelId: f.modelId, provider: f.provider.address, inputHash: 1n, outputHash: (await import("../../sdk/signals.ts")).outputHash(outputs), bond: 10n ** 20n, requestId: 0n };
+      await m.connect(f.challenger).challenge(claim);
+      await m.prove(claim, outputs, ZERO_PROOF);
+      expect(await m.credits(f.treasury.address)).to.equal(0n);
+      await m.connect(f.provider).submitClaim(f.modelId, 2n, outputs, 10n ** 20n, 0, "0x", "");
+      const claim2 = { ...claim, inputHash: 2n };
+      await m.connect(f.challenger).counterProve(claim2, sampleOutputs(3n), ZERO_PROOF);
+      expect(await m.credits(f.treasury.address)).to.equal(0n);
+      expect(await m.freeStake(f.challenger.address)).to.equal(10n ** 21n - 10n ** 19n + 10n ** 20n);
+    });
+  });
+});

@@ -1,0 +1,98 @@
+// ModelRegistry: registration, immutability, deprecation, and every rejected parameter.
+import { expect } from "chai";
+import { keccak256, AbiCoder } from "ethers";
+import { deployFixture, ethers, modelParams, networkHelpers, MIN_CHALLENGER_BOND, PROOF_WINDOW } from "./helpers.ts";
+
+const load = () => networkHelpers.loadFixture(deployFixture);
+const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+describe("ModelRegistry", () => {
+  it("modelId is keccak256(abi.encode(owner, artifactHash)); the entry reads back whole", async () => {
+    const f = await load();
+    const artifactHash = keccak256("0x02");
+    const expected = keccak256(AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [f.other.address, artifactHash]));
+    const params = modelParams(await f.verifier.getAddress(), { artifactHash, metadataURI: "ipfs://m2" });
+    await expect(f.registry.connect(f.other).registerModel(params))
+      .to.emit(f.registry, "ModelRegistered")
+      .withArgs(expected, f.other.address, params.verifier, params.weightsCommitment, artifactHash, params.inputLength,
+        params.outputLength, params.outputBits, params.challengeWindow, params.proofWindow, params.minProviderBond,
+        params.minChallengerBond, "ipfs://m2");
+    expect(await f.registry.computeModelId(f.other.address, artifactHash)).to.equal(expected);
+    const m = await f.registry.getModel(expected);
+    expect(m.owner).to.equal(f.other.address);
+    expect(m.verifier).to.equal(params.verifier);
+    expect(m.weightsCommitment).to.equal(params.weightsCommitment);
+    expect(m.outputBits).to.equal(params.outputBits);
+    expect(m.deprecated).to.equal(false);
+    expect(m.metadataURI).to.equal("ipfs://m2");
+    expect(await f.registry.exists(expected)).to.equal(true);
+    expect(await f.registry.exists(keccak256("0x03"))).to.equal(false);
+    expect(await f.registry.disputeParams(expected)).to.deep.equal([PROOF_WINDOW, MIN_CHALLENGER_BOND]);
+  });
+
+  it("the same owner cannot register an artifact twice; another owner can", async () => {
+    const f = await load();
+    const params = modelParams(await f.verifier.getAddress());
+    await expect(f.registry.connect(f.modelOwner).registerModel(params))
+      .to.be.revertedWithCustomError(f.registry, "ModelAlreadyRegistered").withArgs(f.modelId);
+    await expect(f.registry.connect(f.other).registerModel(params)).to.emit(f.registry, "ModelRegistered");
+  });
+
+  it("only the owner deprecates, once", async () => {
+    const f = await load();
+    await expect(f.registry.connect(f.other).deprecateModel(f.modelId))
+      .to.be.revertedWithCustomError(f.registry, "NotModelOwner").withArgs(f.modelId, f.other.address);
+    await expect(f.registry.connect(f.modelOwner).deprecateModel(f.modelId)).to.emit(f.registry, "ModelDeprecated").withArgs(f.modelId);
+    expect((await f.registry.getModel(f.modelId)).deprecated).to.equal(true);
+    await expect(f.registry.connect(f.modelOwner).deprecateModel(f.modelId))
+      .to.be.revertedWithCustomError(f.registry, "ModelAlreadyDeprecated").withArgs(f.modelId);
+  });
+
+  it("claims made before deprecation still settle", async () => {
+    const f = await load();
+    const { submit, ZERO_PROOF } = await import("./helpers.ts");
+    const s = await submit(f);
+    await f.registry.connect(f.modelOwner).deprecateModel(f.modelId);
+    await f.manager.connect(f.challenger).challenge(s.claim);
+    await expect(f.manager.prove(s.claim, s.outputs, ZERO_PROOF)).to.emit(f.manager, "ClaimProven");
+  });
+
+  it("unknown ids revert with UnknownModel in every view", async () => {
+    const f = await load();
+    const id = keccak256("0x1234");
+    for (const call of [f.registry.getModel, f.registry.claimParams, f.registry.disputeParams, f.registry.proofParams]) {
+      await expect(call(id)).to.be.revertedWithCustomError(f.registry, "UnknownModel").withArgs(id);
+    }
+    await expect(f.registry.deprecateModel(id)).to.be.revertedWithCustomError(f.registry, "UnknownModel").withArgs(id);
+  });
+
+  it("rejects each bad parameter with its error", async () => {
+    const f = await load();
+    const v = await f.verifier.getAddress();
+    const r = f.registry.connect(f.other);
+    const cases: [Record<string, unknown>, string, unknown[]][] = [
+      [{ verifier: f.other.address }, "VerifierHasNoCode", [f.other.address]],
+      [{ inputLength: 0 }, "InvalidLength", [0, 10]],
+      [{ outputLength: 0 }, "InvalidLength", [4, 0]],
+      [{ inputLength: (1 << 24) + 1 }, "InvalidLength", [(1 << 24) + 1, 10]],
+      [{ outputLength: (1 << 24) + 1 }, "InvalidLength", [4, (1 << 24) + 1]],
+      [{ outputBits: 0 }, "InvalidOutputBits", [0]],
+      [{ outputBits: 249 }, "InvalidOutputBits", [249]],
+      [{ challengeWindow: 0 }, "InvalidWindow", [0, 7200]],
+      [{ proofWindow: 0 }, "InvalidWindow", [3600, 0]],
+      [{ challengeWindow: 365 * 86400 + 1 }, "InvalidWindow", [365 * 86400 + 1, 7200]],
+      [{ proofWindow: 365 * 86400 + 1 }, "InvalidWindow", [3600, 365 * 86400 + 1]],
+      [{ minProviderBond: 0 }, "InvalidBond", [0, 10n ** 19n]],
+      [{ minChallengerBond: 0 }, "InvalidBond", [10n ** 20n, 0]],
+      [{ weightsCommitment: FIELD_P }, "NotAFieldElement", [FIELD_P]],
+      [{ artifactHash: ethers.ZeroHash }, "EmptyArtifactHash", []],
+    ];
+    for (const [override, error, args] of cases) {
+      await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x77"), ...override })))
+        .to.be.revertedWithCustomError(f.registry, error).withArgs(...args);
+    }
+    // Boundaries that are fine: 1 and 248 output bits, maximal windows and lengths.
+    await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x78"), outputBits: 1, outputLength: 1 << 24, inputLength: 1 << 24 }))).to.emit(f.registry, "ModelRegistered");
+    await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x79"), outputBits: 248, challengeWindow: 365 * 86400, proofWindow: 365 * 86400, weightsCommitment: FIELD_P - 1n }))).to.emit(f.registry, "ModelRegistered");
+  });
+});

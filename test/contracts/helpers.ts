@@ -1,0 +1,154 @@
+// Shared fixture for the contract tests: token, registry, claim manager, a mock-verifier model and staked actors.
+import { network } from "hardhat";
+import { AbiCoder, keccak256, type ContractTransactionResponse } from "ethers";
+import { expect } from "chai";
+import { outputHash } from "../../sdk/signals.ts";
+import fixtureJson from "../fixtures/verifier/fixture.json" with { type: "json" };
+
+export const { ethers, networkHelpers } = await network.create();
+
+export const fixture = fixtureJson;
+export const E18 = 10n ** 18n;
+export const PROTOCOL_FEE_BPS = 500n;
+export const SLASH_REWARD_BPS = 5000n;
+export const CHALLENGE_WINDOW = 3600n;
+export const PROOF_WINDOW = 7200n;
+export const MIN_PROVIDER_BOND = 100n * E18;
+export const MIN_CHALLENGER_BOND = 10n * E18;
+export const OUTPUT_LENGTH = 10;
+export const OUTPUT_BITS = 24;
+export const STAKE = 1_000n * E18;
+
+export enum ClaimStatus {
+  None,
+  Submitted,
+  Challenged,
+  Proven,
+  Finalized,
+  Slashed,
+}
+export enum RequestStatus {
+  None,
+  Open,
+  Claimed,
+  Fulfilled,
+  Refunded,
+}
+
+export interface ClaimStruct {
+  modelId: string;
+  provider: string;
+  inputHash: bigint;
+  outputHash: string;
+  bond: bigint;
+  requestId: bigint;
+}
+
+export const ZERO_PROOF: [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint] = [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n];
+
+export function claimId(c: ClaimStruct): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ["tuple(bytes32,address,uint256,bytes32,uint256,uint256)"],
+      [[c.modelId, c.provider, c.inputHash, c.outputHash, c.bond, c.requestId]],
+    ),
+  );
+}
+
+export function sampleOutputs(seed = 1n): bigint[] {
+  return Array.from({ length: OUTPUT_LENGTH }, (_, i) => ((BigInt(i) * 7919n + seed * 104729n) % 1_000_000n) - 500_000n);
+}
+
+export function modelParams(verifier: string, overrides: Record<string, unknown> = {}) {
+  return {
+    verifier,
+    weightsCommitment: 12345n,
+    artifactHash: keccak256("0x01"),
+    inputLength: 4,
+    outputLength: OUTPUT_LENGTH,
+    outputBits: OUTPUT_BITS,
+    challengeWindow: CHALLENGE_WINDOW,
+    proofWindow: PROOF_WINDOW,
+    minProviderBond: MIN_PROVIDER_BOND,
+    minChallengerBond: MIN_CHALLENGER_BOND,
+    metadataURI: "ipfs://model",
+    ...overrides,
+  };
+}
+
+/** Fresh deployment with a mock-verifier model; provider, challenger, other and consumer hold staked tokens. */
+export async function deployFixture() {
+  const [deployer, provider, challenger, other, consumer, treasury, modelOwner] = await ethers.getSigners();
+  const token = await ethers.deployContract("MockERC20");
+  const registry = await ethers.deployContract("ModelRegistry");
+  const manager = await ethers.deployContract("ClaimManager", [
+    await token.getAddress(),
+    await registry.getAddress(),
+    treasury!.address,
+    PROTOCOL_FEE_BPS,
+    SLASH_REWARD_BPS,
+  ]);
+  const verifier = await ethers.deployContract("MockVerifier");
+  const tx = await registry.connect(modelOwner!).registerModel(modelParams(await verifier.getAddress()));
+  await tx.wait();
+  const modelId = await registry.computeModelId(modelOwner!.address, keccak256("0x01"));
+  for (const s of [provider!, challenger!, other!, consumer!]) {
+    await token.mint(s.address, 10n * STAKE);
+    await token.connect(s).approve(await manager.getAddress(), ethers.MaxUint256);
+  }
+  for (const s of [provider!, challenger!, other!]) await manager.connect(s).stake(STAKE);
+  return {
+    deployer: deployer!, provider: provider!, challenger: challenger!, other: other!, consumer: consumer!,
+    treasury: treasury!, modelOwner: modelOwner!, token, registry, manager, verifier, modelId,
+  };
+}
+export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
+
+/** Submits a claim from `provider` and returns the struct that later calls pass back. */
+export async function submit(
+  f: Fixture,
+  opts: { outputs?: bigint[]; inputHash?: bigint; bond?: bigint; requestId?: bigint; provider?: Fixture["provider"] } = {},
+): Promise<{ claim: ClaimStruct; id: string; outputs: bigint[]; tx: ContractTransactionResponse }> {
+  const provider = opts.provider ?? f.provider;
+  const outputs = opts.outputs ?? sampleOutputs();
+  const claim: ClaimStruct = {
+    modelId: f.modelId,
+    provider: provider.address,
+    inputHash: opts.inputHash ?? 777n,
+    outputHash: outputHash(outputs),
+    bond: opts.bond ?? MIN_PROVIDER_BOND,
+    requestId: opts.requestId ?? 0n,
+  };
+  const tx = await f.manager.connect(provider).submitClaim(claim.modelId, claim.inputHash, outputs, claim.bond, claim.requestId, "0x", "");
+  return { claim, id: claimId(claim), outputs, tx };
+}
+
+export async function now(): Promise<bigint> {
+  return BigInt(await networkHelpers.time.latest());
+}
+
+/** Sets the next block's timestamp to exactly `t`. */
+export async function atTime(t: bigint): Promise<void> {
+  await networkHelpers.time.setNextBlockTimestamp(t);
+}
+
+/** Checks the solvency invariant over the given accounts and live claims/requests. */
+export async function expectSolvent(
+  f: Fixture,
+  claims: ClaimStruct[] = [],
+  requestIds: bigint[] = [],
+): Promise<void> {
+  const accounts = [f.provider, f.challenger, f.other, f.consumer, f.treasury, f.deployer, f.modelOwner].map((s) => s.address);
+  let sum = 0n;
+  for (const a of accounts) sum += (await f.manager.freeStake(a)) + (await f.manager.credits(a));
+  for (const c of claims) {
+    const [status] = await f.manager.claimState(claimId(c));
+    if (status === BigInt(ClaimStatus.Submitted)) sum += c.bond;
+    if (status === BigInt(ClaimStatus.Challenged)) sum += c.bond + MIN_CHALLENGER_BOND;
+  }
+  for (const r of requestIds) {
+    const req = await f.manager.getRequest(r);
+    if (req.status === BigInt(RequestStatus.Open) || req.status === BigInt(RequestStatus.Claimed)) sum += req.fee;
+  }
+  expect(await f.token.balanceOf(await f.manager.getAddress())).to.equal(sum);
+}
