@@ -35,6 +35,13 @@ export interface WatchedClaim {
 const fields = (c: WatchedClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
 
 export async function step(ctx: ChallengerContext): Promise<void> {
+  // Keep one challenger bond (of the dearest watched model) ready, so a dispute never waits on a stake tx.
+  let bond = 0n;
+  for (const modelId of ctx.models.keys()) {
+    const [, b] = await readRegistry<readonly [number, bigint]>(ctx, "disputeParams", [modelId]);
+    if (b > bond) bond = b;
+  }
+  await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
   await syncEvents(ctx);
   for (const [, claim] of ctx.store.entries<WatchedClaim>("claim/")) {
     if (ctx.signal.aborted) return;

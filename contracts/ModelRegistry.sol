@@ -22,11 +22,13 @@ contract ModelRegistry is IModelRegistry {
             revert InvalidLength(p.inputLength, p.outputLength);
         }
         if (p.outputBits == 0 || p.outputBits > OutputPacking.LIMB_BITS) revert InvalidOutputBits(p.outputBits);
-        if (p.challengeWindow == 0 || p.proofWindow == 0 || p.challengeWindow > MAX_WINDOW || p.proofWindow > MAX_WINDOW)
-        {
-            revert InvalidWindow(p.challengeWindow, p.proofWindow);
+        if (
+            p.challengeWindow == 0 || p.proofWindow == 0 || p.challengeWindow > MAX_WINDOW
+                || p.proofWindow > MAX_WINDOW
+        ) revert InvalidWindow(p.challengeWindow, p.proofWindow);
+        if (p.minProviderBond == 0 || p.minChallengerBond == 0) {
+            revert InvalidBond(p.minProviderBond, p.minChallengerBond);
         }
-        if (p.minProviderBond == 0 || p.minChallengerBond == 0) revert InvalidBond(p.minProviderBond, p.minChallengerBond);
         if (p.weightsCommitment >= OutputPacking.FIELD_P) revert NotAFieldElement(p.weightsCommitment);
         if (p.artifactHash == bytes32(0)) revert EmptyArtifactHash();
 
@@ -92,7 +94,13 @@ contract ModelRegistry is IModelRegistry {
     function claimParams(bytes32 modelId)
         external
         view
-        returns (uint32 outputLength, uint8 outputBits, bool deprecated, uint48 challengeWindow, uint128 minProviderBond)
+        returns (
+            uint32 outputLength,
+            uint8 outputBits,
+            bool deprecated,
+            uint48 challengeWindow,
+            uint128 minProviderBond
+        )
     {
         Model storage m = _existing(modelId);
         return (m.outputLength, m.outputBits, m.deprecated, m.challengeWindow, m.minProviderBond);

@@ -12,3 +12,4 @@ export * from "./service.ts";
 export { selectBackend, knownBackends, loadNativeBackend } from "./backends/index.ts";
 export { createSnarkjsBackend, terminateSnarkjs } from "./backends/snarkjs.ts";
 export * from "./config.ts";
+export * from "./client.ts";

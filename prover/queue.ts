@@ -112,6 +112,8 @@ export interface RedisWorkerOptions extends RedisOptions {
   concurrency?: number;
   /** How long a job's lock lives without renewal (ms, default 120 000): above the longest event-loop stall. */
   lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died (ms, BullMQ default 30 000). */
+  stalledIntervalMs?: number;
 }
 
 /** A BullMQ worker proving jobs from the shared queue. Input errors fail the job at once (no retry). */
@@ -130,7 +132,13 @@ export function startRedisWorker(ctx: WorkerContext, options: RedisWorkerOptions
         throw err;
       }
     },
-    { connection: connection(options.url), concurrency: options.concurrency ?? 1, lockDuration: options.lockDurationMs ?? 120_000, autorun: true },
+    {
+      connection: connection(options.url),
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockDurationMs ?? 120_000,
+      ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+      autorun: true,
+    },
   );
   const done = ctx.metrics?.counter("jobs_finished_total", "Jobs finished, by status", ["status"] as const);
   worker.on("completed", (job) => {

@@ -14,6 +14,7 @@ import { RedisJobQueue, startRedisWorker } from "./queue.ts";
 import type { ProverBackend } from "./types.ts";
 import { resolveModelDir, runProofJob, type WorkerContext } from "./worker.ts";
 import type { Worker } from "bullmq";
+import { ensureCurve } from "./snarkjs.ts";
 
 export interface ProverServiceOptions {
   store: Store;
@@ -72,6 +73,8 @@ export class ProverService {
       await this.redis.start();
     }
     const n = this.o.workers ?? 1;
+    // Build snarkjs's curve now (used to verify every proof) so the first job does not pay for it.
+    if (n > 0) await ensureCurve();
     for (let i = 0; i < n; i++) {
       const ctx = this.workerContext(`${this.instance}-w${i}`);
       if (this.o.redisUrl) this.redisWorkers.push(startRedisWorker(ctx, { url: this.o.redisUrl, queueName: this.o.queueName }));

@@ -1,10 +1,9 @@
-// Witness computation, pluggable per package route: circom packages run their wasm witness generator; other
-// routes (the compiler's direct R1CS route) register a calculator, or provide
-// circuits/compiler/witness.ts exporting writeWitness(pkgDir, input, wtnsPath).
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// Witness computation, pluggable per package route: circom packages run their wasm witness generator; the
+// compiler's direct route runs its TypeScript witness writer; other routes register a calculator.
+import { writeFile } from "node:fs/promises";
 import { snarkjs } from "./snarkjs.ts";
 import { InputError } from "../sdk/errors.ts";
+import { decodeInputData } from "../sdk/inputs.ts";
 import { PackageError } from "./errors.ts";
 import type { ModelPackage } from "./package.ts";
 
@@ -17,8 +16,10 @@ export const circomWitness: WitnessCalculator = async (pkg, input, wtnsPath) => 
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new InputError("circuit input must be a JSON object of signal names to values");
   }
+  // Into memory, then to disk: snarkjs leaves its output file open when the circuit rejects the input.
+  const out: { type: "mem"; data?: Uint8Array } = { type: "mem" };
   try {
-    await snarkjs.wtns.calculate(input as Record<string, unknown>, pkg.wasmPath, wtnsPath);
+    await snarkjs.wtns.calculate(input as Record<string, unknown>, pkg.wasmPath, out);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (/Assert Failed|Not enough values|Too many values|Signal not found|Invalid input|cannot convert|SyntaxError/i.test(msg)) {
@@ -30,32 +31,74 @@ export const circomWitness: WitnessCalculator = async (pkg, input, wtnsPath) => 
     }
     throw err;
   }
+  if (!out.data) throw new Error("snarkjs returned no witness");
+  await writeFile(wtnsPath, out.data);
 };
 
-const calculators = new Map<string, WitnessCalculator>([["circom", circomWitness]]);
+/**
+ * Input of a direct-route job, in one of these JSON forms:
+ * - `[0.0, 0.5, ...]` or `{ "input": [...] }`: float input, quantized by the reference engine;
+ * - `{ "quantized": ["-3", "17", ...] }`: already-quantized integers (decimal strings or safe integers);
+ * - `{ "inputData": "0x01..." }`: the SDK's input byte encoding (sdk/inputs.ts), as carried on chain.
+ */
+export function parseDirectInput(input: unknown, expect: { length?: number; bits?: number } = {}): Float32Array | bigint[] {
+  let values: Float32Array | bigint[];
+  const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined;
+  const floats = Array.isArray(input) ? input : obj?.input;
+  if (Array.isArray(floats)) {
+    if (!floats.every((v) => typeof v === "number" && Number.isFinite(v))) throw new InputError("input must be an array of finite numbers");
+    values = Float32Array.from(floats as number[]);
+  } else if (Array.isArray(obj?.quantized)) {
+    try {
+      values = (obj.quantized as unknown[]).map((v) => {
+        if ((typeof v === "string" && /^-?\d+$/.test(v)) || (typeof v === "number" && Number.isSafeInteger(v))) return BigInt(v);
+        throw new Error();
+      });
+    } catch {
+      throw new InputError("quantized input must be integers (decimal strings or safe integers)");
+    }
+  } else if (typeof obj?.inputData === "string") {
+    const decoded = decodeInputData(obj.inputData as `0x${string}`);
+    if (expect.bits !== undefined && decoded.bits !== expect.bits) throw new InputError(`inputData has ${decoded.bits}-bit values, the model takes ${expect.bits}`);
+    values = decoded.values;
+  } else {
+    throw new InputError('direct-route input must be an array of numbers, {"input": [...]}, {"quantized": [...]} or {"inputData": "0x..."}', { docsPath: "prover-service.md#inputs" });
+  }
+  if (expect.length !== undefined && values.length !== expect.length) {
+    throw new InputError(`input has ${values.length} values, the model takes ${expect.length}`);
+  }
+  return values;
+}
 
-/** Plugs in the witness calculator for a package route ("direct", ...). */
+/** The compiler's direct route: its TypeScript witness writer (circuits/compiler/prove.ts witnessFor). */
+export const directWitness: WitnessCalculator = async (pkg, input, wtnsPath) => {
+  const compiler = await import("../circuits/compiler/prove.ts");
+  const loaded = compiler.loadPackage(pkg.dir);
+  const values = parseDirectInput(input, { length: loaded.manifest.inputLength, bits: loaded.manifest.inputBits });
+  let wtns: Uint8Array;
+  try {
+    ({ wtns } = compiler.witnessFor(loaded, values));
+  } catch (err) {
+    if (err instanceof RangeError) throw new InputError(`the model rejects this input: ${err.message}`, { cause: err });
+    throw err;
+  }
+  await writeFile(wtnsPath, wtns);
+};
+
+const calculators = new Map<string, WitnessCalculator>([
+  ["circom", circomWitness],
+  ["direct", directWitness],
+]);
+
+/** Plugs in the witness calculator for a package route (replacing a built-in one). */
 export function registerWitnessCalculator(route: string, calc: WitnessCalculator): void {
   calculators.set(route, calc);
 }
 
-const compilerWitnessUrl = new URL("../circuits/compiler/witness.ts", import.meta.url);
-
-/** The calculator for `pkg.route`: registered, or the compiler's writeWitness for the direct route. */
+/** The calculator for `pkg.route`. */
 export async function witnessCalculatorFor(pkg: ModelPackage): Promise<WitnessCalculator> {
-  const registered = calculators.get(pkg.route);
-  if (registered) return registered;
-  if (existsSync(fileURLToPath(compilerWitnessUrl))) {
-    const mod = (await import(compilerWitnessUrl.href)) as {
-      writeWitness?: (pkgDir: string, input: unknown, wtnsPath: string) => Promise<void>;
-    };
-    if (typeof mod.writeWitness === "function") {
-      const write = mod.writeWitness;
-      const calc: WitnessCalculator = (p, input, wtnsPath) => write(p.dir, input, wtnsPath);
-      calculators.set(pkg.route, calc);
-      return calc;
-    }
-  }
+  const calc = calculators.get(pkg.route);
+  if (calc) return calc;
   throw new PackageError(`no witness calculator for route "${pkg.route}" (package ${pkg.dir})`, {
     details: "register one with registerWitnessCalculator(route, fn)",
     docsPath: "prover-service.md#witness",

@@ -8,6 +8,7 @@ const file = at > 0 ? process.argv[at + 1] : process.env.OZK_PROVIDER_CONFIG;
 try {
   const running = await startProvider(loadProviderConfig({ file }));
   await running.daemon.done.finally(() => running.server.close().then(() => running.ctx.store.close()));
+  process.exit(0); // snarkjs worker threads would keep the process alive
 } catch (err) {
   console.error(`provider: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(err instanceof FatalError ? 2 : 1);

@@ -156,7 +156,13 @@ function injectFault(ctx: ProviderContext, jobId: string, outputs: bigint[]): bi
   const draw = Number(BigInt(keccak256(toHex(jobId))) % 1_000_000n) / 1_000_000;
   if (draw >= rate) return outputs;
   ctx.logger.warn({ jobId }, "FAULT INJECTION: claiming a wrong output");
-  return outputs.map((v, i) => (i === 0 ? v + 1n : v));
+  // Swap the top output with the next one: for a classifier, a confidently wrong class.
+  const top = outputs.reduce((best, v, i) => (v > outputs[best]! ? i : best), 0);
+  const other = (top + 1) % outputs.length;
+  const lie = [...outputs];
+  [lie[top], lie[other]] = [outputs[other]!, outputs[top]!];
+  if (outputs.length === 1) lie[0] = outputs[0]! + 1n;
+  return lie;
 }
 
 async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {

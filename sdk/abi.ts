@@ -255,27 +255,6 @@ export const claimManagerAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "index",
-        "type": "uint256"
-      },
-      {
-        "internalType": "int256",
-        "name": "value",
-        "type": "int256"
-      },
-      {
-        "internalType": "uint8",
-        "name": "bits",
-        "type": "uint8"
-      }
-    ],
-    "name": "OutputOutOfRange",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "bytes32",
         "name": "claimId",
         "type": "bytes32"
@@ -1887,27 +1866,6 @@ export const iClaimManagerAbi = [
       }
     ],
     "name": "ModelIsDeprecated",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "index",
-        "type": "uint256"
-      },
-      {
-        "internalType": "int256",
-        "name": "value",
-        "type": "int256"
-      },
-      {
-        "internalType": "uint8",
-        "name": "bits",
-        "type": "uint8"
-      }
-    ],
-    "name": "OutputOutOfRange",
     "type": "error"
   },
   {
@@ -3846,6 +3804,82 @@ export const iOzkConsumerAbi = [
     "name": "onInferenceSettled",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  }
+] as const;
+
+/** contracts/verifiers/MnistCnnVerifier.sol:MnistCnnVerifier */
+export const mnistCnnVerifierAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[2]",
+        "name": "_pA",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[2][2]",
+        "name": "_pB",
+        "type": "uint256[2][2]"
+      },
+      {
+        "internalType": "uint256[2]",
+        "name": "_pC",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[3]",
+        "name": "_pubSignals",
+        "type": "uint256[3]"
+      }
+    ],
+    "name": "verifyProof",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  }
+] as const;
+
+/** contracts/verifiers/MnistMlpVerifier.sol:MnistMlpVerifier */
+export const mnistMlpVerifierAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[2]",
+        "name": "_pA",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[2][2]",
+        "name": "_pB",
+        "type": "uint256[2][2]"
+      },
+      {
+        "internalType": "uint256[2]",
+        "name": "_pC",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[3]",
+        "name": "_pubSignals",
+        "type": "uint256[3]"
+      }
+    ],
+    "name": "verifyProof",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   }
 ] as const;

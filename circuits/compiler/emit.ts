@@ -277,13 +277,6 @@ function packGadget(values: Lin[], bits: number): Lin[] {
   return limbs;
 }
 
-/** A signed value in [-2^(bits-1), 2^(bits-1)) as a fresh range-checked wire. */
-function signedInput(cs: Builder, value: bigint, bits: number, what: string): Lin {
-  const x = cs.alloc(() => value);
-  cs.decompose(sum([lin(x), 1n], [konst(1n << BigInt(bits - 1)), 1n]), bits, what);
-  return lin(x);
-}
-
 // ---- layers ----
 
 /** Requantize M*acc (+ rounding) by a shift with a range-checked remainder, then clamp/relu. Returns y. */

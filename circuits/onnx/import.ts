@@ -65,7 +65,13 @@ export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Floa
   } catch (err) {
     throw new OnnxImportError(`not a valid ONNX file (protobuf decoding failed: ${(err as Error).message}); is it truncated?`);
   }
-  return new Importer(model, options).run();
+  try {
+    return new Importer(model, options).run();
+  } catch (err) {
+    if (err instanceof OnnxImportError) throw err;
+    // a structurally odd file that slipped past the checks: still one clear error, never a raw stack
+    throw new OnnxImportError(`malformed ONNX model: ${(err as Error).message}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

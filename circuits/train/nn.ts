@@ -284,18 +284,21 @@ export class Flatten implements TrainLayer {
 }
 
 /**
- * Simulated activation quantization for quantization-aware fine-tuning (training only; exports as nothing).
- * "observe" records max |x| (as the quantizer's calibration does), "quantize" rounds x to that range in
- * 2^(bits-1) - 1 steps, clamping above; the backward pass is the straight-through estimator.
+ * Simulated activation quantization for quantization-aware training (training only; exports as nothing).
+ * "observe" records max |x| (as the quantizer's calibration does). "quantize" rounds x to that range in
+ * 2^(bits-1) - 1 steps, clamping above, with a straight-through backward pass. "noise" adds uniform noise of
+ * `noiseSteps` quantization steps instead, which teaches margins wider than the rounding error.
  */
 export class FakeQuant implements TrainLayer {
   readonly params: Param[] = [];
-  mode: "off" | "observe" | "quantize" = "off";
+  mode: "off" | "observe" | "quantize" | "noise" = "off";
   max = 0;
   private x?: Float32Array;
   constructor(
     readonly name: string,
     readonly bits = 8,
+    private readonly rng = new Rng(1),
+    readonly noiseSteps = 1,
   ) {}
   outShape(s: number[]): number[] {
     return s;
@@ -303,9 +306,10 @@ export class FakeQuant implements TrainLayer {
   forward(x: Float32Array): Float32Array {
     this.x = x;
     if (this.mode === "observe") for (const v of x) this.max = Math.max(this.max, Math.abs(v));
-    if (this.mode !== "quantize" || this.max === 0) return x;
+    if ((this.mode !== "quantize" && this.mode !== "noise") || this.max === 0) return x;
     const steps = 2 ** (this.bits - 1) - 1;
     const step = this.max / steps;
+    if (this.mode === "noise") return x.map((v) => v + (this.rng.next() - 0.5) * step * this.noiseSteps);
     return x.map((v) => Math.max(-steps, Math.min(steps, Math.round(v / step))) * step);
   }
   backward(dy: Float32Array): Float32Array {

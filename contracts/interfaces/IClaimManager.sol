@@ -61,7 +61,8 @@ interface IClaimManager {
     );
     /// @notice `claimId` answers `requestId` (several over time if claims get slashed).
     event RequestClaimed(uint256 indexed requestId, bytes32 indexed claimId);
-    /// @notice The answering claim settled valid: `providerFee` credited to the provider, `protocolFee` to the treasury.
+    /// @notice The answering claim settled valid: `providerFee` credited to the provider, `protocolFee` to the
+    /// treasury.
     event RequestFulfilled(
         uint256 indexed requestId, bytes32 indexed claimId, bytes32 outputHash, uint256 providerFee, uint256 protocolFee
     );
@@ -83,8 +84,8 @@ interface IClaimManager {
 
     error ModelIsDeprecated(bytes32 modelId);
     error WrongOutputLength(uint256 expected, uint256 actual);
-    /// @notice outputs[index] does not fit in `bits` signed bits, so it cannot be a public signal.
-    error OutputOutOfRange(uint256 index, int256 value, uint8 bits);
+    // OutputOutOfRange(uint256 index, int256 value, uint8 bits) comes from libraries/OutputPacking.sol: an output
+    // that does not fit the model's outputBits cannot be a public signal.
     error InputHashNotInField(uint256 inputHash);
     error BondBelowMinimum(uint256 bond, uint256 minimum);
     error ClaimAlreadyExists(bytes32 claimId);

@@ -72,7 +72,13 @@ interface IModelRegistry {
     function claimParams(bytes32 modelId)
         external
         view
-        returns (uint32 outputLength, uint8 outputBits, bool deprecated, uint48 challengeWindow, uint128 minProviderBond);
+        returns (
+            uint32 outputLength,
+            uint8 outputBits,
+            bool deprecated,
+            uint48 challengeWindow,
+            uint128 minProviderBond
+        );
 
     /// @notice What a challenge or a slash needs. Reverts with UnknownModel for an unknown id.
     function disputeParams(bytes32 modelId) external view returns (uint48 proofWindow, uint128 minChallengerBond);

@@ -37,12 +37,6 @@ library OutputPacking {
         }
     }
 
-    /// @notice Number of public signals a model's outputs take.
-    function limbCount(uint256 outputLength, uint8 bits) internal pure returns (uint256) {
-        uint256 perLimb = LIMB_BITS / bits;
-        return (outputLength + perLimb - 1) / perLimb;
-    }
-
     /// @notice [packSigned(outputs, bits)..., inputHash, weightsCommitment]: a model proof's public signals.
     /// Reverts with OutputOutOfRange if an output does not fit.
     function publicSignals(int256[] calldata outputs, uint8 bits, uint256 inputHash, uint256 weightsCommitment)

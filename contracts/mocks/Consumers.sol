@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// solhint-disable avoid-low-level-calls
+
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IClaimManager} from "../interfaces/IClaimManager.sol";
 import {IOzkConsumer} from "../interfaces/IOzkConsumer.sol";
@@ -21,14 +23,12 @@ abstract contract ConsumerBase is IOzkConsumer {
         token.approve(address(manager), fee);
         return manager.requestInference(modelId, inputHash, fee, expiry, gasLimit, "", "");
     }
-
-    function withdrawCredits(uint256 amount) external {
-        manager.withdraw(amount);
-    }
 }
 
 /// @notice Records what it was told.
 contract RecordingConsumer is ConsumerBase {
+    error NotManager(address caller);
+
     uint256 public calls;
     uint256 public lastRequestId;
     bytes32 public lastClaimId;
@@ -38,7 +38,7 @@ contract RecordingConsumer is ConsumerBase {
     constructor(IClaimManager manager_) ConsumerBase(manager_) {}
 
     function onInferenceSettled(uint256 requestId, bytes32 claimId, bytes32 outputHash) external {
-        require(msg.sender == address(manager), "only manager");
+        if (msg.sender != address(manager)) revert NotManager(msg.sender);
         gasSeen = gasleft();
         calls += 1;
         lastRequestId = requestId;
@@ -49,10 +49,12 @@ contract RecordingConsumer is ConsumerBase {
 
 /// @notice Always reverts, with a long reason.
 contract RevertingConsumer is ConsumerBase {
+    error AlwaysReverts();
+
     constructor(IClaimManager manager_) ConsumerBase(manager_) {}
 
     function onInferenceSettled(uint256, bytes32, bytes32) external pure {
-        revert("consumer always reverts");
+        revert AlwaysReverts();
     }
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// solhint-disable no-complex-fallback
+
 /// @notice State-machine tests only: a Groth16-shaped verifier whose answer the test sets. It answers every
 /// verifyProof arity through its fallback. If `expectedSignalsHash` is set, it says yes only when
 /// keccak256 of the public-signal words equals it, so tests can pin the on-chain signal layout.

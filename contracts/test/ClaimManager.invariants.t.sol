@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// solhint-disable func-name-mixedcase, max-line-length
+
 import {TestBase} from "./utils/Vm.sol";
 import {ClaimHandler} from "./utils/ClaimHandler.sol";
 import {ClaimManager} from "../ClaimManager.sol";
@@ -47,10 +49,14 @@ contract ClaimManagerInvariants is TestBase {
         handler.stake(1, 500e18);
         handler.stake(2, 500e18);
         handler.request(3, 0, 1e18, 1 days);
+        handler.requestWithCallback(0, 2, 1e18, 1 days); // request 2, re-entering consumer
+        handler.requestWithCallback(1, 3, 1e18, 1 days); // request 3, gas-burning consumer
         handler.submit(0, 0, 0, 0, 1); // claim 0: plain
         handler.submit(1, 1, 5, 0, 1); // claim 1: plain, other input
         handler.submit(2, 2, 9, 0, 0); // claim 2: answers request 1
         handler.submit(0, 3, 7, 0, 1); // claim 3: plain
+        handler.submit(1, 0, 3, 0, 4); // claim 4: answers request 2
+        handler.submit(2, 0, 4, 0, 2); // claim 5: answers request 3
         handler.challenge(1, 0);
         handler.prove(2, 0, true); // proves claim 0
         handler.challenge(2, 1);
@@ -60,18 +66,25 @@ contract ClaimManagerInvariants is TestBase {
         handler.slash(1);
         handler.request(3, 1, 1e18, 0);
         handler.warp(10);
-        handler.refund(1); // request 2 expired
+        handler.finalize(4); // request 2 fulfilled; its consumer's callback re-enters and fails
+        handler.finalize(5); // request 3 fulfilled; its consumer burns its 30k
+        handler.refund(3); // request 4 (the second plain one) expired
         handler.withdraw(2, type(uint256).max, false);
         handler.withdraw(0, type(uint256).max, true);
         handler.unstake(1, 1e18);
-        bytes4[11] memory actions = [
+        bytes4[12] memory actions = [
             handler.stake.selector, handler.unstake.selector, handler.withdraw.selector, handler.submit.selector,
             handler.challenge.selector, handler.prove.selector, handler.counterProve.selector,
-            handler.finalize.selector, handler.slash.selector, handler.request.selector, handler.refund.selector
+            handler.finalize.selector, handler.slash.selector, handler.request.selector, handler.refund.selector,
+            handler.requestWithCallback.selector
         ];
         for (uint256 i; i < actions.length; ++i) {
             assertTrue(handler.successes(actions[i]) > 0, "an action never succeeded");
         }
+        assertTrue(manager.getRequest(1).status == RequestStatus.Fulfilled, "request 1 fulfilled");
+        assertTrue(manager.getRequest(2).status == RequestStatus.Fulfilled, "request 2 fulfilled despite re-entry");
+        assertTrue(manager.getRequest(3).status == RequestStatus.Fulfilled, "request 3 fulfilled despite gas burn");
+        assertTrue(manager.getRequest(4).status == RequestStatus.Refunded, "request 4 refunded");
         invariant_solvency();
         invariant_conservation();
         invariant_settledIsFinal();
@@ -89,10 +102,9 @@ contract ClaimManagerInvariants is TestBase {
     /// hardhat-config: invariant.depth = 64
     function invariant_solvency() public view {
         uint256 owed;
-        uint256 n = handler.actorCount();
-        for (uint256 i; i < n; ++i) {
-            address a = handler.actors(i);
-            owed += manager.freeStake(a) + manager.credits(a);
+        address[] memory accounts = handler.accounts();
+        for (uint256 i; i < accounts.length; ++i) {
+            owed += manager.freeStake(accounts[i]) + manager.credits(accounts[i]);
         }
         owed += manager.freeStake(TREASURY) + manager.credits(TREASURY);
         uint256 m = handler.claimCount();
@@ -115,8 +127,8 @@ contract ClaimManagerInvariants is TestBase {
     /// hardhat-config: invariant.depth = 64
     function invariant_conservation() public view {
         uint256 held = token.balanceOf(address(manager)) + token.balanceOf(TREASURY);
-        uint256 n = handler.actorCount();
-        for (uint256 i; i < n; ++i) held += token.balanceOf(handler.actors(i));
+        address[] memory accounts = handler.accounts();
+        for (uint256 i; i < accounts.length; ++i) held += token.balanceOf(accounts[i]);
         assertEq(held, handler.minted(), "tokens appeared or vanished");
     }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// solhint-disable func-name-mixedcase
+
 import {TestBase} from "./utils/Vm.sol";
-import {OutputPackingHarness} from "./utils/Harnesses.sol";
+import {OddVerifier, OutputPackingHarness} from "./utils/Harnesses.sol";
 import {OutputPacking} from "../libraries/OutputPacking.sol";
 import {ClaimState, ClaimStateLibrary} from "../types/ClaimState.sol";
 import {ClaimStatus} from "../types/Claim.sol";
@@ -87,5 +89,16 @@ contract OutputPackingTest is TestBase {
             h.selector(12) == bytes4(keccak256("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[12])")),
             "selector for N=12"
         );
+    }
+
+    function test_onlyAnExactTrueVerifies() public {
+        uint256[8] memory proof;
+        uint256[] memory signals = new uint256[](3);
+        assertTrue(h.verify(address(new OddVerifier(OddVerifier.Mode.ReturnTrue)), proof, signals), "true");
+        assertTrue(!h.verify(address(new OddVerifier(OddVerifier.Mode.Revert)), proof, signals), "revert");
+        assertTrue(!h.verify(address(new OddVerifier(OddVerifier.Mode.ReturnTwo)), proof, signals), "2");
+        assertTrue(!h.verify(address(new OddVerifier(OddVerifier.Mode.ReturnTwoWords)), proof, signals), "64 bytes");
+        assertTrue(!h.verify(address(new OddVerifier(OddVerifier.Mode.ReturnEmpty)), proof, signals), "empty");
+        assertTrue(!h.verify(address(0xdead), proof, signals), "no code");
     }
 }

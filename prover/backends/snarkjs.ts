@@ -1,6 +1,6 @@
 // The snarkjs backend (pure JS + wasm, always available): Groth16 prove from a .zkey and a .wtns, then verify
 // the proof against the zkey's verification key before returning it.
-import { snarkjs } from "../snarkjs.ts";
+import { ensureCurve, snarkjs } from "../snarkjs.ts";
 import type { ProofResult, ProverBackend } from "../types.ts";
 import { verificationKeyOf } from "../verify.ts";
 import { ProofError } from "../errors.ts";
@@ -10,6 +10,7 @@ export function createSnarkjsBackend(): ProverBackend {
     name: "snarkjs",
     available: async () => true,
     async prove(zkeyPath: string, wtnsPath: string): Promise<ProofResult> {
+      await ensureCurve();
       const { proof, publicSignals } = await snarkjs.groth16.prove(zkeyPath, wtnsPath);
       const vkey = await verificationKeyOf(zkeyPath);
       if (!(await snarkjs.groth16.verify(vkey, publicSignals, proof))) {

@@ -36,7 +36,7 @@ export function register(program: Command): void {
       data: string; samples?: number; minAgreement: number; quant?: string; requantize?: boolean; json?: string;
       weightBits?: number; activationBits?: number;
     }) => {
-      const { fidelity, formatReport, pct, readLabelledSet } = await import("../../circuits/fidelity/report.ts");
+      const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../../circuits/fidelity/report.ts");
       let path = modelArg;
       try {
         if (statSync(modelArg).isDirectory()) path = join(modelArg, "model.onnx");
@@ -60,7 +60,7 @@ export function register(program: Command): void {
       if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
       if (!report.passed) {
         throw new Error(
-          `${report.model}: top-1 agreement ${pct(report.agreement)} is below the required ${pct(report.minAgreement)} ` +
+          `${report.model}: top-1 agreement ${agreementPct(report.agreement)} is below the required ${agreementPct(report.minAgreement)} ` +
             `(${Math.round((1 - report.agreement) * report.samples)} of ${report.samples} samples differ); raise the quantization widths or lower --min-agreement`,
         );
       }

@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option("--input-range <lo,hi>", "declared float input range", "0,1")
     .option("--input-bits <n>", "signed bits per quantized input (default 8)")
     .option("--weight-bits <n>", "signed bits per weight (default 8)")
-    .option("--activation-bits <n>", "signed bits per hidden activation (default 8)")
+    .option("--activation-bits <n>", "signed bits per hidden activation (default 10)")
     .option("--output-bits <n>", "signed bits per output (default 24)")
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")

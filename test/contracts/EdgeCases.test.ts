@@ -103,7 +103,8 @@ describe("ClaimManager deadlines", () => {
     }
     it("claim at expiry-1 succeeds; refund at expiry-1 reverts", async () => {
       const a = await requestAt(-1n);
-      await expect(submit(a.f, { requestId: a.r })).to.not.be.rejected;
+      await submit(a.f, { requestId: a.r });
+      expect((await a.f.manager.getRequest(a.r)).status).to.equal(2n); // Claimed
       const b = await requestAt(-1n);
       await expect(b.f.manager.refundRequest(b.r)).to.be.revertedWithCustomError(b.f.manager, "RequestNotExpired").withArgs(b.r, b.expiry);
     });
@@ -130,6 +131,17 @@ describe("ClaimManager deadlines", () => {
   });
 
   describe("shares and amounts", () => {
+    it("a fee too small for a protocol cut goes whole to the provider", async () => {
+      const f = await load();
+      await f.manager.connect(f.consumer).requestInference(f.modelId, 777n, 19n, (await now()) + 100n, 0, "0x", "");
+      const r = await f.manager.requestCount();
+      const { claim } = await submit(f, { requestId: r });
+      await networkHelpers.time.increase(3600);
+      await f.manager.finalize(claim);
+      expect(await f.manager.credits(f.provider.address)).to.equal(19n); // 19 * 5% rounds down to 0
+      expect(await f.manager.credits(f.treasury.address)).to.equal(0n);
+    });
+
     it("zero protocol fee and full slash reward move nothing to the treasury", async () => {
       const f = await load();
       const { ethers } = await import("./helpers.ts");

@@ -4,6 +4,7 @@ import {
   CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, PROTOCOL_FEE_BPS, RequestStatus,
   SLASH_REWARD_BPS, STAKE, ZERO_PROOF, deployFixture, expectSolvent, networkHelpers, now, sampleOutputs, submit,
 } from "./helpers.ts";
+import { publicSignals } from "../../sdk/signals.ts";
 
 const load = () => networkHelpers.loadFixture(deployFixture);
 
@@ -55,6 +56,17 @@ describe("ClaimManager lifecycle", () => {
     expect(await f.manager.credits(f.treasury.address)).to.equal(fee);
     expect(await f.manager.isSettledOutput(claim, outputs)).to.equal(true);
     await expectSolvent(f, [claim]);
+  });
+
+  it("prove derives the public signals [packedOutputs, inputHash, weightsCommitment] from the stored claim", async () => {
+    const f = await load();
+    const { claim, outputs } = await submit(f, { inputHash: 4242n });
+    const model = await f.registry.getModel(f.modelId);
+    // The mock verifier now says yes only to exactly these signals (the sdk layout).
+    await f.verifier.expectSignals(publicSignals(outputs, Number(model.outputBits), 4242n, model.weightsCommitment));
+    await expect(f.manager.prove({ ...claim }, outputs, ZERO_PROOF)).to.emit(f.manager, "ClaimProven");
+    const other = await submit(f, { inputHash: 4243n });
+    await expect(f.manager.prove(other.claim, other.outputs, ZERO_PROOF)).to.be.revertedWithCustomError(f.manager, "InvalidProof");
   });
 
   it("Submitted -> Proven at once with a proof before any challenge", async () => {

@@ -2,6 +2,7 @@
 // scripts/fixtures/verifier.ts): the on-chain public signals must match what snarkjs proved.
 import { expect } from "chai";
 import { outputHash, publicSignals } from "../../sdk/signals.ts";
+import { toSolidityProof } from "../../sdk/protocol.ts";
 import { ClaimStatus, E18, ethers, fixture, networkHelpers, STAKE, type ClaimStruct } from "./helpers.ts";
 
 type Proof = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
@@ -56,10 +57,12 @@ describe("ClaimManager with a real Groth16 verifier", () => {
     const f = await networkHelpers.loadFixture(deployReal);
     const c = cases[0]!;
     const p = c.proof;
-    const args = [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]]] as const;
-    expect(await f.verifier.verifyProof(...args, c.publicSignals as [bigint, bigint, bigint])).to.equal(true);
+    const a: [bigint, bigint] = [p[0], p[1]];
+    const b: [[bigint, bigint], [bigint, bigint]] = [[p[2], p[3]], [p[4], p[5]]];
+    const cc: [bigint, bigint] = [p[6], p[7]];
+    expect(await f.verifier.verifyProof(a, b, cc, c.publicSignals as [bigint, bigint, bigint])).to.equal(true);
     const tampered = [c.publicSignals[0]! + 1n, c.publicSignals[1]!, c.publicSignals[2]!] as [bigint, bigint, bigint];
-    expect(await f.verifier.verifyProof(...args, tampered)).to.equal(false);
+    expect(await f.verifier.verifyProof(a, b, cc, tampered)).to.equal(false);
   });
 
   it("challenge then prove with the real proof settles Proven within 300k gas", async () => {
@@ -69,8 +72,19 @@ describe("ClaimManager with a real Groth16 verifier", () => {
     await f.manager.connect(f.challenger).challenge(claim);
     const tx = await f.manager.connect(f.other).prove(claim, c.outputs, c.proof);
     const receipt = await tx.wait();
-    expect(receipt!.gasUsed).to.be.lessThanOrEqual(300_000n);
+    // Coverage instrumentation adds gas: the target holds for the real bytecode only.
+    if (!process.argv.includes("--coverage")) expect(receipt!.gasUsed).to.be.lessThanOrEqual(300_000n);
     expect((await f.manager.claimState(await f.manager.hashClaim(claim)))[0]).to.equal(ClaimStatus.Proven);
+  });
+
+  it("sdk toSolidityProof turns snarkjs proof.json into the uint256[8] the contract takes", async () => {
+    const f = await networkHelpers.loadFixture(deployReal);
+    for (const [i, c] of fixture.cases.entries()) {
+      const words = toSolidityProof(c.proofJson);
+      expect(words).to.deep.equal(cases[i]!.proof);
+      const claim = await claimFor(f, cases[i]!.inputHash, cases[i]!.outputs);
+      await expect(f.manager.prove(claim, cases[i]!.outputs, [...words] as Proof)).to.emit(f.manager, "ClaimProven");
+    }
   });
 
   it("a real proof of another input is an InvalidProof for this claim", async () => {

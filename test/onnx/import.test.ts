@@ -1,7 +1,9 @@
 // ONNX importer: every fixture's IR, run by the float engine, matches onnxruntime; every error names its cause.
+import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect } from "chai";
 import * as ort from "onnxruntime-node";
 import type { ConvLayer, FloatModel } from "../../circuits/compiler/ir.ts";
@@ -73,6 +75,21 @@ describe("ONNX import", function () {
         expect(model.inputShape).to.deep.equal([1, 28, 28]);
         expect(await maxDiffVsOrt(path, model, heldOutSample(20).images)).to.be.below(1e-4);
       });
+    }
+  });
+
+  it("imports the 420k-parameter scale-test model from scripts/make-scale-model.ts (external data)", async function () {
+    const dir = mkdtempSync(join(tmpdir(), "ozk-scale-"));
+    try {
+      const path = join(dir, "model.onnx");
+      await promisify(execFile)(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../../scripts/make-scale-model.ts"), path, "--external-data"]);
+      const model = importOnnxFile(path);
+      const params = model.layers.reduce((n, l) => n + ("weight" in l ? l.weight.length + l.bias.length : 0), 0);
+      expect(params).to.equal(421_642);
+      expect(kinds(model)).to.equal("conv relu maxpool conv relu maxpool flatten dense relu dense");
+      expect(await maxDiffVsOrt(path, model, [heldOutSample(1).images[0]!])).to.be.below(1e-4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

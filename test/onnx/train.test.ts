@@ -1,10 +1,10 @@
 // The TypeScript trainer: gradients match finite differences, loss falls, seeds reproduce, export round-trips.
 import { expect } from "chai";
-import { loadMnist } from "../../circuits/data/mnist.ts";
+import { calibrationSample, heldOutSample, loadMnist } from "../../circuits/data/mnist.ts";
 import { runFloat } from "../../circuits/fidelity/float-engine.ts";
 import { exportOnnx } from "../../circuits/onnx/export.ts";
 import { importOnnx } from "../../circuits/onnx/import.ts";
-import { Adam, Conv2d, Dense, Flatten, MaxPool2d, Relu, Rng, Sequential, Sgd, softmaxCrossEntropy } from "../../circuits/train/nn.ts";
+import { Adam, Conv2d, Dense, FakeQuant, Flatten, MaxPool2d, Relu, Rng, Sequential, Sgd, softmaxCrossEntropy } from "../../circuits/train/nn.ts";
 import { shiftImage, toFloatModel, train } from "../../circuits/train/train.ts";
 
 function tinyNet(seed: number): Sequential {
@@ -100,5 +100,46 @@ describe("trainer", function () {
       const got = runFloat(imported, x).output;
       ref.forEach((v, i) => expect(got[i]).to.be.closeTo(v, 1e-5));
     }
+  });
+});
+
+describe("mnist data", function () {
+  it("splits the package's 10,000 digits into 8,004 training and 1,996 held-out, every fifth per digit", function () {
+    const { train: tr, heldOut } = loadMnist();
+    expect(tr.images).to.have.length(8004);
+    expect(heldOut.images).to.have.length(1996);
+    for (let d = 0; d < 10; d++) expect(heldOut.labels.filter((l) => l === d).length).to.be.within(170, 230);
+    expect(tr.images[0]).to.have.length(784);
+    expect(Math.max(...tr.images[0]!)).to.be.at.most(1);
+    // no held-out image also appears in training (compare a few exactly)
+    const key = (x: Float32Array) => Array.from(x).join(",");
+    const trainKeys = new Set(tr.images.map(key));
+    expect(heldOut.images.slice(0, 50).filter((x) => trainKeys.has(key(x)))).to.have.length(0);
+  });
+
+  it("samples held-out digits class-interleaved and calibrates on training digits only", function () {
+    expect(heldOutSample(10).labels).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const cal = calibrationSample();
+    expect(cal).to.have.length(512);
+    const trainSet = new Set(loadMnist().train.images);
+    expect(cal.every((x) => trainSet.has(x))).to.equal(true);
+  });
+});
+
+describe("FakeQuant (quantization-aware training)", function () {
+  it("observes the range, rounds to 2^(bits-1)-1 steps with a straight-through gradient, and exports as nothing", function () {
+    const fq = new FakeQuant("q", 3); // 3 steps on each side
+    fq.mode = "observe";
+    fq.forward(Float32Array.of(0, 1.5, 3));
+    expect(fq.max).to.equal(3);
+    fq.mode = "quantize";
+    expect(Array.from(fq.forward(Float32Array.of(0.4, 0.6, 2.2, -1.2)))).to.deep.equal([0, 1, 2, -1]);
+    expect(Array.from(fq.backward(Float32Array.of(1, 1, 1, 1)))).to.deep.equal([1, 1, 1, 1]);
+    fq.mode = "noise";
+    const noisy = fq.forward(new Float32Array(100));
+    expect(noisy.every((v) => Math.abs(v) <= 0.5)).to.equal(true);
+    expect(noisy.some((v) => v !== 0)).to.equal(true);
+    const net = new Sequential([4], [new Dense("fc", 4, 2, new Rng(1)), new FakeQuant("q")]);
+    expect(toFloatModel(net, "n").layers.map((l) => l.kind)).to.deep.equal(["dense"]);
   });
 });

@@ -3,6 +3,8 @@
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { readFileSync } from "node:fs";
 import * as snarkjsModule from "snarkjs";
 import { Store } from "../../sdk/node/store.ts";
@@ -113,6 +115,50 @@ describe("prover/queue (Redis, two workers)", function () {
       expect(spy.find("re-enqueued jobs missing from redis")?.readded).to.equal(1);
     } finally {
       await Promise.all(workers.map((w) => w.close()));
+      await service.stop();
+    }
+  });
+
+  it("a worker killed (-9) mid-proof: its job goes to the other worker and completes", async () => {
+    const spy = createSpyLogger("prover");
+    const backend = createSnarkjsBackend();
+    const queueName = "test-crash";
+    const service = new ProverService({ store: new Store(":memory:"), logger: spy.logger, backend, modelsDir: MODELS, workers: 0, redisUrl: redis!.url, queueName });
+    await service.start();
+    const url = (p: string): string => JSON.stringify(pathToFileURL(resolve(p)).href);
+    // The doomed worker: computes the witness, then its backend hangs until the process is killed.
+    const code = `
+      import { startRedisWorker } from ${url("prover/queue.ts")};
+      import { createLogger } from ${url("sdk/node/logger.ts")};
+      const hang = { name: "hang", available: async () => true, prove: () => new Promise(() => {}) };
+      const w = startRedisWorker(
+        { backend: hang, modelsDir: ${JSON.stringify(MODELS)}, logger: createLogger({ name: "doomed", level: "silent" }), workerId: "doomed" },
+        { url: ${JSON.stringify(redis!.url)}, queueName: ${JSON.stringify(queueName)}, lockDurationMs: 1500, stalledIntervalMs: 500 },
+      );
+      await w.waitUntilReady();
+      process.stdout.write("ready\\n");`;
+    const child = spawn(process.execPath, ["--no-warnings", "--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+    let survivor: Worker | undefined;
+    try {
+      await new Promise<void>((res, rej) => {
+        child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && res());
+        child.on("exit", (c) => rej(new Error(`doomed worker exited early with ${c}`)));
+      });
+      const { job } = await service.submit({ id: "crash-1", modelDir: "tiny", input: { x: [2, 0, 0, 0], w: 5 } });
+      for (let i = 0; service.get(job.id)!.status !== "running"; i++) {
+        if (i > 400) throw new Error("the doomed worker never took the job");
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      child.kill("SIGKILL");
+      await new Promise((r) => child.on("exit", r));
+      survivor = startRedisWorker({ backend, modelsDir: MODELS, logger: spy.logger, workerId: "survivor" }, { url: redis!.url, queueName, stalledIntervalMs: 500 });
+      const done = await service.waitFor(job.id, { timeoutMs: 60_000 });
+      expect(done.status, done.error).to.equal("done");
+      expect(done.result!.worker).to.equal("survivor");
+      expect(done.result!.publicSignals).to.deep.equal(["20", "5"]);
+    } finally {
+      child.kill("SIGKILL");
+      await survivor?.close();
       await service.stop();
     }
   });

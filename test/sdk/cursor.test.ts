@@ -33,7 +33,7 @@ describe("sdk/node/cursor", function () {
     const conn = await network.create();
     provider = conn.provider as typeof provider;
     client = createPublicClient({ transport: custom(conn.provider) }) as PublicClient;
-    [account] = (await provider.request({ method: "eth_accounts" })) as Address[];
+    account = ((await provider.request({ method: "eth_accounts" })) as Address[])[0]!;
     wallet = createWalletClient({ account: account!, transport: custom(conn.provider) });
     const hash = await wallet.sendTransaction({ account: account!, chain: null, data: INIT });
     const receipt = await client.waitForTransactionReceipt({ hash });

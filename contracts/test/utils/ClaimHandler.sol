@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// solhint-disable const-name-snakecase, avoid-low-level-calls, max-line-length
+
 import {Vm} from "./Vm.sol";
 import {ClaimManager} from "../../ClaimManager.sol";
 import {ModelRegistry} from "../../ModelRegistry.sol";
 import {MockERC20} from "../../mocks/MockERC20.sol";
 import {MockVerifier} from "../../mocks/MockVerifier.sol";
-import {Claim, ClaimStatus, Request, RequestStatus} from "../../types/Claim.sol";
+import {ConsumerBase, GasBurningConsumer, ReentrantConsumer} from "../../mocks/Consumers.sol";
+import {Claim, ClaimStatus} from "../../types/Claim.sol";
 
 /// @notice Drives ClaimManager with random actions by several actors for the invariant tests. Every action bounds
 /// its inputs and swallows reverts, so the handler itself never reverts; ghost variables record what it did.
@@ -20,7 +23,9 @@ contract ClaimHandler {
     bytes32 public immutable modelId;
     address public immutable treasury;
 
+    /// @dev EOAs that stake, claim, challenge, prove and request; then consumer contracts with callbacks.
     address[] public actors;
+    ConsumerBase[] internal _consumers;
     Claim[] internal _claims;
     mapping(uint256 index => int256[]) internal _outputs;
     /// @dev Status a claim had when it settled; settled claims must never change again.
@@ -41,6 +46,10 @@ contract ClaimHandler {
         modelId = modelId_;
         treasury = manager_.treasury();
         for (uint160 i = 1; i <= 4; ++i) actors.push(address(0xA000 + i));
+        ReentrantConsumer reentrant = new ReentrantConsumer(manager_);
+        reentrant.setPayload(abi.encodeCall(manager_.withdraw, (1)));
+        _consumers.push(reentrant);
+        _consumers.push(new GasBurningConsumer(manager_));
         time = block.timestamp;
     }
 
@@ -48,6 +57,13 @@ contract ClaimHandler {
 
     function actorCount() external view returns (uint256) {
         return actors.length;
+    }
+
+    /// @notice Every address that can hold stake, credits or tokens: the actors, then the consumer contracts.
+    function accounts() external view returns (address[] memory all) {
+        all = new address[](actors.length + _consumers.length);
+        for (uint256 i; i < actors.length; ++i) all[i] = actors[i];
+        for (uint256 i; i < _consumers.length; ++i) all[actors.length + i] = address(_consumers[i]);
     }
 
     function claimCount() external view returns (uint256) {
@@ -170,6 +186,20 @@ contract ClaimHandler {
             this.request.selector,
             _try(abi.encodeCall(manager.requestInference, (modelId, 1 + inputSeed % 4, fee, expiry, 0, "", "")))
         );
+    }
+
+    /// @dev A consumer contract (re-entering or gas-burning) asks with a callback.
+    function requestWithCallback(uint256 consumerSeed, uint256 inputSeed, uint256 fee, uint256 ttl) external {
+        ConsumerBase consumer = _consumers[consumerSeed % _consumers.length];
+        fee = 1 + fee % 1e20;
+        token.mint(address(consumer), fee);
+        minted += fee;
+        uint64 expiry = uint64(block.timestamp + 1 + ttl % 3 days);
+        bool ok;
+        try consumer.request(modelId, 1 + inputSeed % 4, fee, expiry, 30_000) {
+            ok = true;
+        } catch {}
+        _record(this.requestWithCallback.selector, ok);
     }
 
     function refund(uint256 requestSeed) external {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// solhint-disable interface-starts-with-i, const-name-snakecase
+
 /// @notice The few cheatcodes these tests use (forge-std is not available offline; the runner serves the standard
 /// cheatcode address).
 interface Vm {

@@ -176,6 +176,12 @@ static int cmd_selftest() {
   CHECK(on_curve<G1Curve>(g1.to_affine()));
   CHECK(on_curve<G2Curve>(g2.to_affine()));
   CHECK(g1.mul(FrParams::P).is_inf());
+  {
+    Fq2 nine_i; nine_i.a = Fq::from_u64(9); nine_i.b = Fq::one();
+    Fq2 three; three.a = Fq::from_u64(3); three.b = Fq::zero();
+    CHECK(G2Curve::b() == three * nine_i.inv());
+    CHECK(G1Curve::b() == Fq::from_u64(3));
+  }
   CHECK(g2.mul(FrParams::P).is_inf());
   G1 p = g1.mul(rand_fr().v), q = g1.mul(rand_fr().v);
   CHECK((p + q).eq(q + p));

@@ -7,15 +7,19 @@ namespace ozk {
 // b coefficients of y^2 = x^3 + b, in Montgomery form.
 struct G1Curve {
   typedef Fq F;
-  OZK_HD static F b() { return F::from_u64(3); }
+  OZK_HD static F b() {  // 3
+    F r; r.v[0] = 0x7a17caa950ad28d7ULL; r.v[1] = 0x1f6ac17ae15521b9ULL; r.v[2] = 0x334bea4e696bd284ULL;
+    r.v[3] = 0x2a1f6744ce179d8eULL; return r;
+  }
 };
 struct G2Curve {
   typedef Fq2 F;
-  OZK_HD static F b() {
-    // 3 / (9 + i)
-    Fq2 t; t.a = Fq::from_u64(9); t.b = Fq::one();
-    Fq2 three; three.a = Fq::from_u64(3); three.b = Fq::zero();
-    return three * t.inv();
+  OZK_HD static F b() {  // 3 / (9 + i), checked against the formula in the self-test
+    F r;
+    r.a.v[0] = 0x3bf938e377b802a8ULL; r.a.v[1] = 0x020b1b273633535dULL; r.a.v[2] = 0x26b7edf049755260ULL;
+    r.a.v[3] = 0x2514c6324384a86dULL; r.b.v[0] = 0x38e7ecccd1dcff67ULL; r.b.v[1] = 0x65f0b37d93ce0d3eULL;
+    r.b.v[2] = 0xd749d0dd22ac00aaULL; r.b.v[3] = 0x0141b9ce4a688d4dULL;
+    return r;
   }
 };
 

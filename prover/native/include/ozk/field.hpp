@@ -5,8 +5,15 @@
 
 #if defined(__CUDACC__)
 #define OZK_HD __host__ __device__ __forceinline__
+#define OZK_UNROLL _Pragma("unroll")
 #else
 #define OZK_HD inline
+#define OZK_UNROLL _Pragma("GCC unroll 4")
+#endif
+
+// x86-64 with BMI2 (mulx) and ADX (adcx/adox): two independent carry chains in the Montgomery product.
+#if defined(__x86_64__) && defined(__ADX__) && defined(__BMI2__) && !defined(__CUDA_ARCH__) && !defined(OZK_NO_ASM)
+#define OZK_ASM_MUL 1
 #endif
 
 namespace ozk {
@@ -64,7 +71,7 @@ struct Fp {
       r.v[i] = (uint64_t)t;
       carry = (uint64_t)(t >> 64);
     }
-    if (geq_p(r.v)) sub_p(r.v);
+    r.reduce_once();
     return r;
   }
   OZK_HD Fp operator-(const Fp& b) const {
@@ -88,35 +95,99 @@ struct Fp {
   OZK_HD Fp neg() const { return is_zero() ? *this : zero() - *this; }
   OZK_HD Fp dbl() const { return *this + *this; }
 
-  // CIOS Montgomery multiplication.
+  // CIOS Montgomery multiplication in the "no-carry" form (valid because P's top limb is below 2^63 - 1):
+  // the running sum fits in 4 limbs after each outer step, so no fifth/sixth word is carried.
   OZK_HD Fp operator*(const Fp& b) const {
-    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
+#ifdef OZK_ASM_MUL
+    return mul_asm(b);
+#else
+    return mul_portable(b);
+#endif
+  }
+  OZK_HD Fp mul_portable(const Fp& b) const {
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+OZK_UNROLL
     for (int i = 0; i < 4; i++) {
-      uint64_t c = 0;
-      for (int j = 0; j < 4; j++) {
-        u128 x = (u128)v[j] * b.v[i] + t[j] + c;
-        t[j] = (uint64_t)x;
-        c = (uint64_t)(x >> 64);
-      }
-      u128 x = (u128)t[4] + c;
-      t[4] = (uint64_t)x;
-      t[5] = (uint64_t)(x >> 64);
-      uint64_t m = t[0] * Params::INV;
-      x = (u128)m * Params::P[0] + t[0];
-      c = (uint64_t)(x >> 64);
-      for (int j = 1; j < 4; j++) {
-        x = (u128)m * Params::P[j] + t[j] + c;
-        t[j - 1] = (uint64_t)x;
-        c = (uint64_t)(x >> 64);
-      }
-      x = (u128)t[4] + c;
-      t[3] = (uint64_t)x;
-      t[4] = t[5] + (uint64_t)(x >> 64);
+      const uint64_t bi = b.v[i];
+      u128 x = (u128)v[0] * bi + t0;
+      uint64_t A = (uint64_t)(x >> 64);
+      t0 = (uint64_t)x;
+      const uint64_t m = t0 * Params::INV;
+      u128 y = (u128)m * Params::P[0] + t0;
+      uint64_t C = (uint64_t)(y >> 64);
+      x = (u128)v[1] * bi + t1 + A; A = (uint64_t)(x >> 64);
+      y = (u128)m * Params::P[1] + (uint64_t)x + C; C = (uint64_t)(y >> 64); t0 = (uint64_t)y;
+      x = (u128)v[2] * bi + t2 + A; A = (uint64_t)(x >> 64);
+      y = (u128)m * Params::P[2] + (uint64_t)x + C; C = (uint64_t)(y >> 64); t1 = (uint64_t)y;
+      x = (u128)v[3] * bi + t3 + A; A = (uint64_t)(x >> 64);
+      y = (u128)m * Params::P[3] + (uint64_t)x + C; C = (uint64_t)(y >> 64); t2 = (uint64_t)y;
+      t3 = C + A;
     }
     Fp r;
-    r.v[0] = t[0]; r.v[1] = t[1]; r.v[2] = t[2]; r.v[3] = t[3];
-    if (geq_p(r.v)) sub_p(r.v);
+    r.v[0] = t0; r.v[1] = t1; r.v[2] = t2; r.v[3] = t3;
+    r.reduce_once();
     return r;
+  }
+#ifdef OZK_ASM_MUL
+#define OZK_MUL_STEP(OFF)                       \
+  "movq " #OFF "(%[b]), %%rdx\n\t"              \
+  "xorq %%rax, %%rax\n\t"                      \
+  "mulxq 0(%[a]), %%rax, %[A]\n\t"             \
+  "adoxq %%rax, %[t0]\n\t"                     \
+  "adcxq %[A], %[t1]\n\t"                      \
+  "mulxq 8(%[a]), %%rax, %[A]\n\t"             \
+  "adoxq %%rax, %[t1]\n\t"                     \
+  "adcxq %[A], %[t2]\n\t"                      \
+  "mulxq 16(%[a]), %%rax, %[A]\n\t"            \
+  "adoxq %%rax, %[t2]\n\t"                     \
+  "adcxq %[A], %[t3]\n\t"                      \
+  "mulxq 24(%[a]), %%rax, %[A]\n\t"            \
+  "adoxq %%rax, %[t3]\n\t"                     \
+  "movq $0, %%rax\n\t"                         \
+  "adcxq %%rax, %[A]\n\t"                      \
+  "adoxq %%rax, %[A]\n\t"                      \
+  "movq %[t0], %%rdx\n\t"                      \
+  "imulq %[inv], %%rdx\n\t"                    \
+  "xorq %%rax, %%rax\n\t"                      \
+  "mulxq %[q0], %%rax, %[S]\n\t"               \
+  "adcxq %[t0], %%rax\n\t"                     \
+  "movq %[S], %[t0]\n\t"                       \
+  "adcxq %[t1], %[t0]\n\t"                     \
+  "mulxq %[q1], %%rax, %[t1]\n\t"              \
+  "adoxq %%rax, %[t0]\n\t"                     \
+  "adcxq %[t2], %[t1]\n\t"                     \
+  "mulxq %[q2], %%rax, %[t2]\n\t"              \
+  "adoxq %%rax, %[t1]\n\t"                     \
+  "adcxq %[t3], %[t2]\n\t"                     \
+  "mulxq %[q3], %%rax, %[t3]\n\t"              \
+  "adoxq %%rax, %[t2]\n\t"                     \
+  "movq $0, %%rax\n\t"                         \
+  "adcxq %%rax, %[t3]\n\t"                     \
+  "adoxq %[A], %[t3]\n\t"
+  Fp mul_asm(const Fp& bb) const {
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, A, S;
+    asm(OZK_MUL_STEP(0) OZK_MUL_STEP(8) OZK_MUL_STEP(16) OZK_MUL_STEP(24)
+        : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [A] "=&r"(A), [S] "=&r"(S)
+        : [a] "r"(v), [b] "r"(bb.v), [inv] "m"(Params::INV), [q0] "m"(Params::P[0]), [q1] "m"(Params::P[1]),
+          [q2] "m"(Params::P[2]), [q3] "m"(Params::P[3])
+        : "rax", "rdx", "cc", "memory");
+    Fp r;
+    r.v[0] = t0; r.v[1] = t1; r.v[2] = t2; r.v[3] = t3;
+    r.reduce_once();
+    return r;
+  }
+#undef OZK_MUL_STEP
+#endif
+  // Branch-free conditional subtraction of P.
+  OZK_HD void reduce_once() {
+    uint64_t s[4], borrow = 0;
+    for (int i = 0; i < 4; i++) {
+      u128 t = (u128)v[i] - Params::P[i] - borrow;
+      s[i] = (uint64_t)t;
+      borrow = (uint64_t)(t >> 64) & 1;
+    }
+    uint64_t keep = 0 - borrow;  // all ones when v < P
+    for (int i = 0; i < 4; i++) v[i] = (v[i] & keep) | (s[i] & ~keep);
   }
   OZK_HD Fp sqr() const { return *this * *this; }
 

@@ -1,0 +1,50 @@
+// UNSAFE development trusted setup: a snarkjs-compatible Groth16 .zkey from an .r1cs, with toxic waste derived
+// from a public seed (no powers of tau). Anyone can forge proofs for such a key. Benchmarks and tests only.
+import { execFile } from "node:child_process";
+import { nativeBinaryPath, NativeProverError } from "./backends/native.ts";
+
+export const UNSAFE_BANNER =
+  "!!! UNSAFE DEV SETUP: toxic waste is derived from a public seed; anyone can forge proofs for this key. " +
+  "Never register, deploy or trust it. !!!";
+
+export interface UnsafeDevSetupResult {
+  constraints: number;
+  vars: number;
+  public: number;
+  domainSize: number;
+}
+
+/**
+ * Writes `zkeyPath` for `r1csPath` with tau, alpha, beta, gamma, delta drawn from `seed` (default fixed). Needs the
+ * native build (prover/native/build.sh). The key works with snarkjs prove/verify and every ozk backend.
+ */
+export function unsafeDevSetup(r1csPath: string, zkeyPath: string, options: { seed?: bigint; threads?: number; quiet?: boolean } = {}): Promise<UnsafeDevSetupResult> {
+  if (!options.quiet) console.error(UNSAFE_BANNER);
+  const args = ["devsetup-UNSAFE", r1csPath, zkeyPath];
+  if (options.seed !== undefined) args.push("--seed", String(options.seed & 0xffffffffffffffffn));
+  if (options.threads) args.push("--threads", String(options.threads));
+  return new Promise((resolve, reject) => {
+    execFile(nativeBinaryPath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new NativeProverError("unsafe dev setup failed", { details: stderr.trim() || err.message, docsPath: "prover.md#unsafe-dev-setup", cause: err }));
+        return;
+      }
+      resolve(JSON.parse(stdout) as UnsafeDevSetupResult);
+    });
+  });
+}
+
+// CLI: tsx prover/devsetup.ts <circuit.r1cs> <out.zkey> [seed]
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const [r1cs, zkey, seed] = process.argv.slice(2);
+  if (!r1cs || !zkey) {
+    console.error("usage: tsx prover/devsetup.ts <circuit.r1cs> <out.zkey> [seed]");
+    process.exit(2);
+  }
+  unsafeDevSetup(r1cs, zkey, { seed: seed === undefined ? undefined : BigInt(seed) })
+    .then((r) => console.log(JSON.stringify(r)))
+    .catch((e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    });
+}

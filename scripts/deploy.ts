@@ -1,0 +1,198 @@
+// Deploys ozk (bond token if none given, ModelRegistry, ClaimManager, optional models with their verifiers) to any
+// ethers Signer, and writes deployments/<network>.json {network, chainId, addresses, deployBlock, models}.
+// CLI: npx hardhat run scripts/deploy.ts [--network localhost]   (env: OZK_TOKEN, OZK_TREASURY, OZK_NO_FIXTURE_MODEL=1)
+// Library: import { deployOzk, writeDeployment } from "./scripts/deploy.ts".
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ContractFactory, Contract, type Signer, type InterfaceAbi } from "ethers";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A model to register at deployment. `verifier` is an address, or the name of a compiled contract to deploy. */
+export interface OzkModelSpec {
+  name: string;
+  verifier: string | { artifact: string };
+  weightsCommitment: bigint;
+  artifactHash: string;
+  inputLength: number;
+  outputLength: number;
+  outputBits: number;
+  challengeWindow?: number; // seconds, default 3600
+  proofWindow?: number; // seconds, default 7200
+  minProviderBond?: bigint; // default 100e18
+  minChallengerBond?: bigint; // default 10e18
+  metadataURI?: string;
+}
+
+export interface DeployOzkOptions {
+  /** Existing ERC20 bond token. Default: a fresh MockERC20 (anyone can mint; development only). */
+  token?: string;
+  /** Receives protocol fees and slash remainders. Default: the deployer. */
+  treasury?: string;
+  /** Default 500 (5%): share of request fees and lost challenger bonds paid to the treasury. */
+  protocolFeeBps?: number;
+  /** Default 5000 (50%): share of a slashed provider bond paid to the challenger. */
+  slashRewardBps?: number;
+  /** Models to register, owned by the deployer. */
+  models?: OzkModelSpec[];
+  /** Mint mock tokens (only when `token` is not given). */
+  mint?: { to: string; amount: bigint }[];
+  /** Logs each step. */
+  log?: (line: string) => void;
+}
+
+/** Shape of deployments/<network>.json (validated on read by sdk/deployments.ts). */
+export interface OzkDeployment {
+  network: string;
+  chainId: number;
+  addresses: { registry: string; claims: string; token: string; [role: string]: string };
+  deployBlock: number;
+  models: Record<string, string>;
+}
+
+interface Artifact {
+  abi: InterfaceAbi;
+  bytecode: string;
+}
+
+/** ABI and bytecode of a compiled contract (run `npx hardhat build` first). `name` or "path/File.sol:Name". */
+export function loadArtifact(name: string): Artifact {
+  const [file, contract] = name.includes(":") ? name.split(":") as [string, string] : [undefined, name];
+  const candidates = file
+    ? [join(root, "artifacts", file, `${contract}.json`)]
+    : [
+        join(root, "artifacts/contracts", `${contract}.sol`, `${contract}.json`),
+        join(root, "artifacts/contracts/mocks", `${contract}.sol`, `${contract}.json`),
+        join(root, "artifacts/contracts/fixtures", `${contract}.sol`, `${contract}.json`),
+        join(root, "artifacts/contracts/verifiers", `${contract}.sol`, `${contract}.json`),
+      ];
+  for (const path of candidates) {
+    try {
+      return JSON.parse(readFileSync(path, "utf8")) as Artifact;
+    } catch {
+      // try the next location
+    }
+  }
+  throw new Error(`no artifact for ${name} (looked in ${candidates.join(", ")}): run \`npx hardhat build\``);
+}
+
+async function deploy(signer: Signer, name: string, args: unknown[] = []): Promise<Contract> {
+  const { abi, bytecode } = loadArtifact(name);
+  const contract = await new ContractFactory(abi, bytecode, signer).deploy(...args);
+  await contract.waitForDeployment();
+  return contract as Contract;
+}
+
+/**
+ * Deploys everything to the chain behind `signer` and registers `models`. Returns the deployment description;
+ * nothing is written to disk (see writeDeployment).
+ */
+export async function deployOzk(signer: Signer, options: DeployOzkOptions = {}): Promise<OzkDeployment> {
+  const log = options.log ?? (() => undefined);
+  const provider = signer.provider;
+  if (!provider) throw new Error("deployOzk: the signer needs a provider");
+  const deployer = await signer.getAddress();
+  const { chainId } = await provider.getNetwork();
+  const deployBlock = (await provider.getBlockNumber()) + 1;
+
+  let token: string;
+  if (options.token) {
+    token = options.token;
+  } else {
+    const mock = await deploy(signer, "MockERC20");
+    token = await mock.getAddress();
+    log(`MockERC20 bond token: ${token}`);
+    for (const { to, amount } of options.mint ?? []) await (await mock.getFunction("mint")(to, amount)).wait();
+  }
+  const registry = await deploy(signer, "ModelRegistry");
+  const registryAddress = await registry.getAddress();
+  log(`ModelRegistry: ${registryAddress}`);
+  const claims = await deploy(signer, "ClaimManager", [
+    token,
+    registryAddress,
+    options.treasury ?? deployer,
+    options.protocolFeeBps ?? 500,
+    options.slashRewardBps ?? 5000,
+  ]);
+  const claimsAddress = await claims.getAddress();
+  log(`ClaimManager: ${claimsAddress}`);
+
+  const addresses: OzkDeployment["addresses"] = { registry: registryAddress, claims: claimsAddress, token };
+  const models: Record<string, string> = {};
+  for (const m of options.models ?? []) {
+    let verifier: string;
+    if (typeof m.verifier === "string") {
+      verifier = m.verifier;
+    } else {
+      verifier = await (await deploy(signer, m.verifier.artifact)).getAddress();
+      log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
+    }
+    addresses[`verifier:${m.name}`] = verifier;
+    const params = {
+      verifier,
+      weightsCommitment: m.weightsCommitment,
+      artifactHash: m.artifactHash,
+      inputLength: m.inputLength,
+      outputLength: m.outputLength,
+      outputBits: m.outputBits,
+      challengeWindow: m.challengeWindow ?? 3600,
+      proofWindow: m.proofWindow ?? 7200,
+      minProviderBond: m.minProviderBond ?? 10n ** 20n,
+      minChallengerBond: m.minChallengerBond ?? 10n ** 19n,
+      metadataURI: m.metadataURI ?? "",
+    };
+    await (await registry.getFunction("registerModel")(params)).wait();
+    models[m.name] = (await registry.getFunction("computeModelId")(deployer, m.artifactHash)) as string;
+    log(`model ${m.name}: ${models[m.name]}`);
+  }
+  return { network: "", chainId: Number(chainId), addresses, deployBlock, models };
+}
+
+/** The tiny circuit of test/fixtures/verifier, registered under the name "tiny-fixture". */
+export function tinyFixtureModel(): OzkModelSpec {
+  const f = JSON.parse(readFileSync(join(root, "test/fixtures/verifier/fixture.json"), "utf8")) as {
+    weightsCommitment: string; artifactHash: string; inputLength: number; outputLength: number; outputBits: number;
+  };
+  return {
+    name: "tiny-fixture",
+    verifier: { artifact: "TinyModelVerifier" },
+    weightsCommitment: BigInt(f.weightsCommitment),
+    artifactHash: f.artifactHash,
+    inputLength: f.inputLength,
+    outputLength: f.outputLength,
+    outputBits: f.outputBits,
+    metadataURI: "repo://test/fixtures/verifier",
+  };
+}
+
+/** Writes deployments/<network>.json (or into `dir`); returns the path. */
+export function writeDeployment(network: string, deployment: OzkDeployment, dir = join(root, "deployments")): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${network}.json`);
+  writeFileSync(path, JSON.stringify({ ...deployment, network }, null, 2) + "\n");
+  return path;
+}
+
+async function main(): Promise<void> {
+  const { network } = await import("hardhat");
+  const connection = await network.create();
+  const [signer] = await connection.ethers.getSigners();
+  const deployment = await deployOzk(signer!, {
+    token: process.env.OZK_TOKEN,
+    treasury: process.env.OZK_TREASURY,
+    models: process.env.OZK_NO_FIXTURE_MODEL ? [] : [tinyFixtureModel()],
+    log: (line) => console.log(line),
+  });
+  const path = writeDeployment(connection.networkName, deployment);
+  console.log(`wrote ${path}`);
+}
+
+// Runs as a CLI when it is the script given to `hardhat run` or to tsx, not when imported.
+const self = fileURLToPath(import.meta.url);
+if (process.argv.slice(1, 4).some((a) => a === self || a.endsWith("scripts/deploy.ts"))) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

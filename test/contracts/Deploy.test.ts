@@ -1,0 +1,51 @@
+// deployOzk: the reusable deployment used by the CLI, demo and daemons; its output passes the sdk's schema.
+import { expect } from "chai";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deployOzk, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
+import { parseDeployment } from "../../sdk/deployments.ts";
+import { ethers } from "./helpers.ts";
+
+describe("deployOzk", () => {
+  it("deploys token, registry, claims and the fixture model; the JSON parses with sdk/deployments", async () => {
+    const [deployer, treasury, user] = await ethers.getSigners();
+    const d = await deployOzk(deployer!, {
+      treasury: treasury!.address,
+      protocolFeeBps: 250,
+      slashRewardBps: 6000,
+      models: [tinyFixtureModel()],
+      mint: [{ to: user!.address, amount: 123n }],
+    });
+    const manager = await ethers.getContractAt("ClaimManager", d.addresses.claims);
+    expect(await manager.registry()).to.equal(d.addresses.registry);
+    expect(await manager.token()).to.equal(d.addresses.token);
+    expect(await manager.treasury()).to.equal(treasury!.address);
+    expect(await manager.protocolFeeBps()).to.equal(250n);
+    expect(await manager.slashRewardBps()).to.equal(6000n);
+    const token = await ethers.getContractAt("MockERC20", d.addresses.token);
+    expect(await token.balanceOf(user!.address)).to.equal(123n);
+    const registry = await ethers.getContractAt("ModelRegistry", d.addresses.registry);
+    const model = await registry.getModel(d.models["tiny-fixture"]!);
+    expect(model.verifier).to.equal(d.addresses["verifier:tiny-fixture"]);
+    expect(model.owner).to.equal(deployer!.address);
+    expect(d.deployBlock).to.be.greaterThan(0);
+
+    const dir = mkdtempSync(join(tmpdir(), "ozk-deploy-"));
+    const path = writeDeployment("testnet", d, dir);
+    const parsed = parseDeployment(JSON.parse(readFileSync(path, "utf8")));
+    expect(parsed.addresses.claims).to.equal(d.addresses.claims);
+    expect(parsed.models["tiny-fixture"]).to.equal(d.models["tiny-fixture"]);
+    expect(parsed.chainId).to.equal(31337);
+  });
+
+  it("uses an existing token and registers no model when asked", async () => {
+    const [deployer] = await ethers.getSigners();
+    const existing = await ethers.deployContract("MockERC20");
+    const d = await deployOzk(deployer!, { token: await existing.getAddress() });
+    expect(d.addresses.token).to.equal(await existing.getAddress());
+    expect(d.models).to.deep.equal({});
+    const manager = await ethers.getContractAt("ClaimManager", d.addresses.claims);
+    expect(await manager.treasury()).to.equal(deployer!.address);
+  });
+});

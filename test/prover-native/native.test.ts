@@ -1,0 +1,355 @@
+// Native Groth16 prover: arithmetic against ffjavascript, proofs against snarkjs verify, bad inputs rejected,
+// and the UNSAFE dev setup. Builds prover/native when its binaries are missing; skips only without a compiler.
+import { expect } from "chai";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildBn128 } from "ffjavascript";
+import * as snarkjs from "snarkjs";
+import { nativeAvailable, proveNative, NativeProverError } from "../../prover/backends/native.ts";
+import { unsafeDevSetup } from "../../prover/devsetup.ts";
+import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../../prover/native/chain.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const fixtures = join(root, "test/prover-native/fixtures");
+const buildDir = join(root, "prover/native/build");
+const testBin = join(buildDir, "ozk-native-test");
+const proverBin = join(buildDir, "ozk-prover");
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Curve = any;
+
+const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+function randBelow(m: bigint): bigint {
+  return BigInt("0x" + randomBytes(40).toString("hex")) % m;
+}
+
+function le32(v: bigint): Buffer {
+  const b = Buffer.alloc(32);
+  for (let i = 0; i < 4; i++) {
+    b.writeBigUInt64LE(v & 0xffffffffffffffffn, 8 * i);
+    v >>= 64n;
+  }
+  return b;
+}
+
+function ensureBuilt(): boolean {
+  if (existsSync(testBin) && existsSync(proverBin)) return true;
+  const r = spawnSync("bash", [join(root, "prover/native/build.sh")], { env: { ...process.env, OZK_NO_CUDA: "1" }, stdio: "inherit" });
+  return r.status === 0 && existsSync(testBin) && existsSync(proverBin);
+}
+
+describe("native prover", function () {
+  this.timeout(600_000);
+  let curve: Curve;
+  let dir: string;
+
+  before(async function () {
+    if (!ensureBuilt()) {
+      console.log("    native prover not built (no C++ toolchain?): skipping native prover tests");
+      this.skip();
+    }
+    curve = await buildBn128(true);
+    dir = mkdtempSync(join(tmpdir(), "ozk-native-test-"));
+  });
+
+  after(async () => {
+    await curve?.terminate();
+    await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const oracle = (args: string[], input?: string): string => execFileSync(testBin, args, { input, encoding: "utf8" }).trim();
+
+  // Affine point -> "x y" decimal (or "inf"), the oracle binary's output format.
+  const g1Str = (p: unknown): string => {
+    if (curve.G1.isZero(p)) return "inf";
+    const [x, y] = curve.G1.toObject(curve.G1.toAffine(p)) as bigint[];
+    return `${x} ${y}`;
+  };
+  const g2Str = (p: unknown): string => {
+    if (curve.G2.isZero(p)) return "inf";
+    const [x, y] = curve.G2.toObject(curve.G2.toAffine(p)) as bigint[][];
+    return `${x![0]} ${x![1]} ${y![0]} ${y![1]}`;
+  };
+  const lem = (G: Curve, pts: unknown[]): Buffer => {
+    const sz = G.F.n8 * 2;
+    const b = Buffer.alloc(sz * pts.length);
+    pts.forEach((p, i) => G.toRprLEM(b, i * sz, p));
+    return b;
+  };
+  const randG1 = (): unknown => curve.G1.timesScalar(curve.G1.g, le32(randBelow(R)));
+  const randG2 = (): unknown => curve.G2.timesScalar(curve.G2.g, le32(randBelow(R)));
+
+  it("passes the C++ self-test (field laws, group order, Booth digits, MSM and NTT vs naive)", () => {
+    expect(oracle(["selftest"])).to.equal("selftest: ok");
+  });
+
+  it("field mul/add/sub/inv/sqrt match ffjavascript", () => {
+    const lines: string[] = [];
+    const expected: string[] = [];
+    for (const [name, F, m] of [["q", curve.F1, Q], ["r", curve.Fr, R]] as const) {
+      const cases: bigint[][] = [[0n, 0n], [1n, m - 1n], [m - 1n, m - 1n], [2n, (m + 1n) / 2n]];
+      for (let i = 0; i < 40; i++) cases.push([randBelow(m), randBelow(m)]);
+      for (const [a, b] of cases) {
+        const fa = F.e(a!), fb = F.e(b!);
+        for (const [op, v] of [["mul", F.mul(fa, fb)], ["add", F.add(fa, fb)], ["sub", F.sub(fa, fb)]] as const) {
+          lines.push(`${name} ${op} ${a} ${b}`);
+          expected.push(F.toString(v));
+        }
+        lines.push(`${name} inv ${a}`);
+        expected.push(F.toString(F.inv(fa)));
+      }
+    }
+    for (let i = 0; i < 30; i++) {
+      const x = randBelow(Q);
+      const fx = curve.F1.e(x);
+      lines.push(`q sqrt ${x}`);
+      // ffjavascript returns null for non-squares; either root is fine, so compare squares below
+      const s = curve.F1.sqrt(fx);
+      expected.push(s === null ? "none" : `sq:${x}`);
+    }
+    const got = oracle(["field"], lines.join("\n") + "\n").split("\n");
+    expect(got.length).to.equal(expected.length);
+    got.forEach((g, i) => {
+      const e = expected[i]!;
+      if (e.startsWith("sq:")) {
+        expect(g).to.not.equal("none");
+        expect((BigInt(g) * BigInt(g)) % Q).to.equal(BigInt(e.slice(3)), lines[i]);
+      } else expect(g).to.equal(e, lines[i]);
+    });
+  });
+
+  it("G1 and G2 add/double match ffjavascript, including infinity, P+P and P+(-P)", () => {
+    for (const [G, rand, str, cmd] of [
+      [curve.G1, randG1, g1Str, "g1-ops"],
+      [curve.G2, randG2, g2Str, "g2-ops"],
+    ] as const) {
+      const pairs: unknown[][] = [];
+      for (let i = 0; i < 6; i++) pairs.push([rand(), rand()]);
+      const p = rand();
+      pairs.push([p, p], [p, G.neg(p)], [G.zero, p], [p, G.zero], [G.zero, G.zero]);
+      const file = join(dir, `${cmd}.bin`);
+      writeFileSync(file, lem(G, pairs.flat()));
+      const got = oracle([cmd, file]).split("\n");
+      expect(got.length).to.equal(pairs.length);
+      pairs.forEach(([a, b], i) => {
+        const sum = str(G.add(a, b));
+        expect(got[i]).to.equal(`${sum}|${sum}|${str(G.double(a))}`, `pair ${i}`);
+      });
+    }
+  });
+
+  it("MSM matches multiExpAffine with zero scalars, scalars >= r, repeated and infinity points", async () => {
+    for (const [G, rand, str, cmd, n] of [
+      [curve.G1, randG1, g1Str, "msm-g1", 700],
+      [curve.G2, randG2, g2Str, "msm-g2", 150],
+    ] as const) {
+      const pts: unknown[] = [];
+      const sc: bigint[] = [];
+      for (let i = 0; i < n; i++) {
+        let p = rand();
+        let s = randBelow(R);
+        switch (i % 9) {
+          case 1: s = 0n; break;
+          case 2: s = R + randBelow(2n ** 256n - R); break; // >= r, still 256 bits
+          case 3: p = G.zero; break;
+          case 4: p = pts[i - 1]!; break;
+          case 5: p = G.neg(pts[i - 1]!); break;
+          case 6: s = 1n; break;
+          case 7: s = R - 1n; break;
+        }
+        pts.push(p);
+        sc.push(s);
+      }
+      const bases = lem(G, pts);
+      const scalars = Buffer.concat(sc.map(le32));
+      const pf = join(dir, `${cmd}.p`), sf = join(dir, `${cmd}.s`);
+      writeFileSync(pf, bases);
+      writeFileSync(sf, scalars);
+      const expected = str(await G.multiExpAffine(new Uint8Array(bases), new Uint8Array(scalars)));
+      expect(oracle([cmd, pf, sf])).to.equal(expected);
+      // a single point and an all-zero scalar vector
+      writeFileSync(pf, bases.subarray(0, bases.length / n));
+      writeFileSync(sf, le32(0n));
+      expect(oracle([cmd, pf, sf])).to.equal("inf");
+    }
+  });
+
+  it("NTT and inverse NTT match Fr.fft / Fr.ifft", async () => {
+    const Fr = curve.Fr;
+    for (const logn of [1, 4, 11]) {
+      const n = 1 << logn;
+      const buf = new Uint8Array(32 * n);
+      for (let i = 0; i < n; i++) buf.set(Fr.e(i % 7 === 3 ? 0n : randBelow(R)), 32 * i);
+      const inF = join(dir, "ntt.in"), outF = join(dir, "ntt.out");
+      writeFileSync(inF, buf);
+      execFileSync(testBin, ["ntt", inF, outF]);
+      expect(Buffer.from(readFileSync(outF)).equals(Buffer.from(await Fr.fft(buf)))).to.equal(true, `fft 2^${logn}`);
+      execFileSync(testBin, ["intt", inF, outF]);
+      expect(Buffer.from(readFileSync(outF)).equals(Buffer.from(await Fr.ifft(buf)))).to.equal(true, `ifft 2^${logn}`);
+    }
+  });
+
+  describe("proofs", () => {
+    for (const name of ["chain", "mixed"]) {
+      it(`${name}: native proofs verify with snarkjs and carry the same public signals`, async () => {
+        const zkey = join(fixtures, `${name}.zkey`), wtns = join(fixtures, `${name}.wtns`);
+        const vkey = JSON.parse(readFileSync(join(fixtures, `${name}.vkey.json`), "utf8"));
+        expect(await nativeAvailable()).to.equal(true);
+        const a = await proveNative(zkey, wtns);
+        const b = await proveNative(zkey, wtns, { threads: 1 });
+        expect(await snarkjs.groth16.verify(vkey, a.publicSignals, a.proof)).to.equal(true);
+        expect(await snarkjs.groth16.verify(vkey, b.publicSignals, b.proof)).to.equal(true);
+        expect(a.proof.pi_a).to.not.deep.equal(b.proof.pi_a); // fresh r, s each time
+        expect(a.proof.protocol).to.equal("groth16");
+        expect(a.proof.curve).to.equal("bn128");
+        const ref = await snarkjs.groth16.prove(zkey, wtns);
+        expect(a.publicSignals).to.deep.equal(ref.publicSignals);
+        // a proof for other public signals must not verify
+        const forged = [...a.publicSignals];
+        forged[0] = (BigInt(forged[0]!) + 1n).toString();
+        expect(await snarkjs.groth16.verify(vkey, forged, a.proof)).to.equal(false);
+      });
+    }
+
+    // .wtns layout: 12-byte file header, section 1 header (12) + n8 (4) + prime (32) + count (4), section 2 header (12)
+    const WTNS_VALUES = 12 + 12 + 40 + 12;
+
+    it("a witness that breaks a constraint gives a proof that does not verify", async () => {
+      const raw = Buffer.from(readFileSync(join(fixtures, "mixed.wtns")));
+      const idx = 40; // an internal signal
+      raw.set(le32(12345n), WTNS_VALUES + 32 * idx);
+      const bad = join(dir, "tampered.wtns");
+      writeFileSync(bad, raw);
+      const vkey = JSON.parse(readFileSync(join(fixtures, "mixed.vkey.json"), "utf8"));
+      const p = await proveNative(join(fixtures, "mixed.zkey"), bad);
+      expect(await snarkjs.groth16.verify(vkey, p.publicSignals, p.proof)).to.equal(false);
+    });
+
+    const rejects = async (zkey: string, wtns: string, pattern: RegExp): Promise<void> => {
+      let err: unknown;
+      try {
+        await proveNative(zkey, wtns);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, "expected an error").to.be.instanceOf(NativeProverError);
+      expect((err as Error).message).to.match(pattern);
+    };
+
+    it("corrupted witnesses are rejected with a clear error", async () => {
+      const zkey = join(fixtures, "mixed.zkey");
+      const good = readFileSync(join(fixtures, "mixed.wtns"));
+      const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
+        ["bad magic", (b) => { b.write("wtnz", 0); return b; }, /bad magic/],
+        ["wrong field", (b) => { b.set(le32(Q), 12 + 12 + 4); return b; }, /not BN254 Fr/],
+        ["value >= r", (b) => { b.set(le32(R + 5n), WTNS_VALUES + 32 * 7); return b; }, /not reduced/],
+        ["truncated", (b) => b.subarray(0, b.length - 32), /runs past the end|bytes for/],
+        ["witness[0] != 1", (b) => { b.set(le32(2n), WTNS_VALUES); return b; }, /witness\[0\]/],
+        ["empty file", () => Buffer.alloc(0), /too short/],
+      ];
+      for (const [label, mutate, pattern] of cases) {
+        const f = join(dir, `bad-${label.replace(/\W/g, "_")}.wtns`);
+        writeFileSync(f, mutate(Buffer.from(good)));
+        await rejects(zkey, f, pattern);
+      }
+      // a valid witness for another circuit
+      await rejects(zkey, join(fixtures, "chain.wtns"), /invalid witness length/);
+      await rejects(zkey, join(dir, "missing.wtns"), /cannot open/);
+    });
+
+    it("corrupted keys are rejected with a clear error", async () => {
+      const wtns = join(fixtures, "chain.wtns");
+      const good = readFileSync(join(fixtures, "chain.zkey"));
+      // locate sections by walking the table
+      const sections = new Map<number, { pos: number; size: number }>();
+      let pos = 12;
+      while (pos < good.length) {
+        const id = good.readUInt32LE(pos);
+        const size = Number(good.readBigUInt64LE(pos + 4));
+        sections.set(id, { pos: pos + 12, size });
+        pos += 12 + size;
+      }
+      const flip = (section: number, offset: number) => (b: Buffer) => {
+        b[sections.get(section)!.pos + offset]! ^= 0x01;
+        return b;
+      };
+      const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
+        ["bad magic", (b) => { b.write("zkez", 0); return b; }, /bad magic/],
+        ["flipped A point", flip(5, 64 * 3 + 5), /A points/],
+        ["flipped B2 point", flip(7, 128 * 2 + 9), /B2 points/],
+        ["flipped H point", flip(9, 64 * 4 + 1), /H points/],
+        ["flipped header point", flip(2, 4 + 32 + 4 + 32 + 12 + 3), /header point/],
+        ["coefficient index", (b) => { b.writeUInt32LE(1 << 30, sections.get(4)!.pos + 4 + 8); return b; }, /coefficient/],
+        ["truncated", (b) => b.subarray(0, b.length - 100), /runs past the end|missing section/],
+      ];
+      for (const [label, mutate, pattern] of cases) {
+        const f = join(dir, `bad-${label.replace(/\W/g, "_")}.zkey`);
+        writeFileSync(f, mutate(Buffer.from(good)));
+        await rejects(f, wtns, pattern);
+      }
+    });
+
+    it("the shipped mnist-mlp key proves a witness when the model package is built", async function () {
+      const pkgDir = join(root, "models/mnist-mlp");
+      const zkey = join(pkgDir, "circuit.zkey");
+      const vkeyPath = join(pkgDir, "vkey.json");
+      if (!existsSync(zkey) || !existsSync(vkeyPath)) {
+        console.log("    models/mnist-mlp not built: skipping");
+        this.skip();
+      }
+      // The model's witness generator lives with the compiler; use the package's own route.
+      const { loadModelPackage } = await import("../../prover/package.ts");
+      const { witnessCalculatorFor } = await import("../../prover/witness.ts");
+      const pkg = loadModelPackage(pkgDir);
+      const calc = await witnessCalculatorFor(pkg);
+      const wtns = join(dir, "mlp.wtns");
+      await calc(pkg, new Array(784).fill(0), wtns);
+      const vkey = JSON.parse(readFileSync(vkeyPath, "utf8"));
+      const p = await proveNative(zkey, wtns);
+      expect(await snarkjs.groth16.verify(vkey, p.publicSignals, p.proof)).to.equal(true);
+    });
+  });
+
+  describe("UNSAFE dev setup", () => {
+    const check = async (r1cs: string, wtns: string): Promise<void> => {
+      const zkey = join(dir, "dev.zkey");
+      await unsafeDevSetup(r1cs, zkey, { quiet: true });
+      const vkey = await snarkjs.zKey.exportVerificationKey(zkey);
+      const s = await snarkjs.groth16.prove(zkey, wtns);
+      expect(await snarkjs.groth16.verify(vkey, s.publicSignals, s.proof)).to.equal(true);
+      const n = await proveNative(zkey, wtns);
+      expect(await snarkjs.groth16.verify(vkey, n.publicSignals, n.proof)).to.equal(true);
+      expect(n.publicSignals).to.deep.equal(s.publicSignals);
+    };
+
+    it("keys for circom circuits verify with snarkjs prove and native prove", async () => {
+      await check(join(fixtures, "chain.r1cs"), join(fixtures, "chain.wtns"));
+      await check(join(fixtures, "mixed.r1cs"), join(fixtures, "mixed.wtns"));
+    });
+
+    it("keys for the generated chain benchmark circuit verify (2^10 domain)", async () => {
+      const n = chainConstraintsForDomain(10);
+      const r1cs = join(dir, "chain10.r1cs"), wtns = join(dir, "chain10.wtns");
+      writeChainR1cs(r1cs, n);
+      writeChainWtns(wtns, n, 5n);
+      await check(r1cs, wtns);
+    });
+
+    it("different seeds give different keys; a proof for one key does not verify under the other", async () => {
+      const r1cs = join(fixtures, "chain.r1cs"), wtns = join(fixtures, "chain.wtns");
+      const k1 = join(dir, "s1.zkey"), k2 = join(dir, "s2.zkey");
+      await unsafeDevSetup(r1cs, k1, { quiet: true, seed: 1n });
+      await unsafeDevSetup(r1cs, k2, { quiet: true, seed: 2n });
+      const p = await proveNative(k1, wtns);
+      const v2 = await snarkjs.zKey.exportVerificationKey(k2);
+      expect(await snarkjs.groth16.verify(v2, p.publicSignals, p.proof)).to.equal(false);
+    });
+  });
+});

@@ -1,0 +1,50 @@
+// Direct-route packages (the compiler's TypeScript witness writer): input forms, and one real proof of the
+// committed MNIST MLP package when it is built (skipped otherwise).
+import { expect } from "chai";
+import { existsSync, readFileSync } from "node:fs";
+import * as snarkjsModule from "snarkjs";
+import { parseDirectInput } from "../../prover/witness.ts";
+import { loadModelPackage } from "../../prover/package.ts";
+import { proveWithPackage } from "../../prover/prove.ts";
+import { selectBackend } from "../../prover/backends/index.ts";
+import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
+import { encodeInputData } from "../../sdk/inputs.ts";
+import { hashVector } from "../../sdk/hash.ts";
+import { InputError } from "../../sdk/errors.ts";
+
+const snarkjs = snarkjsModule as unknown as { groth16: { verify(vk: unknown, pub: string[], proof: unknown): Promise<boolean> } };
+const MLP = "models/mnist-mlp";
+
+describe("prover/witness (direct route)", function () {
+  this.timeout(300_000);
+  after(terminateSnarkjs);
+
+  it("accepts float arrays, quantized integers and SDK input data; refuses anything else", () => {
+    expect(parseDirectInput([0, 0.5, 1])).to.deep.equal(Float32Array.from([0, 0.5, 1]));
+    expect(parseDirectInput({ input: [0.25] })).to.deep.equal(Float32Array.from([0.25]));
+    expect(parseDirectInput({ quantized: ["-3", 17] })).to.deep.equal([-3n, 17n]);
+    expect(parseDirectInput({ inputData: encodeInputData([5n, -6n], 8) }, { bits: 8 })).to.deep.equal([5n, -6n]);
+    expect(() => parseDirectInput({ inputData: encodeInputData([5n], 16) }, { bits: 8 })).to.throw(InputError, /16-bit/);
+    expect(() => parseDirectInput({ quantized: ["1.5"] })).to.throw(InputError, /integers/);
+    expect(() => parseDirectInput([1, "x"])).to.throw(InputError, /finite numbers/);
+    expect(() => parseDirectInput({ x: [1] })).to.throw(InputError, /direct-route input must be/);
+    expect(() => parseDirectInput([1, 2], { length: 784 })).to.throw(InputError, /2 values, the model takes 784/);
+  });
+
+  it("proves the MNIST MLP package from on-chain input data; inputHash and the vkey check out", async function () {
+    if (!existsSync(`${MLP}/circuit.zkey`) || !existsSync(`${MLP}/manifest.json`)) {
+      console.log(`    skipped: ${MLP} is not built`);
+      this.skip();
+    }
+    const pkg = loadModelPackage(MLP);
+    expect(pkg.route).to.equal("direct");
+    const q = Array.from({ length: 784 }, (_, i) => BigInt((i * 7) % 128));
+    const backend = await selectBackend();
+    const proved = await proveWithPackage(pkg, { inputData: encodeInputData(q, 8) }, { backend });
+    const vkey = JSON.parse(readFileSync(`${MLP}/vkey.json`, "utf8")) as unknown;
+    expect(await snarkjs.groth16.verify(vkey, proved.publicSignals, proved.proof)).to.equal(true);
+    // Public signals are [packedOutputs..., inputHash, weightsCommitment].
+    expect(proved.publicSignals.at(-2)).to.equal(hashVector(q, 8).toString());
+    console.log(`    mnist-mlp with ${proved.backend}: witness ${proved.timings.witnessMs} ms, prove ${proved.timings.proveMs} ms`);
+  });
+});
