@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, createWalletClient, http, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { encodeInputData } from "../sdk/inputs.ts";
@@ -16,7 +16,8 @@ import { heldOutSample } from "../circuits/data/mnist.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import { loadPackage } from "../circuits/compiler/prove.ts";
 import { devKey, startLocalChain } from "./lib/localnet.ts";
-import { artifact, deployStack, mintDevTokens, registerPackage, saveDeployment } from "./lib/stack.ts";
+import { deployStack, mintDevTokens, registerPackage, saveDeployment } from "./lib/stack.ts";
+import { loadArtifact } from "./deploy.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(root, ".ozk", "demo");
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   // A consumer requests a classification on chain; the honest provider answers it.
   t = performance.now();
   const consumer = createWalletClient({ account: privateKeyToAccount(keys.consumer), transport: http(chain.url), chain: undefined });
-  const tokenAbi = artifact("contracts/mocks/MockERC20.sol", "MockERC20").abi;
+  const tokenAbi = loadArtifact("MockERC20").abi as Abi;
   const fee = 10n * TOKEN;
   await pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ address: A.token as Address, abi: tokenAbi, functionName: "approve", args: [A.claims, fee], chain: null }) });
   const seven = quantizeInput(pkg.quant, pick(7));
@@ -232,7 +233,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`\ndemo failed: ${message.length > 400 ? `${message.slice(0, 400)}…` : message}`);
   if (process.env.OZK_DEBUG && err instanceof Error) console.error(err.stack);
   process.exit(1);
 });

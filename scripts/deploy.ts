@@ -121,32 +121,48 @@ export async function deployOzk(signer: Signer, options: DeployOzkOptions = {}):
   const addresses: OzkDeployment["addresses"] = { registry: registryAddress, claims: claimsAddress, token };
   const models: Record<string, string> = {};
   for (const m of options.models ?? []) {
-    let verifier: string;
-    if (typeof m.verifier === "string") {
-      verifier = m.verifier;
-    } else {
-      verifier = await (await deploy(signer, m.verifier.artifact)).getAddress();
-      log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
-    }
-    addresses[`verifier:${m.name}`] = verifier;
-    const params = {
-      verifier,
-      weightsCommitment: m.weightsCommitment,
-      artifactHash: m.artifactHash,
-      inputLength: m.inputLength,
-      outputLength: m.outputLength,
-      outputBits: m.outputBits,
-      challengeWindow: m.challengeWindow ?? 3600,
-      proofWindow: m.proofWindow ?? 7200,
-      minProviderBond: m.minProviderBond ?? 10n ** 20n,
-      minChallengerBond: m.minChallengerBond ?? 10n ** 19n,
-      metadataURI: m.metadataURI ?? "",
-    };
-    await (await registry.getFunction("registerModel")(params)).wait();
-    models[m.name] = (await registry.getFunction("computeModelId")(deployer, m.artifactHash)) as string;
-    log(`model ${m.name}: ${models[m.name]}`);
+    const r = await registerModelSpec(signer, registryAddress, m, log);
+    addresses[`verifier:${m.name}`] = r.verifier;
+    models[m.name] = r.modelId;
   }
   return { network: "", chainId: Number(chainId), addresses, deployBlock, models };
+}
+
+/**
+ * Registers one model (deploying its verifier when given as an artifact name) in the registry at
+ * `registryAddress`, owned by `signer`. Returns the modelId and the verifier address.
+ */
+export async function registerModelSpec(
+  signer: Signer,
+  registryAddress: string,
+  m: OzkModelSpec,
+  log: (line: string) => void = () => undefined,
+): Promise<{ modelId: string; verifier: string }> {
+  let verifier: string;
+  if (typeof m.verifier === "string") {
+    verifier = m.verifier;
+  } else {
+    verifier = await (await deploy(signer, m.verifier.artifact)).getAddress();
+    log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
+  }
+  const registry = new Contract(registryAddress, loadArtifact("ModelRegistry").abi, signer);
+  const params = {
+    verifier,
+    weightsCommitment: m.weightsCommitment,
+    artifactHash: m.artifactHash,
+    inputLength: m.inputLength,
+    outputLength: m.outputLength,
+    outputBits: m.outputBits,
+    challengeWindow: m.challengeWindow ?? 3600,
+    proofWindow: m.proofWindow ?? 7200,
+    minProviderBond: m.minProviderBond ?? 10n ** 20n,
+    minChallengerBond: m.minChallengerBond ?? 10n ** 19n,
+    metadataURI: m.metadataURI ?? "",
+  };
+  await (await registry.getFunction("registerModel")(params)).wait();
+  const modelId = (await registry.getFunction("computeModelId")(await signer.getAddress(), m.artifactHash)) as string;
+  log(`model ${m.name}: ${modelId}`);
+  return { modelId, verifier };
 }
 
 /** The tiny circuit of test/fixtures/verifier, registered under the name "tiny-fixture". */

@@ -100,6 +100,31 @@ write("cnn-external-data.onnx", cnn, { opset: 17, flatten: "shape-pattern", exte
   writeFileSync(join(out, "attributes-autopad-gemm.onnx"), g.encode().onnx);
 }
 
+// tf2onnx from a Keras CNN: the NCHW conv output is transposed to NHWC before Keras' Flatten (a Reshape to a
+// constant [-1, N]) and dense layers are MatMul + Add; the importer folds the transpose into the first MatMul
+{
+  const g = new OnnxGraphBuilder(13);
+  let x = g.input("input_1", ["unk__8", 1, 8, 8]);
+  const w = g.initializer(floatTensor("sequential/conv2d/Conv2D/ReadVariableOp:0", [3, 1, 3, 3], rand(27)));
+  const b = g.initializer(floatTensor("sequential/conv2d/BiasAdd/ReadVariableOp:0", [3], rand(3)));
+  x = g.node("Conv", "sequential/conv2d/BiasAdd", [x, w, b], [attrInts("dilations", [1, 1]), attrInts("kernel_shape", [3, 3]), attrInts("strides", [2, 2])]);
+  x = g.node("Relu", "sequential/conv2d/Relu", [x]);
+  x = g.node("Transpose", "sequential/conv2d/Relu__6", [x], [attrInts("perm", [0, 2, 3, 1])]);
+  const shape = g.initializer({ ...floatTensor("const_fold_opt__12", [2], []), dataType: 7, rawData: new Uint8Array(BigInt64Array.of(-1n, 27n).buffer) });
+  x = g.node("Reshape", "sequential/flatten/Reshape", [x, shape]);
+  const w1 = g.initializer(floatTensor("sequential/dense/MatMul/ReadVariableOp:0", [27, 6], rand(162)));
+  const b1 = g.initializer(floatTensor("sequential/dense/BiasAdd/ReadVariableOp:0", [6], rand(6)));
+  x = g.node("MatMul", "sequential/dense/MatMul", [x, w1]);
+  x = g.node("Add", "sequential/dense/BiasAdd", [x, b1]);
+  x = g.node("Relu", "sequential/dense/Relu", [x]);
+  const w2 = g.initializer(floatTensor("sequential/dense_1/MatMul/ReadVariableOp:0", [6, 4], rand(24)));
+  const b2 = g.initializer(floatTensor("sequential/dense_1/BiasAdd/ReadVariableOp:0", [4], rand(4)));
+  x = g.node("MatMul", "sequential/dense_1/MatMul", [x, w2]);
+  g.node("Add", "sequential/dense_1/BiasAdd", [x, b2], [], ["dense_1"]);
+  g.output("dense_1", ["unk__9", 4]);
+  writeFileSync(join(out, "cnn-tf2onnx-nhwc-flatten.onnx"), g.encode().onnx);
+}
+
 // an operator the importer does not support (Sigmoid) after a Gemm
 {
   const g = buildOnnxGraph({ ...mlp, layers: mlp.layers.slice(0, 2), outputName: "hidden" }, { opset: 17, flatten: "flatten" });

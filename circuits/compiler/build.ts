@@ -28,6 +28,8 @@ export interface BuildOptions {
   skipSetup?: boolean;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+  /** Where the named Solidity verifier is also written (default contracts/verifiers; null: nowhere else). */
+  contractsDir?: string | null;
 }
 
 export interface ModelManifest {
@@ -198,7 +200,8 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
   // 2. circuit.circom (the circom route's source; the direct route below is what gets proved)
   const circomKey = sha256(JSON.stringify({ q: sha256File(quantPath), visibility, code }));
   if (!fresh("circom", "circuit.circom", circomKey)) {
-    writeFileSync(join(out, "circuit.circom"), generateCircom(q, { visibility, includePrefix: includePrefixFor(out) }));
+    // includes resolve through `-l .` from the repo root (circom2 reads nothing outside its working directory)
+    writeFileSync(join(out, "circuit.circom"), generateCircom(q, { visibility }));
     record("circom", "circuit.circom", circomKey);
   }
 
@@ -262,8 +265,11 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
         const sol = await snarkjs.zKey.exportSolidityVerifier(zkeyPath, { groth16: readFileSync(join(templates, "verifier_groth16.sol.ejs"), "utf8") });
         const named = sol.replace(/contract Groth16Verifier\b/, `contract ${name}`).replace(/pragma solidity [^;]+;/, "pragma solidity >=0.8.0 <0.9.0;");
         writeFileSync(join(out, "Verifier.sol"), named);
-        mkdirSync(join(REPO_ROOT, "contracts", "verifiers"), { recursive: true });
-        writeFileSync(join(REPO_ROOT, "contracts", "verifiers", `${name}.sol`), named);
+        const contractsDir = opts.contractsDir === undefined ? join(REPO_ROOT, "contracts", "verifiers") : opts.contractsDir;
+        if (contractsDir) {
+          mkdirSync(contractsDir, { recursive: true });
+          writeFileSync(join(contractsDir, `${name}.sol`), named);
+        }
       });
       record("vkey", "vkey.json", derivedKey);
       record("verifier", "Verifier.sol", derivedKey);
@@ -320,12 +326,4 @@ export function readManifest(pkgDir: string): ModelManifest {
   const path = join(pkgDir, "manifest.json");
   if (!existsSync(path)) throw new Error(`${pkgDir} is not a model package (no manifest.json); run ozk model build first`);
   return JSON.parse(readFileSync(path, "utf8")) as ModelManifest;
-}
-
-/** circom include prefix from a package folder to circuits/lib (circom resolves includes relative to the file). */
-function includePrefixFor(out: string): string {
-  const rel = join(REPO_ROOT, "circuits", "lib");
-  const outAbs = resolve(out);
-  const up = outAbs.startsWith(REPO_ROOT) ? outAbs.slice(REPO_ROOT.length).split("/").filter(Boolean).length : -1;
-  return up >= 0 ? "../".repeat(up) + "circuits/lib/" : rel + "/";
 }

@@ -17,13 +17,16 @@ export class OnnxImportError extends Error {
   }
 }
 
-/** The operators the importer understands, for error messages. */
-export const SUPPORTED_OPS = [
+/** Operators the importer turns into layers (or removes), for error messages. */
+export const ACTIVATION_OPS = [
   "Gemm", "MatMul", "Add", "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-  "BatchNormalization", "Identity", "Dropout", "ArgMax",
-  // folded away when their inputs are constants (shape arithmetic around Flatten)
-  "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Transpose", "Sub", "Mul", "Div",
-  "ConstantOfShape",
+  "BatchNormalization", "Identity", "Dropout", "ArgMax", "Transpose",
+] as const;
+
+/** Operators folded away when all their inputs are constants (shape arithmetic around Flatten, weight transposes). */
+export const FOLDED_OPS = [
+  "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Transpose", "Reshape", "Identity",
+  "Add", "Sub", "Mul", "Div", "ConstantOfShape",
 ] as const;
 
 const MIN_OPSET = 9;
@@ -99,6 +102,13 @@ interface Activation {
   shape: number[];
   /** Index into layers of the conv/dense that produced it directly, for folding a bias Add or BatchNormalization. */
   producer?: number;
+  /**
+   * Set after a Transpose of the activation (tf2onnx writes NCHW -> NHWC before Keras' Flatten): the ONNX tensor is
+   * the IR's [1, C, H, W] tensor (`canonical`) with axes permuted by `perm`. Only Relu and a flatten may follow.
+   */
+  layout?: { canonical: number[]; perm: number[] };
+  /** After flattening a permuted tensor: ONNX element j is IR element order[j]; the next Gemm/MatMul absorbs it. */
+  order?: Int32Array;
 }
 
 class Importer {
@@ -307,9 +317,9 @@ class Importer {
     return c;
   }
 
-  private setHead(name: string | undefined, shape: number[], producer?: number): void {
+  private setHead(name: string | undefined, shape: number[], producer?: number, keep?: Pick<Activation, "layout" | "order">): void {
     if (!name) throw new OnnxImportError("a node has no output name");
-    this.head = { name, shape, producer };
+    this.head = { name, shape, producer, layout: keep?.layout, order: keep?.order };
   }
 
   /** A layer name from the node's PyTorch scope ("/fc1/Gemm" -> "fc1"), else `<kind>_<k>`; unique within the model. */
@@ -331,6 +341,14 @@ class Importer {
     const h = this.head;
     const xFirst = inputs[0] === h.name;
     this.checkAttrs(node, index, op);
+    const passThrough = ["Identity", "Dropout", "Relu"];
+    if (h.layout && !passThrough.includes(op) && !["Flatten", "Reshape", "Transpose"].includes(op)) {
+      fail(`follows a Transpose of the activation; only Relu and a flatten (then Gemm/MatMul) may follow one`);
+    }
+    if (h.order && !passThrough.includes(op) && op !== "Gemm" && op !== "MatMul") {
+      fail("follows a flatten of a transposed activation; only Relu and then Gemm/MatMul may follow");
+    }
+    const keep = { layout: h.layout, order: h.order };
     switch (op) {
       case "Identity":
       case "Dropout": {
@@ -342,13 +360,26 @@ class Importer {
           // the mask output of Dropout: all ones in inference
           this.consts.set(outputs[1], { dims: h.shape, data: new Float64Array(numel(h.shape)).fill(1), int: true });
         }
-        this.setHead(outputs[0], h.shape, h.producer);
+        this.setHead(outputs[0], h.shape, h.producer, keep);
         return;
       }
       case "Relu":
         this.layers.push({ kind: "relu", name: this.layerName("relu", node) });
-        this.setHead(outputs[0], h.shape);
+        this.setHead(outputs[0], h.shape, undefined, keep);
         return;
+      case "Transpose": {
+        const r = h.shape.length;
+        const q = this.intsAttr(node, index, "perm", h.shape.map((_, i) => r - 1 - i));
+        if (q.length !== r || q[0] !== 0 || [...q].sort((a, b) => a - b).some((v, i) => v !== i)) {
+          fail(`perm [${q.join(", ")}] must permute the ${r} axes and keep the batch axis first`);
+        }
+        // compose with an earlier transpose; back to the IR's own layout clears it
+        const base = h.layout ?? { canonical: h.shape, perm: h.shape.map((_, i) => i) };
+        const perm = q.map((k) => base.perm[k]!);
+        const layout = perm.every((v, i) => v === i) ? undefined : { canonical: base.canonical, perm };
+        this.setHead(outputs[0], q.map((k) => h.shape[k]!), undefined, { layout });
+        return;
+      }
       case "Gemm": {
         if (!xFirst) fail("the activation must be input A");
         if (h.shape.length !== 2) fail(`input A must be a matrix [1, K], got [${h.shape.join(", ")}]; flatten first`);
@@ -486,7 +517,7 @@ class Importer {
           fail(`cannot reshape [${h.shape.join(", ")}] to [${Array.from(target.data).join(", ")}]`);
         }
         if (shape.length === h.shape.length && shape.every((d, i) => d === h.shape[i])) {
-          this.setHead(outputs[0], h.shape, h.producer);
+          this.setHead(outputs[0], h.shape, h.producer, keep);
         } else if (shape.length === 2 && shape[0] === 1) {
           this.flattenTo(node, outputs[0]);
         } else {
@@ -532,17 +563,45 @@ class Importer {
         return;
       }
       default:
-        fail(`operator ${op} is not supported on activations (supported: ${SUPPORTED_OPS.slice(0, 14).join(", ")})`);
+        fail(`operator ${op} is not supported on activations (supported: ${ACTIVATION_OPS.join(", ")})`);
     }
   }
 
   private pushDense(node: NodeMsg, weight: Float32Array, bias: Float32Array, K: number, N: number, output?: string): void {
+    const order = this.head.order;
+    if (order) {
+      // the input arrives in the ONNX (transposed) order: move each weight column to the IR element it multiplies
+      const reordered = new Float32Array(weight.length);
+      for (let n = 0; n < N; n++) for (let j = 0; j < K; j++) reordered[n * K + order[j]!] = weight[n * K + j]!;
+      weight = reordered;
+    }
     this.layers.push({ kind: "dense", name: this.layerName("dense", node), inFeatures: K, outFeatures: N, weight, bias });
     this.setHead(output, [1, N], this.layers.length - 1);
   }
 
   private flattenTo(node: NodeMsg, output?: string): void {
     const h = this.head;
+    if (h.layout) {
+      // the IR flattens its own [C, H, W] order; remember where each element of the ONNX order lands
+      const { canonical, perm } = h.layout;
+      const dims = perm.map((k) => canonical[k]!);
+      const strides = canonical.map((_, i) => numel(canonical.slice(i + 1)));
+      const n = numel(dims);
+      const order = new Int32Array(n);
+      const idx = new Array<number>(dims.length).fill(0);
+      for (let j = 0; j < n; j++) {
+        let i = 0;
+        for (let a = 0; a < dims.length; a++) i += idx[a]! * strides[perm[a]!]!;
+        order[j] = i;
+        for (let a = dims.length - 1; a >= 0; a--) {
+          if (++idx[a]! < dims[a]!) break;
+          idx[a] = 0;
+        }
+      }
+      if (canonical.length > 2) this.layers.push({ kind: "flatten", name: this.layerName("flatten", node) });
+      this.setHead(output, [1, n], undefined, { order });
+      return;
+    }
     if (h.shape.length > 2) this.layers.push({ kind: "flatten", name: this.layerName("flatten", node) });
     this.setHead(output, [1, numel(h.shape.slice(1))], h.shape.length > 2 ? undefined : h.producer);
   }
@@ -580,7 +639,7 @@ class Importer {
     Conv: ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
     MaxPool: ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"],
     AveragePool: ["auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"],
-    GlobalAveragePool: [], Flatten: ["axis"], Reshape: ["allowzero"],
+    GlobalAveragePool: [], Flatten: ["axis"], Reshape: ["allowzero"], Transpose: ["perm"],
     BatchNormalization: ["epsilon", "momentum", "spatial", "training_mode", "is_test"],
     ArgMax: ["axis", "keepdims", "select_last_index"],
   };
@@ -786,7 +845,7 @@ class Importer {
         return;
       }
       default:
-        fail(`operator ${op} is not supported (supported: ${SUPPORTED_OPS.join(", ")})`);
+        fail(`operator ${op} is not supported on constants (foldable: ${FOLDED_OPS.join(", ")})`);
     }
   }
 }

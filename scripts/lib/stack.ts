@@ -1,68 +1,21 @@
-// Deploys an ozk instance with viem from Hardhat's artifacts and registers model packages: used by the
-// demo, the end-to-end tests and `ozk deploy` / `ozk model register`. Writes deployments/<network>.json.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+// An ozk instance on any JSON-RPC chain from a URL and a key: deploy (scripts/deploy.ts deployOzk), register
+// model packages, mint development tokens. Used by the demo, the end-to-end tests and the `ozk` CLI.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  createPublicClient,
-  createWalletClient,
-  http,
-  parseEventLogs,
-  type Abi,
-  type Address,
-  type Chain,
-  type Hex,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { modelRegistryAbi } from "../../sdk/abi.ts";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, type Signer } from "ethers";
+import type { Address, Hex } from "viem";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
 import { artifactHash, readManifest } from "../../circuits/compiler/build.ts";
+import { deployOzk, loadArtifact, registerModelSpec } from "../deploy.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-interface Artifact {
-  abi: Abi;
-  bytecode: Hex;
-}
-
-/** A compiled contract from artifacts/ (run `hardhat build` first). */
-export function artifact(sourcePath: string, name: string): Artifact {
-  const file = join(root, "artifacts", sourcePath, `${name}.json`);
-  if (!existsSync(file)) throw new Error(`no artifact ${file}: run \`npx hardhat build\` first`);
-  return JSON.parse(readFileSync(file, "utf8")) as Artifact;
-}
-
-function clients(rpcUrl: string, key: Hex, chainId: number) {
-  const chain: Chain = {
-    id: chainId,
-    name: `chain-${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  };
-  const transport = http(rpcUrl, { retryCount: 3 });
-  const account = privateKeyToAccount(key);
-  return {
-    account,
-    publicClient: createPublicClient({ chain, transport, pollingInterval: 100 }),
-    walletClient: createWalletClient({ chain, transport, account }),
-  };
-}
-
-type Clients = ReturnType<typeof clients>;
-
-async function deploy(c: Clients, a: Artifact, args: readonly unknown[] = []): Promise<{ address: Address; block: bigint }> {
-  const hash = await c.walletClient.deployContract({ abi: a.abi, bytecode: a.bytecode, args } as never);
-  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
-  if (!receipt.contractAddress) throw new Error("deployment produced no contract");
-  return { address: receipt.contractAddress, block: receipt.blockNumber };
-}
-
-async function write(c: Clients, address: Address, abi: Abi, functionName: string, args: readonly unknown[]) {
-  const { request, result } = await c.publicClient.simulateContract({ address, abi, functionName, args, account: c.account } as never);
-  const hash = await c.walletClient.writeContract(request as never);
-  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-  return { receipt, result: result as unknown };
+function signer(rpcUrl: string, key: Hex): Signer {
+  const provider = new JsonRpcProvider(rpcUrl, undefined, { batchMaxCount: 1, cacheTimeout: -1 });
+  provider.pollingInterval = 100; // ethers waits for receipts by polling (4 s by default)
+  // Nonces counted locally: the node may not have indexed the previous transaction when the next is built.
+  return new NonceManager(new Wallet(key, provider));
 }
 
 export interface DeployOptions {
@@ -78,54 +31,25 @@ export interface DeployOptions {
   out?: string | null;
 }
 
-/** Deploys registry + claims (+ a dev token) and returns the deployment record. */
+/** Deploys registry + claims (+ a dev token) and returns the validated deployment record. */
 export async function deployStack(o: DeployOptions): Promise<Deployment> {
-  const probe = createPublicClient({ transport: http(o.rpcUrl) });
-  const chainId = await probe.getChainId();
-  const c = clients(o.rpcUrl, o.deployerKey, chainId);
-  let first: bigint | undefined;
-  const note = (b: bigint) => (first = first === undefined || b < first ? b : first);
-  let token = o.token;
-  if (!token) {
-    const t = await deploy(c, artifact("contracts/mocks/MockERC20.sol", "MockERC20"));
-    token = t.address;
-    note(t.block);
-  }
-  const registry = await deploy(c, artifact("contracts/ModelRegistry.sol", "ModelRegistry"));
-  note(registry.block);
-  const claims = await deploy(c, artifact("contracts/ClaimManager.sol", "ClaimManager"), [
-    token,
-    registry.address,
-    o.treasury ?? c.account.address,
-    o.protocolFeeBps ?? 500,
-    o.slashRewardBps ?? 5000,
-  ]);
-  const deployment = parseDeployment({
-    network: o.network,
-    chainId,
-    addresses: { registry: registry.address, claims: claims.address, token },
-    deployBlock: Number(first ?? 0n),
-    models: {},
-  });
+  const d = await deployOzk(signer(o.rpcUrl, o.deployerKey), o);
+  const deployment = parseDeployment({ ...d, network: o.network });
   if (o.out !== null) saveDeployment(deployment, o.out);
   return deployment;
 }
 
-export function deploymentPath(network: string): string {
-  return join(root, "deployments", `${network}.json`);
-}
-
 export function saveDeployment(d: Deployment, out?: string): string {
-  const file = out ?? deploymentPath(d.network ?? String(d.chainId));
+  const file = out ?? join(root, "deployments", `${d.network ?? d.chainId}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(d, null, 2) + "\n");
   return file;
 }
 
-/** Mints development tokens (the dev token deployed by deployStack only). */
+/** Mints development tokens (only the MockERC20 that deployStack deploys when no token is given can mint). */
 export async function mintDevTokens(rpcUrl: string, key: Hex, d: Deployment, to: Address, amount: bigint): Promise<void> {
-  const c = clients(rpcUrl, key, d.chainId);
-  await write(c, d.addresses.token as Address, artifact("contracts/mocks/MockERC20.sol", "MockERC20").abi, "mint", [to, amount]);
+  const token = new Contract(d.addresses.token as string, loadArtifact("MockERC20").abi, signer(rpcUrl, key));
+  await (await token.getFunction("mint")(to, amount)).wait();
 }
 
 export interface RegisterOptions {
@@ -137,32 +61,24 @@ export interface RegisterOptions {
 }
 
 /**
- * Deploys a package's Solidity verifier (compiled from contracts/verifiers/) and registers the model.
- * Returns the on-chain modelId and records it in the deployment under the package's name.
+ * Deploys a package's Solidity verifier (compiled from contracts/verifiers/) and registers the model with the
+ * package manifest's shapes, bit widths and weights commitment. Records the modelId in `d.models`.
  */
 export async function registerPackage(rpcUrl: string, key: Hex, d: Deployment, pkgDir: string, r: RegisterOptions): Promise<{ modelId: Hex; verifier: Address }> {
   const m = readManifest(pkgDir);
   if (!m.verifierContract) throw new Error(`${pkgDir}: the package has no verifier (build it with a powers-of-tau file)`);
-  const c = clients(rpcUrl, key, d.chainId);
-  const verifier = await deploy(c, artifact(`contracts/verifiers/${m.verifierContract}.sol`, m.verifierContract));
-  const { receipt } = await write(c, d.addresses.registry as Address, modelRegistryAbi as Abi, "registerModel", [
-    {
-      verifier: verifier.address,
-      weightsCommitment: BigInt(m.weightsCommitment),
-      artifactHash: artifactHash(pkgDir),
-      inputLength: m.inputLength,
-      outputLength: m.outputLength,
-      outputBits: m.outputBits,
-      challengeWindow: r.challengeWindow,
-      proofWindow: r.proofWindow,
-      minProviderBond: r.minProviderBond,
-      minChallengerBond: r.minChallengerBond,
-      metadataURI: r.metadataURI ?? `ozk://models/${m.name}`,
-    },
-  ]);
-  const [event] = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: "ModelRegistered" });
-  if (!event) throw new Error("registerModel emitted no ModelRegistered");
-  const modelId = event.args.modelId.toLowerCase() as Hex;
+  const out = await registerModelSpec(signer(rpcUrl, key), d.addresses.registry, {
+    name: m.name,
+    verifier: { artifact: m.verifierContract },
+    weightsCommitment: BigInt(m.weightsCommitment),
+    artifactHash: artifactHash(pkgDir),
+    inputLength: m.inputLength,
+    outputLength: m.outputLength,
+    outputBits: m.outputBits,
+    ...r,
+    metadataURI: r.metadataURI ?? `ozk://models/${m.name}`,
+  });
+  const modelId = out.modelId.toLowerCase() as Hex;
   d.models[m.name] = modelId;
-  return { modelId, verifier: verifier.address };
+  return { modelId, verifier: out.verifier as Address };
 }

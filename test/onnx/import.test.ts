@@ -58,6 +58,7 @@ describe("ONNX import", function () {
       ["mlp-tf2onnx-matmul-add.onnx", "flatten dense relu dense"],
       ["mlp-argmax.onnx", "flatten dense relu dense argmax"],
       ["attributes-autopad-gemm.onnx", "conv relu conv avgpool maxpool flatten dense"],
+      ["cnn-tf2onnx-nhwc-flatten.onnx", "conv relu flatten dense relu dense"],
     ];
     for (const [file, layers] of cases) {
       it(file, async function () {
@@ -218,6 +219,25 @@ describe("ONNX import", function () {
       expect(importError(() => importOnnx(g.encode().onnx)).message).to.match(
         /\(BatchNormalization\): BatchNormalization is supported only right after Conv, Gemm or MatMul/,
       );
+    });
+
+    it("rejects a transposed activation that does not go straight to a flatten", function () {
+      const g = new OnnxGraphBuilder(13);
+      const x = g.input("x", ["N", 2, 4, 4]);
+      const t = g.node("Transpose", "/t/Transpose", [x], [attrInts("perm", [0, 2, 3, 1])]);
+      g.node("MaxPool", "/pool/MaxPool", [t], [attrInts("kernel_shape", [2, 2])], ["y"]);
+      g.output("y", ["N", 4, 3, 1]);
+      expect(importError(() => importOnnx(g.encode().onnx)).message).to.equal(
+        'node "/pool/MaxPool" (MaxPool): follows a Transpose of the activation; only Relu and a flatten (then Gemm/MatMul) may follow one',
+      );
+    });
+
+    it("keeps initializers listed as graph inputs (keep_initializers_as_inputs) as constants", function () {
+      const g = buildOnnxGraph(mlp, { opset: 11, flatten: "flatten" });
+      for (const t of g.initializers) g.input(t.name!, t.dims!);
+      const m = importOnnx(g.encode().onnx);
+      expect(m.inputName).to.equal("input");
+      expect(m.layers.map((l) => l.kind)).to.deep.equal(["flatten", "dense", "relu", "dense"]);
     });
 
     it("rejects a reshape that is not a flatten and MaxPool ceil_mode", function () {

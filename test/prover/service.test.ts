@@ -16,6 +16,8 @@ import { loadModelPackage } from "../../prover/package.ts";
 import { proveWithPackage } from "../../prover/prove.ts";
 import { ProofError } from "../../prover/errors.ts";
 import type { ProverBackend } from "../../prover/types.ts";
+import { ProverClient } from "../../prover/client.ts";
+import { FatalError, RetryableError } from "../../sdk/errors.ts";
 
 const snarkjs = snarkjsModule as unknown as { groth16: { verify(vk: unknown, pub: string[], proof: unknown): Promise<boolean> } };
 const MODELS = "test/fixtures/prover";
@@ -171,5 +173,35 @@ describe("prover/service (local mode)", function () {
     }
     expect(err).to.be.instanceOf(ConfigError);
     expect((err as ConfigError).shortMessage).to.equal('unknown prover backend "quantum"');
+  });
+
+  it("ProverClient: submit, wait, and classify refusals and outages", async () => {
+    const spy = createSpyLogger("prover");
+    const service = new ProverService({ store: new Store(":memory:"), logger: spy.logger, backend: createSnarkjsBackend(), modelsDir: MODELS });
+    await service.start();
+    const server = await service.listen(0);
+    const client = new ProverClient({ url: server.url });
+    try {
+      const job = await client.submit({ id: "via-client", modelDir: "tiny", input });
+      const done = await client.waitFor(job.id, { pollMs: 20, timeoutMs: 60_000 });
+      expect(done.result!.publicSignals).to.deep.equal(["210", "7"]);
+      expect(await client.get("nope")).to.equal(undefined);
+      let refused: unknown;
+      try {
+        await client.submit({ modelDir: "../..", input });
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).to.be.instanceOf(FatalError);
+    } finally {
+      await service.stop();
+    }
+    let down: unknown;
+    try {
+      await client.get("via-client");
+    } catch (err) {
+      down = err;
+    }
+    expect(down).to.be.instanceOf(RetryableError);
   });
 });

@@ -1,0 +1,69 @@
+// `ozk model build` end to end on a tiny model: committed weights, cache reuse, proof and verification, and the
+// errors a user sees for a missing or too-small powers-of-tau file.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { buildModel, defaultPtau } from "../../circuits/compiler/build.ts";
+import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
+import { loadPackage, proveModel, verifyModelProof } from "../../circuits/compiler/prove.ts";
+import { hashVector } from "../../sdk/hash.ts";
+import { publicSignals } from "../../sdk/signals.ts";
+import { randomInputs, randomMlp } from "./random-models.ts";
+
+describe("ozk model build", function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), "ozk-build-"))));
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+  });
+
+  it("builds a committed-weights package, reuses every step on a re-run, and its proofs verify", async function () {
+    if (!defaultPtau()) this.skip();
+    const model = randomMlp(51, [12, 6, 4]);
+    model.name = "tiny-committed";
+    const out = join(dir, "tiny");
+    const calibration = randomInputs(52, 16, 12);
+    const logs: string[] = [];
+    const opts = { out, visibility: "committed" as const, calibration, contractsDir: null, log: (l: string) => logs.push(l) };
+    const m = await buildModel(model, opts);
+    expect(m.visibility).to.equal("committed");
+    expect(m.verifierContract).to.equal("TinyCommittedVerifier");
+    expect(readFileSync(join(out, "Verifier.sol"), "utf8")).to.match(/contract TinyCommittedVerifier\b/);
+    const again: string[] = [];
+    const m2 = await buildModel(model, { ...opts, log: (l: string) => again.push(l) });
+    expect(again.filter((l) => l.endsWith("cached"))).to.have.length(3); // quantize, zkey and (r1cs ... cached)
+    expect(again.some((l) => l.startsWith("r1cs: cached"))).to.equal(true);
+    expect(m2.sha256).to.deep.equal(m.sha256);
+
+    const pkg = loadPackage(out);
+    const x = randomInputs(53, 1, 12)[0]!;
+    const { proof, publicSignals: pub, outputs } = await proveModel(out, x);
+    expect(outputs).to.deep.equal(runQuantized(pkg.quant, x).outputs);
+    const xq = quantizeInput(pkg.quant, x);
+    // in committed mode the circuit computes the commitment from the private weights: it must equal the registered one
+    expect(pub).to.deep.equal(publicSignals(outputs, pkg.quant.outputBits, hashVector(xq, pkg.quant.inputBits), BigInt(m.weightsCommitment)).map(String));
+    expect(await verifyModelProof(out, proof, pub)).to.equal(true);
+    const otherCommitment = [...pub.slice(0, -1), (BigInt(pub.at(-1)!) + 1n).toString()];
+    expect(await verifyModelProof(out, proof, otherCommitment)).to.equal(false);
+  });
+
+  it("says which powers-of-tau file is missing or too small", async function () {
+    const model = randomMlp(54, [8, 4]);
+    model.name = "tiny-errors";
+    const base = { out: join(dir, "errors"), calibration: randomInputs(55, 4, 8), contractsDir: null, log: () => {} };
+    let err: Error | undefined;
+    await buildModel(model, { ...base, ptau: join(dir, "nope.ptau") }).catch((e: Error) => (err = e));
+    expect(err?.message).to.match(/no powers-of-tau file at .*nope\.ptau: pass --ptau/);
+    const ptau = defaultPtau();
+    if (!ptau) return;
+    err = undefined;
+    const big = randomMlp(56, [784, 96, 10]);
+    big.name = "too-big";
+    // committed weights: ~10 constraints per weight, far beyond the 2^16 dev ptau
+    await buildModel(big, { ...base, out: join(dir, "big"), visibility: "committed", calibration: randomInputs(57, 2, 784), ptau }).catch((e: Error) => (err = e));
+    expect(err?.message).to.match(/needs a powers-of-tau file of power \d+ \(\d+ constraints\), but .* has power 16/);
+  });
+});
