@@ -154,7 +154,7 @@ export class JobStore {
     const row = this.store.db
       .prepare(
         `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?, worker = ?, error = NULL
-         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND not_before <= ? ORDER BY created_at, id LIMIT 1)
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND not_before <= ? ORDER BY created_at, rowid LIMIT 1)
          RETURNING *`,
       )
       .get(now, worker, now) as Row | undefined;

@@ -32,6 +32,8 @@ export interface ProverServiceOptions {
   maxAttempts?: number;
   /** Idle poll interval of local workers (ms, default 250). */
   pollMs?: number;
+  /** Redis mode: how often the store is reconciled with the queue (ms, default 30 000). */
+  reconcileMs?: number;
   workDir?: string;
 }
 
@@ -42,6 +44,7 @@ export class ProverService {
   private readonly wake = new Set<() => void>();
   private redis?: RedisJobQueue;
   private redisWorkers: Worker[] = [];
+  private reconcileTimer?: NodeJS.Timeout;
   private server?: OpsServer;
   private readonly instance = `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
 
@@ -71,6 +74,11 @@ export class ProverService {
     if (this.o.redisUrl) {
       this.redis = new RedisJobQueue({ url: this.o.redisUrl, queueName: this.o.queueName }, this.jobs, log);
       await this.redis.start();
+      // Jobs whose enqueue failed (Redis briefly down) are stored as queued: pick them up without a restart.
+      this.reconcileTimer = setInterval(() => {
+        this.redis?.reconcile().catch((err) => log.warn({ err: errorSummary(err) }, "reconcile with redis failed"));
+      }, this.o.reconcileMs ?? 30_000);
+      this.reconcileTimer.unref();
     }
     const n = this.o.workers ?? 1;
     // Build snarkjs's curve now (used to verify every proof) so the first job does not pay for it.
@@ -96,8 +104,14 @@ export class ProverService {
     if (out.created) {
       this.o.metrics?.counter("jobs_submitted_total", "Jobs accepted").inc();
       this.o.logger.info({ job: out.job.id, modelDir: out.job.modelDir }, "job queued");
-      // Stored first, then enqueued: a crash in between is repaired by reconcile() on the next start.
-      if (this.redis) await this.redis.enqueue(out.job);
+      // Stored first, then enqueued: a crash or a Redis outage in between is repaired by reconcile().
+      if (this.redis) {
+        try {
+          await this.redis.enqueue(out.job);
+        } catch (err) {
+          this.o.logger.warn({ job: out.job.id, err: errorSummary(err) }, "enqueue failed; the job stays queued for the next reconcile");
+        }
+      }
       for (const w of this.wake) w();
     }
     return out;
@@ -213,6 +227,7 @@ export class ProverService {
   /** Graceful stop: no new claims, proofs in flight finish, then queue and server close. */
   async stop(): Promise<void> {
     this.controller.abort();
+    clearInterval(this.reconcileTimer);
     await this.server?.close();
     await Promise.all(this.loops);
     await Promise.all(this.redisWorkers.map((w) => w.close()));

@@ -1,6 +1,8 @@
 // Witness computation, pluggable per package route: circom packages run their wasm witness generator; the
 // compiler's direct route runs its TypeScript witness writer; other routes register a calculator.
+import { statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { snarkjs } from "./snarkjs.ts";
 import { InputError } from "../sdk/errors.ts";
 import { decodeInputData } from "../sdk/inputs.ts";
@@ -71,9 +73,18 @@ export function parseDirectInput(input: unknown, expect: { length?: number; bits
 }
 
 /** The compiler's direct route: its TypeScript witness writer (circuits/compiler/prove.ts witnessFor). */
+type Compiler = typeof import("../circuits/compiler/prove.ts");
+const loadedPackages = new Map<string, { stamp: number; loaded: ReturnType<Compiler["loadPackage"]> }>();
+
 export const directWitness: WitnessCalculator = async (pkg, input, wtnsPath) => {
   const compiler = await import("../circuits/compiler/prove.ts");
-  const loaded = compiler.loadPackage(pkg.dir);
+  // Parsing quant.json is not free: keep it per package until its manifest changes (a rebuild).
+  const stamp = statSync(join(pkg.dir, "manifest.json")).mtimeMs;
+  let loaded = loadedPackages.get(pkg.dir)?.stamp === stamp ? loadedPackages.get(pkg.dir)!.loaded : undefined;
+  if (!loaded) {
+    loaded = compiler.loadPackage(pkg.dir);
+    loadedPackages.set(pkg.dir, { stamp, loaded });
+  }
   const values = parseDirectInput(input, { length: loaded.manifest.inputLength, bits: loaded.manifest.inputBits });
   let wtns: Uint8Array;
   try {

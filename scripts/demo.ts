@@ -2,8 +2,7 @@
 // processes. Deploy, register the MNIST model, an honest and a cheating provider, a challenger, a consumer.
 // The cheater is challenged and slashed; the honest provider proves a challenged claim and keeps its bond;
 // settled results are read back. Exits 0 only if every expectation held.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from "viem";
@@ -18,6 +17,7 @@ import { loadPackage } from "../circuits/compiler/prove.ts";
 import { devKey, startLocalChain } from "./lib/localnet.ts";
 import { deployStack, mintDevTokens, registerPackage, saveDeployment } from "./lib/stack.ts";
 import { loadArtifact } from "./deploy.ts";
+import { spawnDaemon } from "./lib/processes.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(root, ".ozk", "demo");
@@ -30,8 +30,6 @@ const t0 = performance.now();
 const secs = (t = t0) => ((performance.now() - t) / 1000).toFixed(1).padStart(5) + " s";
 const short = (h: string) => `${h.slice(0, 10)}…`;
 const fmt = (v: bigint) => `${(Number(v) / 1e18).toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
-const procs: ChildProcess[] = [];
-process.on("exit", () => procs.forEach((p) => p.exitCode === null && p.kill("SIGKILL")));
 let stepNo = 0;
 function say(title: string, text: string, since?: number): void {
   stepNo++;
@@ -84,20 +82,13 @@ async function main(): Promise<void> {
   say("fund", "honest provider, cheating provider, challenger, consumer and skeptic get 10,000 tokens each");
 
   // Daemons: real processes over JSON-RPC, each with its own SQLite store.
-  const tsx = join(root, "node_modules", ".bin", "tsx");
-  const daemon = (name: string, role: "provider" | "challenger", config: Record<string, unknown>): void => {
-    const file = join(work, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ rpcUrl: chain.url, deployment: deploymentFile, store: join(work, `${name}.sqlite`), models: [{ package: PKG }], intervalMs: 300, ...config }, null, 2));
-    const p = spawn(tsx, [join(root, role, "main.ts"), "--config", file], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    const log = createWriteStream(join(work, `${name}.log`));
-    p.stdout!.pipe(log);
-    p.stderr!.pipe(log);
-    procs.push(p);
-  };
+  const common = { rpcUrl: chain.url, deployment: deploymentFile, models: [{ package: PKG }], intervalMs: 300 };
   t = performance.now();
-  daemon("honest", "provider", { privateKey: keys.honest, stakeTarget: "1000000000000000000000" });
-  daemon("cheater", "provider", { privateKey: keys.cheater, stakeTarget: "1000000000000000000000", answerRequests: false, faults: { wrongOutputRate: 1 } });
-  daemon("challenger", "challenger", { privateKey: keys.challenger, stakeTarget: "500000000000000000000", sampling: { policy: "all" } });
+  const daemons = {
+    honest: spawnDaemon("provider", "honest", work, { ...common, privateKey: keys.honest, stakeTarget: "1000000000000000000000" }),
+    cheater: spawnDaemon("provider", "cheater", work, { ...common, privateKey: keys.cheater, stakeTarget: "1000000000000000000000", answerRequests: false, faults: { wrongOutputRate: 1 } }),
+    challenger: spawnDaemon("challenger", "challenger", work, { ...common, privateKey: keys.challenger, stakeTarget: "500000000000000000000", sampling: { policy: "all" } }),
+  };
   const claims = { address: A.claims, abi: claimManagerAbi } as const;
   await waitFor("daemons to stake", async () => {
     const s = await Promise.all((["honest", "cheater", "challenger"] as const).map((w) => pc.readContract({ ...claims, functionName: "freeStake", args: [addr[w]] })));
@@ -135,19 +126,13 @@ async function main(): Promise<void> {
 
   // Both providers get a client job over their HTTP API: the cheater lies about its output.
   t = performance.now();
-  const port = async (name: string) => {
-    const { readFileSync } = await import("node:fs");
-    return waitFor(`${name} http port`, async () => {
-      const m = /"provider listening"/.test(readFileSync(join(work, `${name}.log`), "utf8")) ? /"url":"(http:\/\/[^"]+)"/.exec(readFileSync(join(work, `${name}.log`), "utf8")) : null;
-      return m?.[1];
-    });
-  };
-  const infer = async (name: string, image: Float32Array) => {
-    const res = await fetch(`${await port(name)}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(image) }) });
+  const infer = async (name: "honest" | "cheater", image: Float32Array) => {
+    const url = await daemons[name].url();
+    const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(image) }) });
     if (res.status !== 202) throw new Error(`${name} /infer answered ${res.status}: ${await res.text()}`);
     const job = (await res.json()) as { jobId: string };
     return waitFor(`${name} to claim job ${job.jobId}`, async () => {
-      const j = (await (await fetch(`${await port(name)}/jobs/${job.jobId}`)).json()) as { status: string; claimId?: Hex; claim?: { status: string } };
+      const j = (await (await fetch(`${url}/jobs/${job.jobId}`)).json()) as { status: string; claimId?: Hex; claim?: { status: string } };
       if (j.status === "failed" || j.status === "refused") throw new Error(`${name} job failed: ${JSON.stringify(j)}`);
       if (!j.claimId) return undefined;
       const [status] = await pc.readContract({ ...claims, functionName: "claimState", args: [j.claimId] });
@@ -223,9 +208,7 @@ async function main(): Promise<void> {
 
   const status = async (id: Hex) => claimStatusName((await pc.readContract({ ...claims, functionName: "claimState", args: [id] }))[0]);
   console.log(`\n    claims: request ${await status(requestClaim)}, honest ${await status(honestClaim)}, cheater ${await status(cheatClaim)}`);
-  for (const p of procs) p.kill("SIGTERM");
-  const exited = Promise.all(procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.once("exit", res)))));
-  await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
+  await Promise.all(Object.values(daemons).map((d) => d.stop()));
   await chain.close();
   const failed = expectations.filter((e) => !e.ok);
   console.log(`\n${failed.length === 0 ? "✔" : "✘"} ${expectations.length - failed.length} of ${expectations.length} expectations held in ${secs()}`);

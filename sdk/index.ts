@@ -9,3 +9,4 @@ export * from "./inputs.ts";
 export * from "./client.ts";
 export * from "./protocol.ts";
 export * from "./abi.ts";
+export * from "./claims.ts";

@@ -1,15 +1,17 @@
 // `ozk model build`: FloatModel (or model.onnx) -> provable package (quant.json, circuit.circom, circuit.r1cs,
 // circuit.zkey, vkey.json, Verifier.sol, manifest.json), each step cached by a content hash of its inputs.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, readSync, closeSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as snarkjs from "snarkjs";
 import type { FloatModel } from "./ir.ts";
 import { parseQuant, quantize, serializeQuant, type QuantOptions, type QuantizedModel } from "./quantize.ts";
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";
+import { readR1csHeader } from "./r1cs.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,6 +26,9 @@ export interface BuildOptions {
   quant?: QuantOptions;
   /** Calibration inputs; default: 512 MNIST training digits for 784-input models, else seeded uniform samples in inputRange. */
   calibration?: Float32Array[];
+  /** direct (default): R1CS and witness from TypeScript; circom: compile circuit.circom with circom2 (wasm witness
+   *  generator; small models only, circom2 folds about 1.6k weight terms per second). */
+  route?: "direct" | "circom";
   /** Skip the Groth16 setup (zkey, vkey, verifier): for scale measurements and ptau-less machines. */
   skipSetup?: boolean;
   /** Progress lines (default: stderr). */
@@ -39,8 +44,8 @@ export interface ModelManifest {
   /** Off-chain package id: sha256 over the circuit-defining artifacts (quant.json, r1cs, vkey). On chain the
    *  registry derives its own modelId = keccak256(abi.encode(owner, artifactHash)), artifactHash = sha256(manifest.json). */
   modelId: string;
-  route: "direct";
-  /** How a witness is made: the TypeScript emitter (circuits/compiler/emit.ts synthesize), not a circom wasm. */
+  route: "direct" | "circom";
+  /** How a witness is made: direct, the TypeScript emitter (circuits/compiler/emit.ts synthesize); circom, circuit.wasm. */
   witnessGenerator: string;
   visibility: Visibility;
   inputShape: number[];
@@ -114,7 +119,7 @@ export function publicSignalNames(q: QuantizedModel): string[] {
 
 /** Hash of the compiler sources: a code change invalidates cached steps. */
 function codeHash(): string {
-  const files = ["quantize.ts", "engine.ts", "emit.ts", "r1cs.ts", "circom.ts"].map((f) => readFileSync(join(here, f)));
+  const files = ["quantize.ts", "engine.ts", "emit.ts", "r1cs.ts", "circom.ts", "build.ts"].map((f) => readFileSync(join(here, f)));
   return sha256(Buffer.concat(files));
 }
 
@@ -205,19 +210,26 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
     record("circom", "circuit.circom", circomKey);
   }
 
-  // 3. circuit.r1cs by the direct route
-  const r1csKey = sha256(JSON.stringify({ q: sha256File(quantPath), visibility, code }));
+  // 3. circuit.r1cs: emitted directly (default), or compiled from circuit.circom with circom2
+  const route = opts.route ?? "direct";
+  const r1csKey = sha256(JSON.stringify({ q: sha256File(quantPath), visibility, code, route }));
   const r1csPath = join(out, "circuit.r1cs");
   const statsPath = join(out, "build", "r1cs-stats.json");
   let stats: { nWires: number; nConstraints: number; costs: OpCost[] };
-  if (fresh("r1cs", "circuit.r1cs", r1csKey) && existsSync(statsPath)) {
+  let cached = false;
+  if (fresh("r1cs", "circuit.r1cs", r1csKey) && existsSync(statsPath) && (route === "direct" || existsSync(join(out, "circuit.wasm")))) {
     stats = JSON.parse(readFileSync(statsPath, "utf8")) as typeof stats;
     log(`r1cs: cached (${stats.nConstraints} constraints)`);
-  } else {
+    cached = true;
+  } else if (route === "direct") {
     stats = await step("emit constraints (direct route)", () => {
       const s = synthesize(q, { visibility, r1csPath, progress: (n) => log(`  ${n} constraints`) });
       return { nWires: s.nWires, nConstraints: s.nConstraints, costs: s.costs };
     });
+  } else {
+    stats = await step("compile circuit.circom with circom2 (circom route)", () => compileWithCircom(q, out, visibility));
+  }
+  if (!cached) {
     writeFileSync(statsPath, JSON.stringify(stats, null, 2) + "\n");
     record("r1cs", "circuit.r1cs", r1csKey);
     log(`r1cs: ${stats.nConstraints} constraints, ${stats.nWires} wires, ${(statSync(r1csPath).size / 1e6).toFixed(1)} MB`);
@@ -279,6 +291,7 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
 
   // 5. manifest
   const artifacts: Record<string, string> = { quant: "quant.json", circom: "circuit.circom", r1cs: "circuit.r1cs" };
+  if (route === "circom") artifacts.wasm = "circuit.wasm";
   if (onnxPath && resolve(dirname(onnxPath)) === out) artifacts.onnx = basename(onnxPath);
   if (!opts.skipSetup) Object.assign(artifacts, { zkey: "circuit.zkey", vkey: "vkey.json", verifier: "Verifier.sol" });
   const hashes: Record<string, string> = {};
@@ -289,8 +302,11 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
     version: 1,
     name: model.name,
     modelId,
-    route: "direct",
-    witnessGenerator: "circuits/compiler/emit.ts synthesize() (proveModel in circuits/compiler/prove.ts)",
+    route,
+    witnessGenerator:
+      route === "direct"
+        ? "circuits/compiler/emit.ts synthesize() (proveModel in circuits/compiler/prove.ts)"
+        : "circuit.wasm (circom; input JSON from circomInput in circuits/compiler/circom.ts)",
     visibility,
     inputShape: q.inputShape,
     inputLength: q.inputShape.reduce((a, b) => a * b, 1),
@@ -326,4 +342,24 @@ export function readManifest(pkgDir: string): ModelManifest {
   const path = join(pkgDir, "manifest.json");
   if (!existsSync(path)) throw new Error(`${pkgDir} is not a model package (no manifest.json); run ozk model build first`);
   return JSON.parse(readFileSync(path, "utf8")) as ModelManifest;
+}
+
+/** The circom route: compile circuit.circom with circom2 from the repo root (it reads nothing outside its working
+ *  directory), then move circuit.r1cs and circuit.wasm into the package. Per-layer costs are the direct route's. */
+function compileWithCircom(q: QuantizedModel, out: string, visibility: Visibility): { nWires: number; nConstraints: number; costs: OpCost[] } {
+  const work = join(REPO_ROOT, "build", "circom-route", sha256(readFileSync(join(out, "circuit.circom"))).slice(0, 16));
+  mkdirSync(work, { recursive: true });
+  copyFileSync(join(out, "circuit.circom"), join(work, "circuit.circom"));
+  const rel = relative(REPO_ROOT, work);
+  try {
+    execFileSync(process.execPath, ["node_modules/circom2/cli.js", join(rel, "circuit.circom"), "--r1cs", "--wasm", "-l", ".", "-l", "node_modules", "-o", rel], { cwd: REPO_ROOT, stdio: "pipe" });
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(`circom2 failed on ${join(out, "circuit.circom")}: ${(e.stderr?.toString() || e.stdout?.toString() || String(err)).trim().slice(0, 2000)}`);
+  }
+  copyFileSync(join(work, "circuit.r1cs"), join(out, "circuit.r1cs"));
+  copyFileSync(join(work, "circuit_js", "circuit.wasm"), join(out, "circuit.wasm"));
+  rmSync(work, { recursive: true, force: true });
+  const header = readR1csHeader(join(out, "circuit.r1cs"));
+  return { nWires: header.nWires, nConstraints: header.nConstraints, costs: synthesize(q, { visibility }).costs };
 }

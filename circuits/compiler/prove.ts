@@ -5,6 +5,7 @@ import * as snarkjs from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
 import { quantizeInput, runQuantized } from "./engine.ts";
 import { synthesize } from "./emit.ts";
+import { circomInput } from "./circom.ts";
 import { parseQuant, type QuantizedModel } from "./quantize.ts";
 import { encodeWtns } from "./r1cs.ts";
 import { readManifest, type ModelManifest } from "./build.ts";
@@ -38,12 +39,21 @@ export function witnessFor(pkg: LoadedPackage, input: Float32Array | readonly bi
   return { wtns: encodeWtns(s.witness!), outputs: s.outputs!, publicSignals: s.publicSignals! };
 }
 
-/** Prove `input` on the package in pkgDir (needs circuit.zkey). */
+/** Prove `input` on the package in pkgDir (needs circuit.zkey). The caller ends snarkjs's workers when done:
+ *  `await globalThis.curve_bn128?.terminate()`. */
 export async function proveModel(pkgDir: string, input: Float32Array | readonly bigint[]): Promise<ModelProof> {
   const pkg = loadPackage(pkgDir);
   const zkey = join(pkgDir, pkg.manifest.artifacts.zkey ?? "circuit.zkey");
   if (!existsSync(zkey)) throw new Error(`${pkgDir}: no ${zkey}; run ozk model build with a powers-of-tau file`);
-  const { wtns, outputs, publicSignals } = witnessFor(pkg, input);
+  const { wtns: direct, outputs, publicSignals } = witnessFor(pkg, input);
+  let wtns = direct;
+  if (pkg.manifest.route === "circom") {
+    // circom packages prove with their own wasm witness generator; its public signals must match the direct route's
+    const xq = typeof input[0] === "bigint" ? [...(input as readonly bigint[])] : quantizeInput(pkg.quant, input as Float32Array);
+    const mem: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+    await snarkjs.wtns.calculate(circomInput(pkg.quant, xq, pkg.manifest.visibility), join(pkgDir, pkg.manifest.artifacts.wasm ?? "circuit.wasm"), mem);
+    wtns = mem.data!;
+  }
   const { proof, publicSignals: pub } = await snarkjs.groth16.prove(zkey, { type: "mem", data: wtns });
   if (pub.join() !== publicSignals.map(String).join()) throw new Error(`${pkg.manifest.name}: snarkjs public signals differ from the circuit's`);
   return { proof, publicSignals: pub, outputs };

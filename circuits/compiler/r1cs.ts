@@ -1,6 +1,6 @@
 // snarkjs binary formats from TypeScript: a streaming .r1cs writer, a .r1cs reader, a constraint checker
 // (so tests can tamper a witness and watch a constraint fail) and .wtns read/write.
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { FIELD_P } from "../../sdk/hash.ts";
 
 /** A linear combination: parallel arrays of wire ids and coefficients (any integers; reduced mod p on write). */
@@ -149,6 +149,39 @@ export class R1csWriter {
     sizeBuf.writeBigUInt64LE(BigInt(constraintsSize));
     writeSync(this.fd, sizeBuf, 0, 8, this.constraintsStart - 8);
     closeSync(this.fd);
+  }
+}
+
+/** Reads only the header of a .r1cs (any size). */
+export function readR1csHeader(path: string): R1csHeader {
+  const fd = openSync(path, "r");
+  try {
+    const head = Buffer.alloc(12);
+    readSync(fd, head, 0, 12, 0);
+    if (head.toString("ascii", 0, 4) !== "r1cs") throw new Error(`${path}: not an r1cs file`);
+    let off = 12;
+    for (let i = 0; i < head.readUInt32LE(8); i++) {
+      const sec = Buffer.alloc(12);
+      readSync(fd, sec, 0, 12, off);
+      const size = Number(sec.readBigUInt64LE(4));
+      if (sec.readUInt32LE(0) === 1) {
+        const h = Buffer.alloc(size);
+        readSync(fd, h, 0, size, off + 12);
+        const o = 4 + h.readUInt32LE(0);
+        return {
+          nWires: h.readUInt32LE(o),
+          nPubOut: h.readUInt32LE(o + 4),
+          nPubIn: h.readUInt32LE(o + 8),
+          nPrvIn: h.readUInt32LE(o + 12),
+          nLabels: Number(h.readBigUInt64LE(o + 16)),
+          nConstraints: h.readUInt32LE(o + 24),
+        };
+      }
+      off += 12 + size;
+    }
+    throw new Error(`${path}: no header section`);
+  } finally {
+    closeSync(fd);
   }
 }
 

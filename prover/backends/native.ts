@@ -70,3 +70,41 @@ export async function proveNative(zkeyPath: string, wtnsPath: string, options: N
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+const defaultCudaBinary = fileURLToPath(new URL("../native/build/ozk-prover-cuda", import.meta.url));
+
+/** The CUDA prover binary: env OZK_CUDA_PROVER, else the one prover/native/cuda/build-cuda.sh writes. */
+export function cudaBinaryPath(): string {
+  return process.env.OZK_CUDA_PROVER ?? defaultCudaBinary;
+}
+
+let cudaAvailability: Promise<boolean> | undefined;
+
+/** Whether the CUDA binary was built and a GPU answers (`ozk-prover-cuda probe`), checked once per process. */
+export function cudaAvailable(): Promise<boolean> {
+  cudaAvailability ??= (async () => {
+    try {
+      accessSync(cudaBinaryPath(), constants.X_OK);
+      await run(cudaBinaryPath(), ["probe"]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  return cudaAvailability;
+}
+
+/** Groth16 proof on the GPU (NTTs and MSMs in CUDA). Not yet run on a GPU: callers must verify its proofs. */
+export async function proveCuda(zkeyPath: string, wtnsPath: string): Promise<ProofResult> {
+  const dir = await mkdtemp(join(tmpdir(), "ozk-cuda-"));
+  try {
+    const proofPath = join(dir, "proof.json");
+    const publicPath = join(dir, "public.json");
+    await run(cudaBinaryPath(), ["prove", zkeyPath, wtnsPath, proofPath, publicPath]);
+    const proof = JSON.parse(await readFile(proofPath, "utf8")) as ProofResult["proof"];
+    const publicSignals = JSON.parse(await readFile(publicPath, "utf8")) as ProofResult["publicSignals"];
+    return { proof, publicSignals };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -14,11 +14,12 @@ arch_flags="-march=native"
 defs=""
 if [ "${OZK_PORTABLE:-0}" = "1" ]; then arch_flags="-march=x86-64-v2"; defs="-DOZK_PORTABLE"; fi
 flags="-std=c++17 -O3 $arch_flags $defs -Wall -Wextra -Wno-unused-parameter -pthread -I$here/include"
-jobs="${JOBS:-2}"
 "$CXX" $flags -o "$out/ozk-prover" "$here/src/main.cpp" &
 "$CXX" $flags -o "$out/ozk-native-test" "$here/src/native_test.cpp" &
 wait %1 && wait %2
-if command -v nvcc >/dev/null 2>&1 && [ "${OZK_NO_CUDA:-0}" != "1" ]; then
+if [ "${OZK_NO_CUDA:-0}" = "1" ]; then
+  echo "build.sh: OZK_NO_CUDA=1, skipping the CUDA prover" >&2
+elif command -v nvcc >/dev/null 2>&1; then
   "$here/cuda/build-cuda.sh" "$out"
 else
   echo "build.sh: nvcc not found, skipping the CUDA prover" >&2

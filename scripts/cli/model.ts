@@ -28,6 +28,11 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
   return q;
 }
 
+function routeOf(v: string): "direct" | "circom" {
+  if (v !== "direct" && v !== "circom") throw new Error(`--route must be direct or circom, got ${v}`);
+  return v;
+}
+
 function visibilityOf(v: string): Visibility {
   if (v !== "constant" && v !== "committed") throw new Error(`--visibility must be constant or committed, got ${v}`);
   return v;
@@ -62,6 +67,7 @@ export function register(program: Command): void {
     .option("--activation-bits <n>", "signed bits per hidden activation (default 10)")
     .option("--output-bits <n>", "signed bits per output (default 24)")
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
+    .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
     .action(async (source: string, o: Record<string, string | undefined>) => {
       const m = await buildModel(source, {
@@ -70,6 +76,7 @@ export function register(program: Command): void {
         ptau: o.ptau,
         quant: quantOptions(o),
         skipSetup: !!o.skipSetup,
+        route: routeOf(o.route ?? "direct"),
       });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
@@ -83,6 +90,7 @@ export function register(program: Command): void {
     .action(async (target: string, o: { visibility: string; json?: boolean }) => {
       let costs: OpCost[];
       let title: string;
+      if (!existsSync(target)) throw new Error(`${target}: no such package folder or .onnx file`);
       if (statSync(target).isDirectory() && existsSync(join(target, "manifest.json"))) {
         const m = readManifest(target);
         costs = m.costs;

@@ -124,6 +124,8 @@ export function register(program: Command): void {
       const logger = createLogger({ name: "ozk-prover-worker" });
       const metrics = new Metrics({ prefix: "ozk_prover_" });
       const backend = await selectBackend({ prefer: opts.backend, logger });
+      const { ensureCurve } = await import("../../prover/snarkjs.ts");
+      await ensureCurve(); // every proof is verified: build the curve before the first job
       const worker = startRedisWorker(
         { backend, modelsDir: opts.models, logger, metrics, workerId: `${hostname()}-${process.pid}` },
         { url: opts.redis, queueName: opts.queue, concurrency: opts.concurrency },
@@ -131,7 +133,8 @@ export function register(program: Command): void {
       await worker.waitUntilReady();
       const server = await startServer({ port: opts.port, metrics, health: () => ({ ok: worker.isRunning(), backend: backend.name }), logger });
       logger.info({ ops: server.url, backend: backend.name, concurrency: opts.concurrency }, "worker ready");
-      await untilSignal();
+      const sig = await untilSignal();
+      logger.info({ signal: sig }, "worker stopping");
       await worker.close(); // waits for the job in flight
       await server.close();
       await backend.close?.();

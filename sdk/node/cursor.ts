@@ -66,12 +66,16 @@ export interface CursorBatch<L = Log> {
 
 export class EventCursor<L extends Log = Log> {
   private readonly o: Required<Pick<CursorOptions, "maxBlockRange" | "keepCheckpoints">> & CursorOptions;
+  /** Current range per eth_getLogs: halved when the node refuses a range as too large, up to the maximum again. */
+  private range: bigint;
+  private readsSinceShrink = 0;
 
   constructor(options: CursorOptions) {
     if (options.confirmations < 0 || !Number.isInteger(options.confirmations)) {
       throw new RangeError(`confirmations must be a non-negative integer, got ${options.confirmations}`);
     }
     this.o = { maxBlockRange: 2000n, keepCheckpoints: 256, ...options };
+    this.range = this.o.maxBlockRange;
   }
 
   private get stateKey(): string {
@@ -137,14 +141,30 @@ export class EventCursor<L extends Log = Log> {
     if (next > safe) {
       return rewind ? { fromBlock: next, toBlock: next - 1n, toBlockHash: "0x" as Hash, logs: [], rewind } : undefined;
     }
-    const toBlock = safe - next + 1n > this.o.maxBlockRange ? next + this.o.maxBlockRange - 1n : safe;
+    const toBlock = safe - next + 1n > this.range ? next + this.range - 1n : safe;
     const before = await this.hashAt(toBlock);
-    const raw = await this.o.client.getLogs({
-      address: this.o.address,
-      ...(this.o.events ? { events: this.o.events } : {}),
-      fromBlock: next,
-      toBlock,
-    } as Parameters<PublicClient["getLogs"]>[0]);
+    let raw: Log[];
+    try {
+      raw = await this.o.client.getLogs({
+        address: this.o.address,
+        ...(this.o.events ? { events: this.o.events } : {}),
+        fromBlock: next,
+        toBlock,
+      } as Parameters<PublicClient["getLogs"]>[0]);
+    } catch (err) {
+      // Nodes cap eth_getLogs by range or result count: retry a smaller range next time.
+      if (this.range > 1n && /range|too many|limit|exceed|10000 results/i.test(String((err as Error).message ?? err))) {
+        this.range = this.range / 2n;
+        this.readsSinceShrink = 0;
+        throw new RetryableError(`eth_getLogs refused ${next}..${toBlock}; range now ${this.range} blocks`, { cause: err, meta: { cursor: this.o.key } });
+      }
+      throw err;
+    }
+    // Grow back slowly, so a node's cap costs one refusal per 16 reads rather than every other read.
+    if (this.range < this.o.maxBlockRange && ++this.readsSinceShrink >= 16) {
+      this.range = this.range * 2n > this.o.maxBlockRange ? this.o.maxBlockRange : this.range * 2n;
+      this.readsSinceShrink = 0;
+    }
     const after = await this.hashAt(toBlock);
     const torn = raw.some((l) => l.blockNumber === toBlock && l.blockHash !== after);
     if (before === undefined || before !== after || torn) {

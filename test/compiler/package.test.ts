@@ -1,5 +1,6 @@
 // The shipped model packages: manifests match their artifacts, proofs made with the committed keys verify with
 // snarkjs and with the generated Solidity verifier, and a proof does not verify against any other output.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,16 @@ const sha256 = (p: string): string => createHash("sha256").update(readFileSync(p
 describe("shipped model packages", function () {
   this.timeout(300_000);
   after(async () => (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate());
+
+  it("ozk model inspect prints constraints per layer and per operator kind", function () {
+    const dir = join(ROOT, "models", "mnist-mlp");
+    if (!existsSync(join(dir, "manifest.json"))) this.skip();
+    const out = execFileSync("npx", ["tsx", "scripts/ozk.ts", "model", "inspect", dir], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const m = readManifest(dir);
+    expect(out).to.contain(`${m.constraints} constraints`);
+    expect(out).to.match(/per layer:[\s\S]*fc1\s+dense\s+\d+/);
+    expect(out).to.match(/per operator kind:[\s\S]*input range check\s+7056/);
+  });
 
   for (const name of ["mnist-mlp", "mnist-cnn"]) {
     const dir = join(ROOT, "models", name);

@@ -9,6 +9,7 @@ import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { runFloat } from "../../circuits/fidelity/float-engine.ts";
 import { fidelity, formatReport, readLabelledSet } from "../../circuits/fidelity/report.ts";
 import { importOnnxFile } from "../../circuits/onnx/import.ts";
+import { Rng } from "../../circuits/train/nn.ts";
 
 const root = join(import.meta.dirname, "../..");
 const modelPath = (name: string) => join(root, "models", name, "model.onnx");
@@ -55,6 +56,20 @@ describe("fidelity", function () {
     const r = await fidelity(modelPath("mnist-cnn"), { ...fresh, data: { images: [x], labels: [heldOutSample(1).labels[0]!] } });
     expect(r.layers.map((l) => l.name)).to.deep.equal(["conv1", "conv2", "fc1", "fc2"]);
     expect(r.layers.map((l) => l.outputs)).to.deep.equal([864, 200, 32, 10]);
+  });
+
+  it("handles models whose output is ArgMax (errors measured on the vector entering it)", async function () {
+    const path = join(root, "test/onnx/fixtures/mlp-argmax.onnx");
+    const model = importOnnxFile(path);
+    const rng = new Rng(3);
+    const images = Array.from({ length: 40 }, () => Float32Array.from({ length: 36 }, () => rng.next()));
+    const labels = images.map((x) => runFloat(model, x).output[0]!);
+    const r = await fidelity(path, { data: { images, labels }, calibration: images, minAgreement: 0.9 });
+    expect(r.floatAccuracy).to.equal(1); // labels are the float model's own predictions
+    expect(r.agreement).to.equal(r.quantizedAccuracy);
+    expect(r.agreement).to.be.at.least(0.9);
+    expect(r.logits.maxAbsError).to.be.greaterThan(0);
+    expect(r.layers.map((l) => l.kind)).to.deep.equal(["dense+relu", "dense"]);
   });
 
   describe("ozk model fidelity", function () {

@@ -16,6 +16,7 @@ import {
 import { EventCursor, type CursorBatch } from "../../sdk/node/cursor.ts";
 import { Store } from "../../sdk/node/store.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
+import { RetryableError } from "../../sdk/errors.ts";
 
 // A 9-byte contract that emits LOG1(topic0 = calldata[0:32]) with no data: any topic we like, one per tx.
 const RUNTIME = "600035600060" + "00a100";
@@ -142,5 +143,38 @@ describe("sdk/node/cursor", function () {
     const batches = await drain(cursor);
     const logs = batches.flatMap((b) => b.logs) as Array<{ eventName?: string }>;
     expect(logs.map((l) => l.eventName)).to.deep.equal(["Ping"]);
+  });
+
+  it("shrinks the getLogs range when the node refuses it, and still delivers everything once", async () => {
+    const store = new Store(":memory:");
+    const start = (await client.getBlockNumber({ cacheTime: 0 })) + 1n;
+    for (const t of [500, 501, 502, 503]) await emit(t);
+    const calls: bigint[] = [];
+    // A node that caps eth_getLogs at 2 blocks.
+    const capped = {
+      ...client,
+      getLogs: (async (args: { fromBlock: bigint; toBlock: bigint }) => {
+        calls.push(args.toBlock - args.fromBlock + 1n);
+        if (args.toBlock - args.fromBlock + 1n > 2n) throw new Error("query exceeds max block range 2");
+        return client.getLogs(args as never);
+      }) as PublicClient["getLogs"],
+    } as PublicClient;
+    const cursor = new EventCursor({ client: capped, store, key: "capped", fromBlock: start, confirmations: 0, address: emitter, maxBlockRange: 8n });
+    const got: CursorBatch[] = [];
+    let refusals = 0;
+    for (let i = 0; i < 10; i++) {
+      try {
+        await cursor.sync((b) => {
+          got.push(b);
+        });
+        break;
+      } catch (err) {
+        expect(err).to.be.instanceOf(RetryableError);
+        refusals++;
+      }
+    }
+    expect(refusals).to.equal(2); // 8 -> 4 -> 2 blocks
+    expect(tags(got)).to.deep.equal([500, 501, 502, 503]);
+    expect(calls.slice(0, 3)).to.deep.equal([4n, 4n, 2n]); // clipped to the 4 blocks there are, then halved
   });
 });

@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
       write_file(pos[3], proof_json(pf));
       write_file(pos[4], public_json(pf));
       if (timings)
-        fprintf(stderr, "ozk-prover: load+check %.0f ms, qap %.0f ms, ntt %.0f ms, msm %.0f ms, total %.0f ms (%d threads)\n",
-                load, tm.qap, tm.ntt, tm.msm, t.ms(), threads);
+        fprintf(stderr, "ozk-prover: load+check %.0f ms, qap %.0f ms, ntt %.0f ms, msm %.0f ms (G2 %.0f ms), total %.0f ms (%d threads)\n",
+                load, tm.qap, tm.ntt, tm.msm, tm.msm_g2, t.ms(), threads);
       return 0;
     }
     if (pos[0] == "devsetup-UNSAFE" && pos.size() == 3) {

@@ -253,6 +253,20 @@ static int cmd_selftest() {
       CHECK(fast.eq(naive));
     }
   }
+  // split bucket reduction (the GPU's) equals the serial running sum
+  {
+    std::vector<G1> buckets(1000);
+    for (size_t i = 0; i < buckets.size(); i++) buckets[i] = i % 13 == 5 ? G1::inf() : g1.mul(rand_fr().v);
+    G1 serial = reduce_buckets(buckets.data(), buckets.size());
+    G1 split = G1::inf();
+    for (uint32_t lo = 0; lo < 1000; lo += 96) {
+      uint32_t hi = std::min<uint32_t>(1000, lo + 96);
+      G1 S, T;
+      bucket_range_sums(buckets.data(), lo, hi, S, T);
+      split = split + T + mul_small(S, lo);
+    }
+    CHECK(split.eq(serial));
+  }
   // NTT: round trip and agreement with a naive DFT
   for (int logn : {1, 3, 6, 13}) {
     size_t n = (size_t)1 << logn;

@@ -68,6 +68,14 @@ class BinFile {
   uint32_t u32(size_t off) const { uint32_t v; memcpy(&v, base_ + off, 4); return v; }
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
+  // Drops a section's pages from this process once it has been read (they are file-backed and clean), so peak
+  // RSS holds about one section of the key at a time rather than the whole file.
+  static void release(const Section& s) {
+    uintptr_t page = (uintptr_t)4096;
+    uintptr_t b = ((uintptr_t)s.data + page - 1) & ~(page - 1);
+    uintptr_t e = ((uintptr_t)s.data + s.size) & ~(page - 1);
+    if (e > b) madvise((void*)b, (size_t)(e - b), MADV_DONTNEED);
+  }
   // Hint the kernel that a section will be read once, front to back.
   void advise_sequential(uint32_t id) const {
     const Section& s = section(id);

@@ -2,6 +2,10 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+#include <immintrin.h>
+#define OZK_X86_CARRY 1
+#endif
 
 #if defined(__CUDACC__)
 #define OZK_HD __host__ __device__ __forceinline__
@@ -9,6 +13,12 @@
 #else
 #define OZK_HD inline
 #define OZK_UNROLL _Pragma("GCC unroll 4")
+#endif
+// Small hot primitives: forced inline on the host (a call costs as much as a field addition).
+#if defined(__CUDACC__)
+#define OZK_HOT OZK_HD
+#else
+#define OZK_HOT inline __attribute__((always_inline))
 #endif
 
 // x86-64 with BMI2 (mulx) and ADX (adcx/adox): two independent carry chains in the Montgomery product.
@@ -25,6 +35,10 @@ struct FqParams {
   static constexpr uint64_t R[4] = {0xd35d438dc58f0d9dULL, 0x0a78eb28f5c70b3dULL, 0x666ea36f7879462cULL, 0x0e0a77c19a07df2fULL};
   static constexpr uint64_t R2[4] = {0xf32cfc5b538afa89ULL, 0xb5e71911d44501fbULL, 0x47ab1eff0a417ff6ULL, 0x06d89f71cab8351fULL};
   static constexpr uint64_t INV = 0x87d20782e4866389ULL;  // -P^-1 mod 2^64
+  OZK_HD static constexpr uint64_t p(int i) { return i == 0 ? 0x3c208c16d87cfd47ULL : i == 1 ? 0x97816a916871ca8dULL : i == 2 ? 0xb85045b68181585dULL : 0x30644e72e131a029ULL; }
+  OZK_HD static constexpr uint64_t r(int i) { return i == 0 ? 0xd35d438dc58f0d9dULL : i == 1 ? 0x0a78eb28f5c70b3dULL : i == 2 ? 0x666ea36f7879462cULL : 0x0e0a77c19a07df2fULL; }
+  OZK_HD static constexpr uint64_t r2(int i) { return i == 0 ? 0xf32cfc5b538afa89ULL : i == 1 ? 0xb5e71911d44501fbULL : i == 2 ? 0x47ab1eff0a417ff6ULL : 0x06d89f71cab8351fULL; }
+  OZK_HD static constexpr uint64_t inv() { return 0x87d20782e4866389ULL; }
 };
 
 struct FrParams {
@@ -32,6 +46,10 @@ struct FrParams {
   static constexpr uint64_t R[4] = {0xac96341c4ffffffbULL, 0x36fc76959f60cd29ULL, 0x666ea36f7879462eULL, 0x0e0a77c19a07df2fULL};
   static constexpr uint64_t R2[4] = {0x1bb8e645ae216da7ULL, 0x53fe3ab1e35c59e3ULL, 0x8c49833d53bb8085ULL, 0x0216d0b17f4e44a5ULL};
   static constexpr uint64_t INV = 0xc2e1f593efffffffULL;
+  OZK_HD static constexpr uint64_t p(int i) { return i == 0 ? 0x43e1f593f0000001ULL : i == 1 ? 0x2833e84879b97091ULL : i == 2 ? 0xb85045b68181585dULL : 0x30644e72e131a029ULL; }
+  OZK_HD static constexpr uint64_t r(int i) { return i == 0 ? 0xac96341c4ffffffbULL : i == 1 ? 0x36fc76959f60cd29ULL : i == 2 ? 0x666ea36f7879462eULL : 0x0e0a77c19a07df2fULL; }
+  OZK_HD static constexpr uint64_t r2(int i) { return i == 0 ? 0x1bb8e645ae216da7ULL : i == 1 ? 0x53fe3ab1e35c59e3ULL : i == 2 ? 0x8c49833d53bb8085ULL : 0x0216d0b17f4e44a5ULL; }
+  OZK_HD static constexpr uint64_t inv() { return 0xc2e1f593efffffffULL; }
 };
 
 // An element kept in Montgomery form (value * 2^256 mod P). Both moduli are below 2^254, so sums of two
@@ -41,7 +59,7 @@ struct Fp {
   uint64_t v[4];
 
   OZK_HD static Fp zero() { Fp r; r.v[0] = r.v[1] = r.v[2] = r.v[3] = 0; return r; }
-  OZK_HD static Fp one() { Fp r; for (int i = 0; i < 4; i++) r.v[i] = Params::R[i]; return r; }
+  OZK_HD static Fp one() { Fp r; for (int i = 0; i < 4; i++) r.v[i] = Params::r(i); return r; }
   OZK_HD bool is_zero() const { return (v[0] | v[1] | v[2] | v[3]) == 0; }
   OZK_HD bool operator==(const Fp& o) const { return ((v[0] ^ o.v[0]) | (v[1] ^ o.v[1]) | (v[2] ^ o.v[2]) | (v[3] ^ o.v[3])) == 0; }
   OZK_HD bool operator!=(const Fp& o) const { return !(*this == o); }
@@ -49,20 +67,55 @@ struct Fp {
   // true when the raw limbs a[] are >= P
   OZK_HD static bool geq_p(const uint64_t a[4]) {
     for (int i = 3; i >= 0; i--) {
-      if (a[i] > Params::P[i]) return true;
-      if (a[i] < Params::P[i]) return false;
+      if (a[i] > Params::p(i)) return true;
+      if (a[i] < Params::p(i)) return false;
     }
     return true;
   }
   OZK_HD static void sub_p(uint64_t a[4]) {
     uint64_t borrow = 0;
     for (int i = 0; i < 4; i++) {
-      u128 t = (u128)a[i] - Params::P[i] - borrow;
+      u128 t = (u128)a[i] - Params::p(i) - borrow;
       a[i] = (uint64_t)t;
       borrow = (uint64_t)(t >> 64) & 1;
     }
   }
 
+#ifdef OZK_X86_CARRY
+  // add/sub with the carry flag (adc/sbb chains) and a masked correction, no branches.
+  OZK_HOT Fp operator+(const Fp& b) const {
+    unsigned long long s0, s1, s2, s3, t0, t1, t2, t3;
+    unsigned char c = _addcarry_u64(0, v[0], b.v[0], &s0);
+    c = _addcarry_u64(c, v[1], b.v[1], &s1);
+    c = _addcarry_u64(c, v[2], b.v[2], &s2);
+    _addcarry_u64(c, v[3], b.v[3], &s3);
+    unsigned char br = _subborrow_u64(0, s0, Params::p(0), &t0);
+    br = _subborrow_u64(br, s1, Params::p(1), &t1);
+    br = _subborrow_u64(br, s2, Params::p(2), &t2);
+    br = _subborrow_u64(br, s3, Params::p(3), &t3);
+    uint64_t keep = 0 - (uint64_t)br;  // all ones when s < P
+    Fp r;
+    r.v[0] = (s0 & keep) | (t0 & ~keep); r.v[1] = (s1 & keep) | (t1 & ~keep);
+    r.v[2] = (s2 & keep) | (t2 & ~keep); r.v[3] = (s3 & keep) | (t3 & ~keep);
+    return r;
+  }
+  OZK_HOT Fp operator-(const Fp& b) const {
+    unsigned long long d0, d1, d2, d3;
+    unsigned char br = _subborrow_u64(0, v[0], b.v[0], &d0);
+    br = _subborrow_u64(br, v[1], b.v[1], &d1);
+    br = _subborrow_u64(br, v[2], b.v[2], &d2);
+    br = _subborrow_u64(br, v[3], b.v[3], &d3);
+    uint64_t m = 0 - (uint64_t)br;  // add P back when the subtraction borrowed
+    Fp r;
+    unsigned long long o0, o1, o2, o3;
+    unsigned char c = _addcarry_u64(0, d0, Params::p(0) & m, &o0);
+    c = _addcarry_u64(c, d1, Params::p(1) & m, &o1);
+    c = _addcarry_u64(c, d2, Params::p(2) & m, &o2);
+    _addcarry_u64(c, d3, Params::p(3) & m, &o3);
+    r.v[0] = o0; r.v[1] = o1; r.v[2] = o2; r.v[3] = o3;
+    return r;
+  }
+#else
   OZK_HD Fp operator+(const Fp& b) const {
     Fp r;
     uint64_t carry = 0;
@@ -85,19 +138,20 @@ struct Fp {
     if (borrow) {
       uint64_t carry = 0;
       for (int i = 0; i < 4; i++) {
-        u128 t = (u128)r.v[i] + Params::P[i] + carry;
+        u128 t = (u128)r.v[i] + Params::p(i) + carry;
         r.v[i] = (uint64_t)t;
         carry = (uint64_t)(t >> 64);
       }
     }
     return r;
   }
-  OZK_HD Fp neg() const { return is_zero() ? *this : zero() - *this; }
-  OZK_HD Fp dbl() const { return *this + *this; }
+#endif
+  OZK_HOT Fp neg() const { return is_zero() ? *this : zero() - *this; }
+  OZK_HOT Fp dbl() const { return *this + *this; }
 
   // CIOS Montgomery multiplication in the "no-carry" form (valid because P's top limb is below 2^63 - 1):
   // the running sum fits in 4 limbs after each outer step, so no fifth/sixth word is carried.
-  OZK_HD Fp operator*(const Fp& b) const {
+  OZK_HOT Fp operator*(const Fp& b) const {
 #ifdef OZK_ASM_MUL
     return mul_asm(b);
 #else
@@ -112,15 +166,15 @@ OZK_UNROLL
       u128 x = (u128)v[0] * bi + t0;
       uint64_t A = (uint64_t)(x >> 64);
       t0 = (uint64_t)x;
-      const uint64_t m = t0 * Params::INV;
-      u128 y = (u128)m * Params::P[0] + t0;
+      const uint64_t m = t0 * Params::inv();
+      u128 y = (u128)m * Params::p(0) + t0;
       uint64_t C = (uint64_t)(y >> 64);
       x = (u128)v[1] * bi + t1 + A; A = (uint64_t)(x >> 64);
-      y = (u128)m * Params::P[1] + (uint64_t)x + C; C = (uint64_t)(y >> 64); t0 = (uint64_t)y;
+      y = (u128)m * Params::p(1) + (uint64_t)x + C; C = (uint64_t)(y >> 64); t0 = (uint64_t)y;
       x = (u128)v[2] * bi + t2 + A; A = (uint64_t)(x >> 64);
-      y = (u128)m * Params::P[2] + (uint64_t)x + C; C = (uint64_t)(y >> 64); t1 = (uint64_t)y;
+      y = (u128)m * Params::p(2) + (uint64_t)x + C; C = (uint64_t)(y >> 64); t1 = (uint64_t)y;
       x = (u128)v[3] * bi + t3 + A; A = (uint64_t)(x >> 64);
-      y = (u128)m * Params::P[3] + (uint64_t)x + C; C = (uint64_t)(y >> 64); t2 = (uint64_t)y;
+      y = (u128)m * Params::p(3) + (uint64_t)x + C; C = (uint64_t)(y >> 64); t2 = (uint64_t)y;
       t3 = C + A;
     }
     Fp r;
@@ -164,7 +218,7 @@ OZK_UNROLL
   "movq $0, %%rax\n\t"                         \
   "adcxq %%rax, %[t3]\n\t"                     \
   "adoxq %[A], %[t3]\n\t"
-  Fp mul_asm(const Fp& bb) const {
+  OZK_HOT Fp mul_asm(const Fp& bb) const {
     uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, A, S;
     asm(OZK_MUL_STEP(0) OZK_MUL_STEP(8) OZK_MUL_STEP(16) OZK_MUL_STEP(24)
         : [t0] "+&r"(t0), [t1] "+&r"(t1), [t2] "+&r"(t2), [t3] "+&r"(t3), [A] "=&r"(A), [S] "=&r"(S)
@@ -179,22 +233,33 @@ OZK_UNROLL
 #undef OZK_MUL_STEP
 #endif
   // Branch-free conditional subtraction of P.
-  OZK_HD void reduce_once() {
+  OZK_HOT void reduce_once() {
+#ifdef OZK_X86_CARRY
+    unsigned long long t0, t1, t2, t3;
+    unsigned char br = _subborrow_u64(0, v[0], Params::p(0), &t0);
+    br = _subborrow_u64(br, v[1], Params::p(1), &t1);
+    br = _subborrow_u64(br, v[2], Params::p(2), &t2);
+    br = _subborrow_u64(br, v[3], Params::p(3), &t3);
+    uint64_t keep = 0 - (uint64_t)br;
+    v[0] = (v[0] & keep) | (t0 & ~keep); v[1] = (v[1] & keep) | (t1 & ~keep);
+    v[2] = (v[2] & keep) | (t2 & ~keep); v[3] = (v[3] & keep) | (t3 & ~keep);
+#else
     uint64_t s[4], borrow = 0;
     for (int i = 0; i < 4; i++) {
-      u128 t = (u128)v[i] - Params::P[i] - borrow;
+      u128 t = (u128)v[i] - Params::p(i) - borrow;
       s[i] = (uint64_t)t;
       borrow = (uint64_t)(t >> 64) & 1;
     }
     uint64_t keep = 0 - borrow;  // all ones when v < P
     for (int i = 0; i < 4; i++) v[i] = (v[i] & keep) | (s[i] & ~keep);
+#endif
   }
-  OZK_HD Fp sqr() const { return *this * *this; }
+  OZK_HOT Fp sqr() const { return *this * *this; }
 
   // Conversions between the canonical integer (little-endian limbs) and Montgomery form.
   OZK_HD static Fp from_raw(const uint64_t a[4]) {  // a must be < P
     Fp x; for (int i = 0; i < 4; i++) x.v[i] = a[i];
-    Fp r2; for (int i = 0; i < 4; i++) r2.v[i] = Params::R2[i];
+    Fp r2; for (int i = 0; i < 4; i++) r2.v[i] = Params::r2(i);
     return x * r2;
   }
   OZK_HD void to_raw(uint64_t out[4]) const {
@@ -218,7 +283,7 @@ OZK_UNROLL
     return r;
   }
   OZK_HD Fp inv() const {  // Fermat; inverse of zero is zero
-    uint64_t e[4]; for (int i = 0; i < 4; i++) e[i] = Params::P[i];
+    uint64_t e[4]; for (int i = 0; i < 4; i++) e[i] = Params::p(i);
     e[0] -= 2;  // P is odd and > 2, no borrow
     return pow(e);
   }

@@ -71,13 +71,14 @@ struct ZKey {
     H = sized(9, (uint64_t)domain_size * G1_BYTES, "H");
     sized(3, (uint64_t)(n_public + 1) * G1_BYTES, "IC");
     check_coefs(threads);
-    if (check_points) {
-      check_points_in<G1Curve>(A, G1_BYTES, "A", threads);
-      check_points_in<G1Curve>(B1, G1_BYTES, "B1", threads);
-      check_points_in<G2Curve>(B2, G2_BYTES, "B2", threads);
-      check_points_in<G1Curve>(C, G1_BYTES, "C", threads);
-      check_points_in<G1Curve>(H, G1_BYTES, "H", threads);
-    }
+    check_points_ = check_points;
+  }
+
+  // Every point of a query section is checked just before its MSM (so only one section is resident at a time).
+  bool check_points_ = true;
+  template <class Curve>
+  void check_query(const Section& s, const char* name, int threads) const {
+    if (check_points_) check_points_in<Curve>(s, sizeof(Affine<typename Curve::F>), name, threads);
   }
 
   Section sized(uint32_t id, uint64_t expect, const char* name) {
@@ -104,7 +105,7 @@ struct ZKey {
   }
 
   template <class Curve>
-  void check_points_in(const Section& s, size_t sz, const char* name, int threads) {
+  void check_points_in(const Section& s, size_t sz, const char* name, int threads) const {
     size_t n = s.size / sz;
     std::atomic<bool> bad(false);
     parallel_ranges(n, threads, [&](size_t b, size_t e) {
@@ -152,7 +153,7 @@ struct Proof {
 };
 
 struct ProveTimings {
-  double qap = 0, ntt = 0, msm = 0, total = 0;
+  double qap = 0, ntt = 0, msm = 0, msm_g1 = 0, msm_g2 = 0, total = 0;
 };
 
 // Evaluations of a*b - c on the odd coset {g * w^i}, g a primitive 2n-th root, as canonical integers (the
@@ -186,17 +187,13 @@ inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int t
   int logn = zk.log_domain;
   std::vector<Fr> tw = ntt_twiddles(logn, false, threads), twi = ntt_twiddles(logn, true, threads);
   Fr g = fr_root_of_unity(logn + 1);
-  std::vector<Fr> powers(n);  // g^i
-  parallel_ranges(n, threads, [&](size_t lo, size_t hi) {
-    uint64_t ex[4] = {(uint64_t)lo, 0, 0, 0};
-    Fr x = g.pow(ex);
-    for (size_t i = lo; i < hi; i++) { powers[i] = x; x = x * g; }
-  });
   for (std::vector<Fr>* v : {&a, &b, &c}) {
     intt_inplace(v->data(), logn, twi, threads);
     Fr* d = v->data();
-    parallel_ranges(n, threads, [&](size_t lo, size_t hi) {
-      for (size_t i = lo; i < hi; i++) d[i] = d[i] * powers[i];
+    parallel_ranges(n, threads, [&](size_t lo, size_t hi) {  // coefficient i times g^i
+      uint64_t ex[4] = {(uint64_t)lo, 0, 0, 0};
+      Fr x = g.pow(ex);
+      for (size_t i = lo; i < hi; i++) { d[i] = d[i] * x; x = x * g; }
     });
     ntt_inplace(v->data(), logn, tw, threads);
   }
@@ -217,14 +214,30 @@ inline Proof prove(const ZKey& zk, const Witness& wt, int threads, ProveTimings&
     throw Error("invalid witness length: circuit has " + std::to_string(zk.n_vars) + " signals, witness has " +
                 std::to_string(wt.n));
   std::vector<Fr> hs = quotient_scalars(zk, wt, threads, tm);
+  BinFile::release(zk.coefs);
   Timer t;
   const uint8_t* w = wt.values.data;
+  zk.check_query<G1Curve>(zk.A, "A", threads);
   G1 pi_a = msm<Fq>(zk.A.data, w, zk.n_vars, threads);
+  BinFile::release(zk.A);
+  zk.check_query<G1Curve>(zk.B1, "B1", threads);
   G1 pib1 = msm<Fq>(zk.B1.data, w, zk.n_vars, threads);
+  BinFile::release(zk.B1);
+  tm.msm_g1 += t.ms();
+  Timer t_g2;
+  zk.check_query<G2Curve>(zk.B2, "B2", threads);
   G2 pi_b = msm<Fq2>(zk.B2.data, w, zk.n_vars, threads);
+  BinFile::release(zk.B2);
+  tm.msm_g2 += t_g2.ms();
+  Timer t_c;
   size_t off = (size_t)zk.n_public + 1;
+  zk.check_query<G1Curve>(zk.C, "C", threads);
   G1 pi_c = msm<Fq>(zk.C.data, w + off * FR_BYTES, zk.n_vars - off, threads);
+  BinFile::release(zk.C);
+  zk.check_query<G1Curve>(zk.H, "H", threads);
   G1 res_h = msm<Fq>(zk.H.data, (const uint8_t*)hs.data(), zk.domain_size, threads);
+  BinFile::release(zk.H);
+  tm.msm_g1 += t_c.ms();
   tm.msm += t.ms();
   hs.clear();
   hs.shrink_to_fit();

@@ -19,7 +19,7 @@ inline Fr fr_root_of_unity(int k) {
 }
 
 // One butterfly: (a, b) <- (a + w b, a - w b). Shared with the CUDA kernels.
-OZK_HD void ntt_butterfly(Fr& a, Fr& b, const Fr& w) {
+OZK_HOT void ntt_butterfly(Fr& a, Fr& b, const Fr& w) {
   Fr t = b * w;
   b = a - t;
   a = a + t;

@@ -1,0 +1,153 @@
+// Prover benchmark (not a test): chain circuits y[i] = y[i-1]^2 + i at 2^k constraints, keys from the UNSAFE dev
+// setup, whole-process prove time (median of BENCH_REPS) and peak RSS for snarkjs, the native CPU prover, the
+// CUDA prover when a GPU answers, and rapidsnark when RAPIDSNARK=/path is given. Every prover's first proof at
+// every size is checked with snarkjs verify. Writes bench-results/prover.json and the prover table in
+// docs/benchmarks.md.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { unsafeDevSetup } from "../prover/devsetup.ts";
+import { snarkjs } from "../prover/snarkjs.ts";
+import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../prover/native/chain.ts";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const outDir = join(root, "bench-results");
+const work = join(outDir, "circuits");
+const sizes = (process.env.BENCH_SIZES ?? "12,14,16,18,20").split(",").map(Number);
+const reps = Number(process.env.BENCH_REPS ?? 3);
+const snarkjsMax = Number(process.env.BENCH_SNARKJS_MAX ?? 20);
+const threads = process.env.BENCH_THREADS;
+const native = join(root, "prover/native/build/ozk-prover");
+const cuda = join(root, "prover/native/build/ozk-prover-cuda");
+const rapidsnark = process.env.RAPIDSNARK;
+
+interface Run {
+  seconds: number;
+  maxRssMB: number;
+  load1: number;
+}
+interface Entry {
+  prover: string;
+  log2: number;
+  constraints: number;
+  runs: Run[];
+  medianSeconds: number;
+  peakRssMB: number;
+  verified: boolean;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timed(cmd: string[]): Run {
+  const load1 = loadavg()[0]!;
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...cmd], { encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd.join(" ")} failed:\n${r.stderr}`);
+  const last = r.stderr.trim().split("\n").pop()!.split(" ");
+  return { seconds: Number(last[0]), maxRssMB: Math.round(Number(last[1]) / 1024), load1: Math.round(load1 * 100) / 100 };
+}
+
+function gpuAnswers(): boolean {
+  if (!existsSync(cuda)) return false;
+  const r = spawnSync(cuda, ["probe"], { encoding: "utf8" });
+  return r.status === 0;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(work, { recursive: true });
+  if (!existsSync(native)) throw new Error("native prover not built: run prover/native/build.sh");
+  const provers: [string, (z: string, w: string, p: string, pub: string) => string[]][] = [
+    ["snarkjs", (z, w, p, pub) => [process.execPath, join(root, "node_modules/snarkjs/cli.js"), "groth16", "prove", z, w, p, pub]],
+    ["native-cpu", (z, w, p, pub) => [native, "prove", z, w, p, pub, ...(threads ? ["--threads", threads] : [])]],
+  ];
+  if (gpuAnswers()) provers.push(["cuda", (z, w, p, pub) => [cuda, "prove", z, w, p, pub]]);
+  if (rapidsnark) provers.push(["rapidsnark", (z, w, p, pub) => [rapidsnark, z, w, p, pub]]);
+
+  const entries: Entry[] = [];
+  for (const k of sizes) {
+    const n = chainConstraintsForDomain(k);
+    const r1cs = join(work, `chain${k}.r1cs`), wtns = join(work, `chain${k}.wtns`), zkey = join(work, `chain${k}.zkey`);
+    if (!existsSync(zkey)) {
+      console.error(`[bench] 2^${k}: writing circuit (${n} constraints) and UNSAFE dev key`);
+      writeChainR1cs(r1cs, n);
+      writeChainWtns(wtns, n, 7n);
+      await unsafeDevSetup(r1cs, zkey, { quiet: true });
+    }
+    const vkey = await snarkjs.zKey.exportVerificationKey(zkey);
+    for (const [name, cmd] of provers) {
+      if (name === "snarkjs" && k > snarkjsMax) continue;
+      const proof = join(work, `proof-${name}-${k}.json`), pub = join(work, `public-${name}-${k}.json`);
+      const runs: Run[] = [];
+      for (let i = 0; i < reps; i++) {
+        runs.push(timed(cmd(zkey, wtns, proof, pub)));
+        console.error(`[bench] 2^${k} ${name} run ${i + 1}: ${runs[i]!.seconds}s ${runs[i]!.maxRssMB}MB (load ${runs[i]!.load1})`);
+      }
+      const verified = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
+      if (!verified) console.error(`[bench] 2^${k} ${name}: PROOF DID NOT VERIFY`);
+      entries.push({
+        prover: name,
+        log2: k,
+        constraints: n,
+        runs,
+        medianSeconds: median(runs.map((r) => r.seconds)),
+        peakRssMB: Math.max(...runs.map((r) => r.maxRssMB)),
+        verified,
+      });
+    }
+  }
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+
+  const cpuModel = (() => {
+    try {
+      const l = execFileSync("lscpu", { encoding: "utf8" }).split("\n").find((x) => x.startsWith("Model name"));
+      return l ? l.split(":")[1]!.trim() : cpus()[0]!.model;
+    } catch {
+      return cpus()[0]!.model;
+    }
+  })();
+  const machine = { cpu: cpuModel, cores: cpus().length, gpu: provers.some((p) => p[0] === "cuda") ? "yes" : "none" };
+  const result = { date: new Date().toISOString(), machine, reps, circuit: "chain y[i] = y[i-1]^2 + i, UNSAFE dev key", entries };
+  writeFileSync(join(outDir, "prover.json"), JSON.stringify(result, null, 2) + "\n");
+
+  // markdown table: one row per size, one column pair per prover
+  const names = provers.map((p) => p[0]);
+  const cell = (k: number, p: string): string => {
+    const e = entries.find((x) => x.log2 === k && x.prover === p);
+    return e ? `${e.medianSeconds.toFixed(2)} s / ${e.peakRssMB} MB${e.verified ? "" : " (INVALID)"}` : "-";
+  };
+  const ratio = (k: number, a: string, b: string): string => {
+    const x = entries.find((e) => e.log2 === k && e.prover === a), y = entries.find((e) => e.log2 === k && e.prover === b);
+    return x && y ? `${(y.medianSeconds / x.medianSeconds).toFixed(2)}x` : "-";
+  };
+  const extra = names.includes("rapidsnark") ? ["native vs rapidsnark"] : [];
+  const lines = [
+    `Machine: ${machine.cpu}, ${machine.cores} cores, GPU: ${machine.gpu}. ${result.date.slice(0, 16)}Z, median of ${reps}, whole process (time / peak RSS). Load average (1 min) at each run is in bench-results/prover.json.`,
+    "",
+    `| constraints | ${names.join(" | ")} | native vs snarkjs | ${extra.join(" | ")}${extra.length ? " |" : ""}`,
+    `|---|${names.map(() => "---|").join("")}---|${extra.map(() => "---|").join("")}`,
+    ...sizes.map((k) => {
+      const n = chainConstraintsForDomain(k);
+      const cols = names.map((p) => cell(k, p));
+      const ex = names.includes("rapidsnark") ? [ratio(k, "native-cpu", "rapidsnark")] : [];
+      return `| 2^${k} (${n.toLocaleString("en-US")}) | ${cols.join(" | ")} | ${ratio(k, "native-cpu", "snarkjs")} | ${ex.join(" | ")}${ex.length ? " |" : ""}`;
+    }),
+  ];
+  const docPath = join(root, "docs/benchmarks.md");
+  const start = "<!-- prover-bench:start -->", end = "<!-- prover-bench:end -->";
+  const block = `${start}\n${lines.join("\n")}\n${end}`;
+  let doc = existsSync(docPath) ? readFileSync(docPath, "utf8") : "# Benchmarks\n\n## Prover\n\n" + block + "\n";
+  if (doc.includes(start) && doc.includes(end)) doc = doc.slice(0, doc.indexOf(start)) + block + doc.slice(doc.indexOf(end) + end.length);
+  else doc += `\n## Prover\n\n${block}\n`;
+  mkdirSync(join(root, "docs"), { recursive: true });
+  writeFileSync(docPath, doc);
+  console.log(lines.join("\n"));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+// The dApp read/request API over the claim contract: a claim's state and time left, its submitted fields and
+// outputs (from events), a model's claims as they arrive, and request -> settled result. Browser-safe.
+import { getAbiItem, parseEventLogs, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
+import { claimManagerAbi } from "./abi.ts";
+import { simulateAndWrite } from "./client.ts";
+import { addressOf, type Deployment } from "./deployments.ts";
+import { encodeInputData, inputHashOf } from "./inputs.ts";
+import { OzkError, RetryableError, isRetryable } from "./errors.ts";
+import { ClaimStatus, RequestStatus, claimStatusName, type ClaimFields, type SubmittedClaim } from "./protocol.ts";
+
+/** What the read functions need: an RPC client and the deployment. */
+export interface OzkReader {
+  publicClient: PublicClient<Transport, Chain | undefined>;
+  deployment: Deployment;
+}
+
+export interface ClaimState {
+  claimId: Hex;
+  status: number;
+  statusName: string;
+  /** Challenge window end while Submitted, proof deadline while Challenged; 0 once settled. */
+  deadline: bigint;
+  challenger: Address;
+  /** Seconds until `deadline` at the latest block (0 when passed or settled). */
+  secondsLeft: bigint;
+  /** Finalized or Proven: the outputs stand. */
+  settledValid: boolean;
+  /** Any terminal state (Finalized, Proven, Slashed). */
+  settled: boolean;
+}
+
+const claimsOf = (r: OzkReader): Address => addressOf(r.deployment, "claims");
+const claimSubmitted = getAbiItem({ abi: claimManagerAbi, name: "ClaimSubmitted" });
+const claimInput = getAbiItem({ abi: claimManagerAbi, name: "ClaimInput" });
+const inferenceRequested = getAbiItem({ abi: claimManagerAbi, name: "InferenceRequested" });
+
+/** Status, deadline and time left of a claim. An unknown claimId has status None. */
+export async function getClaimState(r: OzkReader, claimId: Hex): Promise<ClaimState> {
+  const [[status, deadline, challenger], block] = await Promise.all([
+    r.publicClient.readContract({ address: claimsOf(r), abi: claimManagerAbi, functionName: "claimState", args: [claimId] }),
+    r.publicClient.getBlock({ blockTag: "latest" }),
+  ]);
+  const settled = status === ClaimStatus.Finalized || status === ClaimStatus.Proven || status === ClaimStatus.Slashed;
+  const live = status === ClaimStatus.Submitted || status === ClaimStatus.Challenged;
+  return {
+    claimId,
+    status,
+    statusName: claimStatusName(status),
+    deadline,
+    challenger,
+    secondsLeft: live && deadline > block.timestamp ? deadline - block.timestamp : 0n,
+    settledValid: status === ClaimStatus.Finalized || status === ClaimStatus.Proven,
+    settled,
+  };
+}
+
+function toSubmitted(log: { args: { claimId: Hex; claim: ClaimFields; challengeDeadline: bigint; outputs: readonly bigint[] }; blockNumber: bigint | null }): SubmittedClaim {
+  return {
+    claimId: log.args.claimId,
+    claim: { ...log.args.claim },
+    outputs: [...log.args.outputs],
+    challengeDeadline: log.args.challengeDeadline,
+    blockNumber: log.blockNumber ?? 0n,
+  };
+}
+
+/** The claim's fields and full outputs from its ClaimSubmitted event, and its input data if it was published. */
+export async function getSubmittedClaim(r: OzkReader, claimId: Hex): Promise<(SubmittedClaim & { inputData?: Hex; inputURI?: string }) | undefined> {
+  const fromBlock = BigInt(r.deployment.deployBlock);
+  const [submitted, inputs] = await Promise.all([
+    r.publicClient.getLogs({ address: claimsOf(r), event: claimSubmitted, args: { claimId }, fromBlock, toBlock: "latest" }),
+    r.publicClient.getLogs({ address: claimsOf(r), event: claimInput, args: { claimId }, fromBlock, toBlock: "latest" }),
+  ]);
+  const log = submitted[0];
+  if (!log) return undefined;
+  const input = inputs[0];
+  return { ...toSubmitted(log as never), inputData: input?.args.inputData, inputURI: input?.args.inputURI };
+}
+
+/**
+ * Calls `onClaim` for each new claim of `modelId` (polling the chain). Returns the unwatch function.
+ * For history, read ClaimSubmitted logs from the deployment's deployBlock.
+ */
+export function watchModelClaims(r: OzkReader, modelId: Hex, onClaim: (c: SubmittedClaim) => void, options: { pollingIntervalMs?: number; onError?: (err: Error) => void } = {}): () => void {
+  return r.publicClient.watchContractEvent({
+    address: claimsOf(r),
+    abi: claimManagerAbi,
+    eventName: "ClaimSubmitted",
+    args: { modelId },
+    pollingInterval: options.pollingIntervalMs,
+    onError: options.onError,
+    onLogs: (logs) => {
+      for (const log of logs) onClaim(toSubmitted(log as never));
+    },
+  });
+}
+
+export interface RequestParams {
+  modelName?: string;
+  modelId?: Hex;
+  /** Quantized input (signed, `bits` wide): hashed for inputHash and published as input data. */
+  values: readonly bigint[];
+  bits: number;
+  fee: bigint;
+  /** Unix seconds until which a provider may answer. */
+  expiry: bigint;
+  /** Gas for the consumer callback (0: none; the caller must then read the result itself). */
+  callbackGasLimit?: number;
+  inputURI?: string;
+}
+
+/**
+ * Requests an inference: approves the fee to the claim contract when the allowance is short, then sends
+ * requestInference with the encoded input. Returns the request id.
+ */
+export async function requestInference(
+  r: OzkReader,
+  walletClient: WalletClient<Transport, Chain | undefined, Account>,
+  p: RequestParams,
+): Promise<{ requestId: bigint; inputHash: bigint; hash: Hex }> {
+  const modelId = p.modelId ?? (p.modelName ? r.deployment.models[p.modelName] : undefined);
+  if (!modelId) throw new OzkError(`unknown model: give modelId or a modelName in the deployment`, { docsPath: "sdk.md#requests" });
+  const claims = claimsOf(r);
+  const token = addressOf(r.deployment, "token");
+  const erc20 = [
+    { type: "function", name: "allowance", stateMutability: "view", inputs: [{ name: "o", type: "address" }, { name: "s", type: "address" }], outputs: [{ type: "uint256" }] },
+    { type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "s", type: "address" }, { name: "v", type: "uint256" }], outputs: [{ type: "bool" }] },
+  ] as const;
+  const allowance = await r.publicClient.readContract({ address: token, abi: erc20, functionName: "allowance", args: [walletClient.account.address, claims] });
+  if (allowance < p.fee) await simulateAndWrite(r.publicClient, walletClient, { address: token, abi: erc20, functionName: "approve", args: [claims, p.fee] });
+  const inputHash = inputHashOf(p.values, p.bits);
+  const { hash, receipt } = await simulateAndWrite(r.publicClient, walletClient, {
+    address: claims,
+    abi: claimManagerAbi,
+    functionName: "requestInference",
+    args: [modelId, inputHash, p.fee, p.expiry, p.callbackGasLimit ?? 0, encodeInputData(p.values, p.bits), p.inputURI ?? ""],
+  });
+  const [event] = parseEventLogs({ abi: [inferenceRequested], logs: receipt.logs, eventName: "InferenceRequested" });
+  if (!event) throw new OzkError("requestInference succeeded but emitted no InferenceRequested event", { meta: { hash } });
+  return { requestId: event.args.requestId, inputHash, hash };
+}
+
+export interface SettledResult {
+  requestId: bigint;
+  claimId: Hex;
+  outputs: bigint[];
+}
+
+/**
+ * Waits until request `requestId` is Fulfilled (its answering claim settled valid) and returns the outputs.
+ * A Refunded request (expired unanswered) throws. Transient RPC errors are retried until the timeout.
+ */
+export async function waitForSettledResult(r: OzkReader, requestId: bigint, options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SettledResult> {
+  const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
+  const claims = claimsOf(r);
+  for (;;) {
+    options.signal?.throwIfAborted();
+    try {
+      const req = await r.publicClient.readContract({ address: claims, abi: claimManagerAbi, functionName: "getRequest", args: [requestId] });
+      if (req.status === RequestStatus.Refunded) throw new OzkError(`request ${requestId} expired unanswered and was refunded`);
+      if (req.status === RequestStatus.None) throw new OzkError(`no request ${requestId}`);
+      if (req.status === RequestStatus.Fulfilled) {
+        const submitted = await getSubmittedClaim(r, req.claimId);
+        if (!submitted) throw new RetryableError(`claim ${req.claimId} of request ${requestId} has no ClaimSubmitted event yet`);
+        return { requestId, claimId: req.claimId, outputs: submitted.outputs };
+      }
+    } catch (err) {
+      if (!isRetryable(err) || Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new RetryableError(`request ${requestId} not settled after ${options.timeoutMs ?? 3_600_000} ms`);
+    await new Promise((res) => setTimeout(res, options.pollMs ?? 2000));
+  }
+}

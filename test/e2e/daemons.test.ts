@@ -1,0 +1,212 @@
+// End-to-end and fault tests: the provider and challenger daemons as real processes against a chain served over
+// JSON-RPC. Each test ends with the right party paid and no claim lost.
+import { expect } from "chai";
+import { keccak256, toHex, type Address, type Hex } from "viem";
+import { encodeInputData } from "../../sdk/inputs.ts";
+import { hashVector } from "../../sdk/hash.ts";
+import { outputHash } from "../../sdk/signals.ts";
+import { ClaimStatus } from "../../sdk/protocol.ts";
+import { spawnDaemon } from "../../scripts/lib/processes.ts";
+import {
+  BONDS,
+  TOKEN,
+  WINDOWS,
+  claimEvents,
+  daemon,
+  freeStake,
+  infer,
+  quantized,
+  restarted,
+  solvent,
+  startFaultProxy,
+  startNet,
+  status,
+  submittedClaim,
+  tokenAbi,
+  waitFor,
+  waitStatus,
+  wallet,
+  type Net,
+} from "./harness.ts";
+
+/** The consumer stakes and challenges a claim itself (a griefing challenge of an honest claim). */
+async function griefChallenge(net: Net, claimId: Hex): Promise<void> {
+  const w = wallet(net, "consumer");
+  const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
+  await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, BONDS.minChallengerBond], chain: null }));
+  await send(w.writeContract({ ...net.claims, functionName: "stake", args: [BONDS.minChallengerBond], chain: null }));
+  const { claim } = await submittedClaim(net, claimId);
+  await send(w.writeContract({ ...net.claims, functionName: "challenge", args: [claim], chain: null }));
+}
+
+describe("e2e: daemons as processes", function () {
+  let net: Net;
+  afterEach(async () => {
+    await net?.close();
+  });
+
+  it("kill -9 of the provider while it proves: the restart proves the challenged claim, one claim only", async () => {
+    net = await startNet("kill-provider");
+    const honest = daemon(net, "honest");
+    const claimId = await infer(net, honest, 3);
+    const before = await freeStake(net, net.addr.honest);
+    await griefChallenge(net, claimId);
+    await honest.waitForLog("claim challenged: proving");
+    await honest.stop(true); // kill -9 mid-proof
+    expect(await status(net, claimId)).to.equal(ClaimStatus.Challenged);
+    restarted(net, honest);
+    await waitStatus(net, claimId, ClaimStatus.Proven);
+    expect((await claimEvents(net, "ClaimSubmitted")).length).to.equal(1);
+    expect((await claimEvents(net, "ClaimProven")).length).to.equal(1);
+    // The provider keeps its bond and wins the challenger's bond less the protocol fee.
+    expect(await freeStake(net, net.addr.honest)).to.be.greaterThan(before);
+    expect(await solvent(net)).to.equal(true);
+  });
+
+  it("kill -9 of the challenger after it found a wrong claim: the restart challenges once and slashes", async () => {
+    net = await startNet("kill-challenger");
+    const cheater = daemon(net, "cheater");
+    const challenger = daemon(net, "challenger");
+    await challenger.waitForLog("challenger: started");
+    const claimId = await infer(net, cheater, 2);
+    await challenger.waitForLog("WRONG claim found");
+    await challenger.stop(true);
+    const again = restarted(net, challenger);
+    await waitStatus(net, claimId, ClaimStatus.Challenged);
+    const stakeBefore = await freeStake(net, net.addr.challenger);
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitStatus(net, claimId, ClaimStatus.Slashed);
+    await again.waitForLog("dispute settled");
+    expect((await claimEvents(net, "ClaimChallenged")).length).to.equal(1);
+    const [slash] = await claimEvents(net, "ClaimSlashed");
+    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    // Own bond back plus the reward share of the provider bond.
+    expect(await freeStake(net, net.addr.challenger)).to.equal(stakeBefore + BONDS.minChallengerBond + slash!.args.reward!);
+    expect(await solvent(net)).to.equal(true);
+  });
+
+  it("RPC errors, dropped connections and delays: claims still settle, the cheater is slashed", async () => {
+    net = await startNet("rpc-faults");
+    const proxy = await startFaultProxy(net.chain.url, { errorRate: 0.1, dropRate: 0.05, delayRate: 0.2, delayMs: 150, seed: 7 });
+    try {
+      const honest = daemon(net, "honest", { rpcUrl: proxy.url });
+      const cheater = daemon(net, "cheater", { rpcUrl: proxy.url });
+      const challenger = daemon(net, "challenger", { rpcUrl: proxy.url });
+      await challenger.waitForLog("challenger: started");
+      const good = await infer(net, honest, 5);
+      const bad = await infer(net, cheater, 6);
+      await waitStatus(net, bad, ClaimStatus.Challenged);
+      await net.chain.advance(WINDOWS.challengeWindow + 1);
+      await waitStatus(net, good, ClaimStatus.Finalized);
+      await net.chain.advance(WINDOWS.proofWindow + 1);
+      await waitStatus(net, bad, ClaimStatus.Slashed);
+      expect(proxy.stats.errored + proxy.stats.dropped).to.be.greaterThan(0);
+      expect(proxy.stats.delayed).to.be.greaterThan(0);
+      expect((await claimEvents(net, "ClaimSubmitted")).length).to.equal(2);
+      expect((await claimEvents(net, "ClaimChallenged")).length).to.equal(1);
+      expect(await solvent(net)).to.equal(true);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a reorg that orphans a claim and its challenge: both are redone, the cheater is slashed once", async () => {
+    net = await startNet("reorg");
+    const snapshot = (await net.chain.request("evm_snapshot")) as string;
+    const cheater = daemon(net, "cheater");
+    const challenger = daemon(net, "challenger", { confirmations: 2 });
+    const claimId = await infer(net, cheater, 4);
+    await net.chain.request("hardhat_mine", ["0x3"]); // confirm it
+    await waitStatus(net, claimId, ClaimStatus.Challenged);
+    // Reorg: back to before the daemons staked, claimed and challenged; the chain moves on without them.
+    await net.chain.request("evm_revert", [snapshot]);
+    await net.chain.request("hardhat_mine", ["0x4"]);
+    expect(await status(net, claimId)).to.equal(ClaimStatus.None);
+    await challenger.waitForLog("reorg detected: cursor rewound");
+    // The cheater notices its claim is gone and resubmits it; the challenger disputes it again.
+    await waitFor("the claim to be resubmitted", async () => ((await status(net, claimId)) !== ClaimStatus.None ? true : undefined));
+    await waitFor("a confirmed challenge", async () => {
+      await net.chain.request("evm_mine");
+      return (await status(net, claimId)) === ClaimStatus.Challenged ? true : undefined;
+    });
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitStatus(net, claimId, ClaimStatus.Slashed);
+    expect((await claimEvents(net, "ClaimSubmitted")).length).to.equal(1);
+    expect((await claimEvents(net, "ClaimChallenged")).length).to.equal(1);
+    expect((await claimEvents(net, "ClaimSlashed"))[0]!.args.beneficiary).to.equal(net.addr.challenger);
+    expect(await solvent(net)).to.equal(true);
+  });
+
+  it("malformed inputs: bad API bodies get 400s, a request whose data misses its commitment is refused", async () => {
+    net = await startNet("malformed");
+    const honest = daemon(net, "honest");
+    const url = await honest.url();
+    const post = (body: unknown) => fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const short = await post({ model: "mnist-mlp", input: [0.1, 0.2] });
+    expect(short.status).to.equal(400);
+    expect(await short.text()).to.match(/input has 2 values, expected 784/);
+    const unknown = await post({ model: "resnet", input: [] });
+    expect(unknown.status).to.equal(400);
+    expect(await unknown.text()).to.match(/unknown model \\"resnet\\"/);
+    const notJson = await fetch(`${url}/infer`, { method: "POST", body: "{" });
+    expect(notJson.status).to.equal(400);
+
+    // A request whose input data does not hash to its inputHash.
+    const c = wallet(net, "consumer");
+    const fee = 5n * TOKEN;
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, fee * 2n], chain: null }) });
+    const x = quantized(net, 1);
+    const y = quantized(net, 8);
+    const bits = net.pkg.manifest.inputBits;
+    const now = (await net.pc.getBlock()).timestamp;
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [net.modelId, hashVector(x, bits), fee, now + 3600n, 0, encodeInputData(y, bits), ""], chain: null }) });
+    const refused = await honest.waitForLog("request refused");
+    expect(String(refused.reason)).to.match(/does not match its commitment/);
+    // A good request right after is answered: the bad one did not wedge the daemon.
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [net.modelId, hashVector(x, bits), fee, now + 3600n, 0, encodeInputData(x, bits), ""], chain: null }) });
+    const answered = await waitFor("the good request's claim", async () => {
+      const id = await net.pc.readContract({ ...net.claims, functionName: "claimOfRequest", args: [2n] });
+      return BigInt(id) === 0n ? undefined : id;
+    });
+    expect(BigInt(answered)).to.not.equal(0n);
+    expect(await net.pc.readContract({ ...net.claims, functionName: "claimOfRequest", args: [1n] })).to.equal(`0x${"0".repeat(64)}`);
+  });
+
+  it("a claim whose input was never published: reported under policy report, challenged under policy challenge", async () => {
+    net = await startNet("missing-input");
+    const reporter = daemon(net, "challenger", { missingInput: "report" });
+    const strict = spawnDaemon("challenger", "strict", net.work, {
+      rpcUrl: net.chain.url, deployment: net.deploymentFile, models: [{ package: "models/mnist-mlp" }], intervalMs: 200,
+      privateKey: net.keys.consumer, stakeTarget: String(500n * TOKEN), missingInput: "challenge",
+    });
+    net.daemons.push(strict);
+    await reporter.waitForLog("challenger: started");
+    await strict.waitForLog("challenger: started");
+    // The cheater's wallet claims directly, publishing no input data.
+    const w = wallet(net, "cheater");
+    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, BONDS.minProviderBond], chain: null }) });
+    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...net.claims, functionName: "stake", args: [BONDS.minProviderBond], chain: null }) });
+    const outputs = Array.from({ length: 10 }, (_, i) => BigInt(i));
+    const inputHash = BigInt(keccak256(toHex("secret input"))) % 2n ** 248n;
+    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...net.claims, functionName: "submitClaim", args: [net.modelId, inputHash, outputs, BONDS.minProviderBond, 0n, "0x", ""], chain: null }) });
+    const [submitted] = await claimEvents(net, "ClaimSubmitted");
+    const claimId = submitted!.args.claimId!;
+    expect(submitted!.args.claim!.outputHash).to.equal(outputHash(outputs));
+    const report = await reporter.waitForLog("claim input unavailable");
+    expect(report.claimId).to.equal(claimId);
+    await waitStatus(net, claimId, ClaimStatus.Challenged);
+    const [challenge] = await claimEvents(net, "ClaimChallenged");
+    expect(challenge!.args.challenger).to.equal(net.addr.consumer); // the strict bot, not the reporter
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitStatus(net, claimId, ClaimStatus.Slashed);
+    expect(await solvent(net)).to.equal(true);
+  });
+
+  it("a config with a wrong field stops the daemon at start with the field named", async () => {
+    net = await startNet("bad-config");
+    const d = spawnDaemon("provider", "badconfig", net.work, { rpcUrl: "not a url", privateKey: net.keys.honest, deployment: net.deploymentFile, models: [] });
+    const code = await new Promise<number | null>((r) => d.proc.once("exit", r));
+    expect(code).to.equal(2);
+    expect(d.log()).to.match(/rpcUrl/);
+  });
+});

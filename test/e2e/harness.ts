@@ -1,0 +1,234 @@
+// End-to-end harness: an embedded chain served over JSON-RPC, ozk deployed with the MNIST MLP registered,
+// funded actors, daemons as processes, an RPC proxy that injects faults, and chain readers for assertions.
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { claimManagerAbi } from "../../sdk/abi.ts";
+import type { Deployment } from "../../sdk/deployments.ts";
+import { ClaimStatus, type ClaimFields } from "../../sdk/protocol.ts";
+import { heldOutSample } from "../../circuits/data/mnist.ts";
+import { quantizeInput } from "../../circuits/compiler/engine.ts";
+import { loadPackage, type LoadedPackage } from "../../circuits/compiler/prove.ts";
+import { loadArtifact } from "../../scripts/deploy.ts";
+import { devKey, startLocalChain, type LocalChain } from "../../scripts/lib/localnet.ts";
+import { spawnDaemon, type DaemonProcess } from "../../scripts/lib/processes.ts";
+import { deployStack, mintDevTokens, registerPackage, saveDeployment } from "../../scripts/lib/stack.ts";
+
+export const PKG = resolve("models/mnist-mlp");
+export const TOKEN = 10n ** 18n;
+export const WINDOWS = { challengeWindow: 600, proofWindow: 1800 };
+export const BONDS = { minProviderBond: 100n * TOKEN, minChallengerBond: 50n * TOKEN };
+
+export interface Net {
+  chain: LocalChain;
+  work: string;
+  deployment: Deployment;
+  deploymentFile: string;
+  modelId: Hex;
+  pkg: LoadedPackage;
+  keys: { deployer: Hex; honest: Hex; cheater: Hex; challenger: Hex; consumer: Hex };
+  addr: Record<"deployer" | "honest" | "cheater" | "challenger" | "consumer", Address>;
+  pc: ReturnType<typeof createPublicClient>;
+  claims: { address: Address; abi: typeof claimManagerAbi };
+  daemons: DaemonProcess[];
+  close(): Promise<void>;
+}
+
+export async function startNet(label: string): Promise<Net> {
+  const work = mkdtempSync(join(tmpdir(), `ozk-e2e-${label}-`));
+  mkdirSync(work, { recursive: true });
+  const chain = await startLocalChain();
+  const keys = { deployer: devKey(0), honest: devKey(1), cheater: devKey(2), challenger: devKey(3), consumer: devKey(4) };
+  const addr = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, privateKeyToAccount(v).address])) as Net["addr"];
+  const deployment = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "e2e", out: null });
+  const { modelId } = await registerPackage(chain.url, keys.deployer, deployment, PKG, { ...WINDOWS, ...BONDS });
+  const deploymentFile = saveDeployment(deployment, join(work, "deployment.json"));
+  for (const who of ["honest", "cheater", "challenger", "consumer"] as const) {
+    await mintDevTokens(chain.url, keys.deployer, deployment, addr[who], 10_000n * TOKEN);
+  }
+  const pc = createPublicClient({ transport: http(chain.url), pollingInterval: 100 });
+  const net: Net = {
+    chain,
+    work,
+    deployment,
+    deploymentFile,
+    modelId,
+    pkg: loadPackage(PKG),
+    keys,
+    addr,
+    pc,
+    claims: { address: deployment.addresses.claims, abi: claimManagerAbi },
+    daemons: [],
+    async close() {
+      await Promise.all(net.daemons.map((d) => d.stop(true)));
+      await chain.close();
+    },
+  };
+  return net;
+}
+
+type Role = "honest" | "cheater" | "challenger";
+
+/** Starts a daemon for an actor; `rpcUrl` lets a test put a fault proxy in between. */
+export function daemon(net: Net, who: Role, extra: Record<string, unknown> = {}): DaemonProcess {
+  const role = who === "challenger" ? "challenger" : "provider";
+  const base = {
+    rpcUrl: net.chain.url,
+    deployment: net.deploymentFile,
+    models: [{ package: PKG }],
+    intervalMs: 200,
+    privateKey: net.keys[who],
+    stakeTarget: String(500n * TOKEN),
+    logLevel: "debug",
+    ...(who === "cheater" ? { faults: { wrongOutputRate: 1 }, answerRequests: false } : {}),
+  };
+  const d = spawnDaemon(role, who, net.work, { ...base, ...extra });
+  net.daemons.push(d);
+  return d;
+}
+
+/** Replaces a stopped daemon by a restarted one in the net's list (so close() stops it). */
+export function restarted(net: Net, d: DaemonProcess): DaemonProcess {
+  const r = d.restart();
+  net.daemons.push(r);
+  return r;
+}
+
+export function digit(label: number): Float32Array {
+  const s = heldOutSample(40);
+  return s.images[s.labels.indexOf(label)]!;
+}
+
+export function quantized(net: Net, label: number): bigint[] {
+  return quantizeInput(net.pkg.quant, digit(label));
+}
+
+/** POST /infer to a provider; resolves with the claim id once the claim is on chain. */
+export async function infer(net: Net, d: DaemonProcess, label: number, tag = ""): Promise<Hex> {
+  const url = await d.url();
+  const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(digit(label)), tag }) });
+  if (res.status !== 202) throw new Error(`/infer answered ${res.status}: ${await res.text()}`);
+  const { jobId } = (await res.json()) as { jobId: string };
+  return waitFor(`claim of ${jobId}`, async () => {
+    const job = (await (await fetch(`${url}/jobs/${jobId}`)).json()) as { claimId?: Hex; status: string };
+    if (!job.claimId) return undefined;
+    return (await status(net, job.claimId)) === ClaimStatus.None ? undefined : job.claimId;
+  });
+}
+
+export async function status(net: Net, claimId: Hex): Promise<number> {
+  const [s] = await net.pc.readContract({ ...net.claims, functionName: "claimState", args: [claimId] });
+  return s;
+}
+
+export async function waitStatus(net: Net, claimId: Hex, want: number, timeoutMs = 90_000): Promise<void> {
+  await waitFor(`claim ${claimId.slice(0, 10)} to reach status ${want}`, async () => ((await status(net, claimId)) === want ? true : undefined), timeoutMs);
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export async function claimEvents<const E extends "ClaimSubmitted" | "ClaimChallenged" | "ClaimProven" | "ClaimSlashed" | "ClaimFinalized">(net: Net, eventName: E) {
+  return net.pc.getContractEvents({ ...net.claims, eventName, fromBlock: 0n });
+}
+
+export async function submittedClaim(net: Net, claimId: Hex): Promise<{ claim: ClaimFields; outputs: readonly bigint[] }> {
+  const logs = await net.pc.getContractEvents({ ...net.claims, eventName: "ClaimSubmitted", args: { claimId }, fromBlock: 0n });
+  const a = logs[0]!.args;
+  return { claim: a.claim as ClaimFields, outputs: a.outputs as readonly bigint[] };
+}
+
+export function wallet(net: Net, who: keyof Net["keys"]) {
+  return createWalletClient({ account: privateKeyToAccount(net.keys[who]), transport: http(net.chain.url), chain: undefined });
+}
+
+export const tokenAbi = (): Abi => loadArtifact("MockERC20").abi as Abi;
+
+export async function freeStake(net: Net, who: Address): Promise<bigint> {
+  return net.pc.readContract({ ...net.claims, functionName: "freeStake", args: [who] });
+}
+
+/** The protocol's money invariant once nothing is locked: token balance == sum of free stakes and credits. */
+export async function solvent(net: Net): Promise<boolean> {
+  const holders = [...Object.values(net.addr)];
+  let sum = 0n;
+  for (const a of holders) {
+    sum += await freeStake(net, a);
+    sum += await net.pc.readContract({ ...net.claims, functionName: "credits", args: [a] });
+  }
+  const bal = (await net.pc.readContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "balanceOf", args: [net.claims.address] })) as bigint;
+  return bal === sum;
+}
+
+export interface FaultProxy {
+  url: string;
+  stats: { forwarded: number; errored: number; dropped: number; delayed: number };
+  close(): Promise<void>;
+}
+
+/**
+ * A JSON-RPC proxy that answers some requests with HTTP 503, drops some connections without an answer and
+ * delays others, from a seeded generator so a run is reproducible. Traffic stays on loopback.
+ */
+export async function startFaultProxy(target: string, o: { errorRate: number; dropRate: number; delayRate: number; delayMs: number; seed?: number }): Promise<FaultProxy> {
+  let state = o.seed ?? 42;
+  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const stats = { forwarded: 0, errored: 0, dropped: 0, delayed: 0 };
+  const t = new URL(target);
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const r = rand();
+      if (r < o.errorRate) {
+        stats.errored++;
+        res.writeHead(503).end("injected fault");
+        return;
+      }
+      if (r < o.errorRate + o.dropRate) {
+        stats.dropped++;
+        req.socket.destroy();
+        return;
+      }
+      const delay = r < o.errorRate + o.dropRate + o.delayRate ? o.delayMs : 0;
+      if (delay) stats.delayed++;
+      setTimeout(() => {
+        const up = httpRequest({ host: t.hostname, port: t.port, path: t.pathname, method: "POST", headers: { "content-type": "application/json" } }, (ur) => {
+          const body: Buffer[] = [];
+          ur.on("data", (c: Buffer) => body.push(c));
+          ur.on("end", () => {
+            stats.forwarded++;
+            res.writeHead(ur.statusCode ?? 500, { "content-type": "application/json" }).end(Buffer.concat(body));
+          });
+        });
+        up.on("error", () => res.writeHead(502).end());
+        up.end(Buffer.concat(chunks));
+      }, delay);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stats,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
