@@ -6,9 +6,9 @@ import { claimManagerAbi } from "../sdk/abi.ts";
 import { errorSummary } from "../sdk/errors.ts";
 import { checkInputData } from "../sdk/inputs.ts";
 import { ClaimStatus, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureFreeStake, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveModel } from "../circuits/compiler/prove.ts";
+import { proveOutputs } from "../sdk/node/models.ts";
 import type { ChallengerConfig } from "./config.ts";
 
 export interface ChallengerContext extends DaemonBase {
@@ -47,7 +47,7 @@ export async function step(ctx: ChallengerContext): Promise<void> {
     if (ctx.signal.aborted) return;
     if (claim.status !== "watching") continue;
     const checked = claim.verdict ? claim : check(ctx, claim);
-    await act(ctx, checked);
+    await isolated(ctx, { claimId: claim.claimId }, () => act(ctx, checked));
   }
   await withdrawCredits(ctx);
 }
@@ -148,7 +148,7 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
       if (ctx.config.counterProve && c.verdict === "wrong" && c.expected) {
         const model = ctx.models.get(c.claim.modelId)!;
         const input = checkInputData(c.inputData ?? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)!.inputData, claim.inputHash);
-        const proved = await proveModel(model.pkg.dir, input.values);
+        const proved = await proveOutputs(model, input.values, c.expected.map(BigInt), ctx.logger);
         await sendClaims(ctx, "counterProve", [claim, proved.outputs, toSolidityProof(proved.proof)]);
         ctx.logger.warn({ claimId: c.claimId }, "counter-proved a wrong claim");
         return;

@@ -5,7 +5,7 @@ import type { Logger } from "../sdk/node/logger.ts";
 import { runDaemon, type DaemonHandle } from "../sdk/node/daemon.ts";
 import { HttpError, startServer, type OpsServer } from "../sdk/node/server.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
-import { loadProviderConfig, type ProviderConfig } from "./config.ts";
+import type { ProviderConfig } from "./config.ts";
 import { addJob, step, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 
 export interface RunningProvider {

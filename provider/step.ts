@@ -9,9 +9,9 @@ import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
 import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureFreeStake, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveModel } from "../circuits/compiler/prove.ts";
+import { proveOutputs } from "../sdk/node/models.ts";
 import type { ProviderConfig } from "./config.ts";
 
 export interface ProviderContext extends DaemonBase {
@@ -54,11 +54,11 @@ export async function step(ctx: ProviderContext): Promise<void> {
   await syncEvents(ctx);
   for (const [, job] of ctx.store.entries<Job>("job/")) {
     if (ctx.signal.aborted) return;
-    if (job.status === "pending") await submitJob(ctx, job);
+    if (job.status === "pending") await isolated(ctx, { jobId: job.jobId }, () => submitJob(ctx, job));
   }
   for (const [, claim] of ctx.store.entries<OwnClaim>("claim/")) {
     if (ctx.signal.aborted) return;
-    if (claim.status === "live") await followClaim(ctx, claim);
+    if (claim.status === "live") await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
   }
   await withdrawCredits(ctx);
 }
@@ -256,17 +256,19 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
         ctx.logger.error({ claimId: own.claimId }, "cannot prove: input or model package unknown");
         return;
       }
-      const t0 = performance.now();
-      const proved = await proveModel(model.pkg.dir, input.values.map(BigInt));
-      const seconds = (performance.now() - t0) / 1000;
-      if (proved.outputs.map(String).join() !== own.outputs.join()) {
-        ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: "the claimed outputs are not the model's" } satisfies OwnClaim);
-        ctx.logger.error({ claimId: own.claimId }, "cannot prove: the claimed outputs are not what the model computes");
+      let proved;
+      try {
+        proved = await proveOutputs(model, input.values.map(BigInt), own.outputs.map(BigInt), ctx.logger);
+      } catch (err) {
+        if (!(err instanceof FatalError)) throw err;
+        ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: errorSummary(err) } satisfies OwnClaim);
+        ctx.logger.error({ claimId: own.claimId, err: errorSummary(err) }, "cannot prove the claim");
         return;
       }
+      const seconds = proved.ms / 1000;
       ctx.metrics.histogram("proof_seconds", "Time to prove a challenged claim").observe(seconds);
       await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)]);
-      ctx.logger.info({ claimId: own.claimId, proveSeconds: seconds.toFixed(2) }, "challenge answered with a proof");
+      ctx.logger.info({ claimId: own.claimId, backend: proved.backend, proveSeconds: seconds.toFixed(2) }, "challenge answered with a proof");
       return;
     }
     default: {

@@ -1,7 +1,7 @@
 // Prover benchmark (not a test): chain circuits y[i] = y[i-1]^2 + i at 2^k constraints, keys from the UNSAFE dev
 // setup, whole-process prove time (median of BENCH_REPS) and peak RSS for snarkjs, the native CPU prover, the
 // CUDA prover when a GPU answers, and rapidsnark when RAPIDSNARK=/path is given. Every prover's first proof at
-// every size is checked with snarkjs verify. Writes bench-results/prover.json and the prover table in
+// every size is checked with snarkjs verify; provers alternate within each repetition. Writes bench-results/prover.json and the prover table in
 // docs/benchmarks.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -78,23 +78,28 @@ async function main(): Promise<void> {
       await unsafeDevSetup(r1cs, zkey, { quiet: true });
     }
     const vkey = await snarkjs.zKey.exportVerificationKey(zkey);
-    for (const [name, cmd] of provers) {
-      if (name === "snarkjs" && k > snarkjsMax) continue;
-      const proof = join(work, `proof-${name}-${k}.json`), pub = join(work, `public-${name}-${k}.json`);
-      const runs: Run[] = [];
-      for (let i = 0; i < reps; i++) {
-        runs.push(timed(cmd(zkey, wtns, proof, pub)));
-        console.error(`[bench] 2^${k} ${name} run ${i + 1}: ${runs[i]!.seconds}s ${runs[i]!.maxRssMB}MB (load ${runs[i]!.load1})`);
+    // Provers take turns within each repetition, so a load spike from other work on the machine hits all alike.
+    const active = provers.filter(([name]) => !(name === "snarkjs" && k > snarkjsMax));
+    const runs = new Map<string, Run[]>(active.map(([name]) => [name, []]));
+    for (let i = 0; i < reps; i++) {
+      for (const [name, cmd] of active) {
+        const run = timed(cmd(zkey, wtns, join(work, `proof-${name}-${k}.json`), join(work, `public-${name}-${k}.json`)));
+        runs.get(name)!.push(run);
+        console.error(`[bench] 2^${k} ${name} run ${i + 1}: ${run.seconds}s ${run.maxRssMB}MB (load ${run.load1})`);
       }
+    }
+    for (const [name] of active) {
+      const proof = join(work, `proof-${name}-${k}.json`), pub = join(work, `public-${name}-${k}.json`);
       const verified = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
       if (!verified) console.error(`[bench] 2^${k} ${name}: PROOF DID NOT VERIFY`);
+      const rs = runs.get(name)!;
       entries.push({
         prover: name,
         log2: k,
         constraints: n,
-        runs,
-        medianSeconds: median(runs.map((r) => r.seconds)),
-        peakRssMB: Math.max(...runs.map((r) => r.maxRssMB)),
+        runs: rs,
+        medianSeconds: median(rs.map((r) => r.seconds)),
+        peakRssMB: Math.max(...rs.map((r) => r.maxRssMB)),
         verified,
       });
     }

@@ -16,7 +16,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi, modelRegistryAbi } from "../abi.ts";
 import { simulateAndWrite } from "../client.ts";
 import { addressOf, type Deployment } from "../deployments.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorSummary, isRetryable } from "../errors.ts";
 import { EventCursor } from "./cursor.ts";
 import { loadDeployment } from "./deployments.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -162,3 +162,18 @@ export async function createDaemonBase(
     signal: new AbortController().signal,
   };
 }
+
+/**
+ * Runs one job's or claim's action so that its failure does not stop the others. A revert (FatalError from
+ * simulation, e.g. someone settled the claim first) is logged as a warning: the next step re-reads the chain.
+ * Transport errors propagate, so the run loop backs off.
+ */
+export async function isolated(ctx: { logger: Logger }, about: Record<string, unknown>, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (err) {
+    if (isRetryable(err)) throw err;
+    ctx.logger.warn({ ...about, err: errorSummary(err) }, "action failed; retrying next step");
+  }
+}
+

@@ -85,6 +85,20 @@ describe("e2e: daemons as processes", function () {
     expect(await solvent(net)).to.equal(true);
   });
 
+  it("a challenger set to counter-prove slashes a wrong claim at once with a proof of the right output", async () => {
+    net = await startNet("counter-prove");
+    const cheater = daemon(net, "cheater");
+    const challenger = daemon(net, "challenger", { counterProve: true });
+    await challenger.waitForLog("challenger: started");
+    const claimId = await infer(net, cheater, 9);
+    await waitStatus(net, claimId, ClaimStatus.Slashed);
+    const [slash] = await claimEvents(net, "ClaimSlashed");
+    expect(slash!.args.counterProven).to.equal(true);
+    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    expect((await claimEvents(net, "ClaimChallenged")).length).to.equal(0);
+    expect(await solvent(net)).to.equal(true);
+  });
+
   it("RPC errors, dropped connections and delays: claims still settle, the cheater is slashed", async () => {
     net = await startNet("rpc-faults");
     const proxy = await startFaultProxy(net.chain.url, { errorRate: 0.1, dropRate: 0.05, delayRate: 0.2, delayMs: 150, seed: 7 });

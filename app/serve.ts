@@ -1,0 +1,87 @@
+// Node-side server of the built page (.ozk/app-dist): static files, /deployment.json (with the test account and
+// the RPC path), /models/<name>/{manifest,training}.json from the model packages, and /rpc proxied to the chain
+// (the embedded chain sends no CORS headers; same-origin avoids the question). Used by scripts/app-dev.ts and
+// the browser test.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Deployment } from "../sdk/deployments.ts";
+
+const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export const APP_DIST = join(root, ".ozk", "app-dist");
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
+  ".png": "image/png", ".svg": "image/svg+xml", ".ico": "image/x-icon",
+};
+
+export interface AppServerOptions {
+  rpcUrl: string;
+  deployment: Deployment;
+  /** Model package folders by model name (default: models/<name> for each model in the deployment). */
+  packages?: Record<string, string>;
+  /** Address the page's mock wallet connector uses (a dev account the local chain signs for). */
+  testAccount?: string;
+  dist?: string;
+  port?: number;
+  host?: string;
+}
+
+export interface AppServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Builds the page into .ozk/app-dist with Vite, in a child process (Vite's workers would keep this one alive). */
+export function buildApp(): void {
+  execFileSync(join(root, "node_modules", ".bin", "vite"), ["build", "--config", join(root, "app", "vite.config.ts"), "--logLevel", "warn"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+export async function serveApp(o: AppServerOptions): Promise<AppServer> {
+  const dist = o.dist ?? APP_DIST;
+  if (!existsSync(join(dist, "index.html"))) throw new Error(`${dist} has no index.html: build the page first (vite build --config app/vite.config.ts)`);
+  const rpc = new URL(o.rpcUrl);
+  const deploymentJson = JSON.stringify({ ...o.deployment, rpcUrl: "/rpc", testAccount: o.testAccount }, null, 2);
+  const packages = o.packages ?? Object.fromEntries(Object.keys(o.deployment.models).map((n) => [n, join(root, "models", n)]));
+
+  const server: Server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    if (path === "/rpc") {
+      const up = httpRequest({ hostname: rpc.hostname, port: rpc.port, path: rpc.pathname, method: req.method, headers: { "content-type": "application/json" } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, { "content-type": r.headers["content-type"] ?? "application/json" });
+        r.pipe(res);
+      });
+      up.on("error", (err) => res.writeHead(502).end(String(err)));
+      req.pipe(up);
+      return;
+    }
+    if (path === "/deployment.json") {
+      res.writeHead(200, { "content-type": TYPES[".json"]!, "cache-control": "no-store" }).end(deploymentJson);
+      return;
+    }
+    const model = /^\/models\/([\w.-]+)\/(manifest|training)\.json$/.exec(path);
+    if (model) {
+      const dir = packages[model[1]!];
+      const file = dir && join(dir, `${model[2]}.json`);
+      if (file && existsSync(file)) res.writeHead(200, { "content-type": TYPES[".json"]! }).end(readFileSync(file));
+      else res.writeHead(404).end();
+      return;
+    }
+    const rel = normalize(path).replace(/^(\.\.[/\\])+/, "");
+    let file = join(dist, rel);
+    if (!file.startsWith(dist) || !existsSync(file) || statSync(file).isDirectory()) file = join(dist, "index.html");
+    res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(o.port ?? 0, o.host ?? "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${o.host ?? "127.0.0.1"}:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

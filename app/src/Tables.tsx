@@ -1,0 +1,77 @@
+// Read-only views: models with fidelity and circuit size, claims with status/bond/countdown/history, providers.
+import type { ClaimView, ModelView, ProviderView } from "./chain.ts";
+import { Countdown } from "./Countdown.tsx";
+import { argmax } from "./digits.ts";
+import { short, tokens } from "./format.ts";
+
+const pct = (x?: number) => (x === undefined ? "–" : `${(100 * x).toFixed(2)}%`);
+
+export function ModelTable({ models }: { models: ModelView[] }) {
+  if (models.length === 0) return <p className="empty">No models registered.</p>;
+  return (
+    <table data-testid="models">
+      <thead><tr><th>model</th><th>id</th><th>constraints</th><th>held-out accuracy</th><th>importer vs ONNX Runtime</th><th>windows</th><th>bonds (provider / challenger)</th></tr></thead>
+      <tbody>
+        {models.map((m) => (
+          <tr key={m.modelId}>
+            <td><b>{m.name}</b>{m.deprecated ? " (deprecated)" : ""}<div className="sub">{m.pkg?.training?.architecture ?? ""}</div></td>
+            <td><code title={m.modelId}>{short(m.modelId)}</code></td>
+            <td data-testid="constraints">{m.pkg ? m.pkg.manifest.constraints.toLocaleString("en-US") : "–"}</td>
+            <td>{pct(m.pkg?.training?.heldOutAccuracy?.onnxruntime)}{m.pkg?.training?.data?.heldOut ? <div className="sub">on {m.pkg.training.data.heldOut.toLocaleString("en-US")} held-out digits</div> : null}</td>
+            <td>{m.pkg?.training?.importerVsOnnxruntimeMaxAbsDiff !== undefined ? `max |Δ| ${m.pkg.training.importerVsOnnxruntimeMaxAbsDiff.toExponential(1)}` : "–"}</td>
+            <td>{m.challengeWindow}s challenge / {m.proofWindow}s proof</td>
+            <td>{tokens(m.minProviderBond)} / {tokens(m.minChallengerBond)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function ClaimTable({ claims, models, chainTime, takenAt }: { claims: ClaimView[]; models: ModelView[]; chainTime: bigint; takenAt: number }) {
+  if (claims.length === 0) return <p className="empty">No claims yet.</p>;
+  const nameOf = (id: string) => models.find((m) => m.modelId.toLowerCase() === id.toLowerCase())?.name ?? short(id);
+  return (
+    <table data-testid="claims">
+      <thead><tr><th>claim</th><th>model</th><th>provider</th><th>class</th><th>status</th><th>bond</th><th>deadline</th><th>history</th></tr></thead>
+      <tbody>
+        {claims.map((c) => {
+          const live = c.statusName === "Submitted" || c.statusName === "Challenged";
+          return (
+            <tr key={c.claimId} data-claim={c.claimId}>
+              <td><code title={c.claimId}>{short(c.claimId)}</code>{c.requestId > 0n ? <div className="sub">request #{c.requestId.toString()}</div> : null}</td>
+              <td>{nameOf(c.modelId)}</td>
+              <td><code title={c.provider}>{short(c.provider, 4)}</code></td>
+              <td>{c.outputs.length > 1 ? argmax(c.outputs) : c.outputs[0]?.toString()}</td>
+              <td><span className={`status ${c.statusName}`} data-testid="claim-status">{c.statusName}</span></td>
+              <td>{tokens(c.bond)}</td>
+              <td>{live ? <>{c.statusName === "Challenged" ? "proof " : "challenge "}<Countdown deadline={c.deadline} chainTime={chainTime} takenAt={takenAt} /></> : "settled"}</td>
+              <td><ol className="history">{c.history.map((h, i) => <li key={i} title={h.detail}><b>{h.kind}</b> <span className="sub">#{h.block.toString()} {h.kind === "Challenged" || h.kind === "Slashed" || h.kind === "Proven" ? h.detail.replace(/0x[0-9a-fA-F]{40}/g, (a) => short(a, 4)) : ""}</span></li>)}</ol></td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+export function ProviderTable({ providers }: { providers: ProviderView[] }) {
+  if (providers.length === 0) return <p className="empty">Nobody has staked yet.</p>;
+  return (
+    <table data-testid="providers">
+      <thead><tr><th>account</th><th>free stake</th><th>claims</th><th>live</th><th>slashed</th><th>bond lost</th></tr></thead>
+      <tbody>
+        {providers.map((p) => (
+          <tr key={p.account}>
+            <td><code title={p.account}>{short(p.account, 4)}</code></td>
+            <td>{tokens(p.freeStake)}</td>
+            <td>{p.claims}</td>
+            <td>{p.live}</td>
+            <td className={p.slashed ? "bad" : ""}>{p.slashed}</td>
+            <td>{tokens(p.slashedAmount)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

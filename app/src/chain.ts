@@ -1,0 +1,162 @@
+// Everything the page shows, read from the chain in one snapshot: registered models (with their package
+// metadata), claims with status, deadline and dispute history, providers' stake and slashing record, requests.
+import type { Address, Hex, PublicClient } from "viem";
+import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
+import { claimStatusName } from "../../sdk/protocol.ts";
+import type { Deployment } from "../../sdk/deployments.ts";
+
+/** What the page reads off a model package: manifest (shapes, quantization, constraints) and training.json. */
+export interface PackageInfo {
+  manifest: {
+    name: string;
+    constraints: number;
+    inputBits: number;
+    inputScale: number;
+    inputRange: [number, number];
+    inputShape: number[];
+    inputLength: number;
+    outputLength: number;
+    visibility?: string;
+    costs?: Array<{ name: string; kind: string; constraints: number }>;
+  };
+  training?: {
+    architecture?: string;
+    parameters?: number;
+    heldOutAccuracy?: Record<string, number>;
+    data?: { heldOut?: number };
+    importerVsOnnxruntimeMaxAbsDiff?: number;
+  };
+}
+
+export interface ModelView {
+  name: string;
+  modelId: Hex;
+  challengeWindow: number;
+  proofWindow: number;
+  minProviderBond: bigint;
+  minChallengerBond: bigint;
+  deprecated: boolean;
+  pkg?: PackageInfo;
+}
+
+export interface HistoryEntry {
+  kind: "Submitted" | "Challenged" | "Proven" | "Finalized" | "Slashed" | "Reopened";
+  block: bigint;
+  detail: string;
+}
+
+export interface ClaimView {
+  claimId: Hex;
+  modelId: Hex;
+  provider: Address;
+  bond: bigint;
+  requestId: bigint;
+  outputs: bigint[];
+  status: number;
+  statusName: string;
+  deadline: bigint;
+  history: HistoryEntry[];
+}
+
+export interface ProviderView {
+  account: Address;
+  freeStake: bigint;
+  claims: number;
+  live: number;
+  slashed: number;
+  slashedAmount: bigint;
+}
+
+export interface RequestView {
+  requestId: bigint;
+  consumer: Address;
+  status: number;
+  claimId: Hex;
+  expiry: bigint;
+  fee: bigint;
+}
+
+export interface Snapshot {
+  blockNumber: bigint;
+  chainTime: bigint;
+  models: ModelView[];
+  claims: ClaimView[];
+  providers: ProviderView[];
+  requests: RequestView[];
+}
+
+const lower = (a: string) => a.toLowerCase();
+
+export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Record<string, PackageInfo>): Promise<Snapshot> {
+  const claims = d.addresses.claims;
+  const fromBlock = BigInt(d.deployBlock);
+  const block = await pc.getBlock({ blockTag: "latest" });
+  const range = { address: claims, abi: claimManagerAbi, fromBlock, toBlock: block.number } as const;
+  const [submitted, challenged, proven, finalized, slashed, reopened, staked, requested] = await Promise.all([
+    pc.getContractEvents({ ...range, eventName: "ClaimSubmitted" }),
+    pc.getContractEvents({ ...range, eventName: "ClaimChallenged" }),
+    pc.getContractEvents({ ...range, eventName: "ClaimProven" }),
+    pc.getContractEvents({ ...range, eventName: "ClaimFinalized" }),
+    pc.getContractEvents({ ...range, eventName: "ClaimSlashed" }),
+    pc.getContractEvents({ ...range, eventName: "RequestReopened" }),
+    pc.getContractEvents({ ...range, eventName: "Staked" }),
+    pc.getContractEvents({ ...range, eventName: "InferenceRequested" }),
+  ]);
+
+  const models = await Promise.all(Object.entries(d.models).map(async ([name, modelId]): Promise<ModelView> => {
+    const m = await pc.readContract({ address: d.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
+    return {
+      name, modelId,
+      challengeWindow: Number(m.challengeWindow), proofWindow: Number(m.proofWindow),
+      minProviderBond: m.minProviderBond, minChallengerBond: m.minChallengerBond, deprecated: m.deprecated,
+      pkg: packages[name],
+    };
+  }));
+
+  const history = new Map<string, HistoryEntry[]>();
+  const add = (id: Hex, e: HistoryEntry) => { const k = lower(id); history.set(k, [...(history.get(k) ?? []), e]); };
+  for (const l of submitted) add(l.args.claimId!, { kind: "Submitted", block: l.blockNumber, detail: `bond ${l.args.claim!.bond}` });
+  for (const l of challenged) add(l.args.claimId!, { kind: "Challenged", block: l.blockNumber, detail: `by ${l.args.challenger}, bond ${l.args.bond}` });
+  for (const l of proven) add(l.args.claimId!, { kind: "Proven", block: l.blockNumber, detail: `by ${l.args.prover}` });
+  for (const l of finalized) add(l.args.claimId!, { kind: "Finalized", block: l.blockNumber, detail: "window passed unchallenged" });
+  for (const l of slashed) add(l.args.claimId!, { kind: "Slashed", block: l.blockNumber, detail: `${l.args.counterProven ? "counter-proven" : "proof deadline missed"}; reward ${l.args.reward} to ${l.args.beneficiary}` });
+  for (const l of reopened) add(l.args.claimId!, { kind: "Reopened", block: l.blockNumber, detail: `request #${l.args.requestId} open again` });
+
+  const claimViews = await Promise.all(submitted.map(async (l): Promise<ClaimView> => {
+    const id = l.args.claimId!;
+    const [status, deadline] = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "claimState", args: [id] });
+    const c = l.args.claim!;
+    return {
+      claimId: id, modelId: c.modelId, provider: c.provider, bond: c.bond, requestId: c.requestId,
+      outputs: [...l.args.outputs!], status, statusName: claimStatusName(status), deadline,
+      history: (history.get(lower(id)) ?? []).sort((a, b) => Number(a.block - b.block)),
+    };
+  }));
+  claimViews.reverse(); // newest first
+
+  const accounts = new Map<string, Address>();
+  for (const l of staked) accounts.set(lower(l.args.account!), l.args.account!);
+  for (const c of claimViews) accounts.set(lower(c.provider), c.provider);
+  const providers = await Promise.all([...accounts.values()].map(async (account): Promise<ProviderView> => {
+    const mine = claimViews.filter((c) => lower(c.provider) === lower(account));
+    const slashedMine = mine.filter((c) => c.statusName === "Slashed");
+    return {
+      account,
+      freeStake: await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "freeStake", args: [account] }),
+      claims: mine.length,
+      live: mine.filter((c) => c.statusName === "Submitted" || c.statusName === "Challenged").length,
+      slashed: slashedMine.length,
+      slashedAmount: slashedMine.reduce((s, c) => s + c.bond, 0n),
+    };
+  }));
+  // Providers are accounts that claimed; challengers that only staked are listed after them.
+  providers.sort((a, b) => b.claims - a.claims);
+
+  const requests = await Promise.all(requested.map(async (l): Promise<RequestView> => {
+    const r = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "getRequest", args: [l.args.requestId!] });
+    return { requestId: l.args.requestId!, consumer: r.consumer, status: r.status, claimId: r.claimId, expiry: r.expiry, fee: r.fee };
+  }));
+  requests.reverse();
+
+  return { blockNumber: block.number, chainTime: block.timestamp, models, claims: claimViews, providers, requests };
+}

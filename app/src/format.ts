@@ -1,0 +1,25 @@
+// Small display helpers: token amounts, short hashes, countdowns against chain time.
+
+export const short = (h: string, n = 6): string => (h.length > 2 + 2 * n ? `${h.slice(0, 2 + n)}…${h.slice(-4)}` : h);
+
+/** 18-decimals token amount, up to two decimals. */
+export function tokens(v: bigint): string {
+  const whole = v / 10n ** 18n;
+  const cents = (v % 10n ** 18n) / 10n ** 16n;
+  return `${whole.toLocaleString("en-US")}${cents ? `.${cents.toString().padStart(2, "0").replace(/0$/, "")}` : ""}`;
+}
+
+/** Seconds from `chainNow` until `deadline` (never negative). */
+export function secondsLeft(deadline: bigint, chainNow: bigint): number {
+  return deadline > chainNow ? Number(deadline - chainNow) : 0;
+}
+
+/** "1h 02m 03s", "4m 05s", "7s", or "passed". */
+export function formatCountdown(seconds: number): string {
+  if (seconds <= 0) return "passed";
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = Math.floor(seconds % 60);
+  const p = (x: number) => x.toString().padStart(2, "0");
+  if (h > 0) return `${h}h ${p(m)}m ${p(s)}s`;
+  if (m > 0) return `${m}m ${p(s)}s`;
+  return `${s}s`;
+}

@@ -1,0 +1,152 @@
+// `npm run bench`: ozk's benchmark (not a test). Parts, each run in its own process (scripts/bench/):
+//   gas     whole-transaction gas per contract function against issue 3's targets and snapshots/gas.json
+//   models  per shipped model package: constraints, witness / prove / verify time, on-chain gas, fidelity
+//   load    claims per minute and proof latency with the provider and challenger daemons as processes
+//   prover  scripts/bench-prover.ts (the native prover's benchmark), when present; not with --quick
+// Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
+// between <!-- bench:begin --> and <!-- bench:end -->; prints the tables.
+// Usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem, type as osType } from "node:os";
+import { join } from "node:path";
+import type { GasResult } from "./bench/gas.ts";
+import type { LoadResult } from "./bench/load.ts";
+import type { ModelResult } from "./bench/models.ts";
+import { argValue, RESULTS, ROOT, runPart } from "./bench/common.ts";
+import { gasMarkdown, loadMarkdown, markdown, modelsMarkdown, writeDocs, type BenchResults, type PartMeta } from "./bench/report.ts";
+
+const PARTS = ["gas", "models", "load", "prover"] as const;
+type Part = (typeof PARTS)[number];
+
+function machine(): BenchResults["machine"] {
+  let cpu = cpus()[0]?.model ?? "unknown CPU";
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? cpu;
+  } catch {
+    // not Linux: os.cpus() is enough
+  }
+  return { cpu, cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}` };
+}
+
+function parseArgs(argv: string[]): { parts: Part[]; quick: boolean; jobs?: string; challenges?: string; backend?: string } {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log("usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]");
+    process.exit(0);
+  }
+  const only = argValue(argv, "--only");
+  const parts = only ? only.split(",").map((s) => s.trim()) : [...PARTS];
+  for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (parts: ${PARTS.join(", ")})`);
+  return { parts: parts as Part[], quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), backend: argValue(argv, "--prover-backend") };
+}
+
+async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNullable<BenchResults["prover"]>> {
+  const script = join(ROOT, "scripts/bench-prover.ts");
+  const t = performance.now();
+  const meta = () => ({ date: new Date().toISOString(), quick, seconds: (performance.now() - t) / 1000 });
+  if (!existsSync(script)) return { ran: false, note: "Skipped: scripts/bench-prover.ts is not in this checkout.", ...meta() };
+  if (quick && !explicit) {
+    return { ran: false, note: "Skipped with --quick (the prover benchmark takes minutes and rewrites its own table): run `npm run bench -- --only prover`. Its figures are in the Prover section of this file.", ...meta() };
+  }
+  console.log("\n== prover (scripts/bench-prover.ts) ==");
+  const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+  const child = spawn(tsx, [script], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const exitCode = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  const file = join(RESULTS, "prover.json");
+  const results = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as unknown) : undefined;
+  return {
+    ran: true,
+    exitCode,
+    results,
+    note: exitCode === 0
+      ? "`scripts/bench-prover.ts` ran as part of this benchmark; its table is in the Prover section of this file and its figures in `bench-results/prover.json`."
+      : `\`scripts/bench-prover.ts\` exited with ${exitCode}: see its output.`,
+    ...meta(),
+  };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const o = parseArgs(process.argv.slice(2));
+  mkdirSync(RESULTS, { recursive: true });
+  const jsonFile = join(RESULTS, "bench.json");
+  // A partial run (--only) keeps the other parts' last figures, each with its own date and mode.
+  const previous: Partial<BenchResults> = o.parts.length < PARTS.length && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, "utf8")) as BenchResults) : {};
+  const r: BenchResults = { ...previous, machine: machine(), node: process.version, date: new Date().toISOString(), args: process.argv.slice(2), seconds: 0 };
+  const q = o.quick ? ["--quick"] : [];
+  // load1: the 1-minute load average when the part started (the machine may be shared with other work)
+  let load1 = 0;
+  const start = (): number => ((load1 = Math.round(loadavg()[0]! * 100) / 100), performance.now());
+  const meta = (t: number): PartMeta => ({ date: new Date().toISOString(), quick: o.quick, seconds: (performance.now() - t) / 1000, load1 });
+  let failed = false;
+
+  if (o.parts.includes("gas")) {
+    console.log("== gas ==");
+    const t = start();
+    const g = await runPart<GasResult>("scripts/bench/gas.ts", join(RESULTS, "gas.json"));
+    r.gas = { ...g, ...meta(t) };
+    console.log(`\n${gasMarkdown(r.gas)}\n`);
+    if (g.overTarget.length) failed = true;
+  }
+
+  if (o.parts.includes("models")) {
+    console.log("== models ==");
+    const t = start();
+    const dirs = readdirSync(join(ROOT, "models"), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(join(ROOT, "models", d.name, "manifest.json")))
+      .map((d) => join("models", d.name))
+      .sort();
+    const results: ModelResult[] = [];
+    const errors: string[] = [];
+    for (const dir of dirs) {
+      try {
+        results.push(await runPart<ModelResult>("scripts/bench/models.ts", join(RESULTS, `model-${dir.split("/").pop()}.json`), ["--model", dir, ...q]));
+      } catch (err) {
+        errors.push(`${dir}: ${(err as Error).message}`);
+        failed = true;
+      }
+    }
+    r.models = { results, errors, ...meta(t) };
+    console.log(`\n${modelsMarkdown(r.models)}\n`);
+  }
+
+  if (o.parts.includes("load")) {
+    console.log("== load ==");
+    const t = start();
+    const extra = [...(o.jobs ? ["--jobs", o.jobs] : []), ...(o.challenges ? ["--challenges", o.challenges] : []), ...(o.backend ? ["--prover-backend", o.backend] : [])];
+    try {
+      const l = await runPart<LoadResult>("scripts/bench/load.ts", join(RESULTS, "load.json"), [...q, ...extra], 8 * 60_000);
+      r.load = { ...l, ...meta(t) };
+      if (l.errors.length || !l.allProven || l.reexecute.challengesOfHonestClaims) failed = true;
+    } catch (err) {
+      r.load = { error: (err as Error).message, ...meta(t) };
+      failed = true;
+    }
+    console.log(`\n${loadMarkdown(r.load)}\n`);
+  }
+
+  if (o.parts.includes("prover")) {
+    r.prover = await runProverBench(o.quick, o.parts.length === 1);
+    console.log(`prover: ${r.prover.note}`);
+    if (r.prover.ran && r.prover.exitCode !== 0) failed = true;
+  } else {
+    const note = existsSync(join(ROOT, "scripts/bench-prover.ts"))
+      ? "Not part of this run (`--only` without `prover`): `npm run bench -- --only prover` runs `scripts/bench-prover.ts`, which writes the Prover section of this file."
+      : "Not part of this run; `scripts/bench-prover.ts` is not in this checkout.";
+    r.prover = { ran: false, note, date: new Date().toISOString(), quick: o.quick, seconds: 0 };
+  }
+
+  r.seconds = (performance.now() - t0) / 1000;
+  writeFileSync(jsonFile, JSON.stringify(r, null, 2) + "\n");
+  writeDocs(join(ROOT, "docs/benchmarks.md"), markdown(r));
+  console.log(`bench: ${r.seconds.toFixed(0)} s; wrote bench-results/bench.json and docs/benchmarks.md (between <!-- bench:begin --> and <!-- bench:end -->)`);
+  if (failed) {
+    console.error("bench: some part failed or missed a target (see above)");
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,266 @@
+// Bench part 2, one model package per process (so peak RSS is the model's own): constraints and wires (read from
+// the package's .r1cs header), witness time (witnessFor, the direct route), snarkjs Groth16 prove and verify time,
+// on-chain gas of a real dispute (submitClaim, challenge, prove through ClaimManager with the package's Solidity
+// verifier, on an embedded chain) plus the verifier's own verifyProof gas, and the fidelity report on the
+// MNIST held-out split.
+// Usage: tsx scripts/bench/models.ts --model models/mnist-mlp --out bench-results/model-mnist-mlp.json [--quick]
+import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import * as snarkjs from "snarkjs";
+import { createPublicClient, createWalletClient, encodeFunctionData, http, type Abi, type Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { loadPackage, verifyModelProof, witnessFor, proveModel } from "../../circuits/compiler/prove.ts";
+import { quantizeInput } from "../../circuits/compiler/engine.ts";
+import { heldOutSample } from "../../circuits/data/mnist.ts";
+import { claimManagerAbi } from "../../sdk/abi.ts";
+import { encodeInputData, inputHashOf } from "../../sdk/inputs.ts";
+import { outputHash } from "../../sdk/signals.ts";
+import { ClaimStatus, claimIdOf, toSolidityProof, type ClaimFields } from "../../sdk/protocol.ts";
+import { loadArtifact } from "../deploy.ts";
+import { devKey, startLocalChain } from "../lib/localnet.ts";
+import { deployStack, mintDevTokens, registerPackage } from "../lib/stack.ts";
+import { argValue, isMain, median, peakRssMB, ROOT, since } from "./common.ts";
+
+export interface ModelResult {
+  model: string;
+  dir: string;
+  route: string;
+  visibility: string;
+  constraints: number;
+  wires: number;
+  publicSignals: number;
+  /** What the manifest says (checked against the .r1cs header). */
+  manifestConstraints: number;
+  witness: { runs: number; warmup: number; medianMs: number; samplesMs: number[] };
+  prove: null | { runs: number; medianMs: number; samplesMs: number[]; zkeyMB: number };
+  verify: null | { runs: number; medianMs: number; samplesMs: number[]; valid: boolean };
+  /** Whole-transaction gas on an embedded chain. */
+  gas: null | { submitClaimWithInputData: number; challenge: number; prove: number; verifyProofEstimate: number; inputBytes: number };
+  fidelity: null | {
+    samples: number;
+    floatAccuracy: number;
+    quantizedAccuracy: number;
+    agreement: number;
+    logitMeanAbsError: number;
+    logitMaxAbsError: number;
+    logitMeanPercentError: number;
+    logitMaxPercentError: number;
+    seconds: number;
+  };
+  notes: string[];
+  peakRssMB: { afterWitness: number; afterProve: number | null; overall: number };
+  seconds: number;
+}
+
+/** nWires and nConstraints from a snarkjs .r1cs header section. */
+export function r1csHeader(path: string): { wires: number; constraints: number; pubOut: number; pubIn: number; prvIn: number } {
+  const fd = openSync(path, "r");
+  try {
+    const read = (pos: number, len: number): Buffer => {
+      const b = Buffer.alloc(len);
+      readSync(fd, b, 0, len, pos);
+      return b;
+    };
+    const head = read(0, 12);
+    if (head.toString("latin1", 0, 4) !== "r1cs") throw new Error(`${path}: not an r1cs file`);
+    const nSections = head.readUInt32LE(8);
+    let pos = 12;
+    for (let s = 0; s < nSections; s++) {
+      const sh = read(pos, 12);
+      const type = sh.readUInt32LE(0);
+      const size = Number(sh.readBigUInt64LE(4));
+      pos += 12;
+      if (type === 1) {
+        const n8 = read(pos, 4).readUInt32LE(0);
+        const h = read(pos + 4 + n8, 28);
+        return { wires: h.readUInt32LE(0), pubOut: h.readUInt32LE(4), pubIn: h.readUInt32LE(8), prvIn: h.readUInt32LE(12), constraints: h.readUInt32LE(24) };
+      }
+      pos += size;
+    }
+    throw new Error(`${path}: no header section`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const TOKEN = 10n ** 18n;
+
+/** Registers the package on a fresh embedded chain and walks one claim through submit -> challenge -> prove. */
+async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], proof: snarkjs.Groth16Proof, pub: string[]): Promise<NonNullable<ModelResult["gas"]>> {
+  const chain = await startLocalChain();
+  try {
+    const keys = { deployer: devKey(0), provider: devKey(1), challenger: devKey(3) };
+    const d = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "bench", out: null });
+    const bonds = { minProviderBond: 100n * TOKEN, minChallengerBond: 50n * TOKEN };
+    const { modelId, verifier } = await registerPackage(chain.url, keys.deployer, d, pkgDir, { challengeWindow: 600, proofWindow: 1800, ...bonds });
+    const pc = createPublicClient({ transport: http(chain.url), pollingInterval: 50 });
+    const claims = { address: d.addresses.claims, abi: claimManagerAbi } as const;
+    const tokenAbi = loadArtifact("MockERC20").abi as Abi;
+    const send = async (who: keyof typeof keys, req: Parameters<ReturnType<typeof createWalletClient>["writeContract"]>[0]): Promise<bigint> => {
+      const w = createWalletClient({ account: privateKeyToAccount(keys[who]), transport: http(chain.url), chain: undefined });
+      const hash = await w.writeContract({ ...req, chain: null } as never);
+      const r = await pc.waitForTransactionReceipt({ hash });
+      if (r.status !== "success") throw new Error(`${String(req.functionName)} reverted`);
+      return r.gasUsed;
+    };
+    for (const who of ["provider", "challenger"] as const) {
+      const a = privateKeyToAccount(keys[who]).address;
+      await mintDevTokens(chain.url, keys.deployer, d, a, 1000n * TOKEN);
+      await send(who, { address: d.addresses.token as Address, abi: tokenAbi, functionName: "approve", args: [d.addresses.claims, 1000n * TOKEN] } as never);
+      await send(who, { ...claims, functionName: "stake", args: [500n * TOKEN] } as never);
+    }
+    const m = loadPackage(pkgDir).manifest;
+    const inputHash = inputHashOf(input, m.inputBits);
+    const inputData = encodeInputData(input, m.inputBits);
+    const submit = await send("provider", { ...claims, functionName: "submitClaim", args: [modelId, inputHash, outputs, bonds.minProviderBond, 0n, inputData, ""] } as never);
+    const claim: ClaimFields = { modelId, provider: privateKeyToAccount(keys.provider).address, inputHash, outputHash: outputHash(outputs), bond: bonds.minProviderBond, requestId: 0n };
+    const challenge = await send("challenger", { ...claims, functionName: "challenge", args: [claim] } as never);
+    const sol = toSolidityProof(proof);
+    const proveGas = await send("provider", { ...claims, functionName: "prove", args: [claim, outputs, sol] } as never);
+    const [status] = await pc.readContract({ ...claims, functionName: "claimState", args: [claimIdOf(claim)] });
+    if (status !== ClaimStatus.Proven) throw new Error(`${pkgDir}: claim not Proven after prove (status ${status})`);
+    const verifierAbi = loadArtifact(m.verifierContract!).abi as Abi;
+    const verifyProofEstimate = await pc.estimateGas({
+      to: verifier,
+      data: encodeFunctionData({
+        abi: verifierAbi,
+        functionName: "verifyProof",
+        args: [[sol[0], sol[1]], [[sol[2], sol[3]], [sol[4], sol[5]]], [sol[6], sol[7]], pub.map(BigInt)],
+      }),
+    });
+    return { submitClaimWithInputData: Number(submit), challenge: Number(challenge), prove: Number(proveGas), verifyProofEstimate: Number(verifyProofEstimate), inputBytes: (inputData.length - 2) / 2 };
+  } finally {
+    await chain.close();
+  }
+}
+
+export async function benchModel(pkgDir: string, o: { quick?: boolean; log?: (s: string) => void } = {}): Promise<ModelResult> {
+  const t0 = performance.now();
+  const log = o.log ?? ((s: string) => console.log(`  [${basename(pkgDir)}] ${s}`));
+  const pkg = loadPackage(pkgDir);
+  const m = pkg.manifest;
+  const notes: string[] = [];
+  const r1cs = r1csHeader(join(pkgDir, m.artifacts.r1cs ?? "circuit.r1cs"));
+  if (r1cs.constraints !== m.constraints) notes.push(`manifest says ${m.constraints} constraints, the .r1cs header ${r1cs.constraints}`);
+
+  // Witness: one warm-up (JIT, caches), then 5 timed runs on distinct held-out digits.
+  const digits = heldOutSample(8);
+  const inputs = digits.images.map((x) => quantizeInput(pkg.quant, x));
+  witnessFor(pkg, inputs[7]!);
+  const witnessMs: number[] = [];
+  let w = witnessFor(pkg, inputs[0]!);
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const r = witnessFor(pkg, inputs[i]!);
+    witnessMs.push(since(t));
+    if (i === 0) w = r;
+  }
+  log(`witness median ${median(witnessMs).toFixed(1)} ms (${r1cs.constraints} constraints)`);
+  const afterWitness = peakRssMB();
+
+  let prove: ModelResult["prove"] = null;
+  let verify: ModelResult["verify"] = null;
+  let gas: ModelResult["gas"] = null;
+  let afterProve: number | null = null;
+  const zkey = join(pkgDir, m.artifacts.zkey ?? "circuit.zkey");
+  if (existsSync(zkey)) {
+    const proveMs: number[] = [];
+    let proof: snarkjs.Groth16Proof | undefined;
+    let pub: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      if (m.route === "circom") {
+        // circom packages make their witness with circuit.wasm inside proveModel: time the whole call
+        const t = performance.now();
+        const p = await proveModel(pkgDir, inputs[0]!);
+        proveMs.push(since(t));
+        proof = p.proof;
+        pub = p.publicSignals;
+      } else {
+        const t = performance.now();
+        const p = await snarkjs.groth16.prove(zkey, { type: "mem", data: w.wtns });
+        proveMs.push(since(t));
+        proof = p.proof;
+        pub = p.publicSignals;
+      }
+    }
+    if (pub.join() !== w.publicSignals.map(String).join()) throw new Error(`${m.name}: snarkjs public signals differ from the witness's`);
+    afterProve = peakRssMB();
+    prove = { runs: 3, medianMs: median(proveMs), samplesMs: proveMs, zkeyMB: Math.round((statSync(zkey).size / 2 ** 20) * 10) / 10 };
+    log(`prove median ${(prove.medianMs / 1000).toFixed(2)} s`);
+    const verifyMs: number[] = [];
+    let valid = true;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      valid = (await verifyModelProof(pkgDir, proof!, pub)) && valid;
+      verifyMs.push(since(t));
+    }
+    verify = { runs: 3, medianMs: median(verifyMs), samplesMs: verifyMs, valid };
+    log(`verify median ${verify.medianMs.toFixed(0)} ms (valid: ${valid})`);
+    if (!valid) throw new Error(`${m.name}: snarkjs rejected the proof`);
+    if (m.verifierContract) {
+      gas = await disputeGas(pkgDir, inputs[0]!, w.outputs, proof!, pub);
+      log(`on-chain: submitClaim ${gas.submitClaimWithInputData}, challenge ${gas.challenge}, prove ${gas.prove}, verifyProof ${gas.verifyProofEstimate}`);
+    } else notes.push("no Solidity verifier in the package: no on-chain figures");
+  } else {
+    notes.push(`no zkey: build with a ptau (ozk model build ${pkgDir.replace(ROOT + "/", "")})`);
+    log("no circuit.zkey: prove, verify and gas skipped");
+  }
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+
+  let fidelity: ModelResult["fidelity"] = null;
+  const onnx = join(pkgDir, m.artifacts.onnx ?? "model.onnx");
+  if (existsSync(onnx)) {
+    const t = performance.now();
+    const { fidelity: run } = await import("../../circuits/fidelity/report.ts");
+    const rep = await run(onnx, { samples: o.quick ? 200 : undefined });
+    fidelity = {
+      samples: rep.samples,
+      floatAccuracy: rep.floatAccuracy,
+      quantizedAccuracy: rep.quantizedAccuracy,
+      agreement: rep.agreement,
+      logitMeanAbsError: rep.logits.meanAbsError,
+      logitMaxAbsError: rep.logits.maxAbsError,
+      logitMeanPercentError: rep.logits.meanPercentError,
+      logitMaxPercentError: rep.logits.maxPercentError,
+      seconds: since(t) / 1000,
+    };
+    log(`fidelity on ${rep.samples} held-out digits: float ${(100 * rep.floatAccuracy).toFixed(2)}%, quantized ${(100 * rep.quantizedAccuracy).toFixed(2)}%, agreement ${(100 * rep.agreement).toFixed(2)}%`);
+  } else notes.push("no model.onnx: no fidelity figures");
+
+  return {
+    model: m.name,
+    dir: pkgDir.replace(ROOT + "/", ""),
+    route: m.route,
+    visibility: m.visibility,
+    constraints: r1cs.constraints,
+    wires: r1cs.wires,
+    publicSignals: r1cs.pubOut + r1cs.pubIn,
+    manifestConstraints: m.constraints,
+    witness: { runs: 5, warmup: 1, medianMs: median(witnessMs), samplesMs: witnessMs },
+    prove,
+    verify,
+    gas,
+    fidelity,
+    notes,
+    peakRssMB: { afterWitness, afterProve, overall: peakRssMB() },
+    seconds: since(t0) / 1000,
+  };
+}
+
+if (isMain(import.meta.url)) {
+  const dir = argValue(process.argv, "--model");
+  const out = argValue(process.argv, "--out");
+  if (!dir || !out) {
+    console.error("usage: tsx scripts/bench/models.ts --model <package dir> --out <file.json> [--quick]");
+    process.exit(2);
+  }
+  benchModel(resolve(dir), { quick: process.argv.includes("--quick") })
+    .then((r) => {
+      writeFileSync(out, JSON.stringify(r, null, 2) + "\n");
+      process.exit(0);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,111 @@
+// The web page in Debian's Chromium (playwright-core, system browser) against the local chain with an honest
+// provider and a challenger as processes: models and providers render, a digit drawn on the canvas is sent as
+// requestInference from the page's test account, and the page follows the claim from Submitted to settled and
+// shows the settled class — which must be the reference engine's class for the input the page put on chain.
+// Screenshots go to docs/screenshots/. Skips when /usr/bin/chromium is absent (apt-get install chromium).
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { expect } from "chai";
+import type { Browser, Page } from "playwright-core";
+import { decodeInputData } from "../../sdk/inputs.ts";
+import { runQuantized } from "../../circuits/compiler/engine.ts";
+import { buildApp, serveApp, type AppServer } from "../../app/serve.ts";
+import { WINDOWS, daemon, startNet, waitFor, type Net } from "../e2e/harness.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = resolve("docs/screenshots");
+const argmax = (xs: readonly bigint[]) => xs.reduce((best, v, i) => (v > xs[best]! ? i : best), 0);
+
+describe("web page in Chromium", function () {
+  this.timeout(300_000);
+  let net: Net | undefined;
+  let server: AppServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`    (skipped: ${CHROMIUM} not found; install Debian's chromium package to run the browser test)`);
+      this.skip();
+    }
+    const t0 = performance.now();
+    net = await startNet("app");
+    daemon(net, "honest");
+    daemon(net, "challenger", { sampling: { policy: "all" } });
+    buildApp();
+    server = await serveApp({ rpcUrl: net.chain.url, deployment: net.deployment, testAccount: net.addr.consumer });
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
+    page.on("pageerror", (err) => console.log(`    page error: ${err.message}`));
+    mkdirSync(SHOTS, { recursive: true });
+    console.log(`    chain, deploy, daemons, build and browser ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await net?.close();
+  });
+
+  it("shows the registered model with its constraint count and fidelity, and the staked daemons, with no wallet", async () => {
+    await page.goto(server!.url);
+    const models = page.getByTestId("models");
+    await models.waitFor();
+    const text = await models.innerText();
+    expect(text).to.contain("mnist-mlp");
+    expect(text).to.contain(net!.pkg.manifest.constraints.toLocaleString("en-US"));
+    expect(text).to.contain(`${WINDOWS.challengeWindow}s challenge`);
+    // Both daemons stake on start; the page lists them from Staked events with their free stake.
+    await waitFor("two staked accounts on the page", async () => ((await page.getByTestId("providers").locator("tbody tr").count()) >= 2 ? true : undefined), 60_000);
+    const providers = await page.getByTestId("providers").innerText();
+    expect(providers.toLowerCase()).to.contain(net!.addr.honest.slice(0, 6).toLowerCase());
+    expect(await page.getByTestId("connect").isVisible()).to.equal(true); // read with no wallet connected
+  });
+
+  it("draws a 7, requests it from the test account, and shows the claim going from Submitted to settled", async () => {
+    await page.getByTestId("connect").click();
+    await page.getByTestId("account").waitFor();
+    const box = (await page.getByTestId("digit-canvas").boundingBox())!;
+    const at = (x: number, y: number) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280] as const;
+    // A 7: the top bar, then the long diagonal down to the left.
+    await page.mouse.move(...at(70, 60));
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(...at(70 + i * 14, 60 + i * 1));
+    for (let i = 1; i <= 16; i++) await page.mouse.move(...at(210 - i * 5.5, 70 + i * 11.5));
+    await page.mouse.up();
+
+    const send = page.getByTestId("send");
+    await waitFor("the send button to enable", async () => ((await send.isEnabled()) ? true : undefined), 10_000);
+    await page.screenshot({ path: join(SHOTS, "draw.png") });
+    await send.click();
+
+    // The honest provider answers the request; the page shows the claim live with a countdown.
+    await page.getByTestId("my-claim-status").filter({ hasText: "Submitted" }).waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("request-status").innerText()).to.equal("Claimed");
+    expect(await page.getByTestId("claims").getByTestId("countdown").first().innerText()).to.match(/^\d+m \d\ds$|^\d+s$/);
+    await page.screenshot({ path: join(SHOTS, "submitted.png"), fullPage: true });
+
+    // What the page put on chain, run through the reference engine in Node.
+    const requests = await net!.pc.getContractEvents({ ...net!.claims, eventName: "InferenceRequested", fromBlock: 0n });
+    expect(requests).to.have.length(1);
+    expect(requests[0]!.args.consumer!.toLowerCase()).to.equal(net!.addr.consumer.toLowerCase());
+    const input = decodeInputData(requests[0]!.args.inputData!);
+    expect(input.values).to.have.length(784);
+    const expected = argmax(runQuantized(net!.pkg.quant, input.values).outputs);
+
+    // Past the challenge window the provider finalizes; the page shows the settled class.
+    await net!.chain.advance(WINDOWS.challengeWindow + 1);
+    const settled = page.getByTestId("settled-class");
+    await settled.waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("my-claim-status").innerText()).to.equal("Finalized");
+    expect(await page.getByTestId("request-status").innerText()).to.equal("Fulfilled");
+    const shown = Number(await settled.innerText());
+    expect(shown).to.equal(expected);
+    expect(shown, "the drawn 7 should be classified as 7").to.equal(7);
+    await page.screenshot({ path: join(SHOTS, "settled.png"), fullPage: true });
+  });
+});
