@@ -11,6 +11,8 @@ import { loadModels } from "../../sdk/node/models.ts";
 import { claimStatusName, type ClaimFields } from "../../sdk/protocol.ts";
 import { runQuantized, quantizeInput } from "../../circuits/compiler/engine.ts";
 import { readFileSync } from "node:fs";
+import { group } from "../ozk.ts";
+import { deployStack, registerPackage, saveDeployment } from "../lib/stack.ts";
 
 interface ChainOpts {
   rpc: string;
@@ -56,6 +58,47 @@ export function register(program: Command): void {
         await import(`../../${role}/main.ts`);
       });
   }
+
+  withChainOptions(
+    program
+      .command("deploy")
+      .description("deploy the registry and claims contracts; writes deployments/<network>.json")
+      .requiredOption("--network <name>", "name of the deployment file to write")
+      .option("--token <address>", "ERC20 bond token (default: deploy a mintable development token)")
+      .option("--treasury <address>", "receives protocol fees (default: the deployer)")
+      .option("--fee-bps <n>", "protocol fee in basis points", "500")
+      .option("--slash-bps <n>", "challenger's share of a slashed bond in basis points", "5000"),
+  ).action(async (o: ChainOpts & { network: string; token?: Address; treasury?: Address; feeBps: string; slashBps: string }) => {
+    const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
+    if (!key) throw new Error("deploy needs --key or OZK_PRIVATE_KEY");
+    const d = await deployStack({ rpcUrl: o.rpc, deployerKey: key, network: o.network, token: o.token, treasury: o.treasury, protocolFeeBps: Number(o.feeBps), slashRewardBps: Number(o.slashBps) });
+    console.log(json(d));
+  });
+
+  withChainOptions(
+    group(program, "model", "Compile, inspect and evaluate models")
+      .command("register")
+      .description("deploy a package's verifier and register the model; records its modelId in the deployment file")
+      .argument("<package>", "model package folder")
+      .option("--challenge-window <s>", "seconds a claim can be challenged", "3600")
+      .option("--proof-window <s>", "seconds to prove once challenged", "7200")
+      .option("--provider-bond <amount>", "minimum provider bond (token units)", String(100n * 10n ** 18n))
+      .option("--challenger-bond <amount>", "challenger bond (token units)", String(10n * 10n ** 18n))
+      .option("--metadata-uri <uri>", "where the package is published"),
+  ).action(async (pkgDir: string, o: ChainOpts & { challengeWindow: string; proofWindow: string; providerBond: string; challengerBond: string; metadataUri?: string }) => {
+    const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
+    if (!key) throw new Error("model register needs --key or OZK_PRIVATE_KEY");
+    const d = loadDeployment(o.deployment);
+    const r = await registerPackage(o.rpc, key, d, pkgDir, {
+      challengeWindow: Number(o.challengeWindow),
+      proofWindow: Number(o.proofWindow),
+      minProviderBond: BigInt(o.providerBond),
+      minChallengerBond: BigInt(o.challengerBond),
+      metadataURI: o.metadataUri,
+    });
+    const file = saveDeployment(d, o.deployment.endsWith(".json") ? o.deployment : undefined);
+    console.log(json({ ...r, deployment: file }));
+  });
 
   withChainOptions(program.command("stake").description("stake bond tokens into the claims contract").argument("<amount>", "token units"))
     .action(async (amount: string, o: ChainOpts) => {
