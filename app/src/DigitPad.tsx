@@ -16,7 +16,7 @@ export function DigitPad({ onFrame }: { onFrame: (frame: Float32Array | null) =>
     showPreview(null);
     onFrame(null);
   };
-  useEffect(clear, []); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(clear, []);
 
   function showPreview(frame: Float32Array | null) {
     const p = preview.current?.getContext("2d");

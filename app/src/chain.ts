@@ -4,6 +4,7 @@ import type { Address, Hex, PublicClient } from "viem";
 import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
 import { claimStatusName } from "../../sdk/protocol.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
+import { tokens } from "./format.ts";
 
 /** What the page reads off a model package: manifest (shapes, quantization, constraints) and training.json. */
 export interface PackageInfo {
@@ -115,11 +116,11 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
 
   const history = new Map<string, HistoryEntry[]>();
   const add = (id: Hex, e: HistoryEntry) => { const k = lower(id); history.set(k, [...(history.get(k) ?? []), e]); };
-  for (const l of submitted) add(l.args.claimId!, { kind: "Submitted", block: l.blockNumber, detail: `bond ${l.args.claim!.bond}` });
-  for (const l of challenged) add(l.args.claimId!, { kind: "Challenged", block: l.blockNumber, detail: `by ${l.args.challenger}, bond ${l.args.bond}` });
+  for (const l of submitted) add(l.args.claimId!, { kind: "Submitted", block: l.blockNumber, detail: `bond ${tokens(l.args.claim!.bond)}` });
+  for (const l of challenged) add(l.args.claimId!, { kind: "Challenged", block: l.blockNumber, detail: `by ${l.args.challenger}, bond ${tokens(l.args.bond!)}` });
   for (const l of proven) add(l.args.claimId!, { kind: "Proven", block: l.blockNumber, detail: `by ${l.args.prover}` });
   for (const l of finalized) add(l.args.claimId!, { kind: "Finalized", block: l.blockNumber, detail: "window passed unchallenged" });
-  for (const l of slashed) add(l.args.claimId!, { kind: "Slashed", block: l.blockNumber, detail: `${l.args.counterProven ? "counter-proven" : "proof deadline missed"}; reward ${l.args.reward} to ${l.args.beneficiary}` });
+  for (const l of slashed) add(l.args.claimId!, { kind: "Slashed", block: l.blockNumber, detail: `${l.args.counterProven ? "counter-proven" : "proof deadline missed"}; reward ${tokens(l.args.reward!)} to ${l.args.beneficiary}` });
   for (const l of reopened) add(l.args.claimId!, { kind: "Reopened", block: l.blockNumber, detail: `request #${l.args.requestId} open again` });
 
   const claimViews = await Promise.all(submitted.map(async (l): Promise<ClaimView> => {

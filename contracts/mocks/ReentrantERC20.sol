@@ -5,10 +5,10 @@ pragma solidity 0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// @notice Test token that, once armed, calls `target` with `payload` from inside every transfer, and bubbles up
+/// @notice Test token that, once armed, calls `hookTarget` with `payload` from inside every transfer, and bubbles up
 /// the revert: it shows a re-entering token cannot get through the reentrancy guard.
 contract ReentrantERC20 is ERC20 {
-    address public target;
+    address public hookTarget;
     bytes public payload;
 
     constructor() ERC20("Reentrant Token", "REENT") {}
@@ -18,15 +18,15 @@ contract ReentrantERC20 is ERC20 {
     }
 
     function arm(address target_, bytes calldata payload_) external {
-        target = target_;
+        hookTarget = target_;
         payload = payload_;
     }
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        address t = target;
+        address t = hookTarget;
         if (t != address(0) && from != address(0) && to != address(0)) {
-            target = address(0); // one shot
+            hookTarget = address(0); // one shot
             (bool ok, bytes memory ret) = t.call(payload);
             if (!ok) {
                 assembly ("memory-safe") {

@@ -11,6 +11,8 @@ import { createSnarkjsBackend } from "./snarkjs.ts";
 interface NativeModule {
   proveNative(zkeyPath: string, wtnsPath: string): Promise<ProofResult>;
   nativeAvailable(): Promise<boolean> | boolean;
+  proveCuda?(zkeyPath: string, wtnsPath: string): Promise<ProofResult>;
+  cudaAvailable?(): Promise<boolean> | boolean;
 }
 
 const nativeUrl = new URL("./native.ts", import.meta.url);
@@ -34,10 +36,29 @@ export async function loadNativeBackend(): Promise<ProverBackend | undefined> {
   };
 }
 
-/** Every backend this build knows, fastest first. */
+/** The CUDA backend when the native module has it: available only where its binary is built and a GPU answers. */
+async function loadCudaBackend(): Promise<ProverBackend | undefined> {
+  if (!existsSync(fileURLToPath(nativeUrl))) return undefined;
+  const mod = (await import(nativeUrl.href)) as Partial<NativeModule>;
+  const { proveCuda, cudaAvailable } = mod;
+  if (typeof proveCuda !== "function" || typeof cudaAvailable !== "function") return undefined;
+  return {
+    name: "cuda",
+    available: async () => {
+      try {
+        return await cudaAvailable();
+      } catch {
+        return false;
+      }
+    },
+    prove: (zkeyPath, wtnsPath) => proveCuda(zkeyPath, wtnsPath),
+  };
+}
+
+/** Every backend this build knows, fastest first: CUDA (GPU), native CPU, snarkjs. */
 export async function knownBackends(): Promise<ProverBackend[]> {
-  const native = await loadNativeBackend();
-  return [...(native ? [native] : []), createSnarkjsBackend()];
+  const [cuda, native] = await Promise.all([loadCudaBackend(), loadNativeBackend()]);
+  return [...(cuda ? [cuda] : []), ...(native ? [native] : []), createSnarkjsBackend()];
 }
 
 /**

@@ -35,8 +35,8 @@ export function spawnDaemon(role: "provider" | "challenger", name: string, work:
 }
 
 function start(role: "provider" | "challenger", name: string, configFile: string, logFile: string): DaemonProcess {
-  const tsx = join(root, "node_modules", ".bin", "tsx");
-  const proc = spawn(tsx, [join(root, role, "main.ts"), "--config", configFile], {
+  // One process (node with tsx's loader), not the tsx wrapper: a SIGKILL must kill the daemon itself.
+  const proc = spawn(process.execPath, ["--import", "tsx", join(root, role, "main.ts"), "--config", configFile], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },

@@ -10,7 +10,9 @@ import type { Browser, Page } from "playwright-core";
 import { decodeInputData } from "../../sdk/inputs.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
 import { buildApp, serveApp, type AppServer } from "../../app/serve.ts";
-import { WINDOWS, daemon, startNet, waitFor, type Net } from "../e2e/harness.ts";
+import { BONDS, WINDOWS, daemon, infer, startNet, status, waitFor, type Net } from "../e2e/harness.ts";
+import { ClaimStatus } from "../../sdk/protocol.ts";
+import type { DaemonProcess } from "../../scripts/lib/processes.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = resolve("docs/screenshots");
@@ -22,6 +24,7 @@ describe("web page in Chromium", function () {
   let server: AppServer | undefined;
   let browser: Browser | undefined;
   let page: Page;
+  let cheater: DaemonProcess;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -32,6 +35,7 @@ describe("web page in Chromium", function () {
     net = await startNet("app");
     daemon(net, "honest");
     daemon(net, "challenger", { sampling: { policy: "all" } });
+    cheater = daemon(net, "cheater");
     buildApp();
     server = await serveApp({ rpcUrl: net.chain.url, deployment: net.deployment, testAccount: net.addr.consumer });
     const { chromium } = await import("playwright-core");
@@ -48,6 +52,9 @@ describe("web page in Chromium", function () {
   after(async () => {
     await browser?.close();
     await server?.close();
+    // Graceful stop first: a SIGKILL reaches only the tsx wrapper, whose node child would outlive the test and
+    // keep its stdout pipes (and so this process) open.
+    await Promise.all((net?.daemons ?? []).map((d) => d.stop()));
     await net?.close();
   });
 
@@ -107,5 +114,21 @@ describe("web page in Chromium", function () {
     expect(shown).to.equal(expected);
     expect(shown, "the drawn 7 should be classified as 7").to.equal(7);
     await page.screenshot({ path: join(SHOTS, "settled.png"), fullPage: true });
+  });
+
+  it("shows a cheater's claim challenged, then slashed, in the claim's history and the cheater's record", async () => {
+    const claimId = await infer(net!, cheater, 2);
+    const row = page.locator(`tr[data-claim="${claimId}"]`);
+    await row.getByTestId("claim-status").filter({ hasText: "Challenged" }).waitFor({ timeout: 120_000 });
+    expect(await row.innerText()).to.match(/proof \d+m \d\ds/);
+    await net!.chain.advance(WINDOWS.proofWindow + 1);
+    await row.getByTestId("claim-status").filter({ hasText: "Slashed" }).waitFor({ timeout: 120_000 });
+    expect(await status(net!, claimId)).to.equal(ClaimStatus.Slashed);
+    const history = await row.locator(".history li b").allInnerTexts();
+    expect(history).to.deep.equal(["Submitted", "Challenged", "Slashed"]);
+    const cheaterRow = page.getByTestId("providers").locator("tbody tr", { hasText: `${net!.addr.cheater.slice(0, 6)}` });
+    await waitFor("the cheater's slash on the page", async () => ((await cheaterRow.locator("td").nth(4).innerText()) === "1" ? true : undefined), 10_000);
+    expect(await cheaterRow.locator("td").nth(5).innerText()).to.equal(String(BONDS.minProviderBond / 10n ** 18n));
+    await page.screenshot({ path: join(SHOTS, "disputes.png"), fullPage: true });
   });
 });

@@ -1,0 +1,96 @@
+// Rendering of the read-only views from chain snapshots: claims (status, class, bond, countdown, history),
+// models (constraints, fidelity), providers (stake, slashing record), and the countdown itself.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { act, cleanup, render, screen, within } from "@testing-library/react";
+import type { ClaimView, ModelView, ProviderView } from "./chain.ts";
+import { Countdown } from "./Countdown.tsx";
+import { ClaimTable, ModelTable, ProviderTable } from "./Tables.tsx";
+import { formatCountdown, secondsLeft, tokens } from "./format.ts";
+
+const E18 = 10n ** 18n;
+const MODEL = "0x" + "ab".repeat(32) as `0x${string}`;
+const models: ModelView[] = [{
+  name: "mnist-mlp", modelId: MODEL, challengeWindow: 600, proofWindow: 1800, minProviderBond: 100n * E18, minChallengerBond: 50n * E18, deprecated: false,
+  pkg: {
+    manifest: { name: "mnist-mlp", constraints: 11622, inputBits: 8, inputScale: 1 / 127, inputRange: [0, 1], inputShape: [1, 28, 28], inputLength: 784, outputLength: 10 },
+    training: { heldOutAccuracy: { onnxruntime: 0.9764529 }, data: { heldOut: 1996 }, importerVsOnnxruntimeMaxAbsDiff: 7.6e-6 },
+  },
+}];
+const logits = (d: number) => Array.from({ length: 10 }, (_, i) => (i === d ? 500n : -BigInt(i)));
+const claim = (id: number, statusName: string, status: number, digit: number, deadline: bigint, history: ClaimView["history"] = []): ClaimView => ({
+  claimId: `0x${id.toString(16).padStart(64, "0")}`, modelId: MODEL, provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+  bond: 100n * E18, requestId: BigInt(id), outputs: logits(digit), status, statusName, deadline, history,
+});
+
+afterEach(() => { cleanup(); vi.useRealTimers(); });
+
+describe("ClaimTable", () => {
+  it("renders each claim's status, class, bond, countdown and dispute history", () => {
+    const claims = [
+      claim(1, "Submitted", 1, 7, 1_000_600n, [{ kind: "Submitted", block: 5n, detail: "bond" }]),
+      claim(2, "Challenged", 2, 3, 1_001_800n, [{ kind: "Submitted", block: 6n, detail: "" }, { kind: "Challenged", block: 7n, detail: "by 0x90F79bf6EB2c4f870365E785982E1f101E93b906, bond 50" }]),
+      claim(3, "Slashed", 5, 2, 0n, [{ kind: "Submitted", block: 8n, detail: "" }, { kind: "Challenged", block: 9n, detail: "" }, { kind: "Slashed", block: 12n, detail: "proof deadline missed" }, { kind: "Reopened", block: 12n, detail: "" }]),
+    ];
+    render(<ClaimTable claims={claims} models={models} chainTime={1_000_000n} takenAt={Date.now()} />);
+    const rows = within(screen.getByTestId("claims")).getAllByRole("row").slice(1);
+    expect(rows).toHaveLength(3);
+    expect(screen.getAllByTestId("claim-status").map((e) => e.textContent)).toEqual(["Submitted", "Challenged", "Slashed"]);
+    expect(rows[0]!.textContent).toContain("mnist-mlp");
+    expect(rows[0]!.textContent).toContain("challenge 10m 00s");
+    expect(rows[1]!.textContent).toContain("proof 30m 00s");
+    expect(rows[2]!.textContent).toContain("settled");
+    expect(rows.map((r) => r.querySelectorAll("td")[3]!.textContent)).toEqual(["7", "3", "2"]);
+    expect(rows[0]!.textContent).toContain(tokens(100n * E18));
+    expect(Array.from(rows[2]!.querySelectorAll(".history li b")).map((b) => b.textContent)).toEqual(["Submitted", "Challenged", "Slashed", "Reopened"]);
+    expect(rows[1]!.textContent).toContain("0x90F7…b906");
+  });
+
+  it("says so when there are no claims", () => {
+    render(<ClaimTable claims={[]} models={models} chainTime={0n} takenAt={0} />);
+    expect(screen.getByText("No claims yet.")).toBeTruthy();
+  });
+});
+
+describe("ModelTable and ProviderTable", () => {
+  it("shows constraints, fidelity figures, windows and bonds", () => {
+    render(<ModelTable models={models} />);
+    const text = screen.getByTestId("models").textContent!;
+    expect(screen.getByTestId("constraints").textContent).toBe("11,622");
+    expect(text).toContain("97.65%");
+    expect(text).toContain("1,996 held-out");
+    expect(text).toContain("600s challenge / 1800s proof");
+    expect(text).toContain("100 / 50");
+  });
+
+  it("shows stake and slashing record", () => {
+    const providers: ProviderView[] = [
+      { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", freeStake: 1234n * E18 + 5n * 10n ** 17n, claims: 4, live: 1, slashed: 0, slashedAmount: 0n },
+      { account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", freeStake: 900n * E18, claims: 2, live: 0, slashed: 2, slashedAmount: 200n * E18 },
+    ];
+    render(<ProviderTable providers={providers} />);
+    const rows = within(screen.getByTestId("providers")).getAllByRole("row").slice(1);
+    expect(Array.from(rows[0]!.querySelectorAll("td")).map((t) => t.textContent)).toEqual(["0x7099…79C8", "1,234.5", "4", "1", "0", "0"]);
+    expect(Array.from(rows[1]!.querySelectorAll("td")).map((t) => t.textContent)).toEqual(["0x3C44…93BC", "900", "2", "0", "2", "200"]);
+  });
+});
+
+describe("countdown", () => {
+  it("formats seconds left against chain time", () => {
+    expect(secondsLeft(100n, 40n)).toBe(60);
+    expect(secondsLeft(100n, 100n)).toBe(0);
+    expect(secondsLeft(100n, 140n)).toBe(0);
+    expect([0, 7, 65, 600, 3723].map(formatCountdown)).toEqual(["passed", "7s", "1m 05s", "10m 00s", "1h 02m 03s"]);
+  });
+
+  it("ticks down with wall-clock time from the snapshot and shows when it passed", () => {
+    vi.useFakeTimers();
+    const t0 = Date.now();
+    render(<Countdown deadline={1_000_003n} chainTime={1_000_000n} takenAt={t0} />);
+    expect(screen.getByTestId("countdown").textContent).toBe("3s");
+    act(() => { vi.advanceTimersByTime(2000); });
+    expect(screen.getByTestId("countdown").textContent).toBe("1s");
+    act(() => { vi.advanceTimersByTime(2000); });
+    expect(screen.getByTestId("countdown").textContent).toBe("passed");
+    expect(screen.getByTestId("countdown").className).toContain("passed");
+  });
+});
