@@ -1,5 +1,5 @@
 // Node-side server of the built page (.ozk/app-dist): static files, /deployment.json (with the test account and
-// the RPC path), /models/<name>/{manifest,training}.json from the model packages, and /rpc proxied to the chain
+// the RPC path), /models/<name>/{manifest,training,fidelity}.json from the model packages, and /rpc proxied to the chain
 // (the embedded chain sends no CORS headers; same-origin avoids the question). Used by scripts/app-dev.ts and
 // the browser test.
 import { execFileSync } from "node:child_process";
@@ -62,7 +62,7 @@ export async function serveApp(o: AppServerOptions): Promise<AppServer> {
       res.writeHead(200, { "content-type": TYPES[".json"]!, "cache-control": "no-store" }).end(deploymentJson);
       return;
     }
-    const model = /^\/models\/([\w.-]+)\/(manifest|training)\.json$/.exec(path);
+    const model = /^\/models\/([\w.-]+)\/(manifest|training|fidelity)\.json$/.exec(path);
     if (model) {
       const dir = packages[model[1]!];
       const file = dir && join(dir, `${model[2]}.json`);

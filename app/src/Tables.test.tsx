@@ -14,6 +14,7 @@ const models: ModelView[] = [{
   pkg: {
     manifest: { name: "mnist-mlp", constraints: 11622, inputBits: 8, inputScale: 1 / 127, inputRange: [0, 1], inputShape: [1, 28, 28], inputLength: 784, outputLength: 10 },
     training: { heldOutAccuracy: { onnxruntime: 0.9764529 }, data: { heldOut: 1996 }, importerVsOnnxruntimeMaxAbsDiff: 7.6e-6 },
+    fidelity: { samples: 1996, floatAccuracy: 0.9764529, quantizedAccuracy: 0.9759519, agreement: 0.9984 },
   },
 }];
 const logits = (d: number) => Array.from({ length: 10 }, (_, i) => (i === d ? 500n : -BigInt(i)));
@@ -58,6 +59,8 @@ describe("ModelTable and ProviderTable", () => {
     expect(screen.getByTestId("constraints").textContent).toBe("11,622");
     expect(text).toContain("97.65%");
     expect(text).toContain("1,996 held-out");
+    expect(text).toContain("97.65% / 97.60%");
+    expect(screen.getByTestId("agreement").textContent).toBe("99.84%");
     expect(text).toContain("600s challenge / 1800s proof");
     expect(text).toContain("100 / 50");
   });

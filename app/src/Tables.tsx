@@ -10,15 +10,18 @@ export function ModelTable({ models }: { models: ModelView[] }) {
   if (models.length === 0) return <p className="empty">No models registered.</p>;
   return (
     <table data-testid="models">
-      <thead><tr><th>model</th><th>id</th><th>constraints</th><th>held-out accuracy</th><th>importer vs ONNX Runtime</th><th>windows</th><th>bonds (provider / challenger)</th></tr></thead>
+      <thead><tr><th>model</th><th>id</th><th>constraints</th><th>held-out accuracy (float / quantized)</th><th>top-1 agreement</th><th>windows</th><th>bonds (provider / challenger)</th></tr></thead>
       <tbody>
         {models.map((m) => (
           <tr key={m.modelId}>
             <td><b>{m.name}</b>{m.deprecated ? " (deprecated)" : ""}<div className="sub">{m.pkg?.training?.architecture ?? ""}</div></td>
             <td><code title={m.modelId}>{short(m.modelId)}</code></td>
             <td data-testid="constraints">{m.pkg ? m.pkg.manifest.constraints.toLocaleString("en-US") : "–"}</td>
-            <td>{pct(m.pkg?.training?.heldOutAccuracy?.onnxruntime)}{m.pkg?.training?.data?.heldOut ? <div className="sub">on {m.pkg.training.data.heldOut.toLocaleString("en-US")} held-out digits</div> : null}</td>
-            <td>{m.pkg?.training?.importerVsOnnxruntimeMaxAbsDiff !== undefined ? `max |Δ| ${m.pkg.training.importerVsOnnxruntimeMaxAbsDiff.toExponential(1)}` : "–"}</td>
+            <td>
+              {pct(m.pkg?.fidelity?.floatAccuracy ?? m.pkg?.training?.heldOutAccuracy?.onnxruntime)} / {pct(m.pkg?.fidelity?.quantizedAccuracy)}
+              {m.pkg?.fidelity?.samples ?? m.pkg?.training?.data?.heldOut ? <div className="sub">on {(m.pkg?.fidelity?.samples ?? m.pkg?.training?.data?.heldOut)!.toLocaleString("en-US")} held-out digits</div> : null}
+            </td>
+            <td data-testid="agreement">{pct(m.pkg?.fidelity?.agreement)}</td>
             <td>{m.challengeWindow}s challenge / {m.proofWindow}s proof</td>
             <td>{tokens(m.minProviderBond)} / {tokens(m.minChallengerBond)}</td>
           </tr>

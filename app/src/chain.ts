@@ -27,6 +27,13 @@ export interface PackageInfo {
     data?: { heldOut?: number };
     importerVsOnnxruntimeMaxAbsDiff?: number;
   };
+  /** `ozk model fidelity --json`: float vs quantized on the held-out digits. */
+  fidelity?: {
+    samples?: number;
+    floatAccuracy?: number;
+    quantizedAccuracy?: number;
+    agreement?: number;
+  };
 }
 
 export interface ModelView {

@@ -26,7 +26,13 @@ async function start(): Promise<void> {
   const packages: Record<string, PackageInfo> = {};
   for (const name of Object.keys(deployment.models)) {
     const manifest = await getJson<PackageInfo["manifest"]>(`/models/${name}/manifest.json`);
-    if (manifest) packages[name] = { manifest, training: await getJson<PackageInfo["training"]>(`/models/${name}/training.json`) };
+    if (manifest) {
+      packages[name] = {
+        manifest,
+        training: await getJson<PackageInfo["training"]>(`/models/${name}/training.json`),
+        fidelity: await getJson<PackageInfo["fidelity"]>(`/models/${name}/fidelity.json`),
+      };
+    }
   }
   const chain = defineChain({
     id: deployment.chainId, name: `ozk ${deployment.network ?? "local"}`,
