@@ -1,19 +1,13 @@
 // Provider daemon wiring: config -> context (clients, store, cursor, models, metrics) -> run loop + HTTP API.
 // The process entry is provider/main.ts (`ozk provider run`).
-import { createDaemonBase } from "../sdk/node/chain.ts";
+import { createDaemonBase, startDaemonService, type RunningDaemon } from "../sdk/node/chain.ts";
 import type { Logger } from "../sdk/node/logger.ts";
-import { runDaemon, type DaemonHandle } from "../sdk/node/daemon.ts";
-import { HttpError, startServer, type OpsServer } from "../sdk/node/server.ts";
+import { HttpError } from "../sdk/node/server.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import type { ProviderConfig } from "./config.ts";
 import { addJob, step, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 
-export interface RunningProvider {
-  ctx: ProviderContext;
-  daemon: DaemonHandle;
-  server: OpsServer;
-  stop(): Promise<void>;
-}
+export type RunningProvider = RunningDaemon<ProviderContext>;
 
 /** Builds the context. Separate from start so tests can call `step` directly. */
 export async function createProviderContext(config: ProviderConfig, logger?: Logger): Promise<ProviderContext> {
@@ -22,12 +16,10 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
 
 export async function startProvider(config: ProviderConfig, options: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningProvider> {
   const ctx = await createProviderContext(config, options.logger);
-  const daemon = runDaemon({ name: "provider", context: ctx, step, intervalMs: config.intervalMs, metrics: ctx.metrics, handleSignals: options.handleSignals });
-  const server = await startServer({
+  return startDaemonService("provider", ctx, step, {
+    intervalMs: config.intervalMs,
     port: config.port,
-    metrics: ctx.metrics,
-    logger: ctx.logger,
-    health: () => daemon.health(),
+    handleSignals: options.handleSignals,
     routes: [
       {
         // Body: { model: name or modelId, input: number[] (floats, quantized here) or quantized: string[] }
@@ -64,15 +56,4 @@ export async function startProvider(config: ProviderConfig, options: { logger?: 
       },
     ],
   });
-  ctx.logger.info({ url: server.url, models: [...ctx.models.values()].map((m) => m.name), account: ctx.account.address }, "provider listening");
-  return {
-    ctx,
-    daemon,
-    server,
-    async stop() {
-      await daemon.stop("stop");
-      await server.close();
-      ctx.store.close();
-    },
-  };
 }

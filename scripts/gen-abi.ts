@@ -9,7 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const artifactsDir = join(root, "artifacts", "contracts");
 const outFile = join(root, "sdk", "abi.ts");
 // Test contracts, mocks and Solidity test helpers are not part of the SDK.
-const SKIP = [/^contracts\/test\//, /\.t\.sol$/, /(^|\/)mocks?\//i, /^contracts\/examples\//];
+const SKIP = [/^contracts\/test\//, /\.t\.sol$/, /(^|\/)mocks?\//i, /^contracts\/examples\//, /^contracts\/interfaces\//];
 
 interface Artifact {
   contractName: string;

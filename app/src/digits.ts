@@ -1,5 +1,6 @@
 // From a drawn canvas to the model's input: ink -> 28x28 MNIST-style frame (the digit's box scaled to 20 px and
 // centred by its centre of mass, as MNIST was made) -> quantized integers, exactly as the engine's quantizeInput.
+import { quantizeInput } from "../../circuits/compiler/engine.ts";
 
 /** The quantization fields of a model package manifest. */
 export interface InputQuant {
@@ -79,19 +80,9 @@ export function toMnistFrame(ink: Float32Array, w: number, h: number, size = 28,
   return frame;
 }
 
-/** The engine's quantizeInput (circuits/compiler/engine.ts), restated for the browser: clamp, scale, round. */
+/** The engine's quantizeInput (circuits/compiler/engine.ts) on the manifest's input quantization. */
 export function quantizePixels(q: InputQuant, input: Float32Array | readonly number[]): bigint[] {
-  const n = q.inputShape.reduce((a, b) => a * b, 1);
-  if (input.length !== n) throw new Error(`input has ${input.length} values, expected ${n}`);
-  const [lo, hi] = q.inputRange;
-  const top = 2 ** (q.inputBits - 1) - 1;
-  const out: bigint[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = Math.min(hi, Math.max(lo, input[i]!));
-    const v = Math.round(x / q.inputScale);
-    out[i] = BigInt(Math.min(top, Math.max(-top - 1, v)));
-  }
-  return out;
+  return quantizeInput(q, input);
 }
 
 /** Index of the largest value, first on ties. */

@@ -12,9 +12,12 @@ export interface QuantizedRun {
 }
 
 /** Quantize a float input: round(x / inputScale) after clamping to the declared input range. */
-export function quantizeInput(q: QuantizedModel, input: Float32Array | readonly number[]): bigint[] {
+/** What quantizeInput reads of a model: a QuantizedModel, or a package manifest (the browser has only that). */
+export type InputQuantization = Pick<QuantizedModel, "inputShape" | "inputRange" | "inputBits" | "inputScale"> & { name?: string };
+
+export function quantizeInput(q: InputQuantization, input: Float32Array | readonly number[]): bigint[] {
   const n = q.inputShape.reduce((a, b) => a * b, 1);
-  if (input.length !== n) throw new Error(`${q.name}: input has ${input.length} values, expected ${n}`);
+  if (input.length !== n) throw new Error(`${q.name ?? "model"}: input has ${input.length} values, expected ${n}`);
   const [lo, hi] = q.inputRange;
   const top = 2 ** (q.inputBits - 1) - 1;
   const out: bigint[] = new Array(n);

@@ -18,6 +18,8 @@ import { simulateAndWrite } from "../client.ts";
 import { addressOf, type Deployment } from "../deployments.ts";
 import { ConfigError, errorSummary, isRetryable } from "../errors.ts";
 import { EventCursor } from "./cursor.ts";
+import { runDaemon, type DaemonHandle } from "./daemon.ts";
+import { startServer, type OpsServer, type Route } from "./server.ts";
 import { loadDeployment } from "./deployments.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
@@ -177,3 +179,32 @@ export async function isolated(ctx: { logger: Logger }, about: Record<string, un
   }
 }
 
+
+export interface RunningDaemon<C extends DaemonBase> {
+  ctx: C;
+  daemon: DaemonHandle;
+  server: OpsServer;
+  stop(): Promise<void>;
+}
+
+/** Runs a daemon's step loop with its ops server (/healthz, /metrics and the daemon's own routes). */
+export async function startDaemonService<C extends DaemonBase>(
+  name: string,
+  ctx: C,
+  step: (ctx: C) => Promise<void>,
+  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean },
+): Promise<RunningDaemon<C>> {
+  const daemon = runDaemon({ name, context: ctx, step, intervalMs: o.intervalMs, metrics: ctx.metrics, handleSignals: o.handleSignals });
+  const server = await startServer({ port: o.port, metrics: ctx.metrics, logger: ctx.logger, health: () => daemon.health(), routes: o.routes });
+  ctx.logger.info({ url: server.url, models: [...ctx.models.values()].map((m) => m.name), account: ctx.account.address }, `${name} listening`);
+  return {
+    ctx,
+    daemon,
+    server,
+    async stop() {
+      await daemon.stop("stop");
+      await server.close();
+      ctx.store.close();
+    },
+  };
+}
