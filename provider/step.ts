@@ -58,7 +58,8 @@ export async function step(ctx: ProviderContext): Promise<void> {
   }
   for (const [, claim] of ctx.store.entries<OwnClaim>("claim/")) {
     if (ctx.signal.aborted) return;
-    if (claim.status === "live") await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
+    // An unprovable claim is still followed: it settles (slashed) or, after a reorg, vanishes and is resubmitted.
+    if (claim.status !== "settled") await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
   }
   await withdrawCredits(ctx);
 }
@@ -248,7 +249,7 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       }
       return;
     case ClaimStatus.Challenged: {
-      if (now >= deadline) return; // too late: the challenger slashes
+      if (now >= deadline || own.status === "unprovable") return; // the challenger slashes
       ctx.logger.warn({ claimId: own.claimId, proofDeadline: deadline }, "claim challenged: proving");
       const input = ctx.store.get<{ bits: number; values: string[] }>(`input/${own.claim.inputHash}`);
       const model = ctx.models.get(own.claim.modelId.toLowerCase() as Hex);
