@@ -1,9 +1,8 @@
 // Challenger bot configuration: zod schema, read from a JSON file and OZK_CHALLENGER_* environment variables.
 import { z } from "zod";
-import { loadConfig } from "../sdk/node/config.ts";
+import { configFields, loadConfig } from "../sdk/node/config.ts";
 
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");
-const amount = z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+const { hex32, amount } = configFields;
 
 export const challengerConfigSchema = z
   .object({
@@ -11,7 +10,7 @@ export const challengerConfigSchema = z
     privateKey: hex32,
     deployment: z.string().min(1),
     /** Model packages whose claims are re-executed; claims of other models are ignored. */
-    models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+    models: configFields.models,
     /**
      * Which claims to re-execute. all: every claim. probability: each with `probability`.
      * value: every claim whose bond (plus request fee) is at least `valueThreshold`, the rest with `probability`.

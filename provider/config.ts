@@ -1,9 +1,8 @@
 // Provider daemon configuration: zod schema, read from a JSON file and OZK_PROVIDER_* environment variables.
 import { z } from "zod";
-import { loadConfig } from "../sdk/node/config.ts";
+import { configFields, loadConfig } from "../sdk/node/config.ts";
 
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");
-const amount = z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+const { hex32, amount } = configFields;
 
 export const providerConfigSchema = z
   .object({
@@ -14,7 +13,7 @@ export const providerConfigSchema = z
     /** deployments/<network>.json: a network name or a path. */
     deployment: z.string().min(1),
     /** Model packages served; modelId defaults to the deployment's entry for the package's name. */
-    models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+    models: configFields.models,
     /** Bond locked per claim (at least the model's minimum; 0 means the minimum). */
     bond: amount.default(0n),
     /** Free stake kept ready: topped up from the token balance when below one bond. */

@@ -170,3 +170,15 @@ export function loadConfig<S extends z.AnyZodObject>(schema: S, options: LoadCon
   });
   throw new ConfigError(`invalid config: ${issues[0]}`, issues, { docsPath: "sdk.md#daemon-config" });
 }
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");
+
+/** Field schemas the daemon configs share. */
+export const configFields = {
+  /** A 0x-prefixed 32-byte hex string (private keys, model ids). */
+  hex32,
+  /** A token amount: bigint, decimal string or non-negative integer, as a bigint. */
+  amount: z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v)),
+  /** Model packages served or checked; modelId defaults to the deployment's entry for the package's name. */
+  models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+};
