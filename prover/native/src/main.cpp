@@ -6,6 +6,7 @@
 
 #include "ozk/devsetup.hpp"
 #include "ozk/groth16.hpp"
+#include "ozk/serve.hpp"
 
 using namespace ozk;
 
@@ -13,18 +14,9 @@ static void usage() {
   fprintf(stderr,
           "usage:\n"
           "  ozk-prover prove <circuit.zkey> <witness.wtns> <proof.json> <public.json> [--threads N] [--timings]\n"
+          "  ozk-prover serve <circuit.zkey> [--threads N]   (resident key; requests on stdin, see serve.hpp)\n"
           "  ozk-prover devsetup-UNSAFE <circuit.r1cs> <out.zkey> [--seed N] [--threads N]\n"
           "  ozk-prover version\n");
-}
-
-// Writes through a temporary file and rename, so a failed run never leaves a partial proof behind.
-static void write_file(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (!f) throw Error("cannot create " + tmp);
-  bool ok = fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot write " + path);
 }
 
 int main(int argc, char** argv) {
@@ -58,12 +50,21 @@ int main(int argc, char** argv) {
       double load = t.ms();
       ProveTimings tm;
       Proof pf = prove(zk, wt, threads, tm);
-      write_file(pos[3], proof_json(pf));
-      write_file(pos[4], public_json(pf));
+      write_proof_files(pf, pos[3], pos[4]);
       if (timings)
         fprintf(stderr, "ozk-prover: load+check %.0f ms, qap %.0f ms, ntt %.0f ms, msm %.0f ms (G2 %.0f ms), total %.0f ms (%d threads)\n",
                 load, tm.qap, tm.ntt, tm.msm, tm.msm_g2, t.ms(), threads);
       return 0;
+    }
+    if (pos[0] == "serve" && pos.size() == 2) {
+      Timer t;
+      ZKey zk(pos[1], threads);
+      zk.validate_all(threads);
+      NttTables tables(zk.log_domain, threads);
+      return serve_loop(zk, "cpu", t.ms(), stdin, stdout, [&](const Witness& wt) {
+        ProveTimings tm;
+        return prove(zk, wt, threads, tm, /*resident=*/true, &tables);
+      }, threads);
     }
     if (pos[0] == "devsetup-UNSAFE" && pos.size() == 3) {
       fprintf(stderr, "WARNING: devsetup-UNSAFE: toxic waste is derived from a public seed; anyone can forge proofs "

@@ -206,6 +206,46 @@ static int cmd_selftest() {
     CHECK(g1.mul(rab).eq(g1.mul(ra) + g1.mul(rb)));
     CHECK(g2.mul(rab).eq(g2.mul(ra) + g2.mul(rb)));
   }
+  // secret-scalar multiplication: odd base-16 recoding recomposes k, mul_secret == mul, including k = 0, 1, 2,
+  // r - 1 and even k (computed as -(r - k))
+  {
+    std::vector<Fr> ks = {Fr::zero(), Fr::one(), Fr::from_u64(2), Fr::one().neg(), Fr::from_u64(16), Fr::from_u64(15)};
+    for (int i = 0; i < 40; i++) ks.push_back(rand_fr());
+    for (const Fr& k : ks) {
+      uint64_t raw[4];
+      k.to_raw(raw);
+      CHECK(mul_secret(g1, raw).eq(g1.mul(raw)));
+      CHECK(mul_secret(g2, raw).eq(g2.mul(raw)));
+      if (raw[0] & 1) {
+        int8_t d[64];
+        recode_odd_base16(raw, d);
+        Fr acc = Fr::zero(), pw = Fr::one(), sixteen = Fr::from_u64(16);
+        bool odd = true;
+        for (int j = 0; j < 64; j++) {
+          odd = odd && (d[j] & 1) && d[j] >= -15 && d[j] <= 15;
+          Fr df = Fr::from_u64((uint64_t)(d[j] < 0 ? -d[j] : d[j]));
+          acc = acc + (d[j] < 0 ? (df * pw).neg() : df * pw);
+          pw = pw * sixteen;
+        }
+        CHECK(odd && d[63] > 0);
+        CHECK(acc == k);
+      }
+    }
+  }
+  // G2 subgroup: the generator's multiples are in it; a twist point of the wrong order is not
+  {
+    CHECK(in_g2_subgroup(g2.mul(rand_fr().v).to_affine()));
+    CHECK(in_g2_subgroup(G2Affine::inf()));
+    Fq2 x = Fq2::one();
+    G2Affine p;
+    bool found = false;
+    for (int i = 0; i < 100 && !found; i++) {  // smallest x with x^3 + b a square in Fq2
+      x = x + Fq2::one();
+      found = fq2_sqrt(x.sqr() * x + G2Curve::b(), p.y);
+    }
+    p.x = x;
+    CHECK(found && on_curve<G2Curve>(p) && !in_g2_subgroup(p));
+  }
   // booth digits recompose the scalar
   for (int c = 2; c <= 18; c++) {
     Fr a = rand_fr();

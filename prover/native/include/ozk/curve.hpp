@@ -140,6 +140,86 @@ OZK_HD bool on_curve(const Affine<typename Curve::F>& p) {
   return p.y.sqr() == p.x.sqr() * p.x + Curve::b();
 }
 
+// Masked copy: dst = src where mask is all ones, unchanged where it is zero (no data-dependent branch).
+template <class T>
+inline void ct_assign(T& dst, const T& src, uint64_t mask) {
+  static_assert(sizeof(T) % 8 == 0, "ct_assign works on whole 64-bit words");
+  uint64_t* d = (uint64_t*)&dst;
+  const uint64_t* s = (const uint64_t*)&src;
+  for (size_t i = 0; i < sizeof(T) / 8; i++) d[i] = (d[i] & ~mask) | (s[i] & mask);
+}
+
+// Odd signed digits of an odd k < 2^254 in base 16: k = sum_i d[i] * 16^i with every d[i] odd, |d[i]| <= 15,
+// d[63] > 0. The same operations run for every k (no branch on its bits).
+inline void recode_odd_base16(const uint64_t k_in[4], int8_t d[64]) {
+  uint64_t k[4] = {k_in[0], k_in[1], k_in[2], k_in[3]};
+  for (int i = 0; i < 63; i++) {
+    int64_t di = (int64_t)(k[0] & 31) - 16;
+    d[i] = (int8_t)di;
+    // k = (k - di) >> 4, with -di sign-extended over the four limbs
+    uint64_t sub = (uint64_t)(-di), ext = (uint64_t)((-di) >> 63);
+    u128 t = (u128)k[0] + sub;
+    k[0] = (uint64_t)t;
+    for (int j = 1; j < 4; j++) {
+      t = (u128)k[j] + ext + (uint64_t)(t >> 64);
+      k[j] = (uint64_t)t;
+    }
+    k[0] = (k[0] >> 4) | (k[1] << 60);
+    k[1] = (k[1] >> 4) | (k[2] << 60);
+    k[2] = (k[2] >> 4) | (k[3] << 60);
+    k[3] >>= 4;
+  }
+  d[63] = (int8_t)k[0];
+}
+
+// k * P for a secret k < r (the proof's blinding scalars): k is made odd (k or r - k, the result negated back),
+// recoded into odd base-16 digits, and each digit's multiple is read from a table of 1P, 3P, ..., 15P by a scan
+// of the whole table with masks. The sequence of doublings, additions and memory reads does not depend on k.
+// Caveats: the accumulator cannot meet infinity or the table point except with negligible probability for a
+// random k, which is when the addition formulas would branch.
+template <class F>
+Jacobian<F> mul_secret(const Jacobian<F>& P, const uint64_t k_in[4]) {
+  typedef Jacobian<F> J;
+  uint64_t rk[4], k[4];
+  u128 br = 0;
+  for (int i = 0; i < 4; i++) {
+    u128 t = (u128)FrParams::P[i] - k_in[i] - (uint64_t)br;
+    rk[i] = (uint64_t)t;
+    br = (t >> 64) & 1;
+  }
+  uint64_t even = 0 - ((k_in[0] & 1) ^ 1);
+  for (int i = 0; i < 4; i++) k[i] = (k_in[i] & ~even) | (rk[i] & even);
+  int8_t d[64];
+  recode_odd_base16(k, d);
+  J tab[8];
+  tab[0] = P;
+  J p2 = P.dbl();
+  for (int i = 1; i < 8; i++) tab[i] = tab[i - 1] + p2;
+  auto pick = [&](int8_t digit) {
+    int32_t v = digit, sign = v >> 31;
+    uint32_t idx = (uint32_t)(((v ^ sign) - sign) >> 1);  // (|d| - 1) / 2 for odd d
+    J e = tab[0];
+    for (uint32_t j = 1; j < 8; j++) ct_assign(e, tab[j], 0 - (uint64_t)(j == idx));
+    J ne = e.neg();
+    ct_assign(e, ne, (uint64_t)(int64_t)sign);
+    return e;
+  };
+  J acc = pick(d[63]);
+  for (int i = 62; i >= 0; i--) {
+    acc = acc.dbl().dbl().dbl().dbl();
+    acc = acc + pick(d[i]);
+  }
+  J nacc = acc.neg();
+  ct_assign(acc, nacc, even);
+  return acc;
+}
+
+// Membership of a point on the G2 twist in the order-r subgroup (the twist has a large cofactor, so a point that
+// is on the curve need not be in G2). Variable time: for public key points.
+inline bool in_g2_subgroup(const Affine<Fq2>& p) {
+  return Jacobian<Fq2>::from_affine(p).mul(FrParams::P).is_inf();
+}
+
 typedef Affine<Fq> G1Affine;
 typedef Jacobian<Fq> G1;
 typedef Affine<Fq2> G2Affine;

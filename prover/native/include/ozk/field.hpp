@@ -334,4 +334,26 @@ struct Fq2 {
   }
 };
 
+// Square root in Fq2 by the norm method: for z = a + bi with n = sqrt(a^2 + b^2), x = sqrt((a +- n) / 2) and
+// y = b / 2x. Returns false when z is not a square. Variable time (tests and key checks only).
+inline bool fq2_sqrt(const Fq2& z, Fq2& out) {
+  Fq half = Fq::from_u64(2).inv();
+  if (z.b.is_zero()) {
+    Fq r;
+    if (fq_sqrt(z.a, r)) { out.a = r; out.b = Fq::zero(); return true; }
+    if (fq_sqrt(z.a.neg(), r)) { out.a = Fq::zero(); out.b = r; return true; }
+    return false;
+  }
+  Fq n;
+  if (!fq_sqrt(z.a.sqr() + z.b.sqr(), n)) return false;
+  Fq x;
+  if (!fq_sqrt((z.a + n) * half, x) && !fq_sqrt((z.a - n) * half, x)) return false;
+  Fq2 r;
+  r.a = x;
+  r.b = z.b * (x + x).inv();
+  if (r.sqr() != z) return false;
+  out = r;
+  return true;
+}
+
 }  // namespace ozk

@@ -1,6 +1,7 @@
 // snarkjs-compatible Groth16 proving for BN254: .zkey/.wtns loading with validation, the quotient on the odd coset
 // (as snarkjs groth16_prove.js computes it), the five MSMs and proof assembly.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,11 @@ struct ZKey {
       if (!ok) throw Error(p + ": header point " + e.name + " is not on the curve");
       memcpy(e.dst, b, e.len);
     }
+    // G1 has cofactor 1 (on the curve means in the group); the G2 twist does not.
+    for (auto* q : {&beta2, &gamma2, &delta2})
+      if (!in_g2_subgroup(*q))
+        throw Error(p + ": header point " + (q == &beta2 ? "beta2" : q == &gamma2 ? "gamma2" : "delta2") +
+                    " is not in the G2 subgroup");
     coefs = file.section(4);
     if (coefs.size < 4) throw Error(p + ": coefficient section truncated");
     memcpy(&n_coefs, coefs.data, 4);
@@ -74,8 +80,17 @@ struct ZKey {
     check_points_ = check_points;
   }
 
-  // Every point of a query section is checked just before its MSM (so only one section is resident at a time).
+  // Every point of a query section is checked just before its MSM (so only one section is resident at a time),
+  // or all at once by validate_all() for a key that stays loaded across proofs.
   bool check_points_ = true;
+  void validate_all(int threads) {
+    check_points_in<G1Curve>(A, G1_BYTES, "A", threads);
+    check_points_in<G1Curve>(B1, G1_BYTES, "B1", threads);
+    check_points_in<G2Curve>(B2, G2_BYTES, "B2", threads);
+    check_points_in<G1Curve>(C, G1_BYTES, "C", threads);
+    check_points_in<G1Curve>(H, G1_BYTES, "H", threads);
+    check_points_ = false;
+  }
   template <class Curve>
   void check_query(const Section& s, const char* name, int threads) const {
     if (check_points_) check_points_in<Curve>(s, sizeof(Affine<typename Curve::F>), name, threads);
@@ -156,12 +171,19 @@ struct ProveTimings {
   double qap = 0, ntt = 0, msm = 0, msm_g1 = 0, msm_g2 = 0, total = 0;
 };
 
-// Evaluations of a*b - c on the odd coset {g * w^i}, g a primitive 2n-th root, as canonical integers (the
-// scalars for the H query), exactly as snarkjs computes them.
-inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int threads, ProveTimings& tm) {
-  Timer t;
+// Twiddle tables of the key's domain: built per proof, or once for a key kept loaded.
+struct NttTables {
+  std::vector<Fr> tw, twi;
+  NttTables(int logn, int threads) : tw(ntt_twiddles(logn, false, threads)), twi(ntt_twiddles(logn, true, threads)) {}
+};
+
+// a[i], b[i] = sum over the A / B matrix entries of row i of coef * witness, and c[i] = a[i] * b[i] (Montgomery).
+inline void qap_evaluations(const ZKey& zk, const Witness& wt, std::vector<Fr>& a, std::vector<Fr>& b,
+                            std::vector<Fr>& c, int threads) {
   size_t n = zk.domain_size;
-  std::vector<Fr> a(n, Fr::zero()), b(n, Fr::zero()), c(n);
+  a.assign(n, Fr::zero());
+  b.assign(n, Fr::zero());
+  c.resize(n);
   // Section 4 stores coef * R^2, so one Montgomery product with the canonical witness value gives coef*w in
   // Montgomery form. Matrix A and B are accumulated by separate threads.
   parallel_for(2, threads, [&](size_t m) {
@@ -182,10 +204,24 @@ inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int t
   parallel_ranges(n, threads, [&](size_t lo, size_t hi) {
     for (size_t i = lo; i < hi; i++) c[i] = a[i] * b[i];
   });
+}
+
+// Evaluations of a*b - c on the odd coset {g * w^i}, g a primitive 2n-th root, as canonical integers (the
+// scalars for the H query), exactly as snarkjs computes them.
+inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int threads, ProveTimings& tm,
+                                        const NttTables* cached = nullptr) {
+  Timer t;
+  size_t n = zk.domain_size;
+  std::vector<Fr> a, b, c;
+  qap_evaluations(zk, wt, a, b, c, threads);
   tm.qap += t.ms();
   Timer t2;
   int logn = zk.log_domain;
-  std::vector<Fr> tw = ntt_twiddles(logn, false, threads), twi = ntt_twiddles(logn, true, threads);
+  std::unique_ptr<NttTables> own;
+  if (!cached) own.reset(new NttTables(logn, threads));
+  const NttTables& tables = cached ? *cached : *own;
+  const std::vector<Fr>& tw = tables.tw;
+  const std::vector<Fr>& twi = tables.twi;
   Fr g = fr_root_of_unity(logn + 1);
   for (std::vector<Fr>* v : {&a, &b, &c}) {
     intt_inplace(v->data(), logn, twi, threads);
@@ -208,51 +244,26 @@ inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int t
   return a;
 }
 
-inline Proof prove(const ZKey& zk, const Witness& wt, int threads, ProveTimings& tm) {
-  Timer total;
-  if (wt.n != zk.n_vars)
-    throw Error("invalid witness length: circuit has " + std::to_string(zk.n_vars) + " signals, witness has " +
-                std::to_string(wt.n));
-  std::vector<Fr> hs = quotient_scalars(zk, wt, threads, tm);
-  BinFile::release(zk.coefs);
-  Timer t;
-  const uint8_t* w = wt.values.data;
-  zk.check_query<G1Curve>(zk.A, "A", threads);
-  G1 pi_a = msm<Fq>(zk.A.data, w, zk.n_vars, threads);
-  BinFile::release(zk.A);
-  zk.check_query<G1Curve>(zk.B1, "B1", threads);
-  G1 pib1 = msm<Fq>(zk.B1.data, w, zk.n_vars, threads);
-  BinFile::release(zk.B1);
-  tm.msm_g1 += t.ms();
-  Timer t_g2;
-  zk.check_query<G2Curve>(zk.B2, "B2", threads);
-  G2 pi_b = msm<Fq2>(zk.B2.data, w, zk.n_vars, threads);
-  BinFile::release(zk.B2);
-  tm.msm_g2 += t_g2.ms();
-  Timer t_c;
-  size_t off = (size_t)zk.n_public + 1;
-  zk.check_query<G1Curve>(zk.C, "C", threads);
-  G1 pi_c = msm<Fq>(zk.C.data, w + off * FR_BYTES, zk.n_vars - off, threads);
-  BinFile::release(zk.C);
-  zk.check_query<G1Curve>(zk.H, "H", threads);
-  G1 res_h = msm<Fq>(zk.H.data, (const uint8_t*)hs.data(), zk.domain_size, threads);
-  BinFile::release(zk.H);
-  tm.msm_g1 += t_c.ms();
-  tm.msm += t.ms();
-  hs.clear();
-  hs.shrink_to_fit();
+// The five MSM results of a proof before blinding.
+struct ProofParts {
+  G1 a, b1, c, h;
+  G2 b;
+};
 
+// Adds the key's alpha/beta and the random blinding r, s (fresh from the OS CSPRNG, multiplied in by
+// mul_secret) and reads the public signals: pi_a = A + alpha + r delta, pi_b = B + beta + s delta,
+// pi_c = C + H + s pi_a + r (B1 + beta1) - r s delta, as snarkjs does.
+inline Proof assemble_proof(const ZKey& zk, const Witness& wt, const ProofParts& parts) {
   Fr r = random_fr(), s = random_fr();
   uint64_t r_raw[4], s_raw[4], nrs_raw[4];
   r.to_raw(r_raw);
   s.to_raw(s_raw);
   (r * s).neg().to_raw(nrs_raw);
   G1 delta1 = G1::from_affine(zk.delta1);
-  pi_a = pi_a.add_mixed(zk.alpha1) + delta1.mul(r_raw);
-  pi_b = pi_b.add_mixed(zk.beta2) + G2::from_affine(zk.delta2).mul(s_raw);
-  pib1 = pib1.add_mixed(zk.beta1) + delta1.mul(s_raw);
-  pi_c = pi_c + res_h + pi_a.mul(s_raw) + pib1.mul(r_raw) + delta1.mul(nrs_raw);
-
+  G1 pi_a = parts.a.add_mixed(zk.alpha1) + mul_secret(delta1, r_raw);
+  G2 pi_b = parts.b.add_mixed(zk.beta2) + mul_secret(G2::from_affine(zk.delta2), s_raw);
+  G1 pib1 = parts.b1.add_mixed(zk.beta1) + mul_secret(delta1, s_raw);
+  G1 pi_c = parts.c + parts.h + mul_secret(pi_a, s_raw) + mul_secret(pib1, r_raw) + mul_secret(delta1, nrs_raw);
   Proof pf;
   pf.a = pi_a.to_affine();
   pf.b = pi_b.to_affine();
@@ -262,6 +273,52 @@ inline Proof prove(const ZKey& zk, const Witness& wt, int threads, ProveTimings&
     memcpy(v, wt.at(i), 32);
     pf.public_signals.push_back(u256_to_dec(v));
   }
+  return pf;
+}
+
+inline void check_witness_fits(const ZKey& zk, const Witness& wt) {
+  if (wt.n != zk.n_vars)
+    throw Error("invalid witness length: circuit has " + std::to_string(zk.n_vars) + " signals, witness has " +
+                std::to_string(wt.n));
+}
+
+// One proof on the CPU. `resident`: the key stays loaded for further proofs (its pages are kept and `tables`
+// may carry the twiddles); otherwise each section is dropped after its MSM to bound peak memory.
+inline Proof prove(const ZKey& zk, const Witness& wt, int threads, ProveTimings& tm, bool resident = false,
+                   const NttTables* tables = nullptr) {
+  Timer total;
+  check_witness_fits(zk, wt);
+  std::vector<Fr> hs = quotient_scalars(zk, wt, threads, tm, tables);
+  auto done = [&](const Section& s) { if (!resident) BinFile::release(s); };
+  done(zk.coefs);
+  Timer t;
+  const uint8_t* w = wt.values.data;
+  ProofParts parts;
+  zk.check_query<G1Curve>(zk.A, "A", threads);
+  parts.a = msm<Fq>(zk.A.data, w, zk.n_vars, threads);
+  done(zk.A);
+  zk.check_query<G1Curve>(zk.B1, "B1", threads);
+  parts.b1 = msm<Fq>(zk.B1.data, w, zk.n_vars, threads);
+  done(zk.B1);
+  tm.msm_g1 += t.ms();
+  Timer t_g2;
+  zk.check_query<G2Curve>(zk.B2, "B2", threads);
+  parts.b = msm<Fq2>(zk.B2.data, w, zk.n_vars, threads);
+  done(zk.B2);
+  tm.msm_g2 += t_g2.ms();
+  Timer t_c;
+  size_t off = (size_t)zk.n_public + 1;
+  zk.check_query<G1Curve>(zk.C, "C", threads);
+  parts.c = msm<Fq>(zk.C.data, w + off * FR_BYTES, zk.n_vars - off, threads);
+  done(zk.C);
+  zk.check_query<G1Curve>(zk.H, "H", threads);
+  parts.h = msm<Fq>(zk.H.data, (const uint8_t*)hs.data(), zk.domain_size, threads);
+  done(zk.H);
+  tm.msm_g1 += t_c.ms();
+  tm.msm += t.ms();
+  hs.clear();
+  hs.shrink_to_fit();
+  Proof pf = assemble_proof(zk, wt, parts);
   tm.total += total.ms();
   return pf;
 }
