@@ -1,31 +1,9 @@
-// The typed view of snarkjs 0.7 the prover uses. Cast from the module so the prover does not depend on how
-// another part of the repo declares the package's (missing) types.
+// snarkjs for the prover (typed by types/snarkjs.d.ts), and the one-time build of its shared curve.
 import * as snarkjsModule from "snarkjs";
 
-export interface Groth16Proof {
-  pi_a: string[];
-  pi_b: string[][];
-  pi_c: string[];
-  protocol: string;
-  curve: string;
-}
-export type PublicSignals = string[];
-export type VerificationKey = Record<string, unknown> & { protocol?: string; curve?: string; nPublic?: number };
+export type { Groth16Proof, PublicSignals, VerificationKey } from "snarkjs";
 
-interface SnarkjsApi {
-  groth16: {
-    prove(zkey: string, wtns: string): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
-    verify(vkey: VerificationKey, publicSignals: PublicSignals, proof: Groth16Proof): Promise<boolean>;
-  };
-  wtns: {
-    calculate(input: Record<string, unknown>, wasm: string, wtns: string | { type: "mem"; data?: Uint8Array }): Promise<void>;
-  };
-  zKey: {
-    exportVerificationKey(zkey: string): Promise<VerificationKey>;
-  };
-}
-
-export const snarkjs = snarkjsModule as unknown as SnarkjsApi;
+export const snarkjs = snarkjsModule;
 
 /**
  * Builds snarkjs's shared BN254 curve (and its worker threads) once. snarkjs builds it lazily on each call

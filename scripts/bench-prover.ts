@@ -1,13 +1,15 @@
 // Prover benchmark (not a test): chain circuits y[i] = y[i-1]^2 + i at 2^k constraints, keys from the UNSAFE dev
 // setup, whole-process prove time (median of BENCH_REPS) and peak RSS for snarkjs, the native CPU prover, the
-// CUDA prover when a GPU answers, and rapidsnark when RAPIDSNARK=/path is given. Every prover's first proof at
-// every size is checked with snarkjs verify; provers alternate within each repetition. Writes bench-results/prover.json and the prover table in
-// docs/benchmarks.md.
+// CUDA prover when a GPU answers, and rapidsnark when RAPIDSNARK=/path is given; then the same native provers
+// resident (`serve`: key loaded once, per-proof time of warm proofs, the way the prover service runs them).
+// Every prover's last proof at every size is checked with snarkjs verify; provers alternate within each
+// repetition. Writes bench-results/prover.json and the prover table in docs/benchmarks.md.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ResidentProver } from "../prover/backends/resident.ts";
 import { unsafeDevSetup } from "../prover/devsetup.ts";
 import { snarkjs } from "../prover/snarkjs.ts";
 import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../prover/native/chain.ts";
@@ -36,6 +38,8 @@ interface Entry {
   medianSeconds: number;
   peakRssMB: number;
   verified: boolean;
+  /** Resident provers: time to load and check the key (and upload it, on the GPU) before the first proof. */
+  loadSeconds?: number;
 }
 
 function median(xs: number[]): number {
@@ -57,6 +61,16 @@ function gpuAnswers(): boolean {
   return r.status === 0;
 }
 
+/** Peak resident memory of a running process (VmHWM), in MB. */
+function peakRssMB(pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   if (!existsSync(native)) throw new Error("native prover not built: run prover/native/build.sh");
@@ -66,6 +80,9 @@ async function main(): Promise<void> {
   ];
   if (gpuAnswers()) provers.push(["cuda", (z, w, p, pub) => [cuda, "prove", z, w, p, pub]]);
   if (rapidsnark) provers.push(["rapidsnark", (z, w, p, pub) => [rapidsnark, z, w, p, pub]]);
+
+  const residents: [string, string, string[]][] = [["native-cpu-resident", native, threads ? ["--threads", threads] : []]];
+  if (provers.some(([name]) => name === "cuda")) residents.push(["cuda-resident", cuda, []]);
 
   const entries: Entry[] = [];
   for (const k of sizes) {
@@ -103,6 +120,29 @@ async function main(): Promise<void> {
         verified,
       });
     }
+    // Resident: one `serve` process per prover, `reps` proofs after the key is loaded; time as the client sees it.
+    for (const [name, bin, args] of residents) {
+      const server = new ResidentProver(bin, zkey, args);
+      const t0 = performance.now();
+      const info = await server.ready;
+      const loadSeconds = (performance.now() - t0) / 1000;
+      const rs: Run[] = [];
+      const proof = join(work, `proof-${name}-${k}.json`), pub = join(work, `public-${name}-${k}.json`);
+      for (let i = 0; i < reps; i++) {
+        const load1 = Math.round(loadavg()[0]! * 100) / 100;
+        const t = performance.now();
+        await server.prove(wtns, proof, pub);
+        rs.push({ seconds: Math.round(performance.now() - t) / 1000, maxRssMB: peakRssMB(server.pid), load1 });
+        console.error(`[bench] 2^${k} ${name} proof ${i + 1}: ${rs.at(-1)!.seconds}s (key load ${info.loadMs} ms, load ${load1})`);
+      }
+      server.close();
+      const verified = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
+      if (!verified) console.error(`[bench] 2^${k} ${name}: PROOF DID NOT VERIFY`);
+      entries.push({
+        prover: name, log2: k, constraints: n, runs: rs, medianSeconds: median(rs.map((r) => r.seconds)),
+        peakRssMB: Math.max(...rs.map((r) => r.maxRssMB)), verified, loadSeconds: Math.round(loadSeconds * 1000) / 1000,
+      });
+    }
   }
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
 
@@ -114,12 +154,17 @@ async function main(): Promise<void> {
       return cpus()[0]!.model;
     }
   })();
-  const machine = { cpu: cpuModel, cores: cpus().length, gpu: provers.some((p) => p[0] === "cuda") ? "yes" : "none" };
+  const gpuName = (() => {
+    if (!provers.some((p) => p[0] === "cuda")) return "none";
+    const r = spawnSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader"], { encoding: "utf8" });
+    return r.status === 0 && r.stdout.trim() ? r.stdout.trim().split("\n")[0]! : "yes (name unknown)";
+  })();
+  const machine = { cpu: cpuModel, cores: cpus().length, gpu: gpuName };
   const result = { date: new Date().toISOString(), machine, reps, circuit: "chain y[i] = y[i-1]^2 + i, UNSAFE dev key", entries };
   writeFileSync(join(outDir, "prover.json"), JSON.stringify(result, null, 2) + "\n");
 
   // markdown table: one row per size, one column pair per prover
-  const names = provers.map((p) => p[0]);
+  const names = [...provers.map((p) => p[0]), ...residents.map((r) => r[0])];
   const cell = (k: number, p: string): string => {
     const e = entries.find((x) => x.log2 === k && x.prover === p);
     return e ? `${e.medianSeconds.toFixed(2)} s / ${e.peakRssMB} MB${e.verified ? "" : " (INVALID)"}` : "-";
@@ -128,16 +173,17 @@ async function main(): Promise<void> {
     const x = entries.find((e) => e.log2 === k && e.prover === a), y = entries.find((e) => e.log2 === k && e.prover === b);
     return x && y ? `${(y.medianSeconds / x.medianSeconds).toFixed(2)}x` : "-";
   };
-  const extra = names.includes("rapidsnark") ? ["native vs rapidsnark"] : [];
+  const vsRapid = names.includes("rapidsnark") ? names.filter((p) => p !== "snarkjs" && p !== "rapidsnark") : [];
+  const extra = vsRapid.map((p) => `${p} vs rapidsnark`);
   const lines = [
-    `Machine: ${machine.cpu}, ${machine.cores} cores, GPU: ${machine.gpu}. ${result.date.slice(0, 16)}Z, median of ${reps}, whole process (time / peak RSS). Load average (1 min) at each run is in bench-results/prover.json.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, GPU: ${machine.gpu}. ${result.date.slice(0, 16)}Z, median of ${reps}, whole process (time / peak RSS); *-resident: one warm proof of a \`serve\` process with the key loaded (key load time in bench-results/prover.json). Load average (1 min) at each run is in bench-results/prover.json.`,
     "",
     `| constraints | ${names.join(" | ")} | native vs snarkjs | ${extra.join(" | ")}${extra.length ? " |" : ""}`,
     `|---|${names.map(() => "---|").join("")}---|${extra.map(() => "---|").join("")}`,
     ...sizes.map((k) => {
       const n = chainConstraintsForDomain(k);
       const cols = names.map((p) => cell(k, p));
-      const ex = names.includes("rapidsnark") ? [ratio(k, "native-cpu", "rapidsnark")] : [];
+      const ex = vsRapid.map((p) => ratio(k, p, "rapidsnark"));
       return `| 2^${k} (${n.toLocaleString("en-US")}) | ${cols.join(" | ")} | ${ratio(k, "native-cpu", "snarkjs")} | ${ex.join(" | ")}${ex.length ? " |" : ""}`;
     }),
   ];

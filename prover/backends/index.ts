@@ -13,6 +13,7 @@ interface NativeModule {
   nativeAvailable(): Promise<boolean> | boolean;
   proveCuda?(zkeyPath: string, wtnsPath: string): Promise<ProofResult>;
   cudaAvailable?(): Promise<boolean> | boolean;
+  closeResidentProvers?(): void;
 }
 
 const nativeUrl = new URL("./native.ts", import.meta.url);
@@ -33,6 +34,7 @@ export async function loadNativeBackend(): Promise<ProverBackend | undefined> {
       }
     },
     prove: (zkeyPath, wtnsPath) => proveNative(zkeyPath, wtnsPath),
+    close: async () => mod.closeResidentProvers?.(),
   };
 }
 
@@ -52,6 +54,7 @@ async function loadCudaBackend(): Promise<ProverBackend | undefined> {
       }
     },
     prove: (zkeyPath, wtnsPath) => proveCuda(zkeyPath, wtnsPath),
+    close: async () => mod.closeResidentProvers?.(),
   };
 }
 

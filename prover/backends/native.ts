@@ -1,24 +1,30 @@
-// Native backend: spawns prover/native/build/ozk-prover (C++, all cores) and reads back snarkjs-format JSON.
-// When the binary was not built (no compiler toolchain), nativeAvailable() is false and the service uses snarkjs.
+// Native backends: prover/native/build/ozk-prover (C++, all cores) and ozk-prover-cuda (GPU). By default each key
+// gets a resident `serve` process (prover/backends/resident.ts) that loads and checks the key once and keeps it
+// (on the GPU: its points in device memory) for the next proofs; OZK_NATIVE_RESIDENT=0 spawns one process per
+// proof instead. When a binary was not built (no compiler toolchain, no nvcc) or no GPU answers, its
+// availability check is false and the service falls back to the next backend.
 import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FatalError } from "../../sdk/errors.ts";
 import type { ProofResult } from "../types.ts";
+import { NativeProverError, ResidentPool } from "./resident.ts";
+
+export { NativeProverError } from "./resident.ts";
 
 const defaultBinary = fileURLToPath(new URL("../native/build/ozk-prover", import.meta.url));
+const defaultCudaBinary = fileURLToPath(new URL("../native/build/ozk-prover-cuda", import.meta.url));
 
 /** The prover binary: env OZK_NATIVE_PROVER, else the one prover/native/build.sh writes. */
 export function nativeBinaryPath(): string {
   return process.env.OZK_NATIVE_PROVER ?? defaultBinary;
 }
 
-/** The native prover rejected its inputs (corrupted key or witness) or failed; never retried. */
-export class NativeProverError extends FatalError {
-  override name = "NativeProverError";
+/** The CUDA prover binary: env OZK_CUDA_PROVER, else the one prover/native/cuda/build-cuda.sh writes. */
+export function cudaBinaryPath(): string {
+  return process.env.OZK_CUDA_PROVER ?? defaultCudaBinary;
 }
 
 function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -26,7 +32,7 @@ function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: str
     execFile(bin, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const msg = stderr.trim().split("\n").filter((l) => l.length > 0).pop() ?? err.message;
-        reject(new NativeProverError(msg.replace(/^ozk-prover: error: /, ""), { details: stderr.trim() || err.message, docsPath: "prover.md#native", cause: err }));
+        reject(new NativeProverError(msg.replace(/^ozk-prover(-cuda)?: error: /, ""), { details: stderr.trim() || err.message, docsPath: "prover.md#native", cause: err }));
       } else resolve({ stdout, stderr });
     });
   });
@@ -49,35 +55,6 @@ export function nativeAvailable(): Promise<boolean> {
   return availability;
 }
 
-export interface NativeProveOptions {
-  /** Worker threads (default: all cores). */
-  threads?: number;
-}
-
-/** Groth16 proof in snarkjs format for `wtnsPath` under `zkeyPath`. Throws NativeProverError on bad inputs. */
-export async function proveNative(zkeyPath: string, wtnsPath: string, options: NativeProveOptions = {}): Promise<ProofResult> {
-  const dir = await mkdtemp(join(tmpdir(), "ozk-native-"));
-  try {
-    const proofPath = join(dir, "proof.json");
-    const publicPath = join(dir, "public.json");
-    const args = ["prove", zkeyPath, wtnsPath, proofPath, publicPath];
-    if (options.threads) args.push("--threads", String(options.threads));
-    await run(nativeBinaryPath(), args);
-    const proof = JSON.parse(await readFile(proofPath, "utf8")) as ProofResult["proof"];
-    const publicSignals = JSON.parse(await readFile(publicPath, "utf8")) as ProofResult["publicSignals"];
-    return { proof, publicSignals };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const defaultCudaBinary = fileURLToPath(new URL("../native/build/ozk-prover-cuda", import.meta.url));
-
-/** The CUDA prover binary: env OZK_CUDA_PROVER, else the one prover/native/cuda/build-cuda.sh writes. */
-export function cudaBinaryPath(): string {
-  return process.env.OZK_CUDA_PROVER ?? defaultCudaBinary;
-}
-
 let cudaAvailability: Promise<boolean> | undefined;
 
 /** Whether the CUDA binary was built and a GPU answers (`ozk-prover-cuda probe`), checked once per process. */
@@ -94,17 +71,51 @@ export function cudaAvailable(): Promise<boolean> {
   return cudaAvailability;
 }
 
-/** Groth16 proof on the GPU (NTTs and MSMs in CUDA). Not yet run on a GPU: callers must verify its proofs. */
-export async function proveCuda(zkeyPath: string, wtnsPath: string): Promise<ProofResult> {
-  const dir = await mkdtemp(join(tmpdir(), "ozk-cuda-"));
+export interface NativeProveOptions {
+  /** Worker threads (default: all cores). CPU prover only. */
+  threads?: number;
+  /** Keep the key loaded in a `serve` process for later proofs (default: env OZK_NATIVE_RESIDENT, else true). */
+  resident?: boolean;
+}
+
+const pool = new ResidentPool(Math.max(1, Number(process.env.OZK_RESIDENT_KEYS ?? 2) || 2));
+
+function residentDefault(): boolean {
+  return process.env.OZK_NATIVE_RESIDENT !== "0";
+}
+
+/** Stops every resident prover process (they also stop by themselves when this process exits). */
+export function closeResidentProvers(): void {
+  pool.closeAll();
+}
+
+/** Number of resident prover processes running. */
+export function residentProverCount(): number {
+  return pool.size;
+}
+
+async function proveWith(bin: string, zkeyPath: string, wtnsPath: string, args: string[], resident: boolean): Promise<ProofResult> {
+  const dir = await mkdtemp(join(tmpdir(), "ozk-native-"));
   try {
     const proofPath = join(dir, "proof.json");
     const publicPath = join(dir, "public.json");
-    await run(cudaBinaryPath(), ["prove", zkeyPath, wtnsPath, proofPath, publicPath]);
+    if (resident) await pool.get(bin, zkeyPath, args).prove(wtnsPath, proofPath, publicPath);
+    else await run(bin, ["prove", zkeyPath, wtnsPath, proofPath, publicPath, ...args]);
     const proof = JSON.parse(await readFile(proofPath, "utf8")) as ProofResult["proof"];
     const publicSignals = JSON.parse(await readFile(publicPath, "utf8")) as ProofResult["publicSignals"];
     return { proof, publicSignals };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Groth16 proof in snarkjs format for `wtnsPath` under `zkeyPath`. Throws NativeProverError on bad inputs. */
+export function proveNative(zkeyPath: string, wtnsPath: string, options: NativeProveOptions = {}): Promise<ProofResult> {
+  const args = options.threads ? ["--threads", String(options.threads)] : [];
+  return proveWith(nativeBinaryPath(), zkeyPath, wtnsPath, args, options.resident ?? residentDefault());
+}
+
+/** Groth16 proof on the GPU (NTTs and MSMs in CUDA, key points resident on the device). Callers verify its proofs. */
+export function proveCuda(zkeyPath: string, wtnsPath: string, options: Omit<NativeProveOptions, "threads"> = {}): Promise<ProofResult> {
+  return proveWith(cudaBinaryPath(), zkeyPath, wtnsPath, [], options.resident ?? residentDefault());
 }

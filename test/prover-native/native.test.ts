@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildBn128 } from "ffjavascript";
-import { nativeAvailable, proveNative, NativeProverError } from "../../prover/backends/native.ts";
-import { snarkjs } from "../../prover/snarkjs.ts";
+import { cudaAvailable, cudaBinaryPath, nativeAvailable, proveCuda, proveNative, NativeProverError } from "../../prover/backends/native.ts";
+import { ResidentPool, ResidentProver } from "../../prover/backends/resident.ts";
+import { snarkjs, type VerificationKey } from "../../prover/snarkjs.ts";
 import { unsafeDevSetup } from "../../prover/devsetup.ts";
 import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../../prover/native/chain.ts";
 
@@ -238,15 +239,18 @@ describe("native prover", function () {
       expect(await snarkjs.groth16.verify(vkey, p.publicSignals, p.proof)).to.equal(false);
     });
 
+    // Both ways of running the prover: a resident `serve` process and one process per proof.
     const rejects = async (zkey: string, wtns: string, pattern: RegExp): Promise<void> => {
-      let err: unknown;
-      try {
-        await proveNative(zkey, wtns);
-      } catch (e) {
-        err = e;
+      for (const resident of [true, false]) {
+        let err: unknown;
+        try {
+          await proveNative(zkey, wtns, { resident });
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `expected an error (resident: ${resident})`).to.be.instanceOf(NativeProverError);
+        expect((err as Error).message, `resident: ${resident}`).to.match(pattern);
       }
-      expect(err, "expected an error").to.be.instanceOf(NativeProverError);
-      expect((err as Error).message).to.match(pattern);
     };
 
     it("corrupted witnesses are rejected with a clear error", async () => {
@@ -292,6 +296,12 @@ describe("native prover", function () {
         ["flipped B2 point", flip(7, 128 * 2 + 9), /B2 points/],
         ["flipped H point", flip(9, 64 * 4 + 1), /H points/],
         ["flipped header point", flip(2, 4 + 32 + 4 + 32 + 12 + 3), /header point/],
+        ["delta2 outside the G2 subgroup", (b) => {
+          // section 2: n8q q n8r r nVars nPublic domainSize alpha1 beta1 beta2 gamma2 delta1 | delta2
+          const off = sections.get(2)!.pos + 4 + 32 + 4 + 32 + 12 + 64 + 64 + 128 + 128 + 64;
+          b.set(Buffer.from(oracle(["g2-outside-subgroup"]), "hex"), off);
+          return b;
+        }, /delta2 is not in the G2 subgroup/],
         ["coefficient index", (b) => { b.writeUInt32LE(1 << 30, sections.get(4)!.pos + 4 + 8); return b; }, /coefficient/],
         ["truncated", (b) => b.subarray(0, b.length - 100), /runs past the end|missing section/],
       ];
@@ -302,24 +312,151 @@ describe("native prover", function () {
       }
     });
 
-    it("the shipped mnist-mlp key proves a witness when the model package is built", async function () {
-      const pkgDir = join(root, "models/mnist-mlp");
+    // A held-out MNIST digit through the model package's own witness route.
+    const modelWitness = async (model: string): Promise<{ zkey: string; wtns: string; vkey: VerificationKey } | undefined> => {
+      const pkgDir = join(root, "models", model);
       const zkey = join(pkgDir, "circuit.zkey");
       const vkeyPath = join(pkgDir, "vkey.json");
-      if (!existsSync(zkey) || !existsSync(vkeyPath)) {
-        console.log("    models/mnist-mlp not built: skipping");
-        this.skip();
-      }
-      // The model's witness generator lives with the compiler; use the package's own route.
+      if (!existsSync(zkey) || !existsSync(vkeyPath)) return undefined;
       const { loadModelPackage } = await import("../../prover/package.ts");
       const { witnessCalculatorFor } = await import("../../prover/witness.ts");
+      const { heldOutSample } = await import("../../circuits/data/mnist.ts");
       const pkg = loadModelPackage(pkgDir);
       const calc = await witnessCalculatorFor(pkg);
-      const wtns = join(dir, "mlp.wtns");
-      await calc(pkg, new Array(784).fill(0), wtns);
-      const vkey = JSON.parse(readFileSync(vkeyPath, "utf8"));
-      const p = await proveNative(zkey, wtns);
-      expect(await snarkjs.groth16.verify(vkey, p.publicSignals, p.proof)).to.equal(true);
+      const wtns = join(dir, `${model}.wtns`);
+      await calc(pkg, Array.from(heldOutSample(1).images[0]!), wtns);
+      return { zkey, wtns, vkey: JSON.parse(readFileSync(vkeyPath, "utf8")) };
+    };
+
+    for (const model of ["mnist-mlp", "mnist-cnn"]) {
+      it(`the shipped ${model} key proves a digit (resident and one-shot) when its key is built`, async function () {
+        const m = await modelWitness(model);
+        if (!m) {
+          console.log(`    models/${model}/circuit.zkey not built (ozk model build models/${model} --ptau ...): skipping`);
+          return this.skip();
+        }
+        for (const resident of [true, false]) {
+          const p = await proveNative(m.zkey, m.wtns, { resident });
+          expect(await snarkjs.groth16.verify(m.vkey, p.publicSignals, p.proof)).to.equal(true, `resident: ${resident}`);
+        }
+      });
+    }
+  });
+
+  describe("resident prover (serve)", () => {
+    const outFiles = (k: string): [string, string] => [join(dir, `res-${k}.json`), join(dir, `res-${k}.public.json`)];
+    const verifyFiles = async (vkey: VerificationKey, [proof, pub]: [string, string]): Promise<boolean> =>
+      snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
+
+    it("loads the key once, proves queued witnesses in turn, and keeps serving after a bad request", async () => {
+      const zkey = join(fixtures, "mixed.zkey"), wtns = join(fixtures, "mixed.wtns");
+      const vkey = JSON.parse(readFileSync(join(fixtures, "mixed.vkey.json"), "utf8"));
+      const p = new ResidentProver(proverBin, zkey);
+      try {
+        const info = await p.ready;
+        expect(info.backend).to.equal("cpu");
+        expect(info.nPublic).to.equal(vkey.nPublic);
+        const ms = await Promise.all(["a", "b", "c"].map((k) => p.prove(wtns, ...outFiles(k))));
+        for (const t of ms) expect(t).to.be.a("number").and.at.least(0);
+        for (const k of ["a", "b", "c"]) expect(await verifyFiles(vkey, outFiles(k))).to.equal(true, k);
+        const bad = p.prove(join(fixtures, "chain.wtns"), ...outFiles("bad"));
+        await bad.then(() => expect.fail("accepted a witness of another circuit"), (e: Error) => {
+          expect(e).to.be.instanceOf(NativeProverError);
+          expect(e.message).to.match(/invalid witness length/);
+        });
+        expect(existsSync(outFiles("bad")[0])).to.equal(false);
+        await p.prove(wtns, ...outFiles("d"));
+        expect(await verifyFiles(vkey, outFiles("d"))).to.equal(true);
+        expect(p.alive).to.equal(true);
+      } finally {
+        p.close();
+      }
+    });
+
+    it("a key that fails its checks ends the process with the key's error", async () => {
+      const good = Buffer.from(readFileSync(join(fixtures, "chain.zkey")));
+      good.write("zkez", 0);
+      const f = join(dir, "res-bad.zkey");
+      writeFileSync(f, good);
+      const p = new ResidentProver(proverBin, f);
+      await p.ready.then(() => expect.fail("started on a bad key"), (e: Error) => expect(e.message).to.match(/bad magic/));
+      await p.prove(join(fixtures, "chain.wtns"), ...outFiles("x")).then(() => expect.fail("proved"), (e: Error) => expect(e).to.be.instanceOf(NativeProverError));
+    });
+
+    it("the pool replaces a killed process, fails its in-flight request, and restarts when the key file changes", async () => {
+      const pool = new ResidentPool(2);
+      const zkey = join(dir, "res-key.zkey");
+      writeFileSync(zkey, readFileSync(join(fixtures, "mixed.zkey")));
+      const mixedVkey = JSON.parse(readFileSync(join(fixtures, "mixed.vkey.json"), "utf8"));
+      try {
+        const p1 = pool.get(proverBin, zkey);
+        await p1.ready;
+        expect(pool.get(proverBin, zkey)).to.equal(p1);
+        const inFlight = p1.prove(join(fixtures, "mixed.wtns"), ...outFiles("k1"));
+        process.kill(p1.pid!, "SIGKILL");
+        await inFlight.then(() => undefined, (e: Error) => expect(e).to.be.instanceOf(NativeProverError));
+        while (p1.alive) await new Promise((r) => setTimeout(r, 10));
+        const p2 = pool.get(proverBin, zkey);
+        expect(p2).to.not.equal(p1);
+        await p2.prove(join(fixtures, "mixed.wtns"), ...outFiles("k2"));
+        expect(await verifyFiles(mixedVkey, outFiles("k2"))).to.equal(true);
+        // the file now holds another circuit's key: a new process serves it, the old one is stopped
+        writeFileSync(zkey, readFileSync(join(fixtures, "chain.zkey")));
+        const p3 = pool.get(proverBin, zkey);
+        expect(p3).to.not.equal(p2);
+        await p3.prove(join(fixtures, "chain.wtns"), ...outFiles("k3"));
+        expect(await verifyFiles(JSON.parse(readFileSync(join(fixtures, "chain.vkey.json"), "utf8")), outFiles("k3"))).to.equal(true);
+        while (p2.alive) await new Promise((r) => setTimeout(r, 10));
+        expect(pool.size).to.equal(1);
+        // a third key with room for two: the least recently used is evicted
+        const other = pool.get(proverBin, join(fixtures, "mixed.zkey"));
+        await other.ready;
+        const third = pool.get(proverBin, join(fixtures, "chain.zkey"));
+        await third.ready;
+        while (p3.alive) await new Promise((r) => setTimeout(r, 10));
+        expect(pool.size).to.equal(2);
+      } finally {
+        pool.closeAll();
+      }
+    });
+  });
+
+  describe("GPU algorithm on the CPU", () => {
+    it("proofs made with the GPU's MSM and NTT steps (run on the CPU) verify with snarkjs", async () => {
+      const cases: [string, string, VerificationKey][] = ["chain", "mixed"].map((n) => [
+        join(fixtures, `${n}.zkey`), join(fixtures, `${n}.wtns`), JSON.parse(readFileSync(join(fixtures, `${n}.vkey.json`), "utf8")),
+      ]);
+      const mlp = join(root, "models/mnist-mlp/circuit.zkey");
+      if (existsSync(mlp)) {
+        const { loadModelPackage } = await import("../../prover/package.ts");
+        const { witnessCalculatorFor } = await import("../../prover/witness.ts");
+        const pkg = loadModelPackage(join(root, "models/mnist-mlp"));
+        const wtns = join(dir, "plan-mlp.wtns");
+        const { heldOutSample } = await import("../../circuits/data/mnist.ts");
+        await (await witnessCalculatorFor(pkg))(pkg, Array.from(heldOutSample(2).images[1]!), wtns);
+        cases.push([mlp, wtns, JSON.parse(readFileSync(join(root, "models/mnist-mlp/vkey.json"), "utf8"))]);
+      }
+      for (const [zkey, wtns, vkey] of cases) {
+        const proof = join(dir, "plan.json"), pub = join(dir, "plan.public.json");
+        execFileSync(testBin, ["plan-prove", zkey, wtns, proof, pub]);
+        const ok = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
+        expect(ok).to.equal(true, zkey);
+      }
+    });
+
+    it("on a GPU: the CUDA kernels match the CPU and CUDA proofs verify (skipped without one)", async function () {
+      if (!(await cudaAvailable())) {
+        console.log(`    no CUDA device (or ${cudaBinaryPath()} not built): skipping`);
+        return this.skip();
+      }
+      execFileSync(cudaBinaryPath(), ["check"], { stdio: "inherit" });
+      for (const n of ["chain", "mixed"]) {
+        const vkey = JSON.parse(readFileSync(join(fixtures, `${n}.vkey.json`), "utf8"));
+        for (const resident of [true, false]) {
+          const p = await proveCuda(join(fixtures, `${n}.zkey`), join(fixtures, `${n}.wtns`), { resident });
+          expect(await snarkjs.groth16.verify(vkey, p.publicSignals, p.proof)).to.equal(true, `${n} resident: ${resident}`);
+        }
+      }
     });
   });
 

@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
 import * as snarkjsModule from "snarkjs";
+import type { VerificationKey } from "snarkjs";
 import { parseDirectInput } from "../../prover/witness.ts";
 import { loadModelPackage } from "../../prover/package.ts";
 import { proveWithPackage } from "../../prover/prove.ts";
@@ -12,7 +13,7 @@ import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { InputError } from "../../sdk/errors.ts";
 
-const snarkjs = snarkjsModule as unknown as { groth16: { verify(vk: unknown, pub: string[], proof: unknown): Promise<boolean> } };
+const snarkjs = snarkjsModule;
 const MLP = "models/mnist-mlp";
 
 describe("prover/witness (direct route)", function () {
@@ -41,7 +42,7 @@ describe("prover/witness (direct route)", function () {
     const q = Array.from({ length: 784 }, (_, i) => BigInt((i * 7) % 128));
     const backend = await selectBackend();
     const proved = await proveWithPackage(pkg, { inputData: encodeInputData(q, 8) }, { backend });
-    const vkey = JSON.parse(readFileSync(`${MLP}/vkey.json`, "utf8")) as unknown;
+    const vkey = JSON.parse(readFileSync(`${MLP}/vkey.json`, "utf8")) as VerificationKey;
     expect(await snarkjs.groth16.verify(vkey, proved.publicSignals, proved.proof)).to.equal(true);
     // Public signals are [packedOutputs..., inputHash, weightsCommitment].
     expect(proved.publicSignals.at(-2)).to.equal(hashVector(q, 8).toString());

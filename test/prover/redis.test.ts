@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { readFileSync } from "node:fs";
 import * as snarkjsModule from "snarkjs";
+import type { VerificationKey } from "snarkjs";
 import { Store } from "../../sdk/node/store.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
 import { ProverService } from "../../prover/service.ts";
@@ -15,9 +16,9 @@ import { startRedisWorker } from "../../prover/queue.ts";
 import { createSnarkjsBackend, terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import type { Worker } from "bullmq";
 
-const snarkjs = snarkjsModule as unknown as { groth16: { verify(vk: unknown, pub: string[], proof: unknown): Promise<boolean> } };
+const snarkjs = snarkjsModule;
 const MODELS = "test/fixtures/prover";
-const vkey = JSON.parse(readFileSync(`${MODELS}/tiny/vkey.json`, "utf8")) as unknown;
+const vkey = JSON.parse(readFileSync(`${MODELS}/tiny/vkey.json`, "utf8")) as VerificationKey;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import * as snarkjsModule from "snarkjs";
+import type { VerificationKey } from "snarkjs";
 import { Store } from "../../sdk/node/store.ts";
 import { Metrics } from "../../sdk/node/metrics.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
@@ -19,9 +20,9 @@ import type { ProverBackend } from "../../prover/types.ts";
 import { ProverClient } from "../../prover/client.ts";
 import { FatalError, RetryableError } from "../../sdk/errors.ts";
 
-const snarkjs = snarkjsModule as unknown as { groth16: { verify(vk: unknown, pub: string[], proof: unknown): Promise<boolean> } };
+const snarkjs = snarkjsModule;
 const MODELS = "test/fixtures/prover";
-const vkey = JSON.parse(readFileSync(`${MODELS}/tiny/vkey.json`, "utf8")) as unknown;
+const vkey = JSON.parse(readFileSync(`${MODELS}/tiny/vkey.json`, "utf8")) as VerificationKey;
 const input = { x: ["1", "2", "3", "4"], w: "7" }; // y = 7 * (1 + 4 + 9 + 16) = 210
 
 async function api(base: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {

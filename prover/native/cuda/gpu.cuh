@@ -1,14 +1,16 @@
-// Thin CUDA kernels over the shared field/curve/bucket code (include/ozk): MSM by bucket sort + per-bucket
-// accumulation + split running-sum reduction, and radix-2 NTT stages. All arithmetic is the __host__ __device__
-// code the CPU build tests.
+// CUDA kernels: one-line wrappers over the index-parallel steps of include/ozk/msm_plan.hpp (tested on the CPU
+// by ozk-native-test), plus device buffers, cub sort/scan/max, and a key kept resident on the device.
 #pragma once
 #include <cuda_runtime.h>
 
 #include <cub/device/device_radix_sort.cuh>
+#include <cub/device/device_reduce.cuh>
+#include <cub/device/device_scan.cuh>
 #include <string>
 #include <vector>
 
 #include "ozk/groth16.hpp"
+#include "ozk/msm_plan.hpp"
 
 namespace ozk {
 namespace gpu {
@@ -21,143 +23,188 @@ template <class T>
 struct DeviceBuffer {
   T* p = nullptr;
   size_t n = 0;
-  explicit DeviceBuffer(size_t count) : n(count) {
-    if (count) check(cudaMalloc(&p, count * sizeof(T)), "malloc");
-  }
+  DeviceBuffer() {}
+  explicit DeviceBuffer(size_t count) { resize(count); }
   ~DeviceBuffer() { if (p) cudaFree(p); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  void upload(const void* src, size_t count) { check(cudaMemcpy(p, src, count * sizeof(T), cudaMemcpyHostToDevice), "upload"); }
+  // Grows only: a workspace sized once for the largest MSM of a key is reused by every proof.
+  void resize(size_t count) {
+    if (count <= n) return;
+    if (p) cudaFree(p);
+    p = nullptr;
+    check(cudaMalloc(&p, count * sizeof(T)), "malloc");
+    n = count;
+  }
+  void upload(const void* src, size_t count) {
+    resize(count);
+    check(cudaMemcpy(p, src, count * sizeof(T), cudaMemcpyHostToDevice), "upload");
+  }
   void download(void* dst, size_t count) const { check(cudaMemcpy(dst, p, count * sizeof(T), cudaMemcpyDeviceToHost), "download"); }
 };
 
-// One (window, point) pair: key = window * nb + bucket, value = point index with the sign in the top bit.
-// Zero digits get a key past every bucket so they sort to the end and are ignored.
-__global__ void digits_kernel(const uint8_t* scalars, uint32_t n, int c, int nw, uint32_t nb, uint32_t* keys, uint32_t* vals) {
+constexpr int T = 256;
+inline unsigned blocks(uint64_t n) { return (unsigned)((n + T - 1) / T); }
+
+__global__ void digits_kernel(MsmPlan p, const uint8_t* scalars, uint32_t* keys, uint32_t* vals) {
   uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  uint64_t s[4];
-  memcpy(s, scalars + 32ull * i, 32);
-  reduce_scalar(s);
-  for (int w = 0; w < nw; w++) {
-    int32_t d = booth_digit(s, w, c);
-    size_t o = (size_t)w * n + i;
-    keys[o] = d == 0 ? 0xffffffffu : (uint32_t)w * nb + (uint32_t)((d < 0 ? -d : d) - 1);
-    vals[o] = i | (d < 0 ? 0x80000000u : 0u);
-  }
+  if (i < p.n) plan_digits(p, scalars, i, keys, vals);
 }
-
-// Start offset of each bucket's run in the sorted key array (binary search per bucket).
-__global__ void bucket_offsets_kernel(const uint32_t* keys, size_t total, uint32_t nbuckets_all, uint32_t* start) {
+__global__ void bucket_start_kernel(const uint32_t* keys, uint64_t total, uint32_t nball, uint32_t* start) {
   uint32_t b = blockIdx.x * blockDim.x + threadIdx.x;
-  if (b > nbuckets_all) return;
-  size_t lo = 0, hi = total;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (keys[mid] < b) lo = mid + 1; else hi = mid;
-  }
-  start[b] = (uint32_t)lo;
+  if (b <= nball) start[b] = plan_bucket_start(keys, total, b);
 }
-
-// One thread per bucket: sum of its points with mixed Jacobian additions.
-template <class F>
-__global__ void accumulate_kernel(const uint8_t* points, const uint32_t* vals, const uint32_t* start, uint32_t nbuckets_all, Jacobian<F>* buckets) {
+__global__ void counts_kernel(const uint32_t* start, uint32_t nball, uint32_t* counts) {
   uint32_t b = blockIdx.x * blockDim.x + threadIdx.x;
-  if (b >= nbuckets_all) return;
-  Jacobian<F> acc = Jacobian<F>::inf();
-  for (uint32_t k = start[b]; k < start[b + 1]; k++) {
-    uint32_t v = vals[k];
-    Affine<F> p;
-    load_affine(p, points + sizeof(Affine<F>) * (size_t)(v & 0x7fffffffu));
-    if (v & 0x80000000u) p = p.neg();
-    acc = acc.add_mixed(p);
-  }
-  buckets[b] = acc;
+  if (b < nball) counts[b] = plan_bucket_count(start, b);
 }
-
-// Thread t of window w reduces buckets [t*L, (t+1)*L) to T + lo*S.
+__global__ void chunk_counts_kernel(const uint32_t* start, uint32_t nball, uint32_t L, uint32_t* out) {
+  uint32_t b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b < nball) out[b] = plan_chunk_count(start, b, L);
+  if (b == nball) out[b] = 0;  // so that the exclusive scan's last entry is the total
+}
 template <class F>
-__global__ void reduce_kernel(const Jacobian<F>* buckets, uint32_t nb, int nw, uint32_t per_thread, uint32_t threads_per_window, Jacobian<F>* out) {
+__global__ void chunk_sum_kernel(const uint8_t* points, const uint32_t* vals, const uint32_t* start, const uint32_t* chunk_start,
+                                 uint32_t nball, uint32_t L, uint32_t nchunks, Jacobian<F>* out) {
+  uint32_t j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j < nchunks) out[j] = plan_chunk_sum<F>(points, vals, start, chunk_start, nball, L, j);
+}
+template <class F>
+__global__ void bucket_sum_kernel(const Jacobian<F>* chunks, const uint32_t* chunk_start, uint32_t nball, Jacobian<F>* out) {
+  uint32_t b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b < nball) out[b] = plan_bucket_sum<F>(chunks, chunk_start, b);
+}
+template <class F>
+__global__ void window_slice_kernel(MsmPlan p, const Jacobian<F>* buckets, Jacobian<F>* out) {
   uint32_t g = blockIdx.x * blockDim.x + threadIdx.x;
-  if (g >= (uint32_t)nw * threads_per_window) return;
-  uint32_t w = g / threads_per_window, t = g % threads_per_window;
-  uint32_t lo = t * per_thread, hi = min(nb, lo + per_thread);
-  Jacobian<F> S, T;
-  if (lo >= hi) { out[g] = Jacobian<F>::inf(); return; }
-  bucket_range_sums(buckets + (size_t)w * nb, lo, hi, S, T);
-  out[g] = T + mul_small(S, lo);
+  if (g < (uint32_t)p.nw * p.tpw) out[g] = plan_window_slice<F>(p, buckets, g);
 }
 
-// Points are uploaded once per MSM call here; a resident-key server would keep them on the device.
-template <class F>
-Jacobian<F> msm(const uint8_t* points_host, const uint8_t* scalars_host, size_t n) {
-  typedef Jacobian<F> J;
-  if (n == 0) return J::inf();
-  int c = n < (1u << 14) ? 8 : n < (1u << 20) ? 12 : 15;
-  int nw = msm_windows(c);
-  uint32_t nb = 1u << (c - 1);
-  size_t total = (size_t)nw * n;
-  uint32_t nball = (uint32_t)nw * nb;
-  DeviceBuffer<uint8_t> pts(n * sizeof(Affine<F>)), sc(n * 32);
-  pts.upload(points_host, n * sizeof(Affine<F>));
-  sc.upload(scalars_host, n * 32);
-  DeviceBuffer<uint32_t> keys(total), vals(total), keys2(total), vals2(total), start(nball + 1);
-  const int T = 256;
-  digits_kernel<<<(unsigned)((n + T - 1) / T), T>>>(sc.p, (uint32_t)n, c, nw, nb, keys.p, vals.p);
-  check(cudaGetLastError(), "digits kernel");
-  size_t tmp_bytes = 0;
-  cub::DeviceRadixSort::SortPairs(nullptr, tmp_bytes, keys.p, keys2.p, vals.p, vals2.p, total);
-  DeviceBuffer<uint8_t> tmp(tmp_bytes);
-  check(cub::DeviceRadixSort::SortPairs(tmp.p, tmp_bytes, keys.p, keys2.p, vals.p, vals2.p, total), "sort");
-  bucket_offsets_kernel<<<(nball + 1 + T - 1) / T, T>>>(keys2.p, total, nball, start.p);
-  check(cudaGetLastError(), "offsets kernel");
-  DeviceBuffer<J> buckets(nball);
-  accumulate_kernel<F><<<(nball + T - 1) / T, T>>>(pts.p, vals2.p, start.p, nball, buckets.p);
-  check(cudaGetLastError(), "accumulate kernel");
-  uint32_t tpw = 128, per = (nb + tpw - 1) / tpw;
-  DeviceBuffer<J> partial((size_t)nw * tpw);
-  reduce_kernel<F><<<(nw * tpw + T - 1) / T, T>>>(buckets.p, nb, nw, per, tpw, partial.p);
-  check(cudaGetLastError(), "reduce kernel");
-  std::vector<J> host((size_t)nw * tpw);
-  partial.download(host.data(), host.size());
-  J acc = J::inf();
-  for (int w = nw - 1; w >= 0; w--) {
-    for (int k = 0; k < c; k++) acc = acc.dbl();
-    for (uint32_t t = 0; t < tpw; t++) acc = acc + host[(size_t)w * tpw + t];
-  }
-  return acc;
-}
-
-__global__ void bit_reverse_kernel(Fr* a, uint32_t n, int logn) {
+__global__ void bit_reverse_kernel(Fr* a, int logn) {
   uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  uint32_t r = __brev(i) >> (32 - logn);
-  if (i < r) { Fr t = a[i]; a[i] = a[r]; a[r] = t; }
+  if (i < (1u << logn)) plan_bit_reverse(a, logn, i);
 }
-
-__global__ void ntt_stage_kernel(Fr* a, const Fr* tw, uint32_t n, uint32_t half, uint32_t stride) {
+__global__ void butterfly_kernel(Fr* a, const Fr* tw, int logn, int s) {
   uint32_t k = blockIdx.x * blockDim.x + threadIdx.x;
-  if (k >= n / 2) return;
-  uint32_t blk = k / half, j = k % half;
-  uint32_t i0 = blk * 2 * half + j;
-  ntt_butterfly(a[i0], a[i0 + half], tw[(size_t)j * stride]);
+  if (k < (1u << logn) / 2) plan_ntt_butterfly(a, tw, logn, s, k);
 }
-
-__global__ void scale_kernel(Fr* a, const Fr* s, uint32_t n) {  // a[i] *= s[i]
+__global__ void scale_kernel(Fr* a, const Fr* s, uint32_t n) {
   uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i < n) a[i] = a[i] * s[i];
+  if (i < n) plan_scale(a, s, i);
+}
+__global__ void quotient_kernel(Fr* a, const Fr* b, const Fr* c, uint32_t n) {
+  uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) plan_quotient_point(a, b, c, i);
 }
 
 inline void ntt(Fr* d_a, const Fr* d_tw, int logn) {
   uint32_t n = 1u << logn;
-  const int T = 256;
-  bit_reverse_kernel<<<(n + T - 1) / T, T>>>(d_a, n, logn);
-  for (int s = 1; s <= logn; s++) {
-    uint32_t half = 1u << (s - 1), stride = n >> s;
-    ntt_stage_kernel<<<(n / 2 + T - 1) / T, T>>>(d_a, d_tw, n, half, stride);
-  }
-  check(cudaGetLastError(), "ntt kernel");
+  bit_reverse_kernel<<<blocks(n), T>>>(d_a, logn);
+  for (int s = 1; s <= logn; s++) butterfly_kernel<<<blocks(n / 2), T>>>(d_a, d_tw, logn, s);
+  check(cudaGetLastError(), "ntt kernels");
 }
+
+// Scratch space of the MSM steps, allocated for the largest MSM and reused by every proof.
+struct MsmWorkspace {
+  DeviceBuffer<uint32_t> keys, vals, keys2, vals2, start, counts, chunk_counts, chunk_start, max_count;
+  DeviceBuffer<uint8_t> cub_tmp, chunks, buckets, slices;
+};
+
+// sum_i s_i P_i for points and scalars already on the device (the steps of msm_plan.hpp).
+template <class F>
+Jacobian<F> msm(const uint8_t* d_points, const uint8_t* d_scalars, size_t n, MsmWorkspace& ws) {
+  typedef Jacobian<F> J;
+  if (n == 0) return J::inf();
+  MsmPlan p = msm_plan(n);
+  if (p.total >= (1ull << 32)) throw Error("MSM too large for 32-bit sort positions");
+  ws.keys.resize(p.total); ws.vals.resize(p.total); ws.keys2.resize(p.total); ws.vals2.resize(p.total);
+  ws.start.resize(p.nball + 1); ws.counts.resize(p.nball); ws.chunk_counts.resize(p.nball + 1);
+  ws.chunk_start.resize(p.nball + 1); ws.max_count.resize(1);
+  digits_kernel<<<blocks(n), T>>>(p, d_scalars, ws.keys.p, ws.vals.p);
+  check(cudaGetLastError(), "digits kernel");
+  size_t sort_bytes = 0, scan_bytes = 0, max_bytes = 0;
+  cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, ws.keys.p, ws.keys2.p, ws.vals.p, ws.vals2.p, (int)p.total, 0, p.key_bits);
+  cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, ws.chunk_counts.p, ws.chunk_start.p, (int)p.nball + 1);
+  cub::DeviceReduce::Max(nullptr, max_bytes, ws.counts.p, ws.max_count.p, (int)p.nball);
+  ws.cub_tmp.resize(std::max(sort_bytes, std::max(scan_bytes, max_bytes)));
+  check(cub::DeviceRadixSort::SortPairs(ws.cub_tmp.p, sort_bytes, ws.keys.p, ws.keys2.p, ws.vals.p, ws.vals2.p, (int)p.total, 0, p.key_bits), "sort");
+  bucket_start_kernel<<<blocks(p.nball + 1), T>>>(ws.keys2.p, p.total, p.nball, ws.start.p);
+  counts_kernel<<<blocks(p.nball), T>>>(ws.start.p, p.nball, ws.counts.p);
+  check(cub::DeviceReduce::Max(ws.cub_tmp.p, max_bytes, ws.counts.p, ws.max_count.p, (int)p.nball), "max");
+  uint32_t max_count = 0;
+  ws.max_count.download(&max_count, 1);
+  uint32_t L = plan_chunk_len(max_count);
+  chunk_counts_kernel<<<blocks(p.nball + 1), T>>>(ws.start.p, p.nball, L, ws.chunk_counts.p);
+  check(cub::DeviceScan::ExclusiveSum(ws.cub_tmp.p, scan_bytes, ws.chunk_counts.p, ws.chunk_start.p, (int)p.nball + 1), "scan");
+  uint32_t nchunks = 0;
+  check(cudaMemcpy(&nchunks, ws.chunk_start.p + p.nball, 4, cudaMemcpyDeviceToHost), "chunk total");
+  ws.chunks.resize(std::max<size_t>(nchunks, 1) * sizeof(J));
+  ws.buckets.resize((size_t)p.nball * sizeof(J));
+  ws.slices.resize((size_t)p.nw * p.tpw * sizeof(J));
+  J* chunks = (J*)ws.chunks.p;
+  J* buckets = (J*)ws.buckets.p;
+  J* slices = (J*)ws.slices.p;
+  if (nchunks) chunk_sum_kernel<F><<<blocks(nchunks), T>>>(d_points, ws.vals2.p, ws.start.p, ws.chunk_start.p, p.nball, L, nchunks, chunks);
+  bucket_sum_kernel<F><<<blocks(p.nball), T>>>(chunks, ws.chunk_start.p, p.nball, buckets);
+  window_slice_kernel<F><<<blocks((uint64_t)p.nw * p.tpw), T>>>(p, buckets, slices);
+  check(cudaGetLastError(), "msm kernels");
+  std::vector<J> host((size_t)p.nw * p.tpw);
+  check(cudaMemcpy(host.data(), slices, host.size() * sizeof(J), cudaMemcpyDeviceToHost), "slices");
+  return plan_combine<F>(p, host.data());
+}
+
+// A proving key on the device: the five point queries and the NTT tables, uploaded once and reused by every
+// proof made with it (`ozk-prover-cuda serve`).
+struct DeviceKey {
+  const ZKey& zk;
+  DeviceBuffer<uint8_t> A, B1, B2, C, H;
+  DeviceBuffer<Fr> tw, twi, coset;
+  DeviceBuffer<Fr> qa, qb, qc;     // per proof: evaluations, then the quotient (in qa)
+  DeviceBuffer<uint8_t> witness;   // per proof
+  MsmWorkspace ws;
+
+  DeviceKey(const ZKey& key, int threads) : zk(key) {
+    A.upload(zk.A.data, zk.A.size);
+    B1.upload(zk.B1.data, zk.B1.size);
+    B2.upload(zk.B2.data, zk.B2.size);
+    C.upload(zk.C.data, zk.C.size);
+    H.upload(zk.H.data, zk.H.size);
+    int logn = zk.log_domain;
+    size_t n = zk.domain_size;
+    NttTables tables(logn, threads);
+    tw.upload(tables.tw.data(), tables.tw.size());
+    twi.upload(tables.twi.data(), tables.twi.size());
+    std::vector<Fr> cs = coset_scale_table(logn, threads);
+    coset.upload(cs.data(), n);
+    qa.resize(n); qb.resize(n); qc.resize(n);
+    witness.resize((size_t)zk.n_vars * FR_BYTES);
+  }
+
+  ProofParts prove_parts(const Witness& wt, int threads) {
+    check_witness_fits(zk, wt);
+    size_t n = zk.domain_size;
+    int logn = zk.log_domain;
+    std::vector<Fr> a, b, c;
+    qap_evaluations(zk, wt, a, b, c, threads);  // sparse, on the host
+    qa.upload(a.data(), n); qb.upload(b.data(), n); qc.upload(c.data(), n);
+    for (Fr* v : {qa.p, qb.p, qc.p}) {
+      ntt(v, twi.p, logn);
+      scale_kernel<<<blocks(n), T>>>(v, coset.p, (uint32_t)n);
+      ntt(v, tw.p, logn);
+    }
+    quotient_kernel<<<blocks(n), T>>>(qa.p, qb.p, qc.p, (uint32_t)n);
+    check(cudaGetLastError(), "quotient kernels");
+    witness.upload(wt.values.data, (size_t)zk.n_vars * FR_BYTES);
+    size_t off = (size_t)zk.n_public + 1;
+    ProofParts parts;
+    parts.a = msm<Fq>(A.p, witness.p, zk.n_vars, ws);
+    parts.b1 = msm<Fq>(B1.p, witness.p, zk.n_vars, ws);
+    parts.b = msm<Fq2>(B2.p, witness.p, zk.n_vars, ws);
+    parts.c = msm<Fq>(C.p, witness.p + off * FR_BYTES, zk.n_vars - off, ws);
+    parts.h = msm<Fq>(H.p, (const uint8_t*)qa.p, n, ws);
+    return parts;
+  }
+};
 
 }  // namespace gpu
 }  // namespace ozk

@@ -1,52 +1,68 @@
-// ozk-prover-cuda: the Groth16 prover with the quotient NTTs and the five MSMs on the GPU. `probe` exits 0 when
-// a CUDA device answers (the benchmark and the service use it to decide).
+// ozk-prover-cuda: the Groth16 prover with the quotient NTTs and the five MSMs on the GPU.
+//   probe                      exit 0 when a CUDA device answers (the benchmark and the service use it to decide)
+//   check                      GPU MSM and NTT against the CPU code on random and skewed inputs
+//   prove <zkey> <wtns> <proof.json> <public.json>
+//   serve <zkey>               key uploaded once, proofs on request (protocol in include/ozk/serve.hpp)
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "gpu.cuh"
+#include "ozk/devsetup.hpp"
+#include "ozk/serve.hpp"
 
 using namespace ozk;
 
-static std::vector<Fr> quotient_gpu(const ZKey& zk, const Witness& wt) {
-  size_t n = zk.domain_size;
-  int logn = zk.log_domain;
-  std::vector<Fr> a(n, Fr::zero()), b(n, Fr::zero()), c(n);
-  const uint8_t* base = zk.coefs.data + 4;
-  for (uint32_t i = 0; i < zk.n_coefs; i++) {
-    const uint8_t* e = base + (size_t)i * (12 + FR_BYTES);
-    uint32_t m, ci, s;
-    memcpy(&m, e, 4); memcpy(&ci, e + 4, 4); memcpy(&s, e + 8, 4);
-    Fr coef, w;
-    memcpy(coef.v, e + 12, 32);
-    memcpy(w.v, wt.at(s), 32);
-    Fr& dst = m == 0 ? a[ci] : b[ci];
-    dst = dst + coef * w;
+static int cmd_check() {
+  int failures = 0;
+  SeedStream rng{0x6f7a6b2d67707531ULL};
+  G1 g1 = g1_generator();
+  G2 g2 = g2_generator();
+  gpu::MsmWorkspace ws;
+  for (size_t n : {1u, 1000u, 70000u}) {
+    std::vector<G1Affine> p1(n);
+    std::vector<G2Affine> p2(n);
+    for (size_t i = 0; i < n; i++) {
+      p1[i] = g1.mul(rng.fr().v).to_affine();
+      p2[i] = i < 2000 ? g2.mul(rng.fr().v).to_affine() : p2[i % 2000];
+    }
+    gpu::DeviceBuffer<uint8_t> d1, d2, ds;
+    d1.upload(p1.data(), n * sizeof(G1Affine));
+    d2.upload(p2.data(), n * sizeof(G2Affine));
+    for (int mix = 0; mix < 3; mix++) {  // random, all ones, small values
+      std::vector<uint64_t> sc(4 * n, 0);
+      for (size_t i = 0; i < n; i++) {
+        if (mix == 0) rng.fr().to_raw(&sc[4 * i]);
+        else if (mix == 1) sc[4 * i] = 1;
+        else sc[4 * i] = rng.fr().v[0] % 1024;
+      }
+      ds.upload(sc.data(), n * 32);
+      const uint8_t* s8 = (const uint8_t*)sc.data();
+      bool ok1 = gpu::msm<Fq>(d1.p, ds.p, n, ws).eq(msm<Fq>((const uint8_t*)p1.data(), s8, n, default_threads()));
+      bool ok2 = gpu::msm<Fq2>(d2.p, ds.p, n, ws).eq(msm<Fq2>((const uint8_t*)p2.data(), s8, n, default_threads()));
+      printf("msm n=%zu mix=%d: G1 %s, G2 %s\n", n, mix, ok1 ? "ok" : "FAIL", ok2 ? "ok" : "FAIL");
+      failures += !ok1 + !ok2;
+    }
   }
-  for (size_t i = 0; i < n; i++) c[i] = a[i] * b[i];
-  std::vector<Fr> tw = ntt_twiddles(logn, false, default_threads()), twi = ntt_twiddles(logn, true, default_threads());
-  Fr g = fr_root_of_unity(logn + 1), ninv = Fr::from_u64(n).inv();
-  std::vector<Fr> coset(n);  // g^i / n: the inverse NTT's scaling folded into the coset shift
-  Fr x = ninv;
-  for (size_t i = 0; i < n; i++) { coset[i] = x; x = x * g; }
-  gpu::DeviceBuffer<Fr> d_tw(n / 2), d_twi(n / 2), d_coset(n), d_v(n);
-  d_tw.upload(tw.data(), n / 2);
-  d_twi.upload(twi.data(), n / 2);
-  d_coset.upload(coset.data(), n);
-  const int T = 256;
-  for (std::vector<Fr>* v : {&a, &b, &c}) {
-    d_v.upload(v->data(), n);
-    gpu::ntt(d_v.p, d_twi.p, logn);
-    gpu::scale_kernel<<<(unsigned)((n + T - 1) / T), T>>>(d_v.p, d_coset.p, (uint32_t)n);
-    gpu::ntt(d_v.p, d_tw.p, logn);
+  for (int logn : {1, 10, 16}) {
+    size_t n = (size_t)1 << logn;
+    std::vector<Fr> a(n), b;
+    for (auto& x : a) x = rng.fr();
+    b = a;
+    std::vector<Fr> tw = ntt_twiddles(logn, false, default_threads());
+    ntt_inplace(b.data(), logn, tw, default_threads());
+    gpu::DeviceBuffer<Fr> da, dtw;
+    da.upload(a.data(), n);
+    dtw.upload(tw.data(), tw.size());
+    gpu::ntt(da.p, dtw.p, logn);
     gpu::check(cudaDeviceSynchronize(), "ntt");
-    d_v.download(v->data(), n);
+    da.download(a.data(), n);
+    bool ok = a == b;
+    printf("ntt 2^%d: %s\n", logn, ok ? "ok" : "FAIL");
+    failures += !ok;
   }
-  for (size_t i = 0; i < n; i++) {
-    Fr h = a[i] * b[i] - c[i];
-    h.to_raw(a[i].v);
-  }
-  return a;
+  printf("check: %s\n", failures ? "FAILED" : "ok");
+  return failures ? 1 : 0;
 }
 
 int main(int argc, char** argv) {
@@ -58,48 +74,32 @@ int main(int argc, char** argv) {
       printf("cuda devices: %d\n", count);
       return count > 0 ? 0 : 1;
     }
+    if (count == 0 && !a.empty() && (a[0] == "check" || a[0] == "prove" || a[0] == "serve")) throw Error("no CUDA device");
+    int threads = default_threads();
+    if (a.size() == 1 && a[0] == "check") return cmd_check();
     if (a.size() == 5 && a[0] == "prove") {
-      if (count == 0) throw Error("no CUDA device");
       Timer t;
-      Witness wt(a[2], default_threads());
-      ZKey zk(a[1], default_threads());
-      if (wt.n != zk.n_vars) throw Error("invalid witness length");
-      std::vector<Fr> hs = quotient_gpu(zk, wt);
-      const uint8_t* w = wt.values.data;
-      G1 pi_a = gpu::msm<Fq>(zk.A.data, w, zk.n_vars);
-      G1 pib1 = gpu::msm<Fq>(zk.B1.data, w, zk.n_vars);
-      G2 pi_b = gpu::msm<Fq2>(zk.B2.data, w, zk.n_vars);
-      size_t off = (size_t)zk.n_public + 1;
-      G1 pi_c = gpu::msm<Fq>(zk.C.data, w + off * FR_BYTES, zk.n_vars - off);
-      G1 res_h = gpu::msm<Fq>(zk.H.data, (const uint8_t*)hs.data(), zk.domain_size);
-      Fr r = random_fr(), s = random_fr();
-      uint64_t rr[4], sr[4], nrs[4];
-      r.to_raw(rr); s.to_raw(sr); (r * s).neg().to_raw(nrs);
-      G1 d1 = G1::from_affine(zk.delta1);
-      pi_a = pi_a.add_mixed(zk.alpha1) + d1.mul(rr);
-      pi_b = pi_b.add_mixed(zk.beta2) + G2::from_affine(zk.delta2).mul(sr);
-      pib1 = pib1.add_mixed(zk.beta1) + d1.mul(sr);
-      pi_c = pi_c + res_h + pi_a.mul(sr) + pib1.mul(rr) + d1.mul(nrs);
-      Proof pf;
-      pf.a = pi_a.to_affine(); pf.b = pi_b.to_affine(); pf.c = pi_c.to_affine();
-      for (uint32_t i = 1; i <= zk.n_public; i++) {
-        uint64_t v[4];
-        memcpy(v, wt.at(i), 32);
-        pf.public_signals.push_back(u256_to_dec(v));
-      }
-      FILE* f = fopen(a[3].c_str(), "wb");
-      if (!f) throw Error("cannot write " + a[3]);
-      fputs(proof_json(pf).c_str(), f); fclose(f);
-      f = fopen(a[4].c_str(), "wb");
-      if (!f) throw Error("cannot write " + a[4]);
-      fputs(public_json(pf).c_str(), f); fclose(f);
+      Witness wt(a[2], threads);
+      ZKey zk(a[1], threads);
+      zk.validate_all(threads);
+      gpu::DeviceKey dk(zk, threads);
+      write_proof_files(assemble_proof(zk, wt, dk.prove_parts(wt, threads)), a[3], a[4]);
       fprintf(stderr, "ozk-prover-cuda: %.0f ms\n", t.ms());
       return 0;
+    }
+    if (a.size() == 2 && a[0] == "serve") {
+      Timer t;
+      ZKey zk(a[1], threads);
+      zk.validate_all(threads);
+      gpu::DeviceKey dk(zk, threads);
+      return serve_loop(zk, "cuda", t.ms(), stdin, stdout, [&](const Witness& wt) {
+        return assemble_proof(zk, wt, dk.prove_parts(wt, threads));
+      }, threads);
     }
   } catch (const std::exception& e) {
     fprintf(stderr, "ozk-prover-cuda: error: %s\n", e.what());
     return 1;
   }
-  fprintf(stderr, "usage: ozk-prover-cuda probe | prove <zkey> <wtns> <proof.json> <public.json>\n");
+  fprintf(stderr, "usage: ozk-prover-cuda probe | check | prove <zkey> <wtns> <proof.json> <public.json> | serve <zkey>\n");
   return 2;
 }

@@ -8,6 +8,8 @@
 
 #include "ozk/devsetup.hpp"
 #include "ozk/groth16.hpp"
+#include "ozk/msm_plan.hpp"
+#include "ozk/serve.hpp"
 
 using namespace ozk;
 
@@ -129,6 +131,57 @@ static int cmd_ntt(const std::string& in, const std::string& out, bool inverse) 
   return 0;
 }
 
+// A point on the G2 twist outside the order-r subgroup: the smallest x = 2, 3, ... with x^3 + b a square.
+static G2Affine g2_point_outside_subgroup() {
+  Fq2 x = Fq2::one();
+  G2Affine p;
+  for (int i = 0; i < 1000; i++) {
+    x = x + Fq2::one();
+    if (fq2_sqrt(x.sqr() * x + G2Curve::b(), p.y)) {
+      p.x = x;
+      if (!in_g2_subgroup(p)) return p;
+    }
+  }
+  throw Error("no twist point outside G2 found");
+}
+
+// Prints that point in the .zkey layout (LEM, Montgomery) as hex, for corrupted-key tests.
+static int cmd_g2_outside() {
+  G2Affine p = g2_point_outside_subgroup();
+  const uint8_t* b = (const uint8_t*)&p;
+  for (size_t i = 0; i < sizeof p; i++) printf("%02x", b[i]);
+  printf("\n");
+  return 0;
+}
+
+// A whole proof made with the GPU's steps run on the CPU (quotient_plan_cpu, msm_plan_cpu); the quotient is also
+// compared with the CPU prover's. The TypeScript tests verify the proof with snarkjs.
+static int cmd_plan_prove(const std::string& zkey, const std::string& wtns, const std::string& proof, const std::string& pub) {
+  int threads = default_threads();
+  ZKey zk(zkey, threads);
+  zk.validate_all(threads);
+  Witness wt(wtns, threads);
+  check_witness_fits(zk, wt);
+  std::vector<Fr> a, b, c;
+  qap_evaluations(zk, wt, a, b, c, threads);
+  int logn = zk.log_domain;
+  std::vector<Fr> h = quotient_plan_cpu(a, b, c, logn, ntt_twiddles(logn, false, threads), ntt_twiddles(logn, true, threads),
+                                        coset_scale_table(logn, threads));
+  ProveTimings tm;
+  std::vector<Fr> want = quotient_scalars(zk, wt, threads, tm);
+  if (memcmp(want.data(), h.data(), h.size() * 32) != 0) throw Error("plan quotient differs from the CPU quotient");
+  const uint8_t* w = wt.values.data;
+  size_t off = (size_t)zk.n_public + 1;
+  ProofParts parts;
+  parts.a = msm_plan_cpu<Fq>(zk.A.data, w, zk.n_vars, threads);
+  parts.b1 = msm_plan_cpu<Fq>(zk.B1.data, w, zk.n_vars, threads);
+  parts.b = msm_plan_cpu<Fq2>(zk.B2.data, w, zk.n_vars, threads);
+  parts.c = msm_plan_cpu<Fq>(zk.C.data, w + off * FR_BYTES, zk.n_vars - off, threads);
+  parts.h = msm_plan_cpu<Fq>(zk.H.data, (const uint8_t*)h.data(), zk.domain_size, threads);
+  write_proof_files(assemble_proof(zk, wt, parts), proof, pub);
+  return 0;
+}
+
 // ---- self-contained checks -------------------------------------------------------------------------------------
 
 static uint64_t rng_state = 0x1234567;
@@ -236,15 +289,8 @@ static int cmd_selftest() {
   {
     CHECK(in_g2_subgroup(g2.mul(rand_fr().v).to_affine()));
     CHECK(in_g2_subgroup(G2Affine::inf()));
-    Fq2 x = Fq2::one();
-    G2Affine p;
-    bool found = false;
-    for (int i = 0; i < 100 && !found; i++) {  // smallest x with x^3 + b a square in Fq2
-      x = x + Fq2::one();
-      found = fq2_sqrt(x.sqr() * x + G2Curve::b(), p.y);
-    }
-    p.x = x;
-    CHECK(found && on_curve<G2Curve>(p) && !in_g2_subgroup(p));
+    G2Affine p = g2_point_outside_subgroup();
+    CHECK(on_curve<G2Curve>(p) && !in_g2_subgroup(p));
   }
   // booth digits recompose the scalar
   for (int c = 2; c <= 18; c++) {
@@ -291,6 +337,59 @@ static int cmd_selftest() {
     for (int t : {1, 3}) {
       G1 fast = msm<Fq>((const uint8_t*)pts.data(), (const uint8_t*)sc.data(), n, t);
       CHECK(fast.eq(naive));
+    }
+  }
+  // the GPU's MSM steps (run on the CPU) equal the CPU MSM, for scalar mixes that load buckets unevenly: all
+  // ones (one bucket holds every point), all equal, mostly zero, small values, random with infinity points
+  for (size_t n : {1u, 5u, 300u, 5000u, 20000u}) {
+    std::vector<G1Affine> pts(n);
+    std::vector<G2Affine> pts2(std::min<size_t>(n, 300));
+    for (size_t i = 0; i < n; i++) pts[i] = i % 97 == 3 ? G1Affine::inf() : g1.mul(rand_fr().v).to_affine();
+    for (size_t i = 0; i < pts2.size(); i++) pts2[i] = g2.mul(rand_fr().v).to_affine();
+    Fr same = rand_fr();
+    for (int mix = 0; mix < 5; mix++) {
+      std::vector<uint64_t> sc(4 * n, 0);
+      for (size_t i = 0; i < n; i++) {
+        uint64_t* k = &sc[4 * i];
+        if (mix == 0) k[0] = 1;
+        else if (mix == 1) same.to_raw(k);
+        else if (mix == 2) { if (i % 10 == 0) rand_fr().to_raw(k); }
+        else if (mix == 3) k[0] = (rand_fr().v[0] % 1024);
+        else rand_fr().to_raw(k);
+      }
+      const uint8_t* s8 = (const uint8_t*)sc.data();
+      CHECK(msm_plan_cpu<Fq>((const uint8_t*)pts.data(), s8, n, 2).eq(msm<Fq>((const uint8_t*)pts.data(), s8, n, 2)));
+      size_t n2 = pts2.size();
+      CHECK(msm_plan_cpu<Fq2>((const uint8_t*)pts2.data(), s8, n2, 2).eq(msm<Fq2>((const uint8_t*)pts2.data(), s8, n2, 2)));
+    }
+  }
+  CHECK(plan_chunk_len(0) == 16 && plan_chunk_len(256) == 16 && plan_chunk_len(257) == 32 && plan_chunk_len(1u << 22) == 2048);
+  CHECK(plan_key_bits(1) == 1 && plan_key_bits(16384) == 15 && plan_key_bits(16383) == 14);
+  // the GPU's NTT steps and its quotient pipeline equal the CPU's
+  for (int logn : {1, 4, 11}) {
+    size_t n = (size_t)1 << logn;
+    std::vector<Fr> a(n), b(n), c(n);
+    for (size_t i = 0; i < n; i++) { a[i] = rand_fr(); b[i] = rand_fr(); c[i] = a[i] * b[i]; }
+    std::vector<Fr> tw = ntt_twiddles(logn, false, 2), twi = ntt_twiddles(logn, true, 2);
+    std::vector<Fr> x = a, y = a;
+    ntt_inplace(x.data(), logn, tw, 2);
+    ntt_plan_cpu(y.data(), logn, tw.data());
+    CHECK(x == y);
+    for (uint32_t i = 0; i < n; i++) CHECK(bit_reverse_index(bit_reverse_index(i, logn), logn) == i);
+    // quotient: the CPU's intt -> coset -> ntt against the plan with the folded g^i / n table
+    std::vector<Fr> h = quotient_plan_cpu(a, b, c, logn, tw, twi, coset_scale_table(logn, 2));
+    Fr g = fr_root_of_unity(logn + 1);
+    std::vector<Fr> ev[3] = {a, b, c};
+    for (auto& v : ev) {
+      intt_inplace(v.data(), logn, twi, 2);
+      Fr xg = Fr::one();
+      for (size_t i = 0; i < n; i++) { v[i] = v[i] * xg; xg = xg * g; }
+      ntt_inplace(v.data(), logn, tw, 2);
+    }
+    for (size_t i = 0; i < n; i++) {
+      uint64_t want[4];
+      (ev[0][i] * ev[1][i] - ev[2][i]).to_raw(want);
+      CHECK(memcmp(want, h[i].v, 32) == 0);
     }
   }
   // split bucket reduction (the GPU's) equals the serial running sum
@@ -345,10 +444,12 @@ int main(int argc, char** argv) {
     if (a.size() == 2 && a[0] == "g2-ops") return cmd_g2ops(a[1]);
     if (a.size() == 3 && a[0] == "ntt") return cmd_ntt(a[1], a[2], false);
     if (a.size() == 3 && a[0] == "intt") return cmd_ntt(a[1], a[2], true);
+    if (a.size() == 1 && a[0] == "g2-outside-subgroup") return cmd_g2_outside();
+    if (a.size() == 5 && a[0] == "plan-prove") return cmd_plan_prove(a[1], a[2], a[3], a[4]);
   } catch (const std::exception& e) {
     fprintf(stderr, "ozk-native-test: error: %s\n", e.what());
     return 1;
   }
-  fprintf(stderr, "usage: ozk-native-test selftest | field | msm-g1 P S | msm-g2 P S | g1-ops P | g2-ops P | ntt IN OUT | intt IN OUT\n");
+  fprintf(stderr, "usage: ozk-native-test selftest | field | msm-g1 P S | msm-g2 P S | g1-ops P | g2-ops P | ntt IN OUT | intt IN OUT | plan-prove ZKEY WTNS PROOF PUBLIC | g2-outside-subgroup\n");
   return 2;
 }

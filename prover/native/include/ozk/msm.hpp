@@ -180,26 +180,26 @@ struct BucketWindow {
   }
 };
 
-// sum_i scalars[i] * points[i]. points: n affine points in LEM layout (sizeof(Affine<F>) bytes each);
-// scalars: n canonical 32-byte little-endian integers (values >= r are reduced).
+// Pippenger over the points whose scalars are not 0 or 1: element k is index idx[k] (or k when idx is null).
 template <class F>
-Jacobian<F> msm(const uint8_t* points, const uint8_t* scalars, size_t n, int threads) {
+Jacobian<F> msm_pippenger(const uint8_t* points, const uint8_t* scalars, const uint32_t* idx, size_t m, int threads) {
   typedef Jacobian<F> J;
-  if (n == 0) return J::inf();
-  int c = msm_window_bits(n);
+  if (m == 0) return J::inf();
+  int c = msm_window_bits(m);
   int nw = msm_windows(c);
   size_t nb = (size_t)1 << (c - 1);
   // Split points into chunks only when windows alone cannot keep every thread busy.
   size_t chunks = 1;
-  while ((size_t)nw * chunks < (size_t)threads * 2 && n / (chunks * 2) >= 4096) chunks *= 2;
+  while ((size_t)nw * chunks < (size_t)threads * 2 && m / (chunks * 2) >= 4096) chunks *= 2;
   size_t ntasks = (size_t)nw * chunks;
   std::vector<J> partial(ntasks);
   parallel_for(ntasks, threads, [&](size_t task) {
     int w = (int)(task / chunks);
     size_t ch = task % chunks;
-    size_t begin = n * ch / chunks, end = n * (ch + 1) / chunks;
+    size_t begin = m * ch / chunks, end = m * (ch + 1) / chunks;
     BucketWindow<F> bw(nb);
-    for (size_t i = begin; i < end; i++) {
+    for (size_t k = begin; k < end; k++) {
+      size_t i = idx ? idx[k] : k;
       uint64_t s[4];
       memcpy(s, scalars + 32 * i, 32);
       reduce_scalar(s);
@@ -219,6 +219,46 @@ Jacobian<F> msm(const uint8_t* points, const uint8_t* scalars, size_t n, int thr
     for (size_t ch = 0; ch < chunks; ch++) acc = acc + partial[(size_t)w * chunks + ch];
   }
   return acc;
+}
+
+// sum_i scalars[i] * points[i]. points: n affine points in LEM layout (sizeof(Affine<F>) bytes each);
+// scalars: n canonical 32-byte little-endian integers (values >= r are reduced).
+//
+// Circuit witnesses are mostly 0 and 1 (bits, flags, zero activations: 95% of the MNIST models' signals), so a
+// first pass drops the zeros, adds the points of the ones directly, and runs Pippenger on the rest only.
+template <class F>
+Jacobian<F> msm(const uint8_t* points, const uint8_t* scalars, size_t n, int threads) {
+  typedef Jacobian<F> J;
+  if (n == 0) return J::inf();
+  size_t parts = (size_t)std::max(1, threads);
+  std::vector<std::vector<uint32_t>> rest(parts);
+  std::vector<J> ones(parts, J::inf());
+  parallel_for(parts, threads, [&](size_t t) {
+    size_t b = n * t / parts, e = n * (t + 1) / parts;
+    for (size_t i = b; i < e; i++) {
+      uint64_t s[4];
+      memcpy(s, scalars + 32 * i, 32);
+      reduce_scalar(s);
+      if ((s[1] | s[2] | s[3]) == 0 && s[0] <= 1) {
+        if (s[0] == 1) {
+          Affine<F> p;
+          load_affine(p, points + sizeof(Affine<F>) * i);
+          ones[t] = ones[t].add_mixed(p);
+        }
+        continue;
+      }
+      rest[t].push_back((uint32_t)i);
+    }
+  });
+  size_t m = 0;
+  for (auto& r : rest) m += r.size();
+  J acc = J::inf();
+  for (auto& o : ones) acc = acc + o;
+  if (m == n) return acc + msm_pippenger<F>(points, scalars, nullptr, n, threads);
+  std::vector<uint32_t> idx;
+  idx.reserve(m);
+  for (auto& r : rest) { idx.insert(idx.end(), r.begin(), r.end()); std::vector<uint32_t>().swap(r); }
+  return acc + msm_pippenger<F>(points, scalars, idx.data(), m, threads);
 }
 
 }  // namespace ozk
