@@ -9,7 +9,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { heldOutSample } from "../circuits/data/mnist.ts";
 import { ResidentProver } from "../prover/backends/resident.ts";
+import { loadModelPackage } from "../prover/package.ts";
+import { witnessCalculatorFor } from "../prover/witness.ts";
 import { unsafeDevSetup } from "../prover/devsetup.ts";
 import { snarkjs } from "../prover/snarkjs.ts";
 import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../prover/native/chain.ts";
@@ -24,6 +27,7 @@ const threads = process.env.BENCH_THREADS;
 const native = join(root, "prover/native/build/ozk-prover");
 const cuda = join(root, "prover/native/build/ozk-prover-cuda");
 const rapidsnark = process.env.RAPIDSNARK;
+const benchModels = (process.env.BENCH_MODELS ?? "mnist-mlp,mnist-cnn").split(",").filter((m) => m.length > 0);
 
 interface Run {
   seconds: number;
@@ -32,6 +36,8 @@ interface Run {
 }
 interface Entry {
   prover: string;
+  /** chain<k> or a model name */
+  circuit: string;
   log2: number;
   constraints: number;
   runs: Run[];
@@ -85,6 +91,51 @@ async function main(): Promise<void> {
   if (provers.some(([name]) => name === "cuda")) residents.push(["cuda-resident", cuda, []]);
 
   const entries: Entry[] = [];
+  /** Every prover on one circuit: one-shot provers taking turns within each repetition (so a load spike from
+   * other work on the machine hits all alike), then each resident prover for `reps` warm proofs. */
+  const measure = async (label: string, log2: number, constraints: number, zkey: string, wtns: string, skipSnarkjs: boolean): Promise<void> => {
+    const vkey = await snarkjs.zKey.exportVerificationKey(zkey);
+    const files = (name: string): [string, string] => [join(work, `proof-${name}-${label}.json`), join(work, `public-${name}-${label}.json`)];
+    const check = async (name: string): Promise<boolean> => {
+      const [proof, pub] = files(name);
+      const ok = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
+      if (!ok) console.error(`[bench] ${label} ${name}: PROOF DID NOT VERIFY`);
+      return ok;
+    };
+    const push = (name: string, rs: Run[], verified: boolean, loadSeconds?: number): void => {
+      entries.push({
+        prover: name, circuit: label, log2, constraints, runs: rs, medianSeconds: median(rs.map((r) => r.seconds)),
+        peakRssMB: Math.max(...rs.map((r) => r.maxRssMB)), verified, ...(loadSeconds === undefined ? {} : { loadSeconds }),
+      });
+    };
+    const active = provers.filter(([name]) => !(name === "snarkjs" && skipSnarkjs));
+    const runs = new Map<string, Run[]>(active.map(([name]) => [name, []]));
+    for (let i = 0; i < reps; i++) {
+      for (const [name, cmd] of active) {
+        const run = timed(cmd(zkey, wtns, ...files(name)));
+        runs.get(name)!.push(run);
+        console.error(`[bench] ${label} ${name} run ${i + 1}: ${run.seconds}s ${run.maxRssMB}MB (load ${run.load1})`);
+      }
+    }
+    for (const [name] of active) push(name, runs.get(name)!, await check(name));
+    for (const [name, bin, args] of residents) {
+      const server = new ResidentProver(bin, zkey, args);
+      const t0 = performance.now();
+      const info = await server.ready;
+      const loadSeconds = Math.round(performance.now() - t0) / 1000;
+      const rs: Run[] = [];
+      for (let i = 0; i < reps; i++) {
+        const load1 = Math.round(loadavg()[0]! * 100) / 100;
+        const t = performance.now();
+        await server.prove(wtns, ...files(name));
+        rs.push({ seconds: Math.round(performance.now() - t) / 1000, maxRssMB: peakRssMB(server.pid), load1 });
+        console.error(`[bench] ${label} ${name} proof ${i + 1}: ${rs.at(-1)!.seconds}s (key load ${info.loadMs} ms, load ${load1})`);
+      }
+      server.close();
+      push(name, rs, await check(name), loadSeconds);
+    }
+  };
+
   for (const k of sizes) {
     const n = chainConstraintsForDomain(k);
     const r1cs = join(work, `chain${k}.r1cs`), wtns = join(work, `chain${k}.wtns`), zkey = join(work, `chain${k}.zkey`);
@@ -94,55 +145,23 @@ async function main(): Promise<void> {
       writeChainWtns(wtns, n, 7n);
       await unsafeDevSetup(r1cs, zkey, { quiet: true });
     }
-    const vkey = await snarkjs.zKey.exportVerificationKey(zkey);
-    // Provers take turns within each repetition, so a load spike from other work on the machine hits all alike.
-    const active = provers.filter(([name]) => !(name === "snarkjs" && k > snarkjsMax));
-    const runs = new Map<string, Run[]>(active.map(([name]) => [name, []]));
-    for (let i = 0; i < reps; i++) {
-      for (const [name, cmd] of active) {
-        const run = timed(cmd(zkey, wtns, join(work, `proof-${name}-${k}.json`), join(work, `public-${name}-${k}.json`)));
-        runs.get(name)!.push(run);
-        console.error(`[bench] 2^${k} ${name} run ${i + 1}: ${run.seconds}s ${run.maxRssMB}MB (load ${run.load1})`);
-      }
+    await measure(`chain${k}`, k, n, zkey, wtns, k > snarkjsMax);
+  }
+  // The shipped models (when their keys are built): real witnesses, mostly 0 and 1, on a held-out digit.
+  const models: string[] = [];
+  for (const model of benchModels) {
+    const dir = join(root, "models", model);
+    if (!existsSync(join(dir, "circuit.zkey"))) {
+      console.error(`[bench] ${model}: circuit.zkey not built, skipped`);
+      continue;
     }
-    for (const [name] of active) {
-      const proof = join(work, `proof-${name}-${k}.json`), pub = join(work, `public-${name}-${k}.json`);
-      const verified = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
-      if (!verified) console.error(`[bench] 2^${k} ${name}: PROOF DID NOT VERIFY`);
-      const rs = runs.get(name)!;
-      entries.push({
-        prover: name,
-        log2: k,
-        constraints: n,
-        runs: rs,
-        medianSeconds: median(rs.map((r) => r.seconds)),
-        peakRssMB: Math.max(...rs.map((r) => r.maxRssMB)),
-        verified,
-      });
-    }
-    // Resident: one `serve` process per prover, `reps` proofs after the key is loaded; time as the client sees it.
-    for (const [name, bin, args] of residents) {
-      const server = new ResidentProver(bin, zkey, args);
-      const t0 = performance.now();
-      const info = await server.ready;
-      const loadSeconds = (performance.now() - t0) / 1000;
-      const rs: Run[] = [];
-      const proof = join(work, `proof-${name}-${k}.json`), pub = join(work, `public-${name}-${k}.json`);
-      for (let i = 0; i < reps; i++) {
-        const load1 = Math.round(loadavg()[0]! * 100) / 100;
-        const t = performance.now();
-        await server.prove(wtns, proof, pub);
-        rs.push({ seconds: Math.round(performance.now() - t) / 1000, maxRssMB: peakRssMB(server.pid), load1 });
-        console.error(`[bench] 2^${k} ${name} proof ${i + 1}: ${rs.at(-1)!.seconds}s (key load ${info.loadMs} ms, load ${load1})`);
-      }
-      server.close();
-      const verified = await snarkjs.groth16.verify(vkey, JSON.parse(readFileSync(pub, "utf8")), JSON.parse(readFileSync(proof, "utf8")));
-      if (!verified) console.error(`[bench] 2^${k} ${name}: PROOF DID NOT VERIFY`);
-      entries.push({
-        prover: name, log2: k, constraints: n, runs: rs, medianSeconds: median(rs.map((r) => r.seconds)),
-        peakRssMB: Math.max(...rs.map((r) => r.maxRssMB)), verified, loadSeconds: Math.round(loadSeconds * 1000) / 1000,
-      });
-    }
+    const pkg = loadModelPackage(dir);
+    const wtns = join(work, `${model}.wtns`);
+    await (await witnessCalculatorFor(pkg))(pkg, Array.from(heldOutSample(1).images[0]!), wtns);
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { constraints?: number };
+    const constraints = manifest.constraints ?? 0;
+    await measure(model, Math.ceil(Math.log2(Math.max(2, constraints))), constraints, join(dir, "circuit.zkey"), wtns, false);
+    models.push(model);
   }
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
 
@@ -165,26 +184,32 @@ async function main(): Promise<void> {
 
   // markdown table: one row per size, one column pair per prover
   const names = [...provers.map((p) => p[0]), ...residents.map((r) => r[0])];
-  const cell = (k: number, p: string): string => {
-    const e = entries.find((x) => x.log2 === k && x.prover === p);
+  const cell = (c: string, p: string): string => {
+    const e = entries.find((x) => x.circuit === c && x.prover === p);
     return e ? `${e.medianSeconds.toFixed(2)} s / ${e.peakRssMB} MB${e.verified ? "" : " (INVALID)"}` : "-";
   };
-  const ratio = (k: number, a: string, b: string): string => {
-    const x = entries.find((e) => e.log2 === k && e.prover === a), y = entries.find((e) => e.log2 === k && e.prover === b);
+  const ratio = (c: string, a: string, b: string): string => {
+    const x = entries.find((e) => e.circuit === c && e.prover === a), y = entries.find((e) => e.circuit === c && e.prover === b);
     return x && y ? `${(y.medianSeconds / x.medianSeconds).toFixed(2)}x` : "-";
   };
   const vsRapid = names.includes("rapidsnark") ? names.filter((p) => p !== "snarkjs" && p !== "rapidsnark") : [];
   const extra = vsRapid.map((p) => `${p} vs rapidsnark`);
+  const rows: [string, string][] = [
+    ...sizes.map((k): [string, string] => [`chain${k}`, `2^${k} (${chainConstraintsForDomain(k).toLocaleString("en-US")})`]),
+    ...models.map((m): [string, string] => {
+      const e = entries.find((x) => x.circuit === m)!;
+      return [m, `${m} (${e.constraints.toLocaleString("en-US")})`];
+    }),
+  ];
   const lines = [
-    `Machine: ${machine.cpu}, ${machine.cores} cores, GPU: ${machine.gpu}. ${result.date.slice(0, 16)}Z, median of ${reps}, whole process (time / peak RSS); *-resident: one warm proof of a \`serve\` process with the key loaded (key load time in bench-results/prover.json). Load average (1 min) at each run is in bench-results/prover.json.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, GPU: ${machine.gpu}. ${result.date.slice(0, 16)}Z, median of ${reps}, whole process (time / peak RSS); *-resident: one warm proof of a \`serve\` process with the key loaded (key load time in bench-results/prover.json). Chain rows: UNSAFE dev keys, random-looking witness; model rows: the shipped keys, a held-out digit. Load average (1 min) at each run is in bench-results/prover.json.`,
     "",
     `| constraints | ${names.join(" | ")} | native vs snarkjs | ${extra.join(" | ")}${extra.length ? " |" : ""}`,
     `|---|${names.map(() => "---|").join("")}---|${extra.map(() => "---|").join("")}`,
-    ...sizes.map((k) => {
-      const n = chainConstraintsForDomain(k);
-      const cols = names.map((p) => cell(k, p));
-      const ex = vsRapid.map((p) => ratio(k, p, "rapidsnark"));
-      return `| 2^${k} (${n.toLocaleString("en-US")}) | ${cols.join(" | ")} | ${ratio(k, "native-cpu", "snarkjs")} | ${ex.join(" | ")}${ex.length ? " |" : ""}`;
+    ...rows.map(([c, title]) => {
+      const cols = names.map((p) => cell(c, p));
+      const ex = vsRapid.map((p) => ratio(c, p, "rapidsnark"));
+      return `| ${title} | ${cols.join(" | ")} | ${ratio(c, "native-cpu", "snarkjs")} | ${ex.join(" | ")}${ex.length ? " |" : ""}`;
     }),
   ];
   const docPath = join(root, "docs/benchmarks.md");

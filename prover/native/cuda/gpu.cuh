@@ -80,6 +80,15 @@ __global__ void window_slice_kernel(MsmPlan p, const Jacobian<F>* buckets, Jacob
   if (g < (uint32_t)p.nw * p.tpw) out[g] = plan_window_slice<F>(p, buckets, g);
 }
 
+struct DeviceRows {  // QapRows on the device
+  const uint32_t *a_start, *a_sig, *b_start, *b_sig;
+  const Fr *a_coef, *b_coef;
+};
+__global__ void qap_kernel(DeviceRows m, const uint8_t* witness, uint32_t n, Fr* a, Fr* b, Fr* c) {
+  uint32_t r = blockIdx.x * blockDim.x + threadIdx.x;
+  if (r < n) plan_qap_row(m.a_start, m.a_sig, m.a_coef, m.b_start, m.b_sig, m.b_coef, witness, r, a, b, c);
+}
+
 __global__ void bit_reverse_kernel(Fr* a, int logn) {
   uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < (1u << logn)) plan_bit_reverse(a, logn, i);
@@ -159,7 +168,9 @@ struct DeviceKey {
   const ZKey& zk;
   DeviceBuffer<uint8_t> A, B1, B2, C, H;
   DeviceBuffer<Fr> tw, twi, coset;
-  DeviceBuffer<Fr> qa, qb, qc;     // per proof: evaluations, then the quotient (in qa)
+  DeviceBuffer<uint32_t> row_start[2], row_sig[2];
+  DeviceBuffer<Fr> row_coef[2];
+  DeviceBuffer<Fr> qa, qb, qc;     // per proof: QAP evaluations, then the quotient (in qa)
   DeviceBuffer<uint8_t> witness;   // per proof
   MsmWorkspace ws;
 
@@ -176,6 +187,12 @@ struct DeviceKey {
     twi.upload(tables.twi.data(), tables.twi.size());
     std::vector<Fr> cs = coset_scale_table(logn, threads);
     coset.upload(cs.data(), n);
+    QapRows rows(zk.coefs.data, zk.n_coefs, zk.domain_size);
+    for (int m = 0; m < 2; m++) {
+      row_start[m].upload(rows.start[m].data(), rows.start[m].size());
+      row_sig[m].upload(rows.sig[m].data(), std::max<size_t>(1, rows.sig[m].size()));
+      row_coef[m].upload(rows.coef[m].data(), std::max<size_t>(1, rows.coef[m].size()));
+    }
     qa.resize(n); qb.resize(n); qc.resize(n);
     witness.resize((size_t)zk.n_vars * FR_BYTES);
   }
@@ -184,9 +201,9 @@ struct DeviceKey {
     check_witness_fits(zk, wt);
     size_t n = zk.domain_size;
     int logn = zk.log_domain;
-    std::vector<Fr> a, b, c;
-    qap_evaluations(zk, wt, a, b, c, threads);  // sparse, on the host
-    qa.upload(a.data(), n); qb.upload(b.data(), n); qc.upload(c.data(), n);
+    witness.upload(wt.values.data, (size_t)zk.n_vars * FR_BYTES);
+    DeviceRows m{row_start[0].p, row_sig[0].p, row_start[1].p, row_sig[1].p, row_coef[0].p, row_coef[1].p};
+    qap_kernel<<<blocks(n), T>>>(m, witness.p, (uint32_t)n, qa.p, qb.p, qc.p);
     for (Fr* v : {qa.p, qb.p, qc.p}) {
       ntt(v, twi.p, logn);
       scale_kernel<<<blocks(n), T>>>(v, coset.p, (uint32_t)n);
@@ -194,7 +211,6 @@ struct DeviceKey {
     }
     quotient_kernel<<<blocks(n), T>>>(qa.p, qb.p, qc.p, (uint32_t)n);
     check(cudaGetLastError(), "quotient kernels");
-    witness.upload(wt.values.data, (size_t)zk.n_vars * FR_BYTES);
     size_t off = (size_t)zk.n_public + 1;
     ProofParts parts;
     parts.a = msm<Fq>(A.p, witness.p, zk.n_vars, ws);

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
       Timer t;
       ZKey zk(pos[1], threads);
       zk.validate_all(threads);
-      NttTables tables(zk.log_domain, threads);
+      KeyTables tables(zk, threads);
       return serve_loop(zk, "cpu", t.ms(), stdin, stdout, [&](const Witness& wt) {
         ProveTimings tm;
         return prove(zk, wt, threads, tm, /*resident=*/true, &tables);

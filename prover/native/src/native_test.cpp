@@ -162,8 +162,9 @@ static int cmd_plan_prove(const std::string& zkey, const std::string& wtns, cons
   zk.validate_all(threads);
   Witness wt(wtns, threads);
   check_witness_fits(zk, wt);
-  std::vector<Fr> a, b, c;
-  qap_evaluations(zk, wt, a, b, c, threads);
+  std::vector<Fr> a, b, c;  // the GPU's row-wise QAP evaluation (the CPU quotient below streams the section)
+  QapRows rows(zk.coefs.data, zk.n_coefs, zk.domain_size);
+  rows.evaluate(wt.values.data, zk.domain_size, a, b, c, threads);
   int logn = zk.log_domain;
   std::vector<Fr> h = quotient_plan_cpu(a, b, c, logn, ntt_twiddles(logn, false, threads), ntt_twiddles(logn, true, threads),
                                         coset_scale_table(logn, threads));

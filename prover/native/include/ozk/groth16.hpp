@@ -7,6 +7,7 @@
 
 #include "binfile.hpp"
 #include "msm.hpp"
+#include "msm_plan.hpp"
 #include "ntt.hpp"
 #include "util.hpp"
 
@@ -177,6 +178,13 @@ struct NttTables {
   NttTables(int logn, int threads) : tw(ntt_twiddles(logn, false, threads)), twi(ntt_twiddles(logn, true, threads)) {}
 };
 
+// What a resident key precomputes once: NTT tables and the A/B matrices in rows.
+struct KeyTables {
+  NttTables ntt;
+  QapRows rows;
+  KeyTables(const struct ZKey& zk, int threads);
+};
+
 // a[i], b[i] = sum over the A / B matrix entries of row i of coef * witness, and c[i] = a[i] * b[i] (Montgomery).
 inline void qap_evaluations(const ZKey& zk, const Witness& wt, std::vector<Fr>& a, std::vector<Fr>& b,
                             std::vector<Fr>& c, int threads) {
@@ -208,18 +216,22 @@ inline void qap_evaluations(const ZKey& zk, const Witness& wt, std::vector<Fr>& 
 
 // Evaluations of a*b - c on the odd coset {g * w^i}, g a primitive 2n-th root, as canonical integers (the
 // scalars for the H query), exactly as snarkjs computes them.
+inline KeyTables::KeyTables(const ZKey& zk, int threads)
+    : ntt(zk.log_domain, threads), rows(zk.coefs.data, zk.n_coefs, zk.domain_size) {}
+
 inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int threads, ProveTimings& tm,
-                                        const NttTables* cached = nullptr) {
+                                        const KeyTables* cached = nullptr) {
   Timer t;
   size_t n = zk.domain_size;
   std::vector<Fr> a, b, c;
-  qap_evaluations(zk, wt, a, b, c, threads);
+  if (cached) cached->rows.evaluate(wt.values.data, n, a, b, c, threads);
+  else qap_evaluations(zk, wt, a, b, c, threads);
   tm.qap += t.ms();
   Timer t2;
   int logn = zk.log_domain;
   std::unique_ptr<NttTables> own;
   if (!cached) own.reset(new NttTables(logn, threads));
-  const NttTables& tables = cached ? *cached : *own;
+  const NttTables& tables = cached ? cached->ntt : *own;
   const std::vector<Fr>& tw = tables.tw;
   const std::vector<Fr>& twi = tables.twi;
   Fr g = fr_root_of_unity(logn + 1);
@@ -283,9 +295,9 @@ inline void check_witness_fits(const ZKey& zk, const Witness& wt) {
 }
 
 // One proof on the CPU. `resident`: the key stays loaded for further proofs (its pages are kept and `tables`
-// may carry the twiddles); otherwise each section is dropped after its MSM to bound peak memory.
+// may carry the twiddles and the matrices in rows); otherwise each section is dropped after its MSM to bound peak memory.
 inline Proof prove(const ZKey& zk, const Witness& wt, int threads, ProveTimings& tm, bool resident = false,
-                   const NttTables* tables = nullptr) {
+                   const KeyTables* tables = nullptr) {
   Timer total;
   check_witness_fits(zk, wt);
   std::vector<Fr> hs = quotient_scalars(zk, wt, threads, tm, tables);

@@ -15,6 +15,8 @@
 //   7. window_slice  (g < nw*tpw)  split running-sum reduction: thread t of window w reduces buckets
 //                                  [t*per, (t+1)*per) to T + lo*S (bucket_range_sums)
 //   8. combine (host)              sum over windows with c doublings between them
+//
+// QAP: one independent row sum per constraint (plan_qap_row) over the coefficient section in rows (QapRows).
 #pragma once
 #include <algorithm>
 #include <cstring>
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "msm.hpp"
+#include "ntt.hpp"
 
 namespace ozk {
 
@@ -181,6 +184,69 @@ Jacobian<F> msm_plan_cpu(const uint8_t* points, const uint8_t* scalars, size_t n
   });
   return plan_combine<F>(p, slices.data());
 }
+
+// ---- QAP evaluations ---------------------------------------------------------------------------------------------
+
+// Row `row` of the A and B matrices (rows stored contiguously: start[row] .. start[row + 1]): a[row], b[row] as
+// sum of coef * witness[signal], and c[row] = a[row] * b[row]. The zkey stores coef * R^2, so one Montgomery
+// product with the canonical witness value gives coef * w in Montgomery form.
+OZK_HD void plan_qap_row(const uint32_t* a_start, const uint32_t* a_sig, const Fr* a_coef, const uint32_t* b_start,
+                         const uint32_t* b_sig, const Fr* b_coef, const uint8_t* witness, uint32_t row, Fr* a, Fr* b, Fr* c) {
+  Fr sa = Fr::zero(), sb = Fr::zero();
+  for (uint32_t k = a_start[row]; k < a_start[row + 1]; k++) {
+    Fr w;
+    memcpy(w.v, witness + 32ull * a_sig[k], 32);
+    sa = sa + a_coef[k] * w;
+  }
+  for (uint32_t k = b_start[row]; k < b_start[row + 1]; k++) {
+    Fr w;
+    memcpy(w.v, witness + 32ull * b_sig[k], 32);
+    sb = sb + b_coef[k] * w;
+  }
+  a[row] = sa;
+  b[row] = sb;
+  c[row] = sa * sb;
+}
+
+// The zkey's coefficient section (entries in any order) as two row-major (CSR) matrices, built once per key.
+struct QapRows {
+  std::vector<uint32_t> start[2], sig[2];
+  std::vector<Fr> coef[2];
+  QapRows(const uint8_t* section, uint32_t n_coefs, uint32_t rows) {
+    const uint8_t* base = section + 4;
+    for (int m = 0; m < 2; m++) start[m].assign(rows + 1, 0);
+    for (uint32_t i = 0; i < n_coefs; i++) {
+      uint32_t mm, ci;
+      memcpy(&mm, base + (size_t)i * 44, 4);
+      memcpy(&ci, base + (size_t)i * 44 + 4, 4);
+      start[mm][ci + 1]++;
+    }
+    for (int m = 0; m < 2; m++) {
+      for (uint32_t r = 0; r < rows; r++) start[m][r + 1] += start[m][r];
+      sig[m].resize(start[m][rows]);
+      coef[m].resize(start[m][rows]);
+    }
+    std::vector<uint32_t> fill[2] = {std::vector<uint32_t>(start[0].begin(), start[0].end() - 1),
+                                     std::vector<uint32_t>(start[1].begin(), start[1].end() - 1)};
+    for (uint32_t i = 0; i < n_coefs; i++) {
+      const uint8_t* e = base + (size_t)i * 44;
+      uint32_t mm, ci, s;
+      memcpy(&mm, e, 4); memcpy(&ci, e + 4, 4); memcpy(&s, e + 8, 4);
+      uint32_t k = fill[mm][ci]++;
+      sig[mm][k] = s;
+      memcpy(coef[mm][k].v, e + 12, 32);
+    }
+  }
+  // a, b, c for one witness on the CPU, rows spread over all threads.
+  void evaluate(const uint8_t* witness, size_t rows, std::vector<Fr>& a, std::vector<Fr>& b, std::vector<Fr>& c, int threads) const {
+    a.assign(rows, Fr::zero()); b.assign(rows, Fr::zero()); c.assign(rows, Fr::zero());
+    parallel_ranges(rows, threads, [&](size_t lo, size_t hi) {
+      for (size_t r = lo; r < hi; r++)
+        plan_qap_row(start[0].data(), sig[0].data(), coef[0].data(), start[1].data(), sig[1].data(), coef[1].data(),
+                     witness, (uint32_t)r, a.data(), b.data(), c.data());
+    });
+  }
+};
 
 // ---- NTT --------------------------------------------------------------------------------------------------------
 
