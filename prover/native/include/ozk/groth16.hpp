@@ -234,13 +234,13 @@ inline std::vector<Fr> quotient_scalars(const ZKey& zk, const Witness& wt, int t
   const NttTables& tables = cached ? cached->ntt : *own;
   const std::vector<Fr>& tw = tables.tw;
   const std::vector<Fr>& twi = tables.twi;
-  Fr g = fr_root_of_unity(logn + 1);
+  Fr g = fr_root_of_unity(logn + 1), ninv = Fr::from_u64(n).inv();
   for (std::vector<Fr>* v : {&a, &b, &c}) {
-    intt_inplace(v->data(), logn, twi, threads);
+    ntt_inplace(v->data(), logn, twi, threads);  // inverse transform without its 1/n ...
     Fr* d = v->data();
-    parallel_ranges(n, threads, [&](size_t lo, size_t hi) {  // coefficient i times g^i
+    parallel_ranges(n, threads, [&](size_t lo, size_t hi) {  // ... folded into the coset shift: times g^i / n
       uint64_t ex[4] = {(uint64_t)lo, 0, 0, 0};
-      Fr x = g.pow(ex);
+      Fr x = g.pow(ex) * ninv;
       for (size_t i = lo; i < hi; i++) { d[i] = d[i] * x; x = x * g; }
     });
     ntt_inplace(v->data(), logn, tw, threads);

@@ -47,24 +47,47 @@ inline std::vector<Fr> ntt_twiddles(int logn, bool inverse, int threads) {
   return tw;
 }
 
-inline void bit_reverse(Fr* a, int logn) {
-  size_t n = (size_t)1 << logn;
-  for (size_t i = 0; i < n; i++) {
-    size_t r = 0, x = i;
-    for (int k = 0; k < logn; k++) { r = (r << 1) | (x & 1); x >>= 1; }
-    if (i < r) { Fr t = a[i]; a[i] = a[r]; a[r] = t; }
-  }
+inline uint32_t reverse_bits(uint32_t x, int logn) {
+  x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+  x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+  x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+  x = __builtin_bswap32(x);
+  return logn == 0 ? 0 : x >> (32 - logn);
 }
+
+// Each pair is swapped by the thread that owns its smaller index.
+inline void bit_reverse(Fr* a, int logn, int threads = 1) {
+  size_t n = (size_t)1 << logn;
+  parallel_ranges(n, n >= 4096 ? threads : 1, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+      size_t r = reverse_bits((uint32_t)i, logn);
+      if (i < r) { Fr t = a[i]; a[i] = a[r]; a[r] = t; }
+    }
+  });
+}
+
+// Stages whose butterflies stay inside blocks of 2^NTT_BLOCK_LOG elements (32 KiB, L1/L2-resident) run block by
+// block, all of them before the block is left; the remaining stages run as passes over the whole array.
+constexpr int NTT_BLOCK_LOG = 10;
 
 // In-place transform of n = 2^logn Montgomery elements; tw from ntt_twiddles with the same logn and direction.
 inline void ntt_inplace(Fr* a, int logn, const std::vector<Fr>& tw, int threads) {
   size_t n = (size_t)1 << logn;
   if (n <= 1) return;
-  bit_reverse(a, logn);
-  for (int s = 1; s <= logn; s++) {
+  bit_reverse(a, logn, threads);
+  int inner = logn < NTT_BLOCK_LOG ? logn : NTT_BLOCK_LOG;
+  size_t block = (size_t)1 << inner, nblocks = n >> inner;
+  parallel_for(nblocks, nblocks >= 2 ? threads : 1, [&](size_t blk) {
+    Fr* x = a + blk * block;
+    for (int s = 1; s <= inner; s++) {
+      size_t half = (size_t)1 << (s - 1), stride = n >> s;
+      for (size_t i0 = 0; i0 < block; i0 += 2 * half)
+        for (size_t j = 0; j < half; j++) ntt_butterfly(x[i0 + j], x[i0 + j + half], tw[j * stride]);
+    }
+  });
+  for (int s = inner + 1; s <= logn; s++) {
     size_t len = (size_t)1 << s, half = len >> 1, stride = n >> s;
-    int t = n >= 4096 ? threads : 1;
-    parallel_ranges(n / 2, t, [&](size_t b, size_t e) {
+    parallel_ranges(n / 2, threads, [&](size_t b, size_t e) {
       for (size_t k = b; k < e; k++) {
         size_t blk = k / half, j = k % half;
         size_t i0 = blk * len + j;
