@@ -168,7 +168,9 @@ async function main(): Promise<void> {
   });
   const proven = (await pc.getContractEvents({ ...claims, eventName: "ClaimProven", args: { claimId: honestClaim }, fromBlock: 0n }))[0]!;
   const gas = (await pc.getTransactionReceipt({ hash: proven.transactionHash })).gasUsed;
-  say("proof", `honest provider proved the claim with Groth16 (snarkjs); verified on chain for ${gas.toLocaleString()} gas → Proven`, t);
+  const answered = await daemons.honest.waitForLog("challenge answered with a proof", 10_000).catch(() => undefined);
+  const how = answered ? ` (${String(answered.backend)} backend, ${String(answered.proveSeconds)} s)` : "";
+  say("proof", `honest provider proved the claim with Groth16${how}; verified on chain for ${gas.toLocaleString()} gas → Proven`, t);
   const honestAfterProof = await pc.readContract({ ...claims, functionName: "freeStake", args: [addr.honest] });
   expect("the honest provider proved its challenged claim", true);
   expect("the honest provider kept its bond and won the skeptic's", honestAfterProof > honestBefore);
