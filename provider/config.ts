@@ -25,6 +25,8 @@ export const providerConfigSchema = z
     intervalMs: z.number().int().positive().default(1000),
     /** Blocks behind head treated as final when reading events. */
     confirmations: z.number().int().nonnegative().default(0),
+    /** Prove on a remote prover service (see configFields.prover); unset: prove in this process. */
+    prover: configFields.prover,
     /** Answer on-chain InferenceRequested for served models. */
     answerRequests: z.boolean().default(true),
     /** Fault injection for tests and the demo: the fraction of claims made with a wrong output. Never set it in production. */

@@ -4,6 +4,7 @@ import { createDaemonBase, startDaemonService, type RunningDaemon } from "../sdk
 import type { Logger } from "../sdk/node/logger.ts";
 import { HttpError } from "../sdk/node/server.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
+import { ProverClient } from "../prover/client.ts";
 import type { ProviderConfig } from "./config.ts";
 import { addJob, step, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 
@@ -11,7 +12,11 @@ export type RunningProvider = RunningDaemon<ProviderContext>;
 
 /** Builds the context. Separate from start so tests can call `step` directly. */
 export async function createProviderContext(config: ProviderConfig, logger?: Logger): Promise<ProviderContext> {
-  return { ...(await createDaemonBase("provider", config, logger)), config };
+  const base = await createDaemonBase("provider", config, logger);
+  const p = config.prover;
+  const remoteProver = p ? { client: new ProverClient({ url: p.url }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal } : undefined;
+  if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal }, "challenged claims are proved on the prover service");
+  return { ...base, config, ...(remoteProver ? { remoteProver } : {}) };
 }
 
 export async function startProvider(config: ProviderConfig, options: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningProvider> {

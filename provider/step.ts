@@ -11,11 +11,13 @@ import { outputHash } from "../sdk/signals.ts";
 import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
 import { ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveOutputs } from "../sdk/node/models.ts";
+import { proveOutputs, type RemoteProver } from "../sdk/node/models.ts";
 import type { ProviderConfig } from "./config.ts";
 
 export interface ProviderContext extends DaemonBase {
   config: ProviderConfig;
+  /** Set when config.prover names a prover service: challenged claims are proved there (job id = claim id). */
+  remoteProver?: RemoteProver;
 }
 
 /** A unit of work: an on-chain request or a client's input, answered by one claim. */
@@ -259,7 +261,7 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       }
       let proved;
       try {
-        proved = await proveOutputs(model, input.values.map(BigInt), own.outputs.map(BigInt), ctx.logger);
+        proved = await proveOutputs(model, input.values.map(BigInt), own.outputs.map(BigInt), ctx.logger, { remote: ctx.remoteProver, jobId: own.claimId });
       } catch (err) {
         if (!(err instanceof FatalError)) throw err;
         ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: errorSummary(err) } satisfies OwnClaim);

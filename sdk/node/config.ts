@@ -181,4 +181,19 @@ export const configFields = {
   amount: z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v)),
   /** Model packages served or checked; modelId defaults to the deployment's entry for the package's name. */
   models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+  /**
+   * A prover service (`ozk prover serve`, GPU-backed where there is one) that proves challenged claims instead of
+   * this process. Its proofs are checked here (signals and verification key) before they are sent.
+   */
+  prover: z
+    .object({
+      /** Base URL of the service's job API. */
+      url: z.string().url(),
+      /** How long to wait for one proof (ms). */
+      timeoutMs: z.number().int().positive().default(600_000),
+      /** Prove in this process when the service fails, is unreachable, or returns a proof that does not check out. */
+      fallbackLocal: z.boolean().default(true),
+    })
+    .strict()
+    .optional(),
 };

@@ -6,9 +6,19 @@ import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { outputHash } from "../../sdk/signals.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { dirname } from "node:path";
 import { spawnDaemon } from "../../scripts/lib/processes.ts";
+import { selectBackend } from "../../prover/backends/index.ts";
+import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
+import type { Job } from "../../prover/jobs.ts";
+import { ProverService } from "../../prover/service.ts";
+import { createSpyLogger } from "../../sdk/node/logger.ts";
+import { Store } from "../../sdk/node/store.ts";
 import {
   BONDS,
+  PKG,
   TOKEN,
   WINDOWS,
   claimEvents,
@@ -41,6 +51,7 @@ async function griefChallenge(net: Net, claimId: Hex): Promise<void> {
 
 describe("e2e: daemons as processes", function () {
   let net: Net;
+  after(terminateSnarkjs); // the in-process prover service verifies with snarkjs, whose worker threads keep Node up
   afterEach(async () => {
     await net?.close();
   });
@@ -222,5 +233,46 @@ describe("e2e: daemons as processes", function () {
     const code = await new Promise<number | null>((r) => d.proc.once("exit", r));
     expect(code).to.equal(2);
     expect(d.log()).to.match(/rpcUrl/);
+  });
+
+  it("a provider proving on a prover service: the service proves the challenged claim; a service's bad proof is refused and proved locally", async () => {
+    net = await startNet("remote-prover");
+    // The prover service, in this process, serving the models folder (job modelDir = the package folder's name).
+    const service = new ProverService({ store: new Store(":memory:"), logger: createSpyLogger("prover").logger, backend: await selectBackend(), modelsDir: dirname(PKG) });
+    await service.start();
+    const server = await service.listen(0);
+    // A second "service" that answers every job with a valid proof of other public signals.
+    const stale = { current: undefined as Job | undefined };
+    const liar = createServer((req, res) => {
+      const job = stale.current ? { ...stale.current, id: decodeURIComponent(req.url!.split("/").pop()!) } : undefined;
+      res.writeHead(job ? 200 : 503, { "content-type": "application/json" });
+      res.end(JSON.stringify(job ?? { error: "not ready" }));
+    });
+    await new Promise<void>((r) => liar.listen(0, "127.0.0.1", r));
+    const liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+    try {
+      const honest = daemon(net, "honest", { prover: { url: server.url, fallbackLocal: false } });
+      const claimId = await infer(net, honest, 4);
+      await griefChallenge(net, claimId);
+      await waitStatus(net, claimId, ClaimStatus.Proven);
+      const job = service.jobs.get(claimId);
+      expect(job?.status, "the service proved the claim as job <claimId>").to.equal("done");
+      const answered = await honest.waitForLog("challenge answered with a proof");
+      expect(String(answered.backend)).to.match(/^service:/);
+
+      // The liar hands back that (valid) proof for every job: its signals are not the next claim's.
+      stale.current = job;
+      const liarProvider = daemon(net, "cheater", { prover: { url: liarUrl }, faults: { wrongOutputRate: 0 }, answerRequests: true });
+      const second = await infer(net, liarProvider, 6, "b");
+      const before = await freeStake(net, net.addr.cheater);
+      await griefChallenge(net, second);
+      await waitStatus(net, second, ClaimStatus.Proven);
+      await liarProvider.waitForLog("prover service did not deliver a valid proof: proving locally");
+      expect(await freeStake(net, net.addr.cheater)).to.be.greaterThan(before);
+      expect(await solvent(net)).to.equal(true);
+    } finally {
+      liar.close();
+      await service.stop(); // closes its HTTP server too
+    }
   });
 });
