@@ -190,7 +190,7 @@ describe("native prover", function () {
 
   it("NTT and inverse NTT match Fr.fft / Fr.ifft", async () => {
     const Fr = curve.Fr;
-    for (const logn of [1, 4, 11]) {
+    for (const logn of [1, 4, 11, 12, 13]) {
       const n = 1 << logn;
       const buf = new Uint8Array(32 * n);
       for (let i = 0; i < n; i++) buf.set(Fr.e(i % 7 === 3 ? 0n : randBelow(R)), 32 * i);

@@ -367,7 +367,7 @@ static int cmd_selftest() {
   CHECK(plan_chunk_len(0) == 16 && plan_chunk_len(256) == 16 && plan_chunk_len(257) == 32 && plan_chunk_len(1u << 22) == 2048);
   CHECK(plan_key_bits(1) == 1 && plan_key_bits(16384) == 15 && plan_key_bits(16383) == 14);
   // the GPU's NTT steps and its quotient pipeline equal the CPU's
-  for (int logn : {1, 4, 10, 11, 15}) {
+  for (int logn : {1, 4, 10, 11, 12, 15, 16}) {
     size_t n = (size_t)1 << logn;
     std::vector<Fr> a(n), b(n), c(n);
     for (size_t i = 0; i < n; i++) { a[i] = rand_fr(); b[i] = rand_fr(); c[i] = a[i] * b[i]; }

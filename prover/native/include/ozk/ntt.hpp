@@ -85,15 +85,32 @@ inline void ntt_inplace(Fr* a, int logn, const std::vector<Fr>& tw, int threads)
         for (size_t j = 0; j < half; j++) ntt_butterfly(x[i0 + j], x[i0 + j + half], tw[j * stride]);
     }
   });
-  for (int s = inner + 1; s <= logn; s++) {
-    size_t len = (size_t)1 << s, half = len >> 1, stride = n >> s;
-    parallel_ranges(n / 2, threads, [&](size_t b, size_t e) {
-      for (size_t k = b; k < e; k++) {
-        size_t blk = k / half, j = k % half;
-        size_t i0 = blk * len + j;
-        ntt_butterfly(a[i0], a[i0 + half], tw[j * stride]);
-      }
-    });
+  // Outer stages two at a time (radix 4): each element is loaded once for both stages s and s + 1.
+  for (int s = inner + 1; s <= logn;) {
+    size_t h = (size_t)1 << (s - 1), st1 = n >> s;
+    if (s + 1 <= logn) {
+      size_t st2 = n >> (s + 1);
+      parallel_ranges(n / 4, threads, [&](size_t b, size_t e) {
+        for (size_t k = b; k < e; k++) {
+          size_t blk = k / h, j = k % h;
+          size_t i0 = blk * 4 * h + j;
+          ntt_butterfly(a[i0], a[i0 + h], tw[j * st1]);
+          ntt_butterfly(a[i0 + 2 * h], a[i0 + 3 * h], tw[j * st1]);
+          ntt_butterfly(a[i0], a[i0 + 2 * h], tw[j * st2]);
+          ntt_butterfly(a[i0 + h], a[i0 + 3 * h], tw[(j + h) * st2]);
+        }
+      });
+      s += 2;
+    } else {
+      parallel_ranges(n / 2, threads, [&](size_t b, size_t e) {
+        for (size_t k = b; k < e; k++) {
+          size_t blk = k / h, j = k % h;
+          size_t i0 = blk * 2 * h + j;
+          ntt_butterfly(a[i0], a[i0 + h], tw[j * st1]);
+        }
+      });
+      s += 1;
+    }
   }
 }
 
