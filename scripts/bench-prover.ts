@@ -16,6 +16,7 @@ import { witnessCalculatorFor } from "../prover/witness.ts";
 import { unsafeDevSetup } from "../prover/devsetup.ts";
 import { snarkjs } from "../prover/snarkjs.ts";
 import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../prover/native/chain.ts";
+import { median, treePeakRssMB } from "./bench/common.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const outDir = join(root, "bench-results");
@@ -48,11 +49,6 @@ interface Entry {
   loadSeconds?: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 function timed(cmd: string[]): Run {
   const load1 = loadavg()[0]!;
   const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...cmd], { encoding: "utf8", maxBuffer: 64 << 20 });
@@ -65,16 +61,6 @@ function gpuAnswers(): boolean {
   if (!existsSync(cuda)) return false;
   const r = spawnSync(cuda, ["probe"], { encoding: "utf8" });
   return r.status === 0;
-}
-
-/** Peak resident memory of a running process (VmHWM), in MB. */
-function peakRssMB(pid: number | undefined): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Math.round(Number(m[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
 }
 
 async function main(): Promise<void> {
@@ -128,7 +114,7 @@ async function main(): Promise<void> {
         const load1 = Math.round(loadavg()[0]! * 100) / 100;
         const t = performance.now();
         await server.prove(wtns, ...files(name));
-        rs.push({ seconds: Math.round(performance.now() - t) / 1000, maxRssMB: peakRssMB(server.pid), load1 });
+        rs.push({ seconds: Math.round(performance.now() - t) / 1000, maxRssMB: treePeakRssMB(server.pid) ?? 0, load1 });
         console.error(`[bench] ${label} ${name} proof ${i + 1}: ${rs.at(-1)!.seconds}s (key load ${info.loadMs} ms, load ${load1})`);
       }
       server.close();

@@ -152,6 +152,18 @@ export class R1csWriter {
   }
 }
 
+/** The counts of a header section, after its field size and prime (at `o`). */
+function decodeHeaderCounts(b: Buffer, o: number): R1csHeader {
+  return {
+    nWires: b.readUInt32LE(o),
+    nPubOut: b.readUInt32LE(o + 4),
+    nPubIn: b.readUInt32LE(o + 8),
+    nPrvIn: b.readUInt32LE(o + 12),
+    nLabels: Number(b.readBigUInt64LE(o + 16)),
+    nConstraints: b.readUInt32LE(o + 24),
+  };
+}
+
 /** Reads only the header of a .r1cs (any size). */
 export function readR1csHeader(path: string): R1csHeader {
   const fd = openSync(path, "r");
@@ -167,15 +179,7 @@ export function readR1csHeader(path: string): R1csHeader {
       if (sec.readUInt32LE(0) === 1) {
         const h = Buffer.alloc(size);
         readSync(fd, h, 0, size, off + 12);
-        const o = 4 + h.readUInt32LE(0);
-        return {
-          nWires: h.readUInt32LE(o),
-          nPubOut: h.readUInt32LE(o + 4),
-          nPubIn: h.readUInt32LE(o + 8),
-          nPrvIn: h.readUInt32LE(o + 12),
-          nLabels: Number(h.readBigUInt64LE(o + 16)),
-          nConstraints: h.readUInt32LE(o + 24),
-        };
+        return decodeHeaderCounts(h, 4 + h.readUInt32LE(0));
       }
       off += 12 + size;
     }
@@ -205,14 +209,7 @@ export function readR1cs(path: string): R1csHeader & { constraints: Constraint[]
   const n8 = buf.readUInt32LE(o);
   if (n8 !== N8 || readField(buf, o + 4) !== FIELD_P) throw new Error(`${path}: not a BN254 r1cs`);
   o += 4 + n8;
-  const header: R1csHeader = {
-    nWires: buf.readUInt32LE(o),
-    nPubOut: buf.readUInt32LE(o + 4),
-    nPubIn: buf.readUInt32LE(o + 8),
-    nPrvIn: buf.readUInt32LE(o + 12),
-    nLabels: Number(buf.readBigUInt64LE(o + 16)),
-    nConstraints: buf.readUInt32LE(o + 24),
-  };
+  const header = decodeHeaderCounts(buf, o);
   const constraints: Constraint[] = [];
   o = cs.start;
   const readLc = (): LC => {

@@ -18,44 +18,39 @@ interface NativeModule {
 
 const nativeUrl = new URL("./native.ts", import.meta.url);
 
-/** The native backend when prover/backends/native.ts exists, else undefined. */
-export async function loadNativeBackend(): Promise<ProverBackend | undefined> {
-  if (!existsSync(fileURLToPath(nativeUrl))) return undefined;
-  const mod = (await import(nativeUrl.href)) as Partial<NativeModule>;
-  if (typeof mod.proveNative !== "function" || typeof mod.nativeAvailable !== "function") return undefined;
-  const { proveNative, nativeAvailable } = mod as NativeModule;
+/** A backend over one of native.ts's binaries; its availability check never throws. */
+function binaryBackend(name: string, prove: NativeModule["proveNative"], available: NativeModule["nativeAvailable"], mod: Partial<NativeModule>): ProverBackend {
   return {
-    name: "native",
+    name,
     available: async () => {
       try {
-        return await nativeAvailable();
+        return await available();
       } catch {
         return false;
       }
     },
-    prove: (zkeyPath, wtnsPath) => proveNative(zkeyPath, wtnsPath),
+    prove: (zkeyPath, wtnsPath) => prove(zkeyPath, wtnsPath),
     close: async () => mod.closeResidentProvers?.(),
   };
 }
 
+async function loadNativeModule(): Promise<Partial<NativeModule> | undefined> {
+  if (!existsSync(fileURLToPath(nativeUrl))) return undefined;
+  return (await import(nativeUrl.href)) as Partial<NativeModule>;
+}
+
+/** The native backend when prover/backends/native.ts exists, else undefined. */
+export async function loadNativeBackend(): Promise<ProverBackend | undefined> {
+  const mod = await loadNativeModule();
+  if (typeof mod?.proveNative !== "function" || typeof mod.nativeAvailable !== "function") return undefined;
+  return binaryBackend("native", mod.proveNative, mod.nativeAvailable, mod);
+}
+
 /** The CUDA backend when the native module has it: available only where its binary is built and a GPU answers. */
 async function loadCudaBackend(): Promise<ProverBackend | undefined> {
-  if (!existsSync(fileURLToPath(nativeUrl))) return undefined;
-  const mod = (await import(nativeUrl.href)) as Partial<NativeModule>;
-  const { proveCuda, cudaAvailable } = mod;
-  if (typeof proveCuda !== "function" || typeof cudaAvailable !== "function") return undefined;
-  return {
-    name: "cuda",
-    available: async () => {
-      try {
-        return await cudaAvailable();
-      } catch {
-        return false;
-      }
-    },
-    prove: (zkeyPath, wtnsPath) => proveCuda(zkeyPath, wtnsPath),
-    close: async () => mod.closeResidentProvers?.(),
-  };
+  const mod = await loadNativeModule();
+  if (typeof mod?.proveCuda !== "function" || typeof mod.cudaAvailable !== "function") return undefined;
+  return binaryBackend("cuda", mod.proveCuda, mod.cudaAvailable, mod);
 }
 
 /** Every backend this build knows, fastest first: CUDA (GPU), native CPU, snarkjs. */

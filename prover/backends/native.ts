@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ProofResult } from "../types.ts";
-import { NativeProverError, ResidentPool } from "./resident.ts";
+import { NativeProverError, proverErrorMessage, ResidentPool } from "./resident.ts";
 
 export { NativeProverError } from "./resident.ts";
 
@@ -31,8 +31,7 @@ function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: str
   return new Promise((resolve, reject) => {
     execFile(bin, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
-        const msg = stderr.trim().split("\n").filter((l) => l.length > 0).pop() ?? err.message;
-        reject(new NativeProverError(msg.replace(/^ozk-prover(-cuda)?: error: /, ""), { details: stderr.trim() || err.message, docsPath: "prover.md#native", cause: err }));
+        reject(new NativeProverError(proverErrorMessage(stderr) ?? err.message, { details: stderr.trim() || err.message, docsPath: "prover.md#native", cause: err }));
       } else resolve({ stdout, stderr });
     });
   });

@@ -27,8 +27,9 @@ interface Pending {
   reject(err: Error): void;
 }
 
-function lastLine(text: string): string | undefined {
-  return text.trim().split("\n").filter((l) => l.length > 0).pop();
+/** The prover's error message from its stderr: the last line, without the `ozk-prover[-cuda]: error: ` prefix. */
+export function proverErrorMessage(stderr: string): string | undefined {
+  return stderr.trim().split("\n").filter((l) => l.length > 0).pop()?.replace(/^ozk-prover(-cuda)?: error: /, "");
 }
 
 /** One `serve` process bound to one key. */
@@ -55,7 +56,7 @@ export class ResidentProver {
     };
     this.child.on("error", (err) => failAll(new NativeProverError(`cannot start ${binary}: ${err.message}`, { cause: err })));
     this.child.on("close", (code, signal) => {
-      const why = lastLine(this.stderr)?.replace(/^ozk-prover(-cuda)?: error: /, "");
+      const why = proverErrorMessage(this.stderr);
       failAll(new NativeProverError(why ?? `prover process exited (${signal ?? `code ${code}`})`, { details: this.stderr.trim() || undefined, docsPath: "prover.md#native" }));
     });
     this.child.stdin.on("error", () => undefined); // a dead process shows up through "exit"

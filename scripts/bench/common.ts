@@ -1,7 +1,7 @@
 // Shared helpers of `npm run bench` (scripts/bench.ts): timing, medians, peak RSS, and running a part as a child
 // process so each part (and each model) gets its own peak-memory figure and a clean in-process chain.
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,6 +27,21 @@ export function argValue(args: string[], name: string): string | undefined {
 }
 
 /** True when `metaUrl` is the module node was started with (tsx scripts/bench/x.ts). */
+/** Runs a bench part as a script: its result as JSON to `out` (or stdout), exit 0; an error exits 1. */
+export function runMain<T>(result: Promise<T>, out: string | undefined): void {
+  result
+    .then((r) => {
+      const json = JSON.stringify(r, null, 2) + "\n";
+      if (out) writeFileSync(out, json);
+      else process.stdout.write(json);
+      process.exit(0);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
+
 export const isMain = (metaUrl: string): boolean => !!process.argv[1] && resolve(process.argv[1]) === fileURLToPath(metaUrl);
 
 /**

@@ -2,10 +2,10 @@
 // measureGas(), a fresh in-process chain and the real fixture verifier), next to issue 3's targets and the
 // committed snapshot (snapshots/gas.json).
 // Usage: tsx scripts/bench/gas.ts --out bench-results/gas.json
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GAS_TARGETS, measureGas } from "../gas-snapshot.ts";
-import { argValue, isMain, peakRssMB, ROOT, since } from "./common.ts";
+import { argValue, isMain, peakRssMB, ROOT, since, runMain } from "./common.ts";
 
 export interface GasRow {
   name: string;
@@ -55,13 +55,5 @@ export async function benchGas(): Promise<GasResult> {
 
 if (isMain(import.meta.url)) {
   const out = argValue(process.argv, "--out") ?? join(ROOT, "bench-results/gas.json");
-  benchGas()
-    .then((r) => {
-      writeFileSync(out, JSON.stringify(r, null, 2) + "\n");
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+  runMain(benchGas(), out);
 }

@@ -5,12 +5,11 @@
 // Figures: claims per minute submitted on chain and re-executed by the challenger (first POST -> last claim),
 // and proof latency per challenged claim (challenge tx mined -> ClaimProven seen), median and max.
 // Usage: tsx scripts/bench/load.ts --out bench-results/load.json [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]
-import { writeFileSync } from "node:fs";
 import type { Abi, Address, Hex } from "viem";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { BONDS, TOKEN, daemon, freeStake, startNet, submittedClaim, tokenAbi, waitFor, wallet, type Net } from "../../test/e2e/harness.ts";
-import { argValue, isMain, median, peakRssMB, since, treePeakRssMB } from "./common.ts";
+import { argValue, isMain, median, peakRssMB, since, treePeakRssMB, runMain } from "./common.ts";
 
 export interface LoadResult {
   jobs: number;
@@ -166,14 +165,5 @@ if (isMain(import.meta.url)) {
   // The provider proves with the fastest backend it finds (native, else snarkjs); --prover-backend picks one.
   const backend = argValue(process.argv, "--prover-backend");
   if (backend) process.env.OZK_PROVER_BACKEND = backend;
-  benchLoad({ jobs, challenges })
-    .then((r) => {
-      if (out) writeFileSync(out, JSON.stringify(r, null, 2) + "\n");
-      else console.log(JSON.stringify(r, null, 2));
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+  runMain(benchLoad({ jobs, challenges }), out);
 }

@@ -4,13 +4,14 @@
 // verifier, on an embedded chain) plus the verifier's own verifyProof gas, and the fidelity report on the
 // MNIST held-out split.
 // Usage: tsx scripts/bench/models.ts --model models/mnist-mlp --out bench-results/model-mnist-mlp.json [--quick]
-import { closeSync, existsSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as snarkjs from "snarkjs";
 import { createPublicClient, createWalletClient, encodeFunctionData, http, type Abi, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { loadPackage, verifyModelProof, witnessFor, proveModel } from "../../circuits/compiler/prove.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
+import { readR1csHeader } from "../../circuits/compiler/r1cs.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { claimManagerAbi } from "../../sdk/abi.ts";
 import { encodeInputData, inputHashOf } from "../../sdk/inputs.ts";
@@ -19,7 +20,7 @@ import { ClaimStatus, claimIdOf, toSolidityProof, type ClaimFields } from "../..
 import { loadArtifact } from "../deploy.ts";
 import { devKey, startLocalChain } from "../lib/localnet.ts";
 import { deployStack, mintDevTokens, registerPackage } from "../lib/stack.ts";
-import { argValue, isMain, median, peakRssMB, ROOT, since } from "./common.ts";
+import { argValue, isMain, median, peakRssMB, ROOT, since, runMain } from "./common.ts";
 
 export interface ModelResult {
   model: string;
@@ -50,37 +51,6 @@ export interface ModelResult {
   notes: string[];
   peakRssMB: { afterWitness: number; afterProve: number | null; overall: number };
   seconds: number;
-}
-
-/** nWires and nConstraints from a snarkjs .r1cs header section. */
-export function r1csHeader(path: string): { wires: number; constraints: number; pubOut: number; pubIn: number; prvIn: number } {
-  const fd = openSync(path, "r");
-  try {
-    const read = (pos: number, len: number): Buffer => {
-      const b = Buffer.alloc(len);
-      readSync(fd, b, 0, len, pos);
-      return b;
-    };
-    const head = read(0, 12);
-    if (head.toString("latin1", 0, 4) !== "r1cs") throw new Error(`${path}: not an r1cs file`);
-    const nSections = head.readUInt32LE(8);
-    let pos = 12;
-    for (let s = 0; s < nSections; s++) {
-      const sh = read(pos, 12);
-      const type = sh.readUInt32LE(0);
-      const size = Number(sh.readBigUInt64LE(4));
-      pos += 12;
-      if (type === 1) {
-        const n8 = read(pos, 4).readUInt32LE(0);
-        const h = read(pos + 4 + n8, 28);
-        return { wires: h.readUInt32LE(0), pubOut: h.readUInt32LE(4), pubIn: h.readUInt32LE(8), prvIn: h.readUInt32LE(12), constraints: h.readUInt32LE(24) };
-      }
-      pos += size;
-    }
-    throw new Error(`${path}: no header section`);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 const TOKEN = 10n ** 18n;
@@ -140,8 +110,8 @@ export async function benchModel(pkgDir: string, o: { quick?: boolean; log?: (s:
   const pkg = loadPackage(pkgDir);
   const m = pkg.manifest;
   const notes: string[] = [];
-  const r1cs = r1csHeader(join(pkgDir, m.artifacts.r1cs ?? "circuit.r1cs"));
-  if (r1cs.constraints !== m.constraints) notes.push(`manifest says ${m.constraints} constraints, the .r1cs header ${r1cs.constraints}`);
+  const r1cs = readR1csHeader(join(pkgDir, m.artifacts.r1cs ?? "circuit.r1cs"));
+  if (r1cs.nConstraints !== m.constraints) notes.push(`manifest says ${m.constraints} constraints, the .r1cs header ${r1cs.nConstraints}`);
 
   // Witness: one warm-up (JIT, caches), then 5 timed runs on distinct held-out digits.
   const digits = heldOutSample(8);
@@ -155,7 +125,7 @@ export async function benchModel(pkgDir: string, o: { quick?: boolean; log?: (s:
     witnessMs.push(since(t));
     if (i === 0) w = r;
   }
-  log(`witness median ${median(witnessMs).toFixed(1)} ms (${r1cs.constraints} constraints)`);
+  log(`witness median ${median(witnessMs).toFixed(1)} ms (${r1cs.nConstraints} constraints)`);
   const afterWitness = peakRssMB();
 
   let prove: ModelResult["prove"] = null;
@@ -232,9 +202,9 @@ export async function benchModel(pkgDir: string, o: { quick?: boolean; log?: (s:
     dir: pkgDir.replace(ROOT + "/", ""),
     route: m.route,
     visibility: m.visibility,
-    constraints: r1cs.constraints,
-    wires: r1cs.wires,
-    publicSignals: r1cs.pubOut + r1cs.pubIn,
+    constraints: r1cs.nConstraints,
+    wires: r1cs.nWires,
+    publicSignals: r1cs.nPubOut + r1cs.nPubIn,
     manifestConstraints: m.constraints,
     witness: { runs: 5, warmup: 1, medianMs: median(witnessMs), samplesMs: witnessMs },
     prove,
@@ -254,13 +224,5 @@ if (isMain(import.meta.url)) {
     console.error("usage: tsx scripts/bench/models.ts --model <package dir> --out <file.json> [--quick]");
     process.exit(2);
   }
-  benchModel(resolve(dir), { quick: process.argv.includes("--quick") })
-    .then((r) => {
-      writeFileSync(out, JSON.stringify(r, null, 2) + "\n");
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+  runMain(benchModel(resolve(dir), { quick: process.argv.includes("--quick") }), out);
 }

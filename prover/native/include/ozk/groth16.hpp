@@ -182,7 +182,7 @@ struct NttTables {
 struct KeyTables {
   NttTables ntt;
   QapRows rows;
-  KeyTables(const struct ZKey& zk, int threads);
+  KeyTables(const ZKey& zk, int threads);
 };
 
 // a[i], b[i] = sum over the A / B matrix entries of row i of coef * witness, and c[i] = a[i] * b[i] (Montgomery).
