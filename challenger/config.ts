@@ -34,6 +34,8 @@ export const challengerConfigSchema = z
     port: z.number().int().min(0).max(65535).default(0),
     intervalMs: z.number().int().positive().default(1000),
     confirmations: z.number().int().nonnegative().default(0),
+    /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
+    health: configFields.health,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .strict();

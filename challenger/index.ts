@@ -18,13 +18,14 @@ export async function startChallenger(config: ChallengerConfig, options: { logge
     intervalMs: config.intervalMs,
     port: config.port,
     handleSignals: options.handleSignals,
+    health: config.health,
     routes: [
       {
         method: "GET",
         path: "/claims/:id",
         handler: ({ params }) => {
           const c = ctx.store.get<WatchedClaim>(`claim/${params.id}`);
-          if (!c) throw new HttpError(404, `claim ${params.id} not watched`);
+          if (!c) throw new HttpError(404, `claim ${JSON.stringify(params.id!.slice(0, 200))} not watched`);
           return { status: 200, body: c };
         },
       },

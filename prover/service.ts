@@ -205,8 +205,15 @@ export class ProverService {
         path: "/jobs",
         handler: ({ query }) => {
           const status = query.get("status") ?? undefined;
-          if (status && !["queued", "running", "done", "failed"].includes(status)) throw new HttpError(400, `bad status ${status}`);
-          const limit = Math.min(1000, Number(query.get("limit") ?? 100) || 100);
+          if (status !== undefined && !["queued", "running", "done", "failed"].includes(status)) {
+            throw new HttpError(400, `status must be one of queued, running, done, failed; got ${JSON.stringify(status.slice(0, 80))}`);
+          }
+          // A negative LIMIT means "no limit" to SQLite: anything but a plain integer in range is refused.
+          const rawLimit = query.get("limit");
+          const limit = rawLimit === null ? 100 : /^\d{1,4}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+          if (!(limit >= 1 && limit <= 1000)) {
+            throw new HttpError(400, `limit must be an integer from 1 to 1000, got ${JSON.stringify((rawLimit ?? "").slice(0, 80))}`);
+          }
           return { status: 200, body: { counts: this.jobs.counts(), jobs: this.jobs.list({ status: status as Job["status"] | undefined, limit }) } };
         },
       },

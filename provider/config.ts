@@ -31,6 +31,8 @@ export const providerConfigSchema = z
     answerRequests: z.boolean().default(true),
     /** Fault injection for tests and the demo: the fraction of claims made with a wrong output. Never set it in production. */
     faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
+    /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
+    health: configFields.health,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .strict();

@@ -44,6 +44,12 @@ export function encodeInputData(values: readonly bigint[], bits: number): Hex {
 
 /** Decodes and validates the version-1 byte format. Throws InputError on any deviation. */
 export function decodeInputData(data: Hex | Uint8Array): InputData {
+  // Not hex at all is bad input like any other (permanent, an InputError), not an unknown failure.
+  if (typeof data === "string" && !/^0x(?:[0-9a-fA-F]{2})*$/.test(data)) {
+    throw new InputError(`input data is not 0x-prefixed hex with whole bytes: ${JSON.stringify(data.slice(0, 40))}${data.length > 40 ? "…" : ""}`, {
+      docsPath: "sdk.md#input-data",
+    });
+  }
   const bytes = typeof data === "string" ? hexToBytes(data) : data;
   if (bytes.length < HEADER_BYTES) throw new InputError(`input data too short: ${bytes.length} bytes`);
   if (bytes[0] !== INPUT_FORMAT_VERSION) {

@@ -5,6 +5,7 @@ import {
   createWalletClient,
   http,
   type Account,
+  type Address,
   type Chain,
   type Hash,
   type Hex,
@@ -20,7 +21,8 @@ import { ConfigError, errorSummary, isRetryable } from "../errors.ts";
 import { EventCursor } from "./cursor.ts";
 import { runDaemon, type DaemonHandle } from "./daemon.ts";
 import { startServer, type OpsServer, type Route } from "./server.ts";
-import { loadDeployment } from "./deployments.ts";
+import { deploymentFile, loadDeployment } from "./deployments.ts";
+import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl, probeClient, rpcCall, type HealthSettings } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { loadModels, type ServedModel } from "./models.ts";
@@ -40,6 +42,8 @@ export interface Chainable {
   deployment: Deployment;
   logger: Logger;
   signal?: AbortSignal;
+  /** When set, ensureFreeStake reports here whether one bond is covered (logged once per change, on /healthz). */
+  funds?: FundsWatch;
 }
 
 /** viem clients for a daemon. The chain id comes from the deployment; the RPC must agree (checked at start). */
@@ -98,13 +102,17 @@ export async function readRegistry<T>(c: Chainable, functionName: string, args: 
 /** Makes sure the daemon's free stake is at least `need`, staking from its token balance (approving first). */
 export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigint): Promise<bigint> {
   const free = await readClaims<bigint>(c, "freeStake", [c.account.address]);
-  if (free >= need) return free;
+  if (free >= need) {
+    c.funds?.report(c.logger, { need, free, account: c.account.address });
+    return free;
+  }
   const token = addressOf(c.deployment, "token");
   const balance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [c.account.address] });
   const amount = (topUpTo > need ? topUpTo : need) - free;
   const stake = amount <= balance ? amount : balance;
   if (free + stake < need) {
-    c.logger.error({ free, balance, need }, "not enough tokens to stake the bond");
+    if (c.funds) c.funds.report(c.logger, { need, free, balance, account: c.account.address });
+    else c.logger.error({ free, balance, need }, "not enough tokens to stake the bond");
     return free;
   }
   const allowance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [c.account.address, claimsAddress(c)] });
@@ -113,6 +121,7 @@ export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigin
   }
   await sendClaims(c, "stake", [stake]);
   c.logger.info({ staked: stake, free: free + stake }, "staked");
+  c.funds?.report(c.logger, { need, free: free + stake, account: c.account.address });
   return free + stake;
 }
 
@@ -125,8 +134,34 @@ export async function withdrawCredits(c: Chainable): Promise<bigint> {
   return credit;
 }
 
+/**
+ * Checks, with a timeout on every call, that the RPC answers, is on the deployment's chain, and that each of
+ * the deployment's contract addresses holds code: a deployment file from another chain, or from a chain that
+ * was reset, fails here with the address and the file named instead of running with every call reverting.
+ */
+export async function checkDeploymentOnChain(rpcUrl: string, deployment: Deployment, file: string, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<void> {
+  const client = probeClient(rpcUrl, timeoutMs);
+  const id = await rpcCall(rpcUrl, "eth_chainId", timeoutMs, () => client.getChainId());
+  if (id !== deployment.chainId) {
+    throw new ConfigError(`the RPC ${displayUrl(rpcUrl)} is on chain ${id}, the deployment ${file} on chain ${deployment.chainId}`, [`chainId: ${id} != ${deployment.chainId}`]);
+  }
+  for (const [role, address] of Object.entries(deployment.addresses as Record<string, Address>)) {
+    const code = await rpcCall(rpcUrl, `eth_getCode(${address})`, timeoutMs, () => client.getCode({ address }));
+    if (code === undefined || code === "0x") {
+      throw new ConfigError(
+        `the deployment ${file} names ${address} as its ${role} contract, but that address holds no code on chain ${id} (RPC ${displayUrl(rpcUrl)})`,
+        [`addresses.${role}: no contract code at ${address}; wrong deployment file, or the chain was reset since the deploy`],
+        { docsPath: "sdk.md#deployments" },
+      );
+    }
+  }
+}
+
 /** What every ozk daemon's context holds; the daemon adds its config. */
 export interface DaemonBase extends Chainable {
+  /** The JSON-RPC endpoint, for the liveness probe. */
+  rpcUrl: string;
+  funds: FundsWatch;
   store: Store;
   cursor: EventCursor;
   models: Map<Hex, ServedModel>;
@@ -137,18 +172,32 @@ export interface DaemonBase extends Chainable {
 /** Builds a daemon's base context from the fields both daemons' configs share. */
 export async function createDaemonBase(
   name: string,
-  config: { rpcUrl: string; privateKey: string; deployment: string; store: string; confirmations: number; logLevel: string; models: ReadonlyArray<{ package: string; modelId?: string }> },
+  config: {
+    rpcUrl: string;
+    privateKey: string;
+    deployment: string;
+    store: string;
+    confirmations: number;
+    logLevel: string;
+    models: ReadonlyArray<{ package: string; modelId?: string }>;
+    health?: HealthSettings;
+  },
   logger?: Logger,
 ): Promise<DaemonBase> {
   const log = logger ?? createLogger({ name, level: config.logLevel as never });
+  const file = deploymentFile(config.deployment);
   const deployment = loadDeployment(config.deployment);
+  const timeoutMs = config.health?.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
+  log.info({ rpc: displayUrl(config.rpcUrl), deployment: file, timeoutMs }, `${name}: checking the chain and the deployment`);
+  await checkDeploymentOnChain(config.rpcUrl, deployment, file, timeoutMs);
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
-  await checkChainId(base);
   const models = loadModels(config.models, deployment);
   const store = openStore(config.store);
   return {
     ...base,
+    rpcUrl: config.rpcUrl,
+    funds: new FundsWatch(),
     store,
     cursor: new EventCursor({
       client: clients.publicClient as never,
@@ -184,25 +233,53 @@ export interface RunningDaemon<C extends DaemonBase> {
   ctx: C;
   daemon: DaemonHandle;
   server: OpsServer;
+  /** The RPC liveness probe behind /healthz. */
+  rpc: RpcWatch;
   stop(): Promise<void>;
 }
 
-/** Runs a daemon's step loop with its ops server (/healthz, /metrics and the daemon's own routes). */
+/**
+ * Runs a daemon's step loop with its ops server (/healthz, /metrics and the daemon's own routes) and the RPC
+ * liveness probe. /healthz is 503 with the reason while the loop is stale, the RPC does not answer, or the
+ * account cannot cover one bond.
+ */
 export async function startDaemonService<C extends DaemonBase>(
   name: string,
   ctx: C,
   step: (ctx: C) => Promise<void>,
-  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean },
+  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings },
 ): Promise<RunningDaemon<C>> {
-  const daemon = runDaemon({ name, context: ctx, step, intervalMs: o.intervalMs, metrics: ctx.metrics, handleSignals: o.handleSignals });
-  const server = await startServer({ port: o.port, metrics: ctx.metrics, logger: ctx.logger, health: () => daemon.health(), routes: o.routes });
+  const h = o.health ?? {};
+  const rpc = new RpcWatch({ url: ctx.rpcUrl, logger: ctx.logger, timeoutMs: h.rpcTimeoutMs, intervalMs: h.probeIntervalMs });
+  rpc.start();
+  const daemon = runDaemon({ name, context: ctx, step, intervalMs: o.intervalMs, metrics: ctx.metrics, handleSignals: o.handleSignals, staleAfterMs: h.staleAfterMs });
+  ctx.metrics.gauge("rpc_up", "1 while the RPC answers the liveness probe", [], (g) => g.set(rpc.state().reachable ? 1 : 0));
+  let server: OpsServer;
+  try {
+    server = await startServer({
+      port: o.port,
+      metrics: ctx.metrics,
+      logger: ctx.logger,
+      health: () => daemonHealth({ loop: daemon.health(), rpc: rpc.state(), funds: ctx.funds.state() }),
+      routes: o.routes,
+    });
+  } catch (err) {
+    // The port is taken (or similar): stop what was started, so the process can exit with the error.
+    await daemon.stop("server failed to start");
+    await rpc.stop();
+    throw err;
+  }
+  // The probe ends with the loop, however the loop ends (stop, signal, fatal error).
+  daemon.done.then(() => rpc.stop(), () => rpc.stop());
   ctx.logger.info({ url: server.url, models: [...ctx.models.values()].map((m) => m.name), account: ctx.account.address }, `${name} listening`);
   return {
     ctx,
     daemon,
     server,
+    rpc,
     async stop() {
       await daemon.stop("stop");
+      await rpc.stop();
       await server.close();
       ctx.store.close();
     },

@@ -196,4 +196,20 @@ export const configFields = {
     })
     .strict()
     .optional(),
+  /**
+   * When /healthz turns degraded (503 with the reason), and how long RPC calls at start may take. The RPC is
+   * probed every `probeIntervalMs`; two failed probes in a row make it unreachable (logged once, and once
+   * more when it answers again).
+   */
+  health: z
+    .object({
+      /** Degraded when no step succeeded for this long (ms; default 10 x intervalMs, at least 60 000). */
+      staleAfterMs: z.number().int().positive().optional(),
+      /** Timeout of every RPC call made at start and of each liveness probe (ms). */
+      rpcTimeoutMs: z.number().int().positive().default(5_000),
+      /** Pause between liveness probes of the RPC (ms). */
+      probeIntervalMs: z.number().int().positive().default(2_000),
+    })
+    .strict()
+    .default({}),
 };

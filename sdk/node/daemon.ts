@@ -32,7 +32,7 @@ export interface DaemonHandle {
   /** Resolves when the loop has exited (after stop(), or rejects after a fatal error). */
   done: Promise<void>;
   stop(reason?: string): Promise<void>;
-  health(): { ok: boolean; lastSuccessAt?: string; consecutiveFailures: number; lastError?: string; stopping: boolean };
+  health(): { ok: boolean; reason?: string; lastSuccessAt?: string; consecutiveFailures: number; lastError?: string; stopping: boolean };
 }
 
 /**
@@ -116,8 +116,15 @@ export function runDaemon<C extends StepContext>(options: DaemonOptions<C>): Dae
     },
     health() {
       const ref = lastSuccessAt ?? startedAt;
+      const stale = Date.now() - ref >= staleAfterMs;
+      const stopping = controller.signal.aborted;
       return {
-        ok: !controller.signal.aborted && Date.now() - ref < staleAfterMs,
+        ok: !stopping && !stale,
+        ...(stopping
+          ? { reason: "stopping" }
+          : stale
+            ? { reason: `no successful step for ${Math.round((Date.now() - ref) / 1000)} s (bound: staleAfterMs ${staleAfterMs})` }
+            : {}),
         lastSuccessAt: lastSuccessAt ? new Date(lastSuccessAt).toISOString() : undefined,
         consecutiveFailures,
         lastError,

@@ -9,9 +9,7 @@ import { parseDeployment, type Deployment } from "../deployments.ts";
  * `dir` defaults to ./deployments.
  */
 export function loadDeployment(networkOrPath: string, dir = "deployments"): Deployment {
-  const file = networkOrPath.endsWith(".json")
-    ? (isAbsolute(networkOrPath) ? networkOrPath : resolve(networkOrPath))
-    : join(resolve(dir), `${networkOrPath}.json`);
+  const file = deploymentFile(networkOrPath, dir);
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -27,4 +25,11 @@ export function loadDeployment(networkOrPath: string, dir = "deployments"): Depl
     throw new ConfigError(`deployment file ${file} is not valid JSON`, [`deployment: ${(err as Error).message}`]);
   }
   return parseDeployment(json, file);
+}
+
+/** The file `loadDeployment(networkOrPath, dir)` reads, as an absolute path (for messages about it). */
+export function deploymentFile(networkOrPath: string, dir = "deployments"): string {
+  return networkOrPath.endsWith(".json")
+    ? (isAbsolute(networkOrPath) ? networkOrPath : resolve(networkOrPath))
+    : join(resolve(dir), `${networkOrPath}.json`);
 }

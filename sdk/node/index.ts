@@ -7,4 +7,5 @@ export * from "./retry.ts";
 export * from "./cursor.ts";
 export * from "./store.ts";
 export * from "./daemon.ts";
+export * from "./health.ts";
 export * from "./deployments.ts";
