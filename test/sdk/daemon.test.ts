@@ -1,6 +1,7 @@
 // The run loop, ops server, metrics and spy logger (sdk/node/daemon.ts, server.ts, metrics.ts, logger.ts).
 import { expect } from "chai";
 import { rejects } from "node:assert/strict";
+import { connect } from "node:net";
 import { runDaemon, type StepContext } from "../../sdk/node/daemon.ts";
 import { startServer, HttpError } from "../../sdk/node/server.ts";
 import { Metrics } from "../../sdk/node/metrics.ts";
@@ -94,7 +95,92 @@ describe("sdk/node/daemon", () => {
   });
 });
 
+/**
+ * Sends `head` (and then `body`, if any, in chunks until the server hangs up) on a raw socket, the way an
+ * attacker would: no client library to tidy the request. Resolves with what came back and whether the
+ * server closed the connection; gives up after `waitMs` (then `closed` is false).
+ */
+async function raw(port: number, head: string, o: { body?: Buffer; waitMs?: number } = {}): Promise<{ status: number; headers: string; body: string; closed: boolean }> {
+  const sock = connect(port, "127.0.0.1");
+  let got = "";
+  sock.on("data", (d: Buffer) => (got += d.toString("utf8")));
+  sock.on("error", () => undefined); // a reset after the answer is part of what is tested
+  let pump: NodeJS.Timeout | undefined;
+  const closed = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), o.waitMs ?? 3000);
+    sock.on("close", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    sock.write(head);
+    if (o.body) pump = setInterval(() => sock.writable && sock.write(o.body!), 1);
+  });
+  clearInterval(pump);
+  sock.destroy();
+  const [headers = "", body = ""] = got.split("\r\n\r\n");
+  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), headers, body, closed };
+}
+
 describe("sdk/node/server", () => {
+  it("stays up under malformed request targets, bad percent-encoding and failing handlers", async () => {
+    const spy = createSpyLogger();
+    const server = await startServer({
+      port: 0,
+      logger: spy.logger,
+      routes: [
+        { method: "GET", path: "/jobs/:id", handler: ({ params }) => ({ status: 200, body: { id: params.id } }) },
+        { method: "GET", path: "/boom", handler: () => { throw new TypeError("cannot read properties of undefined"); } },
+        { method: "GET", path: "/later", handler: async () => { await Promise.resolve(); throw new RangeError("async bug"); } },
+        { method: "GET", path: "/circular", handler: () => { const o: Record<string, unknown> = {}; o.self = o; return { status: 200, body: o }; } },
+      ],
+    });
+    try {
+      // The request line that used to end every daemon: a target that does not parse as a URL.
+      for (const target of ["http://[", "http://[::1", "//[/x"]) {
+        const r = await raw(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        expect(r.status, target).to.equal(400);
+        expect(JSON.parse(r.body).error).to.match(/malformed request target/);
+      }
+      const bad = await fetch(`${server.url}/jobs/%ZZ`);
+      expect(bad.status).to.equal(400);
+      expect(((await bad.json()) as { error: string }).error).to.match(/path parameter id is not valid percent-encoding: "%ZZ"/);
+      for (const path of ["/boom", "/later", "/circular"]) {
+        const r = await fetch(server.url + path);
+        expect(r.status, path).to.equal(500);
+        expect(((await r.json()) as { error: string }).error, path).to.be.a("string");
+      }
+      expect(spy.entries.filter((e) => e.msg === "http handler failed").map((e) => e.path)).to.deep.equal(["/boom", "/later"]);
+      // Still serving.
+      expect((await fetch(`${server.url}/jobs/a%20b`).then((r) => r.json()))).to.deep.equal({ id: "a b" });
+      expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("answers a body over the limit with 413 and closes the connection, declared or streamed", async () => {
+    const server = await startServer({ port: 0, maxBodyBytes: 1024, routes: [{ method: "POST", path: "/in", handler: () => ({ status: 200, body: {} }) }] });
+    try {
+      const chunk = Buffer.alloc(4096, "a");
+      // A declared length over the limit, and then a body that keeps coming: the server must hang up.
+      const declared = await raw(server.port, "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", { body: chunk });
+      // No length (chunked): the limit is found while reading.
+      const streamed = await raw(server.port, "POST /in HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", {
+        body: Buffer.concat([Buffer.from("1000\r\n"), chunk, Buffer.from("\r\n")]),
+      });
+      for (const r of [declared, streamed]) {
+        expect(r.status).to.equal(413);
+        expect(r.headers.toLowerCase()).to.contain("connection: close");
+        expect(JSON.parse(r.body)).to.deep.equal({ error: "request body over 1024 bytes" });
+        expect(r.closed, "the server closed the connection").to.equal(true);
+      }
+      expect((await fetch(`${server.url}/in`, { method: "POST", body: "{}" })).status).to.equal(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+
   it("serves /healthz, /metrics and JSON routes; closes cleanly", async () => {
     const metrics = new Metrics({ prefix: "t_", processMetrics: false });
     metrics.counter("hits_total", "hits").inc(3);
