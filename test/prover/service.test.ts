@@ -19,6 +19,7 @@ import { ProofError } from "../../prover/errors.ts";
 import type { ProverBackend } from "../../prover/types.ts";
 import { ProverClient } from "../../prover/client.ts";
 import { FatalError, RetryableError } from "../../sdk/errors.ts";
+import { raw } from "../raw-http.ts";
 
 const snarkjs = snarkjsModule;
 const MODELS = "test/fixtures/prover";
@@ -104,6 +105,51 @@ describe("prover/service (local mode)", function () {
       expect((await api(server.url, "/jobs/unknown")).status).to.equal(404);
       expect((await api(server.url, "/jobs", [])).status).to.equal(400);
       expect(service.jobs.counts().queued).to.equal(0);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("survives a hostile client: malformed request targets, bad percent-encoding, out-of-range list parameters", async () => {
+    const spy = createSpyLogger("prover");
+    const service = new ProverService({ store: new Store(":memory:"), logger: spy.logger, backend: createSnarkjsBackend(), modelsDir: MODELS, workers: 0 });
+    await service.start();
+    const server = await service.listen(0);
+    try {
+      for (let i = 0; i < 3; i++) await service.submit({ id: `j${i}`, modelDir: "tiny", input });
+      // The request line that used to end the service.
+      const r = await raw(server.port, "GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(r.status).to.equal(400);
+      expect((await api(server.url, "/jobs/%ZZ")).status).to.equal(400);
+      // A negative limit used to list everything; anything but an integer in 1..1000 is refused by name.
+      for (const limit of ["-5", "0", "1001", "abc", "1e3", ""]) {
+        const bad = await api(server.url, `/jobs?limit=${limit}`);
+        expect(bad.status, `limit=${limit}`).to.equal(400);
+        expect(bad.json.error).to.equal(`limit must be an integer from 1 to 1000, got "${limit}"`);
+      }
+      expect((await api(server.url, "/jobs?status=everything")).json.error).to.match(/^status must be one of/);
+      const two = await api(server.url, "/jobs?limit=2");
+      expect(two.status).to.equal(200);
+      expect(two.json.jobs).to.have.length(2);
+      expect((await api(server.url, "/healthz")).status).to.equal(200);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it("fails a job whose inputData is not hex at once, with the reason (a bad input is not transient)", async () => {
+    const spy = createSpyLogger("prover");
+    // The compiler's MNIST package reads {inputData}; the input is refused before any proving.
+    const service = new ProverService({ store: new Store(":memory:"), logger: spy.logger, backend: createSnarkjsBackend(), modelsDir: "models" });
+    await service.start();
+    try {
+      for (const inputData of ["0xzz", "hello", "0x123"]) {
+        const { job } = await service.submit({ modelDir: "mnist-mlp", input: { inputData } });
+        const done = await service.waitFor(job.id, { timeoutMs: 60_000 });
+        expect(done.status, inputData).to.equal("failed");
+        expect(done.attempts, inputData).to.equal(1);
+        expect(done.error).to.match(/^input data is not 0x-prefixed hex with whole bytes/);
+      }
     } finally {
       await service.stop();
     }

@@ -1,12 +1,12 @@
 // The run loop, ops server, metrics and spy logger (sdk/node/daemon.ts, server.ts, metrics.ts, logger.ts).
 import { expect } from "chai";
 import { rejects } from "node:assert/strict";
-import { connect } from "node:net";
 import { runDaemon, type StepContext } from "../../sdk/node/daemon.ts";
 import { startServer, HttpError } from "../../sdk/node/server.ts";
 import { Metrics } from "../../sdk/node/metrics.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
 import { FatalError, RetryableError } from "../../sdk/errors.ts";
+import { raw } from "../raw-http.ts";
 
 const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
   const end = Date.now() + ms;
@@ -94,32 +94,6 @@ describe("sdk/node/daemon", () => {
     expect(spy.find("t: stopping")?.signal).to.equal("SIGTERM");
   });
 });
-
-/**
- * Sends `head` (and then `body`, if any, in chunks until the server hangs up) on a raw socket, the way an
- * attacker would: no client library to tidy the request. Resolves with what came back and whether the
- * server closed the connection; gives up after `waitMs` (then `closed` is false).
- */
-async function raw(port: number, head: string, o: { body?: Buffer; waitMs?: number } = {}): Promise<{ status: number; headers: string; body: string; closed: boolean }> {
-  const sock = connect(port, "127.0.0.1");
-  let got = "";
-  sock.on("data", (d: Buffer) => (got += d.toString("utf8")));
-  sock.on("error", () => undefined); // a reset after the answer is part of what is tested
-  let pump: NodeJS.Timeout | undefined;
-  const closed = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), o.waitMs ?? 3000);
-    sock.on("close", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-    sock.write(head);
-    if (o.body) pump = setInterval(() => sock.writable && sock.write(o.body!), 1);
-  });
-  clearInterval(pump);
-  sock.destroy();
-  const [headers = "", body = ""] = got.split("\r\n\r\n");
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), headers, body, closed };
-}
 
 describe("sdk/node/server", () => {
   it("stays up under malformed request targets, bad percent-encoding and failing handlers", async () => {
