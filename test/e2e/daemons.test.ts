@@ -6,9 +6,12 @@ import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { outputHash } from "../../sdk/signals.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { dirname } from "node:path";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import { dirname, join } from "node:path";
+import { devKey } from "../../scripts/lib/localnet.ts";
+import { raw } from "../raw-http.ts";
 import { spawnDaemon } from "../../scripts/lib/processes.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
@@ -23,6 +26,7 @@ import {
   WINDOWS,
   claimEvents,
   daemon,
+  digit,
   freeStake,
   infer,
   quantized,
@@ -225,6 +229,120 @@ describe("e2e: daemons as processes", function () {
     await net.chain.advance(WINDOWS.proofWindow + 1);
     await waitStatus(net, claimId, ClaimStatus.Slashed);
     expect(await solvent(net)).to.equal(true);
+  });
+
+  it("a hostile HTTP client: a malformed request line, bad bodies and oversized uploads get 4xx; neither daemon goes down", async () => {
+    net = await startNet("hostile-http");
+    const honest = daemon(net, "honest");
+    const challenger = daemon(net, "challenger");
+    const urls = { provider: await honest.url(), challenger: await challenger.url() };
+    const port = (url: string) => Number(new URL(url).port);
+    // The request line that used to end every daemon (and get an honest provider slashed).
+    for (const url of Object.values(urls)) {
+      for (const line of ["GET http://[ HTTP/1.1", "POST http://[ HTTP/1.1"]) {
+        const r = await raw(port(url), `${line}\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        expect(r.status, `${url} ${line}`).to.equal(400);
+      }
+    }
+    const post = async (body: string) => {
+      const r = await fetch(`${urls.provider}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      return { status: r.status, error: ((await r.json()) as { error: string }).error };
+    };
+    expect(await post(JSON.stringify({ model: 123 }))).to.deep.equal({ status: 400, error: "model must be a string (a served model's name or modelId), got 123; served: mnist-mlp" });
+    expect((await post("[1, 2]")).status).to.equal(400);
+    expect((await post("null")).status).to.equal(400);
+    // Pixels outside [0, 1] were clamped before: now refused, naming the index and the value.
+    const pixels = Array.from(digit(3));
+    // The body is written by hand: JSON.stringify cannot write 1e999, which JSON.parse reads as Infinity.
+    const at = (i: number, v: string) => `{"model":"mnist-mlp","input":[${pixels.map((p, j) => (j === i ? v : String(p))).join(",")}]}`;
+    expect(await post(at(7, "-5"))).to.deep.equal({ status: 400, error: "input[7] = -5 is outside mnist-mlp's input range [0, 1]" });
+    expect(await post(at(3, "1e308"))).to.deep.equal({ status: 400, error: "input[3] = 1e+308 is outside mnist-mlp's input range [0, 1]" });
+    expect(await post(at(0, "1e999"))).to.deep.equal({ status: 400, error: "input[0] = Infinity is not a finite number" });
+    expect(await post(JSON.stringify({ model: "mnist-mlp", quantized: pixels.map(() => "1000") }))).to.deep.equal({ status: 400, error: "quantized[0] = 1000 does not fit mnist-mlp's 8-bit signed input" });
+    // Bad percent-encoding in a path parameter, on both daemons.
+    expect((await fetch(`${urls.provider}/jobs/%ZZ`)).status).to.equal(400);
+    expect((await fetch(`${urls.challenger}/claims/%ZZ`)).status).to.equal(400);
+    // An upload over the limit: 413, and the daemon hangs up instead of reading on.
+    const big = await raw(port(urls.provider), "POST /infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n", { body: Buffer.alloc(65536, 48), waitMs: 10_000 });
+    expect(big.status).to.equal(413);
+    expect(big.closed, "the provider closed the connection").to.equal(true);
+    // Both still up and serving; the provider still takes a good job.
+    expect(honest.proc.exitCode).to.equal(null);
+    expect(challenger.proc.exitCode).to.equal(null);
+    expect((await fetch(`${urls.challenger}/metrics`)).status).to.equal(200);
+    expect(await infer(net, honest, 3)).to.match(/^0x[0-9a-f]{64}$/);
+  });
+
+  it("bad setups fail at start or show on /healthz: no code at the deployment's addresses, an RPC that never answers, a key with no tokens", async () => {
+    net = await startNet("bad-setups");
+    // A deployment file whose token address holds no code (another chain's file, or a reset chain).
+    const nowhere = "0x000000000000000000000000000000000000dEaD";
+    const wrongFile = join(net.work, "wrong-deployment.json");
+    const json = JSON.parse(readFileSync(net.deploymentFile, "utf8")) as { addresses: Record<string, string> };
+    writeFileSync(wrongFile, JSON.stringify({ ...json, addresses: { ...json.addresses, token: nowhere } }));
+    const noCode = daemon(net, "honest", { deployment: wrongFile });
+    expect(await new Promise((r) => noCode.proc.once("exit", r))).to.equal(2);
+    expect(noCode.log()).to.contain(`the deployment ${wrongFile} names ${nowhere} as its token contract, but that address holds no code`);
+
+    // An RPC that accepts connections and never answers: the start fails in time, naming the URL.
+    const sockets = new Set<Socket>();
+    const hole = createTcpServer((sock) => sockets.add(sock));
+    await new Promise<void>((r) => hole.listen(0, "127.0.0.1", r));
+    const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`;
+    try {
+      const hung = daemon(net, "challenger", { rpcUrl: holeUrl, health: { rpcTimeoutMs: 500 } });
+      expect(await new Promise((r) => hung.proc.once("exit", r))).to.equal(1);
+      expect(hung.log()).to.contain(`RPC ${holeUrl} did not answer eth_chainId within 500 ms`);
+    } finally {
+      sockets.forEach((sock) => sock.destroy());
+      hole.close();
+    }
+
+    // A key with gas but no tokens: warned about once, with the amount needed; /healthz and /infer say so.
+    const poor = spawnDaemon("provider", "poor", net.work, {
+      rpcUrl: net.chain.url, deployment: net.deploymentFile, models: [{ package: PKG }], intervalMs: 100, privateKey: devKey(7), logLevel: "debug",
+    });
+    net.daemons.push(poor);
+    const warned = await poor.waitForLog(/cannot cover one bond/);
+    expect(warned).to.include({ level: 40, need: String(BONDS.minProviderBond), free: "0", balance: "0", shortfall: String(BONDS.minProviderBond) });
+    const url = await poor.url();
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).to.equal(503);
+    expect(((await health.json()) as { reason: string }).reason).to.equal(`the account cannot cover one bond: needs ${BONDS.minProviderBond}, has 0 staked and 0 in tokens (short ${BONDS.minProviderBond})`);
+    const refused = await fetch(`${url}/infer`, { method: "POST", body: JSON.stringify({ model: "mnist-mlp", input: Array.from(digit(1)) }) });
+    expect(refused.status).to.equal(503);
+    // Many steps later, still the one warning.
+    await waitFor("ten more steps", async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(/daemon_steps_total\{[^}]*result="ok"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0) >= 10 ? true : undefined;
+    });
+    expect(poor.log().split("\n").filter((l) => l.includes("cannot cover one bond")).length).to.equal(1);
+  });
+
+  it("an RPC outage is logged when it starts and when it ends, and /healthz is 503 with the reason meanwhile", async () => {
+    net = await startNet("rpc-outage");
+    const proxy = await startFaultProxy(net.chain.url, { errorRate: 0, dropRate: 0, delayRate: 0, delayMs: 0 });
+    try {
+      const honest = daemon(net, "honest", { rpcUrl: proxy.url, health: { probeIntervalMs: 200, rpcTimeoutMs: 500 } });
+      const url = await honest.url();
+      const healthz = async () => {
+        const r = await fetch(`${url}/healthz`);
+        return { status: r.status, reason: ((await r.json()) as { reason?: string }).reason };
+      };
+      await waitFor("a healthy provider", async () => ((await healthz()).status === 200 ? true : undefined));
+      proxy.setDown(true);
+      const down = await honest.waitForLog("RPC stopped answering", 20_000);
+      expect(down.rpc).to.equal(proxy.url);
+      const degraded = await healthz();
+      expect(degraded.status).to.equal(503);
+      expect(degraded.reason).to.match(new RegExp(`RPC ${proxy.url} not answering since`));
+      proxy.setDown(false);
+      await honest.waitForLog("RPC answering again", 20_000);
+      await waitFor("a healthy provider again", async () => ((await healthz()).status === 200 ? true : undefined));
+      expect(honest.log().split("\n").filter((l) => l.includes("RPC stopped answering")).length).to.equal(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a config with a wrong field stops the daemon at start with the field named", async () => {

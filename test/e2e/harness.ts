@@ -1,7 +1,7 @@
 // End-to-end harness: an embedded chain served over JSON-RPC, ozk deployed with the MNIST MLP registered,
 // funded actors, daemons as processes, an RPC proxy that injects faults, and chain readers for assertions.
 import { mkdirSync, mkdtempSync } from "node:fs";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -179,6 +179,8 @@ export async function solvent(net: Net): Promise<boolean> {
 export interface FaultProxy {
   url: string;
   stats: { forwarded: number; errored: number; dropped: number; delayed: number };
+  /** While down, requests are accepted and never answered (a wedged node); back up, the held ones are cut. */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -191,10 +193,16 @@ export async function startFaultProxy(target: string, o: { errorRate: number; dr
   const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const stats = { forwarded: 0, errored: 0, dropped: 0, delayed: 0 };
   const t = new URL(target);
+  let down = false;
+  const held = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      if (down) {
+        held.add(res);
+        return;
+      }
       const r = rand();
       if (r < o.errorRate) {
         stats.errored++;
@@ -226,6 +234,13 @@ export async function startFaultProxy(target: string, o: { errorRate: number; dr
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     stats,
+    setDown(d) {
+      down = d;
+      if (!d) {
+        held.forEach((res) => res.destroy());
+        held.clear();
+      }
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
