@@ -6,6 +6,7 @@ import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { outputHash } from "../../sdk/signals.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
@@ -42,6 +43,20 @@ import {
   wallet,
   type Net,
 } from "./harness.ts";
+
+/** The exit code of a daemon expected to stop on its own; a daemon still running after `ms` fails the test. */
+async function exitCode(d: { name: string; proc: ChildProcess }, ms = 30_000): Promise<number | null> {
+  if (d.proc.exitCode !== null) return d.proc.exitCode;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      new Promise<number | null>((r) => d.proc.once("exit", r)),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${d.name} still running after ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The consumer stakes and challenges a claim itself (a griefing challenge of an honest claim). */
 async function griefChallenge(net: Net, claimId: Hex): Promise<void> {
@@ -281,7 +296,7 @@ describe("e2e: daemons as processes", function () {
     const json = JSON.parse(readFileSync(net.deploymentFile, "utf8")) as { addresses: Record<string, string> };
     writeFileSync(wrongFile, JSON.stringify({ ...json, addresses: { ...json.addresses, token: nowhere } }));
     const noCode = daemon(net, "honest", { deployment: wrongFile });
-    expect(await new Promise((r) => noCode.proc.once("exit", r))).to.equal(2);
+    expect(await exitCode(noCode)).to.equal(2);
     expect(noCode.log()).to.contain(`the deployment ${wrongFile} names ${nowhere} as its token contract, but that address holds no code`);
 
     // An RPC that accepts connections and never answers: the start fails in time, naming the URL.
@@ -290,9 +305,9 @@ describe("e2e: daemons as processes", function () {
     await new Promise<void>((r) => hole.listen(0, "127.0.0.1", r));
     const holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`;
     try {
-      const hung = daemon(net, "challenger", { rpcUrl: holeUrl, health: { rpcTimeoutMs: 500 } });
-      expect(await new Promise((r) => hung.proc.once("exit", r))).to.equal(1);
-      expect(hung.log()).to.contain(`RPC ${holeUrl} did not answer eth_chainId within 500 ms`);
+      const hung = daemon(net, "challenger", { rpcUrl: holeUrl }); // the default timeout, 5 s
+      expect(await exitCode(hung)).to.equal(1);
+      expect(hung.log()).to.contain(`RPC ${holeUrl} did not answer eth_chainId within 5000 ms`);
     } finally {
       sockets.forEach((sock) => sock.destroy());
       hole.close();
@@ -323,7 +338,8 @@ describe("e2e: daemons as processes", function () {
     net = await startNet("rpc-outage");
     const proxy = await startFaultProxy(net.chain.url, { errorRate: 0, dropRate: 0, delayRate: 0, delayMs: 0 });
     try {
-      const honest = daemon(net, "honest", { rpcUrl: proxy.url, health: { probeIntervalMs: 200, rpcTimeoutMs: 500 } });
+      // Default probe settings (every 2 s, 5 s timeout, two misses make an outage).
+      const honest = daemon(net, "honest", { rpcUrl: proxy.url });
       const url = await honest.url();
       const healthz = async () => {
         const r = await fetch(`${url}/healthz`);
@@ -331,13 +347,13 @@ describe("e2e: daemons as processes", function () {
       };
       await waitFor("a healthy provider", async () => ((await healthz()).status === 200 ? true : undefined));
       proxy.setDown(true);
-      const down = await honest.waitForLog("RPC stopped answering", 20_000);
+      const down = await honest.waitForLog("RPC stopped answering", 30_000);
       expect(down.rpc).to.equal(proxy.url);
       const degraded = await healthz();
       expect(degraded.status).to.equal(503);
       expect(degraded.reason).to.match(new RegExp(`RPC ${proxy.url} not answering since`));
       proxy.setDown(false);
-      await honest.waitForLog("RPC answering again", 20_000);
+      await honest.waitForLog("RPC answering again", 30_000);
       await waitFor("a healthy provider again", async () => ((await healthz()).status === 200 ? true : undefined));
       expect(honest.log().split("\n").filter((l) => l.includes("RPC stopped answering")).length).to.equal(1);
     } finally {
