@@ -17,7 +17,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi, modelRegistryAbi } from "../abi.ts";
 import { simulateAndWrite } from "../client.ts";
 import { addressOf, type Deployment } from "../deployments.ts";
-import { ConfigError, errorSummary, isRetryable } from "../errors.ts";
+import { ConfigError, errorSummary, isRetryable, type OzkError } from "../errors.ts";
 import { EventCursor } from "./cursor.ts";
 import { runDaemon, type DaemonHandle } from "./daemon.ts";
 import { startServer, type OpsServer, type Route } from "./server.ts";
@@ -141,12 +141,20 @@ export async function withdrawCredits(c: Chainable): Promise<bigint> {
  */
 export async function checkDeploymentOnChain(rpcUrl: string, deployment: Deployment, file: string, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<void> {
   const client = probeClient(rpcUrl, timeoutMs);
-  const id = await rpcCall(rpcUrl, "eth_chainId", timeoutMs, () => client.getChainId());
+  // A quick transient failure (a 503, a dropped connection) is tried again a few times; a call that timed out
+  // is not: the node had its chance, and the operator should hear about it now rather than minutes later.
+  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    withRetry(() => rpcCall(rpcUrl, what, timeoutMs, fn), {
+      retries: 3,
+      baseDelayMs: 250,
+      shouldRetry: (err) => !(err as OzkError).meta?.timedOut && isRetryable((err as OzkError).cause),
+    });
+  const id = await call("eth_chainId", () => client.getChainId());
   if (id !== deployment.chainId) {
     throw new ConfigError(`the RPC ${displayUrl(rpcUrl)} is on chain ${id}, the deployment ${file} on chain ${deployment.chainId}`, [`chainId: ${id} != ${deployment.chainId}`]);
   }
   for (const [role, address] of Object.entries(deployment.addresses as Record<string, Address>)) {
-    const code = await rpcCall(rpcUrl, `eth_getCode(${address})`, timeoutMs, () => client.getCode({ address }));
+    const code = await call(`eth_getCode(${address})`, () => client.getCode({ address }));
     if (code === undefined || code === "0x") {
       throw new ConfigError(
         `the deployment ${file} names ${address} as its ${role} contract, but that address holds no code on chain ${id} (RPC ${displayUrl(rpcUrl)})`,

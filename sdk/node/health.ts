@@ -46,18 +46,19 @@ export function probeClient(url: string, timeoutMs: number): PublicClient {
  */
 export async function rpcCall<T>(url: string, what: string, timeoutMs: number, call: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  const expired = new Error("deadline"); // compared by identity: no other error can pass for it
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("deadline")), timeoutMs);
+    timer = setTimeout(() => reject(expired), timeoutMs);
   });
   try {
     return await Promise.race([call(), deadline]);
   } catch (err) {
-    const timedOut = (err instanceof Error && err.message === "deadline") || (err as { name?: unknown }).name === "TimeoutError";
+    const timedOut = err === expired || (err as { name?: unknown } | undefined)?.name === "TimeoutError";
     throw new RetryableError(
       timedOut
         ? `RPC ${displayUrl(url)} did not answer ${what} within ${timeoutMs} ms`
         : `RPC ${displayUrl(url)} failed ${what}: ${errorSummary(err)}`,
-      { cause: err },
+      { cause: err, meta: { timedOut } },
     );
   } finally {
     clearTimeout(timer);
@@ -169,6 +170,8 @@ export class FundsWatch {
     const have = seen.free + (seen.balance ?? 0n);
     const ok = have >= seen.need;
     const before = this.current;
+    // A smaller bond covered (the challenger checks per model too) does not make good a larger one missing.
+    if (ok && before && !before.ok && seen.need < BigInt(before.need)) return;
     this.current = {
       ok,
       need: seen.need.toString(),

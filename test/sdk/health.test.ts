@@ -38,7 +38,7 @@ const until = async (what: string, cond: () => boolean, ms = 10_000): Promise<vo
 
 /** A JSON-RPC endpoint whose answers and outages the test controls. */
 async function fakeRpc(o: { code?: (address: string) => Hex; call?: () => Hex } = {}) {
-  const state = { down: false, requests: 0, code: o.code ?? (() => "0x6001" as Hex), call: o.call ?? (() => `0x${"00".repeat(32)}` as Hex) };
+  const state = { down: false, requests: 0, failNext: 0, code: o.code ?? (() => "0x6001" as Hex), call: o.call ?? (() => `0x${"00".repeat(32)}` as Hex) };
   const held = new Set<ServerResponse>();
   const answer = (m: { id: number; method: string; params?: unknown[] }) => {
     switch (m.method) {
@@ -61,6 +61,11 @@ async function fakeRpc(o: { code?: (address: string) => Hex; call?: () => Hex } 
       state.requests++;
       if (state.down) {
         held.add(res); // accepted, never answered: what a wedged node looks like
+        return;
+      }
+      if (state.failNext > 0) {
+        state.failNext--;
+        res.writeHead(503).end("busy");
         return;
       }
       const msg = JSON.parse(text) as Parameters<typeof answer>[0] | Parameters<typeof answer>[0][];
@@ -189,6 +194,19 @@ describe("sdk/node/health", function () {
       expect(msg).to.contain(file);
       expect(msg.toLowerCase()).to.contain(ADDR.claims);
       expect(msg).to.match(/as its claims contract, but that address holds no code on chain 31337/);
+    } finally {
+      await rpc.close();
+    }
+  });
+
+  it("a start rides out a few quick transient RPC failures (503s) and checks every address", async () => {
+    const rpc = await fakeRpc();
+    rpc.state.failNext = 2;
+    try {
+      const base = await createDaemonBase("provider", baseConfig(rpc.url, deploymentFile()));
+      base.store.close();
+      expect(rpc.state.failNext).to.equal(0);
+      expect(rpc.state.requests).to.equal(2 + 1 + Object.keys(ADDR).length); // two 503s, eth_chainId, one eth_getCode per address
     } finally {
       await rpc.close();
     }

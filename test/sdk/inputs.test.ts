@@ -57,4 +57,11 @@ describe("sdk/inputs", () => {
     stray[6] = 1;
     expect(() => decodeInputData(stray)).to.throw(InputError, /not canonical/);
   });
+
+  it("rejects text that is not hex as bad input (an InputError, not an unknown failure)", () => {
+    for (const data of ["0xzz", "hello", "0x123", "01", "0x 1"]) {
+      expect(() => decodeInputData(data as `0x${string}`), data).to.throw(InputError, /not 0x-prefixed hex with whole bytes/);
+    }
+    expect(() => checkInputData("0xzz", 1n)).to.throw(InputError, /not 0x-prefixed hex/);
+  });
 });
