@@ -211,8 +211,14 @@ export async function startServer(options: ServerOptions): Promise<OpsServer> {
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
+    server.listen(options.port, options.host ?? "127.0.0.1", () => {
+      server.removeListener("error", reject);
+      resolve();
+    });
   });
+  // Once listening, a server error (accept failing with EMFILE under a connection flood) is logged, not
+  // thrown: with no listener Node would end the process.
+  server.on("error", (err) => logError({ err }, "http server error"));
   const { port } = server.address() as AddressInfo;
   const host = options.host ?? "127.0.0.1";
   return {
