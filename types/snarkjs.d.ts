@@ -18,7 +18,11 @@ declare module "snarkjs" {
   export type VerificationKey = Record<string, unknown> & { protocol?: string; curve?: string; nPublic?: number };
   export const zKey: {
     newZKey(r1cs: FileRef, ptau: FileRef, zkey: FileRef, logger?: Logger): Promise<unknown>;
-    beacon(oldZkey: FileRef, newZkey: FileRef, name: string, beaconHashStr: string, numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    /** Returns the contribution hash, or false for a malformed beacon. */
+    beacon(oldZkey: FileRef, newZkey: FileRef, name: string, beaconHashStr: string, numIterationsExp: number, logger?: Logger): Promise<Uint8Array | false>;
+    /** Returns the contribution hash. */
+    contribute(oldZkey: FileRef, newZkey: FileRef, name: string, entropy: string, logger?: Logger): Promise<Uint8Array>;
+    verifyFromR1cs(r1cs: FileRef, ptau: FileRef, zkey: FileRef, logger?: Logger): Promise<boolean>;
     exportVerificationKey(zkey: FileRef, logger?: Logger): Promise<VerificationKey>;
     exportSolidityVerifier(zkey: FileRef, templates: { groth16: string }, logger?: Logger): Promise<string>;
   };

@@ -60,7 +60,8 @@ export function register(program: Command): void {
     .description("Build a provable package from a package folder holding model.onnx, or an .onnx file")
     .option("--out <dir>", "package folder (default models/<name>)")
     .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
-    .option("--ptau <file>", "powers of tau (default $OZK_PTAU, then ../shared/ptau/dev_pot16.ptau)")
+    .option("--ptau <file>", "powers of tau (default: the file $OZK_PTAU names)")
+    .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")
     .option("--input-range <lo,hi>", "declared float input range", "0,1")
     .option("--input-bits <n>", "signed bits per quantized input (default 8)")
     .option("--weight-bits <n>", "signed bits per weight (default 8)")
@@ -74,12 +75,14 @@ export function register(program: Command): void {
         out: o.out,
         visibility: visibilityOf(o.visibility ?? "constant"),
         ptau: o.ptau,
+        unsafeDev: !!o.unsafeDev,
         quant: quantOptions(o),
         skipSetup: !!o.skipSetup,
         route: routeOf(o.route ?? "direct"),
       });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
+      if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
     });
 
   model
