@@ -11,7 +11,7 @@ import { parseQuant, quantize, serializeQuant, type QuantOptions, type Quantized
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
-import { applyBeacon, contributeSecret, describePtau, initialKey, isUnsafePtau, ptauPower, setupRecordOf, UNSAFE_PTAU_SHA256, type SetupRecord } from "./setup.ts";
+import { applyBeacon, contributeSecret, describePtau, initialKey, isUnsafePtau, ptauPower, releaseCurve, setupRecordOf, UNSAFE_PTAU_SHA256, type SetupRecord } from "./setup.ts";
 import { exportVerifier, verifierCodeHash } from "./verifier.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
 
@@ -230,7 +230,6 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
   }
 
   // 4. Groth16 setup: phase 2 from the powers of tau, with a secret contribution (see setup.ts for why)
-  const name = verifierName(model.name);
   let setup: SetupRecord | null = null;
   if (!opts.skipSetup) {
     const ptau = opts.ptau ?? defaultPtau();
@@ -347,7 +346,7 @@ export async function installKey(out: string, manifest: ModelManifest, setup: Se
     cache.vkey = cache.verifier = derivedKey;
     for (const f of ["vkey.json", "Verifier.sol"]) cache[`${f}#sha256`] = sha256File(join(out, f));
   }
-  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+  await releaseCurve();
   const solSha = cache["Verifier.sol#sha256"]!;
   const codeHash = cache[`verifierCodeHash:${solSha}`] ?? verifierCodeHash(readFileSync(join(out, "Verifier.sol"), "utf8"), name);
   cache[`verifierCodeHash:${solSha}`] = codeHash;

@@ -151,6 +151,12 @@ export async function readContributions(zkeyPath: string): Promise<ZkeyContribut
   return result;
 }
 
+/** Stops the worker threads of the BN254 instance snarkjs shares (globalThis.curve_bn128), so the process can exit. */
+export async function releaseCurve(): Promise<void> {
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+  delete (globalThis as { curve_bn128?: unknown }).curve_bn128;
+}
+
 const quietLogger: snarkjs.Logger = { info: () => {}, debug: () => {}, warn: () => {}, error: () => {} };
 
 /** The initial phase-2 key of `r1cs` from `ptau` (delta = 1: NOT usable until a secret contribution). */
