@@ -20,7 +20,7 @@ declare module "ffjavascript" {
     F: Field;
     g: Elem;
     zero: Elem;
-    fromObject(o: (bigint | string)[] | (bigint | string)[][]): Elem;
+    fromObject(o: bigint[] | bigint[][]): Elem;
     toObject(p: Elem): bigint[] | bigint[][];
     toAffine(p: Elem): Elem;
     add(a: Elem, b: Elem): Elem;

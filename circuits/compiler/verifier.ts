@@ -26,27 +26,35 @@ export async function exportVerifier(zkeyPath: string, out: string, name: string
 
 interface SolcOutput {
   errors?: { severity: string; formattedMessage: string }[];
-  contracts?: Record<string, Record<string, { evm: { deployedBytecode: { object: string } } }>>;
+  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
 }
 
-/** Runtime bytecode (hex, 0x-prefixed) of contract `name` in `source`, compiled exactly as Hardhat compiles it. */
-export function compileRuntimeCode(source: string, name: string): `0x${string}` {
+export interface CompiledVerifier {
+  abi: unknown[];
+  /** Creation code (deploy it). */
+  bytecode: `0x${string}`;
+  /** Runtime code (what a deployment holds). */
+  deployedBytecode: `0x${string}`;
+}
+
+/** Contract `name` in `source`, compiled exactly as Hardhat compiles the repository's contracts. */
+export function compileVerifier(source: string, name: string): CompiledVerifier {
   const solc = (require("solc/wrapper.js") as (soljson: unknown) => { compile(input: string): string })(require(SOLJSON_PATH));
   const file = `contracts/verifiers/${name}.sol`;
   const input = {
     language: "Solidity",
     sources: { [file]: { content: source } },
-    settings: { ...SOLC_SETTINGS, outputSelection: { [file]: { [name]: ["evm.deployedBytecode.object"] } } },
+    settings: { ...SOLC_SETTINGS, outputSelection: { [file]: { [name]: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } } },
   };
   const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === "error");
   if (errors.length) throw new Error(`solc failed on ${name}: ${errors.map((e) => e.formattedMessage).join("\n")}`);
-  const code = output.contracts?.[file]?.[name]?.evm.deployedBytecode.object;
-  if (!code) throw new Error(`solc produced no contract ${name}`);
-  return `0x${code}`;
+  const c = output.contracts?.[file]?.[name];
+  if (!c) throw new Error(`solc produced no contract ${name}`);
+  return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}` };
 }
 
 /** keccak256 of the runtime code of contract `name` in `source` (what EXTCODEHASH returns for a deployment). */
 export function verifierCodeHash(source: string, name: string): `0x${string}` {
-  return keccak256(compileRuntimeCode(source, name));
+  return keccak256(compileVerifier(source, name).deployedBytecode);
 }
