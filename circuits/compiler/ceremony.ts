@@ -1,6 +1,6 @@
 // A multi-party Groth16 phase 2 for a model package (the library behind `ozk ceremony`). The ceremony folder
 // <package>/ceremony/ holds the chain of keys 0000.zkey (initial), 0001.zkey (after the first contribution), ...;
-// ceremony.json names the powers of tau. The final key is sound if ONE contributor kept and destroyed their secret.
+// ceremony.json names the powers of tau. The final key is sound if ONE contributor kept their secret to themselves and destroyed it.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defaultPtau, installKey, readManifest, REPO_ROOT } from "./build.ts";
@@ -56,6 +56,7 @@ async function describeChain(zkey: string): Promise<string[]> {
   );
 }
 
+/** `ozk ceremony init`: ceremony.json and the initial key 0000.zkey from circuit.r1cs and the ptau. Returns its path. */
 export async function ceremonyInit(pkg: string, opts: { ptau?: string; unsafeDev?: boolean; force?: boolean }): Promise<string> {
   requirePackage(pkg);
   const dir = ceremonyDir(pkg);
@@ -75,6 +76,7 @@ export async function ceremonyInit(pkg: string, opts: { ptau?: string; unsafeDev
   return join(dir, keyName(0));
 }
 
+/** `ozk ceremony contribute`: a secret contribution on the highest-numbered key; returns the new file and its hash. */
 export async function ceremonyContribute(pkg: string, opts: { name: string; entropy?: Uint8Array }): Promise<{ file: string; hash: string }> {
   readState(pkg);
   // A contributor on another machine may hold only ceremony.json and the latest key: build on the highest number.
@@ -89,6 +91,8 @@ export async function ceremonyContribute(pkg: string, opts: { name: string; entr
   return { file: next, hash };
 }
 
+/** `ozk ceremony verify`: the whole chain (and the finalized key, if any) against circuit.r1cs and the ptau; logs
+ *  every contribution's name and hash and every mismatch. True when everything checks out. */
 export async function ceremonyVerify(pkg: string, opts: { ptau?: string; log?: (line: string) => void }): Promise<boolean> {
   const log = opts.log ?? ((l: string) => console.log(l));
   requirePackage(pkg);
@@ -111,9 +115,11 @@ export async function ceremonyVerify(pkg: string, opts: { ptau?: string; log?: (
   // After finalize the package's key extends the chain by at most the beacon; check it and list its contributions.
   const finalKey = join(pkg, "circuit.zkey");
   const finalChain = existsSync(finalKey) ? await readContributions(finalKey) : [];
-  const finalized = finalChain.length >= lastChain.length && finalChain.length - lastChain.length <= 1 && lastChain.every((c, j) => c.hash === finalChain[j]!.hash);
+  const extendsChain = lastChain.every((c, j) => c.hash === finalChain[j]?.hash);
+  const extra = finalChain.slice(lastChain.length);
+  // (a circuit.zkey that is not the chain's, e.g. from an earlier `ozk model build`, means "not finalized yet")
+  const finalized = extendsChain && (extra.length === 0 || (extra.length === 1 && extra[0]!.beacon !== null));
   if (finalized) {
-    if (finalChain.length > lastChain.length && !finalChain.at(-1)!.beacon) problems.push(`${finalKey} adds a contribution that is not a beacon after the chain`);
     if (!(await verifyKey(r1cs, ptau, finalKey, logger))) problems.push(`${finalKey} does not verify against circuit.r1cs and ${state.ptau.file}`);
     for (const line of await describeChain(finalKey)) log(line);
     log(`finalized: ${finalKey}`);
@@ -128,6 +134,7 @@ export async function ceremonyVerify(pkg: string, opts: { ptau?: string; log?: (
   return ok && problems.length === 0;
 }
 
+/** `ozk ceremony finalize`: verify, optional beacon, then the package's key, vkey, verifier and manifest record. */
 export async function ceremonyFinalize(pkg: string, opts: { ptau?: string; beacon?: string; iterations?: number; contractsDir?: string | null; log?: (line: string) => void }): Promise<void> {
   const log = opts.log ?? ((l: string) => console.error(l));
   const state = readState(pkg);

@@ -11,9 +11,9 @@ them kept their secret from everyone (and then forgot it). Steps (docs/setup.md 
 
   ozk model build <pkg> --skip-setup            the circuit (or a full build: its key is replaced at the end)
   ozk ceremony init <pkg> --ptau <file>         <pkg>/ceremony/0000.zkey from circuit.r1cs and the powers of tau
-  ozk ceremony contribute <pkg> --name <who>    once per contributor, each on their own machine: copy the latest
-                                                <pkg>/ceremony/NNNN.zkey to them, they run this and send back
-                                                the new NNNN+1 file and publish the hash it prints
+  ozk ceremony contribute <pkg> --name <who>    once per contributor, each on their own machine: send them
+                                                <pkg>/ceremony/ceremony.json and the latest NNNN.zkey; they run
+                                                this, publish the hash it prints and send back NNNN+1.zkey
   ozk ceremony verify <pkg> --ptau <file>       anyone: checks every link of the chain, lists names and hashes
   ozk ceremony finalize <pkg> --ptau <file>     optional beacon, then circuit.zkey, vkey.json, Verifier.sol,
                                                 contracts/verifiers/<Name>.sol and the manifest's setup record`;
