@@ -88,8 +88,6 @@ export function defaultPtau(): string | undefined {
   return p && existsSync(p) ? p : undefined;
 }
 
-export { ptauPower };
-
 /** "mnist-mlp" -> "MnistMlpVerifier" */
 export function verifierName(model: string): string {
   const pascal = model
@@ -253,7 +251,8 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
     // A key finalized by `ozk ceremony` for this very circuit and ptau is kept: rebuilding must not replace it.
     const prior = existsSync(join(out, "manifest.json")) ? readManifest(out) : null;
     const ceremonyKey =
-      prior?.setup?.kind === "ceremony" &&
+      existsSync(join(out, "ceremony", "ceremony.json")) &&
+      !!prior?.setup?.contributions.length &&
       prior.setup.ptau?.sha256 === ptauInfo.sha256 &&
       prior.sha256["circuit.r1cs"] === sha256File(r1csPath) &&
       existsSync(zkeyPath) &&
@@ -314,6 +313,7 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
   if (route === "circom") manifest.artifacts.wasm = "circuit.wasm";
   if (onnxPath && resolve(dirname(onnxPath)) === out) manifest.artifacts.onnx = basename(onnxPath);
   const contractsDir = opts.contractsDir === undefined ? join(REPO_ROOT, "contracts", "verifiers") : opts.contractsDir;
+  saveCache();
   if (setup) await installKey(out, manifest, setup, { contractsDir, log });
   else writeManifest(out, manifest);
   log(`package ${out}: ${stats.nConstraints} constraints, built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -335,9 +335,8 @@ export async function installKey(out: string, manifest: ModelManifest, setup: Se
   const cache: Cache = existsSync(cachePath) ? (JSON.parse(readFileSync(cachePath, "utf8")) as Cache) : {};
   const zkeyPath = join(out, "circuit.zkey");
   const name = verifierName(manifest.name);
-  const zkeySha = sha256File(zkeyPath);
-  cache["circuit.zkey#sha256"] = zkeySha;
-  const derivedKey = zkeySha + name;
+  // (cache["circuit.zkey#sha256"] stays as buildModel recorded it: a key from elsewhere is not a cached build key)
+  const derivedKey = sha256File(zkeyPath) + name;
   const have = (file: string): boolean => existsSync(join(out, file)) && cache[`${file}#sha256`] === sha256File(join(out, file));
   const contractCopy = opts.contractsDir ? join(opts.contractsDir, `${name}.sol`) : null;
   if (cache.vkey !== derivedKey || cache.verifier !== derivedKey || !have("vkey.json") || !have("Verifier.sol") || (contractCopy && !existsSync(contractCopy))) {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { buildModel } from "../../circuits/compiler/build.ts";
+import { buildModel, readManifest, SINGLE_CONTRIBUTION_NAME } from "../../circuits/compiler/build.ts";
 import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../../circuits/compiler/ceremony.ts";
 import { applyBeacon, contributeSecret, releaseCurve } from "../../circuits/compiler/setup.ts";
 import { verifyPackageSetup } from "../../circuits/compiler/verify-setup.ts";
@@ -118,6 +118,17 @@ describe("ozk ceremony: errors, exit codes, records", function () {
     expect(failed.code).to.equal(1);
     expect(failed.out).to.match(/setup verification FAILED/);
     writeFileSync(manifestPath, original);
+  });
+
+  it("ozk model build keeps a key finalized by the ceremony; twin: without the ceremony folder it makes a new one", async function () {
+    const opts = { out: pkg, calibration: randomInputs(82, 8, 6), ptau: TEST_PTAU, contractsDir: null, log: () => {} };
+    const before = readManifest(pkg).setup!;
+    expect(before.contributions.map((c) => c.name)).to.deep.equal(["alice", "bob"]);
+    expect((await buildModel(model, opts)).setup).to.deep.equal(before);
+    renameSync(join(pkg, "ceremony"), join(dir, "ceremony-moved"));
+    const rebuilt = (await buildModel(model, opts)).setup!;
+    expect(rebuilt.contributions.map((c) => c.name)).to.deep.equal([SINGLE_CONTRIBUTION_NAME]);
+    expect(await verifyPackageSetup(pkg, TEST_PTAU)).to.deep.equal([]);
   });
 
   it("ozk ceremony --help lists the four steps", async function () {
