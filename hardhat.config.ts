@@ -1,23 +1,16 @@
-// Hardhat 3 configuration: offline solc from the npm package, mocha + ethers + TypeChain toolbox.
-import { createRequire } from "node:module";
+// Hardhat 3 configuration: offline solc from the npm package (settings in solc.config.ts), mocha + ethers + TypeChain toolbox.
 import { defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-
-const require = createRequire(import.meta.url);
+import { SOLC_SETTINGS, SOLC_VERSION, SOLJSON_PATH } from "./solc.config.ts";
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
     profiles: {
       default: {
-        version: "0.8.30",
-        path: require.resolve("solc/soljson.js"),
-        settings: {
-          optimizer: { enabled: true, runs: 10_000 },
-          viaIR: false,
-          evmVersion: "cancun",
-          metadata: { bytecodeHash: "none" },
-        },
+        version: SOLC_VERSION,
+        path: SOLJSON_PATH,
+        settings: SOLC_SETTINGS,
       },
     },
   },

@@ -1,6 +1,8 @@
 // UNSAFE development trusted setup: a snarkjs-compatible Groth16 .zkey from an .r1cs, with toxic waste derived
 // from a public seed (no powers of tau). Anyone can forge proofs for such a key. Benchmarks and tests only.
 import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { nativeBinaryPath, NativeProverError } from "./backends/native.ts";
 
 export const UNSAFE_BANNER =
@@ -16,14 +18,16 @@ export interface UnsafeDevSetupResult {
 
 /**
  * Writes `zkeyPath` for `r1csPath` with tau, alpha, beta, gamma, delta drawn from `seed` (default fixed). Needs the
- * native build (prover/native/build.sh). The key works with snarkjs prove/verify and every ozk backend.
+ * native build (prover/native/build.sh). The key works with snarkjs prove/verify and every ozk backend. When the
+ * key is a model package's proving key (the folder's manifest.json names it), the package is updated to match:
+ * vkey.json, Verifier.sol and a manifest whose setup record says unsafe-dev.
  */
 export function unsafeDevSetup(r1csPath: string, zkeyPath: string, options: { seed?: bigint; threads?: number; quiet?: boolean } = {}): Promise<UnsafeDevSetupResult> {
   if (!options.quiet) console.error(UNSAFE_BANNER);
   const args = ["devsetup-UNSAFE", r1csPath, zkeyPath];
   if (options.seed !== undefined) args.push("--seed", String(options.seed & 0xffffffffffffffffn));
   if (options.threads) args.push("--threads", String(options.threads));
-  return new Promise((resolve, reject) => {
+  return new Promise<UnsafeDevSetupResult>((resolve, reject) => {
     execFile(nativeBinaryPath(), args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) {
         reject(new NativeProverError("unsafe dev setup failed", { details: stderr.trim() || err.message, docsPath: "prover.md#unsafe-dev-setup", cause: err }));
@@ -31,7 +35,23 @@ export function unsafeDevSetup(r1csPath: string, zkeyPath: string, options: { se
       }
       resolve(JSON.parse(stdout) as UnsafeDevSetupResult);
     });
+  }).then(async (result) => {
+    await recordInPackage(zkeyPath);
+    return result;
   });
+}
+
+/** If `zkeyPath` is the proving key of a model package, record the unsafe dev setup in that package. */
+async function recordInPackage(zkeyPath: string): Promise<void> {
+  const pkg = dirname(zkeyPath);
+  const manifestPath = join(pkg, "manifest.json");
+  if (!existsSync(manifestPath)) return;
+  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { format?: string; artifacts?: Record<string, string> };
+  if (manifest.format !== "ozk-model-package" || (manifest.artifacts?.zkey ?? "circuit.zkey") !== basename(zkeyPath)) return;
+  const { installKey, readManifest } = await import("../circuits/compiler/build.ts");
+  const { UNSAFE_DEV_SETUP } = await import("../circuits/compiler/setup.ts");
+  // contractsDir null: an unsafe key never replaces the repository's verifier contracts.
+  await installKey(pkg, readManifest(pkg), UNSAFE_DEV_SETUP, { contractsDir: null });
 }
 
 // CLI: tsx prover/devsetup.ts <circuit.r1cs> <out.zkey> [seed]

@@ -1,17 +1,18 @@
 // `ozk model build`: FloatModel (or model.onnx) -> provable package (quant.json, circuit.circom, circuit.r1cs,
-// circuit.zkey, vkey.json, Verifier.sol, manifest.json), each step cached by a content hash of its inputs.
+// circuit.zkey, vkey.json, Verifier.sol, manifest.json), each step cached by a content hash of its inputs. The key
+// gets one secret phase-2 contribution (setup.ts); `ozk ceremony` replaces it with a multi-party one.
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as snarkjs from "snarkjs";
 import type { FloatModel } from "./ir.ts";
 import { parseQuant, quantize, serializeQuant, type QuantOptions, type QuantizedModel } from "./quantize.ts";
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
+import { applyBeacon, contributeSecret, describePtau, initialKey, isUnsafePtau, ptauPower, releaseCurve, setupRecordOf, UNSAFE_PTAU_SHA256, type SetupRecord } from "./setup.ts";
+import { exportVerifier, verifierCodeHash } from "./verifier.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,8 +22,12 @@ export interface BuildOptions {
   /** Package folder (default models/<name>). */
   out?: string;
   visibility?: Visibility;
-  /** Powers of tau (default: OZK_PTAU, then /work/shared/ptau/dev_pot16.ptau, then ../shared/ptau/dev_pot16.ptau). */
+  /** Powers of tau (default: the file OZK_PTAU names). */
   ptau?: string;
+  /** Mark the powers of tau as insecure (a development file): the manifest records the key as unsafe-dev. */
+  unsafeDev?: boolean;
+  /** A public beacon applied after the secret contribution (optional; it adds no secrecy). */
+  beacon?: { hash: string; iterationsExp: number };
   quant?: QuantOptions;
   /** Calibration inputs; default: 512 MNIST training digits for 784-input models, else seeded uniform samples in inputRange. */
   calibration?: Float32Array[];
@@ -62,7 +67,11 @@ export interface ModelManifest {
   wires: number;
   publicSignals: string[];
   verifierContract: string | null;
-  ptau: { file: string; sha256: string } | null;
+  /** keccak256 of the verifier's runtime bytecode as the repository's solc settings (solc.config.ts) compile
+   *  Verifier.sol: compare with EXTCODEHASH of a deployed verifier. null without a key. */
+  verifierCodeHash: string | null;
+  /** How the proving key was made (kind, powers of tau, contributions, beacon); null without a key. */
+  setup: SetupRecord | null;
   costs: OpCost[];
   /** role -> file name, relative to the package folder. */
   artifacts: Record<string, string>;
@@ -73,27 +82,10 @@ export interface ModelManifest {
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 const sha256File = (path: string): string => sha256(readFileSync(path));
 
-/** The default powers-of-tau file, or undefined when none is found. */
+/** The powers-of-tau file OZK_PTAU names, or undefined when it is unset or missing. */
 export function defaultPtau(): string | undefined {
-  const candidates = [process.env.OZK_PTAU, "/work/shared/ptau/dev_pot16.ptau", resolve(REPO_ROOT, "../shared/ptau/dev_pot16.ptau")];
-  return candidates.find((p): p is string => !!p && existsSync(p));
-}
-
-/** The power (log2 of the largest circuit) a .ptau file supports. */
-export function ptauPower(path: string): number {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.alloc(64);
-    readSync(fd, buf, 0, 64, 0);
-    if (buf.toString("ascii", 0, 4) !== "ptau") throw new Error(`${path} is not a powers-of-tau file`);
-    // magic, version, nSections, then section 1 (type u32, size u64): n8, q (n8 bytes), power
-    const n8 = buf.readUInt32LE(24);
-    const b2 = Buffer.alloc(4);
-    readSync(fd, b2, 0, 4, 28 + n8);
-    return b2.readUInt32LE(0);
-  } finally {
-    closeSync(fd);
-  }
+  const p = process.env.OZK_PTAU;
+  return p && existsSync(p) ? p : undefined;
 }
 
 /** "mnist-mlp" -> "MnistMlpVerifier" */
@@ -235,73 +227,63 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
     log(`r1cs: ${stats.nConstraints} constraints, ${stats.nWires} wires, ${(statSync(r1csPath).size / 1e6).toFixed(1)} MB`);
   }
 
-  // 4. Groth16 setup
-  const name = verifierName(model.name);
-  let ptauInfo: ModelManifest["ptau"] = null;
+  // 4. Groth16 setup: phase 2 from the powers of tau, with a secret contribution (see setup.ts for why)
+  let setup: SetupRecord | null = null;
   if (!opts.skipSetup) {
     const ptau = opts.ptau ?? defaultPtau();
     if (!ptau || !existsSync(ptau)) {
-      throw new Error(`no powers-of-tau file${ptau ? ` at ${ptau}` : ""}: pass --ptau <file> or set OZK_PTAU (development: ../shared/ptau/dev_pot16.ptau)`);
+      throw new Error(`no powers-of-tau file${ptau ? ` at ${ptau}` : ""}: pass --ptau <file> or set OZK_PTAU (docs/setup.md says where to get one)`);
     }
     const power = ptauPower(ptau);
     const needed = Math.ceil(Math.log2(stats.nConstraints + publicCount(q) + 1));
     if (needed > power) {
       throw new Error(`${model.name} needs a powers-of-tau file of power ${needed} (${stats.nConstraints} constraints), but ${ptau} has power ${power}`);
     }
-    const ptauSha = cache[`ptau:${ptau}:${statSync(ptau).mtimeMs}`] ?? sha256File(ptau);
-    cache[`ptau:${ptau}:${statSync(ptau).mtimeMs}`] = ptauSha;
-    ptauInfo = { file: basename(ptau), sha256: ptauSha };
-    const zkeyKey = sha256(JSON.stringify({ r1cs: sha256File(r1csPath), ptauSha }));
+    const ptauCacheKey = `ptau:${resolve(ptau)}:${statSync(ptau).mtimeMs}`;
+    const ptauInfo = describePtau(ptau, cache[ptauCacheKey]);
+    cache[ptauCacheKey] = ptauInfo.sha256;
+    if (isUnsafePtau(ptauInfo, opts.unsafeDev)) {
+      log(`warning: ${ptauInfo.file} is ${ptauInfo.sha256 in UNSAFE_PTAU_SHA256 ? `known insecure (${UNSAFE_PTAU_SHA256[ptauInfo.sha256]})` : "marked insecure (--unsafe-dev)"}: the key is recorded as unsafe-dev`);
+    }
+    // "phase2": keys of earlier versions (closed by a public beacon only, hence forgeable) are never reused.
+    const zkeyKey = sha256(JSON.stringify({ r1cs: sha256File(r1csPath), ptauSha: ptauInfo.sha256, phase2: "secret contribution", beacon: opts.beacon ?? null }));
     const zkeyPath = join(out, "circuit.zkey");
-    if (fresh("zkey", "circuit.zkey", zkeyKey)) {
+    // A key finalized by `ozk ceremony` for this very circuit and ptau is kept: rebuilding must not replace it.
+    const prior = existsSync(join(out, "manifest.json")) ? readManifest(out) : null;
+    const ceremonyKey =
+      existsSync(join(out, "ceremony", "ceremony.json")) &&
+      !!prior?.setup?.contributions.length &&
+      prior.setup.ptau?.sha256 === ptauInfo.sha256 &&
+      prior.sha256["circuit.r1cs"] === sha256File(r1csPath) &&
+      existsSync(zkeyPath) &&
+      prior.sha256["circuit.zkey"] === sha256File(zkeyPath);
+    if (ceremonyKey) {
+      log("zkey: kept (finalized by ozk ceremony)");
+    } else if (fresh("zkey", "circuit.zkey", zkeyKey)) {
       log("zkey: cached");
     } else {
-      await step(`Groth16 setup (${stats.nConstraints} constraints, ptau power ${power})`, async () => {
-        const tmp = join(out, "build", "circuit_0000.zkey");
+      await step(`Groth16 setup (${stats.nConstraints} constraints, ptau power ${power}, one secret contribution)`, async () => {
+        const init = join(out, "build", "circuit_0000.zkey");
+        const contributed = join(out, "build", "circuit_0001.zkey");
         const logger = { info: (m: string) => /section|Writing|Reading/i.test(m) || log(`  ${m}`), debug: () => {}, warn: (m: string) => log(`  warning: ${m}`), error: (m: string) => log(`  error: ${m}`) };
-        const r = await snarkjs.zKey.newZKey(r1csPath, ptau, tmp, logger);
-        if (r === -1) throw new Error(`snarkjs newZKey failed for ${r1csPath} with ${ptau}`);
-        // A public beacon closes phase 2 deterministically (development setup; a real deployment runs a ceremony).
-        await snarkjs.zKey.beacon(tmp, zkeyPath, "ozk dev beacon", sha256(`ozk:${model.name}`), 10);
-        rmSync(tmp, { force: true });
+        await initialKey(r1csPath, ptau, init, logger);
+        const hash = await contributeSecret(init, opts.beacon ? contributed : zkeyPath, SINGLE_CONTRIBUTION_NAME);
+        log(`  secret contribution hash ${hash}`);
+        if (opts.beacon) await applyBeacon(contributed, zkeyPath, opts.beacon.hash, opts.beacon.iterationsExp);
+        rmSync(init, { force: true });
+        rmSync(contributed, { force: true });
       });
       record("zkey", "circuit.zkey", zkeyKey);
     }
-    const derivedKey = sha256File(zkeyPath) + name;
-    if (!fresh("vkey", "vkey.json", derivedKey) || !fresh("verifier", "Verifier.sol", derivedKey)) {
-      await step("export verification key and Solidity verifier", async () => {
-        const vkey = await snarkjs.zKey.exportVerificationKey(zkeyPath);
-        writeFileSync(join(out, "vkey.json"), JSON.stringify(vkey, null, 1) + "\n");
-        const require = createRequire(import.meta.url);
-        const templates = join(dirname(require.resolve("snarkjs")), "../templates");
-        const sol = await snarkjs.zKey.exportSolidityVerifier(zkeyPath, { groth16: readFileSync(join(templates, "verifier_groth16.sol.ejs"), "utf8") });
-        const named = sol.replace(/contract Groth16Verifier\b/, `contract ${name}`).replace(/pragma solidity [^;]+;/, "pragma solidity >=0.8.0 <0.9.0;");
-        writeFileSync(join(out, "Verifier.sol"), named);
-        const contractsDir = opts.contractsDir === undefined ? join(REPO_ROOT, "contracts", "verifiers") : opts.contractsDir;
-        if (contractsDir) {
-          mkdirSync(contractsDir, { recursive: true });
-          writeFileSync(join(contractsDir, `${name}.sol`), named);
-        }
-      });
-      record("vkey", "vkey.json", derivedKey);
-      record("verifier", "Verifier.sol", derivedKey);
-    }
-    await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+    setup = await setupRecordOf(zkeyPath, ptauInfo, { unsafeDev: opts.unsafeDev, ceremony: !!ceremonyKey });
   }
 
-  // 5. manifest
-  const artifacts: Record<string, string> = { quant: "quant.json", circom: "circuit.circom", r1cs: "circuit.r1cs" };
-  if (route === "circom") artifacts.wasm = "circuit.wasm";
-  if (onnxPath && resolve(dirname(onnxPath)) === out) artifacts.onnx = basename(onnxPath);
-  if (!opts.skipSetup) Object.assign(artifacts, { zkey: "circuit.zkey", vkey: "vkey.json", verifier: "Verifier.sol" });
-  const hashes: Record<string, string> = {};
-  for (const f of Object.values(artifacts)) hashes[f] = cache[`${f}#sha256`] ?? sha256File(join(out, f));
-  const modelId = "0x" + sha256(["quant.json", "circuit.r1cs", "vkey.json"].map((f) => hashes[f] ?? "").join(":"));
+  // 5. verification key, verifier, manifest
   const manifest: ModelManifest = {
     format: "ozk-model-package",
     version: 1,
     name: model.name,
-    modelId,
+    modelId: "",
     route,
     witnessGenerator:
       route === "direct"
@@ -321,16 +303,66 @@ export async function buildModel(source: string | FloatModel, opts: BuildOptions
     constraints: stats.nConstraints,
     wires: stats.nWires,
     publicSignals: publicSignalNames(q),
-    verifierContract: opts.skipSetup ? null : name,
-    ptau: ptauInfo,
+    verifierContract: null,
+    verifierCodeHash: null,
+    setup: null,
     costs: stats.costs,
-    artifacts,
-    sha256: hashes,
+    artifacts: { quant: "quant.json", circom: "circuit.circom", r1cs: "circuit.r1cs" },
+    sha256: {},
   };
-  writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+  if (route === "circom") manifest.artifacts.wasm = "circuit.wasm";
+  if (onnxPath && resolve(dirname(onnxPath)) === out) manifest.artifacts.onnx = basename(onnxPath);
+  const contractsDir = opts.contractsDir === undefined ? join(REPO_ROOT, "contracts", "verifiers") : opts.contractsDir;
   saveCache();
+  if (setup) await installKey(out, manifest, setup, { contractsDir, log });
+  else writeManifest(out, manifest);
   log(`package ${out}: ${stats.nConstraints} constraints, built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return manifest;
+}
+
+/** The name `ozk model build` gives its secret phase-2 contribution. */
+export const SINGLE_CONTRIBUTION_NAME = "ozk model build (single contributor)";
+
+/**
+ * Completes a package around its finished proving key (`<out>/circuit.zkey`): vkey.json, Verifier.sol and the copy
+ * in `contractsDir`, then manifest.json with the setup record, the verifier's code hash, modelId and every
+ * artifact's sha256. Shared by `ozk model build` and `ozk ceremony finalize`; fills in `manifest`.
+ */
+export async function installKey(out: string, manifest: ModelManifest, setup: SetupRecord, opts: { contractsDir: string | null; log?: (line: string) => void }): Promise<void> {
+  const log = opts.log ?? (() => {});
+  const cachePath = join(out, "build", "cache.json");
+  mkdirSync(join(out, "build"), { recursive: true });
+  const cache: Cache = existsSync(cachePath) ? (JSON.parse(readFileSync(cachePath, "utf8")) as Cache) : {};
+  const zkeyPath = join(out, "circuit.zkey");
+  const name = verifierName(manifest.name);
+  // (cache["circuit.zkey#sha256"] stays as buildModel recorded it: a key from elsewhere is not a cached build key)
+  const derivedKey = sha256File(zkeyPath) + name;
+  const have = (file: string): boolean => existsSync(join(out, file)) && cache[`${file}#sha256`] === sha256File(join(out, file));
+  const contractCopy = opts.contractsDir ? join(opts.contractsDir, `${name}.sol`) : null;
+  if (cache.vkey !== derivedKey || cache.verifier !== derivedKey || !have("vkey.json") || !have("Verifier.sol") || (contractCopy && !existsSync(contractCopy))) {
+    log("export verification key and Solidity verifier ...");
+    await exportVerifier(zkeyPath, out, name, opts.contractsDir);
+    cache.vkey = cache.verifier = derivedKey;
+    for (const f of ["vkey.json", "Verifier.sol"]) cache[`${f}#sha256`] = sha256File(join(out, f));
+  }
+  await releaseCurve();
+  const solSha = cache["Verifier.sol#sha256"]!;
+  const codeHash = cache[`verifierCodeHash:${solSha}`] ?? verifierCodeHash(readFileSync(join(out, "Verifier.sol"), "utf8"), name);
+  cache[`verifierCodeHash:${solSha}`] = codeHash;
+  writeFileSync(cachePath, JSON.stringify(cache, null, 2) + "\n");
+  Object.assign(manifest.artifacts, { zkey: "circuit.zkey", vkey: "vkey.json", verifier: "Verifier.sol" });
+  manifest.verifierContract = name;
+  manifest.verifierCodeHash = codeHash;
+  manifest.setup = setup;
+  writeManifest(out, manifest);
+}
+
+/** Fills in `sha256` and `modelId` from the files on disk and writes manifest.json. */
+function writeManifest(out: string, manifest: ModelManifest): void {
+  manifest.sha256 = {};
+  for (const f of Object.values(manifest.artifacts)) manifest.sha256[f] = sha256File(join(out, f));
+  manifest.modelId = "0x" + sha256(["quant.json", "circuit.r1cs", "vkey.json"].map((f) => manifest.sha256[f] ?? "").join(":"));
+  writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
 }
 
 /** sha256 of manifest.json: the artifactHash a model is registered with. */

@@ -1,4 +1,4 @@
-// `ozk model build | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
+// `ozk model build | verify-setup | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -60,7 +60,8 @@ export function register(program: Command): void {
     .description("Build a provable package from a package folder holding model.onnx, or an .onnx file")
     .option("--out <dir>", "package folder (default models/<name>)")
     .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
-    .option("--ptau <file>", "powers of tau (default $OZK_PTAU, then ../shared/ptau/dev_pot16.ptau)")
+    .option("--ptau <file>", "powers of tau (default: the file $OZK_PTAU names)")
+    .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")
     .option("--input-range <lo,hi>", "declared float input range", "0,1")
     .option("--input-bits <n>", "signed bits per quantized input (default 8)")
     .option("--weight-bits <n>", "signed bits per weight (default 8)")
@@ -74,12 +75,27 @@ export function register(program: Command): void {
         out: o.out,
         visibility: visibilityOf(o.visibility ?? "constant"),
         ptau: o.ptau,
+        unsafeDev: !!o.unsafeDev,
         quant: quantOptions(o),
         skipSetup: !!o.skipSetup,
         route: routeOf(o.route ?? "direct"),
       });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
+      if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
+    });
+
+  model
+    .command("verify-setup <package>")
+    .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
+    .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
+    .action(async (pkgDir: string, o: { ptau?: string }) => {
+      const { verifyPackageSetup } = await import("../../circuits/compiler/verify-setup.ts");
+      const { defaultPtau } = await import("../../circuits/compiler/build.ts");
+      const problems = await verifyPackageSetup(pkgDir, o.ptau ?? defaultPtau(), (l) => console.log(l));
+      for (const p of problems) console.log(`MISMATCH: ${p}`);
+      if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
+      console.log(`${pkgDir}: setup verified`);
     });
 
   model

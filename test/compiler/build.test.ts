@@ -1,15 +1,28 @@
 // `ozk model build` end to end on a tiny model: committed weights, cache reuse, proof and verification, and the
 // errors a user sees for a missing or too-small powers-of-tau file.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { buildModel, defaultPtau } from "../../circuits/compiler/build.ts";
+import { buildModel, defaultPtau, SINGLE_CONTRIBUTION_NAME } from "../../circuits/compiler/build.ts";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { loadPackage, proveModel, verifyModelProof } from "../../circuits/compiler/prove.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { publicSignals } from "../../sdk/signals.ts";
 import { randomInputs, randomMlp } from "./random-models.ts";
+
+/** OZK_PTAU when set, else the committed INSECURE 2^11 test file (too small for the first two models here). */
+const TEST_PTAU = join(import.meta.dirname, "../fixtures/ptau/INSECURE_test_pot11.ptau");
+const ptauForTests = (): string | undefined => defaultPtau() ?? (existsSync(TEST_PTAU) ? TEST_PTAU : undefined);
+/** The ptau OZK_PTAU names (these models need 2^12), or skip with a message. */
+function needPtau(ctx: Mocha.Context): string {
+  const ptau = defaultPtau();
+  if (!ptau) {
+    console.log("    OZK_PTAU does not name a powers-of-tau file of power 12 or more: skipping");
+    ctx.skip();
+  }
+  return ptau!;
+}
 
 describe("ozk model build", function () {
   this.timeout(300_000);
@@ -21,15 +34,20 @@ describe("ozk model build", function () {
   });
 
   it("builds a committed-weights package, reuses every step on a re-run, and its proofs verify", async function () {
-    if (!defaultPtau()) this.skip();
+    const ptau = needPtau(this);
     const model = randomMlp(51, [12, 6, 4]);
     model.name = "tiny-committed";
     const out = join(dir, "tiny");
     const calibration = randomInputs(52, 16, 12);
     const logs: string[] = [];
-    const opts = { out, visibility: "committed" as const, calibration, contractsDir: null, log: (l: string) => logs.push(l) };
+    const opts = { out, visibility: "committed" as const, calibration, ptau, contractsDir: null, log: (l: string) => logs.push(l) };
     const m = await buildModel(model, opts);
     expect(m.visibility).to.equal("committed");
+    // one secret phase-2 contribution, no beacon; the verifier's code hash is recorded
+    expect(m.setup?.contributions.map((c) => c.name)).to.deep.equal([SINGLE_CONTRIBUTION_NAME]);
+    expect(m.setup?.contributions[0]?.hash).to.match(/^[0-9a-f]{128}$/);
+    expect(m.setup?.beacon).to.equal(null);
+    expect(m.verifierCodeHash).to.match(/^0x[0-9a-f]{64}$/);
     expect(m.verifierContract).to.equal("TinyCommittedVerifier");
     expect(readFileSync(join(out, "Verifier.sol"), "utf8")).to.match(/contract TinyCommittedVerifier\b/);
     const again: string[] = [];
@@ -51,11 +69,11 @@ describe("ozk model build", function () {
   });
 
   it("builds a small model by the circom route (circom2 + wasm witness) with the same public signals", async function () {
-    if (!defaultPtau()) this.skip();
+    const ptau = needPtau(this);
     const model = randomMlp(58, [10, 5, 3], true);
     model.name = "tiny-circom";
     const out = join(dir, "tiny-circom");
-    const m = await buildModel(model, { out, route: "circom", calibration: randomInputs(59, 8, 10), contractsDir: null, log: () => {} });
+    const m = await buildModel(model, { out, route: "circom", calibration: randomInputs(59, 8, 10), ptau, contractsDir: null, log: () => {} });
     expect(m.route).to.equal("circom");
     expect(m.artifacts.wasm).to.equal("circuit.wasm");
     const x = randomInputs(60, 1, 10)[0]!;
@@ -72,12 +90,12 @@ describe("ozk model build", function () {
     const errorOf = async (p: Promise<unknown>): Promise<Error | undefined> => p.then(() => undefined, (e: Error) => e);
     const missing = await errorOf(buildModel(model, { ...base, ptau: join(dir, "nope.ptau") }));
     expect(missing?.message).to.match(/no powers-of-tau file at .*nope\.ptau: pass --ptau/);
-    const ptau = defaultPtau();
+    const ptau = ptauForTests();
     if (!ptau) return;
     const big = randomMlp(56, [200, 40, 10]);
     big.name = "too-big";
-    // committed weights: ~10 constraints per weight, far beyond the 2^16 dev ptau
+    // committed weights: ~10 constraints per weight, far beyond the 2^16 dev ptau (and the 2^11 test one)
     const tooSmall = await errorOf(buildModel(big, { ...base, out: join(dir, "big"), visibility: "committed", calibration: randomInputs(57, 2, 200), ptau }));
-    expect(tooSmall?.message).to.match(/needs a powers-of-tau file of power \d+ \(\d+ constraints\), but .* has power 16/);
+    expect(tooSmall?.message).to.match(/needs a powers-of-tau file of power \d+ \(\d+ constraints\), but .* has power (11|16)/);
   });
 });

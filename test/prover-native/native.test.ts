@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,9 @@ import { cudaAvailable, cudaBinaryPath, nativeAvailable, proveCuda, proveNative,
 import { ResidentPool, ResidentProver } from "../../prover/backends/resident.ts";
 import { snarkjs, type VerificationKey } from "../../prover/snarkjs.ts";
 import { unsafeDevSetup } from "../../prover/devsetup.ts";
+import { buildModel, readManifest } from "../../circuits/compiler/build.ts";
+import { verifyPackageSetup } from "../../circuits/compiler/verify-setup.ts";
+import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../../prover/native/chain.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -493,6 +496,23 @@ describe("native prover", function () {
       const p = await proveNative(k1, wtns);
       const v2 = await snarkjs.zKey.exportVerificationKey(k2);
       expect(await snarkjs.groth16.verify(v2, p.publicSignals, p.proof)).to.equal(false);
+    });
+
+    it("a model package's key is recorded as unsafe-dev in its manifest; twin: a key outside a package writes no manifest", async () => {
+      const pkg = join(dir, "dev-package");
+      const model = randomMlp(91, [6, 4, 3]);
+      model.name = "dev-package";
+      await buildModel(model, { out: pkg, calibration: randomInputs(92, 8, 6), skipSetup: true, contractsDir: null, log: () => {} });
+      expect(readManifest(pkg).setup).to.equal(null);
+      await unsafeDevSetup(join(pkg, "circuit.r1cs"), join(pkg, "circuit.zkey"), { quiet: true });
+      const m = readManifest(pkg);
+      expect(m.setup).to.deep.equal({ kind: "unsafe-dev", ptau: null, contributions: [], beacon: null });
+      expect(m.verifierCodeHash).to.match(/^0x[0-9a-f]{64}$/);
+      expect(await verifyPackageSetup(pkg, undefined)).to.deep.equal([]);
+      const loose = join(dir, "loose");
+      mkdirSync(loose, { recursive: true });
+      await unsafeDevSetup(join(pkg, "circuit.r1cs"), join(loose, "circuit.zkey"), { quiet: true });
+      expect(existsSync(join(loose, "manifest.json"))).to.equal(false);
     });
   });
 });

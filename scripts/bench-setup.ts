@@ -1,0 +1,46 @@
+// Phase-2 timings with snarkjs for built packages: the initial key (newZKey), one secret contribution, and the
+// full verification against circuit.r1cs and the powers of tau (what `ozk ceremony verify` does).
+// Usage: npx tsx scripts/bench-setup.ts --ptau <file> <package>...   (default ptau: the file OZK_PTAU names)
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultPtau, readManifest } from "../circuits/compiler/build.ts";
+import { contributeSecret, initialKey, ptauPower, releaseCurve, verifyKey } from "../circuits/compiler/setup.ts";
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await f();
+  return [r, (performance.now() - t) / 1000];
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--ptau");
+  const ptau = at >= 0 ? args.splice(at, 2)[1] : defaultPtau();
+  if (!ptau || args.length === 0) throw new Error("usage: tsx scripts/bench-setup.ts --ptau <file> <package>...");
+  const work = mkdtempSync(join(tmpdir(), "ozk-bench-setup-"));
+  console.log(`| package | constraints | ptau power | init (newZKey) | one contribution | verify (from r1cs) | key size |`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|`);
+  try {
+    for (const pkg of args) {
+      const m = readManifest(pkg);
+      const r1cs = join(pkg, "circuit.r1cs");
+      const k0 = join(work, `${m.name}_0000.zkey`);
+      const k1 = join(work, `${m.name}_0001.zkey`);
+      const [, init] = await timed(() => initialKey(r1cs, ptau, k0));
+      const [, contribute] = await timed(() => contributeSecret(k0, k1, "bench"));
+      const [ok, verify] = await timed(() => verifyKey(r1cs, ptau, k1));
+      if (!ok) throw new Error(`${pkg}: the contributed key does not verify`);
+      const mb = (statSync(k1).size / 1e6).toFixed(1);
+      console.log(`| ${m.name} | ${m.constraints} | ${ptauPower(ptau)} | ${init.toFixed(1)} s | ${contribute.toFixed(1)} s | ${verify.toFixed(1)} s | ${mb} MB |`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await releaseCurve();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+// The Solidity compiler settings of the repository, in one place: hardhat.config.ts compiles the contracts with
+// them, and the model compiler (circuits/compiler/verifier-code.ts) compiles a package's Verifier.sol with them to
+// record the verifier's code hash in manifest.json. One module, so the two cannot drift apart.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+/** solc version; the npm package `solc` of exactly this version provides soljson.js. */
+export const SOLC_VERSION = "0.8.30";
+
+/** The soljson.js compiler build (offline: no download). */
+export const SOLJSON_PATH: string = require.resolve("solc/soljson.js");
+
+/** Standard-JSON `settings` (without outputSelection, which each caller chooses). */
+export const SOLC_SETTINGS = {
+  optimizer: { enabled: true, runs: 10_000 },
+  viaIR: false,
+  evmVersion: "cancun",
+  metadata: { bytecodeHash: "none" },
+} as const;
