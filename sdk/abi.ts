@@ -111,6 +111,38 @@ export const claimManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "CommitmentNotFound",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "committedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "CommitmentTooRecent",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "inputHash",
         "type": "uint256"
@@ -301,6 +333,22 @@ export const claimManagerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "ProviderNotAllowed",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
     "type": "error"
@@ -319,17 +367,6 @@ export const claimManagerAbi = [
       }
     ],
     "name": "RequestExpired",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
-      }
-    ],
-    "name": "RequestMismatch",
     "type": "error"
   },
   {
@@ -422,6 +459,22 @@ export const claimManagerAbi = [
       }
     ],
     "name": "UnknownRequest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "VerifierCodeChanged",
     "type": "error"
   },
   {
@@ -662,6 +715,25 @@ export const claimManagerAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "Committed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -726,6 +798,18 @@ export const claimManagerAbi = [
         "internalType": "uint24",
         "name": "callbackGasLimit",
         "type": "uint24"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint96",
+        "name": "minBond",
+        "type": "uint96"
       },
       {
         "indexed": false,
@@ -901,6 +985,40 @@ export const claimManagerAbi = [
     "type": "event"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "answerRequest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "claimId",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "CALLBACK_GAS_RESERVE",
     "outputs": [
@@ -908,32 +1026,6 @@ export const claimManagerAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_CALLBACK_GAS",
-    "outputs": [
-      {
-        "internalType": "uint24",
-        "name": "",
-        "type": "uint24"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_REQUEST_TTL",
-    "outputs": [
-      {
-        "internalType": "uint64",
-        "name": "",
-        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -1027,6 +1119,43 @@ export const claimManagerAbi = [
         "internalType": "address",
         "name": "challenger",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitments",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "blockNumber",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1144,6 +1273,11 @@ export const claimManagerAbi = [
         "internalType": "struct Claim",
         "name": "claim",
         "type": "tuple"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
       }
     ],
     "name": "finalize",
@@ -1221,6 +1355,16 @@ export const claimManagerAbi = [
             "internalType": "bytes32",
             "name": "claimId",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minBond",
+            "type": "uint96"
           }
         ],
         "internalType": "struct Request",
@@ -1229,6 +1373,40 @@ export const claimManagerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "outputHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "hashAnswer",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -1272,6 +1450,35 @@ export const claimManagerAbi = [
       }
     ],
     "name": "hashClaim",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "claimId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
+      },
+      {
+        "internalType": "uint256[8]",
+        "name": "proof",
+        "type": "uint256[8]"
+      }
+    ],
+    "name": "hashCounterProof",
     "outputs": [
       {
         "internalType": "bytes32",
@@ -1333,6 +1540,32 @@ export const claimManagerAbi = [
         "internalType": "bool",
         "name": "",
         "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_CALLBACK_GAS",
+    "outputs": [
+      {
+        "internalType": "uint24",
+        "name": "",
+        "type": "uint24"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_REQUEST_TTL",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -1448,29 +1681,46 @@ export const claimManagerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint256",
-        "name": "inputHash",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint64",
-        "name": "expiry",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint24",
-        "name": "callbackGasLimit",
-        "type": "uint24"
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "inputHash",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "fee",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "expiry",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint24",
+            "name": "callbackGasLimit",
+            "type": "uint24"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minBond",
+            "type": "uint96"
+          }
+        ],
+        "internalType": "struct RequestParams",
+        "name": "params",
+        "type": "tuple"
       },
       {
         "internalType": "bytes",
@@ -1585,11 +1835,6 @@ export const claimManagerAbi = [
       {
         "internalType": "uint256",
         "name": "bond",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "requestId",
         "type": "uint256"
       },
       {
@@ -1765,6 +2010,17 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "InvalidBond",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidExampleProof",
     "type": "error"
   },
   {
@@ -1971,6 +2227,18 @@ export const modelRegistryAbi = [
       },
       {
         "indexed": false,
+        "internalType": "bytes32",
+        "name": "verifierCodeHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "enum SetupKind",
+        "name": "setupKind",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
         "internalType": "string",
         "name": "metadataURI",
         "type": "string"
@@ -1978,32 +2246,6 @@ export const modelRegistryAbi = [
     ],
     "name": "ModelRegistered",
     "type": "event"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_LENGTH",
-    "outputs": [
-      {
-        "internalType": "uint32",
-        "name": "",
-        "type": "uint32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_WINDOW",
-    "outputs": [
-      {
-        "internalType": "uint48",
-        "name": "",
-        "type": "uint48"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
   },
   {
     "inputs": [
@@ -2177,6 +2419,11 @@ export const modelRegistryAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "enum SetupKind",
+            "name": "setupKind",
+            "type": "uint8"
+          },
+          {
             "internalType": "uint128",
             "name": "minProviderBond",
             "type": "uint128"
@@ -2190,6 +2437,11 @@ export const modelRegistryAbi = [
             "internalType": "uint256",
             "name": "weightsCommitment",
             "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "verifierCodeHash",
+            "type": "bytes32"
           },
           {
             "internalType": "bytes32",
@@ -2211,6 +2463,32 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "MAX_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint48",
+        "name": "",
+        "type": "uint48"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -2224,6 +2502,11 @@ export const modelRegistryAbi = [
         "internalType": "address",
         "name": "verifier",
         "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "verifierCodeHash",
+        "type": "bytes32"
       },
       {
         "internalType": "uint32",
@@ -2299,13 +2582,40 @@ export const modelRegistryAbi = [
             "type": "uint128"
           },
           {
+            "internalType": "enum SetupKind",
+            "name": "setupKind",
+            "type": "uint8"
+          },
+          {
             "internalType": "string",
             "name": "metadataURI",
             "type": "string"
           }
         ],
         "internalType": "struct ModelParams",
-        "name": "p",
+        "name": "params",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "inputHash",
+            "type": "uint256"
+          },
+          {
+            "internalType": "int256[]",
+            "name": "outputs",
+            "type": "int256[]"
+          },
+          {
+            "internalType": "uint256[8]",
+            "name": "proof",
+            "type": "uint256[8]"
+          }
+        ],
+        "internalType": "struct ExampleProof",
+        "name": "example",
         "type": "tuple"
       }
     ],
