@@ -13,23 +13,16 @@ import {ExampleProof, Model, ModelParams, SetupKind} from "../types/Model.sol";
 /// pinned (proofs revert if the code at the address changed) and registration itself proved that the verifier
 /// accepts a proof built with the entry's shape.
 interface IModelRegistry {
-    /// @notice Emitted once per model with every field an indexer needs to rebuild the entry.
+    /// @notice Emitted once per model with every field an indexer needs to rebuild the entry: the registered
+    /// `params` (verifier, weights commitment, artifact hash, shapes, windows, bonds, setup kind, metadata URI) and the
+    /// verifier code hash pinned at registration.
+    /// @dev The fields travel as one `ModelParams` tuple: fifteen separate event arguments do not fit the EVM stack.
     event ModelRegistered(
         bytes32 indexed modelId,
         address indexed owner,
         address indexed verifier,
-        uint256 weightsCommitment,
-        bytes32 artifactHash,
-        uint32 inputLength,
-        uint32 outputLength,
-        uint8 outputBits,
-        uint48 challengeWindow,
-        uint48 proofWindow,
-        uint128 minProviderBond,
-        uint128 minChallengerBond,
         bytes32 verifierCodeHash,
-        SetupKind setupKind,
-        string metadataURI
+        ModelParams params
     );
 
     /// @notice Emitted when the owner deprecates a model.
