@@ -985,6 +985,58 @@ export const claimManagerAbi = [
     "type": "event"
   },
   {
+    "inputs": [],
+    "name": "CALLBACK_GAS_RESERVE",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_CALLBACK_GAS",
+    "outputs": [
+      {
+        "internalType": "uint24",
+        "name": "",
+        "type": "uint24"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_REQUEST_TTL",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_SLASH_REWARD_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -1016,19 +1068,6 @@ export const claimManagerAbi = [
       }
     ],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "CALLBACK_GAS_RESERVE",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1547,32 +1586,6 @@ export const claimManagerAbi = [
   },
   {
     "inputs": [],
-    "name": "MAX_CALLBACK_GAS",
-    "outputs": [
-      {
-        "internalType": "uint24",
-        "name": "",
-        "type": "uint24"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_REQUEST_TTL",
-    "outputs": [
-      {
-        "internalType": "uint64",
-        "name": "",
-        "type": "uint64"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "protocolFeeBps",
     "outputs": [
       {
@@ -1719,7 +1732,7 @@ export const claimManagerAbi = [
           }
         ],
         "internalType": "struct RequestParams",
-        "name": "params",
+        "name": "p",
         "type": "tuple"
       },
       {
@@ -2118,6 +2131,27 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "int256",
+        "name": "value",
+        "type": "int256"
+      },
+      {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      }
+    ],
+    "name": "OutputOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -2173,79 +2207,120 @@ export const modelRegistryAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint256",
-        "name": "weightsCommitment",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "artifactHash",
-        "type": "bytes32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "inputLength",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "outputLength",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "outputBits",
-        "type": "uint8"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint48",
-        "name": "challengeWindow",
-        "type": "uint48"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint48",
-        "name": "proofWindow",
-        "type": "uint48"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint128",
-        "name": "minProviderBond",
-        "type": "uint128"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint128",
-        "name": "minChallengerBond",
-        "type": "uint128"
-      },
-      {
-        "indexed": false,
         "internalType": "bytes32",
         "name": "verifierCodeHash",
         "type": "bytes32"
       },
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "weightsCommitment",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "artifactHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "inputLength",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "outputLength",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "outputBits",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint48",
+            "name": "challengeWindow",
+            "type": "uint48"
+          },
+          {
+            "internalType": "uint48",
+            "name": "proofWindow",
+            "type": "uint48"
+          },
+          {
+            "internalType": "uint128",
+            "name": "minProviderBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "minChallengerBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "enum SetupKind",
+            "name": "setupKind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "string",
+            "name": "metadataURI",
+            "type": "string"
+          }
+        ],
         "indexed": false,
-        "internalType": "enum SetupKind",
-        "name": "setupKind",
-        "type": "uint8"
-      },
-      {
-        "indexed": false,
-        "internalType": "string",
-        "name": "metadataURI",
-        "type": "string"
+        "internalType": "struct ModelParams",
+        "name": "params",
+        "type": "tuple"
       }
     ],
     "name": "ModelRegistered",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_OUTPUT_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint48",
+        "name": "",
+        "type": "uint48"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [
@@ -2463,32 +2538,6 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "MAX_LENGTH",
-    "outputs": [
-      {
-        "internalType": "uint32",
-        "name": "",
-        "type": "uint32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "MAX_WINDOW",
-    "outputs": [
-      {
-        "internalType": "uint48",
-        "name": "",
-        "type": "uint48"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -2593,7 +2642,7 @@ export const modelRegistryAbi = [
           }
         ],
         "internalType": "struct ModelParams",
-        "name": "params",
+        "name": "p",
         "type": "tuple"
       },
       {
@@ -2680,6 +2729,44 @@ export const tinyModelVerifierAbi = [
         "internalType": "uint256[3]",
         "name": "_pubSignals",
         "type": "uint256[3]"
+      }
+    ],
+    "name": "verifyProof",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  }
+] as const;
+
+/** contracts/fixtures/WideModelVerifier.sol:WideModelVerifier */
+export const wideModelVerifierAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[2]",
+        "name": "_pA",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[2][2]",
+        "name": "_pB",
+        "type": "uint256[2][2]"
+      },
+      {
+        "internalType": "uint256[2]",
+        "name": "_pC",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[5]",
+        "name": "_pubSignals",
+        "type": "uint256[5]"
       }
     ],
     "name": "verifyProof",
