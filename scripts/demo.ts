@@ -123,7 +123,11 @@ async function main(): Promise<void> {
   };
   const argmax = (xs: readonly bigint[]) => xs.reduce((best, v, i) => (v > xs[best]! ? i : best), 0);
   const r = await submitted(requestClaim);
-  say("request", `consumer asks for a digit (a 7) with a ${fmt(fee)}-token fee → honest provider commits to its answer, reveals it a block later: class ${argmax(r.outputs)} (claim ${short(requestClaim)})`, t);
+  // The answer was committed first (hashAnswer with a secret salt) and revealed in a later block.
+  const [commitLog] = await pc.getContractEvents({ ...claims, eventName: "Committed", args: { account: addr.honest }, fromBlock: 0n });
+  const [answerLog] = await pc.getContractEvents({ ...claims, eventName: "ClaimSubmitted", args: { claimId: requestClaim }, fromBlock: 0n });
+  say("request", `consumer asks for a digit (a 7) with a ${fmt(fee)}-token fee → honest provider commits to its answer (block ${commitLog?.blockNumber}), reveals it in block ${answerLog?.blockNumber}: class ${argmax(r.outputs)} (claim ${short(requestClaim)})`, t);
+  expect("the request's answer was revealed in a later block than its commitment", commitLog !== undefined && answerLog !== undefined && answerLog.blockNumber > commitLog.blockNumber);
 
   // Both providers get a client job over their HTTP API: the cheater lies about its output.
   t = performance.now();
