@@ -9,9 +9,7 @@ import { ClaimStatus } from "../../sdk/protocol.ts";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
-import type { Abi } from "viem";
 import { modelRegistryAbi } from "../../sdk/abi.ts";
-import { loadArtifact } from "../../scripts/deploy.ts";
 import { registerPackage, saveDeployment } from "../../scripts/lib/stack.ts";
 import { spawnDaemon } from "../../scripts/lib/processes.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
@@ -42,6 +40,20 @@ import {
   wallet,
   type Net,
 } from "./harness.ts";
+
+/**
+ * Creation code of a minimal forwarding proxy: its runtime copies the calldata, STATICCALLs `target` with it and
+ * returns (or reverts with) whatever `target` returned. 45 bytes of runtime:
+ *   CALLDATASIZE PUSH0 PUSH0 CALLDATACOPY                      memory = calldata
+ *   PUSH0 PUSH0 CALLDATASIZE PUSH0 PUSH20 target GAS STATICCALL
+ *   RETURNDATASIZE PUSH0 PUSH0 RETURNDATACOPY                  memory = returndata
+ *   PUSH1 0x29 JUMPI RETURNDATASIZE PUSH0 REVERT JUMPDEST RETURNDATASIZE PUSH0 RETURN
+ * preceded by 9 bytes that copy it to memory and return it (PUSH1 45 DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN).
+ */
+function forwarderInitCode(target: Address): Hex {
+  const runtime = `365f5f37` + `5f5f365f73${target.slice(2).toLowerCase()}5afa` + `3d5f5f3e` + `602957` + `3d5ffd` + `5b3d5ff3`;
+  return `0x602d8060095f395ff3${runtime}`;
+}
 
 /** The consumer stakes one challenger bond. */
 async function stakeChallengerBond(net: Net): Promise<void> {
@@ -181,18 +193,17 @@ describe("e2e: daemons as processes", function () {
 
   it("a model registered with a proxy in front of the real verifier: the provider refuses to stake on it, naming the field", async () => {
     net = await startNet("entry-check");
-    // Same package and shapes, registered by another owner with an ERC-1967 proxy in front of the real verifier: the
-    // example proof passes through it, but the pinned code hash is the proxy's, whose logic can be swapped.
+    // Same package and shapes, registered by another owner with a forwarding proxy in front of the real verifier:
+    // the example proof passes through it, but the pinned code hash is the proxy's, not the package's verifier's.
     const real = await net.pc.readContract({ address: net.deployment.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [net.modelId] });
-    const proxyArtifact = loadArtifact("VerifierProxy");
     const w = wallet(net, "consumer");
-    const deployHash = await w.deployContract({ abi: proxyArtifact.abi as Abi, bytecode: proxyArtifact.bytecode as Hex, args: [real.verifier], chain: null });
+    const deployHash = await w.sendTransaction({ data: forwarderInitCode(real.verifier), chain: null });
     const proxy = (await net.pc.waitForTransactionReceipt({ hash: deployHash })).contractAddress!;
     const proxied = { ...net.deployment, models: {} as Record<string, Hex> };
     const { modelId } = await registerPackage(net.chain.url, net.keys.consumer, proxied, PKG, { ...WINDOWS, ...BONDS, verifier: proxy });
     const entry = await net.pc.readContract({ address: net.deployment.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
     expect(entry.verifierCodeHash).to.not.equal(real.verifierCodeHash);
-    const file = saveDeployment(proxied, join(net.work, "proxied.json"));
+    const file = saveDeployment(proxied, join(net.work, "proxied-deployment.json"));
     const d = spawnDaemon("provider", "proxied", net.work, { rpcUrl: net.chain.url, deployment: file, models: [{ package: PKG }], intervalMs: 200, privateKey: net.keys.honest, stakeTarget: String(500n * TOKEN) });
     net.daemons.push(d);
     const code = await new Promise<number | null>((r) => d.proc.once("exit", r));
@@ -200,6 +211,12 @@ describe("e2e: daemons as processes", function () {
     expect(d.log()).to.contain(`verifierCodeHash: package ${real.verifierCodeHash}, on chain ${entry.verifierCodeHash}`);
     expect(await freeStake(net, net.addr.honest)).to.equal(0n);
     expect((await claimEvents(net, "ClaimSubmitted")).length).to.equal(0);
+    // The challenger checks entries the same way before it challenges anything on the model.
+    const c = spawnDaemon("challenger", "proxied-challenger", net.work, { rpcUrl: net.chain.url, deployment: file, models: [{ package: PKG }], intervalMs: 200, privateKey: net.keys.challenger, stakeTarget: String(500n * TOKEN) });
+    net.daemons.push(c);
+    expect(await new Promise<number | null>((r) => c.proc.once("exit", r))).to.equal(2);
+    expect(c.log()).to.contain(`verifierCodeHash: package ${real.verifierCodeHash}, on chain ${entry.verifierCodeHash}`);
+    expect(await freeStake(net, net.addr.challenger)).to.equal(0n);
   });
 
   it("RPC errors, dropped connections and delays: claims still settle, the cheater is slashed", async () => {
