@@ -22,6 +22,10 @@ export interface OzkModelSpec {
   proofWindow?: number; // seconds, default 7200
   minProviderBond?: bigint; // default 100e18
   minChallengerBond?: bigint; // default 10e18
+  /** How the Groth16 key was made (IModelRegistry SetupKind): 0 UnsafeDev, 1 SingleContributor, 2 Ceremony. */
+  setupKind: 0 | 1 | 2;
+  /** One valid proof: registration checks that the verifier accepts it under the entry's shape. */
+  example: { inputHash: bigint; outputs: bigint[]; proof: bigint[] };
   metadataURI?: string;
 }
 
@@ -32,7 +36,7 @@ export interface DeployOzkOptions {
   treasury?: string;
   /** Default 500 (5%): share of request fees and lost challenger bonds paid to the treasury. */
   protocolFeeBps?: number;
-  /** Default 5000 (50%): share of a slashed provider bond paid to the challenger. */
+  /** Default 5000 (50%, the most allowed): share of a slashed provider bond paid to the counter-prover or challenger. */
   slashRewardBps?: number;
   /** Models to register, owned by the deployer. */
   models?: OzkModelSpec[];
@@ -157,19 +161,25 @@ export async function registerModelSpec(
     proofWindow: m.proofWindow ?? 7200,
     minProviderBond: m.minProviderBond ?? 10n ** 20n,
     minChallengerBond: m.minChallengerBond ?? 10n ** 19n,
+    setupKind: m.setupKind,
     metadataURI: m.metadataURI ?? "",
   };
-  await (await registry.getFunction("registerModel")(params)).wait();
+  await (await registry.getFunction("registerModel")(params, m.example)).wait();
   const modelId = (await registry.getFunction("computeModelId")(await signer.getAddress(), m.artifactHash)) as string;
   log(`model ${m.name}: ${modelId}`);
   return { modelId, verifier };
 }
 
-/** The tiny circuit of test/fixtures/verifier, registered under the name "tiny-fixture". */
+/**
+ * The tiny circuit of test/fixtures/verifier, registered under the name "tiny-fixture" with its first proof as the
+ * registration example. Its key comes from a development powers of tau: SetupKind UnsafeDev.
+ */
 export function tinyFixtureModel(): OzkModelSpec {
   const f = JSON.parse(readFileSync(join(root, "test/fixtures/verifier/fixture.json"), "utf8")) as {
     weightsCommitment: string; artifactHash: string; inputLength: number; outputLength: number; outputBits: number;
+    cases: { inputHash: string; outputs: string[]; proof: string[] }[];
   };
+  const example = f.cases[0]!;
   return {
     name: "tiny-fixture",
     verifier: { artifact: "TinyModelVerifier" },
@@ -178,6 +188,8 @@ export function tinyFixtureModel(): OzkModelSpec {
     inputLength: f.inputLength,
     outputLength: f.outputLength,
     outputBits: f.outputBits,
+    setupKind: 0,
+    example: { inputHash: BigInt(example.inputHash), outputs: example.outputs.map(BigInt), proof: example.proof.map(BigInt) },
     metadataURI: "repo://test/fixtures/verifier",
   };
 }

@@ -13,7 +13,7 @@ describe("deployOzk", () => {
     const d = await deployOzk(deployer!, {
       treasury: treasury!.address,
       protocolFeeBps: 250,
-      slashRewardBps: 6000,
+      slashRewardBps: 4000,
       models: [tinyFixtureModel()],
       mint: [{ to: user!.address, amount: 123n }],
     });
@@ -22,13 +22,16 @@ describe("deployOzk", () => {
     expect(await manager.token()).to.equal(d.addresses.token);
     expect(await manager.treasury()).to.equal(treasury!.address);
     expect(await manager.protocolFeeBps()).to.equal(250n);
-    expect(await manager.slashRewardBps()).to.equal(6000n);
+    expect(await manager.slashRewardBps()).to.equal(4000n);
     const token = await ethers.getContractAt("MockERC20", d.addresses.token);
     expect(await token.balanceOf(user!.address)).to.equal(123n);
     const registry = await ethers.getContractAt("ModelRegistry", d.addresses.registry);
     const model = await registry.getModel(d.models["tiny-fixture"]!);
     expect(model.verifier).to.equal(d.addresses["verifier:tiny-fixture"]);
     expect(model.owner).to.equal(deployer!.address);
+    // Registration proved the entry's shape with the fixture's proof and pinned the verifier's code hash.
+    expect(model.verifierCodeHash).to.equal(ethers.keccak256(await ethers.provider.getCode(d.addresses["verifier:tiny-fixture"]!)));
+    expect(model.setupKind).to.equal(0n);
     expect(d.deployBlock).to.be.greaterThan(0);
 
     const dir = mkdtempSync(join(tmpdir(), "ozk-deploy-"));
@@ -37,6 +40,14 @@ describe("deployOzk", () => {
     expect(parsed.addresses.claims).to.equal(d.addresses.claims);
     expect(parsed.models["tiny-fixture"]).to.equal(d.models["tiny-fixture"]);
     expect(parsed.chainId).to.equal(31337);
+  });
+
+  it("refuses a slash reward above 50% and a model whose example proof the verifier rejects", async () => {
+    const [deployer] = await ethers.getSigners();
+    await expect(deployOzk(deployer!, { slashRewardBps: 5001 })).to.be.rejectedWith(/InvalidProtocolConfig/);
+    const spec = tinyFixtureModel();
+    const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
+    await expect(deployOzk(deployer!, { models: [tampered] })).to.be.rejectedWith(/InvalidExampleProof/);
   });
 
   it("uses an existing token and registers no model when asked", async () => {

@@ -230,3 +230,64 @@ export async function expectSolvent(
   }
   expect(await f.token.balanceOf(await f.manager.getAddress())).to.equal(sum);
 }
+
+import wideFixtureJson from "../fixtures/verifier/wide/fixture.json" with { type: "json" };
+
+/** The second real fixture: 5 outputs of 124 bits, two per public signal (3 packed signals). */
+export const wideFixture = wideFixtureJson;
+
+export interface RealCase { inputHash: bigint; outputs: bigint[]; proof: Proof; publicSignals: bigint[] }
+
+export function realCases(fx: typeof fixtureJson | typeof wideFixtureJson): RealCase[] {
+  return fx.cases.map((c) => ({
+    inputHash: BigInt(c.inputHash),
+    outputs: c.outputs.map(BigInt),
+    proof: c.proof.map(BigInt) as Proof,
+    publicSignals: c.publicSignals.map(BigInt),
+  }));
+}
+
+/**
+ * A deployment with a real fixture verifier (TinyModelVerifier or WideModelVerifier), its model registered with the
+ * fixture's first proof as the example; provider, challenger and other hold staked tokens.
+ */
+export async function deployReal(which: "tiny" | "wide" = "tiny") {
+  const fx = which === "tiny" ? fixture : wideFixture;
+  const [deployer, provider, challenger, other, treasury, owner, consumer] = await ethers.getSigners();
+  const token = await ethers.deployContract("MockERC20");
+  const registry = await ethers.deployContract("ModelRegistry");
+  const manager = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000]);
+  const verifier = await ethers.deployContract(which === "tiny" ? "TinyModelVerifier" : "WideModelVerifier");
+  const params = {
+    verifier: await verifier.getAddress(),
+    weightsCommitment: BigInt(fx.weightsCommitment),
+    artifactHash: fx.artifactHash,
+    inputLength: fx.inputLength,
+    outputLength: fx.outputLength,
+    outputBits: fx.outputBits,
+    challengeWindow: 3600,
+    proofWindow: 7200,
+    minProviderBond: 100n * E18,
+    minChallengerBond: 10n * E18,
+    setupKind: SETUP_UNSAFE_DEV,
+    metadataURI: "",
+  };
+  await registry.connect(owner!).registerModel(params, fixtureExample(fx));
+  const modelId = await registry.computeModelId(owner!.address, fx.artifactHash);
+  for (const s of [provider!, challenger!, other!, consumer!]) {
+    await token.mint(s.address, 10n * STAKE);
+    await token.connect(s).approve(await manager.getAddress(), ethers.MaxUint256);
+    await manager.connect(s).stake(STAKE);
+  }
+  return {
+    deployer: deployer!, provider: provider!, challenger: challenger!, other: other!, treasury: treasury!, owner: owner!,
+    consumer: consumer!, token, registry, manager, verifier, modelId, params, cases: realCases(fx), fx,
+  };
+}
+export type RealFixture = Awaited<ReturnType<typeof deployReal>>;
+
+/** `provider` submits a plain claim on the real model. */
+export async function realClaim(f: RealFixture, inputHash: bigint, outputs: bigint[], provider = f.provider): Promise<ClaimStruct> {
+  await f.manager.connect(provider).submitClaim(f.modelId, inputHash, outputs, 100n * E18, "0x", "");
+  return { modelId: f.modelId, provider: provider.address, inputHash, outputHash: outputHash(outputs), bond: 100n * E18, requestId: 0n };
+}
