@@ -18,8 +18,8 @@ export interface OzkModelSpec {
   inputLength: number;
   outputLength: number;
   outputBits: number;
-  challengeWindow?: number; // seconds, default 3600
-  proofWindow?: number; // seconds, default 7200
+  challengeWindow?: number; // seconds, default defaultWindows(chainId).challengeWindow
+  proofWindow?: number; // seconds, default defaultWindows(chainId).proofWindow
   minProviderBond?: bigint; // default 100e18
   minChallengerBond?: bigint; // default 10e18
   /** How the Groth16 key was made (IModelRegistry SetupKind): 0 UnsafeDev, 1 SingleContributor, 2 Ceremony. */
@@ -44,6 +44,21 @@ export interface DeployOzkOptions {
   mint?: { to: string; amount: bigint }[];
   /** Logs each step. */
   log?: (line: string) => void;
+}
+
+/** Chain ids of local development chains (Hardhat, Anvil and Geth dev mode). */
+const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+
+/**
+ * Default challenge and proof windows in seconds. Public networks get windows sized like established optimistic
+ * systems: OP Succinct's 7 days to challenge and 1 day to prove (well above UMA's 2-hour minimum liveness), so a
+ * watcher has time to notice, re-execute and get a challenge included even under congestion or censorship, and a
+ * provider has time to prove a large model. Short windows (1 hour, 2 hours) only on a local development chain.
+ */
+export function defaultWindows(chainId: bigint): { challengeWindow: number; proofWindow: number } {
+  return LOCAL_CHAIN_IDS.has(chainId)
+    ? { challengeWindow: 3600, proofWindow: 7200 }
+    : { challengeWindow: 7 * 86_400, proofWindow: 86_400 };
 }
 
 /** Shape of deployments/<network>.json (validated on read by sdk/deployments.ts). */
@@ -150,6 +165,7 @@ export async function registerModelSpec(
     log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
   }
   const registry = new Contract(registryAddress, loadArtifact("ModelRegistry").abi, signer);
+  const windows = defaultWindows((await signer.provider!.getNetwork()).chainId);
   const params = {
     verifier,
     weightsCommitment: m.weightsCommitment,
@@ -157,8 +173,8 @@ export async function registerModelSpec(
     inputLength: m.inputLength,
     outputLength: m.outputLength,
     outputBits: m.outputBits,
-    challengeWindow: m.challengeWindow ?? 3600,
-    proofWindow: m.proofWindow ?? 7200,
+    challengeWindow: m.challengeWindow ?? windows.challengeWindow,
+    proofWindow: m.proofWindow ?? windows.proofWindow,
     minProviderBond: m.minProviderBond ?? 10n ** 20n,
     minChallengerBond: m.minChallengerBond ?? 10n ** 19n,
     setupKind: m.setupKind,

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deployOzk, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
+import { defaultWindows, deployOzk, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
 import { parseDeployment } from "../../sdk/deployments.ts";
 import { ethers } from "./helpers.ts";
 
@@ -32,6 +32,8 @@ describe("deployOzk", () => {
     // Registration proved the entry's shape with the fixture's proof and pinned the verifier's code hash.
     expect(model.verifierCodeHash).to.equal(ethers.keccak256(await ethers.provider.getCode(d.addresses["verifier:tiny-fixture"]!)));
     expect(model.setupKind).to.equal(0n);
+    // Short windows on the local chain only.
+    expect([model.challengeWindow, model.proofWindow]).to.deep.equal([3600n, 7200n]);
     expect(d.deployBlock).to.be.greaterThan(0);
 
     const dir = mkdtempSync(join(tmpdir(), "ozk-deploy-"));
@@ -48,6 +50,14 @@ describe("deployOzk", () => {
     const spec = tinyFixtureModel();
     const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
     await expect(deployOzk(deployer!, { models: [tampered] })).to.be.rejectedWith(/InvalidExampleProof/);
+  });
+
+  it("default windows: 7 days to challenge and 1 day to prove on public networks, 1 h / 2 h on a local chain", () => {
+    expect(defaultWindows(1n)).to.deep.equal({ challengeWindow: 7 * 86_400, proofWindow: 86_400 });
+    expect(defaultWindows(11_155_111n)).to.deep.equal({ challengeWindow: 7 * 86_400, proofWindow: 86_400 });
+    expect(defaultWindows(31_337n)).to.deep.equal({ challengeWindow: 3600, proofWindow: 7200 });
+    // Never under UMA's 2-hour minimum liveness on a public network.
+    expect(defaultWindows(10n).challengeWindow).to.be.greaterThanOrEqual(2 * 3600);
   });
 
   it("uses an existing token and registers no model when asked", async () => {
