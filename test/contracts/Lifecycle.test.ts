@@ -2,8 +2,8 @@
 import { expect } from "chai";
 import {
   CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, PROTOCOL_FEE_BPS, RequestStatus,
-  SLASH_REWARD_BPS, STAKE, ZERO_PROOF, answer, counterProve, deployFixture, expectSolvent, networkHelpers, now, request,
-  sampleOutputs, submit,
+  SLASH_REWARD_BPS, STAKE, ZERO_PROOF, answer, counterProve, deployFixture, ethers, expectSolvent, networkHelpers, now,
+  request, requestParams, sampleOutputs, submit,
 } from "./helpers.ts";
 import { publicSignals } from "../../sdk/signals.ts";
 
@@ -170,6 +170,26 @@ describe("ClaimManager lifecycle", () => {
     expect(req.claimId).to.equal(good.id);
     expect(await f.manager.credits(f.other.address)).to.equal(fee - (fee * PROTOCOL_FEE_BPS) / 10_000n);
     await expectSolvent(f, [bad.claim, good.claim], [requestId]);
+  });
+
+  it("an open request writes no sixth storage slot; one naming its provider or minimum bond writes exactly one more", async () => {
+    const f = await load();
+    await request(f); // the first request also initializes requestCount
+    // Distinct storage slots the transaction writes (the key is on top of the stack at each SSTORE).
+    const sstores = async (hash: string): Promise<number> => {
+      const trace = (await ethers.provider.send("debug_traceTransaction", [hash, { disableMemory: true, disableStorage: true }])) as { structLogs: { op: string; depth: number; stack: string[] }[] };
+      const keys = trace.structLogs.filter((l) => l.op === "SSTORE" && l.depth === 1).map((l) => BigInt(l.stack[l.stack.length - 1]!));
+      return new Set(keys).size;
+    };
+    const send = async (extra: { provider?: string; minBond?: bigint }) => {
+      const tx = await f.manager.connect(f.consumer).requestInference(await requestParams(f, extra), "0x", "");
+      return sstores(tx.hash);
+    };
+    const open = await send({});
+    expect(await send({ provider: f.provider.address })).to.equal(open + 1);
+    expect(await send({ minBond: 1n })).to.equal(open + 1);
+    const last = await f.manager.getRequest(await f.manager.requestCount());
+    expect([last.provider, last.minBond]).to.deep.equal([ethersZero, 1n]);
   });
 
   it("an expired open request refunds its fee to the consumer's credits", async () => {
