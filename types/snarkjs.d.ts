@@ -19,6 +19,8 @@ declare module "snarkjs" {
   export const zKey: {
     newZKey(r1cs: FileRef, ptau: FileRef, zkey: FileRef, logger?: Logger): Promise<unknown>;
     beacon(oldZkey: FileRef, newZkey: FileRef, name: string, beaconHashStr: string, numIterationsExp: number, logger?: Logger): Promise<unknown>;
+    /** One phase-2 contribution with the caller's secret `entropy`; returns the contribution hash. */
+    contribute(oldZkey: FileRef, newZkey: FileRef, name: string, entropy: string, logger?: Logger): Promise<unknown>;
     exportVerificationKey(zkey: FileRef, logger?: Logger): Promise<VerificationKey>;
     exportSolidityVerifier(zkey: FileRef, templates: { groth16: string }, logger?: Logger): Promise<string>;
   };

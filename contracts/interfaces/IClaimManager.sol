@@ -122,7 +122,7 @@ interface IClaimManager {
     error RequestNotOpen(uint256 requestId, RequestStatus status);
     error RequestExpired(uint256 requestId, uint64 expiry);
     error RequestNotExpired(uint256 requestId, uint64 expiry);
-    /// @notice The request names another provider.
+    /// @notice The request names another provider than `provider`, the caller.
     error ProviderNotAllowed(uint256 requestId, address provider);
     error InvalidExpiry(uint64 expiry);
     error CallbackGasTooHigh(uint24 callbackGasLimit, uint24 maximum);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ExampleProof, Model, ModelParams, SetupKind} from "../types/Model.sol";
+import {ExampleProof, Model, ModelParams} from "../types/Model.sol";
 
 /// @title IModelRegistry
 /// @notice Registry of provable models. Anyone may register; entries are immutable and their owner can only

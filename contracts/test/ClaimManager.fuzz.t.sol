@@ -82,8 +82,9 @@ contract ClaimManagerFuzzTest is TestBase {
         int256[] memory outputs = new int256[](2);
         outputs[0] = -3;
         outputs[1] = 100;
+        bytes32 answerCommitment = m.hashAnswer(requestId, keccak256(abi.encode(outputs)), bond, "salt");
         vm.startPrank(PROVIDER);
-        m.commit(m.hashAnswer(requestId, keccak256(abi.encode(outputs)), bond, "salt"));
+        m.commit(answerCommitment);
         vm.roll(block.number + 1);
         m.answerRequest(requestId, outputs, bond, "salt");
         vm.stopPrank();
@@ -104,8 +105,9 @@ contract ClaimManagerFuzzTest is TestBase {
             vm.warp(block.timestamp + 200);
             m.slash(claim);
         } else {
+            bytes32 commitment = m.hashCounterProof(keccak256(abi.encode(claim)), other, proof);
             vm.prank(COUNTER);
-            m.commit(m.hashCounterProof(keccak256(abi.encode(claim)), other, proof));
+            m.commit(commitment);
             vm.roll(block.number + 1);
             vm.prank(COUNTER);
             m.counterProve(claim, other, proof);

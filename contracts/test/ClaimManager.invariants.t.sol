@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-// solhint-disable func-name-mixedcase, max-line-length
+// solhint-disable func-name-mixedcase, max-line-length, function-max-lines
 
 import {TestBase} from "./utils/Vm.sol";
 import {ClaimHandler} from "./utils/ClaimHandler.sol";

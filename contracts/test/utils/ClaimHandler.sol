@@ -140,10 +140,9 @@ contract ClaimHandler {
         int256[] memory outputs = _someOutputs(outputSeed);
         uint256 bond = 100e18 + bondExtra % 50e18;
         bytes32 salt = keccak256(abi.encode(a, requestSeed, _pending.length));
-        vm.prank(a);
-        bool ok = _try(
-            abi.encodeCall(manager.commit, (manager.hashAnswer(requestId, keccak256(abi.encode(outputs)), bond, salt)))
-        );
+        bytes32 commitment = manager.hashAnswer(requestId, keccak256(abi.encode(outputs)), bond, salt);
+        vm.prank(a); // (after the hash: a prank applies to the very next call)
+        bool ok = _try(abi.encodeCall(manager.commit, (commitment)));
         _record(this.commitAnswer.selector, ok);
         if (ok) _pending.push(Pending(a, true, 0, requestId, outputs, bond, salt));
     }
@@ -155,8 +154,9 @@ contract ClaimHandler {
         uint256 i = claimSeed % _claims.length;
         int256[] memory other = _someOutputs(outputSeed);
         uint256[8] memory proof;
+        bytes32 commitment = manager.hashCounterProof(_id(i), other, proof);
         vm.prank(a);
-        bool ok = _try(abi.encodeCall(manager.commit, (manager.hashCounterProof(_id(i), other, proof))));
+        bool ok = _try(abi.encodeCall(manager.commit, (commitment)));
         _record(this.commitCounterProof.selector, ok);
         if (ok) _pending.push(Pending(a, false, i, 0, other, 0, bytes32(0)));
     }
