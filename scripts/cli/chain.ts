@@ -102,8 +102,8 @@ export function register(program: Command): void {
           "records its modelId in the deployment file. An unsafe-dev package is refused on any chain but the local development chain (31337).",
       )
       .argument("<package>", "model package folder")
-      .option("--challenge-window <s>", "seconds a claim can be challenged (default: 3600 on chain 31337, 7 days elsewhere)")
-      .option("--proof-window <s>", "seconds to prove once challenged (default: 7200 on chain 31337, 1 day elsewhere)")
+      .option("--challenge-window <s>", "seconds a claim can be challenged (default: 3600 on a local chain, 7 days elsewhere)")
+      .option("--proof-window <s>", "seconds to prove once challenged (default: 7200 on a local chain, 1 day elsewhere)")
       .option("--allow-unsafe-setup", "register an unsafe-dev package on a chain other than 31337 (anyone can forge its proofs)")
       .option("--provider-bond <amount>", "minimum provider bond (token units)", String(100n * 10n ** 18n))
       .option("--challenger-bond <amount>", "challenger bond (token units)", String(10n * 10n ** 18n))

@@ -4,13 +4,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, type Signer } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, type Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
 import { setupKindName, setupKindOf, type SetupKindName } from "../../sdk/protocol.ts";
 import { exampleProof } from "../../sdk/node/models.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/build.ts";
-import { deployOzk, loadArtifact } from "../deploy.ts";
+import { defaultWindows, deployOzk, loadArtifact, registerModelSpec } from "../deploy.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -59,19 +59,7 @@ export async function mintDevTokens(rpcUrl: string, key: Hex, d: Deployment, to:
 export const DEV_CHAIN_ID = 31337;
 
 /** Seconds a claim can be challenged and seconds to prove once challenged. */
-export interface Windows {
-  challengeWindow: number;
-  proofWindow: number;
-}
-
-/**
- * Default windows for a chain. The development chain keeps short ones (an hour / two hours) so demos and tests move;
- * any other chain gets 7 days to challenge and 1 day to prove, the anchors of deployed optimistic systems (OP
- * Succinct's 7-day challenge and 1-day proof windows; UMA's optimistic oracle allows liveness down to 2 hours).
- */
-export function defaultWindows(chainId: number): Windows {
-  return chainId === DEV_CHAIN_ID ? { challengeWindow: 3600, proofWindow: 7200 } : { challengeWindow: 7 * 86_400, proofWindow: 86_400 };
-}
+export type Windows = ReturnType<typeof defaultWindows>;
 
 export interface RegisterOptions extends Partial<Windows> {
   minProviderBond: bigint;
@@ -107,7 +95,8 @@ export function assertSetupAllowed(name: string, kind: SetupKindName, chainId: n
  * Deploys a package's Solidity verifier (compiled from contracts/verifiers/) and registers the model with the
  * package manifest's shapes, bit widths, weights commitment and setup kind, and an example proof made here (the
  * model on an all-zero input) that the registry checks against the entry. Windows default per chain
- * (defaultWindows). Records the modelId in `d.models`.
+ * (defaultWindows). Records the modelId in `d.models`. An unsafe-dev package is refused off the development chain
+ * unless `allowUnsafeSetup` (assertSetupAllowed).
  */
 export async function registerPackage(rpcUrl: string, key: Hex, d: Deployment, pkgDir: string, r: RegisterOptions): Promise<{ modelId: Hex; verifier: Address; setupKind: SetupKindName } & Windows> {
   const log = r.log ?? (() => undefined);
@@ -117,23 +106,15 @@ export async function registerPackage(rpcUrl: string, key: Hex, d: Deployment, p
   const chainId = Number((await s.provider!.getNetwork()).chainId);
   const setupKind = packageSetupKind(m);
   assertSetupAllowed(m.name, setupKind, chainId, r.allowUnsafeSetup);
-  const windows = { ...defaultWindows(chainId), ...definedWindows(r) };
-  let verifier = r.verifier;
-  if (!verifier) {
-    const { abi, bytecode } = loadArtifact(m.verifierContract);
-    const contract = await new ContractFactory(abi, bytecode, s).deploy();
-    await contract.waitForDeployment();
-    verifier = (await contract.getAddress()) as Address;
-    log(`${m.verifierContract} (verifier of ${m.name}): ${verifier}`);
-  }
+  // Short windows on a local chain, 7 days / 1 day elsewhere (scripts/deploy.ts defaultWindows), unless given.
+  const windows = { ...defaultWindows(BigInt(chainId)), ...definedWindows(r) };
   const example = await exampleProof(pkgDir);
   log(`example proof of ${m.name} (all-zero input) made with ${example.backend} in ${example.ms} ms`);
-  const registry = new Contract(d.addresses.registry, loadArtifact("ModelRegistry").abi, s);
-  const hash = artifactHash(pkgDir);
-  const params = {
-    verifier,
+  const out = await registerModelSpec(s, d.addresses.registry, {
+    name: m.name,
+    verifier: r.verifier ?? { artifact: m.verifierContract },
     weightsCommitment: BigInt(m.weightsCommitment),
-    artifactHash: hash,
+    artifactHash: artifactHash(pkgDir),
     inputLength: m.inputLength,
     outputLength: m.outputLength,
     outputBits: m.outputBits,
@@ -141,14 +122,13 @@ export async function registerPackage(rpcUrl: string, key: Hex, d: Deployment, p
     minProviderBond: r.minProviderBond,
     minChallengerBond: r.minChallengerBond,
     setupKind: setupKindOf(setupKind),
+    example: { inputHash: example.inputHash, outputs: example.outputs, proof: [...example.proof] },
     metadataURI: r.metadataURI ?? `ozk://models/${m.name}`,
-  };
-  const tx = await registry.getFunction("registerModel")(params, { inputHash: example.inputHash, outputs: example.outputs, proof: [...example.proof] });
-  await tx.wait();
-  const modelId = ((await registry.getFunction("computeModelId")(await s.getAddress(), hash)) as string).toLowerCase() as Hex;
-  log(`model ${m.name}: ${modelId} (${setupKind} setup)`);
+  }, log);
+  const modelId = out.modelId.toLowerCase() as Hex;
+  log(`${m.name}: ${setupKind} setup`);
   d.models[m.name] = modelId;
-  return { modelId, verifier, setupKind, ...windows };
+  return { modelId, verifier: out.verifier as Address, setupKind, ...windows };
 }
 
 function definedWindows(r: Partial<Windows>): Partial<Windows> {
