@@ -151,7 +151,12 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
       return;
     case ClaimStatus.Submitted: {
       if (now + 1n >= deadline) return; // window closing: finalize is the provider's business
-      if (counterProving) return counterProve(ctx, c, claim);
+      if (counterProving) {
+        const revealed = await counterProve(ctx, c, claim);
+        // Not revealable yet and the window about to close: challenge, so the claim stays open for the reveal.
+        if (revealed || deadline - now > BigInt(ctx.config.counterProveMarginSeconds)) return;
+        ctx.logger.warn({ claimId: c.claimId, secondsLeft: deadline - now }, "challenge window closing before the counter-proof can be revealed: challenging first");
+      }
       const [, bond] = await readRegistry(ctx, "disputeParams", [c.claim.modelId]);
       await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
       await sendClaims(ctx, "challenge", [claim]);
@@ -161,7 +166,10 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
     }
     case ClaimStatus.Challenged:
       // Challenged by someone else while our counter-proof was being committed: reveal anyway, it pays the revealer.
-      if (now < deadline && (counterProving || c.counterProof)) return counterProve(ctx, c, claim);
+      if (now < deadline && (counterProving || c.counterProof)) {
+        await counterProve(ctx, c, claim);
+        return;
+      }
       if (now + 1n >= deadline) {
         await sendClaims(ctx, "slash", [claim]);
         ctx.logger.warn({ claimId: c.claimId, challenger, mine }, "proof deadline missed: slashed");
@@ -180,8 +188,9 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
  * Settles a wrong claim with a proof of the right outputs, in two steps, one per call when the chain has not moved
  * on: commit to hashCounterProof(claimId, outputs, proof), then, in a later block, counterProve reveals it. The
  * proof is made once and stored with its commitment before the commit is sent, so a restart reveals the same one.
+ * Returns whether it was revealed.
  */
-async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: ClaimFields): Promise<void> {
+async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: ClaimFields): Promise<boolean> {
   let cp = c.counterProof;
   if (!cp) {
     const model = ctx.models.get(c.claim.modelId)!;
@@ -195,11 +204,12 @@ async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: Clai
   const { committedAt, revealable } = await ensureCommitted(ctx, cp.commitment);
   if (!revealable) {
     ctx.logger.debug({ claimId: c.claimId, committedAt }, "counter-proof committed: revealing in a later block");
-    return;
+    return false;
   }
   await sendClaims(ctx, "counterProve", [claim, cp.outputs.map(BigInt), cp.proof.map(BigInt) as unknown as SolidityProof]);
   ctx.metrics.counter("counter_proofs_total", "Counter-proofs revealed").inc();
   ctx.logger.warn({ claimId: c.claimId, committedAt }, "counter-proved a wrong claim");
+  return true;
 }
 
 /** The input data of a claim: published with it, or with the request it answers. */

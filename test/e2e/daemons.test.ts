@@ -159,6 +159,23 @@ describe("e2e: daemons as processes", function () {
     expect(await solvent(net)).to.equal(true);
   });
 
+  it("a counter-prover that cannot reveal before the challenge window closes challenges first, then reveals", async () => {
+    net = await startNet("counter-prove-late");
+    await net.chain.request("evm_setIntervalMining", [0]); // no block comes by itself: the commitment cannot age
+    const cheater = daemon(net, "cheater");
+    // A margin above the whole window: every counter-proof is "late", so the challenger challenges to keep the claim open.
+    const challenger = daemon(net, "challenger", { counterProve: true, counterProveMarginSeconds: WINDOWS.challengeWindow * 2 });
+    await challenger.waitForLog("challenger: started");
+    const claimId = await infer(net, cheater, 8);
+    await challenger.waitForLog("challenge window closing before the counter-proof can be revealed: challenging first");
+    await waitStatus(net, claimId, ClaimStatus.Slashed); // the challenge's own block ages the commitment
+    const [challenge] = await claimEvents(net, "ClaimChallenged");
+    expect(challenge!.args.challenger).to.equal(net.addr.challenger);
+    const [slash] = await claimEvents(net, "ClaimSlashed");
+    expect(slash!.args).to.include({ counterProven: true, beneficiary: net.addr.challenger });
+    expect(await solvent(net)).to.equal(true);
+  });
+
   it("kill -9 of the provider between committing to a request's answer and revealing it: the restart reveals that answer", async () => {
     net = await startNet("kill-commit");
     await net.chain.request("evm_setIntervalMining", [0]); // no block until the test mines one: the answer stays unrevealed
