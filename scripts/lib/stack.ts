@@ -74,7 +74,7 @@ export interface RegisterOptions extends Partial<Windows> {
 
 /** The manifest's setup kind (`setup.kind`); packages without a setup record were built with the dev setup. */
 export function packageSetupKind(m: ModelManifest): SetupKindName {
-  const kind = (m as unknown as { setup?: { kind?: string } }).setup?.kind ?? "unsafe-dev";
+  const kind = (m as unknown as { setup?: { kind?: string } | null }).setup?.kind ?? "unsafe-dev";
   return setupKindName(setupKindOf(kind));
 }
 

@@ -115,8 +115,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Manifest fields the setup tooling records (the verifier's runtime code hash and how the key was made). */
 interface SetupRecord {
-  verifierCodeHash?: string;
-  setup?: { kind?: string };
+  verifierCodeHash?: string | null;
+  setup?: { kind?: string } | null;
 }
 
 /**
@@ -150,7 +150,7 @@ export function expectedEntry(pkg: LoadedPackage): ExpectedEntry {
   const m = pkg.manifest;
   const record = m as unknown as SetupRecord;
   let verifierCodeHash: Hex;
-  if (record.verifierCodeHash !== undefined) {
+  if (record.verifierCodeHash !== undefined && record.verifierCodeHash !== null) {
     if (!/^0x[0-9a-fA-F]{64}$/.test(record.verifierCodeHash)) {
       throw new ConfigError(`${m.name}: manifest verifierCodeHash is not a 32-byte hex string`, [`verifierCodeHash: ${record.verifierCodeHash}`]);
     }
