@@ -73,6 +73,7 @@ describe("ModelTable and ProviderTable", () => {
     expect(badges[0]!.className).toContain("setup-unsafe-dev");
     expect(badges[0]!.getAttribute("title")).toMatch(/anyone can forge proofs/);
     expect(badges[1]!.className).toContain("setup-ceremony");
+    expect(screen.getAllByTitle(/verifier code hash, pinned at registration: 0xcdcd/)).toHaveLength(2);
   });
 
   it("shows stake and slashing record", () => {

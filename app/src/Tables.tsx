@@ -27,7 +27,7 @@ export function ModelTable({ models }: { models: ModelView[] }) {
         {models.map((m) => (
           <tr key={m.modelId}>
             <td><b>{m.name}</b>{m.deprecated ? " (deprecated)" : ""} <SetupBadge kind={m.setupKind} /><div className="sub">{m.pkg?.training?.architecture ?? ""}</div></td>
-            <td><code title={m.modelId}>{short(m.modelId)}</code></td>
+            <td><code title={m.modelId}>{short(m.modelId)}</code><div className="sub" title={`verifier code hash, pinned at registration: ${m.verifierCodeHash}`}>verifier {short(m.verifierCodeHash)}</div></td>
             <td data-testid="constraints">{m.pkg ? m.pkg.manifest.constraints.toLocaleString("en-US") : "–"}</td>
             <td>
               {pct(m.pkg?.fidelity?.floatAccuracy ?? m.pkg?.training?.heldOutAccuracy?.onnxruntime)} / {pct(m.pkg?.fidelity?.quantizedAccuracy)}
