@@ -205,7 +205,7 @@ async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
     ctx.logger.warn({ claimId }, "claim already on chain (restart): not resending");
     return;
   }
-  // Own jobs carry their input in calldata so challengers can re-execute; requests already published theirs.
+  // Own jobs carry their input in calldata so challengers can re-execute (a request published its own).
   const sent = await sendOrFail(ctx, job, claimId, () => sendClaims(ctx, "submitClaim", [job.modelId, claim.inputHash, outputs, claim.bond, encodeInputData(values, job.bits), ""]));
   if (!sent) return;
   ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
