@@ -12,7 +12,6 @@ import { createLogger } from "../../sdk/node/logger.ts";
 import { assertEntryMatches, loadModels, type ServedModel } from "../../sdk/node/models.ts";
 import { SETUP_KIND_MEANING, claimStatusName, type ClaimFields } from "../../sdk/protocol.ts";
 import { runQuantized, quantizeInput } from "../../circuits/compiler/engine.ts";
-import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { readFileSync } from "node:fs";
 import { group } from "../ozk.ts";
 import { deployStack, registerPackage, saveDeployment } from "../lib/stack.ts";
@@ -112,21 +111,17 @@ export function register(program: Command): void {
     const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
     if (!key) throw new Error("model register needs --key or OZK_PRIVATE_KEY");
     const d = loadDeployment(o.deployment);
-    try {
-      const r = await registerPackage(o.rpc, key, d, pkgDir, {
-        challengeWindow: seconds("--challenge-window", o.challengeWindow),
-        proofWindow: seconds("--proof-window", o.proofWindow),
-        minProviderBond: BigInt(o.providerBond),
-        minChallengerBond: BigInt(o.challengerBond),
-        metadataURI: o.metadataUri,
-        allowUnsafeSetup: !!o.allowUnsafeSetup,
-        log: (line) => console.error(line),
-      });
-      const file = saveDeployment(d, o.deployment.endsWith(".json") ? o.deployment : undefined);
-      console.log(json({ ...r, deployment: file }));
-    } finally {
-      await terminateSnarkjs(); // its worker threads would keep the process alive
-    }
+    const r = await registerPackage(o.rpc, key, d, pkgDir, {
+      challengeWindow: seconds("--challenge-window", o.challengeWindow),
+      proofWindow: seconds("--proof-window", o.proofWindow),
+      minProviderBond: BigInt(o.providerBond),
+      minChallengerBond: BigInt(o.challengerBond),
+      metadataURI: o.metadataUri,
+      allowUnsafeSetup: !!o.allowUnsafeSetup,
+      log: (line) => console.error(line),
+    });
+    const file = saveDeployment(d, o.deployment.endsWith(".json") ? o.deployment : undefined);
+    console.log(json({ ...r, deployment: file }));
   });
 
   withChainOptions(

@@ -9,6 +9,7 @@ import type { Address, Hex } from "viem";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
 import { setupKindName, setupKindOf, type SetupKindName } from "../../sdk/protocol.ts";
 import { exampleProof } from "../../sdk/node/models.ts";
+import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/build.ts";
 import { defaultWindows, deployOzk, loadArtifact, registerModelSpec } from "../deploy.ts";
 
@@ -108,7 +109,13 @@ export async function registerPackage(rpcUrl: string, key: Hex, d: Deployment, p
   assertSetupAllowed(m.name, setupKind, chainId, r.allowUnsafeSetup);
   // Short windows on a local chain, 7 days / 1 day elsewhere (scripts/deploy.ts defaultWindows), unless given.
   const windows = { ...defaultWindows(BigInt(chainId)), ...definedWindows(r) };
-  const example = await exampleProof(pkgDir);
+  let example;
+  try {
+    example = await exampleProof(pkgDir);
+  } finally {
+    // Proving and checking the proof start snarkjs's worker threads, which would keep this process alive.
+    await terminateSnarkjs();
+  }
   log(`example proof of ${m.name} (all-zero input) made with ${example.backend} in ${example.ms} ms`);
   const out = await registerModelSpec(s, d.addresses.registry, {
     name: m.name,
