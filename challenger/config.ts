@@ -29,6 +29,11 @@ export const challengerConfigSchema = z
     missingInput: z.enum(["report", "challenge"]).default("report"),
     /** Settle a wrong claim at once with a proof of the right output (needs the package's zkey) instead of challenging. */
     counterProve: z.boolean().default(false),
+    /**
+     * Seconds before the end of a claim's challenge window under which a counter-prover whose commitment cannot be
+     * revealed yet challenges first (keeping the claim open; its bond comes back when the counter-proof lands).
+     */
+    counterProveMarginSeconds: z.number().int().nonnegative().default(300),
     stakeTarget: amount.default(0n),
     store: z.string().default(".ozk/challenger.sqlite"),
     port: z.number().int().min(0).max(65535).default(0),

@@ -26,7 +26,9 @@ export async function startChallenger(config: ChallengerConfig, options: { logge
         handler: ({ params }) => {
           const c = ctx.store.get<WatchedClaim>(`claim/${params.id}`);
           if (!c) throw new HttpError(404, `claim ${JSON.stringify(params.id!.slice(0, 200))} not watched`);
-          return { status: 200, body: c };
+          // A counter-proof stays secret until counterProve reveals it: anyone who saw it could race the reveal.
+          const counterProof = c.counterProof ? { commitment: c.counterProof.commitment, outputs: c.counterProof.outputs } : undefined;
+          return { status: 200, body: { ...c, counterProof } };
         },
       },
     ],

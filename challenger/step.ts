@@ -1,12 +1,15 @@
 // The challenger's idempotent step: follow claims from the chain (with a confirmation depth), re-execute
 // sampled ones bit-exactly with the reference engine, dispute wrong ones inside the window (or counter-prove),
 // slash after a missed proof deadline, withdraw credits. It never challenges a claim the engine agrees with.
+// A counter-proof is commit-reveal: the proof and its commitment are stored before the commit is sent, the
+// commitment is looked up on chain before it is (re)sent, and the proof is revealed in a later block, even
+// when someone challenged the claim meanwhile (the slash reward goes to whoever reveals).
 import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { errorSummary } from "../sdk/errors.ts";
 import { checkInputData } from "../sdk/inputs.ts";
-import { ClaimStatus, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ClaimStatus, claimStatusName, hashCounterProof, toSolidityProof, type ClaimFields, type SolidityProof } from "../sdk/protocol.ts";
+import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { proveOutputs } from "../sdk/node/models.ts";
 import type { ChallengerConfig } from "./config.ts";
@@ -30,6 +33,8 @@ export interface WatchedClaim {
   expected?: string[];
   status: "watching" | "done";
   outcome?: string;
+  /** A counter-proof of `expected`, stored with its commitment before the commit is sent. */
+  counterProof?: { outputs: string[]; proof: string[]; commitment: Hex };
 }
 
 const fields = (c: WatchedClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
@@ -38,7 +43,7 @@ export async function step(ctx: ChallengerContext): Promise<void> {
   // Keep one challenger bond (of the dearest watched model) ready, so a dispute never waits on a stake tx.
   let bond = 0n;
   for (const modelId of ctx.models.keys()) {
-    const [, b] = await readRegistry<readonly [number, bigint]>(ctx, "disputeParams", [modelId]);
+    const [, b] = await readRegistry(ctx, "disputeParams", [modelId]);
     if (b > bond) bond = b;
   }
   await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
@@ -108,7 +113,7 @@ function check(ctx: ChallengerContext, c: WatchedClaim): WatchedClaim {
   } else {
     const model = ctx.models.get(c.claim.modelId)!;
     const m = model.pkg.manifest;
-    const data = c.inputData ?? (c.claim.requestId !== "0" ? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)?.inputData : undefined);
+    const data = inputDataOf(ctx, c);
     try {
       if (!data || data === "0x") throw new Error("the claim's input data was not published");
       const input = checkInputData(data, BigInt(c.claim.inputHash), { length: m.inputLength, bits: m.inputBits });
@@ -134,10 +139,11 @@ function check(ctx: ChallengerContext, c: WatchedClaim): WatchedClaim {
 /** Drives a disputed claim (verdict wrong, or missing input under the challenge policy) to settlement. */
 async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
   if (c.status !== "watching") return;
-  const [status, deadline, challenger] = await readClaims<readonly [number, bigint, Address]>(ctx, "claimState", [c.claimId]);
+  const [status, deadline, challenger] = await readClaims(ctx, "claimState", [c.claimId]);
   const now = (await ctx.publicClient.getBlock()).timestamp;
   const claim = fields(c.claim);
   const mine = challenger.toLowerCase() === ctx.account.address.toLowerCase();
+  const counterProving = ctx.config.counterProve && c.verdict === "wrong" && c.expected !== undefined;
   switch (status) {
     case ClaimStatus.None:
       ctx.logger.warn({ claimId: c.claimId }, "claim not on chain (reorged away?): dropping");
@@ -145,15 +151,13 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
       return;
     case ClaimStatus.Submitted: {
       if (now + 1n >= deadline) return; // window closing: finalize is the provider's business
-      if (ctx.config.counterProve && c.verdict === "wrong" && c.expected) {
-        const model = ctx.models.get(c.claim.modelId)!;
-        const input = checkInputData(c.inputData ?? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)!.inputData, claim.inputHash);
-        const proved = await proveOutputs(model, input.values, c.expected.map(BigInt), ctx.logger);
-        await sendClaims(ctx, "counterProve", [claim, proved.outputs, toSolidityProof(proved.proof)]);
-        ctx.logger.warn({ claimId: c.claimId }, "counter-proved a wrong claim");
-        return;
+      if (counterProving) {
+        const revealed = await counterProve(ctx, c, claim);
+        // Not revealable yet and the window about to close: challenge, so the claim stays open for the reveal.
+        if (revealed || deadline - now > BigInt(ctx.config.counterProveMarginSeconds)) return;
+        ctx.logger.warn({ claimId: c.claimId, secondsLeft: deadline - now }, "challenge window closing before the counter-proof can be revealed: challenging first");
       }
-      const [, bond] = await readRegistry<readonly [number, bigint]>(ctx, "disputeParams", [c.claim.modelId]);
+      const [, bond] = await readRegistry(ctx, "disputeParams", [c.claim.modelId]);
       await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
       await sendClaims(ctx, "challenge", [claim]);
       ctx.metrics.counter("challenges_total", "Challenges sent").inc();
@@ -161,6 +165,11 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
       return;
     }
     case ClaimStatus.Challenged:
+      // Challenged by someone else while our counter-proof was being committed: reveal anyway, it pays the revealer.
+      if (now < deadline && (counterProving || c.counterProof)) {
+        await counterProve(ctx, c, claim);
+        return;
+      }
       if (now + 1n >= deadline) {
         await sendClaims(ctx, "slash", [claim]);
         ctx.logger.warn({ claimId: c.claimId, challenger, mine }, "proof deadline missed: slashed");
@@ -173,4 +182,37 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
       ctx.logger.info({ claimId: c.claimId, outcome }, "dispute settled");
     }
   }
+}
+
+/**
+ * Settles a wrong claim with a proof of the right outputs, in two steps, one per call when the chain has not moved
+ * on: commit to hashCounterProof(claimId, outputs, proof), then, in a later block, counterProve reveals it. The
+ * proof is made once and stored with its commitment before the commit is sent, so a restart reveals the same one.
+ * Returns whether it was revealed.
+ */
+async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: ClaimFields): Promise<boolean> {
+  let cp = c.counterProof;
+  if (!cp) {
+    const model = ctx.models.get(c.claim.modelId)!;
+    const input = checkInputData(inputDataOf(ctx, c)!, claim.inputHash);
+    const proved = await proveOutputs(model, input.values, c.expected!.map(BigInt), ctx.logger);
+    const proof = toSolidityProof(proved.proof);
+    cp = { outputs: proved.outputs.map(String), proof: proof.map(String), commitment: hashCounterProof(c.claimId, proved.outputs, proof) };
+    ctx.store.set(`claim/${c.claimId}`, { ...c, counterProof: cp } satisfies WatchedClaim);
+    ctx.logger.info({ claimId: c.claimId, backend: proved.backend }, "counter-proof made: committing");
+  }
+  const { committedAt, revealable } = await ensureCommitted(ctx, cp.commitment);
+  if (!revealable) {
+    ctx.logger.debug({ claimId: c.claimId, committedAt }, "counter-proof committed: revealing in a later block");
+    return false;
+  }
+  await sendClaims(ctx, "counterProve", [claim, cp.outputs.map(BigInt), cp.proof.map(BigInt) as unknown as SolidityProof]);
+  ctx.metrics.counter("counter_proofs_total", "Counter-proofs revealed").inc();
+  ctx.logger.warn({ claimId: c.claimId, committedAt }, "counter-proved a wrong claim");
+  return true;
+}
+
+/** The input data of a claim: published with it, or with the request it answers. */
+function inputDataOf(ctx: ChallengerContext, c: WatchedClaim): Hex | undefined {
+  return c.inputData ?? (c.claim.requestId !== "0" ? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)?.inputData : undefined);
 }

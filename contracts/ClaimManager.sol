@@ -4,12 +4,13 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IClaimManager} from "./interfaces/IClaimManager.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOzkConsumer} from "./interfaces/IOzkConsumer.sol";
 import {Groth16Verification} from "./libraries/Groth16Verification.sol";
 import {OutputPacking} from "./libraries/OutputPacking.sol";
-import {Claim, ClaimStatus, Request, RequestStatus} from "./types/Claim.sol";
+import {Claim, ClaimStatus, Request, RequestParams, RequestStatus} from "./types/Claim.sol";
 import {ClaimState, ClaimStateLibrary} from "./types/ClaimState.sol";
 
 /// @title ClaimManager
@@ -18,6 +19,9 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     uint16 private constant _BPS = 10_000;
+    /// @notice Largest slashRewardBps accepted: a cheater who challenges (or counter-proves) its own false claim
+    /// from a second address gets back at most half of its bond, so being caught always costs at least half.
+    uint16 public constant MAX_SLASH_REWARD_BPS = 5000;
     /// @notice Largest callback gas a request may ask for.
     uint24 public constant MAX_CALLBACK_GAS = 1_000_000;
     /// @notice Gas kept back for the work after the callback (its event), on top of the 1/64 the EVM retains.
@@ -44,6 +48,8 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     mapping(uint256 requestId => Request) private _requests;
     /// @inheritdoc IClaimManager
     uint256 public requestCount;
+    /// @inheritdoc IClaimManager
+    mapping(address account => mapping(bytes32 commitment => uint256 blockNumber)) public commitments;
 
     constructor(
         IERC20 token_,
@@ -54,7 +60,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     ) {
         if (
             address(token_) == address(0) || address(registry_) == address(0) || treasury_ == address(0)
-                || protocolFeeBps_ > _BPS || slashRewardBps_ > _BPS
+                || treasury_ == address(this) || protocolFeeBps_ > _BPS || slashRewardBps_ > MAX_SLASH_REWARD_BPS
         ) revert InvalidProtocolConfig();
         token = token_;
         registry = registry_;
@@ -92,6 +98,32 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         token.safeTransfer(msg.sender, amount);
     }
 
+    // ------------------------------------------------------------ commitments
+
+    /// @inheritdoc IClaimManager
+    function commit(bytes32 commitment) external nonReentrant {
+        commitments[msg.sender][commitment] = block.number;
+        emit Committed(msg.sender, commitment);
+    }
+
+    /// @inheritdoc IClaimManager
+    function hashCounterProof(bytes32 claimId, int256[] calldata outputs, uint256[8] calldata proof)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(claimId, outputs, proof));
+    }
+
+    /// @inheritdoc IClaimManager
+    function hashAnswer(uint256 requestId, bytes32 outputHash, uint256 bond, bytes32 salt)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(requestId, outputHash, bond, salt));
+    }
+
     // ------------------------------------------------------------ claims
 
     /// @inheritdoc IClaimManager
@@ -100,12 +132,35 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         uint256 inputHash,
         int256[] calldata outputs,
         uint256 bond,
-        uint256 requestId,
         bytes calldata inputData,
         string calldata inputURI
     ) external nonReentrant returns (bytes32 claimId) {
-        claimId = _submit(modelId, inputHash, outputs, bond, requestId);
+        claimId = _submit(Claim(modelId, msg.sender, inputHash, OutputPacking.hash(outputs), bond, 0), outputs, 0);
         if (inputData.length != 0 || bytes(inputURI).length != 0) emit ClaimInput(claimId, inputData, inputURI);
+    }
+
+    /// @inheritdoc IClaimManager
+    function answerRequest(uint256 requestId, int256[] calldata outputs, uint256 bond, bytes32 salt)
+        external
+        nonReentrant
+        returns (bytes32 claimId)
+    {
+        Request storage r = _requests[requestId];
+        RequestStatus status = r.status;
+        if (status == RequestStatus.None) revert UnknownRequest(requestId);
+        if (status != RequestStatus.Open) revert RequestNotOpen(requestId, status);
+        if (block.timestamp >= r.expiry) revert RequestExpired(requestId, r.expiry);
+        address allowed = r.provider;
+        if (allowed != address(0) && allowed != msg.sender) revert ProviderNotAllowed(requestId, msg.sender);
+        Claim memory claim = Claim(r.modelId, msg.sender, r.inputHash, OutputPacking.hash(outputs), bond, requestId);
+        // INVARIANT: only who committed to this exact answer in an earlier block can reveal it, so copying a pending
+        // answer from the mempool is useless.
+        _reveal(hashAnswer(requestId, claim.outputHash, bond, salt));
+        // INVARIANT: the claim is on the request's model and input (read above from the request, not from the caller).
+        claimId = _submit(claim, outputs, r.minBond);
+        r.status = RequestStatus.Claimed;
+        r.claimId = claimId;
+        emit RequestClaimed(requestId, claimId);
     }
 
     /// @inheritdoc IClaimManager
@@ -151,7 +206,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         }
         freeStake[claim.provider] += providerGets;
         emit ClaimProven(claimId, msg.sender, won, fee);
-        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim);
+        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim, outputs);
     }
 
     /// @inheritdoc IClaimManager
@@ -166,23 +221,28 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         } else if (status != ClaimStatus.Challenged) {
             revert InvalidClaimStatus(claimId, status);
         }
+        // INVARIANT: only who committed to this exact counter-proof in an earlier block can reveal it, so copying a
+        // pending counter-proof from the mempool is useless.
+        _reveal(hashCounterProof(claimId, outputs, proof));
         if (OutputPacking.hash(outputs) == claim.outputHash) revert SameOutputs(claimId);
-        (, uint32 outputLength,,) = registry.proofParams(claim.modelId);
-        if (outputs.length != outputLength) revert WrongOutputLength(outputLength, outputs.length);
         // INVARIANT: the circuit is a function, so a valid proof of other outputs for this input shows the claim false.
+        // (_verify also checks the output count: other outputs were never checked against the model at submission.)
         _verify(claimId, claim, outputs, proof);
-        _slash(claimId, claim, state, status == ClaimStatus.Challenged ? state.challenger() : msg.sender, true);
+        // The reward goes to who proved the claim false; a challenger who got there first only gets its bond back,
+        // so challenging in front of a pending counter-proof earns nothing.
+        _slash(claimId, claim, state, msg.sender, true);
     }
 
     /// @inheritdoc IClaimManager
-    function finalize(Claim calldata claim) external nonReentrant {
+    function finalize(Claim calldata claim, int256[] calldata outputs) external nonReentrant {
         (bytes32 claimId, ClaimState state) = _load(claim);
         if (state.status() != ClaimStatus.Submitted) revert InvalidClaimStatus(claimId, state.status());
         if (block.timestamp < state.deadline()) revert ChallengeWindowOpen(claimId, state.deadline());
+        if (OutputPacking.hash(outputs) != claim.outputHash) revert OutputsMismatch(claimId, claim.outputHash);
         _claims[claimId] = state.withStatus(ClaimStatus.Finalized);
         freeStake[claim.provider] += claim.bond;
         emit ClaimFinalized(claimId);
-        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim);
+        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim, outputs);
     }
 
     /// @inheritdoc IClaimManager
@@ -218,36 +278,34 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     // ------------------------------------------------------------ requests
 
     /// @inheritdoc IClaimManager
-    function requestInference(
-        bytes32 modelId,
-        uint256 inputHash,
-        uint256 fee,
-        uint64 expiry,
-        uint24 callbackGasLimit,
-        bytes calldata inputData,
-        string calldata inputURI
-    ) external nonReentrant returns (uint256 requestId) {
-        (,, bool deprecated,,) = registry.claimParams(modelId);
-        if (deprecated) revert ModelIsDeprecated(modelId);
-        if (inputHash >= OutputPacking.FIELD_P) revert InputHashNotInField(inputHash);
+    function requestInference(RequestParams calldata p, bytes calldata inputData, string calldata inputURI)
+        external
+        nonReentrant
+        returns (uint256 requestId)
+    {
+        (,, bool deprecated,,) = registry.claimParams(p.modelId);
+        if (deprecated) revert ModelIsDeprecated(p.modelId);
+        if (p.inputHash >= OutputPacking.FIELD_P) revert InputHashNotInField(p.inputHash);
+        uint64 expiry = p.expiry;
         if (expiry <= block.timestamp || expiry > block.timestamp + MAX_REQUEST_TTL) revert InvalidExpiry(expiry);
-        if (callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(callbackGasLimit, MAX_CALLBACK_GAS);
-        _pull(fee);
+        if (p.callbackGasLimit > MAX_CALLBACK_GAS) revert CallbackGasTooHigh(p.callbackGasLimit, MAX_CALLBACK_GAS);
+        _pull(p.fee);
 
         requestId = ++requestCount;
-        _requests[requestId] = Request({
-            consumer: msg.sender,
-            expiry: expiry,
-            status: RequestStatus.Open,
-            callbackGasLimit: callbackGasLimit,
-            modelId: modelId,
-            inputHash: inputHash,
-            fee: fee,
-            claimId: bytes32(0)
-        });
-        emit InferenceRequested(
-            requestId, modelId, msg.sender, inputHash, fee, expiry, callbackGasLimit, inputData, inputURI
-        );
+        Request storage r = _requests[requestId];
+        r.consumer = msg.sender;
+        r.expiry = expiry;
+        r.status = RequestStatus.Open;
+        r.callbackGasLimit = p.callbackGasLimit;
+        r.modelId = p.modelId;
+        r.inputHash = p.inputHash;
+        r.fee = p.fee;
+        // Slot 5 is written only for a restricted request: an open one costs no extra storage write.
+        if (p.provider != address(0) || p.minBond != 0) {
+            r.provider = p.provider;
+            r.minBond = p.minBond;
+        }
+        _emitRequested(requestId, p, inputData, inputURI);
     }
 
     /// @inheritdoc IClaimManager
@@ -284,52 +342,70 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         if (received != amount) revert TransferAmountMismatch(amount, received);
     }
 
-    /// @dev Locks the bond and stores a new claim; emits ClaimSubmitted.
-    function _submit(bytes32 modelId, uint256 inputHash, int256[] calldata outputs, uint256 bond, uint256 requestId)
+    function _emitRequested(
+        uint256 requestId,
+        RequestParams calldata p,
+        bytes calldata inputData,
+        string calldata inputURI
+    ) private {
+        emit InferenceRequested(
+            requestId,
+            p.modelId,
+            msg.sender,
+            p.inputHash,
+            p.fee,
+            p.expiry,
+            p.callbackGasLimit,
+            p.provider,
+            p.minBond,
+            inputData,
+            inputURI
+        );
+    }
+
+    /// @dev Consumes the caller's commitment to `commitment`, which must date from an earlier block.
+    function _reveal(bytes32 commitment) private {
+        uint256 committedAt = commitments[msg.sender][commitment];
+        if (committedAt == 0) revert CommitmentNotFound(msg.sender, commitment);
+        if (committedAt >= block.number) revert CommitmentTooRecent(commitment, committedAt);
+        delete commitments[msg.sender][commitment];
+    }
+
+    /// @dev Locks the bond and stores a new claim (its provider is the caller); emits ClaimSubmitted.
+    /// `extraMinBond` is a request's minimum bond, zero for none.
+    function _submit(Claim memory claim, int256[] calldata outputs, uint256 extraMinBond)
         private
         returns (bytes32 claimId)
     {
-        uint64 deadline = _checkClaim(modelId, inputHash, outputs, bond);
-        Claim memory claim = Claim(modelId, msg.sender, inputHash, OutputPacking.hash(outputs), bond, requestId);
+        uint64 deadline = _checkClaim(claim, outputs, extraMinBond);
         claimId = keccak256(abi.encode(claim));
         if (ClaimState.unwrap(_claims[claimId]) != 0) revert ClaimAlreadyExists(claimId);
         {
+            uint256 bond = claim.bond;
             uint256 available = freeStake[msg.sender];
             if (available < bond) revert InsufficientStake(msg.sender, available, bond);
             freeStake[msg.sender] = available - bond;
         }
         _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Submitted, deadline, address(0));
-        if (requestId != 0) _claimRequest(requestId, modelId, inputHash, claimId);
-        emit ClaimSubmitted(claimId, modelId, msg.sender, claim, deadline, outputs);
+        emit ClaimSubmitted(claimId, claim.modelId, msg.sender, claim, deadline, outputs);
     }
 
     /// @dev Validates a new claim against its model; returns the end of its challenge window.
-    function _checkClaim(bytes32 modelId, uint256 inputHash, int256[] calldata outputs, uint256 bond)
+    function _checkClaim(Claim memory claim, int256[] calldata outputs, uint256 extraMinBond)
         private
         view
         returns (uint64)
     {
-        (uint32 outputLength, uint8 outputBits, bool deprecated, uint48 challengeWindow, uint128 minBond) =
-            registry.claimParams(modelId);
-        if (deprecated) revert ModelIsDeprecated(modelId);
+        (uint32 outputLength, uint8 outputBits, bool deprecated, uint48 challengeWindow, uint128 modelMinBond) =
+            registry.claimParams(claim.modelId);
+        if (deprecated) revert ModelIsDeprecated(claim.modelId);
         if (outputs.length != outputLength) revert WrongOutputLength(outputLength, outputs.length);
-        if (bond < minBond) revert BondBelowMinimum(bond, minBond);
-        if (inputHash >= OutputPacking.FIELD_P) revert InputHashNotInField(inputHash);
+        uint256 minBond = Math.max(modelMinBond, extraMinBond);
+        if (claim.bond < minBond) revert BondBelowMinimum(claim.bond, minBond);
+        if (claim.inputHash >= OutputPacking.FIELD_P) revert InputHashNotInField(claim.inputHash);
         // A claim whose outputs cannot be public signals could never be proven: refuse it up front.
         OutputPacking.checkRange(outputs, outputBits);
         return uint64(block.timestamp) + challengeWindow;
-    }
-
-    function _claimRequest(uint256 requestId, bytes32 modelId, uint256 inputHash, bytes32 claimId) private {
-        Request storage r = _requests[requestId];
-        RequestStatus status = r.status;
-        if (status == RequestStatus.None) revert UnknownRequest(requestId);
-        if (status != RequestStatus.Open) revert RequestNotOpen(requestId, status);
-        if (block.timestamp >= r.expiry) revert RequestExpired(requestId, r.expiry);
-        if (r.modelId != modelId || r.inputHash != inputHash) revert RequestMismatch(requestId);
-        r.status = RequestStatus.Claimed;
-        r.claimId = claimId;
-        emit RequestClaimed(requestId, claimId);
     }
 
     /// @dev claimId and stored state of `claim`; reverts with UnknownClaim if it was never submitted.
@@ -339,30 +415,41 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         if (state.status() == ClaimStatus.None) revert UnknownClaim(claimId);
     }
 
+    /// @dev Verifies `proof` for the claim's model and input and `outputs`, with the code registered for the model.
     function _verify(bytes32 claimId, Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof)
         private
         view
     {
-        (address verifier,, uint8 outputBits, uint256 weightsCommitment) = registry.proofParams(claim.modelId);
+        (address verifier, bytes32 codeHash, uint32 outputLength, uint8 outputBits, uint256 weightsCommitment) =
+            registry.proofParams(claim.modelId);
+        if (outputs.length != outputLength) revert WrongOutputLength(outputLength, outputs.length);
+        // INVARIANT: the code that judges is the code that accepted the registration's example proof. Without this
+        // a verifier whose code can change (a metamorphic contract) could be made to accept anything later.
+        if (verifier.codehash != codeHash) revert VerifierCodeChanged(claim.modelId, verifier);
         uint256[] memory signals = OutputPacking.publicSignals(outputs, outputBits, claim.inputHash, weightsCommitment);
         if (!Groth16Verification.verify(verifier, proof, signals)) revert InvalidProof(claimId);
     }
 
-    /// @dev Takes the provider bond: `reward` to the beneficiary's free stake (with the challenger bond back if
-    /// there was a challenger), the rest to the treasury; an answered request opens again.
+    /// @dev Takes the provider bond: `reward` to the beneficiary's free stake, the rest to the treasury; a
+    /// challenger gets its challenger bond back (to free stake); an answered request opens again.
     function _slash(bytes32 claimId, Claim calldata claim, ClaimState state, address beneficiary, bool counterProven)
         private
     {
         _claims[claimId] = state.withStatus(ClaimStatus.Slashed);
         uint256 reward = _bps(claim.bond, slashRewardBps);
         uint256 toTreasury = claim.bond - reward;
-        uint256 returned;
         if (state.status() == ClaimStatus.Challenged) {
-            (, returned) = registry.disputeParams(claim.modelId);
+            (, uint128 returned) = registry.disputeParams(claim.modelId);
+            address challenger = state.challenger();
+            if (challenger == beneficiary) {
+                reward += returned;
+            } else {
+                freeStake[challenger] += returned;
+            }
         }
-        freeStake[beneficiary] += reward + returned;
+        freeStake[beneficiary] += reward;
         if (toTreasury != 0) credits[treasury] += toTreasury;
-        emit ClaimSlashed(claimId, beneficiary, reward, toTreasury, counterProven);
+        emit ClaimSlashed(claimId, beneficiary, claim.bond - toTreasury, toTreasury, counterProven);
 
         if (claim.requestId != 0) {
             Request storage r = _requests[claim.requestId];
@@ -373,7 +460,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     }
 
     /// @dev Pays the request fee for a valid answer, then calls the consumer back. Runs last in a settlement.
-    function _fulfill(uint256 requestId, bytes32 claimId, Claim calldata claim) private {
+    function _fulfill(uint256 requestId, bytes32 claimId, Claim calldata claim, int256[] calldata outputs) private {
         Request storage r = _requests[requestId];
         r.status = RequestStatus.Fulfilled;
         uint256 fee = r.fee;
@@ -385,12 +472,13 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         uint256 gasLimit = r.callbackGasLimit;
         if (gasLimit == 0) return;
         address consumer = r.consumer;
+        bytes memory data = abi.encodeCall(
+            IOzkConsumer.onInferenceSettled, (requestId, claimId, outputs, claim.provider, claim.bond)
+        );
         // The EVM forwards at most 63/64 of what is left: make sure the consumer really gets gasLimit, so a sender
         // cannot make the callback fail by sending too little gas. Too little reverts the whole settlement instead.
         uint256 required = gasLimit + gasLimit / 63 + CALLBACK_GAS_RESERVE;
         if (gasleft() < required) revert InsufficientGasForCallback(gasleft(), required);
-        bytes memory data =
-            abi.encodeCall(IOzkConsumer.onInferenceSettled, (requestId, claimId, claim.outputHash));
         bool success;
         assembly ("memory-safe") {
             // No return data is copied: a consumer cannot grief with a huge return or revert reason.
@@ -400,6 +488,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     }
 
     function _bps(uint256 amount, uint16 bps) private pure returns (uint256) {
-        return amount * bps / _BPS;
+        // Full-precision product: no overflow for any bond or fee the token can hold.
+        return Math.mulDiv(amount, bps, _BPS);
     }
 }

@@ -82,7 +82,9 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
         const job = ctx.store.get<Job>(`job/${params.id}`);
         if (!job) throw new HttpError(404, `no job ${JSON.stringify(params.id!.slice(0, 200))}`);
         const claim = job.claimId ? ctx.store.get<OwnClaim>(`claim/${job.claimId}`) : undefined;
-        return { status: 200, body: { ...job, claim } };
+        // The salt of a request's answer stays secret until answerRequest reveals it: anyone who saw it could race the answer.
+        const answer = job.answer ? { commitment: job.answer.commitment, bond: job.answer.bond } : undefined;
+        return { status: 200, body: { ...job, answer, claim } };
       },
     },
   ];

@@ -2,14 +2,18 @@
 // client jobs with claims, prove challenged claims, finalize unchallenged ones, withdraw credits.
 // Every action is recomputed from chain state first, so a kill -9 at any point and a restart converge:
 // a claim is keyed by its id (a hash of its fields), known before it is sent and checked on chain.
+// A request is answered by commit-reveal: the answer (outputs, bond, a random salt) and its commitment are
+// stored before the commit is sent, the commitment is looked up on chain before it is (re)sent, and the
+// answer is revealed in a later block. A restart therefore reveals the same answer and never commits to a
+// second salt for one job.
 import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { FatalError, errorSummary } from "../sdk/errors.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
-import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
+import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { proveOutputs, type RemoteProver } from "../sdk/node/models.ts";
 import type { ProviderConfig } from "./config.ts";
@@ -20,6 +24,17 @@ export interface ProviderContext extends DaemonBase {
   remoteProver?: RemoteProver;
 }
 
+/**
+ * The answer to a request, fixed before its commitment is sent: commitment = hashAnswer(requestId,
+ * outputHash(outputs), bond, salt). The salt stays secret until answerRequest reveals it.
+ */
+export interface Answer {
+  outputs: string[];
+  bond: string;
+  salt: Hex;
+  commitment: Hex;
+}
+
 /** A unit of work: an on-chain request or a client's input, answered by one claim. */
 export interface Job {
   jobId: string;
@@ -28,10 +43,13 @@ export interface Job {
   values: string[];
   inputHash: string;
   requestId: string;
+  /** pending: to claim (a request: to commit, then reveal once the commitment is a block old). */
   status: "pending" | "claimed" | "refused" | "failed";
   reason?: string;
   claimId?: Hex;
   outputs?: string[];
+  /** A request's answer, stored before its commitment is sent (kept across restarts and resubmissions). */
+  answer?: Answer;
 }
 
 /** A claim of this provider, followed until it settles. */
@@ -77,7 +95,7 @@ async function bondNeeded(ctx: ProviderContext): Promise<bigint> {
 }
 
 async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
-  const [, , , , minBond] = await readRegistry<readonly [number, number, boolean, bigint, bigint]>(ctx, "claimParams", [modelId]);
+  const [, , , , minBond] = await readRegistry(ctx, "claimParams", [modelId]);
   return ctx.config.bond > minBond ? ctx.config.bond : minBond;
 }
 
@@ -169,18 +187,9 @@ function injectFault(ctx: ProviderContext, jobId: string, outputs: bigint[]): bi
 }
 
 async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
+  if (job.requestId !== "0") return answerJob(ctx, job);
   const model = ctx.models.get(job.modelId)!;
   const values = job.values.map(BigInt);
-  const requestId = BigInt(job.requestId);
-  if (requestId !== 0n) {
-    const req = await readClaims<{ status: number; expiry: bigint; claimId: Hex }>(ctx, "getRequest", [requestId]);
-    const now = (await ctx.publicClient.getBlock()).timestamp;
-    if (req.status !== RequestStatus.Open || now + 1n >= req.expiry) {
-      ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason: `request is ${req.status === RequestStatus.Open ? "expired" : "no longer open"}` } satisfies Job);
-      ctx.logger.info({ requestId, status: req.status }, "request not answerable");
-      return;
-    }
-  }
   const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, values).outputs);
   const claim: ClaimFields = {
     modelId: job.modelId,
@@ -188,31 +197,44 @@ async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
     inputHash: BigInt(job.inputHash),
     outputHash: outputHash(outputs),
     bond: await bondFor(ctx, job.modelId),
-    requestId,
+    requestId: 0n,
   };
+  const claimId = recordClaim(ctx, job, claim, outputs);
+  const [status] = await readClaims(ctx, "claimState", [claimId]);
+  if (status !== ClaimStatus.None) {
+    ctx.logger.warn({ claimId }, "claim already on chain (restart): not resending");
+    return;
+  }
+  // Own jobs carry their input in calldata so challengers can re-execute (a request published its own).
+  const sent = await sendOrFail(ctx, job, claimId, () => sendClaims(ctx, "submitClaim", [job.modelId, claim.inputHash, outputs, claim.bond, encodeInputData(values, job.bits), ""]));
+  if (!sent) return;
+  ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
+  ctx.logger.info({ claimId, jobId: job.jobId, outputs }, "claim submitted");
+}
+
+/** Records the claim before it is sent: if we die after the send, the next step sees it on chain and does not resend. */
+function recordClaim(ctx: ProviderContext, job: Job, claim: ClaimFields, outputs: readonly bigint[]): Hex {
   const claimId = claimIdOf(claim);
   const own: OwnClaim = {
     claimId,
-    claim: { ...claim, inputHash: job.inputHash, bond: claim.bond.toString(), requestId: job.requestId },
+    claim: { ...claim, inputHash: claim.inputHash.toString(), bond: claim.bond.toString(), requestId: claim.requestId.toString() },
     outputs: outputs.map(String),
     jobId: job.jobId,
     status: "live",
   };
-  // Record before sending: if we die after the send, the next step sees the claim on chain and does not resend.
   ctx.store.transaction(() => {
     ctx.store.set(`input/${job.inputHash}`, { bits: job.bits, values: job.values });
     ctx.store.set(`claim/${claimId}`, own);
     ctx.store.set(`job/${job.jobId}`, { ...job, status: "claimed", claimId, outputs: own.outputs } satisfies Job);
   });
-  const [status] = await readClaims<readonly [number, bigint, Address]>(ctx, "claimState", [claimId]);
-  if (status !== ClaimStatus.None) {
-    ctx.logger.warn({ claimId }, "claim already on chain (restart): not resending");
-    return;
-  }
-  // Own jobs carry their input in calldata so challengers can re-execute; requests already published theirs.
-  const inputData = requestId === 0n ? encodeInputData(values, job.bits) : "0x";
+  return claimId;
+}
+
+/** Sends a claim; a revert (FatalError) forgets the recorded claim, fails the job with the reason and returns false. */
+async function sendOrFail(ctx: ProviderContext, job: Job, claimId: Hex, send: () => Promise<unknown>): Promise<boolean> {
   try {
-    await sendClaims(ctx, "submitClaim", [job.modelId, claim.inputHash, outputs, claim.bond, requestId, inputData, ""]);
+    await send();
+    return true;
   } catch (err) {
     if (!(err instanceof FatalError)) throw err;
     ctx.store.transaction(() => {
@@ -220,14 +242,69 @@ async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
       ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason: errorSummary(err) } satisfies Job);
     });
     ctx.logger.error({ jobId: job.jobId, err: errorSummary(err) }, "claim rejected");
+    return false;
+  }
+}
+
+/** Marks a job failed for a reason known before anything was sent. */
+function failJob(ctx: ProviderContext, job: Job, reason: string): void {
+  ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason } satisfies Job);
+  ctx.logger.info({ jobId: job.jobId, requestId: job.requestId, reason }, "request not answerable");
+}
+
+/**
+ * Answers a request in two steps, one per call when the chain has not moved on: commit to hashAnswer(requestId,
+ * outputHash, bond, salt), then, in a later block, answerRequest reveals it. The answer is stored before the
+ * commit is sent; a restart finds it and the commitment on chain, and goes on where it stopped.
+ */
+async function answerJob(ctx: ProviderContext, job: Job): Promise<void> {
+  const requestId = BigInt(job.requestId);
+  const req = await readClaims(ctx, "getRequest", [requestId]);
+  const now = (await ctx.publicClient.getBlock()).timestamp;
+  if (req.status !== RequestStatus.Open) return failJob(ctx, job, "request is no longer open");
+  if (now + 1n >= req.expiry) return failJob(ctx, job, "request is expired");
+  const me = ctx.account.address.toLowerCase();
+  if (BigInt(req.provider) !== 0n && req.provider.toLowerCase() !== me) return failJob(ctx, job, `request names another provider (${req.provider})`);
+  let answer = job.answer;
+  if (!answer) {
+    const model = ctx.models.get(job.modelId)!;
+    const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, job.values.map(BigInt)).outputs);
+    const modelBond = await bondFor(ctx, job.modelId);
+    const bond = req.minBond > modelBond ? req.minBond : modelBond;
+    await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
+    const salt = randomSalt();
+    answer = { outputs: outputs.map(String), bond: bond.toString(), salt, commitment: hashAnswer(requestId, outputHash(outputs), bond, salt) };
+    // Stored before the commit is sent: a restart commits (or finds committed) this answer, never a second salt.
+    ctx.store.set(`job/${job.jobId}`, { ...job, answer } satisfies Job);
+    job = { ...job, answer };
+  }
+  const { committedAt, revealable } = await ensureCommitted(ctx, answer.commitment);
+  if (!revealable) {
+    ctx.logger.debug({ jobId: job.jobId, requestId, committedAt }, "answer committed: revealing in a later block");
     return;
   }
+  const outputs = answer.outputs.map(BigInt);
+  const claim: ClaimFields = {
+    modelId: job.modelId,
+    provider: ctx.account.address,
+    inputHash: BigInt(job.inputHash),
+    outputHash: outputHash(outputs),
+    bond: BigInt(answer.bond),
+    requestId,
+  };
+  const claimId = recordClaim(ctx, job, claim, outputs);
+  const [status] = await readClaims(ctx, "claimState", [claimId]);
+  if (status !== ClaimStatus.None) {
+    ctx.logger.warn({ claimId }, "answer already on chain (restart): not resending");
+    return;
+  }
+  if (!(await sendOrFail(ctx, job, claimId, () => sendClaims(ctx, "answerRequest", [requestId, outputs, claim.bond, answer.salt])))) return;
   ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
-  ctx.logger.info({ claimId, jobId: job.jobId, requestId, outputs }, "claim submitted");
+  ctx.logger.info({ claimId, jobId: job.jobId, requestId, outputs, committedAt }, "request answered");
 }
 
 async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
-  const [status, deadline] = await readClaims<readonly [number, bigint, Address]>(ctx, "claimState", [own.claimId]);
+  const [status, deadline] = await readClaims(ctx, "claimState", [own.claimId]);
   const now = (await ctx.publicClient.getBlock()).timestamp;
   const claim = fields(own.claim);
   switch (status) {
@@ -246,7 +323,7 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       return;
     case ClaimStatus.Submitted:
       if (now + 1n >= deadline) {
-        await sendClaims(ctx, "finalize", [claim]);
+        await sendClaims(ctx, "finalize", [claim, own.outputs.map(BigInt)]);
         ctx.logger.info({ claimId: own.claimId }, "claim finalized");
       }
       return;

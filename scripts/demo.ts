@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, http, zeroAddress, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { encodeInputData } from "../sdk/inputs.ts";
@@ -72,9 +72,9 @@ async function main(): Promise<void> {
 
   t = performance.now();
   const pkg = loadPackage(PKG);
-  const { modelId, verifier } = await registerPackage(chain.url, keys.deployer, deployment, PKG, { ...WINDOWS, ...BONDS });
+  const { modelId, verifier, setupKind } = await registerPackage(chain.url, keys.deployer, deployment, PKG, { ...WINDOWS, ...BONDS });
   const deploymentFile = saveDeployment(deployment, join(work, "deployment.json"));
-  say("register", `${pkg.manifest.name}: ${pkg.manifest.constraints.toLocaleString()} constraints, verifier ${short(verifier)}, model ${short(modelId)}; windows ${WINDOWS.challengeWindow}s challenge / ${WINDOWS.proofWindow}s proof; bonds ${fmt(BONDS.minProviderBond)} provider / ${fmt(BONDS.minChallengerBond)} challenger`, t);
+  say("register", `${pkg.manifest.name}: ${pkg.manifest.constraints.toLocaleString()} constraints, verifier ${short(verifier)}, model ${short(modelId)} (${setupKind} setup: fine on the dev chain, refused elsewhere without --allow-unsafe-setup), registered with an example proof; windows ${WINDOWS.challengeWindow}s challenge / ${WINDOWS.proofWindow}s proof; bonds ${fmt(BONDS.minProviderBond)} provider / ${fmt(BONDS.minChallengerBond)} challenger`, t);
 
   for (const who of ["honest", "cheater", "challenger", "consumer", "skeptic"] as const) {
     await mintDevTokens(chain.url, keys.deployer, deployment, addr[who], 10_000n * TOKEN);
@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   await pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ address: A.token as Address, abi: tokenAbi, functionName: "approve", args: [A.claims, fee], chain: null }) });
   const seven = quantizeInput(pkg.quant, pick(7));
   const now = (await pc.getBlock()).timestamp;
-  const reqHash = await consumer.writeContract({ ...claims, functionName: "requestInference", args: [modelId, hashVector(seven, bits), fee, now + 3600n, 0, encodeInputData(seven, bits), ""], chain: null });
+  const params = { modelId, inputHash: hashVector(seven, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
+  const reqHash = await consumer.writeContract({ ...claims, functionName: "requestInference", args: [params, encodeInputData(seven, bits), ""], chain: null });
   await pc.waitForTransactionReceipt({ hash: reqHash });
   const requestId = await pc.readContract({ ...claims, functionName: "requestCount" });
   const requestClaim = await waitFor("the honest provider to answer the request", async () => {
@@ -122,7 +123,11 @@ async function main(): Promise<void> {
   };
   const argmax = (xs: readonly bigint[]) => xs.reduce((best, v, i) => (v > xs[best]! ? i : best), 0);
   const r = await submitted(requestClaim);
-  say("request", `consumer asks for a digit (a 7) with a ${fmt(fee)}-token fee → honest provider claims class ${argmax(r.outputs)} (claim ${short(requestClaim)})`, t);
+  // The answer was committed first (hashAnswer with a secret salt) and revealed in a later block.
+  const [commitLog] = await pc.getContractEvents({ ...claims, eventName: "Committed", args: { account: addr.honest }, fromBlock: 0n });
+  const [answerLog] = await pc.getContractEvents({ ...claims, eventName: "ClaimSubmitted", args: { claimId: requestClaim }, fromBlock: 0n });
+  say("request", `consumer asks for a digit (a 7) with a ${fmt(fee)}-token fee → honest provider commits to its answer (block ${commitLog?.blockNumber}), reveals it in block ${answerLog?.blockNumber}: class ${argmax(r.outputs)} (claim ${short(requestClaim)})`, t);
+  expect("the request's answer was revealed in a later block than its commitment", commitLog !== undefined && answerLog !== undefined && answerLog.blockNumber > commitLog.blockNumber);
 
   // Both providers get a client job over their HTTP API: the cheater lies about its output.
   t = performance.now();

@@ -18,10 +18,14 @@ export interface OzkModelSpec {
   inputLength: number;
   outputLength: number;
   outputBits: number;
-  challengeWindow?: number; // seconds, default 3600
-  proofWindow?: number; // seconds, default 7200
+  challengeWindow?: number; // seconds, default defaultWindows(chainId).challengeWindow
+  proofWindow?: number; // seconds, default defaultWindows(chainId).proofWindow
   minProviderBond?: bigint; // default 100e18
   minChallengerBond?: bigint; // default 10e18
+  /** How the Groth16 key was made (IModelRegistry SetupKind): 0 UnsafeDev, 1 SingleContributor, 2 Ceremony. */
+  setupKind: 0 | 1 | 2;
+  /** One valid proof: registration checks that the verifier accepts it under the entry's shape. */
+  example: { inputHash: bigint; outputs: bigint[]; proof: bigint[] };
   metadataURI?: string;
 }
 
@@ -32,7 +36,7 @@ export interface DeployOzkOptions {
   treasury?: string;
   /** Default 500 (5%): share of request fees and lost challenger bonds paid to the treasury. */
   protocolFeeBps?: number;
-  /** Default 5000 (50%): share of a slashed provider bond paid to the challenger. */
+  /** Default 5000 (50%, the most allowed): share of a slashed provider bond paid to the counter-prover or challenger. */
   slashRewardBps?: number;
   /** Models to register, owned by the deployer. */
   models?: OzkModelSpec[];
@@ -40,6 +44,21 @@ export interface DeployOzkOptions {
   mint?: { to: string; amount: bigint }[];
   /** Logs each step. */
   log?: (line: string) => void;
+}
+
+/** Chain ids of local development chains (Hardhat, Anvil and Geth dev mode). */
+const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+
+/**
+ * Default challenge and proof windows in seconds. Public networks get windows sized like established optimistic
+ * systems: OP Succinct's 7 days to challenge and 1 day to prove (well above UMA's 2-hour minimum liveness), so a
+ * watcher has time to notice, re-execute and get a challenge included even under congestion or censorship, and a
+ * provider has time to prove a large model. Short windows (1 hour, 2 hours) only on a local development chain.
+ */
+export function defaultWindows(chainId: bigint): { challengeWindow: number; proofWindow: number } {
+  return LOCAL_CHAIN_IDS.has(chainId)
+    ? { challengeWindow: 3600, proofWindow: 7200 }
+    : { challengeWindow: 7 * 86_400, proofWindow: 86_400 };
 }
 
 /** Shape of deployments/<network>.json (validated on read by sdk/deployments.ts). */
@@ -146,6 +165,7 @@ export async function registerModelSpec(
     log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
   }
   const registry = new Contract(registryAddress, loadArtifact("ModelRegistry").abi, signer);
+  const windows = defaultWindows((await signer.provider!.getNetwork()).chainId);
   const params = {
     verifier,
     weightsCommitment: m.weightsCommitment,
@@ -153,23 +173,29 @@ export async function registerModelSpec(
     inputLength: m.inputLength,
     outputLength: m.outputLength,
     outputBits: m.outputBits,
-    challengeWindow: m.challengeWindow ?? 3600,
-    proofWindow: m.proofWindow ?? 7200,
+    challengeWindow: m.challengeWindow ?? windows.challengeWindow,
+    proofWindow: m.proofWindow ?? windows.proofWindow,
     minProviderBond: m.minProviderBond ?? 10n ** 20n,
     minChallengerBond: m.minChallengerBond ?? 10n ** 19n,
+    setupKind: m.setupKind,
     metadataURI: m.metadataURI ?? "",
   };
-  await (await registry.getFunction("registerModel")(params)).wait();
+  await (await registry.getFunction("registerModel")(params, m.example)).wait();
   const modelId = (await registry.getFunction("computeModelId")(await signer.getAddress(), m.artifactHash)) as string;
   log(`model ${m.name}: ${modelId}`);
   return { modelId, verifier };
 }
 
-/** The tiny circuit of test/fixtures/verifier, registered under the name "tiny-fixture". */
+/**
+ * The tiny circuit of test/fixtures/verifier, registered under the name "tiny-fixture" with its first proof as the
+ * registration example. Its key comes from a development powers of tau: SetupKind UnsafeDev.
+ */
 export function tinyFixtureModel(): OzkModelSpec {
   const f = JSON.parse(readFileSync(join(root, "test/fixtures/verifier/fixture.json"), "utf8")) as {
     weightsCommitment: string; artifactHash: string; inputLength: number; outputLength: number; outputBits: number;
+    cases: { inputHash: string; outputs: string[]; proof: string[] }[];
   };
+  const example = f.cases[0]!;
   return {
     name: "tiny-fixture",
     verifier: { artifact: "TinyModelVerifier" },
@@ -178,6 +204,8 @@ export function tinyFixtureModel(): OzkModelSpec {
     inputLength: f.inputLength,
     outputLength: f.outputLength,
     outputBits: f.outputBits,
+    setupKind: 0,
+    example: { inputHash: BigInt(example.inputHash), outputs: example.outputs.map(BigInt), proof: example.proof.map(BigInt) },
     metadataURI: "repo://test/fixtures/verifier",
   };
 }

@@ -16,8 +16,9 @@ const fixture = JSON.parse(readFileSync(join(root, "test/fixtures/verifier/fixtu
   weightsCommitment: string; artifactHash: string; inputLength: number; outputLength: number; outputBits: number;
   cases: { inputHash: string; outputs: string[]; proof: string[] }[];
 };
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
-/** Issue 3's targets (whole transaction). */
+/** Targets (whole transaction). */
 export const GAS_TARGETS: Record<string, number> = {
   "submitClaim (10 outputs, no input data)": 80_000,
   challenge: 90_000,
@@ -57,9 +58,11 @@ export async function measureGas(): Promise<Record<string, number>> {
     proofWindow: 7200,
     minProviderBond: 10n ** 20n,
     minChallengerBond: 10n ** 19n,
+    setupKind: 0,
     metadataURI: "ipfs://tiny-model",
   };
-  await record("registerModel", registry.connect(owner!).registerModel(params));
+  const example = { inputHash: BigInt(fixture.cases[0]!.inputHash), outputs: fixture.cases[0]!.outputs.map(BigInt), proof: fixture.cases[0]!.proof.map(BigInt) };
+  await record("registerModel (verifies the example proof)", registry.connect(owner!).registerModel(params, example));
   const modelId = await registry.computeModelId(owner!.address, fixture.artifactHash);
 
   await record("stake (first)", manager.connect(provider!).stake(10n ** 23n));
@@ -75,32 +78,34 @@ export async function measureGas(): Promise<Record<string, number>> {
   const proofOf = (c: { proof: string[] }) => c.proof.map(BigInt) as Proof;
 
   // Claim A: submitted, then finalized.
-  await record("submitClaim (10 outputs, no input data)", manager.connect(provider!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, 0, "0x", ""));
+  await record("submitClaim (10 outputs, no input data)", manager.connect(provider!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, "0x", ""));
   const claimA = claimOf(case0);
   // Claim B: the other case; challenged, then proven with the real verifier.
-  await manager.connect(provider!).submitClaim(modelId, case1.inputHash, case1.outputs, bond, 0, "0x", "");
+  await manager.connect(provider!).submitClaim(modelId, case1.inputHash, case1.outputs, bond, "0x", "");
   const claimB = claimOf(case1);
   await record("challenge", manager.connect(challenger!).challenge(claimB));
   await record("prove (challenged, real verifier, 10 outputs)", manager.connect(other!).prove(claimB, case1.outputs, proofOf(case1)));
   // Claim B2: same as B by `other`; the treasury already holds credits, so this is the steady-state cost.
-  await manager.connect(other!).submitClaim(modelId, case1.inputHash, case1.outputs, bond, 0, "0x", "");
+  await manager.connect(other!).submitClaim(modelId, case1.inputHash, case1.outputs, bond, "0x", "");
   await manager.connect(challenger!).challenge(claimOf(case1, 0n, other!));
   await record("prove (challenged, real verifier, treasury already credited)", manager.connect(provider!).prove(claimOf(case1, 0n, other!), case1.outputs, proofOf(case1)));
   // Claim C: same input as A from another provider, wrong outputs: counter-proven with A's real proof.
   const wrong = case0.outputs.map((v, i) => (i === 0 ? String(BigInt(v) + 1n) : v));
-  await manager.connect(other!).submitClaim(modelId, case0.inputHash, wrong, bond, 0, "0x", "");
+  await manager.connect(other!).submitClaim(modelId, case0.inputHash, wrong, bond, "0x", "");
   const claimC = { ...claimOf({ inputHash: case0.inputHash, outputs: wrong }, 0n, other!) };
-  await record("counterProve (real verifier)", manager.connect(challenger!).counterProve(claimC, case0.outputs, proofOf(case0)));
+  const counterCommitment = await manager.hashCounterProof(await manager.hashClaim(claimC), case0.outputs, proofOf(case0));
+  await record("commit", manager.connect(challenger!).commit(counterCommitment));
+  await record("counterProve (reveal, real verifier)", manager.connect(challenger!).counterProve(claimC, case0.outputs, proofOf(case0)));
   // Claim D: same as A by `other`, proven before any challenge.
-  await manager.connect(other!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, 0, "0x", "");
+  await manager.connect(other!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, "0x", "");
   await record("prove (unchallenged, real verifier, 10 outputs)", manager.connect(provider!).prove(claimOf(case0, 0n, other!), case0.outputs, proofOf(case0)));
   // Claim E: challenged, then slashed.
-  await manager.connect(provider!).submitClaim(modelId, case1.inputHash, wrong, bond, 0, "0x", "");
+  await manager.connect(provider!).submitClaim(modelId, case1.inputHash, wrong, bond, "0x", "");
   const claimE = claimOf({ inputHash: case1.inputHash, outputs: wrong });
   await manager.connect(challenger!).challenge(claimE);
 
   await networkHelpers.time.increase(3600);
-  await record("finalize", manager.connect(other!).finalize(claimA));
+  await record("finalize", manager.connect(other!).finalize(claimA, case0.outputs));
   await networkHelpers.time.increase(7200);
   await record("slash", manager.connect(other!).slash(claimE));
 
@@ -108,17 +113,32 @@ export async function measureGas(): Promise<Record<string, number>> {
   const consumer = await ethers.deployContract("RecordingConsumer", [managerAddress]);
   await token.mint(await consumer.getAddress(), 10n ** 21n);
   const expiry = BigInt(await networkHelpers.time.latest()) + 86_400n;
-  await record("requestInference", manager.connect(consumerEoa!).requestInference(modelId, case0.inputHash, 10n ** 18n, expiry, 0, "0x", ""));
+  const requestOf = (inputHash: string | bigint, fee: bigint, exp: bigint, extra: { provider?: string; minBond?: bigint } = {}) => ({
+    modelId, inputHash: BigInt(inputHash), fee, expiry: exp, callbackGasLimit: 0,
+    provider: extra.provider ?? ZERO_ADDRESS, minBond: extra.minBond ?? 0n,
+  });
+  await record("requestInference", manager.connect(consumerEoa!).requestInference(requestOf(case0.inputHash, 10n ** 18n, expiry), "0x", ""));
   const r1 = await manager.requestCount();
-  await record("submitClaim (answering a request)", manager.connect(provider!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, r1, "0x", ""));
+  const salt = "0x" + "5a".repeat(32);
+  const answer = async (who: typeof provider, requestId: bigint, name?: string) => {
+    await manager.connect(who!).commit(await manager.hashAnswer(requestId, outputHash(case0.outputs.map(BigInt)), bond, salt));
+    const tx = manager.connect(who!).answerRequest(requestId, case0.outputs, bond, salt);
+    if (name) await record(name, tx);
+    else await (await tx).wait();
+  };
+  await answer(provider, r1, "answerRequest (reveal, 10 outputs)");
   await consumer.request(modelId, case0.inputHash, 10n ** 18n, expiry, 100_000);
   const r2 = await manager.requestCount();
-  await manager.connect(other!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, r2, "0x", "");
-  await manager.connect(consumerEoa!).requestInference(modelId, 5n, 10n ** 18n, BigInt(await networkHelpers.time.latest()) + 10n, 0, "0x", "");
+  await answer(other, r2);
+  await record(
+    "requestInference (named provider and minimum bond)",
+    manager.connect(consumerEoa!).requestInference(requestOf(case1.inputHash, 10n ** 18n, expiry, { provider: provider!.address, minBond: bond }), "0x", ""),
+  );
+  await manager.connect(consumerEoa!).requestInference(requestOf(5n, 10n ** 18n, BigInt(await networkHelpers.time.latest()) + 10n), "0x", "");
   const r3 = await manager.requestCount();
   await networkHelpers.time.increase(3600);
-  await record("finalize (request, no callback)", manager.finalize(claimOf(case0, r1)));
-  await record("finalize (request + callback)", manager.finalize(claimOf(case0, r2, other!)));
+  await record("finalize (request, no callback)", manager.finalize(claimOf(case0, r1), case0.outputs));
+  await record("finalize (request + callback)", manager.finalize(claimOf(case0, r2, other!), case0.outputs));
   await record("refundRequest", manager.refundRequest(r3));
   await record("withdraw", manager.connect(provider!).withdraw(await manager.credits(provider!.address)));
   await record("unstake", manager.connect(provider!).unstake(10n ** 18n));

@@ -111,6 +111,38 @@ export const claimManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "CommitmentNotFound",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "committedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "CommitmentTooRecent",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "inputHash",
         "type": "uint256"
@@ -301,6 +333,22 @@ export const claimManagerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "ProviderNotAllowed",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
     "type": "error"
@@ -319,17 +367,6 @@ export const claimManagerAbi = [
       }
     ],
     "name": "RequestExpired",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
-      }
-    ],
-    "name": "RequestMismatch",
     "type": "error"
   },
   {
@@ -422,6 +459,22 @@ export const claimManagerAbi = [
       }
     ],
     "name": "UnknownRequest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "VerifierCodeChanged",
     "type": "error"
   },
   {
@@ -662,6 +715,25 @@ export const claimManagerAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "Committed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -726,6 +798,18 @@ export const claimManagerAbi = [
         "internalType": "uint24",
         "name": "callbackGasLimit",
         "type": "uint24"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint96",
+        "name": "minBond",
+        "type": "uint96"
       },
       {
         "indexed": false,
@@ -940,6 +1024,53 @@ export const claimManagerAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "MAX_SLASH_REWARD_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
+      },
+      {
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "answerRequest",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "claimId",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "components": [
@@ -1027,6 +1158,43 @@ export const claimManagerAbi = [
         "internalType": "address",
         "name": "challenger",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitments",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "blockNumber",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -1144,6 +1312,11 @@ export const claimManagerAbi = [
         "internalType": "struct Claim",
         "name": "claim",
         "type": "tuple"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
       }
     ],
     "name": "finalize",
@@ -1221,6 +1394,16 @@ export const claimManagerAbi = [
             "internalType": "bytes32",
             "name": "claimId",
             "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minBond",
+            "type": "uint96"
           }
         ],
         "internalType": "struct Request",
@@ -1229,6 +1412,40 @@ export const claimManagerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "outputHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "hashAnswer",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -1272,6 +1489,35 @@ export const claimManagerAbi = [
       }
     ],
     "name": "hashClaim",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "claimId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
+      },
+      {
+        "internalType": "uint256[8]",
+        "name": "proof",
+        "type": "uint256[8]"
+      }
+    ],
+    "name": "hashCounterProof",
     "outputs": [
       {
         "internalType": "bytes32",
@@ -1448,29 +1694,46 @@ export const claimManagerAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint256",
-        "name": "inputHash",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint64",
-        "name": "expiry",
-        "type": "uint64"
-      },
-      {
-        "internalType": "uint24",
-        "name": "callbackGasLimit",
-        "type": "uint24"
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "inputHash",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "fee",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "expiry",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint24",
+            "name": "callbackGasLimit",
+            "type": "uint24"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint96",
+            "name": "minBond",
+            "type": "uint96"
+          }
+        ],
+        "internalType": "struct RequestParams",
+        "name": "p",
+        "type": "tuple"
       },
       {
         "internalType": "bytes",
@@ -1585,11 +1848,6 @@ export const claimManagerAbi = [
       {
         "internalType": "uint256",
         "name": "bond",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "requestId",
         "type": "uint256"
       },
       {
@@ -1770,6 +2028,17 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "InvalidExampleProof",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "inputLength",
         "type": "uint32"
@@ -1862,6 +2131,27 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "int256",
+        "name": "value",
+        "type": "int256"
+      },
+      {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      }
+    ],
+    "name": "OutputOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -1917,63 +2207,77 @@ export const modelRegistryAbi = [
       },
       {
         "indexed": false,
-        "internalType": "uint256",
-        "name": "weightsCommitment",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
         "internalType": "bytes32",
-        "name": "artifactHash",
+        "name": "verifierCodeHash",
         "type": "bytes32"
       },
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "weightsCommitment",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "artifactHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "inputLength",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "outputLength",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "outputBits",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint48",
+            "name": "challengeWindow",
+            "type": "uint48"
+          },
+          {
+            "internalType": "uint48",
+            "name": "proofWindow",
+            "type": "uint48"
+          },
+          {
+            "internalType": "uint128",
+            "name": "minProviderBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint128",
+            "name": "minChallengerBond",
+            "type": "uint128"
+          },
+          {
+            "internalType": "enum SetupKind",
+            "name": "setupKind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "string",
+            "name": "metadataURI",
+            "type": "string"
+          }
+        ],
         "indexed": false,
-        "internalType": "uint32",
-        "name": "inputLength",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "outputLength",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "outputBits",
-        "type": "uint8"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint48",
-        "name": "challengeWindow",
-        "type": "uint48"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint48",
-        "name": "proofWindow",
-        "type": "uint48"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint128",
-        "name": "minProviderBond",
-        "type": "uint128"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint128",
-        "name": "minChallengerBond",
-        "type": "uint128"
-      },
-      {
-        "indexed": false,
-        "internalType": "string",
-        "name": "metadataURI",
-        "type": "string"
+        "internalType": "struct ModelParams",
+        "name": "params",
+        "type": "tuple"
       }
     ],
     "name": "ModelRegistered",
@@ -1982,6 +2286,19 @@ export const modelRegistryAbi = [
   {
     "inputs": [],
     "name": "MAX_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_OUTPUT_LENGTH",
     "outputs": [
       {
         "internalType": "uint32",
@@ -2177,6 +2494,11 @@ export const modelRegistryAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "enum SetupKind",
+            "name": "setupKind",
+            "type": "uint8"
+          },
+          {
             "internalType": "uint128",
             "name": "minProviderBond",
             "type": "uint128"
@@ -2190,6 +2512,11 @@ export const modelRegistryAbi = [
             "internalType": "uint256",
             "name": "weightsCommitment",
             "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "verifierCodeHash",
+            "type": "bytes32"
           },
           {
             "internalType": "bytes32",
@@ -2224,6 +2551,11 @@ export const modelRegistryAbi = [
         "internalType": "address",
         "name": "verifier",
         "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "verifierCodeHash",
+        "type": "bytes32"
       },
       {
         "internalType": "uint32",
@@ -2299,6 +2631,11 @@ export const modelRegistryAbi = [
             "type": "uint128"
           },
           {
+            "internalType": "enum SetupKind",
+            "name": "setupKind",
+            "type": "uint8"
+          },
+          {
             "internalType": "string",
             "name": "metadataURI",
             "type": "string"
@@ -2306,6 +2643,28 @@ export const modelRegistryAbi = [
         ],
         "internalType": "struct ModelParams",
         "name": "p",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "inputHash",
+            "type": "uint256"
+          },
+          {
+            "internalType": "int256[]",
+            "name": "outputs",
+            "type": "int256[]"
+          },
+          {
+            "internalType": "uint256[8]",
+            "name": "proof",
+            "type": "uint256[8]"
+          }
+        ],
+        "internalType": "struct ExampleProof",
+        "name": "example",
         "type": "tuple"
       }
     ],
@@ -2370,6 +2729,44 @@ export const tinyModelVerifierAbi = [
         "internalType": "uint256[3]",
         "name": "_pubSignals",
         "type": "uint256[3]"
+      }
+    ],
+    "name": "verifyProof",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  }
+] as const;
+
+/** contracts/fixtures/WideModelVerifier.sol:WideModelVerifier */
+export const wideModelVerifierAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[2]",
+        "name": "_pA",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[2][2]",
+        "name": "_pB",
+        "type": "uint256[2][2]"
+      },
+      {
+        "internalType": "uint256[2]",
+        "name": "_pC",
+        "type": "uint256[2]"
+      },
+      {
+        "internalType": "uint256[5]",
+        "name": "_pubSignals",
+        "type": "uint256[5]"
       }
     ],
     "name": "verifyProof",

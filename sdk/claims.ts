@@ -1,12 +1,29 @@
-// The dApp read/request API over the claim contract: a claim's state and time left, its submitted fields and
-// outputs (from events), a model's claims as they arrive, and request -> settled result. Browser-safe.
-import { getAbiItem, parseEventLogs, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
-import { claimManagerAbi } from "./abi.ts";
+// The dApp read/request API over the contracts: a model's registry entry (with its setup kind), a claim's state
+// and time left, its submitted fields and outputs (from events), a model's claims as they arrive, request ->
+// settled result, and the commit-reveal steps (commit, then answer a request or counter-prove in a later
+// block). Browser-safe.
+import { getAbiItem, parseEventLogs, zeroAddress, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
+import { claimManagerAbi, modelRegistryAbi } from "./abi.ts";
 import { simulateAndWrite } from "./client.ts";
 import { addressOf, type Deployment } from "./deployments.ts";
 import { encodeInputData, inputHashOf } from "./inputs.ts";
 import { OzkError, RetryableError, isRetryable } from "./errors.ts";
-import { ClaimStatus, RequestStatus, claimStatusName, type ClaimFields, type SubmittedClaim } from "./protocol.ts";
+import {
+  ClaimStatus,
+  RequestStatus,
+  claimIdOf,
+  claimStatusName,
+  hashAnswer,
+  hashCounterProof,
+  setupKindName,
+  type ClaimFields,
+  type ModelEntry,
+  type RequestParamsFields,
+  type SetupKindName,
+  type SolidityProof,
+  type SubmittedClaim,
+} from "./protocol.ts";
+import { outputHash } from "./signals.ts";
 
 /** What the read functions need: an RPC client and the deployment. */
 export interface OzkReader {
@@ -30,6 +47,16 @@ export interface ClaimState {
 }
 
 const claimsOf = (r: OzkReader): Address => addressOf(r.deployment, "claims");
+type Wallet = WalletClient<Transport, Chain | undefined, Account>;
+
+/** A registry entry with its setup kind by name ("unsafe-dev", "single-contributor", "ceremony"). */
+export type ModelInfo = ModelEntry & { modelId: Hex; setupKindName: SetupKindName };
+
+/** The registry entry of `modelId`: verifier and its pinned code hash, shapes, windows, bonds, setup kind. */
+export async function getModelEntry(r: OzkReader, modelId: Hex): Promise<ModelInfo> {
+  const entry = await r.publicClient.readContract({ address: addressOf(r.deployment, "registry"), abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
+  return { ...entry, modelId, setupKindName: setupKindName(entry.setupKind) };
+}
 const claimSubmitted = getAbiItem({ abi: claimManagerAbi, name: "ClaimSubmitted" });
 const claimInput = getAbiItem({ abi: claimManagerAbi, name: "ClaimInput" });
 const inferenceRequested = getAbiItem({ abi: claimManagerAbi, name: "InferenceRequested" });
@@ -106,6 +133,10 @@ export interface RequestParams {
   expiry: bigint;
   /** Gas for the consumer callback (0: none; the caller must then read the result itself). */
   callbackGasLimit?: number;
+  /** The only provider allowed to answer (default: anyone). */
+  provider?: Address;
+  /** Least bond an answer must lock (default 0: the model's minimum). */
+  minBond?: bigint;
   inputURI?: string;
 }
 
@@ -115,7 +146,7 @@ export interface RequestParams {
  */
 export async function requestInference(
   r: OzkReader,
-  walletClient: WalletClient<Transport, Chain | undefined, Account>,
+  walletClient: Wallet,
   p: RequestParams,
 ): Promise<{ requestId: bigint; inputHash: bigint; hash: Hex }> {
   const modelId = p.modelId ?? (p.modelName ? r.deployment.models[p.modelName] : undefined);
@@ -129,11 +160,20 @@ export async function requestInference(
   const allowance = await r.publicClient.readContract({ address: token, abi: erc20, functionName: "allowance", args: [walletClient.account.address, claims] });
   if (allowance < p.fee) await simulateAndWrite(r.publicClient, walletClient, { address: token, abi: erc20, functionName: "approve", args: [claims, p.fee] });
   const inputHash = inputHashOf(p.values, p.bits);
+  const params: RequestParamsFields = {
+    modelId,
+    inputHash,
+    fee: p.fee,
+    expiry: p.expiry,
+    callbackGasLimit: p.callbackGasLimit ?? 0,
+    provider: p.provider ?? zeroAddress,
+    minBond: p.minBond ?? 0n,
+  };
   const { hash, receipt } = await simulateAndWrite(r.publicClient, walletClient, {
     address: claims,
     abi: claimManagerAbi,
     functionName: "requestInference",
-    args: [modelId, inputHash, p.fee, p.expiry, p.callbackGasLimit ?? 0, encodeInputData(p.values, p.bits), p.inputURI ?? ""],
+    args: [params, encodeInputData(p.values, p.bits), p.inputURI ?? ""],
   });
   const [event] = parseEventLogs({ abi: [inferenceRequested], logs: receipt.logs, eventName: "InferenceRequested" });
   if (!event) throw new OzkError("requestInference succeeded but emitted no InferenceRequested event", { meta: { hash } });
@@ -170,4 +210,65 @@ export async function waitForSettledResult(r: OzkReader, requestId: bigint, opti
     if (Date.now() > deadline) throw new RetryableError(`request ${requestId} not settled after ${options.timeoutMs ?? 3_600_000} ms`);
     await new Promise((res) => setTimeout(res, options.pollMs ?? 2000));
   }
+}
+
+/** The block in which `account` committed to `commitment` (0n: never, or already revealed). */
+export async function getCommitmentBlock(r: OzkReader, account: Address, commitment: Hex): Promise<bigint> {
+  return r.publicClient.readContract({ address: claimsOf(r), abi: claimManagerAbi, functionName: "commitments", args: [account, commitment] });
+}
+
+/**
+ * Sends commit(commitment) (see hashAnswer and hashCounterProof) and returns the block that recorded it: the
+ * reveal is accepted only in a later block. Keep what the commitment hides (the salt, the proof) until then.
+ */
+export async function commit(r: OzkReader, walletClient: Wallet, commitment: Hex): Promise<{ blockNumber: bigint; hash: Hex }> {
+  const { hash, receipt } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "commit", args: [commitment] });
+  return { blockNumber: receipt.blockNumber, hash };
+}
+
+/** An answer to a request, committed to by hashAnswer(requestId, outputHash(outputs), bond, salt). */
+export interface RequestAnswer {
+  requestId: bigint;
+  outputs: readonly bigint[];
+  bond: bigint;
+  /** 32 secret random bytes (randomSalt()). */
+  salt: Hex;
+}
+
+/** The commitment of an answer, as answerRequest will check it. */
+export function answerCommitment(a: RequestAnswer): Hex {
+  return hashAnswer(a.requestId, outputHash(a.outputs), a.bond, a.salt);
+}
+
+/**
+ * Reveals a committed answer (answerRequest) and returns the claim it makes. The commitment must have been
+ * recorded in an earlier block by the same account.
+ */
+export async function answerRequest(r: OzkReader, walletClient: Wallet, a: RequestAnswer): Promise<{ claimId: Hex; claim: ClaimFields; hash: Hex }> {
+  const req = await r.publicClient.readContract({ address: claimsOf(r), abi: claimManagerAbi, functionName: "getRequest", args: [a.requestId] });
+  const { hash } = await simulateAndWrite(r.publicClient, walletClient, {
+    address: claimsOf(r),
+    abi: claimManagerAbi,
+    functionName: "answerRequest",
+    args: [a.requestId, [...a.outputs], a.bond, a.salt],
+  });
+  const claim: ClaimFields = { modelId: req.modelId, provider: walletClient.account.address, inputHash: req.inputHash, outputHash: outputHash(a.outputs), bond: a.bond, requestId: a.requestId };
+  return { claimId: claimIdOf(claim), claim, hash };
+}
+
+/** The commitment of a counter-proof, as counterProve will check it. */
+export function counterProofCommitment(claim: ClaimFields, outputs: readonly bigint[], proof: SolidityProof): Hex {
+  return hashCounterProof(claimIdOf(claim), outputs, proof);
+}
+
+/** Reveals a committed counter-proof (counterProve): slashes the claim and pays the reward to the sender. */
+export async function counterProve(r: OzkReader, walletClient: Wallet, claim: ClaimFields, outputs: readonly bigint[], proof: SolidityProof): Promise<{ hash: Hex }> {
+  const { hash } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "counterProve", args: [claim, [...outputs], proof] });
+  return { hash };
+}
+
+/** Settles an unchallenged claim after its window; `outputs` are the claimed ones (from its ClaimSubmitted event). */
+export async function finalizeClaim(r: OzkReader, walletClient: Wallet, claim: ClaimFields, outputs: readonly bigint[]): Promise<{ hash: Hex }> {
+  const { hash } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "finalize", args: [claim, [...outputs]] });
+  return { hash };
 }

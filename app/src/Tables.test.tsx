@@ -11,6 +11,7 @@ const E18 = 10n ** 18n;
 const MODEL = "0x" + "ab".repeat(32) as `0x${string}`;
 const models: ModelView[] = [{
   name: "mnist-mlp", modelId: MODEL, challengeWindow: 600, proofWindow: 1800, minProviderBond: 100n * E18, minChallengerBond: 50n * E18, deprecated: false,
+  setupKind: "unsafe-dev", verifierCodeHash: `0x${"cd".repeat(32)}`,
   pkg: {
     manifest: { name: "mnist-mlp", constraints: 11622, inputBits: 8, inputScale: 1 / 127, inputRange: [0, 1], inputShape: [1, 28, 28], inputLength: 784, outputLength: 10 },
     training: { heldOutAccuracy: { onnxruntime: 0.9764529 }, data: { heldOut: 1996 }, importerVsOnnxruntimeMaxAbsDiff: 7.6e-6 },
@@ -63,6 +64,16 @@ describe("ModelTable and ProviderTable", () => {
     expect(screen.getByTestId("agreement").textContent).toBe("99.84%");
     expect(text).toContain("600s challenge / 1800s proof");
     expect(text).toContain("100 / 50");
+  });
+
+  it("shows each model's setup kind, the dev setup as a red warning badge", () => {
+    render(<ModelTable models={[models[0]!, { ...models[0]!, name: "mnist-cnn", modelId: `0x${"ef".repeat(32)}`, setupKind: "ceremony" }]} />);
+    const badges = screen.getAllByTestId("setup-kind");
+    expect(badges.map((b) => b.textContent)).toEqual(["unsafe dev setup", "ceremony setup"]);
+    expect(badges[0]!.className).toContain("setup-unsafe-dev");
+    expect(badges[0]!.getAttribute("title")).toMatch(/anyone can forge proofs/);
+    expect(badges[1]!.className).toContain("setup-ceremony");
+    expect(screen.getAllByTitle(/verifier code hash, pinned at registration: 0xcdcd/)).toHaveLength(2);
   });
 
   it("shows stake and slashing record", () => {

@@ -1,10 +1,22 @@
-// Read-only views: models with fidelity and circuit size, claims with status/bond/countdown/history, providers.
+// Read-only views: models with setup kind, fidelity and circuit size, claims with status/bond/countdown/history, providers.
+import { SETUP_KIND_MEANING, type SetupKindName } from "../../sdk/protocol.ts";
 import type { ClaimView, ModelView, ProviderView } from "./chain.ts";
 import { Countdown } from "./Countdown.tsx";
 import { argmax } from "./digits.ts";
 import { short, tokens } from "./format.ts";
 
 const pct = (x?: number) => (x === undefined ? "–" : `${(100 * x).toFixed(2)}%`);
+
+const SETUP_LABEL: Record<SetupKindName, string> = {
+  "unsafe-dev": "unsafe dev setup",
+  "single-contributor": "single-contributor setup",
+  ceremony: "ceremony setup",
+};
+
+/** The model's setup kind as a badge: red for the dev setup, whose proofs anyone can forge. */
+export function SetupBadge({ kind }: { kind: SetupKindName }) {
+  return <span className={`badge setup-${kind}`} data-testid="setup-kind" title={SETUP_KIND_MEANING[kind]}>{SETUP_LABEL[kind]}</span>;
+}
 
 export function ModelTable({ models }: { models: ModelView[] }) {
   if (models.length === 0) return <p className="empty">No models registered.</p>;
@@ -14,8 +26,8 @@ export function ModelTable({ models }: { models: ModelView[] }) {
       <tbody>
         {models.map((m) => (
           <tr key={m.modelId}>
-            <td><b>{m.name}</b>{m.deprecated ? " (deprecated)" : ""}<div className="sub">{m.pkg?.training?.architecture ?? ""}</div></td>
-            <td><code title={m.modelId}>{short(m.modelId)}</code></td>
+            <td><b>{m.name}</b>{m.deprecated ? " (deprecated)" : ""} <SetupBadge kind={m.setupKind} /><div className="sub">{m.pkg?.training?.architecture ?? ""}</div></td>
+            <td><code title={m.modelId}>{short(m.modelId)}</code><div className="sub" title={`verifier code hash, pinned at registration: ${m.verifierCodeHash}`}>verifier {short(m.verifierCodeHash)}</div></td>
             <td data-testid="constraints">{m.pkg ? m.pkg.manifest.constraints.toLocaleString("en-US") : "–"}</td>
             <td>
               {pct(m.pkg?.fidelity?.floatAccuracy ?? m.pkg?.training?.heldOutAccuracy?.onnxruntime)} / {pct(m.pkg?.fidelity?.quantizedAccuracy)}

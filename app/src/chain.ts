@@ -1,8 +1,8 @@
-// Everything the page shows, read from the chain in one snapshot: registered models (with their package
-// metadata), claims with status, deadline and dispute history, providers' stake and slashing record, requests.
+// Everything the page shows, read from the chain in one snapshot: registered models (with their setup kind and
+// package metadata), claims with status, deadline and dispute history, providers' stake and slashing record, requests.
 import type { Address, Hex, PublicClient } from "viem";
 import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
-import { claimStatusName } from "../../sdk/protocol.ts";
+import { claimStatusName, setupKindName, type SetupKindName } from "../../sdk/protocol.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
 import { tokens } from "./format.ts";
 
@@ -44,6 +44,10 @@ export interface ModelView {
   minProviderBond: bigint;
   minChallengerBond: bigint;
   deprecated: boolean;
+  /** How the model's Groth16 key was made, as registered ("unsafe-dev": anyone can forge its proofs). */
+  setupKind: SetupKindName;
+  /** Code hash of the verifier, pinned at registration. */
+  verifierCodeHash: Hex;
   pkg?: PackageInfo;
 }
 
@@ -117,6 +121,7 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
       name, modelId,
       challengeWindow: Number(m.challengeWindow), proofWindow: Number(m.proofWindow),
       minProviderBond: m.minProviderBond, minChallengerBond: m.minChallengerBond, deprecated: m.deprecated,
+      setupKind: setupKindName(m.setupKind), verifierCodeHash: m.verifierCodeHash,
       pkg: packages[name],
     };
   }));

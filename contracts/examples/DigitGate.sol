@@ -5,16 +5,16 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IClaimManager} from "../interfaces/IClaimManager.sol";
 import {IOzkConsumer} from "../interfaces/IOzkConsumer.sol";
-import {Request, RequestStatus} from "../types/Claim.sol";
+import {Request, RequestParams, RequestStatus} from "../types/Claim.sol";
 
 /// @title DigitGate
 /// @notice Example ozk consumer: a gate that opens for whoever shows a handwritten `targetDigit` (7 by default).
 /// The caller pays the request fee in the bond token; the gate asks a registered MNIST model for a classification
-/// through the claim manager and hears the settled answer in `onInferenceSettled`.
-/// @dev The callback carries only the settled `outputHash`; the logits are in the claim's `ClaimSubmitted` event.
-/// So opening is two steps: the callback records the settled hash, then anyone calls `open` with the logits, which
-/// must hash to it, and the gate opens for the requester iff their argmax is the target digit.
+/// through the claim manager and acts on the settled answer in `onInferenceSettled`.
+/// @dev The callback carries the settled logits (already checked by the manager against the claim's outputHash),
+/// so the gate decides in the settling transaction: it opens for the requester iff their argmax is the target digit.
 /// A slashed answer never reaches the gate: the manager reopens the request and only a settled answer calls back.
+/// The manager guarantees the callback its full gas, so it fails only if this contract is wrong.
 /// An unanswered request expires; `reclaim` refunds its fee to the requester.
 contract DigitGate is IOzkConsumer {
     using SafeERC20 for IERC20;
@@ -22,7 +22,6 @@ contract DigitGate is IOzkConsumer {
     enum Phase {
         None,
         Pending, // requested, waiting for a settled answer
-        Settled, // the answer settled; `outputHash` is known
         Opened, // the answer was the target digit; the requester is in
         Rejected, // the answer was another digit
         Refunded // expired unanswered; the fee went back to the requester
@@ -34,8 +33,9 @@ contract DigitGate is IOzkConsumer {
         bytes32 outputHash;
     }
 
-    /// @notice Gas the gate asks for its callback: one new storage slot and an event, with margin.
-    uint24 public constant CALLBACK_GAS = 80_000;
+    /// @notice Gas the gate asks for its callback: an argmax over 10 logits, two storage writes (one new slot) and
+    /// an event, with margin.
+    uint24 public constant CALLBACK_GAS = 100_000;
 
     IClaimManager public immutable manager;
     IERC20 public immutable token;
@@ -47,7 +47,7 @@ contract DigitGate is IOzkConsumer {
     mapping(address account => bool) public isOpen;
 
     event AttemptRequested(uint256 indexed requestId, address indexed requester, uint256 inputHash, uint256 fee);
-    event AttemptSettled(uint256 indexed requestId, bytes32 indexed claimId, bytes32 outputHash);
+    event AttemptSettled(uint256 indexed requestId, bytes32 indexed claimId, bytes32 outputHash, uint256 digit);
     event GateOpened(uint256 indexed requestId, address indexed requester);
     event AttemptRejected(uint256 indexed requestId, address indexed requester, uint256 digit);
     event AttemptRefunded(uint256 indexed requestId, address indexed requester, uint256 fee);
@@ -55,7 +55,6 @@ contract DigitGate is IOzkConsumer {
     error NotManager(address caller);
     error UnknownAttempt(uint256 requestId);
     error WrongPhase(uint256 requestId, Phase phase);
-    error OutputsMismatch(uint256 requestId, bytes32 outputHash);
     error NoOutputs();
     error NotRefundable(uint256 requestId, RequestStatus status);
 
@@ -74,31 +73,27 @@ contract DigitGate is IOzkConsumer {
     {
         token.safeTransferFrom(msg.sender, address(this), fee);
         token.forceApprove(address(manager), fee);
-        requestId = manager.requestInference(modelId, inputHash, fee, expiry, CALLBACK_GAS, inputData, "");
+        requestId = manager.requestInference(
+            RequestParams(modelId, inputHash, fee, expiry, CALLBACK_GAS, address(0), 0), inputData, ""
+        );
         attempts[requestId] = Attempt({requester: msg.sender, phase: Phase.Pending, outputHash: bytes32(0)});
         emit AttemptRequested(requestId, msg.sender, inputHash, fee);
     }
 
     /// @inheritdoc IOzkConsumer
-    function onInferenceSettled(uint256 requestId, bytes32 claimId, bytes32 outputHash) external {
+    /// @dev Opens the gate for the requester iff the settled argmax is `targetDigit`. Only the manager may call: it
+    /// passes outputs that hash to the settled claim's outputHash.
+    function onInferenceSettled(uint256 requestId, bytes32 claimId, int256[] calldata outputs, address, uint256)
+        external
+    {
         if (msg.sender != address(manager)) revert NotManager(msg.sender);
         Attempt storage a = attempts[requestId];
         // INVARIANT: the manager calls back once per request, and only for requests this gate made.
         if (a.phase != Phase.Pending) revert WrongPhase(requestId, a.phase);
-        a.phase = Phase.Settled;
+        bytes32 outputHash = keccak256(abi.encode(outputs));
         a.outputHash = outputHash;
-        emit AttemptSettled(requestId, claimId, outputHash);
-    }
-
-    /// @notice Acts on a settled answer: `outputs` must be the settled logits (from the answering claim's
-    /// `ClaimSubmitted` event). Opens the gate for the requester iff the argmax is `targetDigit`.
-    /// @return digit the settled class
-    function open(uint256 requestId, int256[] calldata outputs) external returns (uint256 digit) {
-        Attempt storage a = attempts[requestId];
-        if (a.phase == Phase.None) revert UnknownAttempt(requestId);
-        if (a.phase != Phase.Settled) revert WrongPhase(requestId, a.phase);
-        if (keccak256(abi.encode(outputs)) != a.outputHash) revert OutputsMismatch(requestId, a.outputHash);
-        digit = argmax(outputs);
+        uint256 digit = argmax(outputs);
+        emit AttemptSettled(requestId, claimId, outputHash, digit);
         if (digit == targetDigit) {
             a.phase = Phase.Opened;
             isOpen[a.requester] = true;

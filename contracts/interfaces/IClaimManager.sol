@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Claim, ClaimStatus, Request, RequestStatus} from "../types/Claim.sol";
+import {Claim, ClaimStatus, Request, RequestParams, RequestStatus} from "../types/Claim.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @title IClaimManager
@@ -15,12 +15,18 @@ import {IModelRegistry} from "./IModelRegistry.sol";
 ///            + sum(credits) + escrowed request fees.
 /// A claim is identified by claimId = keccak256(abi.encode(Claim)); only its packed state is stored, its fields
 /// are in `ClaimSubmitted` and every later call passes the Claim back.
+/// Front-running. Two actions pay whoever sends them and would be worth copying from the mempool: a counter-proof
+/// (the slash reward) and an answer to a request (the fee). Both are commit-reveal: the sender first `commit`s a
+/// hash of what it will send (kept per sender, so a copied commitment is worthless), and the reveal is accepted only
+/// in a later block. A copier who sees the reveal is always at least one block too late.
 interface IClaimManager {
     // ---------------------------------------------------------------- events
 
     event Staked(address indexed account, uint256 amount);
     event Unstaked(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice `account` committed to a counter-proof or a request answer it will reveal in a later block.
+    event Committed(address indexed account, bytes32 indexed commitment);
 
     /// @notice A claim was made. `claim` is what later calls pass back; `outputs` are the full answer.
     event ClaimSubmitted(
@@ -41,9 +47,10 @@ interface IClaimManager {
     event ClaimProven(bytes32 indexed claimId, address indexed prover, uint256 challengerBondWon, uint256 protocolFee);
     /// @notice The challenge window passed without a challenge.
     event ClaimFinalized(bytes32 indexed claimId);
-    /// @notice The provider bond was taken: `reward` to `beneficiary`'s free stake (plus their own challenger bond
-    /// back, if they challenged), `toTreasury` to the treasury's credits. `counterProven` is true when a proof of
-    /// different outputs did it, false when the proof deadline passed.
+    /// @notice The provider bond was taken: `reward` to `beneficiary`'s free stake, `toTreasury` to the treasury's
+    /// credits; a challenger, if there was one, also got its challenger bond back. `beneficiary` is the challenger
+    /// when the proof deadline passed (`counterProven` false) and the counter-prover when a proof of different
+    /// outputs did it (`counterProven` true), whoever challenged first.
     event ClaimSlashed(
         bytes32 indexed claimId, address indexed beneficiary, uint256 reward, uint256 toTreasury, bool counterProven
     );
@@ -56,6 +63,8 @@ interface IClaimManager {
         uint256 fee,
         uint64 expiry,
         uint24 callbackGasLimit,
+        address provider,
+        uint96 minBond,
         bytes inputData,
         string inputURI
     );
@@ -102,13 +111,19 @@ interface IClaimManager {
     /// @notice counterProve: the outputs are the claimed ones.
     error SameOutputs(bytes32 claimId);
     error InvalidProof(bytes32 claimId);
+    /// @notice The code at the model's verifier address is not the code registered (its code hash changed).
+    error VerifierCodeChanged(bytes32 modelId, address verifier);
+    /// @notice `account` never committed to `commitment` (or already revealed it).
+    error CommitmentNotFound(address account, bytes32 commitment);
+    /// @notice A commitment is revealed only in a block after the one that recorded it.
+    error CommitmentTooRecent(bytes32 commitment, uint256 committedAt);
 
     error UnknownRequest(uint256 requestId);
     error RequestNotOpen(uint256 requestId, RequestStatus status);
     error RequestExpired(uint256 requestId, uint64 expiry);
     error RequestNotExpired(uint256 requestId, uint64 expiry);
-    /// @notice The claim's model or input differs from the request's.
-    error RequestMismatch(uint256 requestId);
+    /// @notice The request names another provider than `provider`, the caller.
+    error ProviderNotAllowed(uint256 requestId, address provider);
     error InvalidExpiry(uint64 expiry);
     error CallbackGasTooHigh(uint24 callbackGasLimit, uint24 maximum);
     /// @notice Too little gas left to give the consumer its full callback gas; retry with more gas.
@@ -122,7 +137,8 @@ interface IClaimManager {
     /// @notice Share, in basis points, of request fees and of lost challenger bonds paid to the treasury.
     function protocolFeeBps() external view returns (uint16);
     /// @notice Share, in basis points, of a slashed provider bond paid to the challenger (or counter-prover);
-    /// the rest goes to the treasury.
+    /// the rest goes to the treasury. At most 5000: a cheater who challenges its own claim from a second address
+    /// still loses at least half its bond.
     function slashRewardBps() external view returns (uint16);
 
     // ---------------------------------------------------------------- stake and credits
@@ -137,20 +153,50 @@ interface IClaimManager {
     function freeStake(address account) external view returns (uint256);
     function credits(address account) external view returns (uint256);
 
+    // ---------------------------------------------------------------- commitments
+
+    /// @notice Records that the caller committed to `commitment` in this block (see `hashCounterProof` and
+    /// `hashAnswer`). Committing again to the same value moves it to the current block.
+    function commit(bytes32 commitment) external;
+
+    /// @notice Block in which `account` committed to `commitment`, zero if never (or already revealed).
+    function commitments(address account, bytes32 commitment) external view returns (uint256 blockNumber);
+
+    /// @notice What a counter-prover commits to: keccak256(abi.encode(claimId, outputs, proof)).
+    function hashCounterProof(bytes32 claimId, int256[] calldata outputs, uint256[8] calldata proof)
+        external
+        pure
+        returns (bytes32);
+
+    /// @notice What a provider commits to before answering a request:
+    /// keccak256(abi.encode(requestId, outputHash, bond, salt)), `salt` a secret random word (outputs such as a
+    /// class index have so few values that without it the commitment could be guessed and raced).
+    function hashAnswer(uint256 requestId, bytes32 outputHash, uint256 bond, bytes32 salt)
+        external
+        pure
+        returns (bytes32);
+
     // ---------------------------------------------------------------- claims
 
     /// @notice Claims that `modelId` maps the input committed by `inputHash` to `outputs`, locking `bond` of the
-    /// caller's free stake. With `requestId` != 0 the claim answers that open request (same model and input).
-    /// @return claimId keccak256(abi.encode(Claim(modelId, msg.sender, inputHash, outputHash, bond, requestId)))
+    /// caller's free stake.
+    /// @return claimId keccak256(abi.encode(Claim(modelId, msg.sender, inputHash, outputHash, bond, 0)))
     function submitClaim(
         bytes32 modelId,
         uint256 inputHash,
         int256[] calldata outputs,
         uint256 bond,
-        uint256 requestId,
         bytes calldata inputData,
         string calldata inputURI
     ) external returns (bytes32 claimId);
+
+    /// @notice Answers the open request `requestId` with a claim on its model and input, locking `bond` (at least
+    /// the model's and the request's minimum). Reveals hashAnswer(requestId, keccak256(abi.encode(outputs)), bond,
+    /// salt), which the caller must have committed to in an earlier block; the request may name its provider.
+    /// @return claimId keccak256(abi.encode(Claim(modelId, msg.sender, inputHash, outputHash, bond, requestId)))
+    function answerRequest(uint256 requestId, int256[] calldata outputs, uint256 bond, bytes32 salt)
+        external
+        returns (bytes32 claimId);
 
     /// @notice Disputes a Submitted claim inside its challenge window, locking the model's challenger bond from the
     /// caller's free stake. The deadline becomes now + proofWindow.
@@ -163,12 +209,15 @@ interface IClaimManager {
     /// (b's coordinate pairs already swapped into the order the EVM pairing precompile expects).
     function prove(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
 
-    /// @notice Slashes a live claim at once with a valid proof of different `outputs` for the same model and input.
+    /// @notice Slashes a live claim at once with a valid proof of different `outputs` for the same model and input,
+    /// paying the slash reward to the caller (a challenger, if any, gets its bond back). Reveals
+    /// hashCounterProof(claimId, outputs, proof), which the caller must have committed to in an earlier block.
     /// Allowed while Submitted inside its challenge window, or while Challenged.
     function counterProve(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
 
-    /// @notice Settles a Submitted claim whose challenge window has passed.
-    function finalize(Claim calldata claim) external;
+    /// @notice Settles a Submitted claim whose challenge window has passed. `outputs` must be the claimed outputs
+    /// (they hash to outputHash): an answered request's consumer receives them in its callback.
+    function finalize(Claim calldata claim, int256[] calldata outputs) external;
 
     /// @notice Slashes a Challenged claim whose proof deadline has passed.
     function slash(Claim calldata claim) external;
@@ -188,18 +237,13 @@ interface IClaimManager {
 
     // ---------------------------------------------------------------- requests
 
-    /// @notice Escrows `fee` from the caller and asks for an inference of `modelId` on the input `inputHash`,
-    /// to be claimed before `expiry`. A non-zero `callbackGasLimit` makes the caller receive
-    /// IOzkConsumer.onInferenceSettled with that much gas when the answer settles.
-    function requestInference(
-        bytes32 modelId,
-        uint256 inputHash,
-        uint256 fee,
-        uint64 expiry,
-        uint24 callbackGasLimit,
-        bytes calldata inputData,
-        string calldata inputURI
-    ) external returns (uint256 requestId);
+    /// @notice Escrows `params.fee` from the caller and asks for an inference of `params.modelId` on the input
+    /// `params.inputHash`, to be answered before `params.expiry`, optionally only by `params.provider` and with at
+    /// least `params.minBond`. A non-zero `callbackGasLimit` makes the caller receive
+    /// IOzkConsumer.onInferenceSettled (outputs, provider, bond) with that much gas when the answer settles.
+    function requestInference(RequestParams calldata params, bytes calldata inputData, string calldata inputURI)
+        external
+        returns (uint256 requestId);
 
     /// @notice Credits the fee of an Open request back to its consumer once it has expired.
     function refundRequest(uint256 requestId) external;

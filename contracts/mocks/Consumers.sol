@@ -6,6 +6,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IClaimManager} from "../interfaces/IClaimManager.sol";
 import {IOzkConsumer} from "../interfaces/IOzkConsumer.sol";
+import {RequestParams} from "../types/Claim.sol";
 
 /// @notice Base for test consumers: requests inferences through the claim manager with its own tokens.
 abstract contract ConsumerBase is IOzkConsumer {
@@ -21,7 +22,9 @@ abstract contract ConsumerBase is IOzkConsumer {
     {
         IERC20 token = manager.token();
         token.approve(address(manager), fee);
-        return manager.requestInference(modelId, inputHash, fee, expiry, gasLimit, "", "");
+        return manager.requestInference(
+            RequestParams(modelId, inputHash, fee, expiry, gasLimit, address(0), 0), "", ""
+        );
     }
 }
 
@@ -33,17 +36,29 @@ contract RecordingConsumer is ConsumerBase {
     uint256 public lastRequestId;
     bytes32 public lastClaimId;
     bytes32 public lastOutputHash;
+    uint256 public lastOutputCount;
+    address public lastProvider;
+    uint256 public lastBond;
     uint256 public gasSeen;
 
     constructor(IClaimManager manager_) ConsumerBase(manager_) {}
 
-    function onInferenceSettled(uint256 requestId, bytes32 claimId, bytes32 outputHash) external {
+    function onInferenceSettled(
+        uint256 requestId,
+        bytes32 claimId,
+        int256[] calldata outputs,
+        address provider,
+        uint256 bond
+    ) external {
         if (msg.sender != address(manager)) revert NotManager(msg.sender);
         gasSeen = gasleft();
         calls += 1;
         lastRequestId = requestId;
         lastClaimId = claimId;
-        lastOutputHash = outputHash;
+        lastOutputHash = keccak256(abi.encode(outputs));
+        lastOutputCount = outputs.length;
+        lastProvider = provider;
+        lastBond = bond;
     }
 }
 
@@ -53,7 +68,7 @@ contract RevertingConsumer is ConsumerBase {
 
     constructor(IClaimManager manager_) ConsumerBase(manager_) {}
 
-    function onInferenceSettled(uint256, bytes32, bytes32) external pure {
+    function onInferenceSettled(uint256, bytes32, int256[] calldata, address, uint256) external pure {
         revert AlwaysReverts();
     }
 }
@@ -62,8 +77,21 @@ contract RevertingConsumer is ConsumerBase {
 contract GasBurningConsumer is ConsumerBase {
     constructor(IClaimManager manager_) ConsumerBase(manager_) {}
 
-    function onInferenceSettled(uint256, bytes32, bytes32) external view {
+    function onInferenceSettled(uint256, bytes32, int256[] calldata, address, uint256) external view {
         while (gasleft() > 0) {}
+    }
+}
+
+/// @notice Records the gas it received, then burns all of it but a little to return normally: a consumer that
+/// needs its whole callback gas limit to succeed.
+contract FullGasConsumer is ConsumerBase {
+    uint256 public gasSeen;
+
+    constructor(IClaimManager manager_) ConsumerBase(manager_) {}
+
+    function onInferenceSettled(uint256, bytes32, int256[] calldata, address, uint256) external {
+        gasSeen = gasleft();
+        while (gasleft() > 2_000) {}
     }
 }
 
@@ -75,7 +103,7 @@ contract ReturnBombConsumer is ConsumerBase {
         revertWithBomb = revertWithBomb_;
     }
 
-    function onInferenceSettled(uint256, bytes32, bytes32) external view {
+    function onInferenceSettled(uint256, bytes32, int256[] calldata, address, uint256) external view {
         bool r = revertWithBomb;
         assembly ("memory-safe") {
             if r { revert(0, 200000) }
@@ -96,7 +124,7 @@ contract ReentrantConsumer is ConsumerBase {
         payload = payload_;
     }
 
-    function onInferenceSettled(uint256, bytes32, bytes32) external {
+    function onInferenceSettled(uint256, bytes32, int256[] calldata, address, uint256) external {
         (bool ok, bytes memory ret) = address(manager).call(payload);
         reentered = ok;
         revertData = ret;

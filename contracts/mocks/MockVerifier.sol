@@ -28,3 +28,11 @@ contract MockVerifier {
         return abi.encode(ok);
     }
 }
+
+/// @notice Says yes to every proof, without storage (so its runtime code can be copied onto another address with
+/// hardhat_setCode): what an attacker would swap in for a verifier whose code can change.
+contract AlwaysYesVerifier {
+    fallback(bytes calldata) external returns (bytes memory) {
+        return abi.encode(true);
+    }
+}

@@ -8,15 +8,18 @@ import {ClaimManager} from "../ClaimManager.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
 import {MockERC20} from "../mocks/MockERC20.sol";
 import {MockVerifier} from "../mocks/MockVerifier.sol";
+import {IClaimManager} from "../interfaces/IClaimManager.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
-import {Claim, ClaimStatus} from "../types/Claim.sol";
-import {ModelParams} from "../types/Model.sol";
+import {Claim, ClaimStatus, RequestParams} from "../types/Claim.sol";
+import {ExampleProof, ModelParams, SetupKind} from "../types/Model.sol";
 
 /// @notice Fuzzed settlement arithmetic: for any shares, bonds and fee, every settlement path splits value
-/// exactly (no rounding leak, no overflow) and the manager stays solvent.
+/// exactly (no rounding leak, no overflow) and the manager stays solvent; a caught cheater always loses at least
+/// half its bond.
 contract ClaimManagerFuzzTest is TestBase {
     address internal constant PROVIDER = address(0xB0B);
     address internal constant CHALLENGER = address(0xC0C);
+    address internal constant COUNTER = address(0xC0DE);
     address internal constant TREASURY = address(0x7EA5);
     uint128 internal constant CHALLENGER_BOND = 7e18 + 13;
 
@@ -29,6 +32,7 @@ contract ClaimManagerFuzzTest is TestBase {
         token = new MockERC20();
         registry = new ModelRegistry();
         verifier = new MockVerifier();
+        uint256[8] memory proof;
         modelId = registry.registerModel(
             ModelParams({
                 verifier: address(verifier),
@@ -41,8 +45,10 @@ contract ClaimManagerFuzzTest is TestBase {
                 proofWindow: 200,
                 minProviderBond: 1,
                 minChallengerBond: CHALLENGER_BOND,
+                setupKind: SetupKind.UnsafeDev,
                 metadataURI: ""
-            })
+            }),
+            ExampleProof({inputHash: 1, outputs: new int256[](2), proof: proof})
         );
     }
 
@@ -54,12 +60,13 @@ contract ClaimManagerFuzzTest is TestBase {
         m.stake(amount);
     }
 
-    /// @param path 0 finalize, 1 prove unchallenged, 2 prove challenged, 3 slash, 4 counter-prove, 5 counter-prove challenged
+    /// @param path 0 finalize, 1 prove unchallenged, 2 prove challenged, 3 slash, 4 counter-prove,
+    /// 5 counter-prove challenged
     function testFuzz_settlementSplitsExactly(uint16 feeBps, uint16 rewardBps, uint128 bond, uint128 fee, uint8 path)
         public
     {
         feeBps = uint16(feeBps % 10_001);
-        rewardBps = uint16(rewardBps % 10_001);
+        rewardBps = uint16(rewardBps % 5001);
         bond = uint128(1 + bond % 1e30);
         fee = uint128(1 + fee % 1e30);
         path = path % 6;
@@ -68,13 +75,19 @@ contract ClaimManagerFuzzTest is TestBase {
         _fund(m, CHALLENGER, CHALLENGER_BOND);
         token.mint(address(this), fee);
         token.approve(address(m), fee);
-        uint256 requestId = m.requestInference(modelId, 9, fee, uint64(block.timestamp + 50), 0, "", "");
+        uint256 requestId = m.requestInference(
+            RequestParams(modelId, 9, fee, uint64(block.timestamp + 50), 0, address(0), 0), "", ""
+        );
 
         int256[] memory outputs = new int256[](2);
         outputs[0] = -3;
         outputs[1] = 100;
-        vm.prank(PROVIDER);
-        m.submitClaim(modelId, 9, outputs, bond, requestId, "", "");
+        bytes32 answerCommitment = m.hashAnswer(requestId, keccak256(abi.encode(outputs)), bond, "salt");
+        vm.startPrank(PROVIDER);
+        m.commit(answerCommitment);
+        vm.roll(block.number + 1);
+        m.answerRequest(requestId, outputs, bond, "salt");
+        vm.stopPrank();
         Claim memory claim = Claim(modelId, PROVIDER, 9, keccak256(abi.encode(outputs)), bond, requestId);
         uint256[8] memory proof;
         int256[] memory other = new int256[](2);
@@ -85,31 +98,61 @@ contract ClaimManagerFuzzTest is TestBase {
         }
         if (path == 0) {
             vm.warp(block.timestamp + 100);
-            m.finalize(claim);
+            m.finalize(claim, outputs);
         } else if (path == 1 || path == 2) {
             m.prove(claim, outputs, proof);
         } else if (path == 3) {
             vm.warp(block.timestamp + 200);
             m.slash(claim);
         } else {
-            vm.prank(CHALLENGER);
+            bytes32 commitment = m.hashCounterProof(keccak256(abi.encode(claim)), other, proof);
+            vm.prank(COUNTER);
+            m.commit(commitment);
+            vm.roll(block.number + 1);
+            vm.prank(COUNTER);
             m.counterProve(claim, other, proof);
         }
 
-        uint256 total = m.freeStake(PROVIDER) + m.freeStake(CHALLENGER) + m.credits(PROVIDER) + m.credits(TREASURY)
-            + m.credits(address(this));
+        uint256 total = m.freeStake(PROVIDER) + m.freeStake(CHALLENGER) + m.freeStake(COUNTER) + m.credits(PROVIDER)
+            + m.credits(TREASURY) + m.credits(address(this));
         (ClaimStatus status,,) = m.claimState(keccak256(abi.encode(claim)));
         // An unsettled request's fee is still escrowed after a slash (the request is open again).
         if (status == ClaimStatus.Slashed) total += fee;
         assertEq(token.balanceOf(address(m)), total, "settlement leaked or created value");
         assertEq(total, uint256(bond) + CHALLENGER_BOND + fee, "total changed");
         if (status == ClaimStatus.Slashed) {
-            uint256 reward = uint256(bond) * rewardBps / 10_000;
-            assertEq(m.freeStake(CHALLENGER), CHALLENGER_BOND + reward, "challenger share");
-            assertEq(m.credits(TREASURY), bond - reward, "treasury share");
+            _checkSlashSplit(m, bond, rewardBps, path);
         } else {
             uint256 protocolFee = uint256(fee) * feeBps / 10_000;
             assertEq(m.credits(PROVIDER), fee - protocolFee, "provider fee");
+        }
+    }
+
+    function _checkSlashSplit(ClaimManager m, uint256 bond, uint16 rewardBps, uint8 path) internal view {
+        uint256 reward = bond * rewardBps / 10_000;
+        if (path == 3) {
+            assertEq(m.freeStake(CHALLENGER), CHALLENGER_BOND + reward, "challenger: own bond back plus reward");
+        } else {
+            assertEq(m.freeStake(COUNTER), reward, "counter-prover: the reward");
+            // A challenger who was first gets its bond back and nothing more.
+            assertEq(m.freeStake(CHALLENGER), CHALLENGER_BOND, "challenger bond back, no reward");
+        }
+        assertEq(m.credits(TREASURY), bond - reward, "treasury share");
+        // Even if the beneficiary is the cheater's own second address, at least half the bond is gone.
+        assertTrue(2 * (bond - reward) >= bond, "a caught cheater keeps more than half");
+    }
+
+    /// A slash reward above MAX_SLASH_REWARD_BPS, or the manager as its own treasury, is refused.
+    function testFuzz_constructorCapsSlashReward(uint16 rewardBps) public {
+        ClaimManager probe = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, 0);
+        uint16 cap = probe.MAX_SLASH_REWARD_BPS();
+        assertEq(cap, 5000, "cap");
+        if (rewardBps > cap) {
+            vm.expectRevert(abi.encodeWithSelector(IClaimManager.InvalidProtocolConfig.selector));
+            new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, rewardBps);
+        } else {
+            ClaimManager m = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, rewardBps);
+            assertEq(m.slashRewardBps(), rewardBps, "accepted share");
         }
     }
 }

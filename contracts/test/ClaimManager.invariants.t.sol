@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-// solhint-disable func-name-mixedcase, max-line-length
+// solhint-disable func-name-mixedcase, max-line-length, function-max-lines
 
 import {TestBase} from "./utils/Vm.sol";
 import {ClaimHandler} from "./utils/ClaimHandler.sol";
@@ -11,7 +11,7 @@ import {MockERC20} from "../mocks/MockERC20.sol";
 import {MockVerifier} from "../mocks/MockVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {Claim, ClaimStatus, Request, RequestStatus} from "../types/Claim.sol";
-import {ModelParams} from "../types/Model.sol";
+import {ExampleProof, ModelParams, SetupKind} from "../types/Model.sol";
 
 /// @notice Invariants of contracts/PROPERTIES.md over random sequences of every action by several actors.
 contract ClaimManagerInvariants is TestBase {
@@ -24,6 +24,7 @@ contract ClaimManagerInvariants is TestBase {
         token = new MockERC20();
         ModelRegistry registry = new ModelRegistry();
         MockVerifier verifier = new MockVerifier();
+        uint256[8] memory proof;
         bytes32 modelId = registry.registerModel(
             ModelParams({
                 verifier: address(verifier),
@@ -36,8 +37,10 @@ contract ClaimManagerInvariants is TestBase {
                 proofWindow: 2 hours,
                 minProviderBond: 100e18,
                 minChallengerBond: 10e18,
+                setupKind: SetupKind.UnsafeDev,
                 metadataURI: ""
-            })
+            }),
+            ExampleProof({inputHash: 1, outputs: new int256[](3), proof: proof})
         );
         manager = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 500, 5000);
         handler = new ClaimHandler(manager, registry, token, verifier, modelId);
@@ -48,48 +51,61 @@ contract ClaimManagerInvariants is TestBase {
         handler.stake(0, 500e18);
         handler.stake(1, 500e18);
         handler.stake(2, 500e18);
-        handler.request(3, 0, 1e18, 1 days);
+        handler.request(3, 0, 1e18, 1 days, 1); // request 1, open to all
         handler.requestWithCallback(0, 2, 1e18, 1 days); // request 2, re-entering consumer
         handler.requestWithCallback(1, 3, 1e18, 1 days); // request 3, gas-burning consumer
-        handler.submit(0, 0, 0, 0, 1); // claim 0: plain
-        handler.submit(1, 1, 5, 0, 1); // claim 1: plain, other input
-        handler.submit(2, 2, 9, 0, 0); // claim 2: answers request 1
-        handler.submit(0, 3, 7, 0, 1); // claim 3: plain
-        handler.submit(1, 0, 3, 0, 4); // claim 4: answers request 2
-        handler.submit(2, 0, 4, 0, 2); // claim 5: answers request 3
+        handler.submit(0, 0, 0, 0); // claim 0: plain
+        handler.submit(1, 1, 5, 0); // claim 1: plain, other input
+        handler.submit(0, 3, 7, 0); // claim 2: plain
+        handler.commitAnswer(2, 0, 9, 0); // pending 0: answer to request 1
+        handler.commitAnswer(1, 1, 3, 0); // pending 1: answer to request 2
+        handler.commitAnswer(2, 2, 4, 0); // pending 2: answer to request 3
+        handler.commitCounterProof(0, 2, 1); // pending 3: counter-proof of claim 2
+        handler.copyPending(3, 0); // a copier replays answer 0 at once: refused
+        handler.answer(0); // same block as its commitment: refused
+        handler.nextBlock();
+        handler.copyPending(3, 3); // a copier replays the counter-proof: refused
+        handler.answer(0); // claim 3 answers request 1
+        handler.answer(1); // claim 4 answers request 2
+        handler.answer(2); // claim 5 answers request 3
+        handler.revealCounterProof(3, true); // claim 2 slashed at once
         handler.challenge(1, 0);
         handler.prove(2, 0, true); // proves claim 0
         handler.challenge(2, 1);
-        handler.counterProve(0, 3, 1); // claim 3 slashed at once
         handler.warp(2 hours - 1); // past challenge windows and claim 1's proof deadline
-        handler.finalize(2); // claim 2: fulfils request 1
+        handler.finalize(3); // claim 3: fulfils request 1
         handler.slash(1);
-        handler.request(3, 1, 1e18, 0);
+        handler.request(3, 1, 1e18, 0, 1); // request 4
         handler.warp(10);
         handler.finalize(4); // request 2 fulfilled; its consumer's callback re-enters and fails
         handler.finalize(5); // request 3 fulfilled; its consumer burns its 30k
-        handler.refund(3); // request 4 (the second plain one) expired
+        handler.refund(3); // request 4 expired
         handler.withdraw(2, type(uint256).max, false);
         handler.withdraw(0, type(uint256).max, true);
         handler.unstake(1, 1e18);
-        bytes4[12] memory actions = [
+        bytes4[16] memory actions = [
             handler.stake.selector, handler.unstake.selector, handler.withdraw.selector, handler.submit.selector,
-            handler.challenge.selector, handler.prove.selector, handler.counterProve.selector,
-            handler.finalize.selector, handler.slash.selector, handler.request.selector, handler.refund.selector,
-            handler.requestWithCallback.selector
+            handler.commitAnswer.selector, handler.commitCounterProof.selector, handler.answer.selector,
+            handler.revealCounterProof.selector, handler.copyPending.selector, handler.challenge.selector,
+            handler.prove.selector, handler.finalize.selector, handler.slash.selector, handler.request.selector,
+            handler.refund.selector, handler.requestWithCallback.selector
         ];
         for (uint256 i; i < actions.length; ++i) {
             assertTrue(handler.successes(actions[i]) > 0, "an action never succeeded");
         }
+        assertEq(handler.successes(handler.copyPending.selector), 2, "both copies refused");
         assertTrue(manager.getRequest(1).status == RequestStatus.Fulfilled, "request 1 fulfilled");
         assertTrue(manager.getRequest(2).status == RequestStatus.Fulfilled, "request 2 fulfilled despite re-entry");
         assertTrue(manager.getRequest(3).status == RequestStatus.Fulfilled, "request 3 fulfilled despite gas burn");
         assertTrue(manager.getRequest(4).status == RequestStatus.Refunded, "request 4 refunded");
+        (ClaimStatus slashed,,) = manager.claimState(keccak256(abi.encode(handler.claimAt(2))));
+        assertTrue(slashed == ClaimStatus.Slashed, "claim 2 counter-proven");
         invariant_solvency();
         invariant_conservation();
         invariant_settledIsFinal();
         invariant_requestsPointAtTheirClaims();
         invariant_challengedHasChallenger();
+        invariant_copiesNeverAccepted();
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -180,5 +196,13 @@ contract ClaimManagerInvariants is TestBase {
             }
             if (status == ClaimStatus.Submitted) assertTrue(challenger == address(0), "unchallenged claim with challenger");
         }
+    }
+
+    /// P6 front-running does not pay: a counter-proof or request answer replayed by another actor (who holds no
+    /// earlier commitment to it of its own) is always refused.
+    /// hardhat-config: invariant.runs = 64
+    /// hardhat-config: invariant.depth = 64
+    function invariant_copiesNeverAccepted() public view {
+        assertEq(handler.copiesAccepted(), 0, "a copied reveal was accepted");
     }
 }

@@ -82,7 +82,7 @@ async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], pr
     const m = loadPackage(pkgDir).manifest;
     const inputHash = inputHashOf(input, m.inputBits);
     const inputData = encodeInputData(input, m.inputBits);
-    const submit = await send("provider", { ...claims, functionName: "submitClaim", args: [modelId, inputHash, outputs, bonds.minProviderBond, 0n, inputData, ""] } as never);
+    const submit = await send("provider", { ...claims, functionName: "submitClaim", args: [modelId, inputHash, outputs, bonds.minProviderBond, inputData, ""] } as never);
     const claim: ClaimFields = { modelId, provider: privateKeyToAccount(keys.provider).address, inputHash, outputHash: outputHash(outputs), bond: bonds.minProviderBond, requestId: 0n };
     const challenge = await send("challenger", { ...claims, functionName: "challenge", args: [claim] } as never);
     const sol = toSolidityProof(proof);

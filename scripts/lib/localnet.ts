@@ -33,9 +33,16 @@ interface RpcRequest {
   params?: unknown[];
 }
 
-export async function startLocalChain(options: { port?: number; host?: string } = {}): Promise<LocalChain> {
+/**
+ * Starts the chain. Transactions are mined at once (automine) and, like on a live chain, a block is also mined
+ * every `blockTimeMs` (default 1000; 0: only on transactions), so a commitment ages by a block even when nobody
+ * else sends anything.
+ */
+export async function startLocalChain(options: { port?: number; host?: string; blockTimeMs?: number } = {}): Promise<LocalChain> {
   const conn = await network.create();
   const provider = conn.provider;
+  const blockTimeMs = options.blockTimeMs ?? 1000;
+  if (blockTimeMs > 0) await provider.request({ method: "evm_setIntervalMining", params: [blockTimeMs] });
   const one = async (r: RpcRequest): Promise<unknown> => {
     try {
       const result = await provider.request({ method: r.method, params: r.params ?? [] });
@@ -75,6 +82,7 @@ export async function startLocalChain(options: { port?: number; host?: string } 
       await request("evm_mine", []);
     },
     async close() {
+      if (blockTimeMs > 0) await request("evm_setIntervalMining", [0]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await conn.close();

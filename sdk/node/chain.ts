@@ -7,6 +7,9 @@ import {
   type Account,
   type Address,
   type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type ContractFunctionReturnType,
   type Hash,
   type Hex,
   type PublicClient,
@@ -25,7 +28,8 @@ import { deploymentFile, loadDeployment } from "./deployments.ts";
 import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl, probeClient, rpcCall, type HealthSettings } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
-import { loadModels, type ServedModel } from "./models.ts";
+import { assertEntryMatches, loadModels, type ServedModel } from "./models.ts";
+import type { ModelEntry } from "../protocol.ts";
 import { openStore, type Store } from "./store.ts";
 import { withRetry } from "./retry.ts";
 
@@ -74,34 +78,88 @@ export async function checkChainId(c: Chainable): Promise<void> {
 export const claimsAddress = (c: Chainable) => addressOf(c.deployment, "claims");
 export const registryAddress = (c: Chainable) => addressOf(c.deployment, "registry");
 
-type ClaimsWrite = Parameters<typeof simulateAndWrite<typeof claimManagerAbi, never>>[2];
+type ClaimsAbi = typeof claimManagerAbi;
+type RegistryAbi = typeof modelRegistryAbi;
+/** A state-changing function of the claims contract, and its arguments as the generated ABI types them. */
+export type ClaimsWriteName = ContractFunctionName<ClaimsAbi, "nonpayable">;
+export type ClaimsWriteArgs<fn extends ClaimsWriteName> = ContractFunctionArgs<ClaimsAbi, "nonpayable", fn>;
+type ClaimsReadName = ContractFunctionName<ClaimsAbi, "view" | "pure">;
+type RegistryReadName = ContractFunctionName<RegistryAbi, "view" | "pure">;
 
 /** Simulate + send + wait on the claims contract, retrying transport errors (a revert is final). */
-export async function sendClaims(c: Chainable, functionName: string, args: readonly unknown[]): Promise<Hash> {
+export async function sendClaims<fn extends ClaimsWriteName>(c: Chainable, functionName: fn, args: ClaimsWriteArgs<fn>): Promise<Hash> {
   const { hash } = await withRetry(
-    () => simulateAndWrite(c.publicClient, c.walletClient, { address: claimsAddress(c), abi: claimManagerAbi, functionName, args } as unknown as ClaimsWrite),
+    // The cast keeps viem's deep generics from exploding; the signature above is fully typed.
+    () => simulateAndWrite(c.publicClient, c.walletClient, { address: claimsAddress(c), abi: claimManagerAbi, functionName, args } as never),
     { retries: 4, signal: c.signal, onRetry: (err, attempt, delayMs) => c.logger.warn({ err: String(err), attempt, delayMs, functionName }, "retrying transaction") },
   );
   return hash;
 }
 
-export async function readClaims<T>(c: Chainable, functionName: string, args: readonly unknown[] = []): Promise<T> {
+/** A view of the claims contract, typed from the generated ABI; transport errors are retried. */
+export async function readClaims<fn extends ClaimsReadName>(
+  c: Chainable,
+  functionName: fn,
+  args: ContractFunctionArgs<ClaimsAbi, "view" | "pure", fn>,
+): Promise<ContractFunctionReturnType<ClaimsAbi, "view" | "pure", fn>> {
   return withRetry(
-    () => c.publicClient.readContract({ address: claimsAddress(c), abi: claimManagerAbi, functionName, args } as never) as Promise<T>,
+    () => c.publicClient.readContract({ address: claimsAddress(c), abi: claimManagerAbi, functionName, args } as never) as Promise<ContractFunctionReturnType<ClaimsAbi, "view" | "pure", fn>>,
     { retries: 4, signal: c.signal },
   );
 }
 
-export async function readRegistry<T>(c: Chainable, functionName: string, args: readonly unknown[] = []): Promise<T> {
+/** A view of the registry, typed from the generated ABI; transport errors are retried. */
+export async function readRegistry<fn extends RegistryReadName>(
+  c: Chainable,
+  functionName: fn,
+  args: ContractFunctionArgs<RegistryAbi, "view" | "pure", fn>,
+): Promise<ContractFunctionReturnType<RegistryAbi, "view" | "pure", fn>> {
   return withRetry(
-    () => c.publicClient.readContract({ address: registryAddress(c), abi: modelRegistryAbi, functionName, args } as never) as Promise<T>,
+    () => c.publicClient.readContract({ address: registryAddress(c), abi: modelRegistryAbi, functionName, args } as never) as Promise<ContractFunctionReturnType<RegistryAbi, "view" | "pure", fn>>,
     { retries: 4, signal: c.signal },
   );
+}
+
+/** The registry entry of `modelId` (throws when the registry does not know it). */
+export async function readModelEntry(c: Chainable, modelId: Hex): Promise<ModelEntry> {
+  return { ...(await readRegistry(c, "getModel", [modelId])) };
+}
+
+/**
+ * Checks every served model's registry entry against its package (verifier code hash, weights commitment,
+ * output shape, setup kind): a FatalError naming the field and both values stops the daemon before it stakes,
+ * claims or challenges on a model that is not the one it runs.
+ */
+export async function checkModelEntries(c: Chainable, models: Map<Hex, ServedModel>): Promise<void> {
+  for (const model of models.values()) {
+    assertEntryMatches(model, await readModelEntry(c, model.modelId));
+    c.logger.info({ model: model.name, modelId: model.modelId }, "registry entry matches the package");
+  }
+}
+
+/** The block in which this daemon's account committed to `commitment` (0n: never, or already revealed). */
+export async function commitmentBlock(c: Chainable, commitment: Hex): Promise<bigint> {
+  return readClaims(c, "commitments", [c.account.address, commitment]);
+}
+
+/**
+ * Makes sure `commitment` is on chain for this account, committing it when it is not, and says whether it can be
+ * revealed now: only in a block after the one that recorded it. Idempotent: a commitment already on chain is not
+ * sent again (committing again would move it to a later block).
+ */
+export async function ensureCommitted(c: Chainable, commitment: Hex): Promise<{ committedAt: bigint; revealable: boolean }> {
+  let committedAt = await commitmentBlock(c, commitment);
+  if (committedAt === 0n) {
+    await sendClaims(c, "commit", [commitment]);
+    committedAt = await commitmentBlock(c, commitment);
+  }
+  const head = await c.publicClient.getBlockNumber({ cacheTime: 0 });
+  return { committedAt, revealable: committedAt !== 0n && head > committedAt };
 }
 
 /** Makes sure the daemon's free stake is at least `need`, staking from its token balance (approving first). */
 export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigint): Promise<bigint> {
-  const free = await readClaims<bigint>(c, "freeStake", [c.account.address]);
+  const free = await readClaims(c, "freeStake", [c.account.address]);
   if (free >= need) {
     c.funds?.report(c.logger, { need, free, account: c.account.address });
     return free;
@@ -127,7 +185,7 @@ export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigin
 
 /** Withdraws every credit the account has (fees, refunds). Returns the amount. */
 export async function withdrawCredits(c: Chainable): Promise<bigint> {
-  const credit = await readClaims<bigint>(c, "credits", [c.account.address]);
+  const credit = await readClaims(c, "credits", [c.account.address]);
   if (credit === 0n) return 0n;
   await sendClaims(c, "withdraw", [credit]);
   c.logger.info({ amount: credit }, "withdrew credits");
@@ -201,6 +259,7 @@ export async function createDaemonBase(
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
   const models = loadModels(config.models, deployment);
+  await checkModelEntries(base, models);
   const store = openStore(config.store);
   return {
     ...base,

@@ -1,13 +1,16 @@
 // Model packages a daemon serves or checks, by on-chain modelId: the quantized model for the reference
-// engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend.
-import { basename, resolve } from "node:path";
-import type { Hex } from "viem";
+// engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend; the
+// check of a registry entry against the package; the example proof a registration carries.
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { keccak256, type Hex } from "viem";
 import { loadPackage, type LoadedPackage } from "../../circuits/compiler/prove.ts";
 import type { Deployment } from "../deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../errors.ts";
 import { hashVector } from "../hash.ts";
 import { publicSignals } from "../signals.ts";
-import type { SnarkjsProof } from "../protocol.ts";
+import { SETUP_KIND_NAMES, setupKindName, toSolidityProof, type ModelEntry, type SetupKindName, type SnarkjsProof, type SolidityProof } from "../protocol.ts";
 import type { Logger } from "./logger.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
@@ -106,4 +109,125 @@ export async function proveOutputs(
   backend ??= selectBackend({ logger });
   const result = await proveWithPackage(loadModelPackage(model.pkg.dir), { quantized: values.map(String) }, { backend: await backend });
   return { proof: result.proof as SnarkjsProof, outputs, backend: result.backend, ms: result.timings.totalMs };
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Manifest fields the setup tooling records (the verifier's runtime code hash and how the key was made). */
+interface SetupRecord {
+  verifierCodeHash?: string | null;
+  setup?: { kind?: string } | null;
+}
+
+/**
+ * keccak256 of the deployed bytecode of a compiled contract (Hardhat artifact under artifacts/contracts): the
+ * code hash the registry pins when that contract is the verifier (Groth16 verifiers have no immutables).
+ */
+export function artifactCodeHash(contractName: string): Hex {
+  const dirs = ["verifiers", "fixtures", ""].map((d) => join(repoRoot, "artifacts", "contracts", d, `${contractName}.sol`, `${contractName}.json`));
+  const file = dirs.find((f) => existsSync(f));
+  if (!file) throw new ConfigError(`no compiled artifact for verifier ${contractName}: run \`npx hardhat build\``, [`verifierContract: ${contractName} not in artifacts/contracts`]);
+  const { deployedBytecode } = JSON.parse(readFileSync(file, "utf8")) as { deployedBytecode?: string };
+  if (!deployedBytecode || deployedBytecode === "0x") throw new ConfigError(`artifact of ${contractName} has no deployed bytecode`, [`verifierContract: ${file}`]);
+  return keccak256(deployedBytecode as Hex);
+}
+
+/** What the registry entry of a package must say: the fields a daemon checks before it stakes on the model. */
+export interface ExpectedEntry {
+  verifierCodeHash: Hex;
+  weightsCommitment: bigint;
+  outputLength: number;
+  outputBits: number;
+  setupKind: SetupKindName;
+}
+
+/**
+ * The entry a package implies. verifierCodeHash: the manifest's `verifierCodeHash`, or (for packages built before
+ * it was recorded) keccak256 of the compiled verifierContract's deployed bytecode. setupKind: the manifest's
+ * `setup.kind`, "unsafe-dev" when absent (packages without a setup record were built with the dev setup).
+ */
+export function expectedEntry(pkg: LoadedPackage): ExpectedEntry {
+  const m = pkg.manifest;
+  const record = m as unknown as SetupRecord;
+  let verifierCodeHash: Hex;
+  if (record.verifierCodeHash !== undefined && record.verifierCodeHash !== null) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(record.verifierCodeHash)) {
+      throw new ConfigError(`${m.name}: manifest verifierCodeHash is not a 32-byte hex string`, [`verifierCodeHash: ${record.verifierCodeHash}`]);
+    }
+    verifierCodeHash = record.verifierCodeHash.toLowerCase() as Hex;
+  } else {
+    if (!m.verifierContract) throw new ConfigError(`${m.name}: the package has no verifier (no verifierCodeHash, no verifierContract)`, ["verifierContract: null"]);
+    verifierCodeHash = artifactCodeHash(m.verifierContract);
+  }
+  const kind = record.setup?.kind ?? "unsafe-dev";
+  if (!(SETUP_KIND_NAMES as readonly string[]).includes(kind)) {
+    throw new ConfigError(`${m.name}: manifest setup.kind "${kind}" is not one of ${SETUP_KIND_NAMES.join(", ")}`, [`setup.kind: ${kind}`]);
+  }
+  return { verifierCodeHash, weightsCommitment: BigInt(m.weightsCommitment), outputLength: m.outputLength, outputBits: m.outputBits, setupKind: kind as SetupKindName };
+}
+
+/** One field where a registry entry and the local package disagree. */
+export interface EntryMismatch {
+  field: keyof ExpectedEntry;
+  expected: string;
+  onChain: string;
+}
+
+/** The fields where `entry` (from the registry) differs from what the package implies; empty when they agree. */
+export function entryMismatches(expected: ExpectedEntry, entry: Pick<ModelEntry, "verifierCodeHash" | "weightsCommitment" | "outputLength" | "outputBits" | "setupKind">): EntryMismatch[] {
+  let onChainKind: string;
+  try {
+    onChainKind = setupKindName(entry.setupKind);
+  } catch {
+    onChainKind = `unknown(${entry.setupKind})`;
+  }
+  const pairs: Array<[keyof ExpectedEntry, string, string]> = [
+    ["verifierCodeHash", expected.verifierCodeHash.toLowerCase(), entry.verifierCodeHash.toLowerCase()],
+    ["weightsCommitment", expected.weightsCommitment.toString(), entry.weightsCommitment.toString()],
+    ["outputLength", String(expected.outputLength), String(entry.outputLength)],
+    ["outputBits", String(expected.outputBits), String(entry.outputBits)],
+    ["setupKind", expected.setupKind, onChainKind],
+  ];
+  return pairs.filter(([, e, o]) => e !== o).map(([field, e, o]) => ({ field, expected: e, onChain: o }));
+}
+
+/**
+ * Throws a FatalError when the registry entry of a served model disagrees with its package: staking, claiming or
+ * challenging on an entry whose verifier, weights or shape is not the package's would bet a bond on someone
+ * else's circuit. The message names each field with the package's and the chain's value.
+ */
+export function assertEntryMatches(model: ServedModel, entry: ModelEntry): void {
+  const bad = entryMismatches(expectedEntry(model.pkg), entry);
+  if (bad.length === 0) return;
+  const list = bad.map((b) => `${b.field}: package ${b.expected}, on chain ${b.onChain}`);
+  throw new FatalError(`model ${model.name} (${model.modelId}): the registry entry does not match the package: ${list.join("; ")}`, {
+    details: "refusing to stake, claim or challenge on it: register the package's own verifier, or serve the package the entry was registered from",
+    meta: { modelId: model.modelId, mismatches: bad },
+  });
+}
+
+/** One valid proof of a package, as registerModel takes it (ExampleProof): the model on an all-zero input. */
+export interface ExampleProof {
+  inputHash: bigint;
+  outputs: bigint[];
+  proof: SolidityProof;
+}
+
+/**
+ * Proves the package on an all-zero quantized input with the fastest local backend (the proof is checked
+ * against the package's verifying key): the example proof the registry requires at registration.
+ */
+export async function exampleProof(pkgDir: string, logger?: Logger): Promise<ExampleProof & { backend: string; ms: number }> {
+  const pkg = loadPackage(resolve(pkgDir));
+  const values = new Array<bigint>(pkg.manifest.inputLength).fill(0n);
+  const outputs = runQuantized(pkg.quant, values).outputs;
+  backend ??= selectBackend({ logger });
+  const result = await proveWithPackage(loadModelPackage(pkg.dir), { quantized: values.map(String) }, { backend: await backend });
+  return {
+    inputHash: hashVector(values, pkg.manifest.inputBits),
+    outputs,
+    proof: toSolidityProof(result.proof as SnarkjsProof),
+    backend: result.backend,
+    ms: result.timings.totalMs,
+  };
 }

@@ -58,7 +58,7 @@ describe("web page in Chromium", function () {
     await net?.close();
   });
 
-  it("shows the registered model with its constraint count and fidelity, and the staked daemons, with no wallet", async () => {
+  it("shows the registered model with its constraint count, fidelity and setup kind, and the staked daemons, with no wallet", async () => {
     await page.goto(server!.url);
     const models = page.getByTestId("models");
     await models.waitFor();
@@ -66,6 +66,7 @@ describe("web page in Chromium", function () {
     expect(text).to.contain("mnist-mlp");
     expect(text).to.contain(net!.pkg.manifest.constraints.toLocaleString("en-US"));
     expect(text).to.contain(`${WINDOWS.challengeWindow}s challenge`);
+    expect(text).to.contain("unsafe dev setup"); // the shipped package's development setup, as registered
     // Both daemons stake on start; the page lists them from Staked events with their free stake.
     await waitFor("two staked accounts on the page", async () => ((await page.getByTestId("providers").locator("tbody tr").count()) >= 2 ? true : undefined), 60_000);
     const providers = await page.getByTestId("providers").innerText();

@@ -2,8 +2,9 @@
 import { expect } from "chai";
 import { outputHash } from "../../sdk/signals.ts";
 import {
-  CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, OUTPUT_BITS, RequestStatus, STAKE, ZERO_PROOF,
-  claimId, deployFixture, ethers, networkHelpers, now, sampleOutputs, submit, type ClaimStruct, type Fixture,
+  CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, OUTPUT_BITS, RequestStatus, SALT, STAKE, ZERO_PROOF,
+  answer, claimId, counterProve, deployFixture, ethers, networkHelpers, now, request, requestParams, sampleOutputs, submit,
+  type ClaimStruct, type Fixture,
 } from "./helpers.ts";
 
 const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -59,7 +60,7 @@ describe("ClaimManager bad input", () => {
       await fot.mint(f.provider.address, 1000n);
       await fot.connect(f.provider).approve(await m.getAddress(), 1000n);
       await expect(m.connect(f.provider).stake(1000n)).to.be.revertedWithCustomError(m, "TransferAmountMismatch").withArgs(1000n, 990n);
-      await expect(m.connect(f.provider).requestInference(f.modelId, 1n, 1000n, (await now()) + 100n, 0, "0x", ""))
+      await expect(m.connect(f.provider).requestInference(await requestParams(f, { fee: 1000n }), "0x", ""))
         .to.be.revertedWithCustomError(m, "TransferAmountMismatch").withArgs(1000n, 990n);
       expect(await fot.balanceOf(await m.getAddress())).to.equal(0n);
       expect(await m.freeStake(f.provider.address)).to.equal(0n);
@@ -80,19 +81,27 @@ describe("ClaimManager bad input", () => {
       expect(await m.freeStake(f.provider.address)).to.equal(500n);
       expect(await evil.balanceOf(await m.getAddress())).to.equal(500n);
     });
-    it("constructor refuses a zero address or a share above 100%", async () => {
+    it("constructor refuses a zero address, itself as treasury, a fee above 100% or a slash reward above 50%", async () => {
       const f = await load();
       const factory = await ethers.getContractFactory("ClaimManager");
       const good = [await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, 500, 5000] as const;
+      // The address the next deployment by the deployer gets: the manager itself as treasury (its credits could never
+      // be withdrawn).
+      const self = ethers.getCreateAddress({ from: f.deployer.address, nonce: await f.deployer.getNonce() });
+      expect(await f.manager.MAX_SLASH_REWARD_BPS()).to.equal(5000n);
       for (const bad of [
         [ethers.ZeroAddress, good[1], good[2], 500, 5000],
         [good[0], ethers.ZeroAddress, good[2], 500, 5000],
         [good[0], good[1], ethers.ZeroAddress, 500, 5000],
+        [good[0], good[1], self, 500, 5000],
         [good[0], good[1], good[2], 10_001, 5000],
-        [good[0], good[1], good[2], 500, 10_001],
+        [good[0], good[1], good[2], 500, 5001],
+        [good[0], good[1], good[2], 500, 10_000],
       ] as const) {
-        await expect(factory.deploy(...(bad as unknown as Parameters<typeof factory.deploy>))).to.be.revertedWithCustomError(f.manager, "InvalidProtocolConfig");
+        await expect(factory.connect(f.deployer).deploy(...(bad as unknown as Parameters<typeof factory.deploy>))).to.be.revertedWithCustomError(f.manager, "InvalidProtocolConfig");
       }
+      const atCap = await factory.connect(f.deployer).deploy(good[0], good[1], good[2], 10_000, 5000);
+      expect(await atCap.slashRewardBps()).to.equal(5000n);
     });
   });
 
@@ -100,7 +109,7 @@ describe("ClaimManager bad input", () => {
     it("unknown model", async () => {
       const f = await load();
       const unknown = ethers.keccak256("0xdead");
-      await rejects(f, () => f.manager.connect(f.provider).submitClaim(unknown, 1n, sampleOutputs(), MIN_PROVIDER_BOND, 0, "0x", ""), f.registry, "UnknownModel", [unknown]);
+      await rejects(f, () => f.manager.connect(f.provider).submitClaim(unknown, 1n, sampleOutputs(), MIN_PROVIDER_BOND, "0x", ""), f.registry, "UnknownModel", [unknown]);
     });
     it("deprecated model", async () => {
       const f = await load();
@@ -181,7 +190,7 @@ describe("ClaimManager bad input", () => {
       const { claim, id, outputs } = await submit(f);
       await f.verifier.setAnswer(false);
       await rejects(f, () => f.manager.prove(claim, outputs, ZERO_PROOF), f.manager, "InvalidProof", [id], [claim]);
-      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs(4n), ZERO_PROOF), f.manager, "InvalidProof", [id], [claim]);
+      await rejects(f, () => counterProve(f, f.other, claim, sampleOutputs(4n)), f.manager, "InvalidProof", [id], [claim]);
     });
     it("proof after its deadline", async () => {
       const f = await load();
@@ -196,7 +205,7 @@ describe("ClaimManager bad input", () => {
       const { claim, id, outputs } = await submit(f);
       await f.manager.prove(claim, outputs, ZERO_PROOF);
       await rejects(f, () => f.manager.prove(claim, outputs, ZERO_PROOF), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Proven], [claim]);
-      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs(4n), ZERO_PROOF), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Proven], [claim]);
+      await rejects(f, () => counterProve(f, f.other, claim, sampleOutputs(4n)), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Proven], [claim]);
     });
     it("prove an unknown claim", async () => {
       const f = await load();
@@ -207,41 +216,86 @@ describe("ClaimManager bad input", () => {
     it("counter-proof carrying the claimed outputs", async () => {
       const f = await load();
       const { claim, id, outputs } = await submit(f);
-      await rejects(f, () => f.manager.counterProve(claim, outputs, ZERO_PROOF), f.manager, "SameOutputs", [id], [claim]);
+      await rejects(f, () => counterProve(f, f.other, claim, outputs), f.manager, "SameOutputs", [id], [claim]);
     });
     it("counter-proof with a wrong output length or an output out of range", async () => {
       const f = await load();
       const { claim } = await submit(f);
-      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs().slice(2), ZERO_PROOF), f.manager, "WrongOutputLength", [10n, 8n], [claim]);
+      await rejects(f, () => counterProve(f, f.other, claim, sampleOutputs().slice(2)), f.manager, "WrongOutputLength", [10n, 8n], [claim]);
       const big = sampleOutputs();
       big[0] = 1n << 40n;
-      await rejects(f, () => f.manager.counterProve(claim, big, ZERO_PROOF), f.manager, "OutputOutOfRange", [0n, 1n << 40n, OUTPUT_BITS], [claim]);
+      await rejects(f, () => counterProve(f, f.other, claim, big), f.manager, "OutputOutOfRange", [0n, 1n << 40n, OUTPUT_BITS], [claim]);
     });
     it("counter-proof of an unchallenged claim after its window", async () => {
       const f = await load();
       const { claim, id } = await submit(f);
       const [, deadline] = await f.manager.claimState(id);
+      const other = sampleOutputs(4n);
+      await f.manager.connect(f.other).commit(await f.manager.hashCounterProof(id, other, ZERO_PROOF));
       await networkHelpers.time.increaseTo(deadline);
-      await rejects(f, () => f.manager.counterProve(claim, sampleOutputs(4n), ZERO_PROOF), f.manager, "ChallengeWindowClosed", [id, deadline], [claim]);
+      await rejects(f, () => f.manager.connect(f.other).counterProve(claim, other, ZERO_PROOF), f.manager, "ChallengeWindowClosed", [id, deadline], [claim]);
+    });
+    it("a counter-proof without a commitment, revealed in its commitment's block, or revealed twice", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      const other = sampleOutputs(4n);
+      const commitment = await f.manager.hashCounterProof(id, other, ZERO_PROOF);
+      const m = f.manager.connect(f.other);
+      await rejects(f, () => m.counterProve(claim, other, ZERO_PROOF), f.manager, "CommitmentNotFound", [f.other.address, commitment], [claim]);
+      // Commit and reveal in one block: the reveal is refused.
+      await networkHelpers.mine();
+      await ethers.provider.send("evm_setAutomine", [false]);
+      try {
+        const c = await m.commit(commitment);
+        const block = (await ethers.provider.getBlockNumber()) + 1;
+        // The reveal run on the pending block, the one holding the commitment:
+        await expect(m.counterProve.staticCall(claim, other, ZERO_PROOF, { blockTag: "pending" }))
+          .to.be.revertedWithCustomError(f.manager, "CommitmentTooRecent").withArgs(commitment, block);
+        const r = await m.counterProve(claim, other, ZERO_PROOF, { gasLimit: 1_000_000 });
+        await networkHelpers.mine();
+        expect((await c.wait())!.blockNumber).to.equal(block);
+        const revealed = (await ethers.provider.getTransactionReceipt(r.hash))!;
+        expect(revealed.blockNumber).to.equal(block);
+        expect(revealed.status).to.equal(0);
+      } finally {
+        await ethers.provider.send("evm_setAutomine", [true]);
+      }
+      expect((await f.manager.claimState(id))[0]).to.equal(ClaimStatus.Submitted);
+      await expect(m.counterProve(claim, other, ZERO_PROOF)).to.emit(f.manager, "ClaimSlashed");
+      expect(await f.manager.commitments(f.other.address, commitment)).to.equal(0n);
+    });
+    it("a commitment is kept per sender: the same commitment made by someone else does not count", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      const other = sampleOutputs(4n);
+      const commitment = await f.manager.hashCounterProof(id, other, ZERO_PROOF);
+      await expect(f.manager.connect(f.other).commit(commitment)).to.emit(f.manager, "Committed").withArgs(f.other.address, commitment);
+      await rejects(f, () => f.manager.connect(f.challenger).counterProve(claim, other, ZERO_PROOF), f.manager, "CommitmentNotFound", [f.challenger.address, commitment], [claim]);
     });
   });
 
   describe("finalize and slash", () => {
     it("finalize too early", async () => {
       const f = await load();
-      const { claim, id } = await submit(f);
+      const { claim, id, outputs } = await submit(f);
       const [, deadline] = await f.manager.claimState(id);
-      await rejects(f, () => f.manager.finalize(claim), f.manager, "ChallengeWindowOpen", [id, deadline], [claim]);
+      await rejects(f, () => f.manager.finalize(claim, outputs), f.manager, "ChallengeWindowOpen", [id, deadline], [claim]);
     });
     it("finalize a challenged or settled claim", async () => {
       const f = await load();
-      const { claim, id } = await submit(f);
+      const { claim, id, outputs } = await submit(f);
       await f.manager.connect(f.challenger).challenge(claim);
       await networkHelpers.time.increase(CHALLENGE_WINDOW * 10n);
-      await rejects(f, () => f.manager.finalize(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Challenged], [claim]);
+      await rejects(f, () => f.manager.finalize(claim, outputs), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Challenged], [claim]);
       await f.manager.slash(claim);
-      await rejects(f, () => f.manager.finalize(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Slashed], [claim]);
+      await rejects(f, () => f.manager.finalize(claim, outputs), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Slashed], [claim]);
       await rejects(f, () => f.manager.slash(claim), f.manager, "InvalidClaimStatus", [id, ClaimStatus.Slashed], [claim]);
+    });
+    it("finalize with outputs other than the claimed ones", async () => {
+      const f = await load();
+      const { claim, id } = await submit(f);
+      await networkHelpers.time.increase(CHALLENGE_WINDOW);
+      await rejects(f, () => f.manager.finalize(claim, sampleOutputs(3n)), f.manager, "OutputsMismatch", [id, claim.outputHash], [claim]);
     });
     it("slash too early or unchallenged", async () => {
       const f = await load();
@@ -254,35 +308,64 @@ describe("ClaimManager bad input", () => {
   });
 
   describe("requests", () => {
-    async function open(f: Fixture, ttl = 1000n, inputHash = 777n): Promise<bigint> {
-      await f.manager.connect(f.consumer).requestInference(f.modelId, inputHash, 10n ** 18n, (await now()) + ttl, 0, "0x", "");
-      return f.manager.requestCount();
+    async function open(f: Fixture, ttl = 1000n, inputHash = 777n, extra: { provider?: string; minBond?: bigint } = {}): Promise<bigint> {
+      return request(f, { ttl, inputHash, ...extra });
     }
     it("request parameters: deprecated model, zero fee, bad expiry, callback gas, input not in field", async () => {
       const f = await load();
       const m = f.manager.connect(f.consumer);
       const t = await now();
-      await rejects(f, () => m.requestInference(f.modelId, 1n, 0n, t + 100n, 0, "0x", ""), f.manager, "ZeroAmount", []);
-      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, t, 0, "0x", ""), f.manager, "InvalidExpiry", [t]);
+      const params = (o: Parameters<typeof requestParams>[1]) => requestParams(f, { fee: 1n, expiry: t + 100n, inputHash: 1n, ...o });
+      await rejects(f, async () => m.requestInference(await params({ fee: 0n }), "0x", ""), f.manager, "ZeroAmount", []);
+      await rejects(f, async () => m.requestInference(await params({ expiry: t }), "0x", ""), f.manager, "InvalidExpiry", [t]);
       const far = t + 30n * 86400n + 3600n; // the exact boundary is in EdgeCases
-
-      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, far, 0, "0x", ""), f.manager, "InvalidExpiry", [far]);
-      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, t + 100n, 1_000_001, "0x", ""), f.manager, "CallbackGasTooHigh", [1_000_001n, 1_000_000n]);
-      await rejects(f, () => m.requestInference(f.modelId, FIELD_P, 1n, t + 100n, 0, "0x", ""), f.manager, "InputHashNotInField", [FIELD_P]);
+      await rejects(f, async () => m.requestInference(await params({ expiry: far }), "0x", ""), f.manager, "InvalidExpiry", [far]);
+      await rejects(f, async () => m.requestInference(await params({ callbackGasLimit: 1_000_001 }), "0x", ""), f.manager, "CallbackGasTooHigh", [1_000_001n, 1_000_000n]);
+      await rejects(f, async () => m.requestInference(await params({ inputHash: FIELD_P }), "0x", ""), f.manager, "InputHashNotInField", [FIELD_P]);
       await f.registry.connect(f.modelOwner).deprecateModel(f.modelId);
-      await rejects(f, () => m.requestInference(f.modelId, 1n, 1n, t + 100n, 0, "0x", ""), f.manager, "ModelIsDeprecated", [f.modelId]);
+      await rejects(f, async () => m.requestInference(await params({}), "0x", ""), f.manager, "ModelIsDeprecated", [f.modelId]);
     });
-    it("claims against an unknown, claimed, expired or different request", async () => {
+    it("answers to an unknown, claimed or expired request", async () => {
       const f = await load();
-      await rejects(f, () => submit(f, { requestId: 5n }), f.manager, "UnknownRequest", [5n]);
+      await rejects(f, () => answer(f, 5n), f.manager, "UnknownRequest", [5n]);
       const r = await open(f);
-      await rejects(f, () => submit(f, { requestId: r, inputHash: 778n }), f.manager, "RequestMismatch", [r], [], [r]);
-      const { claim } = await submit(f, { requestId: r });
-      await rejects(f, () => submit(f, { requestId: r, provider: f.other }), f.manager, "RequestNotOpen", [r, RequestStatus.Claimed], [claim], [r]);
+      const { claim } = await answer(f, r);
+      await rejects(f, () => answer(f, r, { provider: f.other }), f.manager, "RequestNotOpen", [r, RequestStatus.Claimed], [claim], [r]);
       const r2 = await open(f, 10n);
       const expiry = (await f.manager.getRequest(r2)).expiry;
       await networkHelpers.time.increaseTo(expiry);
-      await rejects(f, () => submit(f, { requestId: r2 }), f.manager, "RequestExpired", [r2, expiry], [], [r2]);
+      await rejects(f, () => answer(f, r2), f.manager, "RequestExpired", [r2, expiry], [], [r2]);
+    });
+    it("an answer must be committed to: no commitment, or a commitment to other outputs, bond or salt", async () => {
+      const f = await load();
+      const r = await open(f);
+      const outputs = sampleOutputs();
+      const m = f.manager.connect(f.provider);
+      const commitment = await f.manager.hashAnswer(r, outputHash(outputs), MIN_PROVIDER_BOND, SALT);
+      await rejects(f, () => m.answerRequest(r, outputs, MIN_PROVIDER_BOND, SALT), f.manager, "CommitmentNotFound", [f.provider.address, commitment], [], [r]);
+      await m.commit(commitment);
+      const otherOutputs = sampleOutputs(2n);
+      for (const [o, bond, salt] of [[otherOutputs, MIN_PROVIDER_BOND, SALT], [outputs, MIN_PROVIDER_BOND + 1n, SALT], [outputs, MIN_PROVIDER_BOND, ethers.ZeroHash]] as const) {
+        const c = await f.manager.hashAnswer(r, outputHash([...o]), bond, salt);
+        await rejects(f, () => m.answerRequest(r, [...o], bond, salt), f.manager, "CommitmentNotFound", [f.provider.address, c], [], [r]);
+      }
+      await expect(m.answerRequest(r, outputs, MIN_PROVIDER_BOND, SALT)).to.emit(f.manager, "RequestClaimed");
+    });
+    it("a request naming its provider refuses every other provider; a request's minimum bond binds", async () => {
+      const f = await load();
+      const r = await open(f, 1000n, 777n, { provider: f.other.address, minBond: 2n * MIN_PROVIDER_BOND });
+      const req = await f.manager.getRequest(r);
+      expect(req.provider).to.equal(f.other.address);
+      expect(req.minBond).to.equal(2n * MIN_PROVIDER_BOND);
+      await rejects(f, () => answer(f, r, { bond: 2n * MIN_PROVIDER_BOND }), f.manager, "ProviderNotAllowed", [r, f.provider.address], [], [r]);
+      await rejects(f, () => answer(f, r, { provider: f.other, bond: 2n * MIN_PROVIDER_BOND - 1n }), f.manager, "BondBelowMinimum",
+        [2n * MIN_PROVIDER_BOND - 1n, 2n * MIN_PROVIDER_BOND], [], [r]);
+      await answer(f, r, { provider: f.other, bond: 2n * MIN_PROVIDER_BOND });
+      expect((await f.manager.getRequest(r)).status).to.equal(RequestStatus.Claimed);
+      // A request minimum below the model's does not lower the model's.
+      const r2 = await open(f, 1000n, 777n, { minBond: 1n });
+      await rejects(f, () => answer(f, r2, { bond: MIN_PROVIDER_BOND - 1n }), f.manager, "BondBelowMinimum",
+        [MIN_PROVIDER_BOND - 1n, MIN_PROVIDER_BOND], [], [r2]);
     });
     it("refund of an unknown, unexpired, claimed or refunded request", async () => {
       const f = await load();
@@ -294,7 +377,7 @@ describe("ClaimManager bad input", () => {
       await f.manager.refundRequest(r);
       await rejects(f, () => f.manager.refundRequest(r), f.manager, "RequestNotOpen", [r, RequestStatus.Refunded], [], [r]);
       const r2 = await open(f, 100n);
-      await submit(f, { requestId: r2 });
+      await answer(f, r2);
       await networkHelpers.time.increase(200n);
       await rejects(f, () => f.manager.refundRequest(r2), f.manager, "RequestNotOpen", [r2, RequestStatus.Claimed], [], [r2]);
     });

@@ -2,8 +2,8 @@
 // (reverting, gas-burning, return-bombing and re-entering consumers).
 import { expect } from "chai";
 import {
-  CHALLENGE_WINDOW, PROTOCOL_FEE_BPS, RequestStatus, ZERO_PROOF, deployFixture, ethers, networkHelpers, now, submit,
-  type Fixture,
+  CHALLENGE_WINDOW, MIN_PROVIDER_BOND, PROTOCOL_FEE_BPS, RequestStatus, ZERO_PROOF, answer, deployFixture, ethers,
+  networkHelpers, now, request, type Fixture,
 } from "./helpers.ts";
 
 const FEE = 10n ** 18n;
@@ -15,7 +15,7 @@ async function consumerRequest(f: Fixture, name: string, extra: unknown[] = [], 
   await f.token.mint(await consumer.getAddress(), FEE);
   await (consumer as unknown as { request: (...a: unknown[]) => Promise<unknown> }).request(f.modelId, 777n, FEE, (await now()) + 10_000n, gas);
   const requestId = await f.manager.requestCount();
-  const s = await submit(f, { requestId });
+  const s = await answer(f, requestId);
   await networkHelpers.time.increase(CHALLENGE_WINDOW);
   return { consumer, requestId, ...s };
 }
@@ -26,16 +26,19 @@ async function expectFulfilled(f: Fixture, requestId: bigint): Promise<void> {
 }
 
 describe("ClaimManager consumer callbacks", () => {
-  it("a well-behaved consumer hears requestId, claimId and outputHash with its full gas limit", async () => {
+  it("a well-behaved consumer hears requestId, claimId, the outputs, provider and bond with its full gas limit", async () => {
     const f = await load();
-    const { consumer, requestId, claim, id } = await consumerRequest(f, "RecordingConsumer");
-    await expect(f.manager.finalize(claim))
+    const { consumer, requestId, claim, id, outputs } = await consumerRequest(f, "RecordingConsumer");
+    await expect(f.manager.finalize(claim, outputs))
       .to.emit(f.manager, "ConsumerCallback").withArgs(requestId, await consumer.getAddress(), true);
     const c = consumer as unknown as Record<string, () => Promise<unknown>>;
     expect(await c.calls!()).to.equal(1n);
     expect(await c.lastRequestId!()).to.equal(requestId);
     expect(await c.lastClaimId!()).to.equal(id);
     expect(await c.lastOutputHash!()).to.equal(claim.outputHash);
+    expect(await c.lastOutputCount!()).to.equal(BigInt(outputs.length));
+    expect(await c.lastProvider!()).to.equal(f.provider.address);
+    expect(await c.lastBond!()).to.equal(MIN_PROVIDER_BOND);
     // It measured gasleft() at entry: close to the limit (minus the call's own few hundred gas).
     const seen = (await c.gasSeen!()) as bigint;
     expect(seen).to.be.greaterThan(BigInt(GAS) - 2_000n);
@@ -52,16 +55,16 @@ describe("ClaimManager consumer callbacks", () => {
 
   it("a reverting consumer does not block settlement", async () => {
     const f = await load();
-    const { consumer, requestId, claim } = await consumerRequest(f, "RevertingConsumer");
-    await expect(f.manager.finalize(claim))
+    const { consumer, requestId, claim, outputs } = await consumerRequest(f, "RevertingConsumer");
+    await expect(f.manager.finalize(claim, outputs))
       .to.emit(f.manager, "ConsumerCallback").withArgs(requestId, await consumer.getAddress(), false);
     await expectFulfilled(f, requestId);
   });
 
   it("a gas-burning consumer burns only its own limit", async () => {
     const f = await load();
-    const { requestId, claim } = await consumerRequest(f, "GasBurningConsumer");
-    const tx = await f.manager.finalize(claim);
+    const { requestId, claim, outputs } = await consumerRequest(f, "GasBurningConsumer");
+    const tx = await f.manager.finalize(claim, outputs);
     const receipt = await tx.wait();
     await expect(tx).to.emit(f.manager, "ConsumerCallback").withArgs(requestId, (await f.manager.getRequest(requestId)).consumer, false);
     expect(receipt!.gasUsed).to.be.lessThan(BigInt(GAS) + 120_000n);
@@ -71,8 +74,8 @@ describe("ClaimManager consumer callbacks", () => {
   for (const revertWithBomb of [false, true]) {
     it(`a return-data bomb (${revertWithBomb ? "revert" : "return"}) is never copied`, async () => {
       const f = await load();
-      const { requestId, claim } = await consumerRequest(f, "ReturnBombConsumer", [revertWithBomb], 1_000_000);
-      const tx = await f.manager.finalize(claim);
+      const { requestId, claim, outputs } = await consumerRequest(f, "ReturnBombConsumer", [revertWithBomb], 1_000_000);
+      const tx = await f.manager.finalize(claim, outputs);
       const receipt = await tx.wait();
       // The consumer pays ~100k to expand its own memory to 200 kB; copying that into the manager's memory
       // would cost as much again. The measured total without a copy is ~190k.
@@ -89,14 +92,14 @@ describe("ClaimManager consumer callbacks", () => {
       await f.token.mint(await consumer.getAddress(), FEE);
       await consumer.request(f.modelId, 777n, FEE, (await now()) + 10_000n, GAS);
       const requestId = await f.manager.requestCount();
-      const s = await submit(f, { requestId, provider: payload === "withdraw" ? f.provider : f.other });
+      const s = await answer(f, requestId, { provider: payload === "withdraw" ? f.provider : f.other });
       await consumer.setPayload(
         payload === "withdraw"
           ? f.manager.interface.encodeFunctionData("withdraw", [1n])
-          : f.manager.interface.encodeFunctionData("finalize", [s.claim]),
+          : f.manager.interface.encodeFunctionData("finalize", [s.claim, s.outputs]),
       );
       await networkHelpers.time.increase(CHALLENGE_WINDOW);
-      await expect(f.manager.finalize(s.claim))
+      await expect(f.manager.finalize(s.claim, s.outputs))
         .to.emit(f.manager, "ConsumerCallback").withArgs(requestId, await consumer.getAddress(), false);
       expect(await consumer.reentered()).to.equal(false);
       expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Fulfilled);
@@ -105,26 +108,63 @@ describe("ClaimManager consumer callbacks", () => {
 
   it("too little gas for the callback reverts the whole settlement (the sender retries with more)", async () => {
     const f = await load();
-    const { requestId, claim } = await consumerRequest(f, "RecordingConsumer", [], 500_000);
-    await expect(f.manager.finalize(claim, { gasLimit: 400_000 })).to.be.revertedWithCustomError(f.manager, "InsufficientGasForCallback");
+    const { requestId, claim, outputs } = await consumerRequest(f, "RecordingConsumer", [], 500_000);
+    await expect(f.manager.finalize(claim, outputs, { gasLimit: 400_000 })).to.be.revertedWithCustomError(f.manager, "InsufficientGasForCallback");
     expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Claimed);
-    await expect(f.manager.finalize(claim, { gasLimit: 700_000 })).to.emit(f.manager, "ConsumerCallback");
+    await expect(f.manager.finalize(claim, outputs, { gasLimit: 700_000 })).to.emit(f.manager, "ConsumerCallback");
+  });
+
+  it("with the least gas that settles at all, a consumer needing its whole limit still gets all of it (63/64 rule)", async () => {
+    // The EVM forwards at most 63/64 of the gas left. If the pre-call check asked only for gasLimit + reserve,
+    // a settler could pick a transaction gas limit that passes the check while the consumer receives about
+    // gasLimit - gasLimit/64 + reserve: with a 1M limit, ~5k short, and a consumer that needs its whole limit
+    // would fail while settlement goes on. Search the smallest transaction gas that settles, settle with exactly
+    // that, and check what the consumer saw.
+    const f = await load();
+    const limit = 1_000_000;
+    const { consumer, requestId, claim, outputs } = await consumerRequest(f, "FullGasConsumer", [], limit);
+    const settles = async (gas: bigint): Promise<boolean> =>
+      f.manager.finalize.staticCall(claim, outputs, { gasLimit: gas }).then(() => true, () => false);
+    let lo = 100_000n; // fails
+    let hi = 3_000_000n; // settles
+    expect(await settles(lo)).to.equal(false);
+    expect(await settles(hi)).to.equal(true);
+    while (hi - lo > 1n) {
+      const mid = (lo + hi) / 2n;
+      if (await settles(mid)) hi = mid;
+      else lo = mid;
+    }
+    // One gas less fails for lack of gas for the callback, not for some other reason.
+    await expect(f.manager.finalize(claim, outputs, { gasLimit: lo })).to.be.revertedWithCustomError(f.manager, "InsufficientGasForCallback");
+    await expect(f.manager.finalize(claim, outputs, { gasLimit: hi }))
+      .to.emit(f.manager, "ConsumerCallback").withArgs(requestId, await consumer.getAddress(), true);
+    // gasleft() at the consumer's first statement: the limit less its own dispatch and argument decoding.
+    const seen = (await (consumer as unknown as { gasSeen: () => Promise<bigint> }).gasSeen());
+    expect(seen).to.be.greaterThan(BigInt(limit) - 2_000n);
+    expect(seen).to.be.lessThanOrEqual(BigInt(limit));
+  });
+
+  it("finalize must be given the claimed outputs (the consumer receives them)", async () => {
+    const f = await load();
+    const { claim, outputs } = await consumerRequest(f, "RecordingConsumer");
+    const forged = outputs.map((v, i) => (i === 0 ? v + 1n : v));
+    await expect(f.manager.finalize(claim, forged))
+      .to.be.revertedWithCustomError(f.manager, "OutputsMismatch").withArgs(await f.manager.hashClaim(claim), claim.outputHash);
   });
 
   it("an EOA consumer with a callback limit just gets a successful no-op call", async () => {
     const f = await load();
-    await f.manager.connect(f.consumer).requestInference(f.modelId, 777n, FEE, (await now()) + 10_000n, 50_000, "0x", "");
-    const requestId = await f.manager.requestCount();
-    const { claim } = await submit(f, { requestId });
+    const requestId = await request(f, { fee: FEE, callbackGasLimit: 50_000 });
+    const { claim, outputs } = await answer(f, requestId);
     await networkHelpers.time.increase(CHALLENGE_WINDOW);
-    await expect(f.manager.finalize(claim)).to.emit(f.manager, "ConsumerCallback").withArgs(requestId, f.consumer.address, true);
+    await expect(f.manager.finalize(claim, outputs)).to.emit(f.manager, "ConsumerCallback").withArgs(requestId, f.consumer.address, true);
   });
 
   it("a consumer can check settled outputs with isSettledOutput", async () => {
     const f = await load();
     const { claim, outputs } = await consumerRequest(f, "RecordingConsumer");
     expect(await f.manager.isSettledOutput(claim, outputs)).to.equal(false);
-    await f.manager.finalize(claim);
+    await f.manager.finalize(claim, outputs);
     expect(await f.manager.isSettledOutput(claim, outputs)).to.equal(true);
   });
 });

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deployOzk, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
+import { defaultWindows, deployOzk, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
 import { parseDeployment } from "../../sdk/deployments.ts";
 import { ethers } from "./helpers.ts";
 
@@ -13,7 +13,7 @@ describe("deployOzk", () => {
     const d = await deployOzk(deployer!, {
       treasury: treasury!.address,
       protocolFeeBps: 250,
-      slashRewardBps: 6000,
+      slashRewardBps: 4000,
       models: [tinyFixtureModel()],
       mint: [{ to: user!.address, amount: 123n }],
     });
@@ -22,13 +22,18 @@ describe("deployOzk", () => {
     expect(await manager.token()).to.equal(d.addresses.token);
     expect(await manager.treasury()).to.equal(treasury!.address);
     expect(await manager.protocolFeeBps()).to.equal(250n);
-    expect(await manager.slashRewardBps()).to.equal(6000n);
+    expect(await manager.slashRewardBps()).to.equal(4000n);
     const token = await ethers.getContractAt("MockERC20", d.addresses.token);
     expect(await token.balanceOf(user!.address)).to.equal(123n);
     const registry = await ethers.getContractAt("ModelRegistry", d.addresses.registry);
     const model = await registry.getModel(d.models["tiny-fixture"]!);
     expect(model.verifier).to.equal(d.addresses["verifier:tiny-fixture"]);
     expect(model.owner).to.equal(deployer!.address);
+    // Registration proved the entry's shape with the fixture's proof and pinned the verifier's code hash.
+    expect(model.verifierCodeHash).to.equal(ethers.keccak256(await ethers.provider.getCode(d.addresses["verifier:tiny-fixture"]!)));
+    expect(model.setupKind).to.equal(0n);
+    // Short windows on the local chain only.
+    expect([model.challengeWindow, model.proofWindow]).to.deep.equal([3600n, 7200n]);
     expect(d.deployBlock).to.be.greaterThan(0);
 
     const dir = mkdtempSync(join(tmpdir(), "ozk-deploy-"));
@@ -37,6 +42,24 @@ describe("deployOzk", () => {
     expect(parsed.addresses.claims).to.equal(d.addresses.claims);
     expect(parsed.models["tiny-fixture"]).to.equal(d.models["tiny-fixture"]);
     expect(parsed.chainId).to.equal(31337);
+  });
+
+  it("refuses a slash reward above 50% and a model whose example proof the verifier rejects", async () => {
+    const [deployer] = await ethers.getSigners();
+    const failsWith = (p: Promise<unknown>, error: RegExp) =>
+      p.then(() => expect.fail("expected a revert"), (e: Error) => expect(e.message).to.match(error));
+    await failsWith(deployOzk(deployer!, { slashRewardBps: 5001 }), /InvalidProtocolConfig/);
+    const spec = tinyFixtureModel();
+    const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
+    await failsWith(deployOzk(deployer!, { models: [tampered] }), /InvalidExampleProof/);
+  });
+
+  it("default windows: 7 days to challenge and 1 day to prove on public networks, 1 h / 2 h on a local chain", () => {
+    expect(defaultWindows(1n)).to.deep.equal({ challengeWindow: 7 * 86_400, proofWindow: 86_400 });
+    expect(defaultWindows(11_155_111n)).to.deep.equal({ challengeWindow: 7 * 86_400, proofWindow: 86_400 });
+    expect(defaultWindows(31_337n)).to.deep.equal({ challengeWindow: 3600, proofWindow: 7200 });
+    // Never under UMA's 2-hour minimum liveness on a public network.
+    expect(defaultWindows(10n).challengeWindow).to.be.greaterThanOrEqual(2 * 3600);
   });
 
   it("uses an existing token and registers no model when asked", async () => {

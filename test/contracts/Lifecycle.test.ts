@@ -2,7 +2,8 @@
 import { expect } from "chai";
 import {
   CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, PROTOCOL_FEE_BPS, RequestStatus,
-  SLASH_REWARD_BPS, STAKE, ZERO_PROOF, deployFixture, expectSolvent, networkHelpers, now, sampleOutputs, submit,
+  SLASH_REWARD_BPS, STAKE, ZERO_PROOF, answer, counterProve, deployFixture, ethers, expectSolvent, networkHelpers, now,
+  request, requestParams, sampleOutputs, submit,
 } from "./helpers.ts";
 import { publicSignals } from "../../sdk/signals.ts";
 
@@ -21,7 +22,7 @@ describe("ClaimManager lifecycle", () => {
 
   it("Submitted -> Finalized after an unchallenged window: bond back to free stake", async () => {
     const f = await load();
-    const { claim, id } = await submit(f);
+    const { claim, id, outputs } = await submit(f);
     expect(await f.manager.freeStake(f.provider.address)).to.equal(STAKE - MIN_PROVIDER_BOND);
     const [status, deadline, challenger] = await f.manager.claimState(id);
     expect(status).to.equal(ClaimStatus.Submitted);
@@ -29,7 +30,7 @@ describe("ClaimManager lifecycle", () => {
     expect(challenger).to.equal(ethersZero);
     await expectSolvent(f, [claim]);
     await networkHelpers.time.increaseTo(deadline);
-    await f.manager.connect(f.other).finalize(claim);
+    await f.manager.connect(f.other).finalize(claim, outputs);
     expect((await f.manager.claimState(id))[0]).to.equal(ClaimStatus.Finalized);
     expect(await f.manager.freeStake(f.provider.address)).to.equal(STAKE);
     expect(await f.manager.isSettledOutput(claim, sampleOutputs())).to.equal(true);
@@ -98,7 +99,7 @@ describe("ClaimManager lifecycle", () => {
   it("counterProve slashes an unchallenged claim at once and rewards the counter-prover", async () => {
     const f = await load();
     const { claim, id } = await submit(f);
-    await f.manager.connect(f.other).counterProve(claim, sampleOutputs(9n), ZERO_PROOF);
+    await counterProve(f, f.other, claim, sampleOutputs(9n));
     const reward = (MIN_PROVIDER_BOND * SLASH_REWARD_BPS) / 10_000n;
     expect((await f.manager.claimState(id))[0]).to.equal(ClaimStatus.Slashed);
     expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE + reward);
@@ -106,31 +107,39 @@ describe("ClaimManager lifecycle", () => {
     await expectSolvent(f, [claim]);
   });
 
-  it("counterProve of a challenged claim pays the challenger, not the sender", async () => {
+  it("counterProve of a challenged claim pays the counter-prover; the challenger gets its bond back only", async () => {
     const f = await load();
     const { claim } = await submit(f);
     await f.manager.connect(f.challenger).challenge(claim);
-    await f.manager.connect(f.other).counterProve(claim, sampleOutputs(9n), ZERO_PROOF);
+    await counterProve(f, f.other, claim, sampleOutputs(9n));
+    const reward = (MIN_PROVIDER_BOND * SLASH_REWARD_BPS) / 10_000n;
+    expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE + reward);
+    expect(await f.manager.freeStake(f.challenger.address)).to.equal(STAKE);
+    await expectSolvent(f, [claim]);
+  });
+
+  it("a challenger that counter-proves its own challenge gets its bond back plus the reward", async () => {
+    const f = await load();
+    const { claim } = await submit(f);
+    await f.manager.connect(f.challenger).challenge(claim);
+    await counterProve(f, f.challenger, claim, sampleOutputs(9n));
     const reward = (MIN_PROVIDER_BOND * SLASH_REWARD_BPS) / 10_000n;
     expect(await f.manager.freeStake(f.challenger.address)).to.equal(STAKE + reward);
-    expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE);
     await expectSolvent(f, [claim]);
   });
 
   it("request -> claim -> finalize: fee to the provider's credits, protocol fee to the treasury; both withdraw", async () => {
     const f = await load();
     const fee = 5n * 10n ** 18n;
-    const expiry = (await now()) + 1000n;
-    await f.manager.connect(f.consumer).requestInference(f.modelId, 777n, fee, expiry, 0, "0x1234", "");
-    const requestId = await f.manager.requestCount();
+    const requestId = await request(f, { fee, ttl: 1000n, inputData: "0x1234" });
     expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Open);
     await expectSolvent(f, [], [requestId]);
 
-    const { claim, id } = await submit(f, { requestId });
+    const { claim, id, outputs } = await answer(f, requestId);
     expect(await f.manager.claimOfRequest(requestId)).to.equal(id);
     expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Claimed);
     await networkHelpers.time.increase(CHALLENGE_WINDOW);
-    await f.manager.finalize(claim);
+    await f.manager.finalize(claim, outputs);
     const protocolFee = (fee * PROTOCOL_FEE_BPS) / 10_000n;
     expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Fulfilled);
     expect(await f.manager.credits(f.provider.address)).to.equal(fee - protocolFee);
@@ -148,14 +157,13 @@ describe("ClaimManager lifecycle", () => {
   it("a slashed answer reopens the request; another provider answers; a proof fulfils it", async () => {
     const f = await load();
     const fee = 10n ** 18n;
-    await f.manager.connect(f.consumer).requestInference(f.modelId, 777n, fee, (await now()) + 100_000n, 0, "0x", "ipfs://x");
-    const requestId = await f.manager.requestCount();
-    const bad = await submit(f, { requestId, outputs: sampleOutputs(5n) });
-    await f.manager.connect(f.challenger).counterProve(bad.claim, sampleOutputs(), ZERO_PROOF);
+    const requestId = await request(f, { fee, ttl: 100_000n, inputURI: "ipfs://x" });
+    const bad = await answer(f, requestId, { outputs: sampleOutputs(5n) });
+    await counterProve(f, f.challenger, bad.claim, sampleOutputs());
     let req = await f.manager.getRequest(requestId);
     expect(req.status).to.equal(RequestStatus.Open);
     expect(req.claimId).to.equal(ethersZeroHash);
-    const good = await submit(f, { requestId, provider: f.other });
+    const good = await answer(f, requestId, { provider: f.other });
     await f.manager.prove(good.claim, good.outputs, ZERO_PROOF);
     req = await f.manager.getRequest(requestId);
     expect(req.status).to.equal(RequestStatus.Fulfilled);
@@ -164,12 +172,31 @@ describe("ClaimManager lifecycle", () => {
     await expectSolvent(f, [bad.claim, good.claim], [requestId]);
   });
 
+  it("an open request writes no sixth storage slot; one naming its provider or minimum bond writes exactly one more", async () => {
+    const f = await load();
+    await request(f); // the first request also initializes requestCount
+    // Distinct storage slots the transaction writes (the key is on top of the stack at each SSTORE).
+    const sstores = async (hash: string): Promise<number> => {
+      const trace = (await ethers.provider.send("debug_traceTransaction", [hash, { disableMemory: true, disableStorage: true }])) as { structLogs: { op: string; depth: number; stack: string[] }[] };
+      const keys = trace.structLogs.filter((l) => l.op === "SSTORE" && l.depth === 1).map((l) => BigInt(l.stack[l.stack.length - 1]!));
+      return new Set(keys).size;
+    };
+    const send = async (extra: { provider?: string; minBond?: bigint }) => {
+      const tx = await f.manager.connect(f.consumer).requestInference(await requestParams(f, extra), "0x", "");
+      return sstores(tx.hash);
+    };
+    const open = await send({});
+    expect(await send({ provider: f.provider.address })).to.equal(open + 1);
+    expect(await send({ minBond: 1n })).to.equal(open + 1);
+    const last = await f.manager.getRequest(await f.manager.requestCount());
+    expect([last.provider, last.minBond]).to.deep.equal([ethersZero, 1n]);
+  });
+
   it("an expired open request refunds its fee to the consumer's credits", async () => {
     const f = await load();
     const fee = 3n * 10n ** 18n;
     const expiry = (await now()) + 50n;
-    await f.manager.connect(f.consumer).requestInference(f.modelId, 1n, fee, expiry, 0, "0x", "");
-    const requestId = await f.manager.requestCount();
+    const requestId = await request(f, { fee, expiry, inputHash: 1n });
     await networkHelpers.time.increaseTo(expiry);
     await f.manager.connect(f.other).refundRequest(requestId);
     expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Refunded);

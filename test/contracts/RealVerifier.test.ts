@@ -3,48 +3,16 @@
 import { expect } from "chai";
 import { outputHash, publicSignals } from "../../sdk/signals.ts";
 import { toSolidityProof } from "../../sdk/protocol.ts";
-import { ClaimStatus, E18, ethers, fixture, networkHelpers, STAKE, type ClaimStruct } from "./helpers.ts";
+import {
+  ClaimStatus, E18, STAKE, counterProve, deployReal, ethers, fixture, networkHelpers, realCases, realClaim,
+  wideFixture, type Proof, type RealFixture,
+} from "./helpers.ts";
 
-type Proof = [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-const cases = fixture.cases.map((c) => ({
-  inputHash: BigInt(c.inputHash),
-  outputs: c.outputs.map(BigInt),
-  proof: c.proof.map(BigInt) as Proof,
-  publicSignals: c.publicSignals.map(BigInt),
-}));
-
-async function deployReal() {
-  const [, provider, challenger, other, treasury, owner] = await ethers.getSigners();
-  const token = await ethers.deployContract("MockERC20");
-  const registry = await ethers.deployContract("ModelRegistry");
-  const manager = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000]);
-  const verifier = await ethers.deployContract("TinyModelVerifier");
-  await registry.connect(owner!).registerModel({
-    verifier: await verifier.getAddress(),
-    weightsCommitment: BigInt(fixture.weightsCommitment),
-    artifactHash: fixture.artifactHash,
-    inputLength: fixture.inputLength,
-    outputLength: fixture.outputLength,
-    outputBits: fixture.outputBits,
-    challengeWindow: 3600,
-    proofWindow: 7200,
-    minProviderBond: 100n * E18,
-    minChallengerBond: 10n * E18,
-    metadataURI: "",
-  });
-  const modelId = await registry.computeModelId(owner!.address, fixture.artifactHash);
-  for (const s of [provider!, challenger!, other!]) {
-    await token.mint(s.address, STAKE);
-    await token.connect(s).approve(await manager.getAddress(), STAKE);
-    await manager.connect(s).stake(STAKE);
-  }
-  return { provider: provider!, challenger: challenger!, other: other!, token, registry, manager, verifier, modelId };
-}
-
-async function claimFor(f: Awaited<ReturnType<typeof deployReal>>, inputHash: bigint, outputs: bigint[]): Promise<ClaimStruct> {
-  await f.manager.connect(f.provider).submitClaim(f.modelId, inputHash, outputs, 100n * E18, 0, "0x", "");
-  return { modelId: f.modelId, provider: f.provider.address, inputHash, outputHash: outputHash(outputs), bond: 100n * E18, requestId: 0n };
-}
+const cases = realCases(fixture);
+const wideCases = realCases(wideFixture);
+const tiny = () => networkHelpers.loadFixture(function tinyReal() { return deployReal("tiny"); });
+const wide = () => networkHelpers.loadFixture(function wideReal() { return deployReal("wide"); });
+const claimFor = (f: RealFixture, inputHash: bigint, outputs: bigint[]) => realClaim(f, inputHash, outputs);
 
 describe("ClaimManager with a real Groth16 verifier", () => {
   it("the fixture's public signals are the sdk layout [packedOutputs, inputHash, weightsCommitment]", () => {
@@ -54,19 +22,20 @@ describe("ClaimManager with a real Groth16 verifier", () => {
   });
 
   it("the fixture verifier accepts the committed proofs directly and rejects a tampered signal", async () => {
-    const f = await networkHelpers.loadFixture(deployReal);
+    const f = await tiny();
     const c = cases[0]!;
     const p = c.proof;
     const a: [bigint, bigint] = [p[0], p[1]];
     const b: [[bigint, bigint], [bigint, bigint]] = [[p[2], p[3]], [p[4], p[5]]];
     const cc: [bigint, bigint] = [p[6], p[7]];
-    expect(await f.verifier.verifyProof(a, b, cc, c.publicSignals as [bigint, bigint, bigint])).to.equal(true);
-    const tampered = [c.publicSignals[0]! + 1n, c.publicSignals[1]!, c.publicSignals[2]!] as [bigint, bigint, bigint];
-    expect(await f.verifier.verifyProof(a, b, cc, tampered)).to.equal(false);
+    const v = f.verifier as unknown as { verifyProof: (...args: unknown[]) => Promise<boolean> };
+    expect(await v.verifyProof(a, b, cc, c.publicSignals)).to.equal(true);
+    const tampered = [c.publicSignals[0]! + 1n, c.publicSignals[1]!, c.publicSignals[2]!];
+    expect(await v.verifyProof(a, b, cc, tampered)).to.equal(false);
   });
 
   it("challenge then prove with the real proof settles Proven within 300k gas", async () => {
-    const f = await networkHelpers.loadFixture(deployReal);
+    const f = await tiny();
     const c = cases[0]!;
     const claim = await claimFor(f, c.inputHash, c.outputs);
     await f.manager.connect(f.challenger).challenge(claim);
@@ -78,7 +47,7 @@ describe("ClaimManager with a real Groth16 verifier", () => {
   });
 
   it("sdk toSolidityProof turns snarkjs proof.json into the uint256[8] the contract takes", async () => {
-    const f = await networkHelpers.loadFixture(deployReal);
+    const f = await tiny();
     for (const [i, c] of fixture.cases.entries()) {
       const words = toSolidityProof(c.proofJson);
       expect(words).to.deep.equal(cases[i]!.proof);
@@ -88,7 +57,7 @@ describe("ClaimManager with a real Groth16 verifier", () => {
   });
 
   it("a real proof of another input is an InvalidProof for this claim", async () => {
-    const f = await networkHelpers.loadFixture(deployReal);
+    const f = await tiny();
     const [c0, c1] = [cases[0]!, cases[1]!];
     const claim = await claimFor(f, c0.inputHash, c0.outputs);
     await expect(f.manager.prove(claim, c0.outputs, c1.proof))
@@ -97,23 +66,97 @@ describe("ClaimManager with a real Groth16 verifier", () => {
   });
 
   it("a wrong claim is slashed at once by a counter-proof of the true outputs", async () => {
-    const f = await networkHelpers.loadFixture(deployReal);
+    const f = await tiny();
     const c = cases[1]!;
     const wrong = c.outputs.map((v, i) => (i === 3 ? v - 1n : v));
     const claim = await claimFor(f, c.inputHash, wrong);
     // The true proof does not prove the wrong outputs...
     await expect(f.manager.prove(claim, wrong, c.proof)).to.be.revertedWithCustomError(f.manager, "InvalidProof");
     // ...and proves the claim false.
-    await f.manager.connect(f.other).counterProve(claim, c.outputs, c.proof);
+    await counterProve(f, f.other, claim, c.outputs, c.proof);
     expect((await f.manager.claimState(await f.manager.hashClaim(claim)))[0]).to.equal(ClaimStatus.Slashed);
     expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE + 50n * E18);
   });
 
   it("a counter-proof built for different outputs than it carries fails", async () => {
-    const f = await networkHelpers.loadFixture(deployReal);
+    const f = await tiny();
     const c = cases[1]!;
     const claim = await claimFor(f, c.inputHash, c.outputs);
     const other = c.outputs.map((v, i) => (i === 0 ? v + 5n : v));
-    await expect(f.manager.counterProve(claim, other, c.proof)).to.be.revertedWithCustomError(f.manager, "InvalidProof");
+    await expect(counterProve(f, f.other, claim, other, c.proof)).to.be.revertedWithCustomError(f.manager, "InvalidProof");
+  });
+
+  describe("outputs spanning several packed public signals (124-bit outputs, two per signal)", () => {
+    it("the wide fixture's signals are 3 packed limbs, output i at signal i / 2, bit 124 * (i % 2)", () => {
+      for (const c of wideCases) {
+        expect(c.publicSignals.length).to.equal(5);
+        expect(c.publicSignals).to.deep.equal(publicSignals(c.outputs, wideFixture.outputBits, c.inputHash, BigInt(wideFixture.weightsCommitment)));
+        const off = 1n << 123n;
+        expect(c.publicSignals[1]).to.equal((c.outputs[2]! + off) | ((c.outputs[3]! + off) << 124n));
+        expect(c.publicSignals[2]).to.equal(c.outputs[4]! + off);
+      }
+    });
+
+    it("prove with a real proof over 3 packed signals settles Proven; a counter-proof of it slashes a wrong claim", async () => {
+      const f = await wide();
+      const [c0, c1] = [wideCases[0]!, wideCases[1]!];
+      const claim = await claimFor(f, c0.inputHash, c0.outputs);
+      await f.manager.connect(f.challenger).challenge(claim);
+      await expect(f.manager.connect(f.other).prove(claim, c0.outputs, c0.proof)).to.emit(f.manager, "ClaimProven");
+      // A wrong value in the third output (second signal, low half) is caught by the real proof of the truth.
+      const wrong = c1.outputs.map((v, i) => (i === 2 ? v + 1n : v));
+      const bad = await claimFor(f, c1.inputHash, wrong);
+      await expect(f.manager.prove(bad, wrong, c1.proof)).to.be.revertedWithCustomError(f.manager, "InvalidProof");
+      await counterProve(f, f.other, bad, c1.outputs, c1.proof);
+      expect((await f.manager.claimState(await f.manager.hashClaim(bad)))[0]).to.equal(ClaimStatus.Slashed);
+    });
+
+    it("the verifier rejects the same outputs packed with a wrong shift (bits * i instead of bits * (i % perSignal))", async () => {
+      const f = await wide();
+      const c = wideCases[0]!;
+      const bits = BigInt(wideFixture.outputBits);
+      const off = 1n << (bits - 1n);
+      const mask = (1n << 256n) - 1n;
+      const wrongShift = [0n, 0n, 0n];
+      c.outputs.forEach((v, i) => {
+        wrongShift[Math.floor(i / 2)] = (wrongShift[Math.floor(i / 2)]! | ((v + off) << (bits * BigInt(i)))) & mask;
+      });
+      expect(wrongShift).to.not.deep.equal(c.publicSignals.slice(0, 3));
+      const p = c.proof;
+      const args = [[p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]]] as const;
+      const v = f.verifier as unknown as { verifyProof: (...a: unknown[]) => Promise<boolean> };
+      expect(await v.verifyProof(...args, c.publicSignals)).to.equal(true);
+      // Reduced into the field as a verifier would see them, the wrongly shifted signals still fail.
+      const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+      const wrong = [...wrongShift.map((x) => x % FIELD_P), c.inputHash, BigInt(wideFixture.weightsCommitment)];
+      expect(await v.verifyProof(...args, wrong)).to.equal(false);
+    });
+  });
+
+  it("a verifier behind a proxy gets the proxy's code hash, not the verifier's: off-chain checks must refuse it", async () => {
+    // On chain the entry is consistent (the proxy forwards to the real verifier, which accepts the example), and
+    // the pinned code hash never changes, yet the proxy's implementation can be switched under it. The only defence
+    // is off chain: the entry's verifierCodeHash is not the hash of the package's verifier code, so a daemon that
+    // compares the two refuses the model. This test documents the on-chain fact that makes that comparison work.
+    const f = await tiny();
+    const proxy = await ethers.deployContract("VerifierProxy", [await f.verifier.getAddress()]);
+    const params = { ...f.params, verifier: await proxy.getAddress(), artifactHash: ethers.keccak256("0xabcd") };
+    const { fixtureExample } = await import("./helpers.ts");
+    await f.registry.connect(f.other).registerModel(params, fixtureExample(fixture));
+    const modelId = await f.registry.computeModelId(f.other.address, params.artifactHash);
+    const entry = await f.registry.getModel(modelId);
+    const realCodeHash = ethers.keccak256(await ethers.provider.getCode(await f.verifier.getAddress()));
+    expect(entry.verifierCodeHash).to.equal(ethers.keccak256(await ethers.provider.getCode(params.verifier)));
+    expect(entry.verifierCodeHash).to.not.equal(realCodeHash);
+    // What the proxy makes possible: switch the implementation (ERC-1967 slot) to an always-yes verifier. The
+    // proxy's own code, hence the pinned hash, is unchanged, and a false claim now proves.
+    const yes = await ethers.deployContract("AlwaysYesVerifier");
+    const slot = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+    await networkHelpers.setStorageAt(params.verifier, slot, ethers.zeroPadValue(await yes.getAddress(), 32));
+    const c = cases[0]!;
+    const lie = c.outputs.map((v) => v + 1n);
+    await f.manager.connect(f.provider).submitClaim(modelId, c.inputHash, lie, 100n * E18, "0x", "");
+    const claim = { modelId, provider: f.provider.address, inputHash: c.inputHash, outputHash: outputHash(lie), bond: 100n * E18, requestId: 0n };
+    await expect(f.manager.prove(claim, lie, [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n])).to.emit(f.manager, "ClaimProven");
   });
 });

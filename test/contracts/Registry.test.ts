@@ -1,7 +1,9 @@
 // ModelRegistry: registration, immutability, deprecation, and every rejected parameter.
 import { expect } from "chai";
 import { keccak256, AbiCoder } from "ethers";
-import { deployFixture, ethers, modelParams, networkHelpers, MIN_CHALLENGER_BOND, PROOF_WINDOW } from "./helpers.ts";
+import {
+  deployFixture, ethers, mockExample, modelParams, networkHelpers, MIN_CHALLENGER_BOND, PROOF_WINDOW, ZERO_PROOF,
+} from "./helpers.ts";
 
 const load = () => networkHelpers.loadFixture(deployFixture);
 const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -11,12 +13,14 @@ describe("ModelRegistry", () => {
     const f = await load();
     const artifactHash = keccak256("0x02");
     const expected = keccak256(AbiCoder.defaultAbiCoder().encode(["address", "bytes32"], [f.other.address, artifactHash]));
-    const params = modelParams(await f.verifier.getAddress(), { artifactHash, metadataURI: "ipfs://m2" });
-    await expect(f.registry.connect(f.other).registerModel(params))
+    const params = modelParams(await f.verifier.getAddress(), { artifactHash, metadataURI: "ipfs://m2", setupKind: 1 });
+    const codeHash = keccak256(await ethers.provider.getCode(params.verifier));
+    await expect(f.registry.connect(f.other).registerModel(params, mockExample()))
       .to.emit(f.registry, "ModelRegistered")
-      .withArgs(expected, f.other.address, params.verifier, params.weightsCommitment, artifactHash, params.inputLength,
-        params.outputLength, params.outputBits, params.challengeWindow, params.proofWindow, params.minProviderBond,
-        params.minChallengerBond, "ipfs://m2");
+      .withArgs(expected, f.other.address, params.verifier, codeHash, [
+        params.verifier, params.weightsCommitment, artifactHash, params.inputLength, params.outputLength, params.outputBits,
+        params.challengeWindow, params.proofWindow, params.minProviderBond, params.minChallengerBond, 1, "ipfs://m2",
+      ]);
     expect(await f.registry.computeModelId(f.other.address, artifactHash)).to.equal(expected);
     const m = await f.registry.getModel(expected);
     expect(m.owner).to.equal(f.other.address);
@@ -25,6 +29,9 @@ describe("ModelRegistry", () => {
     expect(m.outputBits).to.equal(params.outputBits);
     expect(m.deprecated).to.equal(false);
     expect(m.metadataURI).to.equal("ipfs://m2");
+    expect(m.verifierCodeHash).to.equal(codeHash);
+    expect(m.setupKind).to.equal(1n);
+    expect(await f.registry.proofParams(expected)).to.deep.equal([params.verifier, codeHash, 10n, 24n, params.weightsCommitment]);
     expect(await f.registry.exists(expected)).to.equal(true);
     expect(await f.registry.exists(keccak256("0x03"))).to.equal(false);
     expect(await f.registry.disputeParams(expected)).to.deep.equal([PROOF_WINDOW, MIN_CHALLENGER_BOND]);
@@ -33,9 +40,9 @@ describe("ModelRegistry", () => {
   it("the same owner cannot register an artifact twice; another owner can", async () => {
     const f = await load();
     const params = modelParams(await f.verifier.getAddress());
-    await expect(f.registry.connect(f.modelOwner).registerModel(params))
+    await expect(f.registry.connect(f.modelOwner).registerModel(params, mockExample()))
       .to.be.revertedWithCustomError(f.registry, "ModelAlreadyRegistered").withArgs(f.modelId);
-    await expect(f.registry.connect(f.other).registerModel(params)).to.emit(f.registry, "ModelRegistered");
+    await expect(f.registry.connect(f.other).registerModel(params, mockExample())).to.emit(f.registry, "ModelRegistered");
   });
 
   it("only the owner deprecates, once", async () => {
@@ -75,7 +82,7 @@ describe("ModelRegistry", () => {
       [{ inputLength: 0 }, "InvalidLength", [0, 10]],
       [{ outputLength: 0 }, "InvalidLength", [4, 0]],
       [{ inputLength: (1 << 24) + 1 }, "InvalidLength", [(1 << 24) + 1, 10]],
-      [{ outputLength: (1 << 24) + 1 }, "InvalidLength", [4, (1 << 24) + 1]],
+      [{ outputLength: 1025 }, "InvalidLength", [4, 1025]],
       [{ outputBits: 0 }, "InvalidOutputBits", [0]],
       [{ outputBits: 249 }, "InvalidOutputBits", [249]],
       [{ challengeWindow: 0 }, "InvalidWindow", [0, 7200]],
@@ -88,11 +95,35 @@ describe("ModelRegistry", () => {
       [{ artifactHash: ethers.ZeroHash }, "EmptyArtifactHash", []],
     ];
     for (const [override, error, args] of cases) {
-      await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x77"), ...override })))
+      const params = modelParams(v, { artifactHash: keccak256("0x77"), ...override });
+      await expect(r.registerModel(params, mockExample(Number(params.outputLength))))
         .to.be.revertedWithCustomError(f.registry, error).withArgs(...args);
     }
     // Boundaries that are fine: 1 and 248 output bits, maximal windows and lengths.
-    await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x78"), outputBits: 1, outputLength: 1 << 24, inputLength: 1 << 24 }))).to.emit(f.registry, "ModelRegistered");
-    await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x79"), outputBits: 248, challengeWindow: 365 * 86400, proofWindow: 365 * 86400, weightsCommitment: FIELD_P - 1n }))).to.emit(f.registry, "ModelRegistered");
+    expect(await f.registry.MAX_OUTPUT_LENGTH()).to.equal(1024n);
+    await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x78"), outputBits: 1, outputLength: 1024, inputLength: 1 << 24 }), mockExample(1024))).to.emit(f.registry, "ModelRegistered");
+    await expect(r.registerModel(modelParams(v, { artifactHash: keccak256("0x79"), outputBits: 248, challengeWindow: 365 * 86400, proofWindow: 365 * 86400, weightsCommitment: FIELD_P - 1n }), mockExample())).to.emit(f.registry, "ModelRegistered");
+  });
+
+  it("refuses an example the verifier rejects, of the wrong length, out of range or with an input outside the field", async () => {
+    const f = await load();
+    const v = await f.verifier.getAddress();
+    const r = f.registry.connect(f.other);
+    const params = modelParams(v, { artifactHash: keccak256("0x80") });
+    await r.registerModel.staticCall(params, mockExample()); // the baseline is accepted
+    await expect(r.registerModel(params, mockExample(9))).to.be.revertedWithCustomError(f.registry, "InvalidExampleProof").withArgs(v);
+    await expect(r.registerModel(params, mockExample(11))).to.be.revertedWithCustomError(f.registry, "InvalidExampleProof").withArgs(v);
+    await expect(r.registerModel(params, { ...mockExample(), inputHash: FIELD_P })).to.be.revertedWithCustomError(f.registry, "InvalidExampleProof").withArgs(v);
+    const outOfRange = mockExample();
+    outOfRange.outputs[3] = 1n << 23n; // outputBits 24: [-2^23, 2^23)
+    await expect(r.registerModel(params, outOfRange)).to.be.revertedWithCustomError(f.registry, "OutputOutOfRange").withArgs(3n, 1n << 23n, 24);
+    await f.verifier.setAnswer(false);
+    await expect(r.registerModel(params, mockExample())).to.be.revertedWithCustomError(f.registry, "InvalidExampleProof").withArgs(v);
+    // The verifier is asked about exactly the claim layout [packed outputs, example inputHash, weightsCommitment].
+    await f.verifier.setAnswer(true);
+    const { publicSignals } = await import("../../sdk/signals.ts");
+    await f.verifier.expectSignals(publicSignals(mockExample().outputs, 24, 5n, params.weightsCommitment));
+    await expect(r.registerModel(params, mockExample())).to.be.revertedWithCustomError(f.registry, "InvalidExampleProof");
+    await expect(r.registerModel(params, { ...mockExample(), inputHash: 5n, proof: ZERO_PROOF })).to.emit(f.registry, "ModelRegistered");
   });
 });

@@ -1,7 +1,7 @@
 // End-to-end and fault tests: the provider and challenger daemons as real processes against a chain served over
 // JSON-RPC. Each test ends with the right party paid and no claim lost.
 import { expect } from "chai";
-import { keccak256, toHex, type Address, type Hex } from "viem";
+import { keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { outputHash } from "../../sdk/signals.ts";
@@ -13,6 +13,8 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from "
 import { dirname, join } from "node:path";
 import { devKey } from "../../scripts/lib/localnet.ts";
 import { raw } from "../raw-http.ts";
+import { modelRegistryAbi } from "../../sdk/abi.ts";
+import { registerPackage, saveDeployment } from "../../scripts/lib/stack.ts";
 import { spawnDaemon } from "../../scripts/lib/processes.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
@@ -58,14 +60,38 @@ async function exitCode(d: { name: string; proc: ChildProcess }, ms = 30_000): P
   }
 }
 
-/** The consumer stakes and challenges a claim itself (a griefing challenge of an honest claim). */
-async function griefChallenge(net: Net, claimId: Hex): Promise<void> {
+/**
+ * Creation code of a minimal forwarding proxy: its runtime copies the calldata, STATICCALLs `target` with it and
+ * returns (or reverts with) whatever `target` returned. 45 bytes of runtime:
+ *   CALLDATASIZE PUSH0 PUSH0 CALLDATACOPY                      memory = calldata
+ *   PUSH0 PUSH0 CALLDATASIZE PUSH0 PUSH20 target GAS STATICCALL
+ *   RETURNDATASIZE PUSH0 PUSH0 RETURNDATACOPY                  memory = returndata
+ *   PUSH1 0x29 JUMPI RETURNDATASIZE PUSH0 REVERT JUMPDEST RETURNDATASIZE PUSH0 RETURN
+ * preceded by 9 bytes that copy it to memory and return it (PUSH1 45 DUP1 PUSH1 9 PUSH0 CODECOPY PUSH0 RETURN).
+ */
+function forwarderInitCode(target: Address): Hex {
+  const runtime = `365f5f37` + `5f5f365f73${target.slice(2).toLowerCase()}5afa` + `3d5f5f3e` + `602957` + `3d5ffd` + `5b3d5ff3`;
+  return `0x602d8060095f395ff3${runtime}`;
+}
+
+/** The consumer stakes one challenger bond. */
+async function stakeChallengerBond(net: Net): Promise<void> {
   const w = wallet(net, "consumer");
   const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
   await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, BONDS.minChallengerBond], chain: null }));
   await send(w.writeContract({ ...net.claims, functionName: "stake", args: [BONDS.minChallengerBond], chain: null }));
+}
+
+/** The consumer challenges a claim with bond it staked before. */
+async function challengeAsConsumer(net: Net, claimId: Hex): Promise<void> {
   const { claim } = await submittedClaim(net, claimId);
-  await send(w.writeContract({ ...net.claims, functionName: "challenge", args: [claim], chain: null }));
+  await net.pc.waitForTransactionReceipt({ hash: await wallet(net, "consumer").writeContract({ ...net.claims, functionName: "challenge", args: [claim], chain: null }) });
+}
+
+/** The consumer stakes and challenges a claim itself (a griefing challenge of an honest claim). */
+async function griefChallenge(net: Net, claimId: Hex): Promise<void> {
+  await stakeChallengerBond(net);
+  await challengeAsConsumer(net, claimId);
 }
 
 describe("e2e: daemons as processes", function () {
@@ -126,7 +152,107 @@ describe("e2e: daemons as processes", function () {
     expect(slash!.args.counterProven).to.equal(true);
     expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
     expect((await claimEvents(net, "ClaimChallenged")).length).to.equal(0);
+    // Commit-reveal: the challenger committed to its counter-proof in an earlier block than the one that revealed it.
+    const commits = await net.pc.getContractEvents({ ...net.claims, eventName: "Committed", args: { account: net.addr.challenger }, fromBlock: 0n });
+    expect(commits.length).to.equal(1);
+    expect(commits[0]!.blockNumber < slash!.blockNumber).to.equal(true);
     expect(await solvent(net)).to.equal(true);
+  });
+
+  it("a challenger whose counter-proof is committed when someone else challenges still reveals it and is paid", async () => {
+    net = await startNet("counter-prove-challenged");
+    await net.chain.request("evm_setIntervalMining", [0]); // blocks only on transactions: the test decides when one comes
+    const cheater = daemon(net, "cheater");
+    const challenger = daemon(net, "challenger", { counterProve: true });
+    await challenger.waitForLog("challenger: started");
+    await stakeChallengerBond(net);
+    const claimId = await infer(net, cheater, 5);
+    await challenger.waitForLog("counter-proof committed: revealing in a later block");
+    // The consumer challenges the claim in the block after the commitment; the counter-prover reveals after that.
+    await challengeAsConsumer(net, claimId);
+    await waitStatus(net, claimId, ClaimStatus.Slashed);
+    const [slash] = await claimEvents(net, "ClaimSlashed");
+    expect(slash!.args.counterProven).to.equal(true);
+    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    expect((await claimEvents(net, "ClaimChallenged"))[0]!.args.challenger).to.equal(net.addr.consumer);
+    expect(await solvent(net)).to.equal(true);
+  });
+
+  it("a counter-prover that cannot reveal before the challenge window closes challenges first, then reveals", async () => {
+    net = await startNet("counter-prove-late");
+    await net.chain.request("evm_setIntervalMining", [0]); // no block comes by itself: the commitment cannot age
+    const cheater = daemon(net, "cheater");
+    // A margin above the whole window: every counter-proof is "late", so the challenger challenges to keep the claim open.
+    const challenger = daemon(net, "challenger", { counterProve: true, counterProveMarginSeconds: WINDOWS.challengeWindow * 2 });
+    await challenger.waitForLog("challenger: started");
+    const claimId = await infer(net, cheater, 8);
+    await challenger.waitForLog("challenge window closing before the counter-proof can be revealed: challenging first");
+    await waitStatus(net, claimId, ClaimStatus.Slashed); // the challenge's own block ages the commitment
+    const [challenge] = await claimEvents(net, "ClaimChallenged");
+    expect(challenge!.args.challenger).to.equal(net.addr.challenger);
+    const [slash] = await claimEvents(net, "ClaimSlashed");
+    expect(slash!.args).to.include({ counterProven: true, beneficiary: net.addr.challenger });
+    expect(await solvent(net)).to.equal(true);
+  });
+
+  it("kill -9 of the provider between committing to a request's answer and revealing it: the restart reveals that answer", async () => {
+    net = await startNet("kill-commit");
+    await net.chain.request("evm_setIntervalMining", [0]); // no block until the test mines one: the answer stays unrevealed
+    const honest = daemon(net, "honest");
+    await honest.waitForLog("provider: started");
+    const c = wallet(net, "consumer");
+    const fee = 5n * TOKEN;
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, fee], chain: null }) });
+    const x = quantized(net, 7);
+    const bits = net.pkg.manifest.inputBits;
+    const now = (await net.pc.getBlock()).timestamp;
+    const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: net.addr.honest, minBond: 150n * TOKEN };
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
+    await honest.waitForLog("answer committed: revealing in a later block");
+    await honest.stop(true); // kill -9 after the commit, before the reveal
+    const again = restarted(net, honest);
+    await again.waitForLog("answer committed: revealing in a later block"); // found its commitment on chain: not sent again
+    await net.chain.request("evm_mine");
+    const claimId = await waitFor("the request's answer", async () => {
+      const id = await net.pc.readContract({ ...net.claims, functionName: "claimOfRequest", args: [1n] });
+      return BigInt(id) === 0n ? undefined : id;
+    });
+    const commits = await net.pc.getContractEvents({ ...net.claims, eventName: "Committed", args: { account: net.addr.honest }, fromBlock: 0n });
+    expect(commits.length, "one commitment, never a second salt").to.equal(1);
+    const [answer] = await claimEvents(net, "ClaimSubmitted");
+    expect(answer!.args.claimId).to.equal(claimId);
+    expect(answer!.blockNumber > commits[0]!.blockNumber).to.equal(true);
+    expect(answer!.args.claim!.requestId).to.equal(1n);
+    expect(answer!.args.claim!.bond).to.equal(150n * TOKEN); // the request's minimum bond, above the model's
+    expect(answer!.args.outputs!.reduce((best, v, i, xs) => (v > xs[best]! ? i : best), 0)).to.equal(7);
+  });
+
+  it("a model registered with a proxy in front of the real verifier: the provider refuses to stake on it, naming the field", async () => {
+    net = await startNet("entry-check");
+    // Same package and shapes, registered by another owner with a forwarding proxy in front of the real verifier:
+    // the example proof passes through it, but the pinned code hash is the proxy's, not the package's verifier's.
+    const real = await net.pc.readContract({ address: net.deployment.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [net.modelId] });
+    const w = wallet(net, "consumer");
+    const deployHash = await w.sendTransaction({ data: forwarderInitCode(real.verifier), chain: null });
+    const proxy = (await net.pc.waitForTransactionReceipt({ hash: deployHash })).contractAddress!;
+    const proxied = { ...net.deployment, models: {} as Record<string, Hex> };
+    const { modelId } = await registerPackage(net.chain.url, net.keys.consumer, proxied, PKG, { ...WINDOWS, ...BONDS, verifier: proxy });
+    const entry = await net.pc.readContract({ address: net.deployment.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
+    expect(entry.verifierCodeHash).to.not.equal(real.verifierCodeHash);
+    const file = saveDeployment(proxied, join(net.work, "proxied-deployment.json"));
+    const d = spawnDaemon("provider", "proxied", net.work, { rpcUrl: net.chain.url, deployment: file, models: [{ package: PKG }], intervalMs: 200, privateKey: net.keys.honest, stakeTarget: String(500n * TOKEN) });
+    net.daemons.push(d);
+    const code = await new Promise<number | null>((r) => d.proc.once("exit", r));
+    expect(code).to.equal(2);
+    expect(d.log()).to.contain(`verifierCodeHash: package ${real.verifierCodeHash}, on chain ${entry.verifierCodeHash}`);
+    expect(await freeStake(net, net.addr.honest)).to.equal(0n);
+    expect((await claimEvents(net, "ClaimSubmitted")).length).to.equal(0);
+    // The challenger checks entries the same way before it challenges anything on the model.
+    const c = spawnDaemon("challenger", "proxied-challenger", net.work, { rpcUrl: net.chain.url, deployment: file, models: [{ package: PKG }], intervalMs: 200, privateKey: net.keys.challenger, stakeTarget: String(500n * TOKEN) });
+    net.daemons.push(c);
+    expect(await new Promise<number | null>((r) => c.proc.once("exit", r))).to.equal(2);
+    expect(c.log()).to.contain(`verifierCodeHash: package ${real.verifierCodeHash}, on chain ${entry.verifierCodeHash}`);
+    expect(await freeStake(net, net.addr.challenger)).to.equal(0n);
   });
 
   it("RPC errors, dropped connections and delays: claims still settle, the cheater is slashed", async () => {
@@ -203,11 +329,12 @@ describe("e2e: daemons as processes", function () {
     const y = quantized(net, 8);
     const bits = net.pkg.manifest.inputBits;
     const now = (await net.pc.getBlock()).timestamp;
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [net.modelId, hashVector(x, bits), fee, now + 3600n, 0, encodeInputData(y, bits), ""], chain: null }) });
+    const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(y, bits), ""], chain: null }) });
     const refused = await honest.waitForLog("request refused");
     expect(String(refused.reason)).to.match(/does not match its commitment/);
     // A good request right after is answered: the bad one did not wedge the daemon.
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [net.modelId, hashVector(x, bits), fee, now + 3600n, 0, encodeInputData(x, bits), ""], chain: null }) });
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
     const answered = await waitFor("the good request's claim", async () => {
       const id = await net.pc.readContract({ ...net.claims, functionName: "claimOfRequest", args: [2n] });
       return BigInt(id) === 0n ? undefined : id;
@@ -232,7 +359,7 @@ describe("e2e: daemons as processes", function () {
     await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...net.claims, functionName: "stake", args: [BONDS.minProviderBond], chain: null }) });
     const outputs = Array.from({ length: 10 }, (_, i) => BigInt(i));
     const inputHash = BigInt(keccak256(toHex("secret input"))) % 2n ** 248n;
-    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...net.claims, functionName: "submitClaim", args: [net.modelId, inputHash, outputs, BONDS.minProviderBond, 0n, "0x", ""], chain: null }) });
+    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...net.claims, functionName: "submitClaim", args: [net.modelId, inputHash, outputs, BONDS.minProviderBond, "0x", ""], chain: null }) });
     const [submitted] = await claimEvents(net, "ClaimSubmitted");
     const claimId = submitted!.args.claimId!;
     expect(submitted!.args.claim!.outputHash).to.equal(outputHash(outputs));

@@ -7,6 +7,7 @@ pragma solidity 0.8.30;
 /// cheatcode address).
 interface Vm {
     function warp(uint256 timestamp) external;
+    function roll(uint256 blockNumber) external;
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;

@@ -1,17 +1,17 @@
-// The DigitGate example consumer: pays for a digit classification, hears the settled answer, opens only for a 7;
+// The DigitGate example consumer: pays for a digit classification, acts on the settled logits in its callback
+// (opens only for a 7);
 // a slashed answer is replaced by a new claim before the gate hears anything; an unanswered request is refunded.
 import { expect } from "chai";
 import type { Contract } from "ethers";
-import { outputHash } from "../../../sdk/signals.ts";
 import {
-  CHALLENGE_WINDOW, MIN_CHALLENGER_BOND, PROOF_WINDOW, RequestStatus, ClaimStatus, deployFixture, ethers, expectSolvent,
-  networkHelpers, now, submit, type Fixture,
+  CHALLENGE_WINDOW, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, RequestStatus, ClaimStatus, answer, deployFixture,
+  ethers, expectSolvent, networkHelpers, now, type Fixture,
 } from "../helpers.ts";
 
 const FEE = 10n ** 18n;
 const INPUT_HASH = 4242n;
 const TTL = 86_400n; // longer than a challenge plus a proof window, so a slashed request can still be re-answered
-enum Phase { None, Pending, Settled, Opened, Rejected, Refunded }
+enum Phase { None, Pending, Opened, Rejected, Refunded }
 
 /** Logits whose argmax is `digit`. */
 function logits(digit: number): bigint[] {
@@ -33,7 +33,7 @@ async function requestAttempt(f: Fixture, gate: Contract): Promise<bigint> {
 
 describe("DigitGate example consumer", () => {
   describe("settle", () => {
-    it("pays the fee from the requester, hears the settled answer and opens for a 7", async () => {
+    it("pays the fee from the requester and opens for a 7 in the settling transaction", async () => {
       const { f, gate } = await load();
       const before = await f.token.balanceOf(f.consumer.address);
       const requestId = await requestAttempt(f, gate);
@@ -42,38 +42,29 @@ describe("DigitGate example consumer", () => {
       expect(req.consumer).to.equal(await gate.getAddress());
       expect(req.callbackGasLimit).to.equal(await gate.getFunction("CALLBACK_GAS")());
 
-      const { claim, id, outputs } = await submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(7) });
+      const { claim, id, outputs } = await answer(f, requestId, { outputs: logits(7) });
+      expect(claim.inputHash).to.equal(INPUT_HASH);
       expect((await gate.getFunction("attempts")(requestId)).phase).to.equal(Phase.Pending);
-      // Not settled yet: the gate refuses the outputs.
-      await expect(gate.getFunction("open")(requestId, outputs)).to.be.revertedWithCustomError(gate, "WrongPhase");
-
-      await networkHelpers.time.increase(CHALLENGE_WINDOW);
-      await expect(f.manager.finalize(claim))
-        .to.emit(gate, "AttemptSettled").withArgs(requestId, id, claim.outputHash)
-        .and.to.emit(f.manager, "ConsumerCallback").withArgs(requestId, await gate.getAddress(), true);
-      const a = await gate.getFunction("attempts")(requestId);
-      expect(a.phase).to.equal(Phase.Settled);
-      expect(a.outputHash).to.equal(claim.outputHash);
-
-      // Outputs that are not the settled ones are refused, even if they say 7.
-      const forged = logits(7).map((v, i) => (i === 0 ? v + 1n : v));
-      await expect(gate.getFunction("open")(requestId, forged)).to.be.revertedWithCustomError(gate, "OutputsMismatch");
       expect(await gate.getFunction("isOpen")(f.consumer.address)).to.equal(false);
 
-      await expect(gate.connect(f.other).getFunction("open")(requestId, outputs))
-        .to.emit(gate, "GateOpened").withArgs(requestId, f.consumer.address);
+      await networkHelpers.time.increase(CHALLENGE_WINDOW);
+      await expect(f.manager.connect(f.other).finalize(claim, outputs))
+        .to.emit(gate, "AttemptSettled").withArgs(requestId, id, claim.outputHash, 7n)
+        .and.to.emit(gate, "GateOpened").withArgs(requestId, f.consumer.address)
+        .and.to.emit(f.manager, "ConsumerCallback").withArgs(requestId, await gate.getAddress(), true);
+      const a = await gate.getFunction("attempts")(requestId);
+      expect(a.phase).to.equal(Phase.Opened);
+      expect(a.outputHash).to.equal(claim.outputHash);
       expect(await gate.getFunction("isOpen")(f.consumer.address)).to.equal(true);
-      await expect(gate.getFunction("open")(requestId, outputs)).to.be.revertedWithCustomError(gate, "WrongPhase");
       await expectSolvent(f, [claim], [requestId]);
     });
 
     it("rejects another digit and stays closed", async () => {
       const { f, gate } = await load();
       const requestId = await requestAttempt(f, gate);
-      const { claim, outputs } = await submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(3) });
+      const { claim, outputs } = await answer(f, requestId, { outputs: logits(3) });
       await networkHelpers.time.increase(CHALLENGE_WINDOW);
-      await f.manager.finalize(claim);
-      await expect(gate.getFunction("open")(requestId, outputs))
+      await expect(f.manager.finalize(claim, outputs))
         .to.emit(gate, "AttemptRejected").withArgs(requestId, f.consumer.address, 3n);
       expect(await gate.getFunction("isOpen")(f.consumer.address)).to.equal(false);
       expect((await gate.getFunction("attempts")(requestId)).phase).to.equal(Phase.Rejected);
@@ -82,16 +73,16 @@ describe("DigitGate example consumer", () => {
     it("a proven answer calls back too", async () => {
       const { f, gate } = await load();
       const requestId = await requestAttempt(f, gate);
-      const { claim, id, outputs } = await submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(7) });
+      const { claim, id, outputs } = await answer(f, requestId, { outputs: logits(7) });
       await expect(f.manager.prove(claim, outputs, [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]))
-        .to.emit(gate, "AttemptSettled").withArgs(requestId, id, claim.outputHash);
-      await expect(gate.getFunction("open")(requestId, outputs)).to.emit(gate, "GateOpened");
+        .to.emit(gate, "AttemptSettled").withArgs(requestId, id, claim.outputHash, 7n)
+        .and.to.emit(gate, "GateOpened");
     });
 
     it("only the manager may call back", async () => {
       const { f, gate } = await load();
       const requestId = await requestAttempt(f, gate);
-      await expect(gate.connect(f.other).getFunction("onInferenceSettled")(requestId, ethers.ZeroHash, outputHash(logits(7))))
+      await expect(gate.connect(f.other).getFunction("onInferenceSettled")(requestId, ethers.ZeroHash, logits(7), f.other.address, MIN_PROVIDER_BOND))
         .to.be.revertedWithCustomError(gate, "NotManager").withArgs(f.other.address);
     });
 
@@ -108,7 +99,7 @@ describe("DigitGate example consumer", () => {
       const { f, gate } = await load();
       const requestId = await requestAttempt(f, gate);
       // A cheater claims the input is a 7; the challenger disputes; no proof comes.
-      const lie = await submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(7), provider: f.other });
+      const lie = await answer(f, requestId, { outputs: logits(7), provider: f.other });
       await f.manager.connect(f.challenger).challenge(lie.claim);
       await networkHelpers.time.increase(PROOF_WINDOW);
       await expect(f.manager.slash(lie.claim))
@@ -120,15 +111,13 @@ describe("DigitGate example consumer", () => {
       expect(lieStatus).to.equal(ClaimStatus.Slashed);
 
       // An honest provider answers the reopened request with the true class (a 1) and it settles.
-      const truth = await submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(1) });
+      const truth = await answer(f, requestId, { outputs: logits(1) });
       expect(await f.manager.claimOfRequest(requestId)).to.equal(truth.id);
       await networkHelpers.time.increase(CHALLENGE_WINDOW);
-      await expect(f.manager.finalize(truth.claim)).to.emit(gate, "AttemptSettled").withArgs(requestId, truth.id, truth.claim.outputHash);
-
-      // The slashed claim's 7 no longer opens anything; the settled answer is a 1.
-      await expect(gate.getFunction("open")(requestId, lie.outputs)).to.be.revertedWithCustomError(gate, "OutputsMismatch");
-      await expect(gate.getFunction("open")(requestId, truth.outputs))
-        .to.emit(gate, "AttemptRejected").withArgs(requestId, f.consumer.address, 1n);
+      // The settled answer is a 1: the slashed claim's 7 never reached the gate.
+      await expect(f.manager.finalize(truth.claim, truth.outputs))
+        .to.emit(gate, "AttemptSettled").withArgs(requestId, truth.id, truth.claim.outputHash, 1n)
+        .and.to.emit(gate, "AttemptRejected").withArgs(requestId, f.consumer.address, 1n);
       expect(await gate.getFunction("isOpen")(f.consumer.address)).to.equal(false);
       // Challenger got its bond back plus half the cheater's bond.
       expect(await f.manager.freeStake(f.challenger.address)).to.be.greaterThan(10n * MIN_CHALLENGER_BOND);
@@ -152,7 +141,7 @@ describe("DigitGate example consumer", () => {
       expect(await f.token.balanceOf(await gate.getAddress())).to.equal(0n);
       await expect(gate.getFunction("reclaim")(requestId)).to.be.revertedWithCustomError(gate, "WrongPhase");
       // Too late for a provider now.
-      await expect(submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(7) })).to.be.revertedWithCustomError(f.manager, "RequestNotOpen");
+      await expect(answer(f, requestId, { outputs: logits(7) })).to.be.revertedWithCustomError(f.manager, "RequestNotOpen");
       await expectSolvent(f, [], [requestId]);
     });
 
@@ -168,7 +157,7 @@ describe("DigitGate example consumer", () => {
     it("a claimed request cannot be reclaimed", async () => {
       const { f, gate } = await load();
       const requestId = await requestAttempt(f, gate);
-      await submit(f, { requestId, inputHash: INPUT_HASH, outputs: logits(7) });
+      await answer(f, requestId, { outputs: logits(7) });
       await networkHelpers.time.increase(TTL);
       await expect(gate.getFunction("reclaim")(requestId))
         .to.be.revertedWithCustomError(gate, "NotRefundable").withArgs(requestId, RequestStatus.Claimed);
