@@ -108,6 +108,33 @@ export const SETUP_KIND_MEANING: Record<SetupKindName, string> = {
   ceremony: "multi-party phase 2: sound if any one contributor was honest",
 };
 
+/** sha256 of powers-of-tau files known to be insecure (their toxic waste is public or a throwaway). */
+export const UNSAFE_PTAU_SHA256: Readonly<Record<string, string>> = {
+  eb1cbf3b1e914fd33f2e6d46cdf7114de424870a1ae2d8b0538b26e3eac557cb: "the development powers of tau dev_pot16.ptau",
+  "011f4568aa75317ba4a844982f6c87c09f5e0f5cf711f4bca3114d17adbc0297": "the test fixture INSECURE_test_pot11.ptau",
+};
+
+/** The parts of a manifest's `setup` record that bound its kind. */
+export interface SetupRecordLike {
+  kind?: string;
+  ptau?: { sha256: string } | null;
+  contributions?: readonly unknown[];
+}
+
+/**
+ * The most trusted setup kind a manifest's setup record supports: its declared `kind`, lowered to what the record
+ * itself shows. No record, no ptau, a known insecure ptau, no secret contribution or an unknown kind: "unsafe-dev";
+ * "ceremony" needs at least two contributions. Registration and the daemons' entry check use this, so editing one
+ * field of a manifest cannot make a development key pass for a ceremony.
+ */
+export function supportedSetupKind(setup: SetupRecordLike | null | undefined): SetupKindName {
+  if (!setup?.ptau || setup.ptau.sha256 in UNSAFE_PTAU_SHA256) return "unsafe-dev";
+  const contributions = setup.contributions?.length ?? 0;
+  if (contributions === 0 || setup.kind === undefined || !(SETUP_KIND_NAMES as readonly string[]).includes(setup.kind)) return "unsafe-dev";
+  if (setup.kind === "ceremony" && contributions >= 2) return "ceremony";
+  return setup.kind === "unsafe-dev" ? "unsafe-dev" : "single-contributor";
+}
+
 /** A registry entry (Solidity `Model`) as `getModel` returns it. */
 export interface ModelEntry {
   verifier: Address;

@@ -33,11 +33,9 @@ export interface PtauInfo {
   power: number;
 }
 
-/** sha256 of powers-of-tau files known to be insecure (their toxic waste is public or single-party throwaway). */
-export const UNSAFE_PTAU_SHA256: Readonly<Record<string, string>> = {
-  "eb1cbf3b1e914fd33f2e6d46cdf7114de424870a1ae2d8b0538b26e3eac557cb": "the development powers of tau dev_pot16.ptau",
-  "011f4568aa75317ba4a844982f6c87c09f5e0f5cf711f4bca3114d17adbc0297": "the test fixture INSECURE_test_pot11.ptau",
-};
+import { UNSAFE_PTAU_SHA256 } from "../../sdk/protocol.ts";
+
+export { UNSAFE_PTAU_SHA256 };
 
 const sha256File = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 

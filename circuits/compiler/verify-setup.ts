@@ -9,6 +9,7 @@ import * as snarkjs from "snarkjs";
 import { readManifest } from "./build.ts";
 import { describePtau, readContributions, releaseCurve, verifyKey } from "./setup.ts";
 import { verifierCodeHash } from "./verifier.ts";
+import { UNSAFE_PTAU_SHA256, supportedSetupKind } from "../../sdk/protocol.ts";
 
 const sha256File = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -32,6 +33,8 @@ export async function verifyPackageSetup(pkgDir: string, ptau: string | undefine
   if (JSON.stringify(beacon) !== JSON.stringify(m.setup.beacon)) problems.push("the manifest's beacon is not the key's");
   if (m.setup.kind !== "unsafe-dev" && secret.length === 0) problems.push("the key has no secret contribution (forgeable) but is not recorded as unsafe-dev");
   if (m.setup.kind === "ceremony" && secret.length < 2) problems.push(`a ceremony needs at least 2 contributions, the key has ${secret.length}`);
+  const supported = supportedSetupKind(m.setup);
+  if (m.setup.kind !== supported) problems.push(`setup.kind is "${m.setup.kind}" but the record supports at most "${supported}" (${m.setup.ptau && m.setup.ptau.sha256 in UNSAFE_PTAU_SHA256 ? UNSAFE_PTAU_SHA256[m.setup.ptau.sha256] + " is insecure" : "see docs/setup.md for what each kind needs"})`);
   if (m.setup.ptau) {
     if (!ptau) {
       problems.push(`checking the key needs the powers of tau ${m.setup.ptau.file} (sha256 ${m.setup.ptau.sha256}): pass --ptau <file> or set OZK_PTAU`);

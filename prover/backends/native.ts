@@ -4,7 +4,7 @@
 // proof instead. When a binary was not built (no compiler toolchain, no nvcc) or no GPU answers, its
 // availability check is false and the service falls back to the next backend.
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,38 +37,50 @@ function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: str
   });
 }
 
-let availability: Promise<boolean> | undefined;
-
-/** Whether the native binary exists and runs on this machine (checked once per process). */
-export function nativeAvailable(): Promise<boolean> {
-  availability ??= (async () => {
-    const bin = nativeBinaryPath();
-    try {
-      accessSync(bin, constants.X_OK);
-      const { stdout } = await run(bin, ["version"]);
-      return stdout.startsWith("ozk-prover");
-    } catch {
-      return false;
-    }
-  })();
-  return availability;
+/** A binary's identity on disk (size and mtime), or "missing": a binary built or replaced later is checked anew. */
+function fileKey(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return "missing";
+  }
 }
 
-let cudaAvailability: Promise<boolean> | undefined;
-
-/** Whether the CUDA binary was built and a GPU answers (`ozk-prover-cuda probe`), checked once per process. */
-export function cudaAvailable(): Promise<boolean> {
-  cudaAvailability ??= (async () => {
-    try {
-      accessSync(cudaBinaryPath(), constants.X_OK);
-      await run(cudaBinaryPath(), ["probe"]);
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  return cudaAvailability;
+/** Caches a check per binary file version: the answer is reused until the file at `path()` changes. */
+function cachedCheck(path: () => string, check: (bin: string) => Promise<boolean>): () => Promise<boolean> {
+  let cached: { key: string; answer: Promise<boolean> } | undefined;
+  return () => {
+    const bin = path();
+    const key = `${bin}\0${fileKey(bin)}`;
+    if (cached?.key !== key) cached = { key, answer: check(bin) };
+    return cached.answer;
+  };
 }
+
+/** Whether the native binary exists and runs on this machine (checked once per version of the binary file, so a
+ *  binary built after the first check, for instance by a test's set-up, is found). */
+export const nativeAvailable: () => Promise<boolean> = cachedCheck(nativeBinaryPath, async (bin) => {
+  try {
+    accessSync(bin, constants.X_OK);
+    const { stdout } = await run(bin, ["version"]);
+    return stdout.startsWith("ozk-prover");
+  } catch {
+    return false;
+  }
+});
+
+/** Whether the CUDA binary was built and a GPU answers (`ozk-prover-cuda probe`), checked once per version of the
+ *  binary file. */
+export const cudaAvailable: () => Promise<boolean> = cachedCheck(cudaBinaryPath, async (bin) => {
+  try {
+    accessSync(bin, constants.X_OK);
+    await run(bin, ["probe"]);
+    return true;
+  } catch {
+    return false;
+  }
+});
 
 export interface NativeProveOptions {
   /** Worker threads (default: all cores). CPU prover only. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Contract, JsonRpcProvider, NonceManager, Wallet, type Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
-import { setupKindName, setupKindOf, type SetupKindName } from "../../sdk/protocol.ts";
+import { setupKindOf, supportedSetupKind, type SetupKindName, type SetupRecordLike } from "../../sdk/protocol.ts";
 import { exampleProof } from "../../sdk/node/models.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/build.ts";
@@ -73,10 +73,10 @@ export interface RegisterOptions extends Partial<Windows> {
   log?: (line: string) => void;
 }
 
-/** The manifest's setup kind (`setup.kind`); packages without a setup record were built with the dev setup. */
+/** The setup kind a package can be registered with: its manifest's `setup.kind`, lowered to what the setup record
+ *  supports (`supportedSetupKind`): a key from a known insecure powers of tau is unsafe-dev whatever the manifest says. */
 export function packageSetupKind(m: ModelManifest): SetupKindName {
-  const kind = (m as unknown as { setup?: { kind?: string } | null }).setup?.kind ?? "unsafe-dev";
-  return setupKindName(setupKindOf(kind));
+  return supportedSetupKind((m as unknown as { setup?: SetupRecordLike | null }).setup);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Deployment } from "../deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../errors.ts";
 import { hashVector } from "../hash.ts";
 import { publicSignals } from "../signals.ts";
-import { SETUP_KIND_NAMES, setupKindName, toSolidityProof, type ModelEntry, type SetupKindName, type SnarkjsProof, type SolidityProof } from "../protocol.ts";
+import { SETUP_KIND_NAMES, setupKindName, supportedSetupKind, toSolidityProof, type ModelEntry, type SetupKindName, type SetupRecordLike, type SnarkjsProof, type SolidityProof } from "../protocol.ts";
 import type { Logger } from "./logger.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
@@ -116,7 +116,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Manifest fields the setup tooling records (the verifier's runtime code hash and how the key was made). */
 interface SetupRecord {
   verifierCodeHash?: string | null;
-  setup?: { kind?: string } | null;
+  setup?: SetupRecordLike | null;
 }
 
 /**
@@ -163,7 +163,9 @@ export function expectedEntry(pkg: LoadedPackage): ExpectedEntry {
   if (!(SETUP_KIND_NAMES as readonly string[]).includes(kind)) {
     throw new ConfigError(`${m.name}: manifest setup.kind "${kind}" is not one of ${SETUP_KIND_NAMES.join(", ")}`, [`setup.kind: ${kind}`]);
   }
-  return { verifierCodeHash, weightsCommitment: BigInt(m.weightsCommitment), outputLength: m.outputLength, outputBits: m.outputBits, setupKind: kind as SetupKindName };
+  // The kind the record supports, not the one it declares: an entry claiming more than the key's record shows
+  // (a development key registered as a ceremony) is a mismatch.
+  return { verifierCodeHash, weightsCommitment: BigInt(m.weightsCommitment), outputLength: m.outputLength, outputBits: m.outputBits, setupKind: supportedSetupKind(record.setup) };
 }
 
 /** One field where a registry entry and the local package disagree. */

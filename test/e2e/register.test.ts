@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultWindows } from "../../scripts/deploy.ts";
 import { devKey } from "../../scripts/lib/localnet.ts";
-import { DEV_CHAIN_ID, assertSetupAllowed } from "../../scripts/lib/stack.ts";
+import { DEV_CHAIN_ID, assertSetupAllowed, packageSetupKind } from "../../scripts/lib/stack.ts";
+import { readManifest } from "../../circuits/compiler/build.ts";
+import { supportedSetupKind } from "../../sdk/protocol.ts";
 
 const SEPOLIA = 11155111;
 
@@ -53,6 +55,26 @@ describe("model registration: setup kind and windows", function () {
     expect(() => assertSetupAllowed("mnist-mlp", "unsafe-dev", SEPOLIA, true)).to.not.throw();
     expect(() => assertSetupAllowed("mnist-mlp", "single-contributor", SEPOLIA)).to.not.throw();
     expect(() => assertSetupAllowed("mnist-mlp", "ceremony", 1)).to.not.throw();
+  });
+
+  it("the kind registered is the one the setup record supports: a manifest's kind cannot promote a development key", () => {
+    const real = { sha256: "ab".repeat(32) };
+    const one = [{ name: "a", hash: "00" }];
+    const two = [...one, { name: "b", hash: "11" }];
+    expect(supportedSetupKind({ kind: "ceremony", ptau: real, contributions: two })).to.equal("ceremony");
+    expect(supportedSetupKind({ kind: "single-contributor", ptau: real, contributions: one })).to.equal("single-contributor");
+    // Twins: each missing piece lowers the kind.
+    expect(supportedSetupKind({ kind: "ceremony", ptau: real, contributions: one })).to.equal("single-contributor");
+    expect(supportedSetupKind({ kind: "ceremony", ptau: real, contributions: [] })).to.equal("unsafe-dev");
+    expect(supportedSetupKind({ kind: "ceremony", ptau: null, contributions: two })).to.equal("unsafe-dev");
+    expect(supportedSetupKind({ kind: "bogus", ptau: real, contributions: two })).to.equal("unsafe-dev");
+    expect(supportedSetupKind(null)).to.equal("unsafe-dev");
+    // The shipped MNIST package, its manifest edited to claim a ceremony, is still unsafe-dev: its ptau is the dev file.
+    const m = readManifest("models/mnist-mlp");
+    expect(packageSetupKind(m)).to.equal("unsafe-dev");
+    const forged = { ...m, setup: { ...(m as unknown as { setup: object }).setup, kind: "ceremony", contributions: two } } as unknown as typeof m;
+    expect(packageSetupKind(forged)).to.equal("unsafe-dev");
+    expect(() => assertSetupAllowed("mnist-mlp", packageSetupKind(forged), SEPOLIA, false)).to.throw(/refusing to register an unsafe-dev package/);
   });
 
   it("default windows: short on the local chain, 7 days to challenge and 1 day to prove elsewhere", () => {

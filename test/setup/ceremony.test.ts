@@ -117,6 +117,13 @@ describe("ozk ceremony: errors, exit codes, records", function () {
     const failed = await ozk(["model", "verify-setup", pkg, "--ptau", TEST_PTAU]);
     expect(failed.code).to.equal(1);
     expect(failed.out).to.match(/setup verification FAILED/);
+    // A one-field edit of the kind: the key comes from a known insecure powers of tau, whatever the manifest says.
+    const promoted = JSON.parse(original) as { setup: { kind: string } };
+    promoted.setup.kind = "ceremony";
+    writeFileSync(manifestPath, JSON.stringify(promoted, null, 2) + "\n");
+    expect(await verifyPackageSetup(pkg, TEST_PTAU)).to.deep.equal([
+      'setup.kind is "ceremony" but the record supports at most "unsafe-dev" (the test fixture INSECURE_test_pot11.ptau is insecure)',
+    ]);
     writeFileSync(manifestPath, original);
   });
 
