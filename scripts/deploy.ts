@@ -157,6 +157,15 @@ export async function registerModelSpec(
   m: OzkModelSpec,
   log: (line: string) => void = () => undefined,
 ): Promise<{ modelId: string; verifier: string }> {
+  const registry = new Contract(registryAddress, loadArtifact("ModelRegistry").abi, signer);
+  // One entry per owner and package: say so before deploying a verifier that could never be registered.
+  const expectedId = (await registry.getFunction("computeModelId")(await signer.getAddress(), m.artifactHash)) as string;
+  if ((await registry.getFunction("exists")(expectedId)) as boolean) {
+    throw new Error(
+      `${m.name} is already registered by ${await signer.getAddress()} as model ${expectedId} (the registry keeps one entry per owner ` +
+        `and package, and entries never change): use that model id, or deprecate it and register a rebuilt package`,
+    );
+  }
   let verifier: string;
   if (typeof m.verifier === "string") {
     verifier = m.verifier;
@@ -164,7 +173,6 @@ export async function registerModelSpec(
     verifier = await (await deploy(signer, m.verifier.artifact)).getAddress();
     log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
   }
-  const registry = new Contract(registryAddress, loadArtifact("ModelRegistry").abi, signer);
   const windows = defaultWindows((await signer.provider!.getNetwork()).chainId);
   const params = {
     verifier,
@@ -180,7 +188,15 @@ export async function registerModelSpec(
     setupKind: m.setupKind,
     metadataURI: m.metadataURI ?? "",
   };
-  await (await registry.getFunction("registerModel")(params, m.example)).wait();
+  try {
+    await (await registry.getFunction("registerModel")(params, m.example)).wait();
+  } catch (err) {
+    // Name the registry's custom error (InvalidExampleProof, VerifierHasNoCode, ...) instead of its raw bytes.
+    const data = (err as { data?: string; info?: { error?: { data?: string } } }).data ?? (err as { info?: { error?: { data?: string } } }).info?.error?.data;
+    const parsed = typeof data === "string" && data.length >= 10 ? registry.interface.parseError(data) : null;
+    if (parsed) throw new Error(`registering ${m.name} failed: the registry reverted with ${parsed.name}(${parsed.args.map(String).join(", ")})`, { cause: err });
+    throw err;
+  }
   const modelId = (await registry.getFunction("computeModelId")(await signer.getAddress(), m.artifactHash)) as string;
   log(`model ${m.name}: ${modelId}`);
   return { modelId, verifier };

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultWindows, deployOzk, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
+import { defaultWindows, deployOzk, registerModelSpec, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
 import { parseDeployment } from "../../sdk/deployments.ts";
 import { ethers } from "./helpers.ts";
 
@@ -52,6 +52,27 @@ describe("deployOzk", () => {
     const spec = tinyFixtureModel();
     const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
     await failsWith(deployOzk(deployer!, { models: [tampered] }), /InvalidExampleProof/);
+  });
+
+  it("registering a package twice from one account is refused by name before a second verifier is deployed", async () => {
+    const [deployer] = await ethers.getSigners();
+    const d = await deployOzk(deployer!, { models: [tinyFixtureModel()] });
+    const nonce = await deployer!.getNonce();
+    const again = await registerModelSpec(deployer!, d.addresses.registry, tinyFixtureModel()).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(again?.message).to.match(/tiny-fixture is already registered by 0x[0-9a-fA-F]{40} as model 0x[0-9a-f]{64}/);
+    expect(await deployer!.getNonce()).to.equal(nonce); // nothing sent: no orphan verifier
+  });
+
+  it("a registry revert is named: a wrong example proof reads InvalidExampleProof, not raw revert data", async () => {
+    const [, other] = await ethers.getSigners();
+    const d = await deployOzk(other!, {});
+    const spec = tinyFixtureModel();
+    const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
+    const err = await registerModelSpec(other!, d.addresses.registry, tampered).then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.match(/the registry reverted with InvalidExampleProof\(0x[0-9a-fA-F]{40}\)/);
   });
 
   it("default windows: 7 days to challenge and 1 day to prove on public networks, 1 h / 2 h on a local chain", () => {
