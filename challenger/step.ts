@@ -201,9 +201,10 @@ async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: Clai
     ctx.store.set(`claim/${c.claimId}`, { ...c, counterProof: cp } satisfies WatchedClaim);
     ctx.logger.info({ claimId: c.claimId, backend: proved.backend }, "counter-proof made: committing");
   }
-  const { committedAt, revealable } = await ensureCommitted(ctx, cp.commitment);
+  const { committedAt, revealable, sent } = await ensureCommitted(ctx, cp.commitment);
   if (!revealable) {
-    ctx.logger.debug({ claimId: c.claimId, committedAt }, "counter-proof committed: revealing in a later block");
+    if (sent) ctx.logger.info({ claimId: c.claimId, committedAt }, `counter-proof committed in block ${committedAt}: the reveal waits for a later block (a chain that mines only on transactions needs one: docs/daemons.md)`);
+    else ctx.logger.debug({ claimId: c.claimId, committedAt }, "counter-proof committed: revealing in a later block");
     return false;
   }
   await sendClaims(ctx, "counterProve", [claim, cp.outputs.map(BigInt), cp.proof.map(BigInt) as unknown as SolidityProof]);

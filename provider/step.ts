@@ -278,9 +278,10 @@ async function answerJob(ctx: ProviderContext, job: Job): Promise<void> {
     ctx.store.set(`job/${job.jobId}`, { ...job, answer } satisfies Job);
     job = { ...job, answer };
   }
-  const { committedAt, revealable } = await ensureCommitted(ctx, answer.commitment);
+  const { committedAt, revealable, sent } = await ensureCommitted(ctx, answer.commitment);
   if (!revealable) {
-    ctx.logger.debug({ jobId: job.jobId, requestId, committedAt }, "answer committed: revealing in a later block");
+    if (sent) ctx.logger.info({ jobId: job.jobId, requestId, committedAt }, `answer committed in block ${committedAt}: the reveal waits for a later block (a chain that mines only on transactions needs one: docs/daemons.md)`);
+    else ctx.logger.debug({ jobId: job.jobId, requestId, committedAt }, "answer committed: revealing in a later block");
     return;
   }
   const outputs = answer.outputs.map(BigInt);

@@ -147,14 +147,16 @@ export async function commitmentBlock(c: Chainable, commitment: Hex): Promise<bi
  * revealed now: only in a block after the one that recorded it. Idempotent: a commitment already on chain is not
  * sent again (committing again would move it to a later block).
  */
-export async function ensureCommitted(c: Chainable, commitment: Hex): Promise<{ committedAt: bigint; revealable: boolean }> {
+export async function ensureCommitted(c: Chainable, commitment: Hex): Promise<{ committedAt: bigint; revealable: boolean; sent: boolean }> {
   let committedAt = await commitmentBlock(c, commitment);
+  let sent = false;
   if (committedAt === 0n) {
     await sendClaims(c, "commit", [commitment]);
     committedAt = await commitmentBlock(c, commitment);
+    sent = true;
   }
   const head = await c.publicClient.getBlockNumber({ cacheTime: 0 });
-  return { committedAt, revealable: committedAt !== 0n && head > committedAt };
+  return { committedAt, revealable: committedAt !== 0n && head > committedAt, sent };
 }
 
 /** Makes sure the daemon's free stake is at least `need`, staking from its token balance (approving first). */
