@@ -35,6 +35,8 @@ export interface WatchedClaim {
   outcome?: string;
   /** A counter-proof of `expected`, stored with its commitment before the commit is sent. */
   counterProof?: { outputs: string[]; proof: string[]; commitment: Hex };
+  /** Set once a counter-proof is left unrevealed because another account challenged first (logged once). */
+  leftToChallenger?: boolean;
 }
 
 const fields = (c: WatchedClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
@@ -165,10 +167,16 @@ async function act(ctx: ChallengerContext, c: WatchedClaim): Promise<void> {
       return;
     }
     case ClaimStatus.Challenged:
-      // Challenged by someone else while our counter-proof was being committed: reveal anyway, it pays the revealer.
-      if (now < deadline && (counterProving || c.counterProof)) {
+      // Our own challenge (made because the reveal could not land in the window): reveal, it settles the claim now
+      // and pays us. Someone else's earlier challenge keeps the reward whoever reveals, so revealing would only
+      // spend gas: leave the claim to its proof deadline.
+      if (now < deadline && mine && (counterProving || c.counterProof)) {
         await counterProve(ctx, c, claim);
         return;
+      }
+      if (now < deadline && !mine && c.counterProof && !c.leftToChallenger) {
+        ctx.store.set(`claim/${c.claimId}`, { ...c, leftToChallenger: true } satisfies WatchedClaim);
+        ctx.logger.info({ claimId: c.claimId, challenger }, "challenged first by another account: the reward is theirs, not revealing the counter-proof");
       }
       if (now + 1n >= deadline) {
         await sendClaims(ctx, "slash", [claim]);

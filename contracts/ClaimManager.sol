@@ -228,9 +228,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         // INVARIANT: the circuit is a function, so a valid proof of other outputs for this input shows the claim false.
         // (_verify also checks the output count: other outputs were never checked against the model at submission.)
         _verify(claimId, claim, outputs, proof);
-        // The reward goes to who proved the claim false; a challenger who got there first only gets its bond back,
-        // so challenging in front of a pending counter-proof earns nothing.
-        _slash(claimId, claim, state, msg.sender, true);
+        _slash(claimId, claim, state, _counterProofBeneficiary(claim.modelId, state, status), true);
     }
 
     /// @inheritdoc IClaimManager
@@ -428,6 +426,22 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         if (verifier.codehash != codeHash) revert VerifierCodeChanged(claim.modelId, verifier);
         uint256[] memory signals = OutputPacking.publicSignals(outputs, outputBits, claim.inputHash, weightsCommitment);
         if (!Groth16Verification.verify(verifier, proof, signals)) revert InvalidProof(claimId);
+    }
+
+    /// @dev Who earns the slash reward of a counter-proof. A challenger whose challenge is older than this block found
+    /// the lie first and keeps the reward (else a cheater could have a second address counter-prove its own claim and
+    /// take the honest challenger's reward back). A challenge made in this very block (a front-run of the reveal seen
+    /// in the mempool) earns only its bond back, and so does a claim nobody challenged: the reward goes to the revealer.
+    function _counterProofBeneficiary(bytes32 modelId, ClaimState state, ClaimStatus status)
+        private
+        view
+        returns (address)
+    {
+        if (status != ClaimStatus.Challenged) return msg.sender;
+        (uint48 proofWindow,) = registry.disputeParams(modelId);
+        // INVARIANT: a challenge sets deadline = its timestamp + proofWindow, and the model's proofWindow never changes.
+        uint256 challengedAt = uint256(state.deadline()) - proofWindow;
+        return challengedAt < block.timestamp ? state.challenger() : msg.sender;
     }
 
     /// @dev Takes the provider bond: `reward` to the beneficiary's free stake, the rest to the treasury; a

@@ -49,8 +49,8 @@ interface IClaimManager {
     event ClaimFinalized(bytes32 indexed claimId);
     /// @notice The provider bond was taken: `reward` to `beneficiary`'s free stake, `toTreasury` to the treasury's
     /// credits; a challenger, if there was one, also got its challenger bond back. `beneficiary` is the challenger
-    /// when the proof deadline passed (`counterProven` false) and the counter-prover when a proof of different
-    /// outputs did it (`counterProven` true), whoever challenged first.
+    /// when the proof deadline passed (`counterProven` false); when a proof of different outputs did it
+    /// (`counterProven` true) it is the challenger if the challenge came in an earlier block, else the counter-prover.
     event ClaimSlashed(
         bytes32 indexed claimId, address indexed beneficiary, uint256 reward, uint256 toTreasury, bool counterProven
     );
@@ -209,8 +209,10 @@ interface IClaimManager {
     /// (b's coordinate pairs already swapped into the order the EVM pairing precompile expects).
     function prove(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
 
-    /// @notice Slashes a live claim at once with a valid proof of different `outputs` for the same model and input,
-    /// paying the slash reward to the caller (a challenger, if any, gets its bond back). Reveals
+    /// @notice Slashes a live claim at once with a valid proof of different `outputs` for the same model and input.
+    /// The slash reward goes to the challenger if the claim was challenged in an earlier block (it found the lie
+    /// first), else to the caller (a challenge in this same block, a front-run of the reveal, only gets its bond
+    /// back). Reveals
     /// hashCounterProof(claimId, outputs, proof), which the caller must have committed to in an earlier block.
     /// Allowed while Submitted inside its challenge window, or while Challenged.
     function counterProve(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;

@@ -163,6 +163,40 @@ describe("attacks on settlement", () => {
     expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE); // its challenger bond back, nothing more
   });
 
+  it("reward diversion: a cheater's second address counter-proving after an honest challenge earns nothing", async () => {
+    // Before (first version of commit-reveal): a counter-proof paid whoever revealed it, even on a claim an honest
+    // watcher had already challenged. The cheater, whose circuit gives it the true outputs' proof for free, had a
+    // second address commit and reveal it a block after the challenge: half its bond came back to the second
+    // address and the honest challenger got only its bond back. Now a challenge from an earlier block keeps the
+    // reward; the counter-proof only settles the claim sooner.
+    const f = await tiny();
+    const c0 = f.cases[0]!;
+    const cheater = f.provider;
+    const second = f.other;
+    const lie = await realClaim(f, c0.inputHash, c0.outputs.map((v) => v + 3n), cheater);
+    await f.manager.connect(f.challenger).challenge(lie);
+    const secondBefore = await f.manager.freeStake(second.address);
+    await expect(counterProve(f, second, lie, c0.outputs, c0.proof))
+      .to.emit(f.manager, "ClaimSlashed").withArgs(claimId(lie), f.challenger.address, 50n * E18, 50n * E18, true);
+    expect(await f.manager.freeStake(second.address)).to.equal(secondBefore); // nothing diverted
+    expect(await f.manager.freeStake(f.challenger.address)).to.equal(STAKE + 50n * E18); // bond back + reward
+  });
+
+  it("reward diversion after the proof deadline: a counter-proof front-running slash() still pays the challenger", async () => {
+    // Before: counterProve stayed open on a Challenged claim after its proof deadline and paid the revealer, so the
+    // cheater's second address could front-run the challenger's slash() and take the reward it had already won.
+    const f = await tiny();
+    const c0 = f.cases[0]!;
+    const lie = await realClaim(f, c0.inputHash, c0.outputs.map((v) => v - 1n), f.provider);
+    await f.manager.connect(f.challenger).challenge(lie);
+    const commitment = await f.manager.hashCounterProof(claimId(lie), c0.outputs, c0.proof);
+    await f.manager.connect(f.other).commit(commitment);
+    await networkHelpers.time.increase(7200);
+    await expect(f.manager.connect(f.other).counterProve(lie, c0.outputs, c0.proof))
+      .to.emit(f.manager, "ClaimSlashed").withArgs(claimId(lie), f.challenger.address, 50n * E18, 50n * E18, true);
+    expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE);
+  });
+
   it("self-challenge: a cheater challenging its own false claim from a second address still loses half its bond", async () => {
     // Before: slashRewardBps could be anything up to 100%. With it at 100% a cheater whose claim was about to be
     // caught challenged it from a second address and let the proof deadline pass: the whole bond came back to

@@ -75,11 +75,12 @@ describe("ClaimManager events", () => {
     const b = await submit(f, { inputHash: 5n });
     await expect(counterProve(f, f.other, b.claim, sampleOutputs(6n)))
       .to.emit(f.manager, "ClaimSlashed").withArgs(b.id, f.other.address, reward, MIN_PROVIDER_BOND - reward, true);
-    // Challenged, then counter-proven by another: the counter-prover is the beneficiary.
+    // Challenged in an earlier block, then counter-proven by another: the challenger found it first and is the
+    // beneficiary.
     const c = await submit(f, { inputHash: 6n });
     await f.manager.connect(f.challenger).challenge(c.claim);
     await expect(counterProve(f, f.other, c.claim, sampleOutputs(6n)))
-      .to.emit(f.manager, "ClaimSlashed").withArgs(c.id, f.other.address, reward, MIN_PROVIDER_BOND - reward, true);
+      .to.emit(f.manager, "ClaimSlashed").withArgs(c.id, f.challenger.address, reward, MIN_PROVIDER_BOND - reward, true);
   });
 
   it("Committed", async () => {

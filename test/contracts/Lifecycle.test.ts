@@ -107,14 +107,14 @@ describe("ClaimManager lifecycle", () => {
     await expectSolvent(f, [claim]);
   });
 
-  it("counterProve of a challenged claim pays the counter-prover; the challenger gets its bond back only", async () => {
+  it("counterProve of a claim challenged in an earlier block pays the challenger (bond back + reward), not the counter-prover", async () => {
     const f = await load();
     const { claim } = await submit(f);
     await f.manager.connect(f.challenger).challenge(claim);
     await counterProve(f, f.other, claim, sampleOutputs(9n));
     const reward = (MIN_PROVIDER_BOND * SLASH_REWARD_BPS) / 10_000n;
-    expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE + reward);
-    expect(await f.manager.freeStake(f.challenger.address)).to.equal(STAKE);
+    expect(await f.manager.freeStake(f.other.address)).to.equal(STAKE);
+    expect(await f.manager.freeStake(f.challenger.address)).to.equal(STAKE + reward);
     await expectSolvent(f, [claim]);
   });
 

@@ -159,7 +159,10 @@ describe("e2e: daemons as processes", function () {
     expect(await solvent(net)).to.equal(true);
   });
 
-  it("a challenger whose counter-proof is committed when someone else challenges still reveals it and is paid", async () => {
+  it("a challenger whose counter-proof is committed when someone else challenges first leaves the reward to that challenger", async () => {
+    // The contract pays a counter-proof's reward to a challenge from an earlier block (it found the lie first), so
+    // revealing would only spend gas: the daemon keeps its commitment unrevealed and the claim is slashed at the
+    // proof deadline, the reward going to the one who challenged.
     net = await startNet("counter-prove-challenged");
     await net.chain.request("evm_setIntervalMining", [0]); // blocks only on transactions: the test decides when one comes
     const cheater = daemon(net, "cheater");
@@ -167,13 +170,15 @@ describe("e2e: daemons as processes", function () {
     await challenger.waitForLog("challenger: started");
     await stakeChallengerBond(net);
     const claimId = await infer(net, cheater, 5);
-    await challenger.waitForLog("counter-proof committed: revealing in a later block");
-    // The consumer challenges the claim in the block after the commitment; the counter-prover reveals after that.
+    await challenger.waitForLog(/^counter-proof committed in block/);
+    // The consumer challenges the claim in the block after the commitment.
     await challengeAsConsumer(net, claimId);
+    await challenger.waitForLog(/^challenged first by another account/);
+    await net.chain.advance(WINDOWS.proofWindow + 1);
     await waitStatus(net, claimId, ClaimStatus.Slashed);
     const [slash] = await claimEvents(net, "ClaimSlashed");
-    expect(slash!.args.counterProven).to.equal(true);
-    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    expect(slash!.args.counterProven).to.equal(false);
+    expect(slash!.args.beneficiary).to.equal(net.addr.consumer);
     expect((await claimEvents(net, "ClaimChallenged"))[0]!.args.challenger).to.equal(net.addr.consumer);
     expect(await solvent(net)).to.equal(true);
   });
@@ -208,7 +213,7 @@ describe("e2e: daemons as processes", function () {
     const now = (await net.pc.getBlock()).timestamp;
     const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: net.addr.honest, minBond: 150n * TOKEN };
     await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
-    await honest.waitForLog("answer committed: revealing in a later block");
+    await honest.waitForLog(/^answer committed in block/);
     await honest.stop(true); // kill -9 after the commit, before the reveal
     const again = restarted(net, honest);
     await again.waitForLog("answer committed: revealing in a later block"); // found its commitment on chain: not sent again
