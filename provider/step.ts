@@ -13,7 +13,7 @@ import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
 import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { proveOutputs, type RemoteProver } from "../sdk/node/models.ts";
 import type { ProviderConfig } from "./config.ts";
@@ -324,7 +324,7 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       return;
     case ClaimStatus.Submitted:
       if (now + 1n >= deadline) {
-        await sendClaims(ctx, "finalize", [claim, own.outputs.map(BigInt)]);
+        await sendClaims(ctx, "finalize", [claim, own.outputs.map(BigInt)], { gas: await settlementGas(ctx, "finalize", claim) });
         ctx.logger.info({ claimId: own.claimId }, "claim finalized");
       }
       return;
@@ -348,7 +348,7 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       }
       const seconds = proved.ms / 1000;
       ctx.metrics.histogram("proof_seconds", "Time to prove a challenged claim").observe(seconds);
-      await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)]);
+      await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)], { gas: await settlementGas(ctx, "prove", claim) });
       ctx.logger.info({ claimId: own.claimId, backend: proved.backend, proveSeconds: seconds.toFixed(2) }, "challenge answered with a proof");
       return;
     }

@@ -84,6 +84,10 @@ export interface WriteParams<abi extends Abi, fn extends ContractFunctionName<ab
   functionName: fn;
   args?: ContractFunctionArgs<abi, "nonpayable" | "payable", fn>;
   value?: bigint;
+  /** Gas limit; when absent the node estimates it. Settlements that run a consumer callback set it: a node's
+   *  estimate may refuse a transaction in which the callback runs out of its own gas, although the contract
+   *  tolerates that. */
+  gas?: bigint;
   /** Blocks on top of the inclusion block to wait for (default 1: the receipt itself). */
   confirmations?: number;
 }

@@ -87,10 +87,10 @@ type ClaimsReadName = ContractFunctionName<ClaimsAbi, "view" | "pure">;
 type RegistryReadName = ContractFunctionName<RegistryAbi, "view" | "pure">;
 
 /** Simulate + send + wait on the claims contract, retrying transport errors (a revert is final). */
-export async function sendClaims<fn extends ClaimsWriteName>(c: Chainable, functionName: fn, args: ClaimsWriteArgs<fn>): Promise<Hash> {
+export async function sendClaims<fn extends ClaimsWriteName>(c: Chainable, functionName: fn, args: ClaimsWriteArgs<fn>, opts: { gas?: bigint } = {}): Promise<Hash> {
   const { hash } = await withRetry(
     // The cast keeps viem's deep generics from exploding; the signature above is fully typed.
-    () => simulateAndWrite(c.publicClient, c.walletClient, { address: claimsAddress(c), abi: claimManagerAbi, functionName, args } as never),
+    () => simulateAndWrite(c.publicClient, c.walletClient, { address: claimsAddress(c), abi: claimManagerAbi, functionName, args, ...(opts.gas === undefined ? {} : { gas: opts.gas }) } as never),
     { retries: 4, signal: c.signal, onRetry: (err, attempt, delayMs) => c.logger.warn({ err: String(err), attempt, delayMs, functionName }, "retrying transaction") },
   );
   return hash;
@@ -135,6 +135,24 @@ export async function checkModelEntries(c: Chainable, models: Map<Hex, ServedMod
     assertEntryMatches(model, await readModelEntry(c, model.modelId));
     c.logger.info({ model: model.name, modelId: model.modelId }, "registry entry matches the package");
   }
+}
+
+/** Gas of a settlement (prove or finalize) without a consumer callback, with room to spare: a proof's
+ *  verification is about 300k gas with a few public signals, finalize about 80k. */
+const SETTLEMENT_GAS = { prove: 1_500_000n, finalize: 400_000n } as const;
+
+/**
+ * An explicit gas limit for settling `claim` when it answers a request with a consumer callback, else undefined
+ * (the node estimates). The contract requires the callback's full gas (limit + limit/63 + reserve) to be left when
+ * it calls the consumer, and a callback that burns all of it makes some nodes' gas estimation fail although the
+ * transaction succeeds: a consumer must not be able to stop an honest provider from settling (and so get it slashed).
+ */
+export async function settlementGas(c: Chainable, kind: keyof typeof SETTLEMENT_GAS, claim: { requestId: bigint }): Promise<bigint | undefined> {
+  if (claim.requestId === 0n) return undefined;
+  const request = await readClaims(c, "getRequest", [claim.requestId]);
+  const cb = BigInt(request.callbackGasLimit);
+  if (cb === 0n) return undefined;
+  return SETTLEMENT_GAS[kind] + cb + cb / 63n + 100_000n;
 }
 
 /** The block in which this daemon's account committed to `commitment` (0n: never, or already revealed). */
