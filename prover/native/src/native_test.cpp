@@ -1,4 +1,5 @@
 // ozk-native-test: C++ self-checks (`selftest`) and oracle commands the TypeScript tests compare with ffjavascript.
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -451,6 +452,35 @@ static int cmd_selftest() {
           CHECK(got.x == want.x && got.y == want.y);
         }
       }
+    // GLV: phi(G) = lambda G, the basis is in the lattice with determinant r, and the split rebuilds k with short halves
+    {
+      uint64_t lam[4];
+      CHECK(dec_to_u256("21888242871839275217838484774961031246154997185409878258781734729429964517155", lam));
+      G1Affine ga = g1.to_affine(), la = g1.mul(lam).to_affine();
+      CHECK(la.x == ga.x * Glv::beta() && la.y == ga.y);
+      uint64_t det[4], t[4];
+      const uint64_t gg[1] = {Glv::G};
+      mul_trunc4(Glv::A1, 2, Glv::A2, 2, det);
+      mul_trunc4(gg, 1, gg, 1, t);
+      add4(det, t);
+      CHECK(memcmp(det, FrParams::P, 32) == 0);
+      Fr lambda = Fr::from_raw(lam);
+      std::vector<std::array<uint64_t, 4>> ks_glv = {{0, 0, 0, 0}, {1, 0, 0, 0}, {FrParams::P[0] - 1, FrParams::P[1], FrParams::P[2], FrParams::P[3]}};
+      for (int i = 0; i < 200; i++) {
+        Fr x = rand_fr();
+        ks_glv.push_back({x.v[0], x.v[1], x.v[2], x.v[3]});
+      }
+      for (auto& k : ks_glv) {
+        uint64_t k1[4], k2[4];
+        bool n1, n2;
+        glv_split(k.data(), k1, n1, k2, n2);
+        CHECK(k1[2] == 0 && k1[3] == 0 && k2[2] == 0 && k2[3] == 0);  // both halves below 2^128
+        Fr a = Fr::from_raw(k1), b = Fr::from_raw(k2);
+        if (n1) a = a.neg();
+        if (n2) b = b.neg();
+        CHECK(a + lambda * b == Fr::from_raw(k.data()));
+      }
+    }
     // width-5 NAF digits rebuild the scalar
     for (int t = 0; t < 50; t++) {
       Fr k = rand_fr();
