@@ -17,7 +17,8 @@
 // from the one before, and that sections 8 and 9 are the initial key's divided by the final delta.
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { resolve } from "node:path";
 import { buildBn128, ChaCha, type Curve, type Elem } from "ffjavascript";
 import { nativeAvailable, nativeBinaryPath } from "../../prover/backends/native.ts";
 
@@ -97,6 +98,7 @@ export interface ContributeNativeOptions {
  * same entropy handling), with sections 8 and 9 scaled natively. Returns the contribution hash (blake2b-512, hex).
  */
 export async function contributeNative(inZkey: string, outZkey: string, name: string, entropy: string, opts: ContributeNativeOptions = {}): Promise<string> {
+  if (resolve(inZkey) === resolve(outZkey)) throw new Error(`a contribution must write a new file, not ${inZkey} itself`);
   const c = await curve();
   const { G1, G2, Fr } = c;
   const fdIn = openSync(inZkey, "r");
@@ -207,8 +209,13 @@ export async function contributeNative(inZkey: string, outZkey: string, name: st
     closeSync(fdOut);
     fdOut = undefined;
 
-    // 4. sections 8 and 9 times delta^-1, in place
-    await (opts.scaleSections ?? ((path, inv) => scaleG1Sections(path, [8, 9], inv)))(outZkey, invDelta);
+    // 4. sections 8 and 9 times delta^-1, in place (a key left half scaled by a failure is removed)
+    try {
+      await (opts.scaleSections ?? ((path, inv) => scaleG1Sections(path, [8, 9], inv)))(outZkey, invDelta);
+    } catch (e) {
+      rmSync(outZkey, { force: true });
+      throw e;
+    }
 
     const hash = blake2b()
       .update(g1Unc(deltaAfter))

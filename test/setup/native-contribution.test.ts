@@ -198,7 +198,7 @@ describe("Groth16 setup: native phase-2 contributions", function () {
     expect(loadPackage(pkg).manifest.setup?.contributions[0]?.hash).to.equal((await readContributions(join(pkg, "circuit.zkey")))[0]!.hash);
   });
 
-  it("scale-g1 refuses a scalar that is not below r, and a missing section", async function () {
+  it("scale-g1 refuses a scalar that is not below r and a missing section; a failed contribution leaves no file", async function () {
     const copy = join(dir, "refuse.zkey");
     copyFileSync(k0, copy);
     let err = "";
@@ -206,6 +206,16 @@ describe("Groth16 setup: native phase-2 contributions", function () {
     expect(err).to.match(/below r/);
     await scaleG1Sections(copy, [42], 1n).catch((e: Error) => (err = e.message));
     expect(err).to.match(/missing section 42/);
+    expect(readFileSync(copy).equals(readFileSync(k0))).to.equal(true);
+    // a contribution whose scaling fails leaves no key behind; one onto its own input is refused
+    const failed = join(dir, "failed.zkey");
+    err = "";
+    await contributeNative(k0, failed, "x", "e", { scaleSections: () => Promise.reject(new Error("scaler died")) }).catch((e: Error) => (err = e.message));
+    expect(err).to.equal("scaler died");
+    expect(existsSync(failed)).to.equal(false);
+    err = "";
+    await contributeNative(copy, copy, "x", "e").catch((e: Error) => (err = e.message));
+    expect(err).to.match(/must write a new file/);
     expect(readFileSync(copy).equals(readFileSync(k0))).to.equal(true);
   });
 });
