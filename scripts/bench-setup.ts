@@ -1,10 +1,12 @@
-// Phase-2 timings with snarkjs for built packages: the initial key (newZKey), one secret contribution, and the
-// full verification against circuit.r1cs and the powers of tau (what `ozk ceremony verify` does).
+// Phase-2 timings for built packages: the initial key (newZKey), one secret contribution with snarkjs and one with
+// the native scaler (circuits/compiler/contribute.ts; "-" when the native binary is not built), and the full
+// verification of the native one against circuit.r1cs and the powers of tau (what `ozk ceremony verify` does).
 // Usage: npx tsx scripts/bench-setup.ts --ptau <file> <package>...   (default ptau: the file OZK_PTAU names)
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultPtau, readManifest } from "../circuits/compiler/build.ts";
+import { contributeNative, nativeSetupAvailable } from "../circuits/compiler/contribute.ts";
 import { contributeSecret, initialKey, ptauPower, releaseCurve, verifyKey } from "../circuits/compiler/setup.ts";
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -19,20 +21,27 @@ async function main(): Promise<void> {
   const ptau = at >= 0 ? args.splice(at, 2)[1] : defaultPtau();
   if (!ptau || args.length === 0) throw new Error("usage: tsx scripts/bench-setup.ts --ptau <file> <package>...");
   const work = mkdtempSync(join(tmpdir(), "ozk-bench-setup-"));
-  console.log(`| package | constraints | ptau power | init (newZKey) | one contribution | verify (from r1cs) | key size |`);
-  console.log(`|---|---:|---:|---:|---:|---:|---:|`);
+  const native = await nativeSetupAvailable();
+  console.log(`| package | constraints | ptau power | init (newZKey) | contribution, snarkjs | contribution, native | verify (from r1cs) | key size |`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
   try {
     for (const pkg of args) {
       const m = readManifest(pkg);
       const r1cs = join(pkg, "circuit.r1cs");
       const k0 = join(work, `${m.name}_0000.zkey`);
       const k1 = join(work, `${m.name}_0001.zkey`);
+      const k1n = join(work, `${m.name}_0001_native.zkey`);
       const [, init] = await timed(() => initialKey(r1cs, ptau, k0));
+      process.env.OZK_NATIVE_SETUP = "0";
       const [, contribute] = await timed(() => contributeSecret(k0, k1, "bench"));
-      const [ok, verify] = await timed(() => verifyKey(r1cs, ptau, k1));
+      delete process.env.OZK_NATIVE_SETUP;
+      const [, contributeN] = native ? await timed(() => contributeNative(k0, k1n, "bench", "bench entropy")) : [null, NaN];
+      const checked = native ? k1n : k1;
+      const [ok, verify] = await timed(() => verifyKey(r1cs, ptau, checked));
       if (!ok) throw new Error(`${pkg}: the contributed key does not verify`);
-      const mb = (statSync(k1).size / 1e6).toFixed(1);
-      console.log(`| ${m.name} | ${m.constraints} | ${ptauPower(ptau)} | ${init.toFixed(1)} s | ${contribute.toFixed(1)} s | ${verify.toFixed(1)} s | ${mb} MB |`);
+      const mb = (statSync(checked).size / 1e6).toFixed(1);
+      const n = native ? `${contributeN.toFixed(1)} s` : "-";
+      console.log(`| ${m.name} | ${m.constraints} | ${ptauPower(ptau)} | ${init.toFixed(1)} s | ${contribute.toFixed(1)} s | ${n} | ${verify.toFixed(1)} s | ${mb} MB |`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -67,6 +67,9 @@ declare module "ffjavascript" {
     timesFr(p: Elem, s: Elem): Elem;
     timesScalar(p: Elem, s: bigint): Elem;
     fromRprLEM(buff: Uint8Array, offset: number): Elem;
+    toRprLEM(buff: Uint8Array, offset: number, p: Elem): void;
+    /** A point derived from the generator's output (snarkjs's hash-to-curve for proofs of knowledge). */
+    fromRng(rng: ChaCha): Elem;
     toRprUncompressed(buff: Uint8Array, offset: number, p: Elem): void;
   }
   export interface Curve {

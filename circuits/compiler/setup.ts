@@ -10,6 +10,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename } from "node:path";
 import * as snarkjs from "snarkjs";
 import { buildBn128, ChaCha, type Curve } from "ffjavascript";
+import { contributeNative, nativeSetupAvailable } from "./contribute.ts";
 
 export type SetupKind = "ceremony" | "single-contributor" | "unsafe-dev";
 
@@ -165,13 +166,16 @@ export async function initialKey(r1csPath: string, ptauPath: string, zkeyPath: s
 
 /**
  * Adds a secret contribution: `entropy` (default 64 bytes from the operating system's CSPRNG, which snarkjs mixes
- * with 64 more of its own) picks the contribution's secret, which lives only in this process and is never written
- * or logged. Returns the contribution hash (hex) the contributor publishes.
+ * with 64 more of its own) picks the contribution's secret, which lives only in this process (and, as delta^-1, in
+ * the native scaler's while it runs) and is never written or logged. Returns the contribution hash (hex) the
+ * contributor publishes. The points are scaled by the native binary when it is built (circuits/compiler/contribute.ts,
+ * the same file snarkjs writes), by snarkjs otherwise or when OZK_NATIVE_SETUP=0.
  */
 export async function contributeSecret(inZkey: string, outZkey: string, name: string, entropy?: Uint8Array): Promise<string> {
   if (!name.trim()) throw new Error("a contribution needs a name (who contributed)");
   if (Buffer.byteLength(name) > 64) throw new Error(`contribution name "${name}" is longer than 64 bytes (snarkjs stores at most 64)`);
   const secret = Buffer.from(entropy ?? randomBytes(64)).toString("hex");
+  if (await nativeSetupAvailable()) return contributeNative(inZkey, outZkey, name, secret);
   const hash = (await snarkjs.zKey.contribute(inZkey, outZkey, name, secret, quietLogger)) as Uint8Array;
   return Buffer.from(hash).toString("hex");
 }

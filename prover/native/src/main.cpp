@@ -1,14 +1,84 @@
-// ozk-prover: `prove` (snarkjs-compatible Groth16 proof from .zkey + .wtns) and `devsetup` (INSECURE dev .zkey).
+// ozk-prover: `prove` (snarkjs-compatible Groth16 proof from .zkey + .wtns), `devsetup` (INSECURE dev .zkey) and
+// `scale-g1` (the point scaling of a phase-2 contribution, see circuits/compiler/contribute.ts).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "ozk/devsetup.hpp"
 #include "ozk/groth16.hpp"
+#include "ozk/scale.hpp"
 #include "ozk/serve.hpp"
 
 using namespace ozk;
+
+// Multiplies every G1 point of the given sections of a .zkey by one scalar, in place (the file is mapped shared
+// and written back). The scalar is a decimal integer below r read from stdin, not from the command line, because
+// in a contribution it is the secret delta^-1 and a command line is visible to every local user.
+static void scale_sections(const std::string& path, const std::vector<uint32_t>& ids, int threads, bool timings) {
+  std::string line;
+  if (!std::getline(std::cin, line)) throw Error("scale-g1: expected the scalar (decimal) on stdin");
+  uint64_t k[4];
+  if (!dec_to_u256(line, k) || Fr::geq_p(k)) throw Error("scale-g1: the scalar must be a decimal integer below r");
+  std::fill(line.begin(), line.end(), '0');
+  int fd = open(path.c_str(), O_RDWR);
+  if (fd < 0) throw Error("cannot open " + path + ": " + strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) { close(fd); throw Error("cannot stat " + path); }
+  size_t size = (size_t)st.st_size;
+  void* m = size >= 12 ? mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+  close(fd);
+  if (m == MAP_FAILED) throw Error("cannot map " + path + " for writing");
+  uint8_t* base = (uint8_t*)m;
+  try {
+    if (memcmp(base, "zkey", 4) != 0) throw Error(path + ": not a .zkey file (bad magic)");
+    uint32_t nsec;
+    memcpy(&nsec, base + 8, 4);
+    size_t pos = 12;
+    std::vector<std::pair<uint8_t*, uint64_t>> todo(ids.size());
+    std::vector<bool> seen(ids.size(), false);
+    for (uint32_t i = 0; i < nsec; i++) {
+      if (pos + 12 > size) throw Error(path + ": truncated section table");
+      uint32_t type;
+      uint64_t len;
+      memcpy(&type, base + pos, 4);
+      memcpy(&len, base + pos + 4, 8);
+      pos += 12;
+      if (len > size - pos) throw Error(path + ": section " + std::to_string(type) + " runs past the end of the file");
+      for (size_t j = 0; j < ids.size(); j++)
+        if (ids[j] == type) {
+          if (seen[j]) throw Error(path + ": section " + std::to_string(type) + " appears twice");
+          seen[j] = true;
+          todo[j] = {base + pos, len};
+        }
+      pos += len;
+    }
+    for (size_t j = 0; j < ids.size(); j++) {
+      if (!seen[j]) throw Error(path + ": missing section " + std::to_string(ids[j]));
+      if (todo[j].second % 64 != 0) throw Error(path + ": section " + std::to_string(ids[j]) + " is not a list of G1 points");
+    }
+    for (size_t j = 0; j < ids.size(); j++) {
+      Timer t;
+      size_t n = todo[j].second / 64;
+      scale_g1_bytes(todo[j].first, n, k, threads);
+      if (timings) fprintf(stderr, "ozk-prover: section %u: %zu points in %.0f ms (%d threads)\n", ids[j], n, t.ms(), threads);
+    }
+    if (msync(base, size, MS_SYNC) != 0) throw Error("cannot write " + path + " back");
+  } catch (...) {
+    munmap(m, size);
+    memset(k, 0, sizeof k);
+    throw;
+  }
+  munmap(m, size);
+  memset(k, 0, sizeof k);
+}
 
 static void usage() {
   fprintf(stderr,
@@ -16,6 +86,8 @@ static void usage() {
           "  ozk-prover prove <circuit.zkey> <witness.wtns> <proof.json> <public.json> [--threads N] [--timings]\n"
           "  ozk-prover serve <circuit.zkey> [--threads N]   (resident key; requests on stdin, see serve.hpp)\n"
           "  ozk-prover devsetup-UNSAFE <circuit.r1cs> <out.zkey> [--seed N] [--threads N]\n"
+          "  ozk-prover scale-g1 <circuit.zkey> <section>[,<section>...] [--threads N] [--timings]\n"
+          "      (multiplies the sections' G1 points by the scalar read from stdin, in place)\n"
           "  ozk-prover version\n");
 }
 
@@ -65,6 +137,20 @@ int main(int argc, char** argv) {
         ProveTimings tm;
         return prove(zk, wt, threads, tm, /*resident=*/true, &tables);
       }, threads);
+    }
+    if (pos[0] == "scale-g1" && pos.size() == 3) {
+      std::vector<uint32_t> ids;
+      size_t at = 0;
+      while (at <= pos[2].size()) {
+        size_t comma = pos[2].find(',', at);
+        std::string id = pos[2].substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) throw Error("scale-g1: bad section list " + pos[2]);
+        ids.push_back((uint32_t)std::stoul(id));
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+      }
+      scale_sections(pos[1], ids, threads, timings);
+      return 0;
     }
     if (pos[0] == "devsetup-UNSAFE" && pos.size() == 3) {
       fprintf(stderr, "WARNING: devsetup-UNSAFE: toxic waste is derived from a public seed; anyone can forge proofs "

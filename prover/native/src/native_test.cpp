@@ -1,4 +1,5 @@
 // ozk-native-test: C++ self-checks (`selftest`) and oracle commands the TypeScript tests compare with ffjavascript.
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "ozk/devsetup.hpp"
 #include "ozk/groth16.hpp"
 #include "ozk/msm_plan.hpp"
+#include "ozk/scale.hpp"
 #include "ozk/serve.hpp"
 
 using namespace ozk;
@@ -426,11 +428,103 @@ static int cmd_selftest() {
     intt_inplace(b.data(), logn, ntt_twiddles(logn, true, 2), 2);
     CHECK(a == b);
   }
+  // shared-scalar batch scaling (a phase-2 contribution) against one double-and-add per point
+  {
+    const size_t n = 1100;  // more than two batches of 512 and a partial one
+    std::vector<G1Affine> pts(n);
+    for (size_t i = 0; i < n; i++) pts[i] = i % 97 == 3 ? G1Affine::inf() : g1.mul(rand_fr().v).to_affine();
+    pts[5] = pts[6];  // a repeated point
+    const uint64_t small[4] = {1, 0, 0, 0}, r_minus_1[4] = {FrParams::P[0] - 1, FrParams::P[1], FrParams::P[2], FrParams::P[3]};
+    std::vector<const uint64_t*> ks = {small, r_minus_1};
+    Fr k_rand = rand_fr();
+    uint64_t kr[4];
+    memcpy(kr, k_rand.v, 32);  // any bits below r will do
+    ks.push_back(kr);
+    for (int threads : {1, 3})
+      for (const uint64_t* k : ks) {
+        std::vector<uint8_t> raw(n * 64);
+        memcpy(raw.data(), pts.data(), n * 64);
+        scale_g1_bytes(raw.data(), n, k, threads);
+        for (size_t i = 0; i < n; i++) {
+          G1Affine got;
+          memcpy(&got, raw.data() + i * 64, 64);
+          G1Affine want = G1::from_affine(pts[i]).mul(k).to_affine();
+          CHECK(got.x == want.x && got.y == want.y);
+        }
+      }
+    // GLV: phi(G) = lambda G, the basis is in the lattice with determinant r, and the split rebuilds k with short halves
+    {
+      uint64_t lam[4];
+      CHECK(dec_to_u256("21888242871839275217838484774961031246154997185409878258781734729429964517155", lam));
+      G1Affine ga = g1.to_affine(), la = g1.mul(lam).to_affine();
+      CHECK(la.x == ga.x * Glv::beta() && la.y == ga.y);
+      uint64_t det[4], t[4];
+      const uint64_t gg[1] = {Glv::G};
+      mul_trunc4(Glv::A1, 2, Glv::A2, 2, det);
+      mul_trunc4(gg, 1, gg, 1, t);
+      add4(det, t);
+      CHECK(memcmp(det, FrParams::P, 32) == 0);
+      Fr lambda = Fr::from_raw(lam);
+      std::vector<std::array<uint64_t, 4>> ks_glv = {{0, 0, 0, 0}, {1, 0, 0, 0}, {FrParams::P[0] - 1, FrParams::P[1], FrParams::P[2], FrParams::P[3]}};
+      for (int i = 0; i < 200; i++) {
+        Fr x = rand_fr();
+        ks_glv.push_back({x.v[0], x.v[1], x.v[2], x.v[3]});
+      }
+      for (auto& k : ks_glv) {
+        uint64_t k1[4], k2[4];
+        bool n1, n2;
+        glv_split(k.data(), k1, n1, k2, n2);
+        CHECK(k1[2] == 0 && k1[3] == 0 && k2[2] == 0 && k2[3] == 0);  // both halves below 2^128
+        Fr a = Fr::from_raw(k1), b = Fr::from_raw(k2);
+        if (n1) a = a.neg();
+        if (n2) b = b.neg();
+        CHECK(a + lambda * b == Fr::from_raw(k.data()));
+      }
+    }
+    // width-5 NAF digits rebuild the scalar
+    for (int t = 0; t < 50; t++) {
+      Fr k = rand_fr();
+      int8_t d[260];
+      int nd = wnaf_recode(k.v, SCALE_WNAF_W, d);
+      Fr acc = Fr::zero(), two = Fr::from_u64(2);
+      bool shape = true;
+      for (int j = nd - 1; j >= 0; j--) {
+        acc = acc * two;
+        if (d[j] > 0) acc = acc + Fr::from_u64((uint64_t)d[j]);
+        if (d[j] < 0) acc = acc - Fr::from_u64((uint64_t)-d[j]);
+        if (d[j] != 0 && ((d[j] & 1) == 0 || d[j] > 15 || d[j] < -15)) shape = false;
+      }
+      uint64_t raw_k[4];
+      memcpy(raw_k, k.v, 32);
+      CHECK(acc == Fr::from_raw(raw_k) && shape);
+    }
+  }
   if (failures) {
     fprintf(stderr, "selftest: %d failures\n", failures);
     return 1;
   }
   printf("selftest: ok\n");
+  return 0;
+}
+
+// Synthetic benchmark of the contribution's point scaling: 2^logn pseudo-random G1 points times a random scalar.
+static int cmd_scale_bench(int logn, int threads) {
+  const size_t n = (size_t)1 << logn;
+  G1 g1 = g1_generator();
+  // distinct points cheaply: a few random multiples, then a running sum (normalized in one pass)
+  std::vector<G1> jac(n);
+  G1 step = g1.mul(rand_fr().v), cur = g1.mul(rand_fr().v);
+  for (size_t i = 0; i < n; i++) { jac[i] = cur; cur = cur + step; }
+  std::vector<uint8_t> raw(n * 64);
+  std::vector<Fq> scratch(n);
+  normalize_batch(jac.data(), reinterpret_cast<G1Affine*>(raw.data()), n, scratch.data());
+  jac.clear();
+  jac.shrink_to_fit();
+  Fr k = rand_fr();
+  Timer t;
+  scale_g1_bytes(raw.data(), n, k.v, threads);
+  double ms = t.ms();
+  printf("{\"points\":%zu,\"threads\":%d,\"ms\":%.0f}\n", n, threads, ms);
   return 0;
 }
 
@@ -446,11 +540,12 @@ int main(int argc, char** argv) {
     if (a.size() == 3 && a[0] == "ntt") return cmd_ntt(a[1], a[2], false);
     if (a.size() == 3 && a[0] == "intt") return cmd_ntt(a[1], a[2], true);
     if (a.size() == 1 && a[0] == "g2-outside-subgroup") return cmd_g2_outside();
+    if (a.size() == 3 && a[0] == "scale-bench") return cmd_scale_bench(std::stoi(a[1]), std::stoi(a[2]));
     if (a.size() == 5 && a[0] == "plan-prove") return cmd_plan_prove(a[1], a[2], a[3], a[4]);
   } catch (const std::exception& e) {
     fprintf(stderr, "ozk-native-test: error: %s\n", e.what());
     return 1;
   }
-  fprintf(stderr, "usage: ozk-native-test selftest | field | msm-g1 P S | msm-g2 P S | g1-ops P | g2-ops P | ntt IN OUT | intt IN OUT | plan-prove ZKEY WTNS PROOF PUBLIC | g2-outside-subgroup\n");
+  fprintf(stderr, "usage: ozk-native-test selftest | field | msm-g1 P S | msm-g2 P S | g1-ops P | g2-ops P | ntt IN OUT | intt IN OUT | plan-prove ZKEY WTNS PROOF PUBLIC | g2-outside-subgroup | scale-bench LOGN THREADS\n");
   return 2;
 }
