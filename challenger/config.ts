@@ -11,6 +11,8 @@ export const challengerConfigSchema = z
     deployment: z.string().min(1),
     /** Model packages whose claims are re-executed; claims of other models are ignored. */
     models: configFields.models,
+    /** Accept unsafe-dev registry entries off the development chain (see configFields.allowUnsafeSetup). */
+    allowUnsafeSetup: configFields.allowUnsafeSetup,
     /**
      * Which claims to re-execute. all: every claim. probability: each with `probability`.
      * value: every claim whose bond (plus request fee) is at least `valueThreshold`, the rest with `probability`.

@@ -14,6 +14,8 @@ export const providerConfigSchema = z
     deployment: z.string().min(1),
     /** Model packages served; modelId defaults to the deployment's entry for the package's name. */
     models: configFields.models,
+    /** Accept unsafe-dev registry entries off the development chain (see configFields.allowUnsafeSetup). */
+    allowUnsafeSetup: configFields.allowUnsafeSetup,
     /** Bond locked per claim (at least the model's minimum; 0 means the minimum). */
     bond: amount.default(0n),
     /** Free stake kept ready: topped up from the token balance when below one bond. */

@@ -1,11 +1,13 @@
 // Deploys ozk (bond token if none given, ModelRegistry, ClaimManager, optional models with their verifiers) to any
 // ethers Signer, and writes deployments/<network>.json {network, chainId, addresses, deployBlock, models}.
-// CLI: npx hardhat run scripts/deploy.ts [--network localhost]   (env: OZK_TOKEN, OZK_TREASURY, OZK_NO_FIXTURE_MODEL=1)
+// CLI: npx hardhat run scripts/deploy.ts [--network localhost]   (env: OZK_TOKEN, OZK_TREASURY, OZK_NO_FIXTURE_MODEL=1;
+// the unsafe-dev fixture model is registered on the local development chain only)
 // Library: import { deployOzk, writeDeployment } from "./scripts/deploy.ts".
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ContractFactory, Contract, type Signer, type InterfaceAbi } from "ethers";
+import { DEV_CHAIN_ID } from "../sdk/protocol.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -238,10 +240,12 @@ async function main(): Promise<void> {
   const { network } = await import("hardhat");
   const connection = await network.create();
   const [signer] = await connection.ethers.getSigners();
+  // The fixture model's key is unsafe-dev (public toxic waste): registered on the local development chain only.
+  const local = Number((await signer!.provider!.getNetwork()).chainId) === DEV_CHAIN_ID;
   const deployment = await deployOzk(signer!, {
     token: process.env.OZK_TOKEN,
     treasury: process.env.OZK_TREASURY,
-    models: process.env.OZK_NO_FIXTURE_MODEL ? [] : [tinyFixtureModel()],
+    models: process.env.OZK_NO_FIXTURE_MODEL || !local ? [] : [tinyFixtureModel()],
     log: (line) => console.log(line),
   });
   const path = writeDeployment(connection.networkName, deployment);

@@ -79,6 +79,9 @@ export function toSolidityProof(proof: SnarkjsProof): SolidityProof {
   ];
 }
 
+/** Chain id of the local development chain (Hardhat's): the only chain where unsafe-dev models are served by default. */
+export const DEV_CHAIN_ID = 31337;
+
 /** Solidity `SetupKind`: how a model's Groth16 key was made, as its registrant declares it. */
 export const SetupKind = { UnsafeDev: 0, SingleContributor: 1, Ceremony: 2 } as const;
 export type SetupKind = (typeof SetupKind)[keyof typeof SetupKind];

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Contract, JsonRpcProvider, NonceManager, Wallet, type Signer } from "ethers";
 import type { Address, Hex } from "viem";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
-import { setupKindOf, supportedSetupKind, type SetupKindName, type SetupRecordLike } from "../../sdk/protocol.ts";
+import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKindName, type SetupRecordLike } from "../../sdk/protocol.ts";
 import { exampleProof } from "../../sdk/node/models.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/build.ts";
@@ -56,8 +56,7 @@ export async function mintDevTokens(rpcUrl: string, key: Hex, d: Deployment, to:
   await (await token.getFunction("mint")(to, amount)).wait();
 }
 
-/** The local development chain (Hardhat, anvil): the only chain where an unsafe-dev package may be registered by default. */
-export const DEV_CHAIN_ID = 31337;
+export { DEV_CHAIN_ID };
 
 /** Seconds a claim can be challenged and seconds to prove once challenged. */
 export type Windows = ReturnType<typeof defaultWindows>;

@@ -29,7 +29,7 @@ import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl,
 import { createLogger, type Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { assertEntryMatches, loadModels, type ServedModel } from "./models.ts";
-import type { ModelEntry } from "../protocol.ts";
+import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../protocol.ts";
 import { openStore, type Store } from "./store.ts";
 import { withRetry } from "./retry.ts";
 
@@ -130,9 +130,18 @@ export async function readModelEntry(c: Chainable, modelId: Hex): Promise<ModelE
  * output shape, setup kind): a FatalError naming the field and both values stops the daemon before it stakes,
  * claims or challenges on a model that is not the one it runs.
  */
-export async function checkModelEntries(c: Chainable, models: Map<Hex, ServedModel>): Promise<void> {
+export async function checkModelEntries(c: Chainable, models: Map<Hex, ServedModel>, allowUnsafeSetup = false): Promise<void> {
   for (const model of models.values()) {
-    assertEntryMatches(model, await readModelEntry(c, model.modelId));
+    const entry = await readModelEntry(c, model.modelId);
+    assertEntryMatches(model, entry);
+    if (entry.setupKind === SetupKind.UnsafeDev && c.deployment.chainId !== DEV_CHAIN_ID && !allowUnsafeSetup) {
+      throw new ConfigError(
+        `${model.name}: its registry entry declares an unsafe-dev setup on chain ${c.deployment.chainId}: the key's toxic waste is public, so anyone ` +
+          `can forge a counter-proof against an honest claim and take its bond. Serve only models with a sound setup here, or set ` +
+          `allowUnsafeSetup: true if this chain holds nothing of value.`,
+        [`setupKind: unsafe-dev on chain ${c.deployment.chainId}`],
+      );
+    }
     c.logger.info({ model: model.name, modelId: model.modelId }, "registry entry matches the package");
   }
 }
@@ -267,6 +276,7 @@ export async function createDaemonBase(
     logLevel: string;
     models: ReadonlyArray<{ package: string; modelId?: string }>;
     health?: HealthSettings;
+    allowUnsafeSetup?: boolean;
   },
   logger?: Logger,
 ): Promise<DaemonBase> {
@@ -279,7 +289,7 @@ export async function createDaemonBase(
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
   const models = loadModels(config.models, deployment);
-  await checkModelEntries(base, models);
+  await checkModelEntries(base, models, config.allowUnsafeSetup ?? false);
   const store = openStore(config.store);
   return {
     ...base,

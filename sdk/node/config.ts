@@ -179,6 +179,12 @@ export const configFields = {
   hex32,
   /** A token amount: bigint, decimal string or non-negative integer, as a bigint. */
   amount: z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v)),
+  /**
+   * Serve or challenge models whose registry entry declares an unsafe-dev setup on a chain other than the local
+   * development chain (31337). Off by default: the toxic waste of such a key is public, so anyone can forge a
+   * counter-proof against an honest claim (or a proof of a false one).
+   */
+  allowUnsafeSetup: z.boolean().default(false),
   /** Model packages served or checked; modelId defaults to the deployment's entry for the package's name. */
   models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
   /**
