@@ -428,10 +428,11 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         if (!Groth16Verification.verify(verifier, proof, signals)) revert InvalidProof(claimId);
     }
 
-    /// @dev Who earns the slash reward of a counter-proof. A challenger whose challenge is older than this block found
-    /// the lie first and keeps the reward (else a cheater could have a second address counter-prove its own claim and
-    /// take the honest challenger's reward back). A challenge made in this very block (a front-run of the reveal seen
-    /// in the mempool) earns only its bond back, and so does a claim nobody challenged: the reward goes to the revealer.
+    /// @dev Who earns the slash reward of a counter-proof. A challenger whose challenge is older than this block
+    /// found the lie first and keeps the reward (else a cheater could have a second address counter-prove its own
+    /// claim and take the honest challenger's reward back). Otherwise the revealer earns it: on an unchallenged
+    /// claim, and over a challenge made in this very block (a front-run of the reveal seen in the mempool), which
+    /// only gets its bond back.
     function _counterProofBeneficiary(bytes32 modelId, ClaimState state, ClaimStatus status)
         private
         view
@@ -439,7 +440,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     {
         if (status != ClaimStatus.Challenged) return msg.sender;
         (uint48 proofWindow,) = registry.disputeParams(modelId);
-        // INVARIANT: a challenge sets deadline = its timestamp + proofWindow, and the model's proofWindow never changes.
+        // INVARIANT: a challenge sets deadline = its timestamp + proofWindow; a model's proofWindow never changes.
         uint256 challengedAt = uint256(state.deadline()) - proofWindow;
         return challengedAt < block.timestamp ? state.challenger() : msg.sender;
     }
