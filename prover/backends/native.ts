@@ -14,17 +14,18 @@ import { NativeProverError, proverErrorMessage, ResidentPool } from "./resident.
 
 export { NativeProverError } from "./resident.ts";
 
-const defaultBinary = fileURLToPath(new URL("../native/build/ozk-prover", import.meta.url));
-const defaultCudaBinary = fileURLToPath(new URL("../native/build/ozk-prover-cuda", import.meta.url));
+// Resolved when asked, not at import: a bundler or a jsdom test environment that imports this module (through the
+// setup code) without a file: URL for it must not fail.
+const builtBinary = (name: string): string => fileURLToPath(new URL(`../native/build/${name}`, import.meta.url));
 
 /** The prover binary: env OZK_NATIVE_PROVER, else the one prover/native/build.sh writes. */
 export function nativeBinaryPath(): string {
-  return process.env.OZK_NATIVE_PROVER ?? defaultBinary;
+  return process.env.OZK_NATIVE_PROVER ?? builtBinary("ozk-prover");
 }
 
 /** The CUDA prover binary: env OZK_CUDA_PROVER, else the one prover/native/cuda/build-cuda.sh writes. */
 export function cudaBinaryPath(): string {
-  return process.env.OZK_CUDA_PROVER ?? defaultCudaBinary;
+  return process.env.OZK_CUDA_PROVER ?? builtBinary("ozk-prover-cuda");
 }
 
 function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
