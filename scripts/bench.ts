@@ -1,5 +1,5 @@
 // `npm run bench`: ozk's benchmark (not a test). Parts, each run in its own process (scripts/bench/):
-//   gas     whole-transaction gas per contract function against issue 3's targets and snapshots/gas.json
+//   gas     whole-transaction gas per contract function against the gas targets and snapshots/gas.json
 //   models  per shipped model package: constraints, witness / prove / verify time, on-chain gas, fidelity
 //   load    claims per minute and proof latency with the provider and challenger daemons as processes
 //   prover  scripts/bench-prover.ts (the native prover's benchmark), when present; not with --quick

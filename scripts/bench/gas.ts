@@ -1,5 +1,5 @@
 // Bench part 1: whole-transaction gas per ClaimManager / ModelRegistry function (scripts/gas-snapshot.ts
-// measureGas(), a fresh in-process chain and the real fixture verifier), next to issue 3's targets and the
+// measureGas(), a fresh in-process chain and the real fixture verifier), next to the gas targets and the
 // committed snapshot (snapshots/gas.json).
 // Usage: tsx scripts/bench/gas.ts --out bench-results/gas.json
 import { existsSync, readFileSync } from "node:fs";

@@ -35,7 +35,7 @@ export function gasMarkdown(g: GasResult & PartMeta): string {
   const lines = [
     `### Gas per function (${mode(g)})`,
     "",
-    "Whole-transaction `gasUsed` from `measureGas()` (scripts/gas-snapshot.ts: fresh in-process chain, real fixture verifier, 10 outputs), against issue 3's targets and the committed `snapshots/gas.json`.",
+    "Whole-transaction `gasUsed` from `measureGas()` (scripts/gas-snapshot.ts: fresh in-process chain, real fixture verifier, 10 outputs), against the gas targets and the committed `snapshots/gas.json`.",
     "",
     "| function | gas | target | within target | snapshot | diff |",
     "|---|---:|---:|:---:|---:|---:|",
