@@ -31,6 +31,22 @@ export const providerConfigSchema = z
     prover: configFields.prover,
     /** Answer on-chain InferenceRequested for served models. */
     answerRequests: z.boolean().default(true),
+    /**
+     * Which requests are worth answering. A request is a stranger's transaction: without bounds a 1-wei request
+     * asking for a huge minimum bond would lock the whole stake for a challenge window, and a large callback makes
+     * every settlement expensive. Requests outside these bounds are refused (the job fails, with the reason).
+     */
+    requestPolicy: z
+      .object({
+        /** Least fee (token units) a request must pay. */
+        minFee: amount.default(0n),
+        /** Largest bond a request may require; 0: no more than this provider's own bond for the model. */
+        maxBond: amount.default(0n),
+        /** Largest consumer callback gas this provider will supply at settlement. */
+        maxCallbackGas: z.number().int().nonnegative().default(500_000),
+      })
+      .strict()
+      .default({}),
     /** Fault injection for tests and the demo: the fraction of claims made with a wrong output. Never set it in production. */
     faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */

@@ -253,6 +253,24 @@ function failJob(ctx: ProviderContext, job: Job, reason: string): void {
 }
 
 /**
+ * Why the provider's request policy refuses a request, or undefined when it is worth answering: a fee below
+ * `minFee`, a required bond above `maxBond` (0: above the provider's own bond for the model), or a callback above
+ * `maxCallbackGas` (the provider supplies that gas when it settles).
+ */
+export function requestRefusal(
+  policy: ProviderContext["config"]["requestPolicy"] | undefined,
+  req: { fee: bigint; minBond: bigint; callbackGasLimit: number | bigint },
+  ownBond: bigint,
+): string | undefined {
+  const p = policy ?? { minFee: 0n, maxBond: 0n, maxCallbackGas: 500_000 };
+  const maxBond = p.maxBond === 0n ? ownBond : p.maxBond;
+  if (req.fee < p.minFee) return `request fee ${req.fee} is below requestPolicy.minFee ${p.minFee}`;
+  if (req.minBond > maxBond) return `request requires a bond of ${req.minBond}, above requestPolicy.maxBond ${maxBond}`;
+  if (BigInt(req.callbackGasLimit) > BigInt(p.maxCallbackGas)) return `request callback gas ${req.callbackGasLimit} is above requestPolicy.maxCallbackGas ${p.maxCallbackGas}`;
+  return undefined;
+}
+
+/**
  * Answers a request in two steps, one per call when the chain has not moved on: commit to hashAnswer(requestId,
  * outputHash, bond, salt), then, in a later block, answerRequest reveals it. The answer is stored before the
  * commit is sent; a restart finds it and the commitment on chain, and goes on where it stopped.
@@ -267,9 +285,11 @@ async function answerJob(ctx: ProviderContext, job: Job): Promise<void> {
   if (BigInt(req.provider) !== 0n && req.provider.toLowerCase() !== me) return failJob(ctx, job, `request names another provider (${req.provider})`);
   let answer = job.answer;
   if (!answer) {
+    const modelBond = await bondFor(ctx, job.modelId);
+    const refused = requestRefusal(ctx.config.requestPolicy, req, modelBond);
+    if (refused) return failJob(ctx, job, refused);
     const model = ctx.models.get(job.modelId)!;
     const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, job.values.map(BigInt)).outputs);
-    const modelBond = await bondFor(ctx, job.modelId);
     const bond = req.minBond > modelBond ? req.minBond : modelBond;
     await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
     const salt = randomSalt();

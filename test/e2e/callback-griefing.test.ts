@@ -8,7 +8,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { step, type ProviderContext } from "../../provider/step.ts";
+import { requestRefusal, step, type ProviderContext } from "../../provider/step.ts";
 import { openStore } from "../../sdk/node/store.ts";
 import { EventCursor } from "../../sdk/node/cursor.ts";
 import { createLogger } from "../../sdk/node/logger.ts";
@@ -22,7 +22,7 @@ import { ClaimStatus, RequestStatus, deployFixture, ethers, mockExample, modelPa
 // Hardhat's default account #1 (the fixture's `provider`).
 const PROVIDER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as Hex;
 
-describe("provider daemon against a gas-burning consumer callback", function () {
+describe("provider daemon against hostile requests", function () {
   this.timeout(300_000);
 
   it("a challenged answer to a request whose callback burns its gas is still proven: the daemon sets the gas itself", async () => {
@@ -58,7 +58,8 @@ describe("provider daemon against a gas-burning consumer callback", function () 
       models: new Map([[modelId, { modelId, name: "mnist-mlp", pkg }]]),
       metrics: new Metrics({ prefix: "ozk_provider_", defaultLabels: { service: "provider" } }),
       signal: new AbortController().signal,
-      config: { bond: 0n, stakeTarget: 0n, answerRequests: true, faults: { wrongOutputRate: 0 } } as never,
+      // This operator accepts the largest callback (the default policy would refuse it, see the test below).
+      config: { bond: 0n, stakeTarget: 0n, answerRequests: true, requestPolicy: { minFee: 0n, maxBond: 0n, maxCallbackGas: 1_000_000 }, faults: { wrongOutputRate: 0 } } as never,
     };
 
     const values = Array.from({ length: m.inputLength }, (_, i) => BigInt((i * 5) % 128));
@@ -81,5 +82,18 @@ describe("provider daemon against a gas-burning consumer callback", function () 
     const [callback] = await f.manager.queryFilter(f.manager.filters.ConsumerCallback(1n));
     expect(callback!.args.success).to.equal(false); // the consumer burned its gas; settlement went through anyway
     store.close();
+  });
+
+  it("the default request policy refuses what a stranger could use to lock the stake or burn settlement gas", () => {
+    const policy = { minFee: 0n, maxBond: 0n, maxCallbackGas: 500_000 };
+    const own = 100n;
+    expect(requestRefusal(policy, { fee: 1n, minBond: 0n, callbackGasLimit: 0 }, own)).to.equal(undefined);
+    expect(requestRefusal(policy, { fee: 1n, minBond: own, callbackGasLimit: 500_000 }, own)).to.equal(undefined);
+    // A 1-wei request asking for more bond than the provider posts for its own claims (the whole stake, say).
+    expect(requestRefusal(policy, { fee: 1n, minBond: own + 1n, callbackGasLimit: 0 }, own)).to.match(/requires a bond of 101, above requestPolicy.maxBond 100/);
+    expect(requestRefusal(policy, { fee: 1n, minBond: 0n, callbackGasLimit: 1_000_000 }, own)).to.match(/callback gas 1000000 is above requestPolicy.maxCallbackGas 500000/);
+    expect(requestRefusal({ ...policy, minFee: 10n }, { fee: 9n, minBond: 0n, callbackGasLimit: 0 }, own)).to.match(/fee 9 is below requestPolicy.minFee 10/);
+    // An operator who raises the bound answers it.
+    expect(requestRefusal({ ...policy, maxBond: 1000n }, { fee: 1n, minBond: 500n, callbackGasLimit: 0 }, own)).to.equal(undefined);
   });
 });

@@ -203,7 +203,8 @@ describe("e2e: daemons as processes", function () {
   it("kill -9 of the provider between committing to a request's answer and revealing it: the restart reveals that answer", async () => {
     net = await startNet("kill-commit");
     await net.chain.request("evm_setIntervalMining", [0]); // no block until the test mines one: the answer stays unrevealed
-    const honest = daemon(net, "honest");
+    // The request asks for 150 tokens of bond, above this provider's own 100: its policy must allow it.
+    const honest = daemon(net, "honest", { requestPolicy: { maxBond: String(200n * TOKEN) } });
     await honest.waitForLog("provider: started");
     const c = wallet(net, "consumer");
     const fee = 5n * TOKEN;
