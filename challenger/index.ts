@@ -1,6 +1,6 @@
 // Challenger bot wiring: config -> context (clients, store, cursor, models, metrics) -> run loop + ops server.
 // The process entry is challenger/main.ts (`ozk challenger run`).
-import { createDaemonBase, startDaemonService, type RunningDaemon } from "../sdk/node/chain.ts";
+import { createDaemonBase, startDaemonService, type RunningDaemon } from "../runtime/chain.ts";
 import type { Logger } from "../sdk/node/logger.ts";
 import { HttpError } from "../sdk/node/server.ts";
 import type { ChallengerConfig } from "./config.ts";

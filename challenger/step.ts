@@ -9,9 +9,9 @@ import { claimManagerAbi } from "../sdk/abi.ts";
 import { errorSummary } from "../sdk/errors.ts";
 import { checkInputData } from "../sdk/inputs.ts";
 import { ClaimStatus, claimStatusName, hashCounterProof, toSolidityProof, type ClaimFields, type SolidityProof } from "../sdk/protocol.ts";
-import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveOutputs } from "../sdk/node/models.ts";
+import { proveOutputs } from "../runtime/models.ts";
 import type { ChallengerConfig } from "./config.ts";
 
 export interface ChallengerContext extends DaemonBase {

@@ -4,7 +4,7 @@
 // accepting work it would fail.
 import type { Hex } from "viem";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
-import type { ServedModel } from "../sdk/node/models.ts";
+import type { ServedModel } from "../runtime/models.ts";
 import { HttpError, type Route } from "../sdk/node/server.ts";
 import { addJob, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 

@@ -1,8 +1,8 @@
 // Provider daemon wiring: config -> context (clients, store, cursor, models, metrics) -> run loop + HTTP API.
 // The process entry is provider/main.ts (`ozk provider run`).
-import { createDaemonBase, startDaemonService, type RunningDaemon } from "../sdk/node/chain.ts";
+import { createDaemonBase, startDaemonService, type RunningDaemon } from "../runtime/chain.ts";
 import type { Logger } from "../sdk/node/logger.ts";
-import { ProverClient } from "../prover/client.ts";
+import { ProverClient } from "../prover/service/client.ts";
 import { providerRoutes } from "./api.ts";
 import type { ProviderConfig } from "./config.ts";
 import { step, type ProviderContext } from "./step.ts";

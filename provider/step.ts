@@ -13,9 +13,9 @@ import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
 import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../sdk/node/chain.ts";
+import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveOutputs, type RemoteProver } from "../sdk/node/models.ts";
+import { proveOutputs, type RemoteProver } from "../runtime/models.ts";
 import type { ProviderConfig } from "./config.ts";
 
 export interface ProviderContext extends DaemonBase {

@@ -8,7 +8,7 @@ import { Contract, JsonRpcProvider, NonceManager, Wallet, type Signer } from "et
 import type { Address, Hex } from "viem";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
 import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKindName, type SetupRecordLike } from "../../sdk/protocol.ts";
-import { exampleProof } from "../../sdk/node/models.ts";
+import { exampleProof } from "../../runtime/models.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/build.ts";
 import { defaultWindows, deployOzk, loadArtifact, registerModelSpec } from "../deploy.ts";

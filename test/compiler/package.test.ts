@@ -23,7 +23,7 @@ describe("shipped model packages", function () {
   it("ozk model inspect prints constraints per layer and per operator kind", function () {
     const dir = join(ROOT, "models", "mnist-mlp");
     if (!existsSync(join(dir, "manifest.json"))) this.skip();
-    const out = execFileSync("npx", ["tsx", "scripts/ozk.ts", "model", "inspect", dir], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const out = execFileSync("npx", ["tsx", "cli/ozk.ts", "model", "inspect", dir], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const m = readManifest(dir);
     expect(out).to.contain(`${m.constraints} constraints`);
     expect(out).to.match(/per layer:[\s\S]*fc1\s+dense\s+\d+/);

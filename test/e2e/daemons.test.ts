@@ -18,8 +18,8 @@ import { registerPackage, saveDeployment } from "../../scripts/lib/stack.ts";
 import { spawnDaemon } from "../../scripts/lib/processes.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
-import type { Job } from "../../prover/jobs.ts";
-import { ProverService } from "../../prover/service.ts";
+import type { Job } from "../../prover/service/jobs.ts";
+import { ProverService } from "../../prover/service/service.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
 import { Store } from "../../sdk/node/store.ts";
 import {

@@ -39,7 +39,7 @@ async function chainIdOnlyRpc(chainId: number): Promise<{ url: string; methods: 
 
 function runCli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "scripts/ozk.ts", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+    const p = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
     let stderr = "";
     p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     p.once("exit", (code) => resolve({ code, stderr }));

@@ -76,7 +76,7 @@ describe("fidelity", function () {
     const dir = mkdtempSync(join(tmpdir(), "ozk-fidelity-"));
     after(() => rmSync(dir, { recursive: true, force: true }));
     const run = promisify(execFile);
-    const ozk = (...args: string[]) => run(process.execPath, ["--import", "tsx", join(root, "scripts/ozk.ts"), "model", "fidelity", ...args], { cwd: root });
+    const ozk = (...args: string[]) => run(process.execPath, ["--import", "tsx", join(root, "cli/ozk.ts"), "model", "fidelity", ...args], { cwd: root });
 
     it("reads user data, prints the table, writes JSON and exits 0 above the threshold", async function () {
       const sample = heldOutSample(60);

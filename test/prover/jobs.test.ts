@@ -1,4 +1,4 @@
-// The SQLite job store (prover/jobs.ts): idempotent submit, atomic claim, retries, and recovery of jobs that
+// The SQLite job store (prover/service/jobs.ts): idempotent submit, atomic claim, retries, and recovery of jobs that
 // were running when the process died (kill -9 of a real child process).
 import { expect } from "chai";
 import { spawn } from "node:child_process";
@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Store, openStore } from "../../sdk/node/store.ts";
-import { JobStore } from "../../prover/jobs.ts";
+import { JobStore } from "../../prover/service/jobs.ts";
 import { InputError } from "../../sdk/errors.ts";
 
 const url = (p: string): string => pathToFileURL(resolve(p)).href;
@@ -64,7 +64,7 @@ describe("prover/jobs", () => {
     const path = join(mkdtempSync(join(tmpdir(), "ozk-jobs-")), "prover.db");
     const code = `
       import { openStore } from ${JSON.stringify(url("sdk/node/store.ts"))};
-      import { JobStore } from ${JSON.stringify(url("prover/jobs.ts"))};
+      import { JobStore } from ${JSON.stringify(url("prover/service/jobs.ts"))};
       const jobs = new JobStore(openStore(${JSON.stringify(path)}));
       jobs.submit({ id: "done-1", modelDir: "m", input: { x: 1 } });
       jobs.claim("dying");

@@ -1,10 +1,10 @@
-// Model package discovery (prover/package.ts) and the models-root guard (prover/worker.ts).
+// Model package discovery (prover/package.ts) and the models-root guard (prover/service/worker.ts).
 import { expect } from "chai";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModelPackage } from "../../prover/package.ts";
-import { resolveModelDir } from "../../prover/worker.ts";
+import { resolveModelDir } from "../../prover/service/worker.ts";
 import { PackageError } from "../../prover/errors.ts";
 import { InputError } from "../../sdk/errors.ts";
 

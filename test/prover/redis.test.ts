@@ -1,4 +1,4 @@
-// Two proving workers sharing a real Redis queue (BullMQ) behind the prover API (prover/queue.ts). Starts its
+// Two proving workers sharing a real Redis queue (BullMQ) behind the prover API (prover/service/queue.ts). Starts its
 // own redis-server on a random loopback port; skipped, with a message, where redis-server is not installed.
 import { expect } from "chai";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -10,9 +10,9 @@ import * as snarkjsModule from "snarkjs";
 import type { VerificationKey } from "snarkjs";
 import { Store } from "../../sdk/node/store.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
-import { ProverService } from "../../prover/service.ts";
-import { JobStore } from "../../prover/jobs.ts";
-import { startRedisWorker } from "../../prover/queue.ts";
+import { ProverService } from "../../prover/service/service.ts";
+import { JobStore } from "../../prover/service/jobs.ts";
+import { startRedisWorker } from "../../prover/service/queue.ts";
 import { createSnarkjsBackend, terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import type { Worker } from "bullmq";
 
@@ -129,7 +129,7 @@ describe("prover/queue (Redis, two workers)", function () {
     const url = (p: string): string => JSON.stringify(pathToFileURL(resolve(p)).href);
     // The doomed worker: computes the witness, then its backend hangs until the process is killed.
     const code = `
-      import { startRedisWorker } from ${url("prover/queue.ts")};
+      import { startRedisWorker } from ${url("prover/service/queue.ts")};
       import { createLogger } from ${url("sdk/node/logger.ts")};
       const hang = { name: "hang", available: async () => true, prove: () => new Promise(() => {}) };
       const w = startRedisWorker(

@@ -1,4 +1,4 @@
-// The prover service in local mode (prover/service.ts) over HTTP with the tiny circom fixture: jobs run,
+// The prover service in local mode (prover/service/service.ts) over HTTP with the tiny circom fixture: jobs run,
 // proofs verify with snarkjs, bad inputs fail once with a clear reason, a backend's bad proof is caught,
 // and a job left running by a dead process is finished after restart.
 import { expect } from "chai";
@@ -9,15 +9,15 @@ import { Store } from "../../sdk/node/store.ts";
 import { Metrics } from "../../sdk/node/metrics.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
 import { ConfigError } from "../../sdk/errors.ts";
-import { ProverService } from "../../prover/service.ts";
-import { JobStore, type Job } from "../../prover/jobs.ts";
+import { ProverService } from "../../prover/service/service.ts";
+import { JobStore, type Job } from "../../prover/service/jobs.ts";
 import { createSnarkjsBackend, terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
 import { loadModelPackage } from "../../prover/package.ts";
 import { proveWithPackage } from "../../prover/prove.ts";
 import { ProofError } from "../../prover/errors.ts";
 import type { ProverBackend } from "../../prover/types.ts";
-import { ProverClient } from "../../prover/client.ts";
+import { ProverClient } from "../../prover/service/client.ts";
 import { FatalError, RetryableError } from "../../sdk/errors.ts";
 import { raw } from "../raw-http.ts";
 

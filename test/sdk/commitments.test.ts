@@ -17,7 +17,7 @@ import {
   setupKindOf,
   type SolidityProof,
 } from "../../sdk/protocol.ts";
-import { entryMismatches, expectedEntry, type ExpectedEntry } from "../../sdk/node/models.ts";
+import { entryMismatches, expectedEntry, type ExpectedEntry } from "../../runtime/models.ts";
 import { loadPackage } from "../../circuits/compiler/prove.ts";
 import { loadArtifact } from "../../scripts/deploy.ts";
 

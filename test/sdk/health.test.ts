@@ -1,4 +1,4 @@
-// What a daemon reports about its dependencies (sdk/node/health.ts) and checks at start (sdk/node/chain.ts):
+// What a daemon reports about its dependencies (sdk/node/health.ts) and checks at start (runtime/chain.ts):
 // an RPC outage is logged once when it starts and once when it ends and makes /healthz a 503 with the
 // reason; a start against an RPC that never answers fails with the URL named; a deployment whose addresses
 // hold no code fails with the address and the file named; a key that cannot cover a bond is warned about
@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { toHex, type Hex } from "viem";
-import { chainClients, createDaemonBase, ensureFreeStake } from "../../sdk/node/chain.ts";
+import { chainClients, createDaemonBase, ensureFreeStake } from "../../runtime/chain.ts";
 import { FundsWatch, RpcWatch, daemonHealth, displayUrl } from "../../sdk/node/health.ts";
 import { runDaemon, type StepContext } from "../../sdk/node/daemon.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";

@@ -3,9 +3,9 @@
 // so anyone could forge a counter-proof against the daemon's honest claims.
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { checkModelEntries } from "../../sdk/node/chain.ts";
+import { checkModelEntries } from "../../runtime/chain.ts";
 import { createSpyLogger } from "../../sdk/node/logger.ts";
-import { expectedEntry, loadModels } from "../../sdk/node/models.ts";
+import { expectedEntry, loadModels } from "../../runtime/models.ts";
 import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../../sdk/protocol.ts";
 
 const MODEL_ID = `0x${"ab".repeat(32)}` as Hex;

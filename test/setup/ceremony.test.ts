@@ -18,7 +18,7 @@ const TEST_PTAU = join(ROOT, "test/fixtures/ptau/INSECURE_test_pot11.ptau");
 /** `ozk <args>`: exit code and output. */
 async function ozk(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)("npx", ["tsx", "scripts/ozk.ts", ...args], { cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: "1", OZK_PTAU: "" } });
+    const { stdout, stderr } = await promisify(execFile)("npx", ["tsx", "cli/ozk.ts", ...args], { cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: "1", OZK_PTAU: "" } });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

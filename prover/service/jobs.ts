@@ -1,11 +1,11 @@
 // Proving jobs in SQLite: submit (idempotent by id), claim atomically, finish, retry with backoff, and recover
 // jobs that were running when the process died (they go back to the queue on open).
 import { randomUUID } from "node:crypto";
-import type { Store } from "../sdk/node/store.ts";
-import { fromJson, toJson } from "../sdk/node/store.ts";
-import { InputError } from "../sdk/errors.ts";
-import type { ProofTimings } from "./prove.ts";
-import type { Groth16Proof, PublicSignals } from "./types.ts";
+import type { Store } from "../../sdk/node/store.ts";
+import { fromJson, toJson } from "../../sdk/node/store.ts";
+import { InputError } from "../../sdk/errors.ts";
+import type { ProofTimings } from "../prove.ts";
+import type { Groth16Proof, PublicSignals } from "../types.ts";
 
 export type JobStatus = "queued" | "running" | "done" | "failed";
 

@@ -1,6 +1,6 @@
 // A small HTTP client for the prover service's job API, for daemons that prove on a remote service.
-import { FatalError, RetryableError } from "../sdk/errors.ts";
-import { sleep } from "../sdk/node/retry.ts";
+import { FatalError, RetryableError } from "../../sdk/errors.ts";
+import { sleep } from "../../sdk/node/retry.ts";
 import type { Job } from "./jobs.ts";
 
 export interface ProverClientOptions {

@@ -3,18 +3,18 @@
 // re-queued on start, and in redis mode the store is reconciled with the queue.
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { FatalError, InputError, errorSummary } from "../sdk/errors.ts";
-import type { Logger } from "../sdk/node/logger.ts";
-import type { Metrics } from "../sdk/node/metrics.ts";
-import { backoffDelay, sleep } from "../sdk/node/retry.ts";
-import { HttpError, startServer, type OpsServer, type Route } from "../sdk/node/server.ts";
-import type { Store } from "../sdk/node/store.ts";
+import { FatalError, InputError, errorSummary } from "../../sdk/errors.ts";
+import type { Logger } from "../../sdk/node/logger.ts";
+import type { Metrics } from "../../sdk/node/metrics.ts";
+import { backoffDelay, sleep } from "../../sdk/node/retry.ts";
+import { HttpError, startServer, type OpsServer, type Route } from "../../sdk/node/server.ts";
+import type { Store } from "../../sdk/node/store.ts";
 import { JobStore, type Job, type SubmitRequest } from "./jobs.ts";
 import { RedisJobQueue, startRedisWorker } from "./queue.ts";
-import type { ProverBackend } from "./types.ts";
+import type { ProverBackend } from "../types.ts";
 import { resolveModelDir, runProofJob, type WorkerContext } from "./worker.ts";
 import type { Worker } from "bullmq";
-import { ensureCurve } from "./snarkjs.ts";
+import { ensureCurve } from "../snarkjs.ts";
 
 export interface ProverServiceOptions {
   store: Store;

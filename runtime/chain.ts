@@ -17,21 +17,21 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { claimManagerAbi, modelRegistryAbi } from "../abi.ts";
-import { simulateAndWrite } from "../client.ts";
-import { addressOf, type Deployment } from "../deployments.ts";
-import { ConfigError, errorSummary, isRetryable, type OzkError } from "../errors.ts";
-import { EventCursor } from "./cursor.ts";
-import { runDaemon, type DaemonHandle } from "./daemon.ts";
-import { startServer, type OpsServer, type Route } from "./server.ts";
-import { deploymentFile, loadDeployment } from "./deployments.ts";
-import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl, probeClient, rpcCall, type HealthSettings } from "./health.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { Metrics } from "./metrics.ts";
+import { claimManagerAbi, modelRegistryAbi } from "../sdk/abi.ts";
+import { simulateAndWrite } from "../sdk/client.ts";
+import { addressOf, type Deployment } from "../sdk/deployments.ts";
+import { ConfigError, errorSummary, isRetryable, type OzkError } from "../sdk/errors.ts";
+import { EventCursor } from "../sdk/node/cursor.ts";
+import { runDaemon, type DaemonHandle } from "../sdk/node/daemon.ts";
+import { startServer, type OpsServer, type Route } from "../sdk/node/server.ts";
+import { deploymentFile, loadDeployment } from "../sdk/node/deployments.ts";
+import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl, probeClient, rpcCall, type HealthSettings } from "../sdk/node/health.ts";
+import { createLogger, type Logger } from "../sdk/node/logger.ts";
+import { Metrics } from "../sdk/node/metrics.ts";
 import { assertEntryMatches, loadModels, type ServedModel } from "./models.ts";
-import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../protocol.ts";
-import { openStore, type Store } from "./store.ts";
-import { withRetry } from "./retry.ts";
+import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../sdk/protocol.ts";
+import { openStore, type Store } from "../sdk/node/store.ts";
+import { withRetry } from "../sdk/node/retry.ts";
 
 export const erc20Abi = [
   { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] },

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { hostname } from "node:os";
 import type { Command } from "commander";
-import { group } from "../ozk.ts";
+import { group } from "./group.ts";
 
 function readJson(path: string): unknown {
   try {
@@ -38,11 +38,11 @@ export function register(program: Command): void {
     .option("--public <file>", "public signals output (default: public.json next to --out)")
     .option("--backend <name>", "auto | native | snarkjs", "auto")
     .action(async (modelDir: string, inputFile: string, opts: { out: string; public?: string; backend: string }) => {
-      const { createLogger } = await import("../../sdk/node/logger.ts");
-      const { selectBackend } = await import("../../prover/backends/index.ts");
-      const { terminateSnarkjs } = await import("../../prover/backends/snarkjs.ts");
-      const { loadModelPackage } = await import("../../prover/package.ts");
-      const { proveWithPackage } = await import("../../prover/prove.ts");
+      const { createLogger } = await import("../sdk/node/logger.ts");
+      const { selectBackend } = await import("../prover/backends/index.ts");
+      const { terminateSnarkjs } = await import("../prover/backends/snarkjs.ts");
+      const { loadModelPackage } = await import("../prover/package.ts");
+      const { proveWithPackage } = await import("../prover/prove.ts");
       const logger = createLogger({ name: "ozk-prove", level: (process.env.OZK_LOG_LEVEL as "info" | undefined) ?? "warn", destination: process.stderr });
       const backend = await selectBackend({ prefer: opts.backend, logger });
       try {
@@ -76,13 +76,13 @@ export function register(program: Command): void {
     .option("--redis <url>", "share jobs through this Redis (BullMQ)")
     .option("--backend <name>", "auto | native | snarkjs")
     .action(async (opts: Record<string, unknown>) => {
-      const { loadProverConfig } = await import("../../prover/config.ts");
-      const { createLogger } = await import("../../sdk/node/logger.ts");
-      const { Metrics } = await import("../../sdk/node/metrics.ts");
-      const { openStore } = await import("../../sdk/node/store.ts");
-      const { selectBackend } = await import("../../prover/backends/index.ts");
-      const { terminateSnarkjs } = await import("../../prover/backends/snarkjs.ts");
-      const { ProverService } = await import("../../prover/service.ts");
+      const { loadProverConfig } = await import("../prover/service/config.ts");
+      const { createLogger } = await import("../sdk/node/logger.ts");
+      const { Metrics } = await import("../sdk/node/metrics.ts");
+      const { openStore } = await import("../sdk/node/store.ts");
+      const { selectBackend } = await import("../prover/backends/index.ts");
+      const { terminateSnarkjs } = await import("../prover/backends/snarkjs.ts");
+      const { ProverService } = await import("../prover/service/service.ts");
       const config = loadProverConfig({
         file: opts.config as string | undefined,
         overrides: { port: opts.port, host: opts.host, db: opts.db, modelsDir: opts.models, workers: opts.workers, redisUrl: opts.redis, backend: opts.backend },
@@ -115,16 +115,16 @@ export function register(program: Command): void {
     .option("--queue <name>", "queue name", "ozk-prove")
     .option("--backend <name>", "auto | native | snarkjs", "auto")
     .action(async (opts: { redis: string; models: string; concurrency: number; port: number; queue: string; backend: string }) => {
-      const { createLogger } = await import("../../sdk/node/logger.ts");
-      const { Metrics } = await import("../../sdk/node/metrics.ts");
-      const { startServer } = await import("../../sdk/node/server.ts");
-      const { selectBackend } = await import("../../prover/backends/index.ts");
-      const { terminateSnarkjs } = await import("../../prover/backends/snarkjs.ts");
-      const { startRedisWorker } = await import("../../prover/queue.ts");
+      const { createLogger } = await import("../sdk/node/logger.ts");
+      const { Metrics } = await import("../sdk/node/metrics.ts");
+      const { startServer } = await import("../sdk/node/server.ts");
+      const { selectBackend } = await import("../prover/backends/index.ts");
+      const { terminateSnarkjs } = await import("../prover/backends/snarkjs.ts");
+      const { startRedisWorker } = await import("../prover/service/queue.ts");
       const logger = createLogger({ name: "ozk-prover-worker" });
       const metrics = new Metrics({ prefix: "ozk_prover_" });
       const backend = await selectBackend({ prefer: opts.backend, logger });
-      const { ensureCurve } = await import("../../prover/snarkjs.ts");
+      const { ensureCurve } = await import("../prover/snarkjs.ts");
       await ensureCurve(); // every proof is verified: build the curve before the first job
       const worker = startRedisWorker(
         { backend, modelsDir: opts.models, logger, metrics, workerId: `${hostname()}-${process.pid}` },

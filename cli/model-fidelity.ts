@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { group } from "../ozk.ts";
+import { group } from "./group.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -36,7 +36,7 @@ export function register(program: Command): void {
       data: string; samples?: number; minAgreement: number; quant?: string; requantize?: boolean; json?: string;
       weightBits?: number; activationBits?: number;
     }) => {
-      const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../../circuits/fidelity/report.ts");
+      const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../circuits/fidelity/report.ts");
       let path = modelArg;
       try {
         if (statSync(modelArg).isDirectory()) path = join(modelArg, "model.onnx");

@@ -2,10 +2,10 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { group } from "../ozk.ts";
-import { buildModel, readManifest } from "../../circuits/compiler/build.ts";
-import type { OpCost, Visibility } from "../../circuits/compiler/emit.ts";
-import type { QuantOptions } from "../../circuits/compiler/quantize.ts";
+import { group } from "./group.ts";
+import { buildModel, readManifest } from "../circuits/compiler/build.ts";
+import type { OpCost, Visibility } from "../circuits/compiler/emit.ts";
+import type { QuantOptions } from "../circuits/compiler/quantize.ts";
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -90,8 +90,8 @@ export function register(program: Command): void {
     .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
     .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
     .action(async (pkgDir: string, o: { ptau?: string }) => {
-      const { verifyPackageSetup } = await import("../../circuits/compiler/verify-setup.ts");
-      const { defaultPtau } = await import("../../circuits/compiler/build.ts");
+      const { verifyPackageSetup } = await import("../circuits/compiler/verify-setup.ts");
+      const { defaultPtau } = await import("../circuits/compiler/build.ts");
       const problems = await verifyPackageSetup(pkgDir, o.ptau ?? defaultPtau(), (l) => console.log(l));
       for (const p of problems) console.log(`MISMATCH: ${p}`);
       if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
@@ -112,9 +112,9 @@ export function register(program: Command): void {
         costs = m.costs;
         title = `${m.name} (${m.visibility} weights, ${m.route} route): ${m.constraints} constraints, ${m.wires} wires`;
       } else {
-        const { importOnnxFile } = await import("../../circuits/onnx/import.ts");
-        const { quantize } = await import("../../circuits/compiler/quantize.ts");
-        const { synthesize } = await import("../../circuits/compiler/emit.ts");
+        const { importOnnxFile } = await import("../circuits/onnx/import.ts");
+        const { quantize } = await import("../circuits/compiler/quantize.ts");
+        const { synthesize } = await import("../circuits/compiler/emit.ts");
         const path = statSync(target).isDirectory() ? join(target, "model.onnx") : target;
         const fm = importOnnxFile(path);
         const n = fm.inputShape.reduce((a, b) => a * b, 1);
@@ -134,7 +134,7 @@ export function register(program: Command): void {
     .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
-      const { loadPackage, witnessFor } = await import("../../circuits/compiler/prove.ts");
+      const { loadPackage, witnessFor } = await import("../circuits/compiler/prove.ts");
       const pkg = loadPackage(pkgDir);
       const raw = JSON.parse(readFileSync(o.input, "utf8")) as number[];
       const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));

@@ -1,12 +1,12 @@
 // Running one job: resolve its package inside the models root, prove, and measure. Shared by the in-process
 // worker loop and the Redis (BullMQ) workers, so both behave the same.
 import { isAbsolute, relative, resolve } from "node:path";
-import type { Logger } from "../sdk/node/logger.ts";
-import type { Metrics } from "../sdk/node/metrics.ts";
-import { InputError } from "../sdk/errors.ts";
-import { loadModelPackage, type ModelPackage } from "./package.ts";
-import { proveWithPackage, type ProvedResult } from "./prove.ts";
-import type { ProverBackend } from "./types.ts";
+import type { Logger } from "../../sdk/node/logger.ts";
+import type { Metrics } from "../../sdk/node/metrics.ts";
+import { InputError } from "../../sdk/errors.ts";
+import { loadModelPackage, type ModelPackage } from "../package.ts";
+import { proveWithPackage, type ProvedResult } from "../prove.ts";
+import type { ProverBackend } from "../types.ts";
 
 export interface WorkerContext {
   backend: ProverBackend;

@@ -2,10 +2,10 @@
 // mirrors their state back from Redis; workers on any machine take jobs, prove, and return the proof.
 // SQLite stays the API's record: a job whose enqueue was lost (crash, Redis flush) is re-added on reconcile.
 import { Job as BullJob, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
-import { FatalError, errorSummary } from "../sdk/errors.ts";
-import type { Logger } from "../sdk/node/logger.ts";
+import { FatalError, errorSummary } from "../../sdk/errors.ts";
+import type { Logger } from "../../sdk/node/logger.ts";
 import type { Job, JobResult, JobStore } from "./jobs.ts";
-import type { ProofTimings } from "./prove.ts";
+import type { ProofTimings } from "../prove.ts";
 import { runProofJob, type WorkerContext } from "./worker.ts";
 
 export const DEFAULT_QUEUE = "ozk-prove";

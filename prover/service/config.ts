@@ -1,6 +1,6 @@
 // Prover service configuration: defaults < JSON file < OZK_PROVER_* env < CLI flags.
 import { z } from "zod";
-import { loadConfig } from "../sdk/node/config.ts";
+import { loadConfig } from "../../sdk/node/config.ts";
 
 export const proverConfigSchema = z.object({
   /** HTTP API port (0 picks a free one). */

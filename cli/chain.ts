@@ -2,19 +2,19 @@
 // request, claim, challenge, status, watch.
 import type { Command } from "commander";
 import { parseEventLogs, zeroAddress, type Address, type Hex, type Log } from "viem";
-import { claimManagerAbi } from "../../sdk/abi.ts";
-import { getModelEntry, requestInference } from "../../sdk/claims.ts";
-import { checkInputData, encodeInputData } from "../../sdk/inputs.ts";
-import { hashVector } from "../../sdk/hash.ts";
-import { chainClients, ensureFreeStake, readClaims, readModelEntry, readRegistry, sendClaims, claimsAddress, type Chainable } from "../../sdk/node/chain.ts";
-import { loadDeployment } from "../../sdk/node/deployments.ts";
-import { createLogger } from "../../sdk/node/logger.ts";
-import { assertEntryMatches, loadModels, type ServedModel } from "../../sdk/node/models.ts";
-import { SETUP_KIND_MEANING, claimStatusName, type ClaimFields } from "../../sdk/protocol.ts";
-import { runQuantized, quantizeInput } from "../../circuits/compiler/engine.ts";
+import { claimManagerAbi } from "../sdk/abi.ts";
+import { getModelEntry, requestInference } from "../sdk/claims.ts";
+import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
+import { hashVector } from "../sdk/hash.ts";
+import { chainClients, ensureFreeStake, readClaims, readModelEntry, readRegistry, sendClaims, claimsAddress, type Chainable } from "../runtime/chain.ts";
+import { loadDeployment } from "../sdk/node/deployments.ts";
+import { createLogger } from "../sdk/node/logger.ts";
+import { assertEntryMatches, loadModels, type ServedModel } from "../runtime/models.ts";
+import { SETUP_KIND_MEANING, claimStatusName, type ClaimFields } from "../sdk/protocol.ts";
+import { runQuantized, quantizeInput } from "../circuits/compiler/engine.ts";
 import { readFileSync } from "node:fs";
-import { group } from "../ozk.ts";
-import { deployStack, registerPackage, saveDeployment } from "../lib/stack.ts";
+import { group } from "./group.ts";
+import { deployStack, registerPackage, saveDeployment } from "../scripts/lib/stack.ts";
 
 interface ChainOpts {
   rpc: string;
