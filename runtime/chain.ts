@@ -3,6 +3,7 @@
 import {
   createPublicClient,
   createWalletClient,
+  erc20Abi,
   http,
   type Account,
   type Address,
@@ -19,7 +20,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi, modelRegistryAbi } from "../sdk/abi.ts";
 import { simulateAndWrite } from "../sdk/client.ts";
-import { addressOf, type Deployment } from "../sdk/deployments.ts";
+import { addressOf, assertChainId, type Deployment } from "../sdk/deployments.ts";
 import { ConfigError, errorSummary, isRetryable, type OzkError } from "../sdk/errors.ts";
 import { EventCursor } from "../sdk/node/cursor.ts";
 import { runDaemon, type DaemonHandle } from "../sdk/node/daemon.ts";
@@ -32,12 +33,6 @@ import { assertEntryMatches, loadModels, type ServedModel } from "./models.ts";
 import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../sdk/protocol.ts";
 import { openStore, type Store } from "../sdk/node/store.ts";
 import { withRetry } from "../sdk/node/retry.ts";
-
-export const erc20Abi = [
-  { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] },
-  { type: "function", name: "allowance", stateMutability: "view", inputs: [{ name: "o", type: "address" }, { name: "s", type: "address" }], outputs: [{ type: "uint256" }] },
-  { type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "s", type: "address" }, { name: "v", type: "uint256" }], outputs: [{ type: "bool" }] },
-] as const;
 
 export interface Chainable {
   publicClient: PublicClient<Transport, Chain | undefined>;
@@ -66,13 +61,6 @@ export function chainClients(rpcUrl: string, privateKey: Hex, deployment: Deploy
     publicClient: createPublicClient({ chain, transport, pollingInterval: 250 }),
     walletClient: createWalletClient({ chain, transport, account }),
   };
-}
-
-export async function checkChainId(c: Chainable): Promise<void> {
-  const id = await c.publicClient.getChainId();
-  if (id !== c.deployment.chainId) {
-    throw new ConfigError(`the RPC is on chain ${id}, the deployment on chain ${c.deployment.chainId}`, [`chainId: ${id} != ${c.deployment.chainId}`]);
-  }
 }
 
 export const claimsAddress = (c: Chainable) => addressOf(c.deployment, "claims");
@@ -237,9 +225,7 @@ export async function checkDeploymentOnChain(rpcUrl: string, deployment: Deploym
       shouldRetry: (err) => !(err as OzkError).meta?.timedOut && isRetryable((err as OzkError).cause),
     });
   const id = await call("eth_chainId", () => client.getChainId());
-  if (id !== deployment.chainId) {
-    throw new ConfigError(`the RPC ${displayUrl(rpcUrl)} is on chain ${id}, the deployment ${file} on chain ${deployment.chainId}`, [`chainId: ${id} != ${deployment.chainId}`]);
-  }
+  assertChainId(id, deployment, { rpc: displayUrl(rpcUrl), file });
   for (const [role, address] of Object.entries(deployment.addresses as Record<string, Address>)) {
     const code = await call(`eth_getCode(${address})`, () => client.getCode({ address }));
     if (code === undefined || code === "0x") {

@@ -57,5 +57,14 @@ for (const a of artifacts) {
   parts.push(`/** ${a.sourceName}:${a.contractName} */`);
   parts.push(`export const ${name} = ${JSON.stringify(a.abi, null, 2)} as const;`, "");
 }
+// The development bond token (a mock, so not above): only its mint, for the tools that fund local accounts.
+const devToken = JSON.parse(readFileSync(join(artifactsDir, "mocks", "MockERC20.sol", "MockERC20.json"), "utf8")) as Artifact;
+const mint = devToken.abi.filter((f) => (f as { type?: string; name?: string }).type === "function" && (f as { name?: string }).name === "mint");
+if (mint.length !== 1) {
+  console.error("gen-abi: contracts/mocks/MockERC20.sol:MockERC20 has no single mint function");
+  process.exit(1);
+}
+parts.push(`/** ${devToken.sourceName}:${devToken.contractName}, its mint function only (the development bond token; ERC-20 calls: viem's erc20Abi) */`);
+parts.push(`export const mockErc20MintAbi = ${JSON.stringify(mint, null, 2)} as const;`, "");
 writeFileSync(outFile, parts.join("\n"));
 console.log(`gen-abi: wrote ${artifacts.length} ABIs to ${relative(root, outFile)}`);

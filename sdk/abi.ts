@@ -2781,3 +2781,25 @@ export const wideModelVerifierAbi = [
     "type": "function"
   }
 ] as const;
+
+/** contracts/mocks/MockERC20.sol:MockERC20, its mint function only (the development bond token; ERC-20 calls: viem's erc20Abi) */
+export const mockErc20MintAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "to",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "mint",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  }
+] as const;

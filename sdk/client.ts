@@ -18,8 +18,8 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { addressOf, modelIdOf, type Deployment } from "./deployments.ts";
-import { ConfigError, FatalError, RetryableError, isRetryable } from "./errors.ts";
+import { addressOf, assertChainId, modelIdOf, type Deployment } from "./deployments.ts";
+import { FatalError, RetryableError, isRetryable } from "./errors.ts";
 
 /** ABIs by deployment role; `registry` and `claims` are what every client needs. */
 export interface OzkAbis {
@@ -68,12 +68,7 @@ export function createOzkClient<const abis extends OzkAbis>(options: OzkClientOp
     contracts: contracts as OzkContracts<abis>,
     modelId: (name) => modelIdOf(deployment, name),
     async checkChain() {
-      const chainId = await publicClient.getChainId();
-      if (chainId !== deployment.chainId) {
-        throw new ConfigError(`RPC is on chain ${chainId}, the deployment is on chain ${deployment.chainId}`, [
-          `chainId: RPC reports ${chainId}, deployment says ${deployment.chainId}`,
-        ]);
-      }
+      assertChainId(await publicClient.getChainId(), deployment);
     },
   };
 }

@@ -80,3 +80,16 @@ export function addressOf(deployment: Deployment, role: string): Address {
   }
   return a;
 }
+
+/**
+ * Throws ConfigError when the chain an RPC reports is not the deployment's: a deployment file from another chain
+ * would make every call revert or read nothing. `where` names the RPC and the file in the message.
+ */
+export function assertChainId(rpcChainId: number, deployment: Deployment, where: { rpc?: string; file?: string } = {}): void {
+  if (rpcChainId === deployment.chainId) return;
+  const rpc = where.rpc ? `the RPC ${where.rpc}` : "RPC";
+  const file = where.file ? ` ${where.file}` : "";
+  throw new ConfigError(`${rpc} is on chain ${rpcChainId}, the deployment${file} is on chain ${deployment.chainId}`, [
+    `chainId: RPC reports ${rpcChainId}, deployment says ${deployment.chainId}`,
+  ]);
+}

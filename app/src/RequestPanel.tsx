@@ -2,16 +2,15 @@
 // answering claim settles and show the settled class.
 import { useState } from "react";
 import { useAccount, useConnect, usePublicClient, useReadContract, useWalletClient } from "wagmi";
-import type { Address, Hex, PublicClient } from "viem";
+import { erc20Abi, type Address, type Hex, type PublicClient } from "viem";
 import { requestInference } from "../../sdk/claims.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
-import type { ModelView, Snapshot } from "./chain.ts";
+import type { ModelView, Snapshot } from "./snapshot.ts";
 import { DigitPad } from "./DigitPad.tsx";
 import { argmax, quantizePixels } from "./digits.ts";
 import { short, tokens } from "./format.ts";
 
 const FEE = 10n * 10n ** 18n;
-const erc20 = [{ type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] }] as const;
 const REQUEST_STATUS = ["None", "Open", "Claimed", "Fulfilled", "Refunded"];
 
 export function RequestPanel({ deployment, model, snapshot }: { deployment: Deployment; model?: ModelView; snapshot?: Snapshot }) {
@@ -19,7 +18,7 @@ export function RequestPanel({ deployment, model, snapshot }: { deployment: Depl
   const { connectors, connect } = useConnect();
   const publicClient = usePublicClient();
   const { data: walletClient } = useWalletClient();
-  const balance = useReadContract({ address: deployment.addresses.token as Address, abi: erc20, functionName: "balanceOf", args: [address!], query: { enabled: !!address && !!deployment.addresses.token, refetchInterval: 2000 } });
+  const balance = useReadContract({ address: deployment.addresses.token as Address, abi: erc20Abi, functionName: "balanceOf", args: [address!], query: { enabled: !!address && !!deployment.addresses.token, refetchInterval: 2000 } });
   const [frame, setFrame] = useState<Float32Array | null>(null);
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string>();

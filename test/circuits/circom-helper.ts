@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { decodeWtns, readR1cs, violatedConstraints, type Constraint } from "../../circuits/compiler/r1cs.ts";
+import { FIELD_P } from "../../sdk/hash.ts";
 
 export const ROOT = join(import.meta.dirname, "../..");
 
@@ -50,9 +51,8 @@ export function tamper(w: readonly bigint[], i: number, v: bigint): bigint[] {
   return t;
 }
 
-export const P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-export const fe = (v: bigint): bigint => ((v % P) + P) % P;
-export const signed = (v: bigint): bigint => (v > P / 2n ? v - P : v);
+export const fe = (v: bigint): bigint => ((v % FIELD_P) + FIELD_P) % FIELD_P;
+export const signed = (v: bigint): bigint => (v > FIELD_P / 2n ? v - FIELD_P : v);
 
 export async function terminateCurve(): Promise<void> {
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();

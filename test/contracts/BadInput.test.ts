@@ -1,5 +1,6 @@
 // Every bad input reverts with its named custom error and leaves balances, claims and requests untouched.
 import { expect } from "chai";
+import { FIELD_P } from "../../sdk/hash.ts";
 import { outputHash } from "../../sdk/signals.ts";
 import {
   CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, OUTPUT_BITS, RequestStatus, SALT, STAKE, ZERO_PROOF,
@@ -7,7 +8,6 @@ import {
   type ClaimStruct, type Fixture,
 } from "./helpers.ts";
 
-const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 const load = () => networkHelpers.loadFixture(deployFixture);
 
 /** Everything observable: token balances, free stake and credits of all actors, the claims' and requests' state. */

@@ -1,12 +1,12 @@
 // ModelRegistry: registration, immutability, deprecation, and every rejected parameter.
 import { expect } from "chai";
 import { keccak256, AbiCoder } from "ethers";
+import { FIELD_P } from "../../sdk/hash.ts";
 import {
   deployFixture, ethers, mockExample, modelParams, networkHelpers, MIN_CHALLENGER_BOND, PROOF_WINDOW, ZERO_PROOF,
 } from "./helpers.ts";
 
 const load = () => networkHelpers.loadFixture(deployFixture);
-const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 describe("ModelRegistry", () => {
   it("modelId is keccak256(abi.encode(owner, artifactHash)); the entry reads back whole", async () => {

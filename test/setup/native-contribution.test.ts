@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import * as snarkjs from "snarkjs";
+import { FIELD_P as R } from "../../sdk/hash.ts";
 import { buildBn128, type Curve } from "ffjavascript";
 import { buildModel } from "../../circuits/compiler/build.ts";
 import { contributeNative, nativeSetupAvailable, scaleG1Sections } from "../../circuits/compiler/contribute.ts";
@@ -17,7 +18,6 @@ import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const TEST_PTAU = join(ROOT, "test/fixtures/ptau/INSECURE_test_pot11.ptau");
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /** Body offset and size of a .zkey section. */
 function section(path: string, id: number): { start: number; size: number } {
