@@ -8,7 +8,7 @@ import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } fr
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { errorSummary } from "../sdk/errors.ts";
 import { checkInputData } from "../sdk/inputs.ts";
-import { ClaimStatus, claimStatusName, hashCounterProof, toSolidityProof, type ClaimFields, type SolidityProof } from "../sdk/protocol.ts";
+import { ClaimStatus, claimStatusName, hashCounterProof, solidityProofOf, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
 import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { proveOutputs } from "../runtime/models.ts";
@@ -215,7 +215,7 @@ async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: Clai
     else ctx.logger.debug({ claimId: c.claimId, committedAt }, "counter-proof committed: revealing in a later block");
     return false;
   }
-  await sendClaims(ctx, "counterProve", [claim, cp.outputs.map(BigInt), cp.proof.map(BigInt) as unknown as SolidityProof]);
+  await sendClaims(ctx, "counterProve", [claim, cp.outputs.map(BigInt), solidityProofOf(cp.proof)]);
   ctx.metrics.counter("counter_proofs_total", "Counter-proofs revealed").inc();
   ctx.logger.warn({ claimId: c.claimId, committedAt }, "counter-proved a wrong claim");
   return true;

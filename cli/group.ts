@@ -1,4 +1,4 @@
-// Shared by the command files: each registers its subcommands under a group (model, chain, prove, ...).
+// Shared by the command files: each registers its subcommands under a group (model, onchain, prove, ...).
 import type { Command } from "commander";
 
 export interface CommandModule {

@@ -1,14 +1,14 @@
 #!/usr/bin/env -S npx tsx
-// The `ozk` command line: each file in cli/ registers one command group (model, chain, prove, ...).
+// The `ozk` command line: each file in cli/ registers one command group (model, onchain, prove, ...).
 import { Command } from "commander";
 import type { CommandModule } from "./group.ts";
 import * as ceremony from "./ceremony.ts";
-import * as chain from "./chain.ts";
+import * as onchain from "./onchain.ts";
 import * as model from "./model.ts";
 import * as modelFidelity from "./model-fidelity.ts";
 import * as prove from "./prove.ts";
 
-const COMMANDS: CommandModule[] = [ceremony, chain, model, modelFidelity, prove];
+const COMMANDS: CommandModule[] = [ceremony, model, modelFidelity, onchain, prove];
 
 async function main(): Promise<void> {
   const program = new Command("ozk")

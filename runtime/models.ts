@@ -1,9 +1,8 @@
 // Model packages a daemon serves or checks, by on-chain modelId: the quantized model for the reference
 // engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend; the
 // check of a registry entry against the package; the example proof a registration carries.
-import { existsSync, readFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import { keccak256, type Hex } from "viem";
 import { loadPackage, type LoadedPackage } from "../circuits/compiler/prove.ts";
 import type { Deployment } from "../sdk/deployments.ts";
@@ -20,6 +19,7 @@ import { ProofError } from "../prover/errors.ts";
 import { proveWithPackage } from "../prover/prove.ts";
 import { assertProofValid, readVerificationKey, verificationKeyOf } from "../prover/verify.ts";
 import type { ProverBackend } from "../prover/types.ts";
+import { findArtifact } from "./artifacts.ts";
 
 export interface ServedModel {
   modelId: Hex;
@@ -111,8 +111,6 @@ export async function proveOutputs(
   return { proof: result.proof as SnarkjsProof, outputs, backend: result.backend, ms: result.timings.totalMs };
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
 /** Manifest fields the setup tooling records (the verifier's runtime code hash and how the key was made). */
 interface SetupRecord {
   verifierCodeHash?: string | null;
@@ -124,8 +122,7 @@ interface SetupRecord {
  * code hash the registry pins when that contract is the verifier (Groth16 verifiers have no immutables).
  */
 export function artifactCodeHash(contractName: string): Hex {
-  const dirs = ["verifiers", "fixtures", ""].map((d) => join(repoRoot, "artifacts", "contracts", d, `${contractName}.sol`, `${contractName}.json`));
-  const file = dirs.find((f) => existsSync(f));
+  const file = findArtifact(contractName);
   if (!file) throw new ConfigError(`no compiled artifact for verifier ${contractName}: run \`npx hardhat build\``, [`verifierContract: ${contractName} not in artifacts/contracts`]);
   const { deployedBytecode } = JSON.parse(readFileSync(file, "utf8")) as { deployedBytecode?: string };
   if (!deployedBytecode || deployedBytecode === "0x") throw new ConfigError(`artifact of ${contractName} has no deployed bytecode`, [`verifierContract: ${file}`]);

@@ -9,7 +9,7 @@ import type { Deployment } from "../sdk/deployments.ts";
 import { buildApp, serveApp, type AppServer } from "../app/serve.ts";
 import { devKey, startLocalChain, type LocalChain } from "./lib/localnet.ts";
 import { spawnDaemon, type DaemonProcess } from "./lib/processes.ts";
-import { deployStack, mintDevTokens, registerPackage, saveDeployment } from "./lib/stack.ts";
+import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../runtime/deploy.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const PKG = join(root, "models", "mnist-mlp");
@@ -32,15 +32,16 @@ export async function startAppStack(o: { port?: number; build?: boolean; challen
   mkdirSync(work, { recursive: true });
   const chain = await startLocalChain();
   const keys = { deployer: devKey(0), honest: devKey(1), challenger: devKey(3), app: devKey(APP_ACCOUNT_INDEX) };
-  const deployment = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "app-dev", out: null, protocolFeeBps: 500, slashRewardBps: 5000 });
-  await registerPackage(chain.url, keys.deployer, deployment, PKG, {
+  const deployer = await deployerFor(chain.url, keys.deployer);
+  const deployment = await deployOzk(deployer, { network: "app-dev", protocolFeeBps: 500, slashRewardBps: 5000 });
+  await registerPackage(deployer, deployment, PKG, {
     challengeWindow: o.challengeWindow ?? 120, proofWindow: o.proofWindow ?? 600,
     minProviderBond: 100n * TOKEN, minChallengerBond: 50n * TOKEN,
   });
   const deploymentFile = saveDeployment(deployment, join(work, "deployment.json"));
   const testAccount = privateKeyToAccount(keys.app).address;
   for (const k of [keys.honest, keys.challenger, keys.app]) {
-    await mintDevTokens(chain.url, keys.deployer, deployment, privateKeyToAccount(k).address, 10_000n * TOKEN);
+    await mintDevTokens(deployer, deployment, privateKeyToAccount(k).address, 10_000n * TOKEN);
   }
   const common = { rpcUrl: chain.url, deployment: deploymentFile, models: [{ package: PKG }], intervalMs: 300 };
   const daemons = [

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, createWalletClient, http, zeroAddress, type Abi, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, erc20Abi, http, zeroAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { encodeInputData } from "../sdk/inputs.ts";
@@ -15,8 +15,7 @@ import { heldOutSample } from "../circuits/data/mnist.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import { loadPackage } from "../circuits/compiler/prove.ts";
 import { devKey, startLocalChain } from "./lib/localnet.ts";
-import { deployStack, mintDevTokens, registerPackage, saveDeployment } from "./lib/stack.ts";
-import { loadArtifact } from "./deploy.ts";
+import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../runtime/deploy.ts";
 import { spawnDaemon } from "./lib/processes.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -66,18 +65,19 @@ async function main(): Promise<void> {
   const addr = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, privateKeyToAccount(v).address])) as Record<keyof typeof keys, Address>;
 
   t = performance.now();
-  const deployment = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "demo", out: null, protocolFeeBps: 500, slashRewardBps: 5000 });
+  const deployer = await deployerFor(chain.url, keys.deployer);
+  const deployment = await deployOzk(deployer, { network: "demo", protocolFeeBps: 500, slashRewardBps: 5000 });
   const A = deployment.addresses;
-  say("deploy", `token ${short(A.token!)}, registry ${short(A.registry)}, claims ${short(A.claims)} (protocol fee 5%, slash reward 50%)`, t);
+  say("deploy", `token ${short(A.token)}, registry ${short(A.registry)}, claims ${short(A.claims)} (protocol fee 5%, slash reward 50%)`, t);
 
   t = performance.now();
   const pkg = loadPackage(PKG);
-  const { modelId, verifier, setupKind } = await registerPackage(chain.url, keys.deployer, deployment, PKG, { ...WINDOWS, ...BONDS });
+  const { modelId, verifier, setupKind } = await registerPackage(deployer, deployment, PKG, { ...WINDOWS, ...BONDS });
   const deploymentFile = saveDeployment(deployment, join(work, "deployment.json"));
   say("register", `${pkg.manifest.name}: ${pkg.manifest.constraints.toLocaleString()} constraints, verifier ${short(verifier)}, model ${short(modelId)} (${setupKind} setup: fine on the dev chain, refused elsewhere without --allow-unsafe-setup), registered with an example proof; windows ${WINDOWS.challengeWindow}s challenge / ${WINDOWS.proofWindow}s proof; bonds ${fmt(BONDS.minProviderBond)} provider / ${fmt(BONDS.minChallengerBond)} challenger`, t);
 
   for (const who of ["honest", "cheater", "challenger", "consumer", "skeptic"] as const) {
-    await mintDevTokens(chain.url, keys.deployer, deployment, addr[who], 10_000n * TOKEN);
+    await mintDevTokens(deployer, deployment, addr[who], 10_000n * TOKEN);
   }
   say("fund", "honest provider, cheating provider, challenger, consumer and skeptic get 10,000 tokens each");
 
@@ -103,9 +103,8 @@ async function main(): Promise<void> {
   // A consumer requests a classification on chain; the honest provider answers it.
   t = performance.now();
   const consumer = createWalletClient({ account: privateKeyToAccount(keys.consumer), transport: http(chain.url), chain: undefined });
-  const tokenAbi = loadArtifact("MockERC20").abi as Abi;
   const fee = 10n * TOKEN;
-  await pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ address: A.token as Address, abi: tokenAbi, functionName: "approve", args: [A.claims, fee], chain: null }) });
+  await pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ address: A.token, abi: erc20Abi, functionName: "approve", args: [A.claims, fee], chain: null }) });
   const seven = quantizeInput(pkg.quant, pick(7));
   const now = (await pc.getBlock()).timestamp;
   const params = { modelId, inputHash: hashVector(seven, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
@@ -162,7 +161,7 @@ async function main(): Promise<void> {
   // A skeptic challenges the honest claim; the provider answers with a Groth16 proof checked on chain.
   t = performance.now();
   const skeptic = createWalletClient({ account: privateKeyToAccount(keys.skeptic), transport: http(chain.url), chain: undefined });
-  await pc.waitForTransactionReceipt({ hash: await skeptic.writeContract({ address: A.token as Address, abi: tokenAbi, functionName: "approve", args: [A.claims, BONDS.minChallengerBond], chain: null }) });
+  await pc.waitForTransactionReceipt({ hash: await skeptic.writeContract({ address: A.token, abi: erc20Abi, functionName: "approve", args: [A.claims, BONDS.minChallengerBond], chain: null }) });
   await pc.waitForTransactionReceipt({ hash: await skeptic.writeContract({ ...claims, functionName: "stake", args: [BONDS.minChallengerBond], chain: null }) });
   const honestBefore = await pc.readContract({ ...claims, functionName: "freeStake", args: [addr.honest] });
   await pc.waitForTransactionReceipt({ hash: await skeptic.writeContract({ ...claims, functionName: "challenge", args: [h.claim], chain: null }) });
@@ -208,7 +207,7 @@ async function main(): Promise<void> {
   // Money check: with every claim settled, the contract holds exactly free stakes + credits.
   const actors = [...Object.values(addr)];
   const holdings = await Promise.all(actors.map(async (a) => (await pc.readContract({ ...claims, functionName: "freeStake", args: [a] })) + (await pc.readContract({ ...claims, functionName: "credits", args: [a] }))));
-  const balance = await pc.readContract({ address: A.token as Address, abi: tokenAbi, functionName: "balanceOf", args: [A.claims] }) as bigint;
+  const balance = await pc.readContract({ address: A.token, abi: erc20Abi, functionName: "balanceOf", args: [A.claims] });
   expect("solvency: the contract's tokens equal stakes + credits", balance === holdings.reduce((x, y) => x + y, 0n));
   const challengedHonest = (await pc.getContractEvents({ ...claims, eventName: "ClaimChallenged", fromBlock: 0n })).filter((e) => e.args.challenger?.toLowerCase() === addr.challenger.toLowerCase() && e.args.claimId !== cheatClaim);
   expect("the challenger never challenged a correct claim", challengedHonest.length === 0);

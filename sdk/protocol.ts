@@ -175,6 +175,13 @@ export interface RequestParamsFields {
 /** The proof argument of prove/counterProve/registerModel: uint256[8] as toSolidityProof returns it. */
 export type SolidityProof = readonly [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
 
+/** A stored or serialized `uint256[8]` proof (decimal strings, numbers or bigints) back as a SolidityProof. */
+export function solidityProofOf(values: readonly (string | number | bigint)[]): SolidityProof {
+  if (values.length !== 8) throw new Error(`a Groth16 proof is 8 field elements, got ${values.length}`);
+  const at = (i: number): bigint => BigInt(values[i]!);
+  return [at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)];
+}
+
 /**
  * What a counter-prover commits to before counterProve: keccak256(abi.encode(claimId, outputs, proof)), exactly
  * as IClaimManager.hashCounterProof computes it.

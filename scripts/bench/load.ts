@@ -1,14 +1,14 @@
-// Bench part 3: load on a local net with the daemons as real processes (test/e2e/harness.ts: embedded chain over
+// Bench part 3: load on a local net with the daemons as real processes (scripts/lib/devnet.ts: embedded chain over
 // JSON-RPC, ozk deployed, the MNIST MLP registered). An honest provider gets N inference jobs over its HTTP API
 // (POST /infer, distinct tags, all posted at once), a challenger (sampling policy "all") re-executes every claim;
 // then a third party challenges K of the claims at once and the provider proves them.
 // Figures: claims per minute submitted on chain and re-executed by the challenger (first POST -> last claim),
 // and proof latency per challenged claim (challenge tx mined -> ClaimProven seen), median and max.
 // Usage: tsx scripts/bench/load.ts --out bench-results/load.json [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]
-import type { Abi, Address, Hex } from "viem";
+import { erc20Abi, type Address, type Hex } from "viem";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
-import { BONDS, TOKEN, daemon, freeStake, startNet, submittedClaim, tokenAbi, waitFor, wallet, type Net } from "../../test/e2e/harness.ts";
+import { BONDS, TOKEN, daemon, freeStake, startNet, submittedClaim, waitFor, wallet, type Net } from "../lib/devnet.ts";
 import { argValue, isMain, median, peakRssMB, since, treePeakRssMB, runMain } from "./common.ts";
 
 export interface LoadResult {
@@ -96,7 +96,7 @@ export async function benchLoad(o: { jobs: number; challenges: number; log?: (s:
     const consumer = wallet(net, "consumer");
     const token = net.deployment.addresses.token as Address;
     const bond = BONDS.minChallengerBond * BigInt(K);
-    await net.pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ address: token, abi: tokenAbi() as Abi, functionName: "approve", args: [net.claims.address, bond], chain: null }) });
+    await net.pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ address: token, abi: erc20Abi, functionName: "approve", args: [net.claims.address, bond], chain: null }) });
     await net.pc.waitForTransactionReceipt({ hash: await consumer.writeContract({ ...net.claims, functionName: "stake", args: [bond], chain: null }) });
     const ids = claimLogs.map((l) => l.args.claimId as Hex);
     const hashes: Hex[] = [];

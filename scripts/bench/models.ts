@@ -7,7 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import * as snarkjs from "snarkjs";
-import { createPublicClient, createWalletClient, encodeFunctionData, http, type Abi, type Address } from "viem";
+import { createPublicClient, createWalletClient, encodeFunctionData, erc20Abi, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { loadPackage, verifyModelProof, witnessFor, proveModel } from "../../circuits/compiler/prove.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
@@ -17,9 +17,9 @@ import { claimManagerAbi } from "../../sdk/abi.ts";
 import { encodeInputData, inputHashOf } from "../../sdk/inputs.ts";
 import { outputHash } from "../../sdk/signals.ts";
 import { ClaimStatus, claimIdOf, toSolidityProof, type ClaimFields } from "../../sdk/protocol.ts";
-import { loadArtifact } from "../deploy.ts";
+import { loadArtifact } from "../../runtime/artifacts.ts";
+import { deployerFor, deployOzk, mintDevTokens, registerPackage } from "../../runtime/deploy.ts";
 import { devKey, startLocalChain } from "../lib/localnet.ts";
-import { deployStack, mintDevTokens, registerPackage } from "../lib/stack.ts";
 import { argValue, isMain, median, peakRssMB, ROOT, since, runMain } from "./common.ts";
 
 export interface ModelResult {
@@ -60,12 +60,12 @@ async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], pr
   const chain = await startLocalChain();
   try {
     const keys = { deployer: devKey(0), provider: devKey(1), challenger: devKey(3) };
-    const d = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "bench", out: null });
+    const deployer = await deployerFor(chain.url, keys.deployer);
+    const d = await deployOzk(deployer, { network: "bench" });
     const bonds = { minProviderBond: 100n * TOKEN, minChallengerBond: 50n * TOKEN };
-    const { modelId, verifier } = await registerPackage(chain.url, keys.deployer, d, pkgDir, { challengeWindow: 600, proofWindow: 1800, ...bonds });
+    const { modelId, verifier } = await registerPackage(deployer, d, pkgDir, { challengeWindow: 600, proofWindow: 1800, ...bonds });
     const pc = createPublicClient({ transport: http(chain.url), pollingInterval: 50 });
     const claims = { address: d.addresses.claims, abi: claimManagerAbi } as const;
-    const tokenAbi = loadArtifact("MockERC20").abi as Abi;
     const send = async (who: keyof typeof keys, req: Parameters<ReturnType<typeof createWalletClient>["writeContract"]>[0]): Promise<bigint> => {
       const w = createWalletClient({ account: privateKeyToAccount(keys[who]), transport: http(chain.url), chain: undefined });
       const hash = await w.writeContract({ ...req, chain: null } as never);
@@ -75,8 +75,8 @@ async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], pr
     };
     for (const who of ["provider", "challenger"] as const) {
       const a = privateKeyToAccount(keys[who]).address;
-      await mintDevTokens(chain.url, keys.deployer, d, a, 1000n * TOKEN);
-      await send(who, { address: d.addresses.token as Address, abi: tokenAbi, functionName: "approve", args: [d.addresses.claims, 1000n * TOKEN] } as never);
+      await mintDevTokens(deployer, d, a, 1000n * TOKEN);
+      await send(who, { address: d.addresses.token, abi: erc20Abi, functionName: "approve", args: [d.addresses.claims, 1000n * TOKEN] } as never);
       await send(who, { ...claims, functionName: "stake", args: [500n * TOKEN] } as never);
     }
     const m = loadPackage(pkgDir).manifest;
@@ -89,7 +89,7 @@ async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], pr
     const proveGas = await send("provider", { ...claims, functionName: "prove", args: [claim, outputs, sol] } as never);
     const [status] = await pc.readContract({ ...claims, functionName: "claimState", args: [claimIdOf(claim)] });
     if (status !== ClaimStatus.Proven) throw new Error(`${pkgDir}: claim not Proven after prove (status ${status})`);
-    const verifierAbi = loadArtifact(m.verifierContract!).abi as Abi;
+    const verifierAbi = loadArtifact(m.verifierContract!).abi;
     const verifyProofEstimate = await pc.estimateGas({
       to: verifier,
       data: encodeFunctionData({

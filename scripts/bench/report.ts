@@ -80,7 +80,7 @@ export function loadMarkdown(l: (LoadResult | { error: string }) & PartMeta): st
   const lines = [
     `### Load (${mode(l)})`,
     "",
-    `Local net with the daemons as processes (\`test/e2e/harness.ts\`: embedded chain over JSON-RPC, the MNIST MLP registered; provider and challenger polling every ${l.providerIntervalMs} ms). ${l.jobs} inference jobs (distinct held-out digits and tags) posted at once to the honest provider's \`POST /infer\`; the challenger (policy "all") re-executes every claim. Then ${l.challenges} of the claims are challenged at once by a third party and the provider proves them. Rates run from the first POST to the last claim on chain / re-executed; proof latency from the challenge's receipt to \`ClaimProven\` seen on chain.`,
+    `Local net with the daemons as processes (\`scripts/lib/devnet.ts\`: embedded chain over JSON-RPC, the MNIST MLP registered; provider and challenger polling every ${l.providerIntervalMs} ms). ${l.jobs} inference jobs (distinct held-out digits and tags) posted at once to the honest provider's \`POST /infer\`; the challenger (policy "all") re-executes every claim. Then ${l.challenges} of the claims are challenged at once by a third party and the provider proves them. Rates run from the first POST to the last claim on chain / re-executed; proof latency from the challenge's receipt to \`ClaimProven\` seen on chain.`,
     "",
     "| jobs | claims/min submitted | claims/min re-executed | correct claims challenged | challenged | proof latency median | proof latency max | provider prove time median (backend) | `prove` gas |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -96,7 +96,7 @@ export function markdown(r: BenchResults): string {
   const parts = [
     "## Protocol, models and load",
     "",
-    `\`npm run bench\` (\`scripts/bench.ts\`, parts in \`scripts/bench/\`; \`--only gas|models|load|prover\`, \`--quick\`). Every figure below is measured by the run; \`bench-results/bench.json\` has them all with the raw samples. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, ${r.machine.os}; Node ${r.node}. The machine may be shared with other work.`,
+    `\`npm run bench\` (\`scripts/bench.ts\`, parts in \`scripts/bench/\`; one part: \`npm run bench -- gas|models|load|prover\`, \`--quick\`). Every figure below is measured by the run; \`bench-results/bench.json\` has them all with the raw samples. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, ${r.machine.os}; Node ${r.node}. The machine may be shared with other work.`,
   ];
   if (r.gas) parts.push("", gasMarkdown(r.gas));
   if (r.models) parts.push("", modelsMarkdown(r.models));

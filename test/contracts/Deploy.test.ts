@@ -1,21 +1,28 @@
-// deployOzk: the reusable deployment used by the CLI, demo and daemons; its output passes the sdk's schema.
+// deployOzk (runtime/deploy.ts): the one deploy library of the CLI, demo and tests; its output passes the sdk's schema.
 import { expect } from "chai";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultWindows, deployOzk, registerModelSpec, tinyFixtureModel, writeDeployment } from "../../scripts/deploy.ts";
+import { custom, type Address } from "viem";
+import { connectDeployer, defaultWindows, deployOzk, registerModelSpec, saveDeployment, type Deployer } from "../../runtime/deploy.ts";
+import { tinyFixtureModel } from "../../scripts/fixtures/tiny-model.ts";
 import { parseDeployment } from "../../sdk/deployments.ts";
 import { ethers } from "./helpers.ts";
+
+/** The deploy library sending as one of the Hardhat network's unlocked accounts. */
+const as = (signer: { address: string }): Promise<Deployer> =>
+  connectDeployer(custom({ request: ({ method, params }) => ethers.provider.send(method, params ?? []) }), signer.address as Address);
 
 describe("deployOzk", () => {
   it("deploys token, registry, claims and the fixture model; the JSON parses with sdk/deployments", async () => {
     const [deployer, treasury, user] = await ethers.getSigners();
-    const d = await deployOzk(deployer!, {
-      treasury: treasury!.address,
+    const d = await deployOzk(await as(deployer!), {
+      network: "test",
+      treasury: treasury!.address as Address,
       protocolFeeBps: 250,
       slashRewardBps: 4000,
       models: [tinyFixtureModel()],
-      mint: [{ to: user!.address, amount: 123n }],
+      mint: [{ to: user!.address as Address, amount: 123n }],
     });
     const manager = await ethers.getContractAt("ClaimManager", d.addresses.claims);
     expect(await manager.registry()).to.equal(d.addresses.registry);
@@ -37,7 +44,7 @@ describe("deployOzk", () => {
     expect(d.deployBlock).to.be.greaterThan(0);
 
     const dir = mkdtempSync(join(tmpdir(), "ozk-deploy-"));
-    const path = writeDeployment("testnet", d, dir);
+    const path = saveDeployment({ ...d, network: "testnet" }, join(dir, "testnet.json"));
     const parsed = parseDeployment(JSON.parse(readFileSync(path, "utf8")));
     expect(parsed.addresses.claims).to.equal(d.addresses.claims);
     expect(parsed.models["tiny-fixture"]).to.equal(d.models["tiny-fixture"]);
@@ -48,17 +55,17 @@ describe("deployOzk", () => {
     const [deployer] = await ethers.getSigners();
     const failsWith = (p: Promise<unknown>, error: RegExp) =>
       p.then(() => expect.fail("expected a revert"), (e: Error) => expect(e.message).to.match(error));
-    await failsWith(deployOzk(deployer!, { slashRewardBps: 5001 }), /InvalidProtocolConfig/);
+    await failsWith(deployOzk(await as(deployer!), { network: "test", slashRewardBps: 5001 }), /InvalidProtocolConfig/);
     const spec = tinyFixtureModel();
     const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
-    await failsWith(deployOzk(deployer!, { models: [tampered] }), /InvalidExampleProof/);
+    await failsWith(deployOzk(await as(deployer!), { network: "test", models: [tampered] }), /InvalidExampleProof/);
   });
 
   it("registering a package twice from one account is refused by name before a second verifier is deployed", async () => {
     const [deployer] = await ethers.getSigners();
-    const d = await deployOzk(deployer!, { models: [tinyFixtureModel()] });
+    const d = await deployOzk(await as(deployer!), { network: "test", models: [tinyFixtureModel()] });
     const nonce = await deployer!.getNonce();
-    const again = await registerModelSpec(deployer!, d.addresses.registry, tinyFixtureModel()).then(
+    const again = await registerModelSpec(await as(deployer!), d.addresses.registry, tinyFixtureModel()).then(
       () => undefined,
       (e: Error) => e,
     );
@@ -68,10 +75,10 @@ describe("deployOzk", () => {
 
   it("a registry revert is named: a wrong example proof reads InvalidExampleProof, not raw revert data", async () => {
     const [, other] = await ethers.getSigners();
-    const d = await deployOzk(other!, {});
+    const d = await deployOzk(await as(other!), { network: "test" });
     const spec = tinyFixtureModel();
     const tampered = { ...spec, example: { ...spec.example, outputs: spec.example.outputs.map((v, i) => (i === 0 ? v + 1n : v)) } };
-    const err = await registerModelSpec(other!, d.addresses.registry, tampered).then(() => undefined, (e: Error) => e);
+    const err = await registerModelSpec(await as(other!), d.addresses.registry, tampered).then(() => undefined, (e: Error) => e);
     expect(err?.message).to.match(/the registry reverted with InvalidExampleProof\(0x[0-9a-fA-F]{40}\)/);
   });
 
@@ -86,7 +93,7 @@ describe("deployOzk", () => {
   it("uses an existing token and registers no model when asked", async () => {
     const [deployer] = await ethers.getSigners();
     const existing = await ethers.deployContract("MockERC20");
-    const d = await deployOzk(deployer!, { token: await existing.getAddress() });
+    const d = await deployOzk(await as(deployer!), { network: "test", token: (await existing.getAddress()) as Address });
     expect(d.addresses.token).to.equal(await existing.getAddress());
     expect(d.models).to.deep.equal({});
     const manager = await ethers.getContractAt("ClaimManager", d.addresses.claims);

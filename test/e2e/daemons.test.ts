@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { devKey } from "../../scripts/lib/localnet.ts";
 import { raw } from "../raw-http.ts";
 import { modelRegistryAbi } from "../../sdk/abi.ts";
-import { registerPackage, saveDeployment } from "../../scripts/lib/stack.ts";
+import { deployerFor, registerPackage, saveDeployment } from "../../runtime/deploy.ts";
 import { spawnDaemon } from "../../scripts/lib/processes.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
@@ -242,7 +242,7 @@ describe("e2e: daemons as processes", function () {
     const deployHash = await w.sendTransaction({ data: forwarderInitCode(real.verifier), chain: null });
     const proxy = (await net.pc.waitForTransactionReceipt({ hash: deployHash })).contractAddress!;
     const proxied = { ...net.deployment, models: {} as Record<string, Hex> };
-    const { modelId } = await registerPackage(net.chain.url, net.keys.consumer, proxied, PKG, { ...WINDOWS, ...BONDS, verifier: proxy });
+    const { modelId } = await registerPackage(await deployerFor(net.chain.url, net.keys.consumer), proxied, PKG, { ...WINDOWS, ...BONDS, verifier: proxy });
     const entry = await net.pc.readContract({ address: net.deployment.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
     expect(entry.verifierCodeHash).to.not.equal(real.verifierCodeHash);
     const file = saveDeployment(proxied, join(net.work, "proxied-deployment.json"));

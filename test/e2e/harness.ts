@@ -1,95 +1,16 @@
-// End-to-end harness: an embedded chain served over JSON-RPC, ozk deployed with the MNIST MLP registered,
-// funded actors, daemons as processes, an RPC proxy that injects faults, and chain readers for assertions.
-import { mkdirSync, mkdtempSync } from "node:fs";
+// End-to-end harness: the development net of scripts/lib/devnet.ts (embedded chain over JSON-RPC, ozk deployed
+// with the MNIST MLP registered, funded actors, daemons as processes), plus an RPC proxy that injects faults and
+// chain readers for assertions.
 import { createServer, request as httpRequest, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createPublicClient, createWalletClient, http, type Abi, type Address, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { claimManagerAbi } from "../../sdk/abi.ts";
-import type { Deployment } from "../../sdk/deployments.ts";
-import { ClaimStatus, type ClaimFields } from "../../sdk/protocol.ts";
+import { erc20Abi, type Address, type Hex } from "viem";
+import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
-import { loadPackage, type LoadedPackage } from "../../circuits/compiler/prove.ts";
-import { loadArtifact } from "../../scripts/deploy.ts";
-import { devKey, startLocalChain, type LocalChain } from "../../scripts/lib/localnet.ts";
-import { spawnDaemon, type DaemonProcess } from "../../scripts/lib/processes.ts";
-import { deployStack, mintDevTokens, registerPackage, saveDeployment } from "../../scripts/lib/stack.ts";
+import type { DaemonProcess } from "../../scripts/lib/processes.ts";
+import { freeStake, waitFor, type Net } from "../../scripts/lib/devnet.ts";
 
-export const PKG = resolve("models/mnist-mlp");
-export const TOKEN = 10n ** 18n;
-export const WINDOWS = { challengeWindow: 600, proofWindow: 1800 };
-export const BONDS = { minProviderBond: 100n * TOKEN, minChallengerBond: 50n * TOKEN };
-
-export interface Net {
-  chain: LocalChain;
-  work: string;
-  deployment: Deployment;
-  deploymentFile: string;
-  modelId: Hex;
-  pkg: LoadedPackage;
-  keys: { deployer: Hex; honest: Hex; cheater: Hex; challenger: Hex; consumer: Hex };
-  addr: Record<"deployer" | "honest" | "cheater" | "challenger" | "consumer", Address>;
-  pc: ReturnType<typeof createPublicClient>;
-  claims: { address: Address; abi: typeof claimManagerAbi };
-  daemons: DaemonProcess[];
-  close(): Promise<void>;
-}
-
-export async function startNet(label: string): Promise<Net> {
-  const work = mkdtempSync(join(tmpdir(), `ozk-e2e-${label}-`));
-  mkdirSync(work, { recursive: true });
-  const chain = await startLocalChain();
-  const keys = { deployer: devKey(0), honest: devKey(1), cheater: devKey(2), challenger: devKey(3), consumer: devKey(4) };
-  const addr = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, privateKeyToAccount(v).address])) as Net["addr"];
-  const deployment = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "e2e", out: null });
-  const { modelId } = await registerPackage(chain.url, keys.deployer, deployment, PKG, { ...WINDOWS, ...BONDS });
-  const deploymentFile = saveDeployment(deployment, join(work, "deployment.json"));
-  for (const who of ["honest", "cheater", "challenger", "consumer"] as const) {
-    await mintDevTokens(chain.url, keys.deployer, deployment, addr[who], 10_000n * TOKEN);
-  }
-  const pc = createPublicClient({ transport: http(chain.url), pollingInterval: 100 });
-  const net: Net = {
-    chain,
-    work,
-    deployment,
-    deploymentFile,
-    modelId,
-    pkg: loadPackage(PKG),
-    keys,
-    addr,
-    pc,
-    claims: { address: deployment.addresses.claims, abi: claimManagerAbi },
-    daemons: [],
-    async close() {
-      await Promise.all(net.daemons.map((d) => d.stop(true)));
-      await chain.close();
-    },
-  };
-  return net;
-}
-
-type Role = "honest" | "cheater" | "challenger";
-
-/** Starts a daemon for an actor; `rpcUrl` lets a test put a fault proxy in between. */
-export function daemon(net: Net, who: Role, extra: Record<string, unknown> = {}): DaemonProcess {
-  const role = who === "challenger" ? "challenger" : "provider";
-  const base = {
-    rpcUrl: net.chain.url,
-    deployment: net.deploymentFile,
-    models: [{ package: PKG }],
-    intervalMs: 200,
-    privateKey: net.keys[who],
-    stakeTarget: String(500n * TOKEN),
-    logLevel: "debug",
-    ...(who === "cheater" ? { faults: { wrongOutputRate: 1 }, answerRequests: false } : {}),
-  };
-  const d = spawnDaemon(role, who, net.work, { ...base, ...extra });
-  net.daemons.push(d);
-  return d;
-}
+export { BONDS, PKG, TOKEN, WINDOWS, daemon, freeStake, startNet, submittedClaim, waitFor, wallet, type Net } from "../../scripts/lib/devnet.ts";
 
 /** Replaces a stopped daemon by a restarted one in the net's list (so close() stops it). */
 export function restarted(net: Net, d: DaemonProcess): DaemonProcess {
@@ -129,40 +50,11 @@ export async function waitStatus(net: Net, claimId: Hex, want: number, timeoutMs
   await waitFor(`claim ${claimId.slice(0, 10)} to reach status ${want}`, async () => ((await status(net, claimId)) === want ? true : undefined), timeoutMs);
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 export async function claimEvents<const E extends "ClaimSubmitted" | "ClaimChallenged" | "ClaimProven" | "ClaimSlashed" | "ClaimFinalized">(net: Net, eventName: E) {
   return net.pc.getContractEvents({ ...net.claims, eventName, fromBlock: 0n });
 }
 
-export async function submittedClaim(net: Net, claimId: Hex): Promise<{ claim: ClaimFields; outputs: readonly bigint[] }> {
-  const logs = await net.pc.getContractEvents({ ...net.claims, eventName: "ClaimSubmitted", args: { claimId }, fromBlock: 0n });
-  const a = logs[0]!.args;
-  return { claim: a.claim as ClaimFields, outputs: a.outputs as readonly bigint[] };
-}
-
-export function wallet(net: Net, who: keyof Net["keys"]) {
-  return createWalletClient({ account: privateKeyToAccount(net.keys[who]), transport: http(net.chain.url), chain: undefined });
-}
-
-export const tokenAbi = (): Abi => loadArtifact("MockERC20").abi as Abi;
-
-export async function freeStake(net: Net, who: Address): Promise<bigint> {
-  return net.pc.readContract({ ...net.claims, functionName: "freeStake", args: [who] });
-}
+export const tokenAbi = () => erc20Abi;
 
 /** The protocol's money invariant once nothing is locked: token balance == sum of free stakes and credits. */
 export async function solvent(net: Net): Promise<boolean> {
@@ -172,7 +64,7 @@ export async function solvent(net: Net): Promise<boolean> {
     sum += await freeStake(net, a);
     sum += await net.pc.readContract({ ...net.claims, functionName: "credits", args: [a] });
   }
-  const bal = (await net.pc.readContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "balanceOf", args: [net.claims.address] })) as bigint;
+  const bal = await net.pc.readContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "balanceOf", args: [net.claims.address] });
   return bal === sum;
 }
 

@@ -8,11 +8,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultWindows } from "../../scripts/deploy.ts";
 import { devKey } from "../../scripts/lib/localnet.ts";
-import { DEV_CHAIN_ID, assertSetupAllowed, packageSetupKind } from "../../scripts/lib/stack.ts";
+import { assertSetupAllowed, defaultWindows, packageSetupKind } from "../../runtime/deploy.ts";
 import { readManifest } from "../../circuits/compiler/build.ts";
-import { supportedSetupKind } from "../../sdk/protocol.ts";
+import { DEV_CHAIN_ID, supportedSetupKind } from "../../sdk/protocol.ts";
 
 const SEPOLIA = 11155111;
 

@@ -27,7 +27,7 @@ import {
 import { SetupKind, claimIdOf, randomSalt, type ClaimFields, type SolidityProof, type SubmittedClaim } from "../../sdk/protocol.ts";
 import { checkInputData } from "../../sdk/inputs.ts";
 import { outputHash } from "../../sdk/signals.ts";
-import { loadArtifact } from "../../scripts/deploy.ts";
+import { loadArtifact } from "../../runtime/artifacts.ts";
 
 const E18 = 10n ** 18n;
 const CHALLENGE_WINDOW = 3600;

@@ -19,7 +19,7 @@ import {
 } from "../../sdk/protocol.ts";
 import { entryMismatches, expectedEntry, type ExpectedEntry } from "../../runtime/models.ts";
 import { loadPackage } from "../../circuits/compiler/prove.ts";
-import { loadArtifact } from "../../scripts/deploy.ts";
+import { loadArtifact } from "../../runtime/artifacts.ts";
 
 describe("sdk: commitments, setup kinds, registry entry check", function () {
   this.timeout(120_000);

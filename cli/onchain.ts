@@ -1,5 +1,5 @@
-// `ozk provider|challenger run`, and the one-shot chain commands: deploy, model register, model show, stake,
-// request, claim, challenge, status, watch.
+// The commands that act on a deployed ozk instance: `ozk provider|challenger run`, and the one-shot on-chain
+// commands: deploy, model register, model show, stake, request, claim, challenge, status, watch.
 import type { Command } from "commander";
 import { parseEventLogs, zeroAddress, type Address, type Hex, type Log } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
@@ -14,7 +14,7 @@ import { SETUP_KIND_MEANING, claimStatusName, type ClaimFields } from "../sdk/pr
 import { runQuantized, quantizeInput } from "../circuits/compiler/engine.ts";
 import { readFileSync } from "node:fs";
 import { group } from "./group.ts";
-import { deployStack, registerPackage, saveDeployment } from "../scripts/lib/stack.ts";
+import { deployerFor, deployOzk, registerPackage, saveDeployment } from "../runtime/deploy.ts";
 
 interface ChainOpts {
   rpc: string;
@@ -73,7 +73,7 @@ export function register(program: Command): void {
       .option("--config <file>", "JSON config file")
       .action(async (o: { config?: string }) => {
         process.argv = [process.argv[0]!, role, ...(o.config ? ["--config", o.config] : [])];
-        await import(`../../${role}/main.ts`);
+        await import(`../${role}/main.ts`);
       });
   }
 
@@ -89,7 +89,8 @@ export function register(program: Command): void {
   ).action(async (o: ChainOpts & { network: string; token?: Address; treasury?: Address; feeBps: string; slashBps: string }) => {
     const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
     if (!key) throw new Error("deploy needs --key or OZK_PRIVATE_KEY");
-    const d = await deployStack({ rpcUrl: o.rpc, deployerKey: key, network: o.network, token: o.token, treasury: o.treasury, protocolFeeBps: Number(o.feeBps), slashRewardBps: Number(o.slashBps) });
+    const d = await deployOzk(await deployerFor(o.rpc, key), { network: o.network, token: o.token, treasury: o.treasury, protocolFeeBps: Number(o.feeBps), slashRewardBps: Number(o.slashBps) });
+    saveDeployment(d);
     console.log(json(d));
   });
 
@@ -111,7 +112,7 @@ export function register(program: Command): void {
     const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
     if (!key) throw new Error("model register needs --key or OZK_PRIVATE_KEY");
     const d = loadDeployment(o.deployment);
-    const r = await registerPackage(o.rpc, key, d, pkgDir, {
+    const r = await registerPackage(await deployerFor(o.rpc, key), d, pkgDir, {
       challengeWindow: seconds("--challenge-window", o.challengeWindow),
       proofWindow: seconds("--proof-window", o.proofWindow),
       minProviderBond: BigInt(o.providerBond),
