@@ -1,11 +1,15 @@
-// `npm run bench`: ozk's benchmark (not a test). Parts, each run in its own process (scripts/bench/):
+// `npm run bench`: ozk's benchmarks (not tests), the one entry point. Parts, each run in its own process
+// (scripts/bench/<part>.ts):
 //   gas     whole-transaction gas per contract function against the gas targets and snapshots/gas.json
 //   models  per shipped model package: constraints, witness / prove / verify time, on-chain gas, fidelity
 //   load    claims per minute and proof latency with the provider and challenger daemons as processes
-//   prover  scripts/bench-prover.ts (the native prover's benchmark), when present; not with --quick
+//   prover  the provers (snarkjs, native CPU, CUDA) on generated circuits and the shipped models; not with --quick
+//   setup   phase-2 setup timings (initial key, contributions, verification); only when named
+// A run names its parts (`npm run bench -- prover`, or --only gas,load); none named: gas, models, load and prover.
 // Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
-// between <!-- bench:begin --> and <!-- bench:end -->; prints the tables.
-// Usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]
+// between <!-- bench:begin --> and <!-- bench:end -->; prints the tables. The setup part only prints its table.
+// Usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K]
+//          [--prover-backend native|snarkjs] [--ptau <file>] [<package>...  (setup: default every models/ package)]
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type as osType } from "node:os";
@@ -16,8 +20,13 @@ import type { ModelResult } from "./bench/models.ts";
 import { argValue, RESULTS, ROOT, runPart } from "./bench/common.ts";
 import { gasMarkdown, loadMarkdown, markdown, modelsMarkdown, writeDocs, type BenchResults, type PartMeta } from "./bench/report.ts";
 
-const PARTS = ["gas", "models", "load", "prover"] as const;
+const PARTS = ["gas", "models", "load", "prover", "setup"] as const;
 type Part = (typeof PARTS)[number];
+/** The parts of a run that names none. */
+const DEFAULT_PARTS: readonly Part[] = ["gas", "models", "load", "prover"];
+/** Options that take a value. */
+const VALUE_OPTIONS = ["--only", "--jobs", "--challenges", "--prover-backend", "--ptau"];
+const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs] [--ptau <file>] [<package>...]";
 
 function machine(): BenchResults["machine"] {
   let cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -29,29 +38,59 @@ function machine(): BenchResults["machine"] {
   return { cpu, cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}` };
 }
 
-function parseArgs(argv: string[]): { parts: Part[]; quick: boolean; jobs?: string; challenges?: string; backend?: string } {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    console.log("usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]");
-    process.exit(0);
-  }
-  const only = argValue(argv, "--only");
-  const parts = only ? only.split(",").map((s) => s.trim()) : [...PARTS];
-  for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (parts: ${PARTS.join(", ")})`);
-  return { parts: parts as Part[], quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), backend: argValue(argv, "--prover-backend") };
+interface Options {
+  parts: Part[];
+  quick: boolean;
+  jobs?: string;
+  challenges?: string;
+  backend?: string;
+  ptau?: string;
+  /** Package folders for the setup part. */
+  packages: string[];
 }
 
+function parseArgs(argv: string[]): Options {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  // Positional words: part names, then (setup) package folders.
+  const words = argv.filter((a, i) => !a.startsWith("--") && !VALUE_OPTIONS.includes(argv[i - 1] ?? ""));
+  const named = words.filter((w) => (PARTS as readonly string[]).includes(w));
+  const packages = words.filter((w) => !named.includes(w));
+  const only = argValue(argv, "--only");
+  const listed = [...named, ...(only ? only.split(",").map((s) => s.trim()) : [])];
+  for (const p of listed) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part "${p}" (parts: ${PARTS.join(", ")})`);
+  const parts = listed.length ? PARTS.filter((p) => listed.includes(p)) : [...DEFAULT_PARTS];
+  if (packages.length && !parts.includes("setup")) throw new Error(`unexpected argument "${packages[0]}": ${USAGE}`);
+  return { parts, quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), backend: argValue(argv, "--prover-backend"), ptau: argValue(argv, "--ptau"), packages };
+}
+
+/** Model package folders under models/ (relative to the repository), sorted. */
+function modelDirs(): string[] {
+  return readdirSync(join(ROOT, "models"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(ROOT, "models", d.name, "manifest.json")))
+    .map((d) => join("models", d.name))
+    .sort();
+}
+
+/** Runs a part that prints its own output (prover, setup); resolves with its exit code. */
+async function runScript(script: string, args: string[] = []): Promise<number | null> {
+  const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+  const child = spawn(tsx, [join(ROOT, script), ...args], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+}
+
+const PROVER_SCRIPT = "scripts/bench/prover.ts";
+
 async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNullable<BenchResults["prover"]>> {
-  const script = join(ROOT, "scripts/bench-prover.ts");
   const t = performance.now();
   const meta = () => ({ date: new Date().toISOString(), quick, seconds: (performance.now() - t) / 1000 });
-  if (!existsSync(script)) return { ran: false, note: "Skipped: scripts/bench-prover.ts is not in this checkout.", ...meta() };
   if (quick && !explicit) {
-    return { ran: false, note: "Skipped with --quick (the prover benchmark takes minutes and rewrites its own table): run `npm run bench -- --only prover`. Its figures are in the Prover section of this file.", ...meta() };
+    return { ran: false, note: "Skipped with --quick (the prover benchmark takes minutes and rewrites its own table): run `npm run bench -- prover`. Its figures are in the Prover section of this file.", ...meta() };
   }
-  console.log("\n== prover (scripts/bench-prover.ts) ==");
-  const tsx = join(ROOT, "node_modules", ".bin", "tsx");
-  const child = spawn(tsx, [script], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
-  const exitCode = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  console.log(`\n== prover (${PROVER_SCRIPT}) ==`);
+  const exitCode = await runScript(PROVER_SCRIPT);
   const file = join(RESULTS, "prover.json");
   const results = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as unknown) : undefined;
   return {
@@ -59,8 +98,8 @@ async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNul
     exitCode,
     results,
     note: exitCode === 0
-      ? "`scripts/bench-prover.ts` ran as part of this benchmark; its table is in the Prover section of this file and its figures in `bench-results/prover.json`."
-      : `\`scripts/bench-prover.ts\` exited with ${exitCode}: see its output.`,
+      ? `\`${PROVER_SCRIPT}\` ran as part of this benchmark; its table is in the Prover section of this file and its figures in \`bench-results/prover.json\`.`
+      : `\`${PROVER_SCRIPT}\` exited with ${exitCode}: see its output.`,
     ...meta(),
   };
 }
@@ -68,10 +107,18 @@ async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNul
 async function main(): Promise<void> {
   const t0 = performance.now();
   const o = parseArgs(process.argv.slice(2));
+  if (o.parts.includes("setup")) {
+    console.log("== setup ==");
+    const code = await runScript("scripts/bench/setup.ts", [...(o.ptau ? ["--ptau", o.ptau] : []), ...(o.packages.length ? o.packages : modelDirs())]);
+    if (code !== 0) process.exitCode = 1;
+    // The setup part prints its table and writes no results: a run of it alone leaves bench.json and the docs be.
+    if (o.parts.length === 1) return;
+  }
+  const parts = o.parts.filter((p) => p !== "setup");
   mkdirSync(RESULTS, { recursive: true });
   const jsonFile = join(RESULTS, "bench.json");
-  // A partial run (--only) keeps the other parts' last figures, each with its own date and mode.
-  const previous: Partial<BenchResults> = o.parts.length < PARTS.length && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, "utf8")) as BenchResults) : {};
+  // A partial run (some parts named) keeps the other parts' last figures, each with its own date and mode.
+  const previous: Partial<BenchResults> = parts.length < DEFAULT_PARTS.length && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, "utf8")) as BenchResults) : {};
   const r: BenchResults = { ...previous, machine: machine(), node: process.version, date: new Date().toISOString(), args: process.argv.slice(2), seconds: 0 };
   const q = o.quick ? ["--quick"] : [];
   // load1: the 1-minute load average when the part started (the machine may be shared with other work)
@@ -80,7 +127,7 @@ async function main(): Promise<void> {
   const meta = (t: number): PartMeta => ({ date: new Date().toISOString(), quick: o.quick, seconds: (performance.now() - t) / 1000, load1 });
   let failed = false;
 
-  if (o.parts.includes("gas")) {
+  if (parts.includes("gas")) {
     console.log("== gas ==");
     const t = start();
     const g = await runPart<GasResult>("scripts/bench/gas.ts", join(RESULTS, "gas.json"));
@@ -89,13 +136,10 @@ async function main(): Promise<void> {
     if (g.overTarget.length) failed = true;
   }
 
-  if (o.parts.includes("models")) {
+  if (parts.includes("models")) {
     console.log("== models ==");
     const t = start();
-    const dirs = readdirSync(join(ROOT, "models"), { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(ROOT, "models", d.name, "manifest.json")))
-      .map((d) => join("models", d.name))
-      .sort();
+    const dirs = modelDirs();
     const results: ModelResult[] = [];
     const errors: string[] = [];
     for (const dir of dirs) {
@@ -110,7 +154,7 @@ async function main(): Promise<void> {
     console.log(`\n${modelsMarkdown(r.models)}\n`);
   }
 
-  if (o.parts.includes("load")) {
+  if (parts.includes("load")) {
     console.log("== load ==");
     const t = start();
     const extra = [...(o.jobs ? ["--jobs", o.jobs] : []), ...(o.challenges ? ["--challenges", o.challenges] : []), ...(o.backend ? ["--prover-backend", o.backend] : [])];
@@ -125,14 +169,12 @@ async function main(): Promise<void> {
     console.log(`\n${loadMarkdown(r.load)}\n`);
   }
 
-  if (o.parts.includes("prover")) {
-    r.prover = await runProverBench(o.quick, o.parts.length === 1);
+  if (parts.includes("prover")) {
+    r.prover = await runProverBench(o.quick, parts.length === 1);
     console.log(`prover: ${r.prover.note}`);
     if (r.prover.ran && r.prover.exitCode !== 0) failed = true;
   } else {
-    const note = existsSync(join(ROOT, "scripts/bench-prover.ts"))
-      ? "Not part of this run (`--only` without `prover`): `npm run bench -- --only prover` runs `scripts/bench-prover.ts`, which writes the Prover section of this file."
-      : "Not part of this run; `scripts/bench-prover.ts` is not in this checkout.";
+    const note = `Not part of this run (parts named without \`prover\`): \`npm run bench -- prover\` runs \`${PROVER_SCRIPT}\`, which writes the Prover section of this file.`;
     r.prover = { ran: false, note, date: new Date().toISOString(), quick: o.quick, seconds: 0 };
   }
 

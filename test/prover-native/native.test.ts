@@ -15,7 +15,8 @@ import { unsafeDevSetup } from "../../prover/devsetup.ts";
 import { buildModel, readManifest } from "../../circuits/compiler/build.ts";
 import { verifyPackageSetup } from "../../circuits/compiler/verify-setup.ts";
 import { randomInputs, randomMlp } from "../compiler/random-models.ts";
-import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../../prover/native/chain.ts";
+import { squaringChainConstraintsForDomain, writeSquaringChainR1cs, writeSquaringChainWtns } from "../../scripts/fixtures/squaring-chain.ts";
+import { FIELD_P as R } from "../../sdk/hash.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "test/prover-native/fixtures");
@@ -27,7 +28,6 @@ const proverBin = join(buildDir, "ozk-prover");
 type Curve = any;
 
 const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 function randBelow(m: bigint): bigint {
   return BigInt("0x" + randomBytes(40).toString("hex")) % m;
@@ -481,10 +481,10 @@ describe("native prover", function () {
     });
 
     it("keys for the generated chain benchmark circuit verify (2^10 domain)", async () => {
-      const n = chainConstraintsForDomain(10);
+      const n = squaringChainConstraintsForDomain(10);
       const r1cs = join(dir, "chain10.r1cs"), wtns = join(dir, "chain10.wtns");
-      writeChainR1cs(r1cs, n);
-      writeChainWtns(wtns, n, 5n);
+      writeSquaringChainR1cs(r1cs, n);
+      writeSquaringChainWtns(wtns, n, 5n);
       await check(r1cs, wtns);
     });
 

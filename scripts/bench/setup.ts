@@ -1,13 +1,14 @@
+// Bench part "setup" (npm run bench -- setup [--ptau <file>] [<package>...]; not in a run that names no part).
 // Phase-2 timings for built packages: the initial key (newZKey), one secret contribution with snarkjs and one with
 // the native scaler (circuits/compiler/contribute.ts; "-" when the native binary is not built), and the full
 // verification of the native one against circuit.r1cs and the powers of tau (what `ozk ceremony verify` does).
-// Usage: npx tsx scripts/bench-setup.ts --ptau <file> <package>...   (default ptau: the file OZK_PTAU names)
+// Usage: npx tsx scripts/bench/setup.ts --ptau <file> <package>...   (default ptau: the file OZK_PTAU names)
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultPtau, readManifest } from "../circuits/compiler/build.ts";
-import { contributeNative, nativeSetupAvailable } from "../circuits/compiler/contribute.ts";
-import { contributeSecret, initialKey, ptauPower, releaseCurve, verifyKey } from "../circuits/compiler/setup.ts";
+import { defaultPtau, readManifest } from "../../circuits/compiler/build.ts";
+import { contributeNative, nativeSetupAvailable } from "../../circuits/compiler/contribute.ts";
+import { contributeSecret, initialKey, ptauPower, releaseCurve, verifyKey } from "../../circuits/compiler/setup.ts";
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const at = args.indexOf("--ptau");
   const ptau = at >= 0 ? args.splice(at, 2)[1] : defaultPtau();
-  if (!ptau || args.length === 0) throw new Error("usage: tsx scripts/bench-setup.ts --ptau <file> <package>...");
+  if (!ptau || args.length === 0) throw new Error("usage: npm run bench -- setup --ptau <file> <package>...");
   const work = mkdtempSync(join(tmpdir(), "ozk-bench-setup-"));
   const native = await nativeSetupAvailable();
   console.log(`| package | constraints | ptau power | init (newZKey) | contribution, snarkjs | contribution, native | verify (from r1cs) | key size |`);

@@ -1,5 +1,5 @@
-// Prover benchmark (not a test): chain circuits y[i] = y[i-1]^2 + i at 2^k constraints, keys from the UNSAFE dev
-// setup, whole-process prove time (median of BENCH_REPS) and peak RSS for snarkjs, the native CPU prover, the
+// Bench part "prover" (npm run bench -- prover; not a test): squaring-chain circuits y[i] = y[i-1]^2 + i
+// (scripts/fixtures/squaring-chain.ts) at 2^k constraints, keys from the UNSAFE dev setup, whole-process prove time (median of BENCH_REPS) and peak RSS for snarkjs, the native CPU prover, the
 // CUDA prover when a GPU answers, and rapidsnark when RAPIDSNARK=/path is given; then the same native provers
 // resident (`serve`: key loaded once, per-proof time of warm proofs, the way the prover service runs them).
 // Every prover's last proof at every size is checked with snarkjs verify; provers alternate within each
@@ -9,16 +9,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { heldOutSample } from "../circuits/data/mnist.ts";
-import { ResidentProver } from "../prover/backends/resident.ts";
-import { loadModelPackage } from "../prover/package.ts";
-import { witnessCalculatorFor } from "../prover/witness.ts";
-import { unsafeDevSetup } from "../prover/devsetup.ts";
-import { snarkjs } from "../prover/snarkjs.ts";
-import { chainConstraintsForDomain, writeChainR1cs, writeChainWtns } from "../prover/native/chain.ts";
-import { median, treePeakRssMB } from "./bench/common.ts";
+import { heldOutSample } from "../../circuits/data/mnist.ts";
+import { ResidentProver } from "../../prover/backends/resident.ts";
+import { loadModelPackage } from "../../prover/package.ts";
+import { witnessCalculatorFor } from "../../prover/witness.ts";
+import { unsafeDevSetup } from "../../prover/devsetup.ts";
+import { snarkjs } from "../../prover/snarkjs.ts";
+import { squaringChainConstraintsForDomain, writeSquaringChainR1cs, writeSquaringChainWtns } from "../fixtures/squaring-chain.ts";
+import { median, treePeakRssMB } from "./common.ts";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
 const outDir = join(root, "bench-results");
 const work = join(outDir, "circuits");
 const sizes = (process.env.BENCH_SIZES ?? "12,14,16,18,20").split(",").map(Number);
@@ -123,12 +123,12 @@ async function main(): Promise<void> {
   };
 
   for (const k of sizes) {
-    const n = chainConstraintsForDomain(k);
+    const n = squaringChainConstraintsForDomain(k);
     const r1cs = join(work, `chain${k}.r1cs`), wtns = join(work, `chain${k}.wtns`), zkey = join(work, `chain${k}.zkey`);
     if (!existsSync(zkey)) {
       console.error(`[bench] 2^${k}: writing circuit (${n} constraints) and UNSAFE dev key`);
-      writeChainR1cs(r1cs, n);
-      writeChainWtns(wtns, n, 7n);
+      writeSquaringChainR1cs(r1cs, n);
+      writeSquaringChainWtns(wtns, n, 7n);
       await unsafeDevSetup(r1cs, zkey, { quiet: true });
     }
     await measure(`chain${k}`, k, n, zkey, wtns, k > snarkjsMax);
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   const vsRapid = names.includes("rapidsnark") ? names.filter((p) => p !== "snarkjs" && p !== "rapidsnark") : [];
   const extra = vsRapid.map((p) => `${p} vs rapidsnark`);
   const rows: [string, string][] = [
-    ...sizes.map((k): [string, string] => [`chain${k}`, `2^${k} (${chainConstraintsForDomain(k).toLocaleString("en-US")})`]),
+    ...sizes.map((k): [string, string] => [`chain${k}`, `2^${k} (${squaringChainConstraintsForDomain(k).toLocaleString("en-US")})`]),
     ...models.map((m): [string, string] => {
       const e = entries.find((x) => x.circuit === m)!;
       return [m, `${m} (${e.constraints.toLocaleString("en-US")})`];
