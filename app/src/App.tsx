@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { usePublicClient } from "wagmi";
 import type { PublicClient } from "viem";
 import type { Deployment } from "../../sdk/deployments.ts";
-import { readSnapshot, type PackageInfo, type Snapshot } from "./chain.ts";
+import { readSnapshot, type PackageInfo, type Snapshot } from "./snapshot.ts";
 import { RequestPanel } from "./RequestPanel.tsx";
 import { ClaimTable, ModelTable, ProviderTable } from "./Tables.tsx";
 

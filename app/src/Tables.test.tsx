@@ -2,7 +2,7 @@
 // models (constraints, fidelity), providers (stake, slashing record), and the countdown itself.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, render, screen, within } from "@testing-library/react";
-import type { ClaimView, ModelView, ProviderView } from "./chain.ts";
+import type { ClaimView, ModelView, ProviderView } from "./snapshot.ts";
 import { Countdown } from "./Countdown.tsx";
 import { ClaimTable, ModelTable, ProviderTable } from "./Tables.tsx";
 import { formatCountdown, secondsLeft, tokens } from "./format.ts";

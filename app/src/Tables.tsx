@@ -1,6 +1,6 @@
 // Read-only views: models with setup kind, fidelity and circuit size, claims with status/bond/countdown/history, providers.
 import { SETUP_KIND_MEANING, type SetupKindName } from "../../sdk/protocol.ts";
-import type { ClaimView, ModelView, ProviderView } from "./chain.ts";
+import type { ClaimView, ModelView, ProviderView } from "./snapshot.ts";
 import { Countdown } from "./Countdown.tsx";
 import { argmax } from "./digits.ts";
 import { short, tokens } from "./format.ts";

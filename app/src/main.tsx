@@ -6,7 +6,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { WagmiProvider, createConfig, http, mock } from "wagmi";
 import { defineChain, type Address } from "viem";
 import { parseDeployment } from "../../sdk/deployments.ts";
-import type { PackageInfo } from "./chain.ts";
+import type { PackageInfo } from "./snapshot.ts";
 import { App } from "./App.tsx";
 
 async function getJson<T>(path: string): Promise<T | undefined> {
