@@ -6,7 +6,7 @@ import { basename, dirname, resolve } from "node:path";
 import type { FloatModel } from "../compiler/ir.ts";
 import { layerShapes } from "../compiler/ir.ts";
 import { Attributes } from "./attributes.ts";
-import { Chain } from "./chain.ts";
+import { LayerChain } from "./layers.ts";
 import { nodeError, OnnxImportError } from "./errors.ts";
 import { foldNode } from "./fold.ts";
 import { applyLayerOp, LAYER_OPS } from "./operators.ts";
@@ -73,7 +73,7 @@ class Importer {
   private readonly graph: GraphMsg;
   private readonly opset: number;
   private readonly consts = new Map<string, Const>();
-  private chain!: Chain;
+  private chain!: LayerChain;
 
   constructor(
     model: ModelMsg,
@@ -120,7 +120,7 @@ class Importer {
     if (batch.dimValue !== undefined && batch.dimValue > 1) {
       throw new OnnxImportError(`graph input ${input.name}: batch axis is ${batch.dimValue}; use 1 or a symbolic batch size`);
     }
-    this.chain = new Chain({ name: input.name!, shape: [1, ...inputShape] }, this.consts);
+    this.chain = new LayerChain({ name: input.name!, shape: [1, ...inputShape] }, this.consts);
 
     const outputs = this.graph.output ?? [];
     if (outputs.length !== 1) throw new OnnxImportError(`the graph must have exactly one output, found ${outputs.length}`);

@@ -2,7 +2,7 @@
 // into the previous layer (bias Add, BatchNormalization) or only change how the current tensor is laid out.
 import type { ConvLayer, DenseLayer } from "../compiler/ir.ts";
 import type { Attributes } from "./attributes.ts";
-import type { Chain, Current } from "./chain.ts";
+import type { LayerChain, Current } from "./layers.ts";
 import type { NodeMsg } from "./proto.ts";
 import { numel } from "./tensors.ts";
 import type { Const } from "./tensors.ts";
@@ -26,7 +26,7 @@ export interface LayerNode {
   fail(why: string): never;
 }
 
-type LayerOp = (n: LayerNode, chain: Chain) => void;
+type LayerOp = (n: LayerNode, chain: LayerChain) => void;
 
 /** Operators that leave the current tensor's values (and so a pending transpose or reordering) unchanged. */
 const PASS_THROUGH = ["Identity", "Dropout", "Relu"];
@@ -38,7 +38,7 @@ const first = (n: LayerNode, cur: Current): boolean => n.inputs[0] === cur.name;
 const keepLayout = (cur: Current): Pick<Current, "layout" | "order"> => ({ layout: cur.layout, order: cur.order });
 
 /** Apply a node to the current tensor: the attribute check, then the operator's handler. */
-export function applyLayerOp(n: LayerNode, chain: Chain): void {
+export function applyLayerOp(n: LayerNode, chain: LayerChain): void {
   const { op, fail } = n;
   const cur = chain.current;
   n.attrs.check(op);
@@ -131,7 +131,7 @@ const matMul: LayerOp = (n, chain) => {
 };
 
 /** The layer that produced the current tensor directly, if it is a dense or conv layer (bias and BatchNorm fold into it). */
-function producerLinear(chain: Chain): DenseLayer | ConvLayer | undefined {
+function producerLinear(chain: LayerChain): DenseLayer | ConvLayer | undefined {
   const cur = chain.current;
   const layer = cur.producer !== undefined ? chain.layers[cur.producer] : undefined;
   return layer && (layer.kind === "dense" || layer.kind === "conv") ? layer : undefined;
@@ -304,7 +304,7 @@ const LAYER_HANDLERS = new Map<string, LayerOp>([
 ]);
 
 /** A dense layer [N][K]; a reordering left by a flatten of a transposed tensor is absorbed into its weight columns. */
-function pushDense(n: LayerNode, chain: Chain, weight: Float32Array, bias: Float32Array, K: number, N: number): void {
+function pushDense(n: LayerNode, chain: LayerChain, weight: Float32Array, bias: Float32Array, K: number, N: number): void {
   const order = chain.current.order;
   if (order) {
     // the input arrives in the ONNX (transposed) order: move each weight column to the IR element it multiplies
@@ -317,7 +317,7 @@ function pushDense(n: LayerNode, chain: Chain, weight: Float32Array, bias: Float
 }
 
 /** Flatten the current tensor to [1, n] (a flatten layer unless it already is a vector). */
-function flattenCurrent(n: LayerNode, chain: Chain): void {
+function flattenCurrent(n: LayerNode, chain: LayerChain): void {
   const cur = chain.current;
   const output = n.outputs[0];
   if (cur.layout) {

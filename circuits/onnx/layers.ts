@@ -21,7 +21,7 @@ export interface Current {
   order?: Int32Array;
 }
 
-export class Chain {
+export class LayerChain {
   readonly layers: Layer[] = [];
   current: Current;
   private readonly counts = new Map<string, number>();
