@@ -1,7 +1,8 @@
 // `npm run bench -- soak [--minutes N]`: a chaos soak of the whole system, not a test (it never runs in CI).
-// An embedded chain mining a block every second, ozk deployed, the MNIST MLP registered with short windows, and as
-// processes: an honest provider proving on a prover service (local fallback), a cheating provider (a share of its
-// claims wrong), a challenger (re-executes every claim) and that prover service. For N minutes (default 30):
+// An embedded chain (transactions mined at once, a block at least every second, timestamps following the clock, so a
+// window lasts its configured seconds however busy the chain is), ozk deployed, the MNIST MLP registered with short
+// windows, and as processes: an honest provider proving on a prover service (local fallback), a cheating provider (a
+// share of its claims wrong), a challenger (re-executes every claim) and that prover service. For N minutes (30):
 //   - a load generator posts distinct inputs to both providers' POST /infer (a target rate, held back while a
 //     provider has too many accepted jobs not yet claimed on chain, so it runs at what the machine sustains);
 //   - every daemon and the prover service is killed with SIGKILL at random and restarted after a random delay
@@ -426,7 +427,8 @@ export async function soak(argv: string[]): Promise<SoakResult> {
   say(`${o.minutes} min of chaos, target ${o.rate} posts/min (seed ${o.seed}); windows ${o.challengeWindow} s challenge / ${o.proofWindow} s proof; logs in ${work}`);
 
   // Chain, contracts, model, funds.
-  const chain = await startLocalChain();
+  // Chain time follows the clock however many transactions are mined (else windows would pass faster than configured).
+  const chain = await startLocalChain({ sameTimestamp: true });
   const keys = { deployer: devKey(0), honest: devKey(1), cheater: devKey(2), challenger: devKey(3), griefer: devKey(5) };
   const addr = Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, privateKeyToAccount(v).address])) as Record<keyof typeof keys, Address>;
   const deployment = await deployStack({ rpcUrl: chain.url, deployerKey: keys.deployer, network: "soak", out: null });
@@ -783,9 +785,11 @@ export async function soak(argv: string[]): Promise<SoakResult> {
     const rpcFaults = Object.fromEntries(Object.entries(proxies).map(([n, p]) => [n, { ...p.stats, refusedSeconds: Math.round(p.stats.refusedSeconds), blackholedSeconds: Math.round(p.stats.blackholedSeconds) }]));
     const lost = jobs.honest.lost + jobs.cheater.lost;
     const open = honestClaims.concat(cheaterClaims).filter((c) => c.status === ClaimStatus.Submitted || c.status === ClaimStatus.Challenged).length;
+    const notReportedClaimed = (["honest", "cheater"] as const).reduce((n, w) => n + Object.entries(jobStatus[w]).filter(([k]) => k !== "claimed").reduce((a, [, v]) => a + v, 0), 0);
     const challengedByChallenger = honestClaims.filter((c) => c.challenges.some((x) => x.challenger === addr.challenger)).length;
     const goals: SoakResult["goals"] = [
       { goal: "accepted jobs not claimed on chain (jobs lost)", value: lost, target: "0", ok: lost === 0 },
+      { goal: "accepted jobs GET /jobs/:id does not report claimed", value: notReportedClaimed, target: "0", ok: notReportedClaimed === 0 },
       { goal: "honest claims slashed", value: honestSlashed.length, target: "0", ok: honestSlashed.length === 0 },
       { goal: "honest bond lost (tokens)", value: fmtToken(honestSlashed.reduce((s, c) => s + c.claim.bond, 0n)), target: "0", ok: honestSlashed.length === 0 },
       { goal: "cheater's wrong claims not slashed", value: wrong - wrongSlashed, target: "0", ok: wrong === wrongSlashed },
@@ -871,7 +875,7 @@ export function soakMarkdown(r: SoakResult): string {
   const lines = [
     `### Chaos soak (${r.date.slice(0, 16).replace("T", " ")} UTC, ${o.minutes} min of chaos + ${r.seconds.drain} s drain, load average ${r.machine.load1AtStart} at start)`,
     "",
-    `\`npm run bench -- soak --minutes ${o.minutes}\` (\`scripts/bench/soak.ts\`): embedded chain (a block a second), MNIST MLP registered with a ${o.challengeWindow} s challenge and ${o.proofWindow} s proof window; an honest provider proving on a prover service (local fallback), a cheating provider (${Math.round(o.wrongRate * 100)}% of its claims wrong), a challenger (every claim) and the prover service, each a process. Load: target ${o.rate} posts/min to \`POST /infer\` (${Math.round(o.cheatShare * 100)}% to the cheater), held back while a provider has ${o.maxBacklog} accepted jobs unclaimed. Chaos: every process killed with SIGKILL every ${o.killEvery.join("–")} s and restarted after ${o.down.join("–")} s; each daemon's JSON-RPC proxy refuses connections or blackholes requests for ${o.faultFor.join("–")} s every ${o.faultEvery.join("–")} s and drops ${Math.round(o.dropTxRate * 100)}% of \`eth_sendRawTransaction\` answers; a third account challenges an honest claim every ${o.griefEvery.join("–")} s. Machine: ${r.machine.cpu}, ${r.machine.cores} cores. Judged from the chain after the drain${r.drainedCleanly ? " (every accepted job claimed, every claim settled)" : " (**the drain timed out**)"}.`,
+    `\`npm run bench -- soak --minutes ${o.minutes}\` (\`scripts/bench/soak.ts\`): embedded chain (transactions mined at once, a block at least every second, block timestamps following the clock), MNIST MLP registered with a ${o.challengeWindow} s challenge and ${o.proofWindow} s proof window; an honest provider proving on a prover service (local fallback), a cheating provider (${Math.round(o.wrongRate * 100)}% of its claims wrong), a challenger (every claim) and the prover service, each a process. Load: target ${o.rate} posts/min to \`POST /infer\` (${Math.round(o.cheatShare * 100)}% to the cheater), held back while a provider has ${o.maxBacklog} accepted jobs unclaimed. Chaos: every process killed with SIGKILL every ${o.killEvery.join("–")} s and restarted after ${o.down.join("–")} s; each daemon's JSON-RPC proxy refuses connections or blackholes requests for ${o.faultFor.join("–")} s every ${o.faultEvery.join("–")} s and drops ${Math.round(o.dropTxRate * 100)}% of \`eth_sendRawTransaction\` answers; a third account challenges an honest claim every ${o.griefEvery.join("–")} s. Machine: ${r.machine.cpu}, ${r.machine.cores} cores. Judged from the chain after the drain${r.drainedCleanly ? " (every accepted job claimed, every claim settled)" : " (**the drain timed out**)"}.`,
     "",
     "| figure | value |",
     "|---|---:|",
