@@ -66,6 +66,7 @@ async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNul
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "soak") return (await import("./bench/soak.ts")).soakMain(process.argv.slice(3)); // chaos soak: scripts/bench/soak.ts
   const t0 = performance.now();
   const o = parseArgs(process.argv.slice(2));
   mkdirSync(RESULTS, { recursive: true });
