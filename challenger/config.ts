@@ -43,6 +43,8 @@ export const challengerConfigSchema = z
     confirmations: z.number().int().nonnegative().default(0),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
     health: configFields.health,
+    /** Request size and time limits of the HTTP API (see configFields.http). */
+    http: configFields.http,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .strict();

@@ -1,6 +1,6 @@
 // Prover service configuration: defaults < JSON file < OZK_PROVER_* env < CLI flags.
 import { z } from "zod";
-import { loadConfig } from "../sdk/node/config.ts";
+import { configFields, loadConfig } from "../sdk/node/config.ts";
 
 export const proverConfigSchema = z.object({
   /** HTTP API port (0 picks a free one). */
@@ -18,6 +18,8 @@ export const proverConfigSchema = z.object({
   /** "auto" (fastest available), "native" or "snarkjs". */
   backend: z.string().default("auto"),
   maxAttempts: z.number().int().min(1).max(20).default(3),
+  /** Request size and time limits of the HTTP API (see configFields.http). */
+  http: configFields.http,
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

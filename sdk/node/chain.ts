@@ -344,7 +344,7 @@ export async function startDaemonService<C extends DaemonBase>(
   name: string,
   ctx: C,
   step: (ctx: C) => Promise<void>,
-  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings },
+  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings; http?: { requestTimeoutMs?: number; maxBodyBytes?: number } },
 ): Promise<RunningDaemon<C>> {
   const h = o.health ?? {};
   const rpc = new RpcWatch({ url: ctx.rpcUrl, logger: ctx.logger, timeoutMs: h.rpcTimeoutMs, intervalMs: h.probeIntervalMs });
@@ -359,6 +359,7 @@ export async function startDaemonService<C extends DaemonBase>(
       logger: ctx.logger,
       health: () => daemonHealth({ loop: daemon.health(), rpc: rpc.state(), funds: ctx.funds.state() }),
       routes: o.routes,
+      ...o.http,
     });
   } catch (err) {
     // The port is taken (or similar): stop what was started, so the process can exit with the error.

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
 
 export interface LoadConfigOptions {
   /** Env var prefix, e.g. "OZK_PROVER_": field `rpcUrl` is read from OZK_PROVER_RPC_URL. */
@@ -215,6 +216,19 @@ export const configFields = {
       rpcTimeoutMs: z.number().int().positive().default(5_000),
       /** Pause between liveness probes of the RPC (ms). */
       probeIntervalMs: z.number().int().positive().default(2_000),
+    })
+    .strict()
+    .default({}),
+  /**
+   * Limits of the HTTP server, whoever the client: a body over `maxBodyBytes` is a 413, a request (headers
+   * and body) not received within `requestTimeoutMs` a 408; either way the connection is closed.
+   */
+  http: z
+    .object({
+      /** Longest a client may take to send one whole request (ms). */
+      requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+      /** Largest accepted request body (bytes). */
+      maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
     })
     .strict()
     .default({}),
