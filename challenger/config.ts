@@ -6,7 +6,7 @@ const { hex32, amount } = configFields;
 
 export const challengerConfigSchema = z
   .object({
-    rpcUrl: z.string().url(),
+    rpcUrl: configFields.rpcUrl,
     privateKey: hex32,
     deployment: z.string().min(1),
     /** Model packages whose claims are re-executed; claims of other models are ignored. */

@@ -7,7 +7,7 @@ const { hex32, amount } = configFields;
 export const providerConfigSchema = z
   .object({
     /** JSON-RPC endpoint of the chain. */
-    rpcUrl: z.string().url(),
+    rpcUrl: configFields.rpcUrl,
     /** Key of the provider account (holds the bond token and gas). */
     privateKey: hex32,
     /** deployments/<network>.json: a network name or a path. */

@@ -4,6 +4,7 @@ import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Command } from "commander";
+import { ConfigError } from "../sdk/errors.ts";
 
 export interface CommandModule {
   register(program: Command): void;
@@ -34,5 +35,6 @@ main().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   console.error(`ozk: ${message}`);
   if (process.env.OZK_DEBUG && err instanceof Error) console.error(err.stack);
-  process.exit(1);
+  // A config error (its field named) is exit code 2, as for the daemons: a supervisor does not restart on it.
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

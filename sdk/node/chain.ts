@@ -283,12 +283,13 @@ export async function createDaemonBase(
   const log = logger ?? createLogger({ name, level: config.logLevel as never });
   const file = deploymentFile(config.deployment);
   const deployment = loadDeployment(config.deployment);
+  // The packages first: a config error is reported as one (exit code 2) even while the RPC is down.
+  const models = loadModels(config.models, deployment);
   const timeoutMs = config.health?.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   log.info({ rpc: displayUrl(config.rpcUrl), deployment: file, timeoutMs }, `${name}: checking the chain and the deployment`);
   await checkDeploymentOnChain(config.rpcUrl, deployment, file, timeoutMs);
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
-  const models = loadModels(config.models, deployment);
   await checkModelEntries(base, models, config.allowUnsafeSetup ?? false);
   const store = openStore(config.store);
   return {

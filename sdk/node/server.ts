@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Metrics } from "./metrics.ts";
 import type { Logger } from "./logger.ts";
-import { OzkError, errorSummary } from "../errors.ts";
+import { ConfigError, OzkError, errorSummary } from "../errors.ts";
 
 export interface Health {
   ok: boolean;
@@ -223,6 +223,21 @@ function send(res: ServerResponse, status: number, body: unknown, options: { con
   res.end(text);
 }
 
+/** A port or address the server cannot listen on is a config error naming the field (`port`, `host`). */
+function listenError(err: NodeJS.ErrnoException, port: number, host: string): Error {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (err.code === "EADDRINUSE") {
+    return new ConfigError(`port: ${where} is already in use by another process`, [`port: ${port} is in use on ${host}; pick another port, or 0 for a free one`], { cause: err });
+  }
+  if (err.code === "EACCES") {
+    return new ConfigError(`port: not allowed to listen on ${where}`, [`port: ${port} needs privileges on this machine; use a port above 1023`], { cause: err });
+  }
+  if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND" || err.code === "EAI_AGAIN") {
+    return new ConfigError(`host: cannot listen on ${where}: no such local address`, [`host: ${host} is not an address of this machine (${err.code})`], { cause: err });
+  }
+  return err;
+}
+
 /** Starts the server; port 0 picks a free one (read it back from `.port`). */
 export async function startServer(options: ServerOptions): Promise<OpsServer> {
   const routes = (options.routes ?? []).map((r) => ({ ...r, ...compile(r.path) }));
@@ -310,9 +325,10 @@ export async function startServer(options: ServerOptions): Promise<OpsServer> {
   });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    const failed = (err: NodeJS.ErrnoException): void => reject(listenError(err, options.port, host));
+    server.once("error", failed);
     server.listen(options.port, host, () => {
-      server.removeListener("error", reject);
+      server.removeListener("error", failed);
       resolve();
     });
   });
