@@ -96,7 +96,7 @@ export function register(program: Command): void {
         redisUrl: config.redisUrl, queueName: config.queueName, maxAttempts: config.maxAttempts,
       });
       await service.start();
-      await service.listen(config.port, config.host);
+      await service.listen(config.port, config.host, config.http);
       const sig = await untilSignal();
       logger.info({ signal: sig }, "stopping");
       await service.stop();

@@ -7,7 +7,7 @@ const { hex32, amount } = configFields;
 export const providerConfigSchema = z
   .object({
     /** JSON-RPC endpoint of the chain. */
-    rpcUrl: z.string().url(),
+    rpcUrl: configFields.rpcUrl,
     /** Key of the provider account (holds the bond token and gas). */
     privateKey: hex32,
     /** deployments/<network>.json: a network name or a path. */
@@ -51,6 +51,8 @@ export const providerConfigSchema = z
     faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
     health: configFields.health,
+    /** Request size and time limits of the HTTP API (see configFields.http). */
+    http: configFields.http,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .strict();

@@ -25,6 +25,7 @@ export async function startProvider(config: ProviderConfig, options: { logger?: 
     port: config.port,
     handleSignals: options.handleSignals,
     health: config.health,
+    http: config.http,
     routes: providerRoutes(ctx),
   });
 }

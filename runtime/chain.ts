@@ -283,12 +283,13 @@ export async function createDaemonBase(
   const log = logger ?? createLogger({ name, level: config.logLevel as never });
   const file = deploymentFile(config.deployment);
   const deployment = loadDeployment(config.deployment);
+  // The packages first: a config error is reported as one (exit code 2) even while the RPC is down.
+  const models = loadModels(config.models, deployment);
   const timeoutMs = config.health?.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   log.info({ rpc: displayUrl(config.rpcUrl), deployment: file, timeoutMs }, `${name}: checking the chain and the deployment`);
   await checkDeploymentOnChain(config.rpcUrl, deployment, file, timeoutMs);
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
-  const models = loadModels(config.models, deployment);
   await checkModelEntries(base, models, config.allowUnsafeSetup ?? false);
   const store = openStore(config.store);
   return {
@@ -344,7 +345,7 @@ export async function startDaemonService<C extends DaemonBase>(
   name: string,
   ctx: C,
   step: (ctx: C) => Promise<void>,
-  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings },
+  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings; http?: { requestTimeoutMs?: number; maxBodyBytes?: number } },
 ): Promise<RunningDaemon<C>> {
   const h = o.health ?? {};
   const rpc = new RpcWatch({ url: ctx.rpcUrl, logger: ctx.logger, timeoutMs: h.rpcTimeoutMs, intervalMs: h.probeIntervalMs });
@@ -359,6 +360,7 @@ export async function startDaemonService<C extends DaemonBase>(
       logger: ctx.logger,
       health: () => daemonHealth({ loop: daemon.health(), rpc: rpc.state(), funds: ctx.funds.state() }),
       routes: o.routes,
+      ...o.http,
     });
   } catch (err) {
     // The port is taken (or similar): stop what was started, so the process can exit with the error.

@@ -34,7 +34,13 @@ export interface ServedModel {
 export function loadModels(entries: ReadonlyArray<{ package: string; modelId?: string }>, deployment: Deployment): Map<Hex, ServedModel> {
   const out = new Map<Hex, ServedModel>();
   entries.forEach((e, i) => {
-    const pkg = loadPackage(resolve(e.package));
+    let pkg: LoadedPackage;
+    try {
+      pkg = loadPackage(resolve(e.package));
+    } catch (err) {
+      const why = existsSync(resolve(e.package)) ? errorSummary(err) : "no such folder";
+      throw new ConfigError(`models.${i}.package: cannot load the model package ${resolve(e.package)}: ${why}`, [`models.${i}.package: ${why}`], { cause: err });
+    }
     const name = pkg.manifest.name;
     const modelId = (e.modelId ?? deployment.models[name])?.toLowerCase() as Hex | undefined;
     if (!modelId) {
