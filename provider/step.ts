@@ -91,6 +91,13 @@ interface Round {
   bondOf: (modelId: Hex) => Promise<bigint>;
 }
 
+/**
+ * Time one step spends starting job submissions (each waits for its receipt). Past it the step goes on to its
+ * claims, so a large queue does not hold back the proof of a challenged claim nor make /healthz stale; the rest of
+ * the queue is taken in the next steps.
+ */
+const SUBMIT_BUDGET_MS = 20_000;
+
 export async function step(ctx: ProviderContext): Promise<void> {
   watchJobs(ctx);
   const bonds = new Map<Hex, Promise<bigint>>();
@@ -98,8 +105,15 @@ export async function step(ctx: ProviderContext): Promise<void> {
   const plan = { oneBond: await bondNeeded(ctx), queued: await queuedBonds(ctx, bondOf), locked: lockedBonds(ctx), target: ctx.config.stakeTarget, cap: ctx.config.stakeCap };
   const round: Round = { bondOf, budget: await stakeForQueue(ctx, plan) };
   await syncEvents(ctx);
+  const submitUntil = Date.now() + SUBMIT_BUDGET_MS;
   for (const [, job] of ctx.store.entries<Job>("job/")) {
     if (ctx.signal.aborted) return;
+    if (Date.now() > submitUntil) {
+      ctx.logger.debug("this step's time for submissions is up: the other queued jobs are taken in the next steps");
+      break;
+    }
+    // A job already waiting for stake is passed over at once while the budget cannot cover its bond.
+    if (job.status === "waiting-stake" && round.budget.free < (job.answer ? BigInt(job.answer.bond) : await round.bondOf(job.modelId))) continue;
     if (isQueued(job) && isDue(job)) await isolated(ctx, { jobId: job.jobId }, () => submitJob(ctx, job, round));
   }
   for (const [, claim] of ctx.store.entries<OwnClaim>("claim/")) {
