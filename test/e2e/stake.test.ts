@@ -80,6 +80,17 @@ async function moreSteps(url: string, n: number): Promise<void> {
   await waitFor(`${n} more steps`, async () => ((await ok()) >= from + n ? true : undefined));
 }
 
+/**
+ * This provider's claims once at least `n` are on chain (a job is `claimed` when its claim is recorded, just before
+ * the send, so the chain can be a moment behind the job's status).
+ */
+async function claimsOnChain(net: Net, provider: Address, n: number): Promise<Hex[]> {
+  return waitFor(`${n} claims on chain`, async () => {
+    const ids = await claimsOf(net, provider);
+    return ids.length >= n ? ids : undefined;
+  });
+}
+
 function failedFast(js: JobView[]): void {
   const failed = js.filter((j) => j.status === "failed");
   expect(failed.map((j) => `${j.jobId}: ${j.reason}`), "failed jobs").to.deep.equal([]);
@@ -105,7 +116,7 @@ describe("e2e: provider stake and claim submission under load", function () {
     const acceptedMs = performance.now() - t0;
     const js = await waitJobs(url, ids, `${BURST} claims`, (xs) => xs.every((j) => j.status === "claimed" && j.claimId), 60_000 + BURST * 2_000);
     failedFast(js);
-    const onChain = await claimsOf(net, net.addr.honest);
+    const onChain = await claimsOnChain(net, net.addr.honest, BURST);
     expect(onChain.length, "one claim per job").to.equal(BURST);
     expect(new Set(js.map((j) => j.claimId)), "each job's claim is on chain").to.deep.equal(new Set(onChain));
     const seconds = (performance.now() - t0) / 1000;
@@ -124,12 +135,12 @@ describe("e2e: provider stake and claim submission under load", function () {
     const ids = (await pool(images, 5, (img, i) => postJob(url, img, `w-${i}`))).map((j) => j.jobId);
     const waiting = await waitJobs(url, ids, "3 claims and 2 jobs waiting for stake", (js) => count(js, "claimed") === 3 && count(js, "waiting-stake") === 2);
     expect(waiting.find((j) => j.status === "waiting-stake")!.reason).to.match(/free stake/);
-    await waitFor("3 claims on chain", async () => ((await claimsOf(net, me)).length === 3 ? true : undefined));
+    expect((await claimsOnChain(net, me, 3)).length).to.equal(3);
     // Funded: the waiting jobs are claimed, none failed.
     await mintDevTokens(net.chain.url, net.keys.deployer, net.deployment, me, 2n * BONDS.minProviderBond);
     const js = await waitJobs(url, ids, "5 claims", (xs) => count(xs, "claimed") === 5);
     failedFast(js);
-    expect((await claimsOf(net, me)).length).to.equal(5);
+    expect((await claimsOnChain(net, me, 5)).length).to.equal(5);
   });
 
   it("stakeCap bounds the free stake: jobs beyond it wait until finalized claims bring their bonds back", async () => {
@@ -140,10 +151,8 @@ describe("e2e: provider stake and claim submission under load", function () {
     const images = heldOutSample(5).images;
     const ids = (await pool(images, 5, (img, i) => postJob(url, img, `c-${i}`))).map((j) => j.jobId);
     await waitJobs(url, ids, "3 claims and 2 jobs waiting for stake", (js) => count(js, "claimed") === 3 && count(js, "waiting-stake") === 2);
-    const first = await waitFor("3 claims on chain", async () => {
-      const ids3 = await claimsOf(net, net.addr.honest);
-      return ids3.length === 3 ? ids3 : undefined;
-    });
+    const first = await claimsOnChain(net, net.addr.honest, 3);
+    expect(first.length).to.equal(3);
     // Five steps later still 3: the 300 tokens are all locked, none more is staked.
     await moreSteps(url, 5);
     expect(await freeStake(net, net.addr.honest)).to.equal(0n);
@@ -151,7 +160,7 @@ describe("e2e: provider stake and claim submission under load", function () {
     await net.chain.advance(WINDOWS.challengeWindow + 1);
     for (const id of first) await waitStatus(net, id, ClaimStatus.Finalized);
     await waitJobs(url, ids, "5 claims", (js) => count(js, "claimed") === 5);
-    expect((await claimsOf(net, net.addr.honest)).length).to.equal(5);
+    expect((await claimsOnChain(net, net.addr.honest, 5)).length).to.equal(5);
     expect(await freeStake(net, net.addr.honest)).to.be.at.most(cap);
   });
 
@@ -196,8 +205,7 @@ describe("e2e: provider stake and claim submission under load", function () {
     }
     const url2 = await honest.url();
     const js = await waitJobs(url2, ids, `${n} claims`, (xs) => count(xs, "claimed") === n && xs.every((j) => j.claimId));
-    await waitFor("every job's claim on chain", async () => ((await claimsOf(net, net.addr.honest)).length >= n ? true : undefined));
-    const onChain = await claimsOf(net, net.addr.honest);
+    const onChain = await claimsOnChain(net, net.addr.honest, n);
     expect(onChain.length, "one claim per job").to.equal(n);
     expect(new Set(js.map((j) => j.claimId))).to.deep.equal(new Set(onChain));
   });
