@@ -18,8 +18,16 @@ export const providerConfigSchema = z
     allowUnsafeSetup: configFields.allowUnsafeSetup,
     /** Bond locked per claim (at least the model's minimum; 0 means the minimum). */
     bond: amount.default(0n),
-    /** Free stake kept ready: topped up from the token balance when below one bond. */
+    /**
+     * Free stake kept ready: when free stake is below one bond, or below the bonds of the queued jobs, it is topped
+     * up from the token balance to this much, or to the queued jobs' bonds when more.
+     */
     stakeTarget: amount.default(0n),
+    /**
+     * The most this provider keeps staked, free stake and the bonds of its live claims together, however many jobs
+     * are queued (0: no cap but the tokens held). Jobs beyond it wait until settled claims free their bonds.
+     */
+    stakeCap: amount.default(0n),
     /** SQLite file for jobs, claims and the event cursor. */
     store: z.string().default(".ozk/provider.sqlite"),
     /** Port for /healthz, /metrics and the inference API (0 picks a free one). */

@@ -193,8 +193,7 @@ export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigin
     c.funds?.report(c.logger, { need, free, account: c.account.address });
     return free;
   }
-  const token = addressOf(c.deployment, "token");
-  const balance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [c.account.address] });
+  const balance = await tokenBalance(c);
   const amount = (topUpTo > need ? topUpTo : need) - free;
   const stake = amount <= balance ? amount : balance;
   if (free + stake < need) {
@@ -202,14 +201,34 @@ export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigin
     else c.logger.error({ free, balance, need }, "not enough tokens to stake the bond");
     return free;
   }
-  const allowance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [c.account.address, claimsAddress(c)] });
-  if (allowance < stake) {
-    await withRetry(() => simulateAndWrite(c.publicClient, c.walletClient, { address: token, abi: erc20Abi, functionName: "approve", args: [claimsAddress(c), stake] }), { retries: 4 });
-  }
-  await sendClaims(c, "stake", [stake]);
+  await stakeTokens(c, stake);
   c.logger.info({ staked: stake, free: free + stake }, "staked");
   c.funds?.report(c.logger, { need, free: free + stake, account: c.account.address });
   return free + stake;
+}
+
+/** Stakes `amount` of the account's tokens, approving the claims contract first when its allowance is short. */
+export async function stakeTokens(c: Chainable, amount: bigint): Promise<void> {
+  const token = addressOf(c.deployment, "token");
+  const allowance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [c.account.address, claimsAddress(c)] });
+  if (allowance < amount) {
+    await withRetry(() => simulateAndWrite(c.publicClient, c.walletClient, { address: token, abi: erc20Abi, functionName: "approve", args: [claimsAddress(c), amount] }), { retries: 4 });
+  }
+  await sendClaims(c, "stake", [amount]);
+}
+
+/** The account's token balance. */
+export async function tokenBalance(c: Chainable): Promise<bigint> {
+  return c.publicClient.readContract({ address: addressOf(c.deployment, "token"), abi: erc20Abi, functionName: "balanceOf", args: [c.account.address] });
+}
+
+/** Whether the account has sent transactions the chain has not mined yet (its pending nonce is ahead of its mined one). */
+export async function hasPendingTransactions(c: Chainable): Promise<boolean> {
+  const [pending, mined] = await Promise.all([
+    c.publicClient.getTransactionCount({ address: c.account.address, blockTag: "pending" }),
+    c.publicClient.getTransactionCount({ address: c.account.address, blockTag: "latest" }),
+  ]);
+  return pending > mined;
 }
 
 /** Withdraws every credit the account has (fees, refunds). Returns the amount. */

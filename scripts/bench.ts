@@ -5,7 +5,7 @@
 //   prover  scripts/bench-prover.ts (the native prover's benchmark), when present; not with --quick
 // Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
 // between <!-- bench:begin --> and <!-- bench:end -->; prints the tables.
-// Usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]
+// Usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs]
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type as osType } from "node:os";
@@ -29,15 +29,15 @@ function machine(): BenchResults["machine"] {
   return { cpu, cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}` };
 }
 
-function parseArgs(argv: string[]): { parts: Part[]; quick: boolean; jobs?: string; challenges?: string; backend?: string } {
+function parseArgs(argv: string[]): { parts: Part[]; quick: boolean; jobs?: string; challenges?: string; burst?: string; backend?: string } {
   if (argv.includes("--help") || argv.includes("-h")) {
-    console.log("usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]");
+    console.log("usage: npm run bench -- [--only gas|models|load|prover[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs]");
     process.exit(0);
   }
   const only = argValue(argv, "--only");
   const parts = only ? only.split(",").map((s) => s.trim()) : [...PARTS];
   for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--only: unknown part "${p}" (parts: ${PARTS.join(", ")})`);
-  return { parts: parts as Part[], quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), backend: argValue(argv, "--prover-backend") };
+  return { parts: parts as Part[], quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), burst: argValue(argv, "--burst"), backend: argValue(argv, "--prover-backend") };
 }
 
 async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNullable<BenchResults["prover"]>> {
@@ -114,11 +114,11 @@ async function main(): Promise<void> {
   if (o.parts.includes("load")) {
     console.log("== load ==");
     const t = start();
-    const extra = [...(o.jobs ? ["--jobs", o.jobs] : []), ...(o.challenges ? ["--challenges", o.challenges] : []), ...(o.backend ? ["--prover-backend", o.backend] : [])];
+    const extra = [...(o.jobs ? ["--jobs", o.jobs] : []), ...(o.challenges ? ["--challenges", o.challenges] : []), ...(o.burst ? ["--burst", o.burst] : []), ...(o.backend ? ["--prover-backend", o.backend] : [])];
     try {
       const l = await runPart<LoadResult>("scripts/bench/load.ts", join(RESULTS, "load.json"), [...q, ...extra], 8 * 60_000);
       r.load = { ...l, ...meta(t) };
-      if (l.errors.length || !l.allProven || l.reexecute.challengesOfHonestClaims) failed = true;
+      if (l.errors.length || !l.allProven || l.reexecute.challengesOfHonestClaims || (l.burst && (l.burst.failed || l.burst.claims < l.burst.jobs))) failed = true;
     } catch (err) {
       r.load = { error: (err as Error).message, ...meta(t) };
       failed = true;
