@@ -37,6 +37,18 @@ export const providerConfigSchema = z
     confirmations: z.number().int().nonnegative().default(0),
     /** Prove on a remote prover service (see configFields.prover); unset: prove in this process. */
     prover: configFields.prover,
+    /**
+     * Rebuilding the store from the chain (at start, and for a challenged claim whose input the store lacks): this
+     * provider's claims and their inputs are read from `fromBlock` (default: the deployment's block), `blockRange`
+     * blocks per eth_getLogs call.
+     */
+    recovery: z
+      .object({
+        fromBlock: z.number().int().nonnegative().optional(),
+        blockRange: z.number().int().positive().default(2000),
+      })
+      .strict()
+      .default({}),
     /** Answer on-chain InferenceRequested for served models. */
     answerRequests: z.boolean().default(true),
     /**

@@ -16,10 +16,12 @@ import { FatalError, errorSummary } from "../sdk/errors.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
-import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
+import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, type ClaimFields } from "../sdk/protocol.ts";
 import { ensureCommitted, hasPendingTransactions, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveOutputs, type RemoteProver } from "../runtime/models.ts";
+import type { RemoteProver } from "../runtime/models.ts";
+import { answerChallenge, type ProofTasks } from "./proving.ts";
+import { clientJobId, inputKey } from "./keys.ts";
 import type { ProviderConfig } from "./config.ts";
 import { classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "./jobs.ts";
 import { stakeForQueue, type StakeBudget } from "./stake.ts";
@@ -28,6 +30,10 @@ export interface ProviderContext extends DaemonBase {
   config: ProviderConfig;
   /** Set when config.prover names a prover service: challenged claims are proved there (job id = claim id). */
   remoteProver?: RemoteProver;
+  /** Proofs of challenged claims running next to the step loop (provider/proving.ts). */
+  proofs?: ProofTasks;
+  /** Set once the store was rebuilt from the chain in this process (provider/recover.ts). */
+  recovered?: boolean;
 }
 
 /**
@@ -177,7 +183,7 @@ export function addJob(ctx: Pick<ProviderContext, "store" | "models">, modelId: 
   if (!model) throw new FatalError(`model ${modelId} is not served here`);
   const bits = model.pkg.manifest.inputBits;
   const inputHash = hashVector(values, bits);
-  const jobId = `job-${keccak256(toHex(`${modelId}:${inputHash}:${tag}`)).slice(2, 18)}`;
+  const jobId = clientJobId(modelId, inputHash, tag);
   const existing = ctx.store.get<Job>(`job/${jobId}`);
   if (existing && mayRetry(existing)) {
     const { reason: _reason, retryable: _retryable, retryAt: _retryAt, ...rest } = existing;
@@ -395,7 +401,7 @@ function recordClaim(ctx: ProviderContext, job: Job, claim: ClaimFields, outputs
     status: "live",
   };
   ctx.store.transaction(() => {
-    ctx.store.set(`input/${job.inputHash}`, { bits: job.bits, values: job.values });
+    ctx.store.set(inputKey(job.modelId, job.inputHash), { bits: job.bits, values: job.values });
     ctx.store.set(`claim/${claimId}`, own);
     ctx.store.set(`job/${job.jobId}`, claimedJob(job, claimId, own.outputs));
   });
@@ -514,30 +520,10 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
         ctx.logger.info({ claimId: own.claimId }, "claim finalized");
       }
       return;
-    case ClaimStatus.Challenged: {
+    case ClaimStatus.Challenged:
       if (now >= deadline || own.status === "unprovable") return; // the challenger slashes
-      ctx.logger.warn({ claimId: own.claimId, proofDeadline: deadline }, "claim challenged: proving");
-      const input = ctx.store.get<{ bits: number; values: string[] }>(`input/${own.claim.inputHash}`);
-      const model = ctx.models.get(own.claim.modelId.toLowerCase() as Hex);
-      if (!input || !model) {
-        ctx.logger.error({ claimId: own.claimId }, "cannot prove: input or model package unknown");
-        return;
-      }
-      let proved;
-      try {
-        proved = await proveOutputs(model, input.values.map(BigInt), own.outputs.map(BigInt), ctx.logger, { remote: ctx.remoteProver, jobId: own.claimId });
-      } catch (err) {
-        if (!(err instanceof FatalError)) throw err;
-        ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: errorSummary(err) } satisfies OwnClaim);
-        ctx.logger.error({ claimId: own.claimId, err: errorSummary(err) }, "cannot prove the claim");
-        return;
-      }
-      const seconds = proved.ms / 1000;
-      ctx.metrics.histogram("proof_seconds", "Time to prove a challenged claim").observe(seconds);
-      await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)], { gas: await settlementGas(ctx, "prove", claim) });
-      ctx.logger.info({ claimId: own.claimId, backend: proved.backend, proveSeconds: seconds.toFixed(2) }, "challenge answered with a proof");
-      return;
-    }
+      // The proof runs next to the step loop; a later step sends it (provider/proving.ts).
+      return answerChallenge(ctx, own, deadline, now);
     default: {
       const outcome = claimStatusName(status);
       ctx.store.set(`claim/${own.claimId}`, { ...own, status: "settled", outcome } satisfies OwnClaim);

@@ -255,10 +255,22 @@ export const configFields = {
     .object({
       /** Base URL of the service's job API. */
       url: urlWithScheme(["http", "https"], "http://127.0.0.1:8547"),
-      /** How long to wait for one proof (ms). */
+      /**
+       * How long to wait for one proof (ms). Must be shorter than every served model's proof window (checked at
+       * start); with fallbackLocal the wait also ends when a local proof must start to land before the deadline.
+       */
       timeoutMs: z.number().int().positive().default(600_000),
-      /** Prove in this process when the service fails, is unreachable, or returns a proof that does not check out. */
+      /**
+       * Prove in this process when the service fails, is unreachable or silent for stallMs, loses the job, returns a
+       * proof that does not check out, or has not delivered when a local proof must start.
+       */
       fallbackLocal: z.boolean().default(true),
+      /** The service counts as dead when no request to it was answered for this long (ms). */
+      stallMs: z.number().int().positive().default(30_000),
+      /** Time kept after a local proof for the `prove` transaction to be mined (ms). */
+      txMarginMs: z.number().int().nonnegative().default(60_000),
+      /** Local proof time to plan with (ms); default: the slowest of the last local proofs, else an estimate from the circuit size. */
+      localProofMs: z.number().int().positive().optional(),
     })
     .strict()
     .optional(),

@@ -76,6 +76,7 @@ describe("provider daemon against hostile requests", function () {
     await f.manager.connect(f.challenger).challenge(claim);
     for (let i = 0; i < 4 && (await f.manager.claimState(claimId))[0] === BigInt(ClaimStatus.Challenged); i++) {
       await step(ctx);
+      await ctx.proofs?.settled(); // the proof runs next to the step loop; the next step sends it
       await networkHelpers.mine();
     }
     expect((await f.manager.claimState(claimId))[0]).to.equal(ClaimStatus.Proven);
