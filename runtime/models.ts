@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { keccak256, type Hex } from "viem";
-import { loadPackage, type LoadedPackage } from "../circuits/compiler/prove.ts";
+import { loadModelPackage, loadPackage, type LoadedPackage } from "../circuits/compiler/package.ts";
 import type { Deployment } from "../sdk/deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../sdk/errors.ts";
 import { hashVector } from "../sdk/hash.ts";
@@ -14,11 +14,10 @@ import { SETUP_KIND_NAMES, setupKindName, supportedSetupKind, toSolidityProof, t
 import type { Logger } from "../sdk/node/logger.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { selectBackend } from "../prover/backends/index.ts";
-import { loadModelPackage } from "../prover/package.ts";
 import type { ProverClient } from "../prover/service/client.ts";
 import { ProofError } from "../prover/errors.ts";
 import { proveWithPackage } from "../prover/prove.ts";
-import { assertProofValid, readVerificationKey, verificationKeyOf } from "../prover/verify.ts";
+import { assertProofValid, packageVerificationKey } from "../prover/verify.ts";
 import type { ProverBackend } from "../prover/types.ts";
 
 export interface ServedModel {
@@ -80,8 +79,7 @@ async function proveRemote(model: ServedModel, values: readonly bigint[], output
   if (got.length !== want.length || got.some((v, i) => v !== want[i])) {
     throw new ProofError(`prover service proved other public signals for job ${jobId}`, { meta: { want, got } });
   }
-  const pkg = loadModelPackage(model.pkg.dir);
-  const vkey = pkg.vkeyPath ? await readVerificationKey(pkg.vkeyPath) : await verificationKeyOf(pkg.zkeyPath);
+  const vkey = await packageVerificationKey(loadModelPackage(model.pkg.dir));
   await assertProofValid(job.result, vkey, `proof from the prover service (job ${jobId})`);
   return { proof: job.result.proof as SnarkjsProof, outputs, backend: `service:${job.result.backend}`, ms: Math.round(performance.now() - t0) };
 }
