@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { keccak256, type Hex } from "viem";
-import { loadPackage, type LoadedPackage } from "../circuits/compiler/prove.ts";
+import { loadModelPackage, loadPackage, type LoadedPackage } from "../circuits/compiler/package.ts";
 import type { Deployment } from "../sdk/deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../sdk/errors.ts";
 import { hashVector } from "../sdk/hash.ts";
@@ -15,11 +15,10 @@ import type { Logger } from "../sdk/node/logger.ts";
 import { sleep } from "../sdk/node/retry.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { selectBackend } from "../prover/backends/index.ts";
-import { loadModelPackage } from "../prover/package.ts";
 import type { ProverClient } from "../prover/service/client.ts";
 import type { Job } from "../prover/service/jobs.ts";
 import { proveWithPackage } from "../prover/prove.ts";
-import { assertProofValid, readVerificationKey, verificationKeyOf } from "../prover/verify.ts";
+import { assertProofValid, packageVerificationKey } from "../prover/verify.ts";
 import type { ProverBackend } from "../prover/types.ts";
 
 export interface ServedModel {
@@ -99,7 +98,7 @@ async function checkRemoteProof(model: ServedModel, values: readonly bigint[], o
     throw new RemoteProverError("bad-proof", `prover service proved other public signals for job ${job.id}`, { meta: { want, got } });
   }
   const pkg = loadModelPackage(model.pkg.dir);
-  const vkey = pkg.vkeyPath ? await readVerificationKey(pkg.vkeyPath) : await verificationKeyOf(pkg.zkeyPath);
+  const vkey = await packageVerificationKey(pkg);
   try {
     await assertProofValid(job.result!, vkey, `proof from the prover service (job ${job.id})`);
   } catch (err) {

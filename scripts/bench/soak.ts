@@ -30,7 +30,7 @@ import { hashVector } from "../../sdk/hash.ts";
 import { ClaimStatus, claimStatusName, type ClaimFields } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
-import { loadPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
 import { loadArtifact } from "../deploy.ts";
 import { devKey, startLocalChain } from "../lib/localnet.ts";
 import { spawnDaemon, type DaemonProcess } from "../lib/processes.ts";

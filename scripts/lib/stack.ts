@@ -10,7 +10,7 @@ import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
 import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKindName, type SetupRecordLike } from "../../sdk/protocol.ts";
 import { exampleProof } from "../../runtime/models.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
-import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/build.ts";
+import { artifactHash, readManifest, type ModelManifest } from "../../circuits/compiler/package.ts";
 import { defaultWindows, deployOzk, loadArtifact, registerModelSpec } from "../deploy.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

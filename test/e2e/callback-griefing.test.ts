@@ -14,7 +14,7 @@ import { EventCursor } from "../../sdk/node/cursor.ts";
 import { createLogger } from "../../sdk/node/logger.ts";
 import { Metrics } from "../../sdk/node/metrics.ts";
 import { FundsWatch } from "../../sdk/node/health.ts";
-import { loadPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
 import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { ClaimStatus, RequestStatus, deployFixture, ethers, mockExample, modelParams, networkHelpers, now } from "../contracts/helpers.ts";

@@ -12,7 +12,7 @@ import type { Deployment } from "../../sdk/deployments.ts";
 import { ClaimStatus, type ClaimFields } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
-import { loadPackage, type LoadedPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage, type LoadedPackage } from "../../circuits/compiler/package.ts";
 import { loadArtifact } from "../../scripts/deploy.ts";
 import { devKey, startLocalChain, type LocalChain } from "../../scripts/lib/localnet.ts";
 import { spawnDaemon, type DaemonProcess } from "../../scripts/lib/processes.ts";

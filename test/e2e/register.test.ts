@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { defaultWindows } from "../../scripts/deploy.ts";
 import { devKey } from "../../scripts/lib/localnet.ts";
 import { DEV_CHAIN_ID, assertSetupAllowed, packageSetupKind } from "../../scripts/lib/stack.ts";
-import { readManifest } from "../../circuits/compiler/build.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
 import { supportedSetupKind } from "../../sdk/protocol.ts";
 
 const SEPOLIA = 11155111;

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import type { Hex } from "viem";
-import { loadPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
 import { ProverClient } from "../../prover/service/client.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
