@@ -1,5 +1,30 @@
-// ESLint flat config: typescript-eslint's recommended rules over the project's TypeScript.
+// ESLint flat config: typescript-eslint's recommended rules over the project's TypeScript, and the layers.
 import tseslint from "typescript-eslint";
+
+// Layers, lowest first. A folder imports only from the folders below it (siblings only where listed), so an
+// upward import fails lint and CI. README.md ("Who may import whom") explains the graph.
+//   sdk/          browser-safe base: nothing of ours, no Node built-ins
+//   sdk/node/     Node kit (config, logger, store, server, ...): sdk/
+//   circuits/     compiler, ONNX importer, fidelity, data, training: sdk/
+//   prover/       proving library (backends, witness, setup): sdk/, sdk/node/, circuits/
+//   prover/service/, runtime/   the prover daemon; the provider's and challenger's shared runtime
+//   provider/, challenger/      the daemons
+//   cli/, scripts/, app/        the `ozk` command, dev tools and benches, the page
+// test/ may import anything; nothing else imports test/.
+const ours = ["sdk", "circuits", "prover", "runtime", "provider", "challenger", "cli", "scripts", "app", "test"];
+const folder = (name) => [`**/${name}/**`, `${name}/**`];
+const deny = (names, message) => ({ group: names.flatMap(folder), message });
+function layer(files, forbidden, extra = []) {
+  return {
+    files,
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [deny(forbidden, `layering: ${files.join(", ")} may not import ${forbidden.join(", ")} (README.md, "Who may import whom")`), ...extra],
+      }],
+    },
+  };
+}
+const above = (...names) => ours.filter((n) => !names.includes(n));
 
 export default tseslint.config(
   {
@@ -15,4 +40,17 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "warn",
     },
   },
+  layer(["sdk/*.ts"], above("sdk").concat("node"), [
+    { group: ["node:*"], message: "layering: sdk/ is browser-safe; Node code goes in sdk/node/" },
+  ]),
+  layer(["sdk/node/**/*.ts"], above("sdk")),
+  layer(["circuits/**/*.ts"], above("sdk", "circuits").concat("node")),
+  layer(["prover/**/*.ts"], above("sdk", "circuits", "prover").concat("service")),
+  layer(["prover/service/**/*.ts"], above("sdk", "circuits", "prover")),
+  layer(["runtime/**/*.ts"], above("sdk", "circuits", "prover", "runtime")),
+  layer(["provider/**/*.ts"], above("sdk", "circuits", "prover", "runtime", "provider")),
+  layer(["challenger/**/*.ts"], above("sdk", "circuits", "prover", "runtime", "challenger")),
+  layer(["cli/**/*.ts"], ["scripts", "app", "test"]),
+  layer(["scripts/**/*.ts"], ["cli", "test"]),
+  layer(["app/**/*.ts", "app/**/*.tsx"], ["prover", "runtime", "provider", "challenger", "cli", "scripts", "test", "node"]),
 );

@@ -1,5 +1,5 @@
 // The Solidity compiler settings of the repository, in one place: hardhat.config.ts compiles the contracts with
-// them, and the model compiler (circuits/compiler/verifier-code.ts) compiles a package's Verifier.sol with them to
+// them, and the package build (prover/setup/verifier.ts) compiles a package's Verifier.sol with them to
 // record the verifier's code hash in manifest.json. One module, so the two cannot drift apart.
 import { createRequire } from "node:module";
 

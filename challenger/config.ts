@@ -6,7 +6,7 @@ const { hex32, amount } = configFields;
 
 export const challengerConfigSchema = z
   .object({
-    rpcUrl: z.string().url(),
+    rpcUrl: configFields.rpcUrl,
     privateKey: hex32,
     deployment: z.string().min(1),
     /** Model packages whose claims are re-executed; claims of other models are ignored. */
@@ -43,6 +43,8 @@ export const challengerConfigSchema = z
     confirmations: z.number().int().nonnegative().default(0),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
     health: configFields.health,
+    /** Request size and time limits of the HTTP API (see configFields.http). */
+    http: configFields.http,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .strict();

@@ -19,6 +19,7 @@ export async function startChallenger(config: ChallengerConfig, options: { logge
     port: config.port,
     handleSignals: options.handleSignals,
     health: config.health,
+    http: config.http,
     routes: [
       {
         method: "GET",

@@ -1,9 +1,9 @@
 // `ozk ceremony init | contribute | verify | finalize`: a multi-party Groth16 phase 2 for a model package (the
-// work is done in circuits/compiler/ceremony.ts).
+// work is done in prover/setup/ceremony.ts).
 import type { Command } from "commander";
 import { group } from "./group.ts";
-import { readManifest } from "../circuits/compiler/build.ts";
-import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../circuits/compiler/ceremony.ts";
+import { readManifest } from "../circuits/compiler/package.ts";
+import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../prover/setup/ceremony.ts";
 
 const HELP = `
 A ceremony replaces the single contributor of \`ozk model build\` by several: the key is sound if at least one of

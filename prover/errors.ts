@@ -7,7 +7,5 @@ export class ProofError extends FatalError {
   override name = "ProofError";
 }
 
-/** A model package directory lacks what proving needs. */
-export class PackageError extends FatalError {
-  override name = "PackageError";
-}
+/** A model package directory lacks what proving needs (the package module's error, one class for every layer). */
+export { PackageError } from "../circuits/compiler/package.ts";

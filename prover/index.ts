@@ -2,7 +2,7 @@
 // proofs as jobs (store, queue, workers, HTTP) is prover/service/.
 export * from "./types.ts";
 export * from "./errors.ts";
-export * from "./package.ts";
+export { loadModelPackage, openPackage, requireProvable, type ModelPackage, type ProvablePackage } from "../circuits/compiler/package.ts";
 export * from "./witness.ts";
 export * from "./prove.ts";
 export * from "./verify.ts";

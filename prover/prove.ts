@@ -4,9 +4,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProofError } from "./errors.ts";
-import type { ModelPackage } from "./package.ts";
+import type { ProvablePackage } from "../circuits/compiler/package.ts";
 import type { ProofResult, ProverBackend } from "./types.ts";
-import { assertProofValid, readVerificationKey, verificationKeyOf } from "./verify.ts";
+import { assertProofValid, packageVerificationKey } from "./verify.ts";
 import { witnessCalculatorFor } from "./witness.ts";
 
 export interface ProofTimings {
@@ -30,7 +30,7 @@ export interface ProveOptions {
 }
 
 /** Proves `input` for `pkg`. Throws InputError for inputs the circuit rejects, ProofError for bad proofs. */
-export async function proveWithPackage(pkg: ModelPackage, input: unknown, options: ProveOptions): Promise<ProvedResult> {
+export async function proveWithPackage(pkg: ProvablePackage, input: unknown, options: ProveOptions): Promise<ProvedResult> {
   const t0 = performance.now();
   const dir = await mkdtemp(join(options.workDir ?? tmpdir(), "ozk-prove-"));
   try {
@@ -43,7 +43,7 @@ export async function proveWithPackage(pkg: ModelPackage, input: unknown, option
     const result = await options.backend.prove(pkg.zkeyPath, wtnsPath);
     const t2 = performance.now();
     options.onPhase?.("verify");
-    const vkey = pkg.vkeyPath ? await readVerificationKey(pkg.vkeyPath) : await verificationKeyOf(pkg.zkeyPath);
+    const vkey = await packageVerificationKey(pkg);
     try {
       await assertProofValid(result, vkey, `proof from backend ${options.backend.name}`);
     } catch (err) {

@@ -4,6 +4,7 @@ import { ensureCurve, snarkjs } from "./snarkjs.ts";
 import type { VerificationKey } from "./snarkjs.ts";
 import type { ProofResult } from "./types.ts";
 import { ProofError } from "./errors.ts";
+import type { ProvablePackage } from "../circuits/compiler/package.ts";
 
 const cache = new Map<string, { key: string; vkey: Promise<VerificationKey> }>();
 
@@ -28,4 +29,16 @@ export async function assertProofValid(result: ProofResult, vkey: VerificationKe
   await ensureCurve();
   const ok = await snarkjs.groth16.verify(vkey, result.publicSignals, result.proof);
   if (!ok) throw new ProofError(`${what} does not verify against the verification key`);
+}
+
+/** The verification key of a package: its vkey.json when it ships one, else the one inside its .zkey. */
+export async function packageVerificationKey(pkg: ProvablePackage): Promise<VerificationKey> {
+  return pkg.vkeyPath ? readVerificationKey(pkg.vkeyPath) : verificationKeyOf(pkg.zkeyPath);
+}
+
+/** Whether `result` verifies under the package's verification key. */
+export async function verifyWithPackage(pkg: ProvablePackage, result: ProofResult): Promise<boolean> {
+  const vkey = await packageVerificationKey(pkg);
+  await ensureCurve();
+  return snarkjs.groth16.verify(vkey, result.publicSignals, result.proof);
 }

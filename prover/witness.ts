@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { snarkjs } from "./snarkjs.ts";
 import { InputError } from "../sdk/errors.ts";
 import { decodeInputData } from "../sdk/inputs.ts";
-import { PackageError } from "./errors.ts";
-import type { ModelPackage } from "./package.ts";
+import { loadPackage, MANIFEST_FILE, PackageError, type LoadedPackage, type ModelPackage } from "../circuits/compiler/package.ts";
+import { witnessFor } from "../circuits/compiler/witness.ts";
 
 /** Writes the witness (.wtns, snarkjs format) of `input` for `pkg` to `wtnsPath`. */
 export type WitnessCalculator = (pkg: ModelPackage, input: unknown, wtnsPath: string) => Promise<void>;
@@ -72,23 +72,21 @@ export function parseDirectInput(input: unknown, expect: { length?: number; bits
   return values;
 }
 
-/** The compiler's direct route: its TypeScript witness writer (circuits/compiler/prove.ts witnessFor). */
-type Compiler = typeof import("../circuits/compiler/prove.ts");
-const loadedPackages = new Map<string, { stamp: number; loaded: ReturnType<Compiler["loadPackage"]> }>();
+/** The compiler's direct route: its TypeScript witness writer (witnessFor in circuits/compiler/witness.ts). */
+const loadedPackages = new Map<string, { stamp: number; loaded: LoadedPackage }>();
 
 export const directWitness: WitnessCalculator = async (pkg, input, wtnsPath) => {
-  const compiler = await import("../circuits/compiler/prove.ts");
   // Parsing quant.json is not free: keep it per package until its manifest changes (a rebuild).
-  const stamp = statSync(join(pkg.dir, "manifest.json")).mtimeMs;
+  const stamp = statSync(join(pkg.dir, MANIFEST_FILE)).mtimeMs;
   let loaded = loadedPackages.get(pkg.dir)?.stamp === stamp ? loadedPackages.get(pkg.dir)!.loaded : undefined;
   if (!loaded) {
-    loaded = compiler.loadPackage(pkg.dir);
+    loaded = loadPackage(pkg.dir);
     loadedPackages.set(pkg.dir, { stamp, loaded });
   }
   const values = parseDirectInput(input, { length: loaded.manifest.inputLength, bits: loaded.manifest.inputBits });
   let wtns: Uint8Array;
   try {
-    ({ wtns } = compiler.witnessFor(loaded, values));
+    ({ wtns } = witnessFor(loaded, values));
   } catch (err) {
     if (err instanceof RangeError) throw new InputError(`the model rejects this input: ${err.message}`, { cause: err });
     throw err;

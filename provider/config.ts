@@ -7,7 +7,7 @@ const { hex32, amount } = configFields;
 export const providerConfigSchema = z
   .object({
     /** JSON-RPC endpoint of the chain. */
-    rpcUrl: z.string().url(),
+    rpcUrl: configFields.rpcUrl,
     /** Key of the provider account (holds the bond token and gas). */
     privateKey: hex32,
     /** deployments/<network>.json: a network name or a path. */
@@ -18,8 +18,16 @@ export const providerConfigSchema = z
     allowUnsafeSetup: configFields.allowUnsafeSetup,
     /** Bond locked per claim (at least the model's minimum; 0 means the minimum). */
     bond: amount.default(0n),
-    /** Free stake kept ready: topped up from the token balance when below one bond. */
+    /**
+     * Free stake kept ready: when free stake is below one bond, or below the bonds of the queued jobs, it is topped
+     * up from the token balance to this much, or to the queued jobs' bonds when more.
+     */
     stakeTarget: amount.default(0n),
+    /**
+     * The most this provider keeps staked, free stake and the bonds of its live claims together, however many jobs
+     * are queued (0: no cap but the tokens held). Jobs beyond it wait until settled claims free their bonds.
+     */
+    stakeCap: amount.default(0n),
     /** SQLite file for jobs, claims and the event cursor. */
     store: z.string().default(".ozk/provider.sqlite"),
     /** Port for /healthz, /metrics and the inference API (0 picks a free one). */
@@ -29,6 +37,18 @@ export const providerConfigSchema = z
     confirmations: z.number().int().nonnegative().default(0),
     /** Prove on a remote prover service (see configFields.prover); unset: prove in this process. */
     prover: configFields.prover,
+    /**
+     * Rebuilding the store from the chain (at start, and for a challenged claim whose input the store lacks): this
+     * provider's claims and their inputs are read from `fromBlock` (default: the deployment's block), `blockRange`
+     * blocks per eth_getLogs call.
+     */
+    recovery: z
+      .object({
+        fromBlock: z.number().int().nonnegative().optional(),
+        blockRange: z.number().int().positive().default(2000),
+      })
+      .strict()
+      .default({}),
     /** Answer on-chain InferenceRequested for served models. */
     answerRequests: z.boolean().default(true),
     /**
@@ -51,6 +71,8 @@ export const providerConfigSchema = z
     faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
     health: configFields.health,
+    /** Request size and time limits of the HTTP API (see configFields.http). */
+    http: configFields.http,
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "silent"]).default("info"),
   })
   .strict();

@@ -5,6 +5,8 @@ import type { Logger } from "../sdk/node/logger.ts";
 import { ProverClient } from "../prover/service/client.ts";
 import { providerRoutes } from "./api.ts";
 import type { ProviderConfig } from "./config.ts";
+import { ProofTasks, checkProverTimeout, sendReadyProofs } from "./proving.ts";
+import { recoverOnce } from "./recover.ts";
 import { step, type ProviderContext } from "./step.ts";
 
 export type RunningProvider = RunningDaemon<ProviderContext>;
@@ -13,18 +15,32 @@ export type RunningProvider = RunningDaemon<ProviderContext>;
 export async function createProviderContext(config: ProviderConfig, logger?: Logger): Promise<ProviderContext> {
   const base = await createDaemonBase("provider", config, logger);
   const p = config.prover;
-  const remoteProver = p ? { client: new ProverClient({ url: p.url }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal } : undefined;
-  if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal }, "challenged claims are proved on the prover service");
-  return { ...base, config, ...(remoteProver ? { remoteProver } : {}) };
+  const remoteProver = p
+    ? { client: new ProverClient({ url: p.url, timeoutMs: p.stallMs }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal, stallMs: p.stallMs }
+    : undefined;
+  await checkProverTimeout(base, config);
+  if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal, timeoutMs: p.timeoutMs, stallMs: p.stallMs }, "challenged claims are proved on the prover service");
+  return { ...base, config, proofs: new ProofTasks(), ...(remoteProver ? { remoteProver } : {}) };
+}
+
+/**
+ * The daemon's step: the store is rebuilt from the chain once before anything else (provider/recover.ts), proofs
+ * finished since the last step are sent first, then the step proper (provider/step.ts).
+ */
+export async function providerStep(ctx: ProviderContext): Promise<void> {
+  await recoverOnce(ctx);
+  await sendReadyProofs(ctx);
+  await step(ctx);
 }
 
 export async function startProvider(config: ProviderConfig, options: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningProvider> {
   const ctx = await createProviderContext(config, options.logger);
-  return startDaemonService("provider", ctx, step, {
+  return startDaemonService("provider", ctx, providerStep, {
     intervalMs: config.intervalMs,
     port: config.port,
     handleSignals: options.handleSignals,
     health: config.health,
+    http: config.http,
     routes: providerRoutes(ctx),
   });
 }

@@ -6,22 +6,34 @@
 // stored before the commit is sent, the commitment is looked up on chain before it is (re)sent, and the
 // answer is revealed in a later block. A restart therefore reveals the same answer and never commits to a
 // second salt for one job.
+// Free stake is topped up once per step for every queued job's bond (provider/stake.ts); a job whose bond is not
+// covered waits for stake, a passing send error is retried with backoff, and only a permanent one fails the job
+// (provider/jobs.ts). A send that reports an error is checked against the chain first: a claim that landed anyway
+// is the job's claim, and a job is never sent again while a transaction of ours is still unmined.
 import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { FatalError, errorSummary } from "../sdk/errors.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
-import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
-import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
+import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, randomSalt, type ClaimFields } from "../sdk/protocol.ts";
+import { ensureCommitted, hasPendingTransactions, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { proveOutputs, type RemoteProver } from "../runtime/models.ts";
+import type { RemoteProver } from "../runtime/models.ts";
+import { answerChallenge, type ProofTasks } from "./proving.ts";
+import { clientJobId, inputKey } from "./keys.ts";
 import type { ProviderConfig } from "./config.ts";
+import { classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "./jobs.ts";
+import { stakeForQueue, type StakeBudget } from "./stake.ts";
 
 export interface ProviderContext extends DaemonBase {
   config: ProviderConfig;
   /** Set when config.prover names a prover service: challenged claims are proved there (job id = claim id). */
   remoteProver?: RemoteProver;
+  /** Proofs of challenged claims running next to the step loop (provider/proving.ts). */
+  proofs?: ProofTasks;
+  /** Set once the store was rebuilt from the chain in this process (provider/recover.ts). */
+  recovered?: boolean;
 }
 
 /**
@@ -43,9 +55,19 @@ export interface Job {
   values: string[];
   inputHash: string;
   requestId: string;
-  /** pending: to claim (a request: to commit, then reveal once the commitment is a block old). */
-  status: "pending" | "claimed" | "refused" | "failed";
+  /**
+   * pending: to claim (a request: to commit, then reveal once the commitment is a block old), when `retryAt` has
+   * passed; waiting-stake: to claim once free stake covers its bond; claimed: its claim is recorded and sent (or
+   * found on chain); refused / failed: never claimed, for `reason`.
+   */
+  status: "pending" | "waiting-stake" | "claimed" | "refused" | "failed";
   reason?: string;
+  /** Failed: whether resending the job queues it again. */
+  retryable?: boolean;
+  /** Sends that ended in a passing error; a job tried before is sent again only when no transaction of ours is pending. */
+  attempts?: number;
+  /** Pending after a passing error: not tried before this time (ms since the epoch). */
+  retryAt?: number;
   claimId?: Hex;
   outputs?: string[];
   /** A request's answer, stored before its commitment is sent (kept across restarts and resubmissions). */
@@ -69,12 +91,36 @@ const fields = (c: OwnClaim["claim"]): ClaimFields => ({
   requestId: BigInt(c.requestId),
 });
 
+/** What one step's job submissions share: the free stake it may still lock, and the bonds it read. */
+interface Round {
+  budget: StakeBudget;
+  bondOf: (modelId: Hex) => Promise<bigint>;
+}
+
+/**
+ * Time one step spends starting job submissions (each waits for its receipt). Past it the step goes on to its
+ * claims, so a large queue does not hold back the proof of a challenged claim nor make /healthz stale; the rest of
+ * the queue is taken in the next steps.
+ */
+const SUBMIT_BUDGET_MS = 20_000;
+
 export async function step(ctx: ProviderContext): Promise<void> {
-  await ensureFreeStake(ctx, await bondNeeded(ctx), ctx.config.stakeTarget);
+  watchJobs(ctx);
+  const bonds = new Map<Hex, Promise<bigint>>();
+  const bondOf = (modelId: Hex): Promise<bigint> => bonds.get(modelId) ?? bonds.set(modelId, bondFor(ctx, modelId)).get(modelId)!;
+  const plan = { oneBond: await bondNeeded(ctx), queued: await queuedBonds(ctx, bondOf), locked: lockedBonds(ctx), target: ctx.config.stakeTarget, cap: ctx.config.stakeCap };
+  const round: Round = { bondOf, budget: await stakeForQueue(ctx, plan) };
   await syncEvents(ctx);
+  const submitUntil = Date.now() + SUBMIT_BUDGET_MS;
   for (const [, job] of ctx.store.entries<Job>("job/")) {
     if (ctx.signal.aborted) return;
-    if (job.status === "pending") await isolated(ctx, { jobId: job.jobId }, () => submitJob(ctx, job));
+    if (Date.now() > submitUntil) {
+      ctx.logger.debug("this step's time for submissions is up: the other queued jobs are taken in the next steps");
+      break;
+    }
+    // A job already waiting for stake is passed over at once while the budget cannot cover its bond.
+    if (job.status === "waiting-stake" && round.budget.free < (job.answer ? BigInt(job.answer.bond) : await round.bondOf(job.modelId))) continue;
+    if (isQueued(job) && isDue(job)) await isolated(ctx, { jobId: job.jobId }, () => submitJob(ctx, job, round));
   }
   for (const [, claim] of ctx.store.entries<OwnClaim>("claim/")) {
     if (ctx.signal.aborted) return;
@@ -99,14 +145,52 @@ async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
   return ctx.config.bond > minBond ? ctx.config.bond : minBond;
 }
 
-/** Adds a job for a client's quantized input (HTTP API). Idempotent per (model, input, tag). */
+/** The bonds of every queued job: a request's answer's bond once fixed, else its model's. */
+async function queuedBonds(ctx: ProviderContext, bondOf: Round["bondOf"]): Promise<bigint> {
+  let sum = 0n;
+  for (const [, job] of ctx.store.entries<Job>("job/")) {
+    if (isQueued(job)) sum += job.answer ? BigInt(job.answer.bond) : await bondOf(job.modelId);
+  }
+  return sum;
+}
+
+/** The bonds of this provider's claims not yet seen settled (as the store has them: at most a step behind the chain). */
+function lockedBonds(ctx: ProviderContext): bigint {
+  let sum = 0n;
+  for (const [, c] of ctx.store.entries<OwnClaim>("claim/")) if (c.status !== "settled") sum += BigInt(c.claim.bond);
+  return sum;
+}
+
+const watched = new WeakSet<object>();
+/** The `jobs{status}` gauge, counted from the store at each scrape. */
+function watchJobs(ctx: ProviderContext): void {
+  if (watched.has(ctx.store)) return;
+  watched.add(ctx.store);
+  ctx.metrics.gauge("jobs", "Jobs by status", ["status"] as const, (g) => {
+    g.reset();
+    const by = new Map<string, number>();
+    for (const [, job] of ctx.store.entries<Job>("job/")) by.set(job.status, (by.get(job.status) ?? 0) + 1);
+    for (const [status, n] of by) g.set({ status }, n);
+  });
+}
+
+/**
+ * Adds a job for a client's quantized input (HTTP API). Idempotent per (model, input, tag): the same job is
+ * returned, except that a job failed for a passing reason (jobs.ts mayRetry) is queued again.
+ */
 export function addJob(ctx: Pick<ProviderContext, "store" | "models">, modelId: Hex, values: bigint[], tag = ""): Job {
   const model = ctx.models.get(modelId);
   if (!model) throw new FatalError(`model ${modelId} is not served here`);
   const bits = model.pkg.manifest.inputBits;
   const inputHash = hashVector(values, bits);
-  const jobId = `job-${keccak256(toHex(`${modelId}:${inputHash}:${tag}`)).slice(2, 18)}`;
+  const jobId = clientJobId(modelId, inputHash, tag);
   const existing = ctx.store.get<Job>(`job/${jobId}`);
+  if (existing && mayRetry(existing)) {
+    const { reason: _reason, retryable: _retryable, retryAt: _retryAt, ...rest } = existing;
+    const again: Job = { ...rest, status: "pending", attempts: existing.attempts ?? 0 };
+    ctx.store.set(`job/${jobId}`, again);
+    return again;
+  }
   if (existing) return existing;
   const job: Job = { jobId, modelId, bits, values: values.map(String), inputHash: inputHash.toString(), requestId: "0", status: "pending" };
   ctx.store.set(`job/${jobId}`, job);
@@ -160,14 +244,37 @@ function onClaimSubmitted(
 ): void {
   if (a.provider.toLowerCase() !== ctx.account.address.toLowerCase()) return;
   if (ctx.store.get(`claim/${a.claimId}`)) return;
-  // A claim the store does not know (store lost, or killed between send and record): adopt it.
+  // A claim the store does not know (store lost, killed between send and record, or a send that reported an error
+  // although the transaction landed): adopt it, and make it the claim of the job it answers.
+  const job = jobOfClaim(ctx, a.claim);
+  const outputs = a.outputs.map(String);
   ctx.store.set(`claim/${a.claimId}`, {
     claimId: a.claimId,
     claim: { ...a.claim, inputHash: a.claim.inputHash.toString(), bond: a.claim.bond.toString(), requestId: a.claim.requestId.toString() },
-    outputs: a.outputs.map(String),
+    outputs,
+    ...(job ? { jobId: job.jobId } : {}),
     status: "live",
   } satisfies OwnClaim);
-  ctx.logger.info({ claimId: a.claimId }, "adopted own claim from chain");
+  if (job) ctx.store.set(`job/${job.jobId}`, claimedJob(job, a.claimId, outputs));
+  ctx.logger.info({ claimId: a.claimId, jobId: job?.jobId }, "adopted own claim from chain");
+}
+
+/** The job a claim of ours answers that is not yet claimed: a request's job by request id, a client's by model and input. */
+function jobOfClaim(ctx: ProviderContext, claim: { modelId: Hex; inputHash: bigint; requestId: bigint }): Job | undefined {
+  const open = (j: Job | undefined) => (j && j.status !== "claimed" && j.status !== "refused" ? j : undefined);
+  if (claim.requestId !== 0n) return open(ctx.store.get<Job>(`job/req-${claim.requestId}`));
+  const modelId = claim.modelId.toLowerCase();
+  const inputHash = claim.inputHash.toString();
+  for (const [, j] of ctx.store.entries<Job>("job/job-")) {
+    if (j.modelId === modelId && j.inputHash === inputHash && open(j)) return j;
+  }
+  return undefined;
+}
+
+/** `job` claimed by `claimId`: the retry state of earlier attempts is dropped. */
+function claimedJob(job: Job, claimId: Hex, outputs: string[]): Job {
+  const { reason: _reason, retryAt: _retryAt, retryable: _retryable, ...rest } = job;
+  return { ...rest, status: "claimed", claimId, outputs };
 }
 
 /** Deterministic per job, so a restart makes the same (possibly faulty) claim and never a second one. */
@@ -186,8 +293,8 @@ function injectFault(ctx: ProviderContext, jobId: string, outputs: bigint[]): bi
   return lie;
 }
 
-async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
-  if (job.requestId !== "0") return answerJob(ctx, job);
+async function submitJob(ctx: ProviderContext, job: Job, round: Round): Promise<void> {
+  if (job.requestId !== "0") return answerJob(ctx, job, round);
   const model = ctx.models.get(job.modelId)!;
   const values = job.values.map(BigInt);
   const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, values).outputs);
@@ -196,20 +303,91 @@ async function submitJob(ctx: ProviderContext, job: Job): Promise<void> {
     provider: ctx.account.address,
     inputHash: BigInt(job.inputHash),
     outputHash: outputHash(outputs),
-    bond: await bondFor(ctx, job.modelId),
+    bond: await round.bondOf(job.modelId),
     requestId: 0n,
   };
-  const claimId = recordClaim(ctx, job, claim, outputs);
-  const [status] = await readClaims(ctx, "claimState", [claimId]);
-  if (status !== ClaimStatus.None) {
-    ctx.logger.warn({ claimId }, "claim already on chain (restart): not resending");
-    return;
-  }
   // Own jobs carry their input in calldata so challengers can re-execute (a request published its own).
-  const sent = await sendOrFail(ctx, job, claimId, () => sendClaims(ctx, "submitClaim", [job.modelId, claim.inputHash, outputs, claim.bond, encodeInputData(values, job.bits), ""]));
-  if (!sent) return;
+  const claimId = await claimOnce(ctx, job, claim, outputs, round, () => sendClaims(ctx, "submitClaim", [job.modelId, claim.inputHash, outputs, claim.bond, encodeInputData(values, job.bits), ""]));
+  if (!claimId) return;
   ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
   ctx.logger.info({ claimId, jobId: job.jobId, outputs }, "claim submitted");
+}
+
+/**
+ * Claims `job` with `claim` once. A job tried before waits while a transaction of ours is unmined (it may be this
+ * claim). A claim already on chain is recorded as the job's and not sent again; a bond the step's budget does not
+ * cover makes the job wait for stake; otherwise the claim is recorded (before the send: a restart finds it) and
+ * sent. Returns the claim id when this call sent it, else undefined.
+ */
+async function claimOnce(ctx: ProviderContext, job: Job, claim: ClaimFields, outputs: readonly bigint[], round: Round, send: () => Promise<unknown>): Promise<Hex | undefined> {
+  if ((job.attempts ?? 0) > 0 && (await hasPendingTransactions(ctx))) {
+    ctx.logger.debug({ jobId: job.jobId }, "a transaction of ours is not mined yet: the job is tried again after it");
+    return undefined;
+  }
+  const claimId = claimIdOf(claim);
+  const [status] = await readClaims(ctx, "claimState", [claimId]);
+  if (status !== ClaimStatus.None) {
+    recordClaim(ctx, job, claim, outputs);
+    ctx.logger.warn({ claimId, jobId: job.jobId }, "claim already on chain (restart): not resending");
+    return undefined;
+  }
+  if (round.budget.free < claim.bond) {
+    waitForStake(ctx, job, claim.bond, round.budget.free);
+    return undefined;
+  }
+  recordClaim(ctx, job, claim, outputs);
+  try {
+    await send();
+  } catch (err) {
+    await afterSendError(ctx, job, claim, err, round);
+    return undefined;
+  }
+  round.budget.free -= claim.bond;
+  return claimId;
+}
+
+/** Marks a queued job as waiting for free stake to cover `bond` (once: a waiting job is not rewritten each step). */
+function waitForStake(ctx: ProviderContext, job: Job, bond: bigint, free: bigint): void {
+  if (job.status === "waiting-stake") return;
+  ctx.store.set(`job/${job.jobId}`, { ...job, status: "waiting-stake", reason: `waiting for free stake: its bond is ${bond}, ${free} is free` } satisfies Job);
+  ctx.logger.info({ jobId: job.jobId, bond, free }, "job waits for stake");
+}
+
+/**
+ * A send of `claim` reported an error. The chain decides first: a claim that is there (an answer lost on the way
+ * back, a retry that found its own transaction mined) is the job's claim. Otherwise the recorded claim is
+ * forgotten (should its transaction still land, the ClaimSubmitted event makes it the job's) and the error is
+ * classified: stake short, the job waits for stake; a permanent error fails it with the reason; anything else
+ * queues it again after a backoff. A transport error reading the chain propagates: the job stays claimed and
+ * followClaim checks the claim again next step.
+ */
+async function afterSendError(ctx: ProviderContext, job: Job, claim: ClaimFields, err: unknown, round: Round): Promise<void> {
+  const claimId = claimIdOf(claim);
+  const errors = ctx.metrics.counter("claim_send_errors_total", "Claim sends that reported an error, by what became of the job", ["outcome"] as const);
+  const [status] = await readClaims(ctx, "claimState", [claimId]);
+  if (status !== ClaimStatus.None) {
+    round.budget.free -= claim.bond;
+    errors.inc({ outcome: "on-chain" });
+    ctx.logger.warn({ claimId, jobId: job.jobId, err: errorSummary(err) }, "the send reported an error but the claim is on chain: it is the job's claim");
+    return;
+  }
+  const verdict = classifySendError(err);
+  const attempts = (job.attempts ?? 0) + (verdict.kind === "retry" ? 1 : 0);
+  const next: Job =
+    verdict.kind === "permanent"
+      ? { ...job, status: "failed", reason: verdict.reason, retryable: false }
+      : verdict.kind === "stake"
+        ? { ...job, status: "waiting-stake", reason: `waiting for free stake: ${verdict.reason}` }
+        : { ...job, status: "pending", reason: `retrying: ${verdict.reason}`, attempts, retryAt: Date.now() + retryDelayMs(attempts, ctx.config.intervalMs) };
+  if (verdict.kind === "stake") round.budget.free = 0n; // the budget was wrong: nothing more this step, the next one re-reads it
+  ctx.store.transaction(() => {
+    ctx.store.delete(`claim/${claimId}`);
+    ctx.store.set(`job/${job.jobId}`, next);
+  });
+  errors.inc({ outcome: verdict.kind });
+  const log = { jobId: job.jobId, claimId, err: verdict.reason, attempts, retryInMs: next.retryAt ? next.retryAt - Date.now() : undefined };
+  if (verdict.kind === "permanent") ctx.logger.error(log, "claim rejected");
+  else ctx.logger.warn(log, verdict.kind === "stake" ? "claim send short of stake: the job waits for stake" : "claim send failed: the job is tried again");
 }
 
 /** Records the claim before it is sent: if we die after the send, the next step sees it on chain and does not resend. */
@@ -223,32 +401,16 @@ function recordClaim(ctx: ProviderContext, job: Job, claim: ClaimFields, outputs
     status: "live",
   };
   ctx.store.transaction(() => {
-    ctx.store.set(`input/${job.inputHash}`, { bits: job.bits, values: job.values });
+    ctx.store.set(inputKey(job.modelId, job.inputHash), { bits: job.bits, values: job.values });
     ctx.store.set(`claim/${claimId}`, own);
-    ctx.store.set(`job/${job.jobId}`, { ...job, status: "claimed", claimId, outputs: own.outputs } satisfies Job);
+    ctx.store.set(`job/${job.jobId}`, claimedJob(job, claimId, own.outputs));
   });
   return claimId;
 }
 
-/** Sends a claim; a revert (FatalError) forgets the recorded claim, fails the job with the reason and returns false. */
-async function sendOrFail(ctx: ProviderContext, job: Job, claimId: Hex, send: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await send();
-    return true;
-  } catch (err) {
-    if (!(err instanceof FatalError)) throw err;
-    ctx.store.transaction(() => {
-      ctx.store.delete(`claim/${claimId}`);
-      ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason: errorSummary(err) } satisfies Job);
-    });
-    ctx.logger.error({ jobId: job.jobId, err: errorSummary(err) }, "claim rejected");
-    return false;
-  }
-}
-
-/** Marks a job failed for a reason known before anything was sent. */
+/** Marks a job failed for a reason known before anything was sent (permanent: resending does not queue it again). */
 function failJob(ctx: ProviderContext, job: Job, reason: string): void {
-  ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason } satisfies Job);
+  ctx.store.set(`job/${job.jobId}`, { ...job, status: "failed", reason, retryable: false } satisfies Job);
   ctx.logger.info({ jobId: job.jobId, requestId: job.requestId, reason }, "request not answerable");
 }
 
@@ -275,23 +437,31 @@ export function requestRefusal(
  * outputHash, bond, salt), then, in a later block, answerRequest reveals it. The answer is stored before the
  * commit is sent; a restart finds it and the commitment on chain, and goes on where it stopped.
  */
-async function answerJob(ctx: ProviderContext, job: Job): Promise<void> {
+async function answerJob(ctx: ProviderContext, job: Job, round: Round): Promise<void> {
   const requestId = BigInt(job.requestId);
   const req = await readClaims(ctx, "getRequest", [requestId]);
   const now = (await ctx.publicClient.getBlock()).timestamp;
-  if (req.status !== RequestStatus.Open) return failJob(ctx, job, "request is no longer open");
+  if (req.status !== RequestStatus.Open) {
+    // Answered by our own reveal (a send that reported an error although it landed): that claim is the job's.
+    const ours = job.answer && answerClaim(ctx, job, job.answer);
+    if (ours && req.claimId === claimIdOf(ours)) {
+      recordClaim(ctx, job, ours, job.answer!.outputs.map(BigInt));
+      ctx.logger.warn({ claimId: req.claimId, jobId: job.jobId, requestId }, "the request was answered by our claim: it is the job's claim");
+      return;
+    }
+    return failJob(ctx, job, "request is no longer open");
+  }
   if (now + 1n >= req.expiry) return failJob(ctx, job, "request is expired");
   const me = ctx.account.address.toLowerCase();
   if (BigInt(req.provider) !== 0n && req.provider.toLowerCase() !== me) return failJob(ctx, job, `request names another provider (${req.provider})`);
   let answer = job.answer;
   if (!answer) {
-    const modelBond = await bondFor(ctx, job.modelId);
+    const modelBond = await round.bondOf(job.modelId);
     const refused = requestRefusal(ctx.config.requestPolicy, req, modelBond);
     if (refused) return failJob(ctx, job, refused);
     const model = ctx.models.get(job.modelId)!;
     const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, job.values.map(BigInt)).outputs);
     const bond = req.minBond > modelBond ? req.minBond : modelBond;
-    await ensureFreeStake(ctx, bond, ctx.config.stakeTarget);
     const salt = randomSalt();
     answer = { outputs: outputs.map(String), bond: bond.toString(), salt, commitment: hashAnswer(requestId, outputHash(outputs), bond, salt) };
     // Stored before the commit is sent: a restart commits (or finds committed) this answer, never a second salt.
@@ -305,23 +475,23 @@ async function answerJob(ctx: ProviderContext, job: Job): Promise<void> {
     return;
   }
   const outputs = answer.outputs.map(BigInt);
-  const claim: ClaimFields = {
+  const claim = answerClaim(ctx, job, answer);
+  const claimId = await claimOnce(ctx, job, claim, outputs, round, () => sendClaims(ctx, "answerRequest", [requestId, outputs, claim.bond, answer.salt]));
+  if (!claimId) return;
+  ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
+  ctx.logger.info({ claimId, jobId: job.jobId, requestId, outputs, committedAt }, "request answered");
+}
+
+/** The claim that reveals `answer` to the job's request. */
+function answerClaim(ctx: ProviderContext, job: Job, answer: Answer): ClaimFields {
+  return {
     modelId: job.modelId,
     provider: ctx.account.address,
     inputHash: BigInt(job.inputHash),
-    outputHash: outputHash(outputs),
+    outputHash: outputHash(answer.outputs.map(BigInt)),
     bond: BigInt(answer.bond),
-    requestId,
+    requestId: BigInt(job.requestId),
   };
-  const claimId = recordClaim(ctx, job, claim, outputs);
-  const [status] = await readClaims(ctx, "claimState", [claimId]);
-  if (status !== ClaimStatus.None) {
-    ctx.logger.warn({ claimId }, "answer already on chain (restart): not resending");
-    return;
-  }
-  if (!(await sendOrFail(ctx, job, claimId, () => sendClaims(ctx, "answerRequest", [requestId, outputs, claim.bond, answer.salt])))) return;
-  ctx.metrics.counter("claims_submitted_total", "Claims submitted").inc();
-  ctx.logger.info({ claimId, jobId: job.jobId, requestId, outputs, committedAt }, "request answered");
 }
 
 async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
@@ -334,9 +504,11 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       if (own.jobId) {
         const job = ctx.store.get<Job>(`job/${own.jobId}`);
         if (job && job.status === "claimed") {
+          // A transaction of ours not mined yet may be this claim: it is sent again only once none is pending.
+          if (await hasPendingTransactions(ctx)) return;
           ctx.store.transaction(() => {
             ctx.store.delete(`claim/${own.claimId}`);
-            ctx.store.set(`job/${job.jobId}`, { ...job, status: "pending" } satisfies Job);
+            ctx.store.set(`job/${job.jobId}`, { ...job, status: "pending", attempts: (job.attempts ?? 0) + 1 } satisfies Job);
           });
           ctx.logger.warn({ claimId: own.claimId }, "claim not on chain: resubmitting");
         }
@@ -348,30 +520,10 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
         ctx.logger.info({ claimId: own.claimId }, "claim finalized");
       }
       return;
-    case ClaimStatus.Challenged: {
+    case ClaimStatus.Challenged:
       if (now >= deadline || own.status === "unprovable") return; // the challenger slashes
-      ctx.logger.warn({ claimId: own.claimId, proofDeadline: deadline }, "claim challenged: proving");
-      const input = ctx.store.get<{ bits: number; values: string[] }>(`input/${own.claim.inputHash}`);
-      const model = ctx.models.get(own.claim.modelId.toLowerCase() as Hex);
-      if (!input || !model) {
-        ctx.logger.error({ claimId: own.claimId }, "cannot prove: input or model package unknown");
-        return;
-      }
-      let proved;
-      try {
-        proved = await proveOutputs(model, input.values.map(BigInt), own.outputs.map(BigInt), ctx.logger, { remote: ctx.remoteProver, jobId: own.claimId });
-      } catch (err) {
-        if (!(err instanceof FatalError)) throw err;
-        ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: errorSummary(err) } satisfies OwnClaim);
-        ctx.logger.error({ claimId: own.claimId, err: errorSummary(err) }, "cannot prove the claim");
-        return;
-      }
-      const seconds = proved.ms / 1000;
-      ctx.metrics.histogram("proof_seconds", "Time to prove a challenged claim").observe(seconds);
-      await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)], { gas: await settlementGas(ctx, "prove", claim) });
-      ctx.logger.info({ claimId: own.claimId, backend: proved.backend, proveSeconds: seconds.toFixed(2) }, "challenge answered with a proof");
-      return;
-    }
+      // The proof runs next to the step loop; a later step sends it (provider/proving.ts).
+      return answerChallenge(ctx, own, deadline, now);
     default: {
       const outcome = claimStatusName(status);
       ctx.store.set(`claim/${own.claimId}`, { ...own, status: "settled", outcome } satisfies OwnClaim);

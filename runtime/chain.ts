@@ -181,8 +181,7 @@ export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigin
     c.funds?.report(c.logger, { need, free, account: c.account.address });
     return free;
   }
-  const token = addressOf(c.deployment, "token");
-  const balance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [c.account.address] });
+  const balance = await tokenBalance(c);
   const amount = (topUpTo > need ? topUpTo : need) - free;
   const stake = amount <= balance ? amount : balance;
   if (free + stake < need) {
@@ -190,14 +189,34 @@ export async function ensureFreeStake(c: Chainable, need: bigint, topUpTo: bigin
     else c.logger.error({ free, balance, need }, "not enough tokens to stake the bond");
     return free;
   }
-  const allowance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [c.account.address, claimsAddress(c)] });
-  if (allowance < stake) {
-    await withRetry(() => simulateAndWrite(c.publicClient, c.walletClient, { address: token, abi: erc20Abi, functionName: "approve", args: [claimsAddress(c), stake] }), { retries: 4 });
-  }
-  await sendClaims(c, "stake", [stake]);
+  await stakeTokens(c, stake);
   c.logger.info({ staked: stake, free: free + stake }, "staked");
   c.funds?.report(c.logger, { need, free: free + stake, account: c.account.address });
   return free + stake;
+}
+
+/** Stakes `amount` of the account's tokens, approving the claims contract first when its allowance is short. */
+export async function stakeTokens(c: Chainable, amount: bigint): Promise<void> {
+  const token = addressOf(c.deployment, "token");
+  const allowance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [c.account.address, claimsAddress(c)] });
+  if (allowance < amount) {
+    await withRetry(() => simulateAndWrite(c.publicClient, c.walletClient, { address: token, abi: erc20Abi, functionName: "approve", args: [claimsAddress(c), amount] }), { retries: 4 });
+  }
+  await sendClaims(c, "stake", [amount]);
+}
+
+/** The account's token balance. */
+export async function tokenBalance(c: Chainable): Promise<bigint> {
+  return c.publicClient.readContract({ address: addressOf(c.deployment, "token"), abi: erc20Abi, functionName: "balanceOf", args: [c.account.address] });
+}
+
+/** Whether the account has sent transactions the chain has not mined yet (its pending nonce is ahead of its mined one). */
+export async function hasPendingTransactions(c: Chainable): Promise<boolean> {
+  const [pending, mined] = await Promise.all([
+    c.publicClient.getTransactionCount({ address: c.account.address, blockTag: "pending" }),
+    c.publicClient.getTransactionCount({ address: c.account.address, blockTag: "latest" }),
+  ]);
+  return pending > mined;
 }
 
 /** Withdraws every credit the account has (fees, refunds). Returns the amount. */
@@ -269,12 +288,13 @@ export async function createDaemonBase(
   const log = logger ?? createLogger({ name, level: config.logLevel as never });
   const file = deploymentFile(config.deployment);
   const deployment = loadDeployment(config.deployment);
+  // The packages first: a config error is reported as one (exit code 2) even while the RPC is down.
+  const models = loadModels(config.models, deployment);
   const timeoutMs = config.health?.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   log.info({ rpc: displayUrl(config.rpcUrl), deployment: file, timeoutMs }, `${name}: checking the chain and the deployment`);
   await checkDeploymentOnChain(config.rpcUrl, deployment, file, timeoutMs);
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
-  const models = loadModels(config.models, deployment);
   await checkModelEntries(base, models, config.allowUnsafeSetup ?? false);
   const store = openStore(config.store);
   return {
@@ -330,7 +350,7 @@ export async function startDaemonService<C extends DaemonBase>(
   name: string,
   ctx: C,
   step: (ctx: C) => Promise<void>,
-  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings },
+  o: { intervalMs: number; port: number; routes?: Route[]; handleSignals?: boolean; health?: HealthSettings; http?: { requestTimeoutMs?: number; maxBodyBytes?: number } },
 ): Promise<RunningDaemon<C>> {
   const h = o.health ?? {};
   const rpc = new RpcWatch({ url: ctx.rpcUrl, logger: ctx.logger, timeoutMs: h.rpcTimeoutMs, intervalMs: h.probeIntervalMs });
@@ -345,6 +365,7 @@ export async function startDaemonService<C extends DaemonBase>(
       logger: ctx.logger,
       health: () => daemonHealth({ loop: daemon.health(), rpc: rpc.state(), funds: ctx.funds.state() }),
       routes: o.routes,
+      ...o.http,
     });
   } catch (err) {
     // The port is taken (or similar): stop what was started, so the process can exit with the error.

@@ -29,7 +29,7 @@ import { simulateAndWrite } from "../sdk/client.ts";
 import { parseDeployment, type Deployment } from "../sdk/deployments.ts";
 import type { OzkError } from "../sdk/errors.ts";
 import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKind, type SetupKindName, type SetupRecordLike, type SolidityProof } from "../sdk/protocol.ts";
-import { artifactHash, readManifest, type ModelManifest } from "../circuits/compiler/build.ts";
+import { artifactHash, readManifest, type ModelManifest } from "../circuits/compiler/package.ts";
 import { terminateSnarkjs } from "../prover/backends/snarkjs.ts";
 import { loadArtifact } from "./artifacts.ts";
 import { exampleProof } from "./models.ts";

@@ -1,23 +1,23 @@
 // Model packages a daemon serves or checks, by on-chain modelId: the quantized model for the reference
 // engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend; the
 // check of a registry entry against the package; the example proof a registration carries.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { keccak256, type Hex } from "viem";
-import { loadPackage, type LoadedPackage } from "../circuits/compiler/prove.ts";
+import { loadModelPackage, loadPackage, type LoadedPackage } from "../circuits/compiler/package.ts";
 import type { Deployment } from "../sdk/deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../sdk/errors.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { publicSignals } from "../sdk/signals.ts";
 import { SETUP_KIND_NAMES, setupKindName, supportedSetupKind, toSolidityProof, type ModelEntry, type SetupKindName, type SetupRecordLike, type SnarkjsProof, type SolidityProof } from "../sdk/protocol.ts";
 import type { Logger } from "../sdk/node/logger.ts";
+import { sleep } from "../sdk/node/retry.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { selectBackend } from "../prover/backends/index.ts";
-import { loadModelPackage } from "../prover/package.ts";
 import type { ProverClient } from "../prover/service/client.ts";
-import { ProofError } from "../prover/errors.ts";
+import type { Job } from "../prover/service/jobs.ts";
 import { proveWithPackage } from "../prover/prove.ts";
-import { assertProofValid, readVerificationKey, verificationKeyOf } from "../prover/verify.ts";
+import { assertProofValid, packageVerificationKey } from "../prover/verify.ts";
 import type { ProverBackend } from "../prover/types.ts";
 import { findArtifact } from "./artifacts.ts";
 
@@ -34,7 +34,13 @@ export interface ServedModel {
 export function loadModels(entries: ReadonlyArray<{ package: string; modelId?: string }>, deployment: Deployment): Map<Hex, ServedModel> {
   const out = new Map<Hex, ServedModel>();
   entries.forEach((e, i) => {
-    const pkg = loadPackage(resolve(e.package));
+    let pkg: LoadedPackage;
+    try {
+      pkg = loadPackage(resolve(e.package));
+    } catch (err) {
+      const why = existsSync(resolve(e.package)) ? errorSummary(err) : "no such folder";
+      throw new ConfigError(`models.${i}.package: cannot load the model package ${resolve(e.package)}: ${why}`, [`models.${i}.package: ${why}`], { cause: err });
+    }
     const name = pkg.manifest.name;
     const modelId = (e.modelId ?? deployment.models[name])?.toLowerCase() as Hex | undefined;
     if (!modelId) {
@@ -50,8 +56,54 @@ let backend: Promise<ProverBackend> | undefined;
 /** A prover service to prove on (configFields.prover), with its client. */
 export interface RemoteProver {
   client: ProverClient;
+  /** Longest wait for one proof, from its submission (ms). */
   timeoutMs: number;
   fallbackLocal: boolean;
+  /** The service counts as dead when it has not answered a request for this long (ms, default 30 000). */
+  stallMs?: number;
+  /** Pause between polls of the job (ms, default 500). */
+  pollMs?: number;
+}
+
+/** Why the prover service was given up on: one word for metrics and tests, one line for the log. */
+export type RemoteFailure = "unreachable" | "silent" | "lost" | "deadline" | "timeout" | "refused" | "failed" | "bad-proof";
+
+/** The prover service did not deliver a valid proof in time; `reason` says why. */
+export class RemoteProverError extends RetryableError {
+  override name = "RemoteProverError";
+  constructor(
+    readonly reason: RemoteFailure,
+    message: string,
+    options: { cause?: unknown; meta?: Record<string, unknown> } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** Bounds on one proof: when to give the service up (so a local proof still lands in time), and a stop signal. */
+export interface ProveBounds {
+  /**
+   * Epoch ms after which the wait on the service is abandoned for a local proof. Read at every poll, so the caller
+   * can move it (a chain whose clock jumps). Only used when the service has a local fallback.
+   */
+  giveUpAt?: () => number;
+  signal?: AbortSignal;
+}
+
+/** The claimed signals and the package's key must accept a proof from anywhere but this process. */
+async function checkRemoteProof(model: ServedModel, values: readonly bigint[], outputs: bigint[], job: Job): Promise<void> {
+  const want = claimSignals(model, values, outputs);
+  const got = job.result!.publicSignals;
+  if (got.length !== want.length || got.some((v, i) => v !== want[i])) {
+    throw new RemoteProverError("bad-proof", `prover service proved other public signals for job ${job.id}`, { meta: { want, got } });
+  }
+  const pkg = loadModelPackage(model.pkg.dir);
+  const vkey = await packageVerificationKey(pkg);
+  try {
+    await assertProofValid(job.result!, vkey, `proof from the prover service (job ${job.id})`);
+  } catch (err) {
+    throw new RemoteProverError("bad-proof", errorSummary(err), { cause: err });
+  }
 }
 
 /** The public signals a proof of `outputs` on `values` must carry: what the contract builds for the claim. */
@@ -63,52 +115,122 @@ export function claimSignals(model: ServedModel, values: readonly bigint[], outp
 /**
  * Proves on the service as job `jobId` (idempotent: a restarted daemon finds the same job) and checks the
  * result here: the signals must be this claim's and the proof must verify under the package's key.
+ * Every wait is bounded: by `timeoutMs` from the start, by `bounds.giveUpAt`, and by `stallMs` without any
+ * answer from the service (refused connections, requests that hang). A job the service no longer knows, a
+ * refused or failed job and a bad proof end the wait at once. Each of these is a RemoteProverError naming why.
  */
-async function proveRemote(model: ServedModel, values: readonly bigint[], outputs: bigint[], remote: RemoteProver, jobId: string) {
+async function proveRemote(model: ServedModel, values: readonly bigint[], outputs: bigint[], remote: RemoteProver, jobId: string, bounds: ProveBounds) {
   const t0 = performance.now();
-  let job = await remote.client.submit({ id: jobId, modelDir: basename(model.pkg.dir), input: { quantized: values.map(String) } });
-  if (job.status !== "done" && job.status !== "failed") job = await remote.client.waitFor(jobId, { timeoutMs: remote.timeoutMs });
-  if (job.status === "failed" || !job.result) throw new ProofError(`prover service failed job ${jobId}: ${job.error ?? "no result"}`);
-  const want = claimSignals(model, values, outputs);
-  const got = job.result.publicSignals;
-  if (got.length !== want.length || got.some((v, i) => v !== want[i])) {
-    throw new ProofError(`prover service proved other public signals for job ${jobId}`, { meta: { want, got } });
+  const started = Date.now();
+  const stallMs = remote.stallMs ?? 30_000;
+  const pollMs = remote.pollMs ?? 500;
+  const until = (): { at: number; reason: RemoteFailure } => {
+    const timeout = started + remote.timeoutMs;
+    const giveUp = bounds.giveUpAt?.() ?? Infinity;
+    return giveUp < timeout ? { at: giveUp, reason: "deadline" } : { at: timeout, reason: "timeout" };
+  };
+  const checkTime = (status: string): void => {
+    const u = until();
+    if (Date.now() < u.at) return;
+    const message =
+      u.reason === "deadline"
+        ? `job ${jobId} still ${status} when a local proof must start to land before the claim's proof deadline`
+        : `job ${jobId} still ${status} after prover.timeoutMs (${remote.timeoutMs} ms)`;
+    throw new RemoteProverError(u.reason, message);
+  };
+  let lastAnswer = Date.now();
+  /** One request, bounded by the stall time and by the give-up time; transport failures count towards the stall. */
+  const ask = async <T>(what: string, call: (timeoutMs: number) => Promise<T>): Promise<T | typeof NO_ANSWER> => {
+    const timeoutMs = Math.max(1, Math.min(stallMs, until().at - Date.now()));
+    try {
+      const out = await call(timeoutMs);
+      lastAnswer = Date.now();
+      return out;
+    } catch (err) {
+      if (!(err instanceof RetryableError)) {
+        throw new RemoteProverError("refused", `prover service refused job ${jobId}: ${errorSummary(err)}`, { cause: err });
+      }
+      const silentFor = Date.now() - lastAnswer;
+      if (silentFor >= stallMs) {
+        const timedOut = (err.meta as { timedOut?: boolean } | undefined)?.timedOut === true;
+        throw new RemoteProverError(timedOut ? "silent" : "unreachable", `no answer from the prover service for ${silentFor} ms (${what}): ${errorSummary(err)}`, { cause: err });
+      }
+      return NO_ANSWER;
+    }
+  };
+  let job: Job | undefined;
+  for (;;) {
+    checkTime("unsubmitted");
+    const submitted = await ask("submit", (timeoutMs) => remote.client.submit({ id: jobId, modelDir: basename(model.pkg.dir), input: { quantized: values.map(String) } }, { timeoutMs, signal: bounds.signal }));
+    if (submitted !== NO_ANSWER) {
+      job = submitted;
+      break;
+    }
+    await sleep(Math.max(0, Math.min(pollMs, until().at - Date.now())), bounds.signal);
   }
-  const pkg = loadModelPackage(model.pkg.dir);
-  const vkey = pkg.vkeyPath ? await readVerificationKey(pkg.vkeyPath) : await verificationKeyOf(pkg.zkeyPath);
-  await assertProofValid(job.result, vkey, `proof from the prover service (job ${jobId})`);
+  while (job.status !== "done" && job.status !== "failed") {
+    await sleep(Math.max(0, Math.min(pollMs, until().at - Date.now())), bounds.signal);
+    checkTime(job.status);
+    const polled = await ask("poll", (timeoutMs) => remote.client.get(jobId, { timeoutMs, signal: bounds.signal }));
+    if (polled === NO_ANSWER) continue;
+    if (!polled) throw new RemoteProverError("lost", `the prover service no longer knows job ${jobId} (restarted without its job store?)`);
+    job = polled;
+  }
+  if (job.status === "failed" || !job.result) throw new RemoteProverError("failed", `prover service failed job ${jobId}: ${job.error ?? "no result"}`);
+  await checkRemoteProof(model, values, outputs, job);
   return { proof: job.result.proof as SnarkjsProof, outputs, backend: `service:${job.result.backend}`, ms: Math.round(performance.now() - t0) };
+}
+
+const NO_ANSWER = Symbol("no answer");
+
+/** What proveOutputs returns: the proof, where it was made, and, when the service was given up, why. */
+export interface ProvedOutputs {
+  proof: SnarkjsProof;
+  outputs: bigint[];
+  backend: string;
+  ms: number;
+  /** Set when a prover service was asked first and its proof was replaced by a local one. */
+  fallback?: { reason: RemoteFailure | "error"; error: string };
 }
 
 /**
  * Proves a model on a quantized input with the fastest prover backend on this machine (native, else snarkjs;
  * OZK_PROVER_BACKEND picks one), checked against the package's verifying key before it is returned.
  * Refuses when `expected` outputs differ from the engine's: a wrong claim has no proof.
+ * With `remote`, the service proves first; with its local fallback (the default), a service that does not deliver
+ * a valid proof in time (see proveRemote; `bounds.giveUpAt` is when a local proof must start) is replaced by a
+ * local proof, logged as a warning with the reason. Without the fallback the error is a RetryableError.
  */
 export async function proveOutputs(
   model: ServedModel,
   values: readonly bigint[],
   expected: readonly bigint[],
   logger?: Logger,
-  options: { remote?: RemoteProver; jobId?: string } = {},
-): Promise<{ proof: SnarkjsProof; outputs: bigint[]; backend: string; ms: number }> {
+  options: { remote?: RemoteProver; jobId?: string; bounds?: ProveBounds; about?: () => Record<string, unknown> } = {},
+): Promise<ProvedOutputs> {
   const outputs = runQuantized(model.pkg.quant, values).outputs;
   if (outputs.length !== expected.length || outputs.some((v, i) => v !== expected[i])) {
     throw new FatalError(`${model.name}: the outputs to prove are not what the model computes`);
   }
+  let fallback: ProvedOutputs["fallback"];
   if (options.remote) {
     const jobId = options.jobId ?? `ozk-${hashVector(values, model.pkg.manifest.inputBits).toString(16)}`;
+    const remote = options.remote;
+    // Without a local fallback there is nothing to give the service up for: only timeoutMs bounds the wait.
+    const bounds = remote.fallbackLocal ? (options.bounds ?? {}) : { signal: options.bounds?.signal };
     try {
-      return await proveRemote(model, values, outputs, options.remote, jobId);
+      return await proveRemote(model, values, outputs, remote, jobId, bounds);
     } catch (err) {
+      if (options.bounds?.signal?.aborted) throw err;
       // Without a local fallback, keep trying the service until the deadline: the claim is provable.
-      if (!options.remote.fallbackLocal) throw err instanceof RetryableError ? err : new RetryableError(errorSummary(err), { cause: err });
-      logger?.warn({ jobId, err: errorSummary(err) }, "prover service did not deliver a valid proof: proving locally");
+      if (!remote.fallbackLocal) throw err instanceof RetryableError ? err : new RetryableError(errorSummary(err), { cause: err });
+      fallback = { reason: err instanceof RemoteProverError ? err.reason : "error", error: errorSummary(err) };
+      logger?.warn({ ...options.about?.(), jobId, reason: fallback.reason, err: fallback.error }, "prover service did not deliver a valid proof: proving locally");
     }
   }
   backend ??= selectBackend({ logger });
   const result = await proveWithPackage(loadModelPackage(model.pkg.dir), { quantized: values.map(String) }, { backend: await backend });
-  return { proof: result.proof as SnarkjsProof, outputs, backend: result.backend, ms: result.timings.totalMs };
+  return { proof: result.proof as SnarkjsProof, outputs, backend: result.backend, ms: result.timings.totalMs, ...(fallback ? { fallback } : {}) };
 }
 
 /** Manifest fields the setup tooling records (the verifier's runtime code hash and how the key was made). */

@@ -5,11 +5,13 @@
 //   load    claims per minute and proof latency with the provider and challenger daemons as processes
 //   prover  the provers (snarkjs, native CPU, CUDA) on generated circuits and the shipped models; not with --quick
 //   setup   phase-2 setup timings (initial key, contributions, verification); only when named
+//   soak    chaos soak (scripts/bench/soak.ts: kill -9, RPC faults, griefing); only as `npm run bench -- soak [its options]`
 // A run names its parts (`npm run bench -- prover`, or --only gas,load); none named: gas, models, load and prover.
 // Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
 // between <!-- bench:begin --> and <!-- bench:end -->; prints the tables. The setup part only prints its table.
-// Usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K]
+// Usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B]
 //          [--prover-backend native|snarkjs] [--ptau <file>] [<package>...  (setup: default every models/ package)]
+//        npm run bench -- soak [--minutes M ...]
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem, type as osType } from "node:os";
@@ -25,8 +27,8 @@ type Part = (typeof PARTS)[number];
 /** The parts of a run that names none. */
 const DEFAULT_PARTS: readonly Part[] = ["gas", "models", "load", "prover"];
 /** Options that take a value. */
-const VALUE_OPTIONS = ["--only", "--jobs", "--challenges", "--prover-backend", "--ptau"];
-const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs] [--ptau <file>] [<package>...]";
+const VALUE_OPTIONS = ["--only", "--jobs", "--challenges", "--burst", "--prover-backend", "--ptau"];
+const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [<package>...] | soak [--minutes M ...]";
 
 function machine(): BenchResults["machine"] {
   let cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -43,6 +45,7 @@ interface Options {
   quick: boolean;
   jobs?: string;
   challenges?: string;
+  burst?: string;
   backend?: string;
   ptau?: string;
   /** Package folders for the setup part. */
@@ -63,7 +66,7 @@ function parseArgs(argv: string[]): Options {
   for (const p of listed) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part "${p}" (parts: ${PARTS.join(", ")})`);
   const parts = listed.length ? PARTS.filter((p) => listed.includes(p)) : [...DEFAULT_PARTS];
   if (packages.length && !parts.includes("setup")) throw new Error(`unexpected argument "${packages[0]}": ${USAGE}`);
-  return { parts, quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), backend: argValue(argv, "--prover-backend"), ptau: argValue(argv, "--ptau"), packages };
+  return { parts, quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), burst: argValue(argv, "--burst"), backend: argValue(argv, "--prover-backend"), ptau: argValue(argv, "--ptau"), packages };
 }
 
 /** Model package folders under models/ (relative to the repository), sorted. */
@@ -105,6 +108,7 @@ async function runProverBench(quick: boolean, explicit: boolean): Promise<NonNul
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "soak") return (await import("./bench/soak.ts")).soakMain(process.argv.slice(3)); // chaos soak: scripts/bench/soak.ts
   const t0 = performance.now();
   const o = parseArgs(process.argv.slice(2));
   if (o.parts.includes("setup")) {
@@ -157,11 +161,11 @@ async function main(): Promise<void> {
   if (parts.includes("load")) {
     console.log("== load ==");
     const t = start();
-    const extra = [...(o.jobs ? ["--jobs", o.jobs] : []), ...(o.challenges ? ["--challenges", o.challenges] : []), ...(o.backend ? ["--prover-backend", o.backend] : [])];
+    const extra = [...(o.jobs ? ["--jobs", o.jobs] : []), ...(o.challenges ? ["--challenges", o.challenges] : []), ...(o.burst ? ["--burst", o.burst] : []), ...(o.backend ? ["--prover-backend", o.backend] : [])];
     try {
       const l = await runPart<LoadResult>("scripts/bench/load.ts", join(RESULTS, "load.json"), [...q, ...extra], 8 * 60_000);
       r.load = { ...l, ...meta(t) };
-      if (l.errors.length || !l.allProven || l.reexecute.challengesOfHonestClaims) failed = true;
+      if (l.errors.length || !l.allProven || l.reexecute.challengesOfHonestClaims || (l.burst && (l.burst.failed || l.burst.claims < l.burst.jobs))) failed = true;
     } catch (err) {
       r.load = { error: (err as Error).message, ...meta(t) };
       failed = true;

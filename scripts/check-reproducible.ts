@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import type { ModelManifest } from "../circuits/compiler/build.ts";
+import type { ModelManifest } from "../circuits/compiler/package.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 /** Files whose content depends on the proving key's secret contributions. */

@@ -13,7 +13,7 @@ import { hashVector } from "../sdk/hash.ts";
 import { ClaimStatus, claimStatusName, type ClaimFields } from "../sdk/protocol.ts";
 import { heldOutSample } from "../circuits/data/mnist.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
-import { loadPackage } from "../circuits/compiler/prove.ts";
+import { loadPackage } from "../circuits/compiler/package.ts";
 import { devKey, startLocalChain } from "./lib/localnet.ts";
 import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../runtime/deploy.ts";
 import { spawnDaemon } from "./lib/processes.ts";

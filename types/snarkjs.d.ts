@@ -37,7 +37,7 @@ declare module "snarkjs" {
   };
 }
 
-// BN254 point and scalar arithmetic (circuits/compiler/setup.ts, test/setup/forgery.test.ts, native prover tests).
+// BN254 point and scalar arithmetic (prover/setup/phase2.ts and contribute.ts, test/setup/forgery.test.ts, native prover tests).
 declare module "ffjavascript" {
   /** A field element or curve point in ffjavascript's internal (Montgomery, little-endian) representation. */
   export type Elem = Uint8Array;

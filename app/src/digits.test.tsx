@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { resolve } from "node:path";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
-import { loadPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import manifest from "../../models/mnist-mlp/manifest.json" with { type: "json" };
 import { argmax, inkFromRgba, quantizePixels, resample, toMnistFrame, type InputQuant } from "./digits.ts";

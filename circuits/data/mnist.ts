@@ -47,13 +47,18 @@ export function loadMnist(): MnistSplit {
 }
 
 /**
- * The calibration inputs `ozk model build` quantizes 784-pixel models with by default: every k-th training digit
+ * The calibration inputs `ozk model build` quantizes MNIST models with: every k-th training digit
  * (k = floor(train / n)), the first n of them. Training-split only, so held-out figures stay unbiased.
  */
 export function calibrationSample(n = 512): Float32Array[] {
   const train = loadMnist().train.images;
   const step = Math.max(1, Math.floor(train.length / n));
   return train.filter((_, i) => i % step === 0).slice(0, n);
+}
+
+/** calibrationSample() with the id the build's quantize cache records (a compileCircuit `calibration`). */
+export function mnistCalibration(): { inputs: Float32Array[]; id: string } {
+  return { inputs: calibrationSample(512), id: "mnist-train-512" };
 }
 
 /** The first `n` held-out images in a fixed, class-interleaved order (so small samples still cover all digits). */

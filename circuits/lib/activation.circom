@@ -1,6 +1,7 @@
 pragma circom 2.1.0;
 // Stand-alone ReLU and argmax (ReLU after a linear layer is fused into Requantize instead).
 include "bits.circom";
+include "circomlib/circuits/comparators.circom";
 
 // out = max(in, 0) for in in [-2^(bits-1), 2^(bits-1)).
 template Relu(bits) {
@@ -21,11 +22,11 @@ template Argmax(n, bits) {
     cur[0] <== in[0];
     idx[0] <== 0;
     for (var i = 1; i < n; i++) {
-        // in[i] > cur  <=>  in[i] - cur - 1 + 2^bits >= 2^bits
-        gt[i] = Bits(bits + 1);
-        gt[i].in <== in[i] - cur[i - 1] - 1 + 2 ** bits;
-        cur[i] <== cur[i - 1] + gt[i].out[bits] * (in[i] - cur[i - 1]);
-        idx[i] <== idx[i - 1] + gt[i].out[bits] * (i - idx[i - 1]);
+        // strictly greater: a later equal value does not move the index
+        gt[i] = GreaterThan(bits);
+        gt[i].in <== [in[i], cur[i - 1]];
+        cur[i] <== cur[i - 1] + gt[i].out * (in[i] - cur[i - 1]);
+        idx[i] <== idx[i - 1] + gt[i].out * (i - idx[i - 1]);
     }
     out <== idx[n - 1];
 }

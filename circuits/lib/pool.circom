@@ -2,15 +2,17 @@ pragma circom 2.1.0;
 // Pooling over [C, H, W] (flattened C-order). Max pooling skips padding; average pooling divides by the full
 // window (count_include_pad = 1) through a requantization by M / 2^S ~ 1 / (kh * kw).
 include "requantize.circom";
+include "circomlib/circuits/comparators.circom";
 
-// out = max(a, b) for operands in [-2^(bits-1), 2^(bits-1)): b - a + 2^bits lies in [1, 2^(bits+1)).
+// out = max(a, b) for operands in [-2^(bits-1), 2^(bits-1)) (LessThan(bits) decomposes a - b + 2^bits, which lies
+// in [1, 2^(bits+1))).
 template Max2(bits) {
     signal input a;
     signal input b;
     signal output out;
-    component d = Bits(bits + 1);
-    d.in <== b - a + 2 ** bits;
-    out <== a + d.out[bits] * (b - a);
+    component lt = LessThan(bits);
+    lt.in <== [a, b];
+    out <== a + lt.out * (b - a);
 }
 
 template MaxPool(C, H, W, K, STRIDE, PADS, bits) {

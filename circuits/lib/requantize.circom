@@ -5,14 +5,14 @@ include "circomlib/circuits/comparators.circom";
 
 // s: shift; Q: signed width of the unclamped quotient (from the overflow analysis, |q| < 2^(Q-1));
 // outBits: signed width of the result; relu = 1 clamps to [0, 2^(outBits-1) - 1].
-// The s low bits of the decomposition are the remainder, range-checked to [0, 2^s) by Bits: the quotient is unique.
+// The s low bits of the decomposition are the remainder, range-checked to [0, 2^s) by Num2Bits: the quotient is unique.
 template Requantize(s, Q, outBits, relu) {
     signal input in;
     signal output out;
     var T = s + Q;
     var round = 0;
     if (s > 0) { round = 2 ** (s - 1); }
-    component v = Bits(T);
+    component v = Num2Bits(T);
     v.in <== in + round + 2 ** (Q - 1 + s);
     var q = -(2 ** (Q - 1));
     for (var i = s; i < T; i++) q += v.out[i] * 2 ** (i - s);

@@ -1,6 +1,6 @@
 // Prover service configuration: defaults < JSON file < OZK_PROVER_* env < CLI flags.
 import { z } from "zod";
-import { loadConfig } from "../../sdk/node/config.ts";
+import { configFields, loadConfig, urlWithScheme } from "../../sdk/node/config.ts";
 
 export const proverConfigSchema = z.object({
   /** HTTP API port (0 picks a free one). */
@@ -13,11 +13,13 @@ export const proverConfigSchema = z.object({
   /** Proofs run at once by this process; 0 = API only. */
   workers: z.number().int().min(0).max(64).default(1),
   /** Redis URL: when set, jobs go through a shared BullMQ queue. */
-  redisUrl: z.string().url().optional(),
+  redisUrl: urlWithScheme(["redis", "rediss"], "redis://127.0.0.1:6379").optional(),
   queueName: z.string().default("ozk-prove"),
   /** "auto" (fastest available), "native" or "snarkjs". */
   backend: z.string().default("auto"),
   maxAttempts: z.number().int().min(1).max(20).default(3),
+  /** Request size and time limits of the HTTP API (see configFields.http). */
+  http: configFields.http,
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

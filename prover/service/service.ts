@@ -99,6 +99,8 @@ export class ProverService {
   async submit(req: SubmitRequest): Promise<{ job: Job; created: boolean }> {
     if (typeof req.modelDir !== "string" || req.modelDir === "") throw new InputError("modelDir is required");
     if (req.input === undefined || req.input === null) throw new InputError("input is required");
+    // Every witness route takes an object or an array: a bare number or string is refused now, not at proof time.
+    if (typeof req.input !== "object") throw new InputError(`input must be a JSON object or array, got ${typeof req.input}`);
     resolveModelDir(this.o.modelsDir, req.modelDir); // reject escapes before storing
     const out = this.jobs.submit({ ...req, maxAttempts: req.maxAttempts ?? this.o.maxAttempts ?? 3 });
     if (out.created) {
@@ -225,8 +227,8 @@ export class ProverService {
   }
 
   /** Starts the HTTP API with /healthz and /metrics. */
-  async listen(port: number, host = "127.0.0.1"): Promise<OpsServer> {
-    this.server = await startServer({ port, host, routes: this.routes(), metrics: this.o.metrics, health: () => this.health(), logger: this.o.logger });
+  async listen(port: number, host = "127.0.0.1", limits: { requestTimeoutMs?: number; maxBodyBytes?: number } = {}): Promise<OpsServer> {
+    this.server = await startServer({ port, host, routes: this.routes(), metrics: this.o.metrics, health: () => this.health(), logger: this.o.logger, ...limits });
     this.o.logger.info({ url: this.server.url }, "prover API listening");
     return this.server;
   }

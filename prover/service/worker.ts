@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import type { Logger } from "../../sdk/node/logger.ts";
 import type { Metrics } from "../../sdk/node/metrics.ts";
 import { InputError } from "../../sdk/errors.ts";
-import { loadModelPackage, type ModelPackage } from "../package.ts";
+import { loadModelPackage, type ProvablePackage } from "../../circuits/compiler/package.ts";
 import { proveWithPackage, type ProvedResult } from "../prove.ts";
 import type { ProverBackend } from "../types.ts";
 
@@ -29,7 +29,7 @@ export function resolveModelDir(modelsDir: string, modelDir: string): string {
   return full;
 }
 
-const packages = new Map<string, ModelPackage>();
+const packages = new Map<string, ProvablePackage>();
 
 /** Proves one job; logs progress with the job id and records phase timings in metrics. */
 export async function runProofJob(ctx: WorkerContext, job: { id: string; modelDir: string; input: unknown; attempt: number }): Promise<ProvedResult> {

@@ -4,14 +4,37 @@
 // then a third party challenges K of the claims at once and the provider proves them.
 // Figures: claims per minute submitted on chain and re-executed by the challenger (first POST -> last claim),
 // and proof latency per challenged claim (challenge tx mined -> ClaimProven seen), median and max.
-// Usage: tsx scripts/bench/load.ts --out bench-results/load.json [--quick] [--jobs N] [--challenges K] [--prover-backend native|snarkjs]
+// First, on a net of its own, a burst: B distinct jobs posted 50 at a time to a provider with the default stake
+// settings (stakeTarget five bonds) and tokens for every bond; it must stake for the queue as it grows. Figures:
+// claims, failed jobs, seconds from the first POST until every job is claimed (or failed), claims per minute.
+// Usage: tsx scripts/bench/load.ts --out bench-results/load.json [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs]
 import { erc20Abi, type Address, type Hex } from "viem";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
+import { deployerFor, mintDevTokens } from "../../runtime/deploy.ts";
 import { BONDS, TOKEN, daemon, freeStake, startNet, submittedClaim, waitFor, wallet, type Net } from "../lib/devnet.ts";
 import { argValue, isMain, median, peakRssMB, since, treePeakRssMB, runMain } from "./common.ts";
 
+export interface BurstResult {
+  jobs: number;
+  /** Requests in flight at once while posting. */
+  parallel: number;
+  /** The provider's stakeTarget (the harness default), far below the burst's bonds. */
+  stakeTarget: string;
+  acceptedSeconds: number;
+  /** First POST until every job is claimed on chain or failed. */
+  seconds: number;
+  claims: number;
+  failed: number;
+  /** Reasons of failed jobs, counted. */
+  failedReasons: Record<string, number>;
+  claimsPerMinute: number;
+  /** Stake transactions the provider sent during the burst. */
+  stakeTransactions: number;
+}
+
 export interface LoadResult {
+  burst?: BurstResult;
   jobs: number;
   challenges: number;
   providerIntervalMs: number;
@@ -42,8 +65,69 @@ function counterByLabel(text: string, name: string, label = ""): Record<string, 
 }
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
-export async function benchLoad(o: { jobs: number; challenges: number; log?: (s: string) => void }): Promise<LoadResult> {
+/** Runs `fn` over `items` with at most `parallel` calls in flight; results in the items' order. */
+async function pool<T, R>(items: readonly T[], parallel: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+  return out;
+}
+
+/** B distinct jobs, `parallel` posted at a time, to a provider with the default stake settings and tokens for every bond. */
+export async function benchBurst(o: { jobs: number; parallel?: number; log?: (s: string) => void }): Promise<BurstResult> {
+  const log = o.log ?? ((s: string) => console.log(`  [burst] ${s}`));
+  const N = o.jobs;
+  const parallel = o.parallel ?? 50;
+  const net: Net = await startNet("bench-burst");
+  try {
+    await mintDevTokens(await deployerFor(net.chain.url, net.keys.deployer), net.deployment, net.addr.honest, BigInt(N) * BONDS.minProviderBond);
+    const stakeTarget = String(5n * BONDS.minProviderBond);
+    const honest = daemon(net, "honest", { stakeTarget, logLevel: "info" });
+    const url = await honest.url();
+    await waitFor("the provider to stake", async () => ((await freeStake(net, net.addr.honest)) > 0n ? true : undefined), 60_000);
+    const stakedBefore = honest.log().split("\n").filter((l) => l.includes('"msg":"staked"')).length;
+    const images = heldOutSample(N).images;
+    const t0 = performance.now();
+    const ids = await pool(images, parallel, async (img, i) => {
+      const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(img), tag: `burst-${i}` }) });
+      if (res.status !== 202) throw new Error(`/infer answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { jobId: string }).jobId;
+    });
+    const acceptedSeconds = since(t0) / 1000;
+    log(`${N} jobs accepted in ${acceptedSeconds.toFixed(1)} s`);
+    type View = { status: string; reason?: string; claimId?: Hex };
+    let views: View[] = [];
+    await waitFor(`${N} jobs claimed or failed`, async () => {
+      views = await pool(ids, 20, async (id) => (await (await fetch(`${url}/jobs/${id}`)).json()) as View);
+      if (!views.every((v) => (v.status === "claimed" && v.claimId) || v.status === "failed")) return undefined;
+      const onChain = (await net.pc.getContractEvents({ ...net.claims, eventName: "ClaimSubmitted", args: { provider: net.addr.honest }, fromBlock: 0n })).length;
+      return onChain >= views.filter((v) => v.status === "claimed").length ? true : undefined;
+    }, 60_000 + N * 2_000);
+    const seconds = since(t0) / 1000;
+    const claims = (await net.pc.getContractEvents({ ...net.claims, eventName: "ClaimSubmitted", args: { provider: net.addr.honest }, fromBlock: 0n })).length;
+    const failedReasons: Record<string, number> = {};
+    for (const v of views.filter((x) => x.status === "failed")) {
+      const key = (v.reason ?? "?").replace(/0x[0-9a-fA-F]+|\d{6,}/g, "…");
+      failedReasons[key] = (failedReasons[key] ?? 0) + 1;
+    }
+    const failed = views.filter((v) => v.status === "failed").length;
+    const stakeTransactions = honest.log().split("\n").filter((l) => l.includes('"msg":"staked"')).length - stakedBefore;
+    log(`${claims} claims, ${failed} failed, in ${seconds.toFixed(1)} s (${stakeTransactions} stake transactions)`);
+    return { jobs: N, parallel, stakeTarget, acceptedSeconds, seconds, claims, failed, failedReasons, claimsPerMinute: (claims / seconds) * 60, stakeTransactions };
+  } finally {
+    await net.close();
+  }
+}
+
+export async function benchLoad(o: { jobs: number; challenges: number; burst?: number; log?: (s: string) => void }): Promise<LoadResult> {
   const log = o.log ?? ((s: string) => console.log(`  [load] ${s}`));
+  const burst = o.burst ? await benchBurst({ jobs: o.burst }) : undefined;
   const t0 = performance.now();
   const N = o.jobs;
   const K = Math.min(o.challenges, N);
@@ -139,6 +223,7 @@ export async function benchLoad(o: { jobs: number; challenges: number; log?: (s:
     if (samplesMs.length) log(`proof latency median ${(median(samplesMs) / 1000).toFixed(2)} s, max ${(Math.max(...samplesMs) / 1000).toFixed(2)} s`);
     const daemonPeakRssMB = { provider: treePeakRssMB(honest.proc.pid), challenger: treePeakRssMB(challenger.proc.pid) };
     return {
+      ...(burst ? { burst } : {}),
       daemonPeakRssMB,
       jobs: N,
       challenges: K,
@@ -162,8 +247,9 @@ if (isMain(import.meta.url)) {
   const out = argValue(process.argv, "--out");
   const jobs = Number(argValue(process.argv, "--jobs") ?? (quick ? 20 : 60));
   const challenges = Number(argValue(process.argv, "--challenges") ?? (quick ? 3 : 5));
+  const burst = Number(argValue(process.argv, "--burst") ?? (quick ? 50 : 200));
   // The provider proves with the fastest backend it finds (native, else snarkjs); --prover-backend picks one.
   const backend = argValue(process.argv, "--prover-backend");
   if (backend) process.env.OZK_PROVER_BACKEND = backend;
-  runMain(benchLoad({ jobs, challenges }), out);
+  runMain(benchLoad({ jobs, challenges, burst }), out);
 }

@@ -1,15 +1,19 @@
 // Bench part 2, one model package per process (so peak RSS is the model's own): constraints and wires (read from
-// the package's .r1cs header), witness time (witnessFor, the direct route), snarkjs Groth16 prove and verify time,
-// on-chain gas of a real dispute (submitClaim, challenge, prove through ClaimManager with the package's Solidity
+// the package's .r1cs header), witness time (witnessFor, the direct route), prove and verify time on the path
+// production uses (the prover library's proveWithPackage, snarkjs backend), on-chain gas of a real dispute (submitClaim, challenge, prove through ClaimManager with the package's Solidity
 // verifier, on an embedded chain) plus the verifier's own verifyProof gas, and the fidelity report on the
 // MNIST held-out split.
 // Usage: tsx scripts/bench/models.ts --model models/mnist-mlp --out bench-results/model-mnist-mlp.json [--quick]
 import { existsSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import * as snarkjs from "snarkjs";
+import type { Groth16Proof } from "snarkjs";
 import { createPublicClient, createWalletClient, encodeFunctionData, erc20Abi, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { loadPackage, verifyModelProof, witnessFor, proveModel } from "../../circuits/compiler/prove.ts";
+import { circomInput } from "../../circuits/compiler/circom.ts";
+import { loadModelPackage, loadPackage } from "../../circuits/compiler/package.ts";
+import { witnessFor } from "../../circuits/compiler/witness.ts";
+import { createSnarkjsBackend, terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
+import { proveWithPackage } from "../../prover/prove.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
 import { readR1csHeader } from "../../circuits/compiler/r1cs.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
@@ -56,7 +60,7 @@ export interface ModelResult {
 const TOKEN = 10n ** 18n;
 
 /** Registers the package on a fresh embedded chain and walks one claim through submit -> challenge -> prove. */
-async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], proof: snarkjs.Groth16Proof, pub: string[]): Promise<NonNullable<ModelResult["gas"]>> {
+async function disputeGas(pkgDir: string, input: bigint[], outputs: bigint[], proof: Groth16Proof, pub: string[]): Promise<NonNullable<ModelResult["gas"]>> {
   const chain = await startLocalChain();
   try {
     const keys = { deployer: devKey(0), provider: devKey(1), challenger: devKey(3) };
@@ -134,39 +138,29 @@ export async function benchModel(pkgDir: string, o: { quick?: boolean; log?: (s:
   let afterProve: number | null = null;
   const zkey = join(pkgDir, m.artifacts.zkey ?? "circuit.zkey");
   if (existsSync(zkey)) {
+    // What a provider runs when challenged: witness file, backend prove, the proof checked against the package's key.
+    // The snarkjs backend, so the figures compare across machines (npm run bench:prover compares the backends).
+    const provable = loadModelPackage(pkgDir);
+    const backend = createSnarkjsBackend();
+    const input = m.route === "circom" ? circomInput(pkg.quant, inputs[0]!, m.visibility) : { quantized: inputs[0]!.map(String) };
     const proveMs: number[] = [];
-    let proof: snarkjs.Groth16Proof | undefined;
+    const verifyMs: number[] = [];
+    let proof: Groth16Proof | undefined;
     let pub: string[] = [];
     for (let i = 0; i < 3; i++) {
-      if (m.route === "circom") {
-        // circom packages make their witness with circuit.wasm inside proveModel: time the whole call
-        const t = performance.now();
-        const p = await proveModel(pkgDir, inputs[0]!);
-        proveMs.push(since(t));
-        proof = p.proof;
-        pub = p.publicSignals;
-      } else {
-        const t = performance.now();
-        const p = await snarkjs.groth16.prove(zkey, { type: "mem", data: w.wtns });
-        proveMs.push(since(t));
-        proof = p.proof;
-        pub = p.publicSignals;
-      }
+      const p = await proveWithPackage(provable, input, { backend });
+      proveMs.push(p.timings.proveMs);
+      verifyMs.push(p.timings.verifyMs);
+      proof = p.proof as Groth16Proof;
+      pub = p.publicSignals;
     }
-    if (pub.join() !== w.publicSignals.map(String).join()) throw new Error(`${m.name}: snarkjs public signals differ from the witness's`);
+    if (pub.join() !== w.publicSignals.map(String).join()) throw new Error(`${m.name}: the proof's public signals differ from the witness's`);
     afterProve = peakRssMB();
     prove = { runs: 3, medianMs: median(proveMs), samplesMs: proveMs, zkeyMB: Math.round((statSync(zkey).size / 2 ** 20) * 10) / 10 };
     log(`prove median ${(prove.medianMs / 1000).toFixed(2)} s`);
-    const verifyMs: number[] = [];
-    let valid = true;
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      valid = (await verifyModelProof(pkgDir, proof!, pub)) && valid;
-      verifyMs.push(since(t));
-    }
-    verify = { runs: 3, medianMs: median(verifyMs), samplesMs: verifyMs, valid };
-    log(`verify median ${verify.medianMs.toFixed(0)} ms (valid: ${valid})`);
-    if (!valid) throw new Error(`${m.name}: snarkjs rejected the proof`);
+    // proveWithPackage throws unless the proof verifies: every run that returned is a valid proof
+    verify = { runs: 3, medianMs: median(verifyMs), samplesMs: verifyMs, valid: true };
+    log(`verify median ${verify.medianMs.toFixed(0)} ms (every proof verified)`);
     if (m.verifierContract) {
       gas = await disputeGas(pkgDir, inputs[0]!, w.outputs, proof!, pub);
       log(`on-chain: submitClaim ${gas.submitClaimWithInputData}, challenge ${gas.challenge}, prove ${gas.prove}, verifyProof ${gas.verifyProofEstimate}`);
@@ -175,7 +169,7 @@ export async function benchModel(pkgDir: string, o: { quick?: boolean; log?: (s:
     notes.push(`no zkey: build with a ptau (ozk model build ${pkgDir.replace(ROOT + "/", "")})`);
     log("no circuit.zkey: prove, verify and gas skipped");
   }
-  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+  await terminateSnarkjs();
 
   let fidelity: ModelResult["fidelity"] = null;
   const onnx = join(pkgDir, m.artifacts.onnx ?? "model.onnx");

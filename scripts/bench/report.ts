@@ -52,7 +52,7 @@ export function modelsMarkdown(m: { results: ModelResult[]; errors: string[] } &
   const lines = [
     `### Models (${mode(m)})`,
     "",
-    "Each shipped package in `models/`, one process per model. Constraints and wires from the package's `.r1cs` header; witness: `witnessFor` (direct route, reference engine), median of 5 distinct digits after one warm-up; prove: `snarkjs.groth16.prove` on that witness, median of 3; verify: `snarkjs.groth16.verify` with `vkey.json`, median of 3. Gas: one dispute on an embedded chain with the package's own Solidity verifier registered (submitClaim with the input in calldata, challenge, `prove` through ClaimManager), and the verifier's `verifyProof` alone (eth_estimateGas, whole transaction). Peak RSS: the model's process (getrusage), after proving.",
+    "Each shipped package in `models/`, one process per model. Constraints and wires from the package's `.r1cs` header; witness: `witnessFor` (direct route, reference engine), median of 5 distinct digits after one warm-up; prove and verify: the prove and verify phases of the prover library's `proveWithPackage` (what a challenged provider runs: witness file, snarkjs backend, the proof checked against `vkey.json`) on the first digit, median of 3. Gas: one dispute on an embedded chain with the package's own Solidity verifier registered (submitClaim with the input in calldata, challenge, `prove` through ClaimManager), and the verifier's `verifyProof` alone (eth_estimateGas, whole transaction). Peak RSS: the model's process (getrusage), after proving.",
     "",
     "| model | constraints | wires | witness | prove (snarkjs) | verify (snarkjs) | `prove` gas (ClaimManager) | `verifyProof` gas | submitClaim gas (with input) | peak RSS |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -86,6 +86,19 @@ export function loadMarkdown(l: (LoadResult | { error: string }) & PartMeta): st
     "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     `| ${l.jobs} | ${fmtInt(l.submit.claimsPerMinute)} (${l.submit.seconds.toFixed(1)} s) | ${fmtInt(l.reexecute.claimsPerMinute)} (${l.reexecute.seconds.toFixed(1)} s) | ${l.reexecute.challengesOfHonestClaims} | ${l.challenges} (${p.samplesMs.length} proven) | ${fmtMs(p.medianMs)} | ${fmtMs(p.maxMs)} | ${fmtMs(p.proverMedianMs)} (${p.proverBackends.join(", ") || "–"}) | ${p.proveGas.length ? `${fmtInt(Math.min(...p.proveGas))}–${fmtInt(Math.max(...p.proveGas))}` : "–"} |`,
   ];
+  const b = l.burst;
+  if (b) {
+    const reasons = Object.entries(b.failedReasons).map(([r, n]) => `${n} x ${r}`).join("; ");
+    lines.push(
+      "",
+      `Burst (a net of its own): ${b.jobs} distinct jobs posted ${b.parallel} at a time to a provider with \`stakeTarget\` ${BigInt(b.stakeTarget) / 10n ** 18n} tokens (five bonds) and tokens for every bond; it stakes for what is queued. Time from the first POST until every job is claimed on chain or failed.`,
+      "",
+      "| jobs | accepted in | claims | failed | seconds | claims/min | stake transactions |",
+      "|---:|---:|---:|---:|---:|---:|---:|",
+      `| ${b.jobs} | ${b.acceptedSeconds.toFixed(1)} s | ${b.claims} | ${b.failed} | ${b.seconds.toFixed(1)} | ${fmtInt(b.claimsPerMinute)} | ${b.stakeTransactions} |`,
+      ...(reasons ? ["", `Failed: ${reasons}`] : []),
+    );
+  }
   const rss = l.daemonPeakRssMB ?? {};
   lines.push("", `Peak RSS: provider daemon ${rss.provider ?? "–"} MB, challenger daemon ${rss.challenger ?? "–"} MB (live process trees at the end of the run), bench process with the embedded chain ${l.benchProcessPeakRssMB} MB.`);
   if (l.errors.length) lines.push("", ...l.errors.map((e) => `- error: ${e}`));

@@ -1,14 +1,14 @@
 // Bench part "setup" (npm run bench -- setup [--ptau <file>] [<package>...]; not in a run that names no part).
 // Phase-2 timings for built packages: the initial key (newZKey), one secret contribution with snarkjs and one with
-// the native scaler (circuits/compiler/contribute.ts; "-" when the native binary is not built), and the full
+// the native scaler (prover/setup/contribute.ts; "-" when the native binary is not built), and the full
 // verification of the native one against circuit.r1cs and the powers of tau (what `ozk ceremony verify` does).
 // Usage: npx tsx scripts/bench/setup.ts --ptau <file> <package>...   (default ptau: the file OZK_PTAU names)
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultPtau, readManifest } from "../../circuits/compiler/build.ts";
-import { contributeNative, nativeSetupAvailable } from "../../circuits/compiler/contribute.ts";
-import { contributeSecret, initialKey, ptauPower, releaseCurve, verifyKey } from "../../circuits/compiler/setup.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
+import { contributeNative, nativeSetupAvailable } from "../../prover/setup/contribute.ts";
+import { contributeSecret, defaultPtau, initialKey, ptauPower, releaseCurve, verifyKey } from "../../prover/setup/phase2.ts";
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();

@@ -9,7 +9,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { claimManagerAbi } from "../../sdk/abi.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
 import type { ClaimFields } from "../../sdk/protocol.ts";
-import { loadPackage, type LoadedPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage, type LoadedPackage } from "../../circuits/compiler/package.ts";
 import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../../runtime/deploy.ts";
 import { devKey, startLocalChain, type LocalChain } from "./localnet.ts";
 import { spawnDaemon, type DaemonProcess } from "./processes.ts";

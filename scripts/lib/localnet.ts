@@ -38,8 +38,10 @@ interface RpcRequest {
  * every `blockTimeMs` (default 1000; 0: only on transactions), so a commitment ages by a block even when nobody
  * else sends anything.
  */
-export async function startLocalChain(options: { port?: number; host?: string; blockTimeMs?: number } = {}): Promise<LocalChain> {
-  const conn = await network.create();
+export async function startLocalChain(options: { port?: number; host?: string; blockTimeMs?: number; sameTimestamp?: boolean } = {}): Promise<LocalChain> {
+  // sameTimestamp: blocks mined within one second share its timestamp, so chain time keeps to the clock under load
+  // (by default each block is a second after the last: a chain mining many transactions runs ahead of the clock).
+  const conn = await network.create(options.sameTimestamp ? { override: { allowBlocksWithSameTimestamp: true } } : undefined);
   const provider = conn.provider;
   const blockTimeMs = options.blockTimeMs ?? 1000;
   if (blockTimeMs > 0) await provider.request({ method: "evm_setIntervalMining", params: [blockTimeMs] });

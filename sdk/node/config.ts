@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
 
 export interface LoadConfigOptions {
   /** Env var prefix, e.g. "OZK_PROVER_": field `rpcUrl` is read from OZK_PROVER_RPC_URL. */
@@ -56,10 +57,26 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/**
+ * What the env says about entries of an array of objects, by index (`MODELS__0__MODEL_ID`): merged into the
+ * array from the file (or from the env's whole-array JSON) entry by entry, field by field.
+ */
+class IndexedEntries {
+  constructor(readonly entries: Map<number, Record<string, unknown>>, readonly base?: unknown) {}
+}
+
 function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(top)) {
     if (v === undefined) continue;
+    if (v instanceof IndexedEntries) {
+      const from = v.base ?? out[k];
+      const list: unknown[] = Array.isArray(from) ? [...(from as unknown[])] : [];
+      for (const [i, entry] of v.entries) list[i] = isPlainObject(list[i]) ? deepMerge(list[i] as Record<string, unknown>, entry) : entry;
+      // An index past the end leaves holes: say which entry is missing rather than pass `undefined` on.
+      out[k] = Array.from(list, (x) => x ?? null);
+      continue;
+    }
     out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
   }
   return out;
@@ -82,7 +99,24 @@ function readEnv(
       continue;
     }
     const raw = env[envName(prefix, p)];
-    if (raw !== undefined) out[key] = coerceEnv(field, raw);
+    const whole = raw === undefined ? undefined : coerceEnv(field, raw);
+    const element = inner instanceof z.ZodArray ? unwrap(inner.element as z.ZodTypeAny) : undefined;
+    if (element instanceof z.ZodObject) {
+      // One entry's field: PREFIX_MODELS__0__PACKAGE. The indices are whatever the env names.
+      const head = `${envName(prefix, p)}__`;
+      const indices = new Set<number>();
+      for (const name of Object.keys(env)) {
+        const m = name.startsWith(head) ? /^(\d{1,4})__/.exec(name.slice(head.length)) : null;
+        if (m && env[name] !== undefined) indices.add(Number(m[1]));
+      }
+      if (indices.size) {
+        const entries = new Map<number, Record<string, unknown>>();
+        for (const i of [...indices].sort((a, b) => a - b)) entries.set(i, readEnv(element.shape as z.ZodRawShape, prefix, env, [...p, String(i)]));
+        out[key] = new IndexedEntries(entries, whole);
+        continue;
+      }
+    }
+    if (whole !== undefined) out[key] = whole;
   }
   return out;
 }
@@ -152,7 +186,9 @@ export function loadConfig<S extends z.AnyZodObject>(schema: S, options: LoadCon
   const result = schema.strict().safeParse(merged);
   if (result.success) return result.data;
   const where = (path: (string | number)[]): string => {
-    const sources = [`env ${envName(options.envPrefix, path.map(String))}`];
+    // An array entry as a whole is set field by field: PREFIX_MODELS__0__PACKAGE, ...
+    const entry = typeof path.at(-1) === "number" ? "__<FIELD>" : "";
+    const sources = [`env ${envName(options.envPrefix, path.map(String))}${entry}`];
     if (options.file) sources.unshift(`"${path.join(".")}" in ${options.file}`);
     return sources.join(" or ");
   };
@@ -173,10 +209,34 @@ export function loadConfig<S extends z.AnyZodObject>(schema: S, options: LoadCon
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");
 
+/**
+ * A URL with one of `schemes` (without the colon). `localhost:8545` parses as a URL whose scheme is
+ * "localhost", and `127.0.0.1:8545` does not parse at all: both are refused naming the scheme wanted.
+ */
+export function urlWithScheme(schemes: readonly string[], example: string): z.ZodType<string> {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      // not a URL
+    }
+    const scheme = url?.protocol.slice(0, -1);
+    if (scheme && schemes.includes(scheme) && url!.host !== "") return;
+    const wanted = schemes.map((x) => `${x}://`).join(" or ");
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `${JSON.stringify(value.slice(0, 200))} is not a URL with ${wanted} in front (e.g. ${example})`,
+    });
+  });
+}
+
 /** Field schemas the daemon configs share. */
 export const configFields = {
   /** A 0x-prefixed 32-byte hex string (private keys, model ids). */
   hex32,
+  /** A JSON-RPC endpoint: an http:// or https:// URL. */
+  rpcUrl: urlWithScheme(["http", "https"], "http://127.0.0.1:8545"),
   /** A token amount: bigint, decimal string or non-negative integer, as a bigint. */
   amount: z.union([z.bigint(), z.string().regex(/^\d+$/), z.number().int().nonnegative()]).transform((v) => BigInt(v)),
   /**
@@ -194,11 +254,23 @@ export const configFields = {
   prover: z
     .object({
       /** Base URL of the service's job API. */
-      url: z.string().url(),
-      /** How long to wait for one proof (ms). */
+      url: urlWithScheme(["http", "https"], "http://127.0.0.1:8547"),
+      /**
+       * How long to wait for one proof (ms). Must be shorter than every served model's proof window (checked at
+       * start); with fallbackLocal the wait also ends when a local proof must start to land before the deadline.
+       */
       timeoutMs: z.number().int().positive().default(600_000),
-      /** Prove in this process when the service fails, is unreachable, or returns a proof that does not check out. */
+      /**
+       * Prove in this process when the service fails, is unreachable or silent for stallMs, loses the job, returns a
+       * proof that does not check out, or has not delivered when a local proof must start.
+       */
       fallbackLocal: z.boolean().default(true),
+      /** The service counts as dead when no request to it was answered for this long (ms). */
+      stallMs: z.number().int().positive().default(30_000),
+      /** Time kept after a local proof for the `prove` transaction to be mined (ms). */
+      txMarginMs: z.number().int().nonnegative().default(60_000),
+      /** Local proof time to plan with (ms); default: the slowest of the last local proofs, else an estimate from the circuit size. */
+      localProofMs: z.number().int().positive().optional(),
     })
     .strict()
     .optional(),
@@ -215,6 +287,19 @@ export const configFields = {
       rpcTimeoutMs: z.number().int().positive().default(5_000),
       /** Pause between liveness probes of the RPC (ms). */
       probeIntervalMs: z.number().int().positive().default(2_000),
+    })
+    .strict()
+    .default({}),
+  /**
+   * Limits of the HTTP server, whoever the client: a body over `maxBodyBytes` is a 413, a request (headers
+   * and body) not received within `requestTimeoutMs` a 408; either way the connection is closed.
+   */
+  http: z
+    .object({
+      /** Longest a client may take to send one whole request (ms). */
+      requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+      /** Largest accepted request body (bytes). */
+      maxBodyBytes: z.number().int().min(1024).max(1024 ** 3).default(DEFAULT_MAX_BODY_BYTES),
     })
     .strict()
     .default({}),

@@ -2,7 +2,7 @@
 // so template tests can check a witness against the R1CS with the TypeScript checker and tamper it.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { decodeWtns, readR1cs, violatedConstraints, type Constraint } from "../../circuits/compiler/r1cs.ts";
@@ -16,9 +16,15 @@ export interface CompiledCircuit {
   r1cs: { constraints: Constraint[]; nWires: number; nPubOut: number; nPubIn: number; nPrvIn: number; nConstraints: number };
 }
 
-/** Compile `source` (a full circom file; include paths relative to the repo root) once per content. */
+/** The template library's sources: part of the cache key, so an edited template is never tested from a stale build. */
+function librarySources(): string {
+  const dir = join(ROOT, "circuits", "lib");
+  return readdirSync(dir).filter((f) => f.endsWith(".circom")).sort().map((f) => `${f}\n${readFileSync(join(dir, f), "utf8")}`).join("\n");
+}
+
+/** Compile `source` (a full circom file; include paths relative to the repo root) once per content of it and of the library. */
 export function compileCircom(source: string, name = "circuit"): CompiledCircuit {
-  const hash = createHash("sha256").update(source).digest("hex").slice(0, 16);
+  const hash = createHash("sha256").update(source).update(librarySources()).digest("hex").slice(0, 16);
   const dir = join(ROOT, "build", "test-circuits", `${name}-${hash}`);
   const r1csPath = join(dir, `${name}.r1cs`);
   const wasm = join(dir, `${name}_js`, `${name}.wasm`);

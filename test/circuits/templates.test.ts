@@ -40,10 +40,10 @@ describe("circom template library", function () {
   this.timeout(300_000);
   after(terminateCurve);
 
-  it("Bits / SignedRange: decompose in range, reject out of range, pin every bit", async function () {
+  it("Num2Bits (circomlib) / SignedRange: decompose in range, reject out of range, pin every bit", async function () {
     const c = compileCircom(`${lib("bits.circom")}
 template T() { signal input a; signal input b; signal output bits[8]; signal output sign;
-  component x = Bits(8); x.in <== a; bits <== x.out;
+  component x = Num2Bits(8); x.in <== a; bits <== x.out;
   component s = SignedRange(8); s.in <== b; sign <== s.sign; }
 component main = T();`, "bits");
     const r = rng(1);
@@ -143,6 +143,25 @@ component main = T();`, "conv");
       expect(out).to.deep.equal([...runOp(conv, x), ...runOp(pool, x), ...runOp(avg, x)]);
       expectOutputsPinned(c, w, r);
     }
+  });
+
+  it("Max2: the larger operand at both ends of the range and on ties", async function () {
+    const c = compileCircom(`${lib("pool.circom")}
+template T() { signal input a[8]; signal input b[8]; signal output m[8];
+  component mx[8]; for (var k = 0; k < 8; k++) { mx[k] = Max2(8); mx[k].a <== a[k]; mx[k].b <== b[k]; m[k] <== mx[k].out; } }
+component main = T();`, "max2");
+    const r = rng(7);
+    const a = [-128, 127, -128, 127, 0, 5, -7, 3];
+    const b = [127, -128, -128, 127, 0, 4, -6, 3];
+    for (let t = 0; t < 3; t++) {
+      const w = await witness(c, { a, b });
+      expect(w.slice(1, 9).map(signed)).to.deep.equal(a.map((v, i) => BigInt(Math.max(v, b[i]!))));
+      expectOutputsPinned(c, w, r);
+      a.reverse();
+      b.sort(() => r() - 0.5);
+    }
+    // operands 2^bits or more apart are outside the comparison's range: no witness
+    await expectNoWitness(c, { a: [-200, 0, 0, 0, 0, 0, 0, 0], b: [200, 0, 0, 0, 0, 0, 0, 0] });
   });
 
   it("Relu and Argmax (first index on ties)", async function () {

@@ -6,12 +6,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { readManifest } from "../../circuits/compiler/build.ts";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
-import { loadPackage, proveModel, verifyModelProof } from "../../circuits/compiler/prove.ts";
+import { loadModelPackage, loadPackage, readManifest } from "../../circuits/compiler/package.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { hashVector, packSigned } from "../../sdk/hash.ts";
 import { publicSignals } from "../../sdk/signals.ts";
+import { createSnarkjsBackend } from "../../prover/backends/snarkjs.ts";
+import { proveWithPackage } from "../../prover/prove.ts";
+import { verifyWithPackage } from "../../prover/verify.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const sha256 = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
@@ -48,17 +50,18 @@ describe("shipped model packages", function () {
 
     (hasKeys ? it : it.skip)(`${name}: proves a held-out digit with snarkjs; verifies with snarkjs and on chain; other outputs fail`, async function () {
       const pkg = loadPackage(dir);
+      const provable = loadModelPackage(dir);
       const x = heldOutSample(3).images[2]!;
-      const { proof, publicSignals: pub, outputs } = await proveModel(dir, x);
+      const { proof, publicSignals: pub } = await proveWithPackage(provable, { input: Array.from(x) }, { backend: createSnarkjsBackend() });
       const xq = quantizeInput(pkg.quant, x);
-      expect(outputs).to.deep.equal(runQuantized(pkg.quant, x).outputs);
+      const outputs = runQuantized(pkg.quant, x).outputs;
       const expected = publicSignals(outputs, pkg.quant.outputBits, hashVector(xq, pkg.quant.inputBits), BigInt(pkg.quant.weightsCommitment));
       expect(pub).to.deep.equal(expected.map(String));
-      expect(await verifyModelProof(dir, proof, pub)).to.equal(true);
+      expect(await verifyWithPackage(provable, { proof, publicSignals: pub })).to.equal(true);
       const forged = [...outputs];
       forged[0] = forged[0]! + 1n;
       const forgedPub = [packSigned(forged, pkg.quant.outputBits)[0]!.toString(), ...pub.slice(1)];
-      expect(await verifyModelProof(dir, proof, forgedPub)).to.equal(false);
+      expect(await verifyWithPackage(provable, { proof, publicSignals: forgedPub })).to.equal(false);
 
       // the generated Solidity verifier (contracts/verifiers/<Name>.sol, compiled by `hardhat build`)
       const contract = pkg.manifest.verifierContract!;

@@ -14,7 +14,7 @@ import { EventCursor } from "../../sdk/node/cursor.ts";
 import { createLogger } from "../../sdk/node/logger.ts";
 import { Metrics } from "../../sdk/node/metrics.ts";
 import { FundsWatch } from "../../sdk/node/health.ts";
-import { loadPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
 import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { ClaimStatus, RequestStatus, deployFixture, ethers, mockExample, modelParams, networkHelpers, now } from "../contracts/helpers.ts";
@@ -76,6 +76,7 @@ describe("provider daemon against hostile requests", function () {
     await f.manager.connect(f.challenger).challenge(claim);
     for (let i = 0; i < 4 && (await f.manager.claimState(claimId))[0] === BigInt(ClaimStatus.Challenged); i++) {
       await step(ctx);
+      await ctx.proofs?.settled(); // the proof runs next to the step loop; the next step sends it
       await networkHelpers.mine();
     }
     expect((await f.manager.claimState(claimId))[0]).to.equal(ClaimStatus.Proven);

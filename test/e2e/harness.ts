@@ -139,3 +139,87 @@ export async function startFaultProxy(target: string, o: { errorRate: number; dr
     },
   };
 }
+
+/** POST /infer of one float input; resolves with the job as the provider answered it (202). */
+export async function postJob(url: string, input: Float32Array | number[], tag = ""): Promise<{ jobId: string; status: string }> {
+  const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(input), tag }) });
+  if (res.status !== 202) throw new Error(`/infer answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { jobId: string; status: string };
+}
+
+/** GET /jobs/:id of a provider. */
+export async function getJob(url: string, jobId: string): Promise<{ jobId: string; status: string; reason?: string; claimId?: Hex }> {
+  const res = await fetch(`${url}/jobs/${jobId}`);
+  if (res.status !== 200) throw new Error(`/jobs/${jobId} answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { jobId: string; status: string; reason?: string; claimId?: Hex };
+}
+
+/** Runs `fn` over `items` with at most `parallel` calls in flight; results in the items' order. */
+export async function pool<T, R>(items: readonly T[], parallel: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+  return out;
+}
+
+export interface TxAnswerFault {
+  url: string;
+  /** "drop": the node gets the transaction, the client's connection is cut before the answer; "garble": the
+   *  client gets a 200 whose body is not JSON; "off": forwarded as is. */
+  mode: "off" | "drop" | "garble";
+  stats: { sendRawTransaction: number; lost: number };
+  close(): Promise<void>;
+}
+
+/**
+ * A JSON-RPC proxy that forwards every request, eth_sendRawTransaction included, and, while `mode` is not "off",
+ * loses the node's answer to eth_sendRawTransaction: the transaction is accepted by the chain, the sender sees an
+ * error. Other methods are answered as the node answers them.
+ */
+export async function startTxAnswerFault(target: string): Promise<TxAnswerFault> {
+  const t = new URL(target);
+  const state: TxAnswerFault = { url: "", mode: "off", stats: { sendRawTransaction: 0, lost: 0 }, close: async () => undefined };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      let sendsTx = false;
+      try {
+        const parsed = JSON.parse(body.toString("utf8")) as { method?: string } | Array<{ method?: string }>;
+        sendsTx = (Array.isArray(parsed) ? parsed : [parsed]).some((r) => r.method === "eth_sendRawTransaction");
+      } catch {
+        // not JSON: forwarded, the node answers
+      }
+      if (sendsTx) state.stats.sendRawTransaction++;
+      const up = httpRequest({ host: t.hostname, port: t.port, path: t.pathname, method: "POST", headers: { "content-type": "application/json" } }, (ur) => {
+        const answer: Buffer[] = [];
+        ur.on("data", (c: Buffer) => answer.push(c));
+        ur.on("end", () => {
+          if (sendsTx && state.mode !== "off") {
+            state.stats.lost++;
+            if (state.mode === "drop") req.socket.destroy();
+            else res.writeHead(200, { "content-type": "application/json" }).end('{"jsonrpc":"2.0","id":');
+            return;
+          }
+          res.writeHead(ur.statusCode ?? 500, { "content-type": "application/json" }).end(Buffer.concat(answer));
+        });
+      });
+      up.on("error", () => res.writeHead(502).end());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return state;
+}

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { devKey } from "../../scripts/lib/localnet.ts";
 import { assertSetupAllowed, defaultWindows, packageSetupKind } from "../../runtime/deploy.ts";
-import { readManifest } from "../../circuits/compiler/build.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
 import { DEV_CHAIN_ID, supportedSetupKind } from "../../sdk/protocol.ts";
 
 const SEPOLIA = 11155111;

@@ -11,9 +11,10 @@ import { buildBn128 } from "ffjavascript";
 import { cudaAvailable, cudaBinaryPath, nativeAvailable, proveCuda, proveNative, NativeProverError } from "../../prover/backends/native.ts";
 import { ResidentPool, ResidentProver } from "../../prover/backends/resident.ts";
 import { snarkjs, type VerificationKey } from "../../prover/snarkjs.ts";
-import { unsafeDevSetup } from "../../prover/devsetup.ts";
-import { buildModel, readManifest } from "../../circuits/compiler/build.ts";
-import { verifyPackageSetup } from "../../circuits/compiler/verify-setup.ts";
+import { unsafeDevSetup } from "../../prover/setup/devsetup.ts";
+import { compileModel } from "../../circuits/compiler/build.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
+import { verifyPackageSetup } from "../../prover/setup/verify-setup.ts";
 import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 import { squaringChainConstraintsForDomain, writeSquaringChainR1cs, writeSquaringChainWtns } from "../../scripts/fixtures/squaring-chain.ts";
 import { FIELD_P as R } from "../../sdk/hash.ts";
@@ -321,7 +322,7 @@ describe("native prover", function () {
       const zkey = join(pkgDir, "circuit.zkey");
       const vkeyPath = join(pkgDir, "vkey.json");
       if (!existsSync(zkey) || !existsSync(vkeyPath)) return undefined;
-      const { loadModelPackage } = await import("../../prover/package.ts");
+      const { loadModelPackage } = await import("../../circuits/compiler/package.ts");
       const { witnessCalculatorFor } = await import("../../prover/witness.ts");
       const { heldOutSample } = await import("../../circuits/data/mnist.ts");
       const pkg = loadModelPackage(pkgDir);
@@ -431,7 +432,7 @@ describe("native prover", function () {
       ]);
       const mlp = join(root, "models/mnist-mlp/circuit.zkey");
       if (existsSync(mlp)) {
-        const { loadModelPackage } = await import("../../prover/package.ts");
+        const { loadModelPackage } = await import("../../circuits/compiler/package.ts");
         const { witnessCalculatorFor } = await import("../../prover/witness.ts");
         const pkg = loadModelPackage(join(root, "models/mnist-mlp"));
         const wtns = join(dir, "plan-mlp.wtns");
@@ -502,7 +503,7 @@ describe("native prover", function () {
       const pkg = join(dir, "dev-package");
       const model = randomMlp(91, [6, 4, 3]);
       model.name = "dev-package";
-      await buildModel(model, { out: pkg, calibration: randomInputs(92, 8, 6), skipSetup: true, contractsDir: null, log: () => {} });
+      await compileModel(model, { out: pkg, calibration: randomInputs(92, 8, 6), log: () => {} });
       expect(readManifest(pkg).setup).to.equal(null);
       await unsafeDevSetup(join(pkg, "circuit.r1cs"), join(pkg, "circuit.zkey"), { quiet: true });
       const m = readManifest(pkg);

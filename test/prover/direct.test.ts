@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import * as snarkjsModule from "snarkjs";
 import type { VerificationKey } from "snarkjs";
 import { parseDirectInput } from "../../prover/witness.ts";
-import { loadModelPackage } from "../../prover/package.ts";
+import { loadModelPackage } from "../../circuits/compiler/package.ts";
 import { proveWithPackage } from "../../prover/prove.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";

@@ -1,14 +1,14 @@
-// Model package discovery (prover/package.ts) and the models-root guard (prover/service/worker.ts).
+// Model package discovery (circuits/compiler/package.ts) and the models-root guard (prover/service/worker.ts).
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadModelPackage } from "../../prover/package.ts";
+import { loadModelPackage, loadPackage, readManifest } from "../../circuits/compiler/package.ts";
 import { resolveModelDir } from "../../prover/service/worker.ts";
 import { PackageError } from "../../prover/errors.ts";
 import { InputError } from "../../sdk/errors.ts";
 
-describe("prover/package", () => {
+describe("model package discovery", () => {
   it("reads artifact paths from manifest.json", () => {
     const pkg = loadModelPackage("test/fixtures/prover/tiny");
     expect(pkg).to.include({ name: "tiny", route: "circom" });
@@ -38,6 +38,21 @@ describe("prover/package", () => {
     writeFileSync(join(dir, "manifest.json"), "{");
     expect(() => loadModelPackage(dir)).to.throw(PackageError, /not valid JSON/);
     expect(() => loadModelPackage(join(dir, "nope"))).to.throw(PackageError, /not a directory/);
+  });
+
+  it("validates a compiler manifest and names each missing or wrong field; twin: the shipped one passes", () => {
+    const shipped = JSON.parse(readFileSync("models/mnist-mlp/manifest.json", "utf8")) as Record<string, unknown>;
+    expect(readManifest("models/mnist-mlp").name).to.equal("mnist-mlp");
+    const dir = mkdtempSync(join(tmpdir(), "ozk-pkg-"));
+    const write = (m: Record<string, unknown>): void => writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
+    const { inputBits: _bits, ...noBits } = shipped;
+    write({ ...noBits, outputLength: "10" });
+    expect(() => readManifest(dir)).to.throw(PackageError, /missing or has invalid fields: inputBits, outputLength/);
+    expect(() => loadPackage(dir)).to.throw(PackageError, /inputBits/);
+    write({ ...shipped, format: "something-else" });
+    expect(() => readManifest(dir)).to.throw(PackageError, /not an ozk model package manifest/);
+    write(shipped);
+    expect(() => loadPackage(dir)).to.throw(PackageError, /has no quantized model \(quant\.json\)/);
   });
 
   it("keeps job model directories inside the models root", () => {

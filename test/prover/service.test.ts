@@ -13,7 +13,7 @@ import { ProverService } from "../../prover/service/service.ts";
 import { JobStore, type Job } from "../../prover/service/jobs.ts";
 import { createSnarkjsBackend, terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { selectBackend } from "../../prover/backends/index.ts";
-import { loadModelPackage } from "../../prover/package.ts";
+import { loadModelPackage } from "../../circuits/compiler/package.ts";
 import { proveWithPackage } from "../../prover/prove.ts";
 import { ProofError } from "../../prover/errors.ts";
 import type { ProverBackend } from "../../prover/types.ts";

@@ -18,7 +18,7 @@ import {
   type SolidityProof,
 } from "../../sdk/protocol.ts";
 import { entryMismatches, expectedEntry, type ExpectedEntry } from "../../runtime/models.ts";
-import { loadPackage } from "../../circuits/compiler/prove.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
 import { loadArtifact } from "../../runtime/artifacts.ts";
 
 describe("sdk: commitments, setup kinds, registry entry check", function () {

@@ -6,10 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { buildModel, readManifest, SINGLE_CONTRIBUTION_NAME } from "../../circuits/compiler/build.ts";
-import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../../circuits/compiler/ceremony.ts";
-import { applyBeacon, contributeSecret, releaseCurve } from "../../circuits/compiler/setup.ts";
-import { verifyPackageSetup } from "../../circuits/compiler/verify-setup.ts";
+import { compileModel } from "../../circuits/compiler/build.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
+import { buildPackage, SINGLE_CONTRIBUTION_NAME } from "../../prover/setup/build.ts";
+import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../../prover/setup/ceremony.ts";
+import { applyBeacon, contributeSecret, releaseCurve } from "../../prover/setup/phase2.ts";
+import { verifyPackageSetup } from "../../prover/setup/verify-setup.ts";
 import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -42,7 +44,7 @@ describe("ozk ceremony: errors, exit codes, records", function () {
     }
     dir = mkdtempSync(join(tmpdir(), "ozk-ceremony-"));
     pkg = join(dir, "pkg");
-    await buildModel(model, { out: pkg, calibration: randomInputs(82, 8, 6), skipSetup: true, contractsDir: null, log: () => {} });
+    await compileModel(model, { out: pkg, calibration: randomInputs(82, 8, 6), log: () => {} });
   });
   after(async () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -131,9 +133,9 @@ describe("ozk ceremony: errors, exit codes, records", function () {
     const opts = { out: pkg, calibration: randomInputs(82, 8, 6), ptau: TEST_PTAU, contractsDir: null, log: () => {} };
     const before = readManifest(pkg).setup!;
     expect(before.contributions.map((c) => c.name)).to.deep.equal(["alice", "bob"]);
-    expect((await buildModel(model, opts)).setup).to.deep.equal(before);
+    expect((await buildPackage(model, opts)).setup).to.deep.equal(before);
     renameSync(join(pkg, "ceremony"), join(dir, "ceremony-moved"));
-    const rebuilt = (await buildModel(model, opts)).setup!;
+    const rebuilt = (await buildPackage(model, opts)).setup!;
     expect(rebuilt.contributions.map((c) => c.name)).to.deep.equal([SINGLE_CONTRIBUTION_NAME]);
     expect(await verifyPackageSetup(pkg, TEST_PTAU)).to.deep.equal([]);
   });

@@ -12,11 +12,14 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import * as snarkjs from "snarkjs";
 import { buildBn128, type Curve, type Elem } from "ffjavascript";
-import { buildModel, readManifest } from "../../circuits/compiler/build.ts";
-import { loadPackage, proveModel } from "../../circuits/compiler/prove.ts";
-import { beaconSecretRng, initialKey, readContributions, releaseCurve, setupRecordOf } from "../../circuits/compiler/setup.ts";
-import { compileVerifier, exportVerifier } from "../../circuits/compiler/verifier.ts";
-import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../../circuits/compiler/ceremony.ts";
+import { compileModel } from "../../circuits/compiler/build.ts";
+import { loadModelPackage, loadPackage, readManifest } from "../../circuits/compiler/package.ts";
+import { createSnarkjsBackend } from "../../prover/backends/snarkjs.ts";
+import { proveWithPackage } from "../../prover/prove.ts";
+import { buildPackage } from "../../prover/setup/build.ts";
+import { beaconSecretRng, initialKey, readContributions, releaseCurve, setupRecordOf } from "../../prover/setup/phase2.ts";
+import { compileVerifier, exportVerifier } from "../../prover/setup/verifier.ts";
+import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../../prover/setup/ceremony.ts";
 import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -88,7 +91,7 @@ describe("Groth16 setup: forged proofs", function () {
     dir = mkdtempSync(join(tmpdir(), "ozk-forgery-"));
     curve = await buildBn128(true);
     circuit = join(dir, "circuit");
-    await buildModel(model, { out: circuit, calibration, skipSetup: true, contractsDir: null, log: () => {} });
+    await compileModel(model, { out: circuit, calibration, log: () => {} });
   });
   after(async () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -145,14 +148,14 @@ describe("Groth16 setup: forged proofs", function () {
     expect(await onChain(forged, anySignals), "forged proof, on chain").to.equal(false);
     // twin: the key itself works; an honest proof verifies in both places
     const x = randomInputs(73, 1, 6)[0]!;
-    const { proof, publicSignals } = await proveModel(pkgDir, x);
+    const { proof, publicSignals } = await proveWithPackage(loadModelPackage(pkgDir), { input: Array.from(x) }, { backend: createSnarkjsBackend() });
     expect(await snarkjs.groth16.verify(vkey, publicSignals, proof), "honest proof, snarkjs").to.equal(true);
     expect(await onChain(proof, publicSignals.map(BigInt)), "honest proof, on chain").to.equal(true);
   };
 
   it("ozk model build's key (one secret contribution): the forgery fails; an honest proof verifies", async function () {
     const out = join(dir, "built");
-    const m = await buildModel(model, { out, calibration, ptau: TEST_PTAU, contractsDir: null, log: () => {} });
+    const m = await buildPackage(model, { out, calibration, ptau: TEST_PTAU, contractsDir: null, log: () => {} });
     expect(m.setup?.contributions).to.have.length(1);
     expect(m.setup?.beacon).to.equal(null);
     expect(m.setup?.kind).to.equal("unsafe-dev"); // the test ptau is a known insecure file
@@ -161,7 +164,7 @@ describe("Groth16 setup: forged proofs", function () {
 
   it("an ozk ceremony key (init, 2 contributions, beacon, finalize): the forgery fails; an honest proof verifies", async function () {
     const pkg = join(dir, "ceremony");
-    await buildModel(model, { out: pkg, calibration, skipSetup: true, contractsDir: null, log: () => {} });
+    await compileModel(model, { out: pkg, calibration, log: () => {} });
     await ceremonyInit(pkg, { ptau: TEST_PTAU });
     const first = await ceremonyContribute(pkg, { name: "alice" });
     const second = await ceremonyContribute(pkg, { name: "bob" });
@@ -182,7 +185,7 @@ describe("Groth16 setup: forged proofs", function () {
 
   it("ozk ceremony verify accepts the chain; twin: a key from another chain swapped in is rejected", async function () {
     const pkg = join(dir, "swapped");
-    await buildModel(model, { out: pkg, calibration, skipSetup: true, contractsDir: null, log: () => {} });
+    await compileModel(model, { out: pkg, calibration, log: () => {} });
     await ceremonyInit(pkg, { ptau: TEST_PTAU });
     await ceremonyContribute(pkg, { name: "alice" });
     await ceremonyContribute(pkg, { name: "bob" });

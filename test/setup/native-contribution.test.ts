@@ -1,4 +1,4 @@
-// Native phase-2 contributions (circuits/compiler/contribute.ts, ozk-prover scale-g1): snarkjs's verifier accepts
+// Native phase-2 contributions (prover/setup/contribute.ts, ozk-prover scale-g1): snarkjs's verifier accepts
 // them alone and mixed with snarkjs contributions, the scaled sections equal ffjavascript's own batchApplyKey byte
 // for byte, a contribution with a fault is rejected, and the forgery of test/setup/forgery.test.ts fails against the
 // key while an honest proof verifies. Builds prover/native when its binary is missing; skips without a compiler.
@@ -10,10 +10,13 @@ import { expect } from "chai";
 import * as snarkjs from "snarkjs";
 import { FIELD_P as R } from "../../sdk/hash.ts";
 import { buildBn128, type Curve } from "ffjavascript";
-import { buildModel } from "../../circuits/compiler/build.ts";
-import { contributeNative, nativeSetupAvailable, scaleG1Sections } from "../../circuits/compiler/contribute.ts";
-import { loadPackage, proveModel } from "../../circuits/compiler/prove.ts";
-import { contributeSecret, initialKey, readContributions, releaseCurve, verifyKey } from "../../circuits/compiler/setup.ts";
+import { compileModel } from "../../circuits/compiler/build.ts";
+import { loadModelPackage, loadPackage } from "../../circuits/compiler/package.ts";
+import { createSnarkjsBackend } from "../../prover/backends/snarkjs.ts";
+import { proveWithPackage } from "../../prover/prove.ts";
+import { buildPackage } from "../../prover/setup/build.ts";
+import { contributeNative, nativeSetupAvailable, scaleG1Sections } from "../../prover/setup/contribute.ts";
+import { contributeSecret, initialKey, readContributions, releaseCurve, verifyKey } from "../../prover/setup/phase2.ts";
 import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -79,7 +82,7 @@ describe("Groth16 setup: native phase-2 contributions", function () {
     dir = mkdtempSync(join(tmpdir(), "ozk-native-contribution-"));
     curve = await buildBn128(true);
     const circuit = join(dir, "circuit");
-    await buildModel(model, { out: circuit, calibration, skipSetup: true, contractsDir: null, log: () => {} });
+    await compileModel(model, { out: circuit, calibration, log: () => {} });
     r1cs = join(circuit, "circuit.r1cs");
     k0 = join(dir, "k0.zkey");
     await initialKey(r1cs, TEST_PTAU, k0);
@@ -175,7 +178,7 @@ describe("Groth16 setup: native phase-2 contributions", function () {
 
   it("ozk model build with the native contribution: the public-delta forgery fails, an honest proof verifies", async function () {
     const pkg = join(dir, "built");
-    const m = await buildModel(model, { out: pkg, calibration, ptau: TEST_PTAU, contractsDir: null, log: () => {} });
+    const m = await buildPackage(model, { out: pkg, calibration, ptau: TEST_PTAU, contractsDir: null, log: () => {} });
     expect(m.setup?.contributions).to.have.length(1);
     expect(await verifyKey(r1cs, TEST_PTAU, join(pkg, "circuit.zkey"))).to.equal(true);
     const vkey = JSON.parse(readFileSync(join(pkg, "vkey.json"), "utf8")) as Vkey;
@@ -193,7 +196,8 @@ describe("Groth16 setup: native phase-2 contributions", function () {
     // twin: the same forgery passes against the initial key (delta = 1), so the check above is not vacuous
     const initialVkey = (await snarkjs.zKey.exportVerificationKey(k0)) as unknown as Vkey;
     expect(await snarkjs.groth16.verify(initialVkey, signals.map(String), forge(initialVkey)), "forgery against delta = 1").to.equal(true);
-    const { proof, publicSignals } = await proveModel(pkg, randomInputs(93, 1, 6)[0]!);
+    const x = randomInputs(93, 1, 6)[0]!;
+    const { proof, publicSignals } = await proveWithPackage(loadModelPackage(pkg), { input: Array.from(x) }, { backend: createSnarkjsBackend() });
     expect(await snarkjs.groth16.verify(vkey, publicSignals, proof), "honest proof").to.equal(true);
     expect(loadPackage(pkg).manifest.setup?.contributions[0]?.hash).to.equal((await readContributions(join(pkg, "circuit.zkey")))[0]!.hash);
   });

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { expect } from "chai";
 import hre from "hardhat";
 import { keccak256 } from "viem";
-import { readManifest } from "../../circuits/compiler/build.ts";
-import { verifierCodeHash } from "../../circuits/compiler/verifier.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
+import { verifierCodeHash } from "../../prover/setup/verifier.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 

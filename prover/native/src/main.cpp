@@ -1,5 +1,5 @@
 // ozk-prover: `prove` (snarkjs-compatible Groth16 proof from .zkey + .wtns), `devsetup` (INSECURE dev .zkey) and
-// `scale-g1` (the point scaling of a phase-2 contribution, see circuits/compiler/contribute.ts).
+// `scale-g1` (the point scaling of a phase-2 contribution, see prover/setup/contribute.ts).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

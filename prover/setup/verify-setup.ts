@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
-import { readManifest } from "./build.ts";
-import { describePtau, readContributions, releaseCurve, verifyKey } from "./setup.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
+import { describePtau, readContributions, releaseCurve, verifyKey } from "./phase2.ts";
 import { verifierCodeHash } from "./verifier.ts";
 import { UNSAFE_PTAU_SHA256, supportedSetupKind } from "../../sdk/protocol.ts";
 

@@ -20,7 +20,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildBn128, ChaCha, type Curve, type Elem } from "ffjavascript";
-import { nativeAvailable, nativeBinaryPath } from "../../prover/backends/native.ts";
+import { nativeAvailable, nativeBinaryPath } from "../backends/native.ts";
 
 /** Whether contributions use the native scaler: OZK_NATIVE_SETUP=0 forces snarkjs, else native when built. */
 export async function nativeSetupAvailable(): Promise<boolean> {

@@ -10,33 +10,18 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename } from "node:path";
 import * as snarkjs from "snarkjs";
 import { buildBn128, ChaCha, type Curve } from "ffjavascript";
+import type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
+import { UNSAFE_PTAU_SHA256, type SetupKindName } from "../../sdk/protocol.ts";
 import { contributeNative, nativeSetupAvailable } from "./contribute.ts";
 
-export type SetupKind = "ceremony" | "single-contributor" | "unsafe-dev";
-
-/** How a package's proving key was made (manifest.json `setup`). */
-export interface SetupRecord {
-  /** ceremony: at least two secret contributions through `ozk ceremony`; single-contributor: `ozk model build`'s one
-   *  secret contribution; unsafe-dev: a known insecure powers of tau or the native dev setup (forgeable). */
-  kind: SetupKind;
-  /** The phase-1 file: its name, sha256 and power; null for the native dev setup (no powers of tau). */
-  ptau: PtauInfo | null;
-  /** The secret phase-2 contributions in order: the name each contributor gave and the contribution hash
-   *  (blake2b-512, hex; the value snarkjs prints as "Contribution Hash" and `ozk ceremony verify` lists). */
-  contributions: { name: string; hash: string }[];
-  /** The public beacon applied last, if any: its hash (hex) and log2 of the sha256 iteration count. */
-  beacon: { hash: string; iterationsExp: number } | null;
-}
-
-export interface PtauInfo {
-  file: string;
-  sha256: string;
-  power: number;
-}
-
-import { UNSAFE_PTAU_SHA256 } from "../../sdk/protocol.ts";
-
+export type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
 export { UNSAFE_PTAU_SHA256 };
+
+/** The powers-of-tau file OZK_PTAU names, or undefined when it is unset or missing (--ptau options default to it). */
+export function defaultPtau(): string | undefined {
+  const p = process.env.OZK_PTAU;
+  return p && existsSync(p) ? p : undefined;
+}
 
 const sha256File = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -168,7 +153,7 @@ export async function initialKey(r1csPath: string, ptauPath: string, zkeyPath: s
  * Adds a secret contribution: `entropy` (default 64 bytes from the operating system's CSPRNG, which snarkjs mixes
  * with 64 more of its own) picks the contribution's secret, which lives only in this process (and, as delta^-1, in
  * the native scaler's while it runs) and is never written or logged. Returns the contribution hash (hex) the
- * contributor publishes. The points are scaled by the native binary when it is built (circuits/compiler/contribute.ts,
+ * contributor publishes. The points are scaled by the native binary when it is built (prover/setup/contribute.ts,
  * the same file snarkjs writes), by snarkjs otherwise or when OZK_NATIVE_SETUP=0.
  */
 export async function contributeSecret(inZkey: string, outZkey: string, name: string, entropy?: Uint8Array): Promise<string> {
@@ -212,12 +197,12 @@ export async function setupRecordOf(zkeyPath: string, ptau: PtauInfo, opts: { un
   const beacons = chain.filter((c) => c.beacon);
   if (secret.length === 0) throw new Error(`${zkeyPath} has no secret phase-2 contribution: anyone can forge proofs for it`);
   if (beacons.length > 1 || (beacons.length === 1 && chain.at(-1)!.beacon === null)) throw new Error(`${zkeyPath}: a beacon may only close phase 2, once`);
-  let kind: SetupKind = opts.ceremony && secret.length >= 2 ? "ceremony" : "single-contributor";
+  let kind: SetupKindName = opts.ceremony && secret.length >= 2 ? "ceremony" : "single-contributor";
   if (isUnsafePtau(ptau, opts.unsafeDev)) kind = "unsafe-dev";
   return { kind, ptau, contributions: secret.map(({ name, hash }) => ({ name, hash })), beacon: beacons[0]?.beacon ?? null };
 }
 
-/** The record of a key from the native UNSAFE dev setup (prover/devsetup.ts): no ptau, no contributions. */
+/** The record of a key from the native UNSAFE dev setup (prover/setup/devsetup.ts): no ptau, no contributions. */
 export const UNSAFE_DEV_SETUP: SetupRecord = { kind: "unsafe-dev", ptau: null, contributions: [], beacon: null };
 
 /** The secret a beacon contribution uses: anyone can recompute it from the beacon hash (snarkjs misc.rngFromBeaconParams). */

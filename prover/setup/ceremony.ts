@@ -3,8 +3,9 @@
 // ceremony.json names the powers of tau. The final key is sound if ONE contributor kept their secret to themselves and destroyed it.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { defaultPtau, installKey, readManifest, REPO_ROOT } from "./build.ts";
-import { applyBeacon, contributeSecret, describePtau, initialKey, isUnsafePtau, readContributions, releaseCurve, setupRecordOf, verifyKey, type PtauInfo } from "./setup.ts";
+import { readManifest } from "../../circuits/compiler/package.ts";
+import { CONTRACTS_VERIFIERS_DIR, installKey } from "./build.ts";
+import { applyBeacon, contributeSecret, defaultPtau, describePtau, initialKey, isUnsafePtau, readContributions, releaseCurve, setupRecordOf, verifyKey, type PtauInfo } from "./phase2.ts";
 
 interface CeremonyState {
   format: "ozk-ceremony";
@@ -149,6 +150,6 @@ export async function ceremonyFinalize(pkg: string, opts: { ptau?: string; beaco
   const setup = await setupRecordOf(zkey, state.ptau, { unsafeDev: state.unsafeDev, ceremony: true });
   if (isUnsafePtau(state.ptau, state.unsafeDev)) log(`warning: ${state.ptau.file} is an insecure powers of tau: the setup is recorded as unsafe-dev`);
   const manifest = readManifest(pkg);
-  await installKey(pkg, manifest, setup, { contractsDir: opts.contractsDir === undefined ? join(REPO_ROOT, "contracts", "verifiers") : opts.contractsDir, log });
+  await installKey(pkg, manifest, setup, { contractsDir: opts.contractsDir === undefined ? CONTRACTS_VERIFIERS_DIR : opts.contractsDir, log });
 }
 

@@ -1,9 +1,12 @@
 // UNSAFE development trusted setup: a snarkjs-compatible Groth16 .zkey from an .r1cs, with toxic waste derived
 // from a public seed (no powers of tau). Anyone can forge proofs for such a key. Benchmarks and tests only.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { nativeBinaryPath, NativeProverError } from "./backends/native.ts";
+import { MANIFEST_FILE, openPackage } from "../../circuits/compiler/package.ts";
+import { nativeBinaryPath, NativeProverError } from "../backends/native.ts";
+import { installKey } from "./build.ts";
+import { UNSAFE_DEV_SETUP } from "./phase2.ts";
 
 export const UNSAFE_BANNER =
   "!!! UNSAFE DEV SETUP: toxic waste is derived from a public seed; anyone can forge proofs for this key. " +
@@ -43,22 +46,19 @@ export function unsafeDevSetup(r1csPath: string, zkeyPath: string, options: { se
 
 /** If `zkeyPath` is the proving key of a model package, record the unsafe dev setup in that package. */
 async function recordInPackage(zkeyPath: string): Promise<void> {
-  const pkg = dirname(zkeyPath);
-  const manifestPath = join(pkg, "manifest.json");
-  if (!existsSync(manifestPath)) return;
-  const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { format?: string; artifacts?: Record<string, string> };
-  if (manifest.format !== "ozk-model-package" || (manifest.artifacts?.zkey ?? "circuit.zkey") !== basename(zkeyPath)) return;
-  const { installKey, readManifest } = await import("../circuits/compiler/build.ts");
-  const { UNSAFE_DEV_SETUP } = await import("../circuits/compiler/setup.ts");
+  const dir = dirname(zkeyPath);
+  if (!existsSync(join(dir, MANIFEST_FILE))) return;
+  const { manifest } = openPackage(dir);
+  if (!manifest || (manifest.artifacts.zkey ?? "circuit.zkey") !== basename(zkeyPath)) return;
   // contractsDir null: an unsafe key never replaces the repository's verifier contracts.
-  await installKey(pkg, readManifest(pkg), UNSAFE_DEV_SETUP, { contractsDir: null });
+  await installKey(dir, manifest, UNSAFE_DEV_SETUP, { contractsDir: null });
 }
 
-// CLI: tsx prover/devsetup.ts <circuit.r1cs> <out.zkey> [seed]
+// CLI: tsx prover/setup/devsetup.ts <circuit.r1cs> <out.zkey> [seed]
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const [r1cs, zkey, seed] = process.argv.slice(2);
   if (!r1cs || !zkey) {
-    console.error("usage: tsx prover/devsetup.ts <circuit.r1cs> <out.zkey> [seed]");
+    console.error("usage: tsx prover/setup/devsetup.ts <circuit.r1cs> <out.zkey> [seed]");
     process.exit(2);
   }
   unsafeDevSetup(r1cs, zkey, { seed: seed === undefined ? undefined : BigInt(seed) })

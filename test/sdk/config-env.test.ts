@@ -1,0 +1,70 @@
+// Config from the environment for entries of arrays (PREFIX_MODELS__0__PACKAGE), URL fields that need a
+// scheme, and the JSON depth bound of the HTTP server: the pieces behind "a config error names its field".
+import { expect } from "chai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { configFields, loadConfig } from "../../sdk/node/config.ts";
+import { jsonDepth } from "../../sdk/node/server.ts";
+import { ConfigError } from "../../sdk/errors.ts";
+
+const schema = z.object({
+  rpcUrl: configFields.rpcUrl,
+  models: configFields.models,
+  tags: z.array(z.string()).default([]),
+});
+const ID = "0x" + "ab".repeat(32);
+
+function file(content: unknown): string {
+  const p = join(mkdtempSync(join(tmpdir(), "ozk-config-env-")), "c.json");
+  writeFileSync(p, JSON.stringify(content));
+  return p;
+}
+
+function issues(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("sdk/node/config: env for array entries, URL schemes", () => {
+  it("PREFIX_MODELS__<i>__<FIELD> sets one field of one entry, over the file's entry", () => {
+    const f = file({ rpcUrl: "http://x:1", models: [{ package: "a" }, { package: "b" }] });
+    const c = loadConfig(schema, { envPrefix: "T_", file: f, env: { T_MODELS__1__MODEL_ID: ID, T_MODELS__0__PACKAGE: "a2" } });
+    expect(c.models).to.deep.equal([{ package: "a2" }, { package: "b", modelId: ID }]);
+  });
+
+  it("entries can come from the env alone, or over the env's whole-array JSON", () => {
+    const alone = loadConfig(schema, { envPrefix: "T_", env: { T_RPC_URL: "http://x:1", T_MODELS__0__PACKAGE: "p", T_MODELS__0__MODEL_ID: ID } });
+    expect(alone.models).to.deep.equal([{ package: "p", modelId: ID }]);
+    const over = loadConfig(schema, { envPrefix: "T_", env: { T_RPC_URL: "http://x:1", T_MODELS: '[{"package":"a"},{"package":"b"}]', T_MODELS__1__PACKAGE: "c" } });
+    expect(over.models).to.deep.equal([{ package: "a" }, { package: "c" }]);
+  });
+
+  it("a bad entry from the env is named with the variable that set it; a skipped index is named too", () => {
+    const bad = issues(() => loadConfig(schema, { envPrefix: "T_", env: { T_RPC_URL: "http://x:1", T_MODELS__0__PACKAGE: "p", T_MODELS__0__MODEL_ID: "0x12" } }));
+    expect(bad).to.deep.equal(["models.0.modelId: not a 0x-prefixed 32-byte hex string (set env T_MODELS__0__MODEL_ID)"]);
+    const hole = issues(() => loadConfig(schema, { envPrefix: "T_", env: { T_RPC_URL: "http://x:1", T_MODELS__1__PACKAGE: "p" } }));
+    expect(hole[0]).to.match(/^models\.0: Expected object, received null \(set env T_MODELS__0__<FIELD>\)/);
+  });
+
+  it("an RPC URL needs http:// or https://, and says so", () => {
+    for (const rpcUrl of ["localhost:8545", "127.0.0.1:8545", "ws://127.0.0.1:8545", "http://", ""]) {
+      const got = issues(() => loadConfig(schema, { envPrefix: "T_", env: {}, overrides: { rpcUrl, models: [{ package: "p" }] } }));
+      expect(got[0], rpcUrl).to.equal(`rpcUrl: ${JSON.stringify(rpcUrl)} is not a URL with http:// or https:// in front (e.g. http://127.0.0.1:8545) (set env T_RPC_URL)`);
+    }
+    expect(loadConfig(schema, { envPrefix: "T_", env: {}, overrides: { rpcUrl: "https://user:pw@rpc.example/v2/key", models: [{ package: "p" }] } }).rpcUrl).to.equal("https://user:pw@rpc.example/v2/key");
+  });
+
+  it("jsonDepth counts nesting outside strings", () => {
+    expect(jsonDepth('{"a":[1,{"b":[]}]}')).to.equal(4);
+    expect(jsonDepth('{"a":"[[[[{{{{"}')).to.equal(1);
+    expect(jsonDepth('["\\"[[[", [[]]]')).to.equal(3);
+    expect(jsonDepth("1")).to.equal(0);
+  });
+});
