@@ -5,7 +5,7 @@
 // recreates its claim, input and job rows; a challenged claim whose input is still missing is looked up again.
 // Inputs are keyed by modelId and inputHash: inputHash alone does not fix the input (it does not bind the input's
 // length), so a stranger's claim on the same hash, or data that does not match, cannot stand in for the real input.
-import { getAbiItem, type AbiEvent, type Address, type Hex, type Log } from "viem";
+import { getAbiItem, type AbiEvent, type Address, type ContractEventArgsFromTopics, type ContractEventName, type Hex, type Log } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { errorSummary, RetryableError } from "../sdk/errors.ts";
 import { checkInputData, verifyInput } from "../sdk/inputs.ts";
@@ -47,11 +47,9 @@ export function storedInput(ctx: Pick<ProviderContext, "store" | "models">, mode
   return undefined;
 }
 
-const claimSubmitted = getAbiItem({ abi: claimManagerAbi, name: "ClaimSubmitted" }) as AbiEvent;
-const claimInputEvent = getAbiItem({ abi: claimManagerAbi, name: "ClaimInput" }) as AbiEvent;
-const inferenceRequested = getAbiItem({ abi: claimManagerAbi, name: "InferenceRequested" }) as AbiEvent;
-
-type DecodedLog<A> = Log & { args: A };
+/** An event of the claims contract and its decoded log, typed from the generated ABI. */
+type ClaimsEventName = ContractEventName<typeof claimManagerAbi>;
+type DecodedLog<N extends ClaimsEventName> = Log & { args: ContractEventArgsFromTopics<typeof claimManagerAbi, N> };
 
 /** First block the rebuild reads: recovery.fromBlock, else the deployment's block. */
 export function recoveryStartBlock(ctx: ProviderContext): bigint {
@@ -60,25 +58,26 @@ export function recoveryStartBlock(ctx: ProviderContext): bigint {
 }
 
 /** eth_getLogs over [from, to] in ranges of at most `range` blocks (halved when the node refuses one), in order. */
-async function getLogsRange<A>(
+async function getLogsRange<N extends ClaimsEventName>(
   ctx: ProviderContext,
-  event: AbiEvent,
+  eventName: N,
   args: Record<string, unknown> | undefined,
   from: bigint,
   to: bigint,
   o: { backwards?: boolean; stopAtFirst?: boolean } = {},
-): Promise<Array<DecodedLog<A>>> {
+): Promise<Array<DecodedLog<N>>> {
+  const event = getAbiItem({ abi: claimManagerAbi, name: eventName as ClaimsEventName }) as AbiEvent;
   let range = BigInt(ctx.config.recovery?.blockRange ?? 2000);
-  const out: Array<DecodedLog<A>> = [];
+  const out: Array<DecodedLog<N>> = [];
   let lo = o.backwards ? (to - range + 1n > from ? to - range + 1n : from) : from;
   let hi = o.backwards ? to : lo + range - 1n < to ? lo + range - 1n : to;
   while (from <= to && lo <= hi) {
-    let logs: Array<DecodedLog<A>>;
+    let logs: Array<DecodedLog<N>>;
     try {
       logs = (await withRetry(
         () => ctx.publicClient.getLogs({ address: claimsAddress(ctx), event, args, fromBlock: lo, toBlock: hi, strict: true } as never),
         { retries: 4, signal: ctx.signal },
-      )) as unknown as Array<DecodedLog<A>>;
+      )) as unknown as Array<DecodedLog<N>>;
     } catch (err) {
       // Nodes cap eth_getLogs by range or result count: try a smaller range.
       if (hi > lo && /range|too many|limit|exceed|10000 results/i.test(errorSummary(err))) {
@@ -133,7 +132,7 @@ export async function inputFromChain(
   let source: ChainInput["source"];
   if (claim.requestId !== 0n) {
     source = "InferenceRequested";
-    const [req] = await getLogsRange<{ modelId: Hex; inputHash: bigint; inputData: Hex; inputURI: string }>(ctx, inferenceRequested, { requestId: claim.requestId }, start, head, {
+    const [req] = await getLogsRange(ctx, "InferenceRequested", { requestId: claim.requestId }, start, head, {
       backwards: true,
       stopAtFirst: true,
     });
@@ -146,8 +145,8 @@ export async function inputFromChain(
   } else {
     source = "ClaimInput";
     const logs = at
-      ? await getLogsRange<{ inputData: Hex; inputURI: string }>(ctx, claimInputEvent, { claimId }, at.blockNumber, at.blockNumber)
-      : await getLogsRange<{ inputData: Hex; inputURI: string }>(ctx, claimInputEvent, { claimId }, start, head, { backwards: true, stopAtFirst: true });
+      ? await getLogsRange(ctx, "ClaimInput", { claimId }, at.blockNumber, at.blockNumber)
+      : await getLogsRange(ctx, "ClaimInput", { claimId }, start, head, { backwards: true, stopAtFirst: true });
     const log = logs.find((l) => !at?.transactionHash || l.transactionHash === at.transactionHash) ?? logs[0];
     if (!log) return { source, problem: "the claim published no input (no ClaimInput)" };
     data = log.args.inputData;
@@ -234,7 +233,7 @@ export async function rebuildFromChain(ctx: ProviderContext): Promise<RebuildRep
   const toBlock = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
   const report: RebuildReport = { fromBlock, toBlock, claims: 0, live: 0, restored: 0, inputs: 0, missing: 0, rejected: 0, ms: 0 };
   const me = ctx.account.address.toLowerCase();
-  const logs = (await getLogsRange<{ claimId: Hex; claim: ClaimFields; outputs: readonly bigint[] }>(ctx, claimSubmitted, { provider: ctx.account.address }, fromBlock, toBlock)).filter(
+  const logs = (await getLogsRange(ctx, "ClaimSubmitted", { provider: ctx.account.address }, fromBlock, toBlock)).filter(
     (l) => l.args.claim.provider.toLowerCase() === me,
   );
   // Reads (claim state, input) run a few at a time; the rows are written in chain order.

@@ -2,7 +2,7 @@
 // and time left, its submitted fields and outputs (from events), a model's claims as they arrive, request ->
 // settled result, and the commit-reveal steps (commit, then answer a request or counter-prove in a later
 // block). Browser-safe.
-import { getAbiItem, parseEventLogs, zeroAddress, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
+import { erc20Abi, getAbiItem, parseEventLogs, zeroAddress, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
 import { claimManagerAbi, modelRegistryAbi } from "./abi.ts";
 import { simulateAndWrite } from "./client.ts";
 import { addressOf, type Deployment } from "./deployments.ts";
@@ -153,12 +153,8 @@ export async function requestInference(
   if (!modelId) throw new OzkError(`unknown model: give modelId or a modelName in the deployment`, { docsPath: "sdk.md#requests" });
   const claims = claimsOf(r);
   const token = addressOf(r.deployment, "token");
-  const erc20 = [
-    { type: "function", name: "allowance", stateMutability: "view", inputs: [{ name: "o", type: "address" }, { name: "s", type: "address" }], outputs: [{ type: "uint256" }] },
-    { type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "s", type: "address" }, { name: "v", type: "uint256" }], outputs: [{ type: "bool" }] },
-  ] as const;
-  const allowance = await r.publicClient.readContract({ address: token, abi: erc20, functionName: "allowance", args: [walletClient.account.address, claims] });
-  if (allowance < p.fee) await simulateAndWrite(r.publicClient, walletClient, { address: token, abi: erc20, functionName: "approve", args: [claims, p.fee] });
+  const allowance = await r.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [walletClient.account.address, claims] });
+  if (allowance < p.fee) await simulateAndWrite(r.publicClient, walletClient, { address: token, abi: erc20Abi, functionName: "approve", args: [claims, p.fee] });
   const inputHash = inputHashOf(p.values, p.bits);
   const params: RequestParamsFields = {
     modelId,
