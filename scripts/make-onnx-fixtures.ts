@@ -3,7 +3,7 @@
 // tf2onnx write them, plus broken files. Usage: npx tsx scripts/make-onnx-fixtures.ts [outDir]
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { FloatModel } from "../circuits/compiler/ir.ts";
+import type { FloatModel } from "../circuits/ir/ir.ts";
 import { attrFloat, attrInt, attrInts, attrString, buildOnnxGraph, floatTensor, OnnxGraphBuilder, writeOnnx } from "../circuits/onnx/export.ts";
 import type { ExportOptions } from "../circuits/onnx/export.ts";
 import { Rng } from "../circuits/train/nn.ts";

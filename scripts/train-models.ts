@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
 import { calibrationSample, HELD_OUT_EVERY, loadMnist } from "../circuits/data/mnist.ts";
 import type { LabelledSet } from "../circuits/data/mnist.ts";
-import { runFloat } from "../circuits/fidelity/float-engine.ts";
+import { runFloat } from "../circuits/ir/float-engine.ts";
 import { writeOnnx } from "../circuits/onnx/export.ts";
 import type { ExportOptions } from "../circuits/onnx/export.ts";
 import { importOnnxFile } from "../circuits/onnx/import.ts";

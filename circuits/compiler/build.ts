@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { FloatModel } from "./ir.ts";
+import type { FloatModel } from "../ir/ir.ts";
 import { parseQuant, quantize, serializeQuant, type QuantOptions, type QuantizedModel } from "./quantize.ts";
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";

@@ -1,8 +1,8 @@
 // Fixed-point quantization of a FloatModel: calibrated scales, integer multiplier + rounding shift per
 // output channel, saturation to the declared widths, and the field-overflow analysis that every circuit relies on.
-import type { ConvLayer, DenseLayer, FloatModel, Layer, PoolLayer, Shape } from "./ir.ts";
-import { layerShapes } from "./ir.ts";
-import { runFloat } from "../fidelity/float-engine.ts";
+import type { ConvLayer, DenseLayer, FloatModel, Layer, PoolLayer, Shape } from "../ir/ir.ts";
+import { layerShapes } from "../ir/ir.ts";
+import { runFloat } from "../ir/float-engine.ts";
 import { hashVector } from "../../sdk/hash.ts";
 
 /** Widest two's-complement value any linear combination may reach: |v| < 2^MAX_FIELD_BITS < p/2 with margin. */

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import type { FloatModel, Layer } from "../compiler/ir.ts";
+import type { FloatModel, Layer } from "../ir/ir.ts";
 import { runQuantized } from "../compiler/engine.ts";
 import type { QOp, QuantizedModel } from "../compiler/quantize.ts";
 import { parseQuant, quantize } from "../compiler/quantize.ts";
@@ -12,7 +12,7 @@ import type { QuantOptions } from "../compiler/quantize.ts";
 import type { LabelledSet } from "../data/mnist.ts";
 import { calibrationSample, heldOutSample } from "../data/mnist.ts";
 import { importOnnxFile } from "../onnx/import.ts";
-import { runFloat } from "./float-engine.ts";
+import { runFloat } from "../ir/float-engine.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
 export interface ErrorStats {

@@ -1,8 +1,8 @@
 // ONNX exporter: writes the float IR as a .onnx file shaped like PyTorch's torch.onnx.export (or tf2onnx) output.
 import { writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import type { FloatModel } from "../compiler/ir.ts";
-import { layerShapes } from "../compiler/ir.ts";
+import type { FloatModel } from "../ir/ir.ts";
+import { layerShapes } from "../ir/ir.ts";
 import { AttributeType, DataType, encodeModel } from "./proto.ts";
 import type { AttributeMsg, ModelMsg, NodeMsg, TensorMsg, ValueInfoMsg } from "./proto.ts";
 

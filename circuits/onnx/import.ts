@@ -3,8 +3,8 @@
 // attributes, operators.ts turns nodes on the current tensor into layers, fold.ts evaluates constant nodes.
 import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { FloatModel } from "../compiler/ir.ts";
-import { layerShapes } from "../compiler/ir.ts";
+import type { FloatModel } from "../ir/ir.ts";
+import { layerShapes } from "../ir/ir.ts";
 import { Attributes } from "./attributes.ts";
 import { LayerChain } from "./layers.ts";
 import { nodeError, OnnxImportError } from "./errors.ts";

@@ -1,6 +1,6 @@
 // The state of an import: the constants known so far, the layers emitted, and the current tensor — the one
 // non-constant tensor that flows through the model's single chain of layers.
-import type { Layer } from "../compiler/ir.ts";
+import type { Layer } from "../ir/ir.ts";
 import { OnnxImportError } from "./errors.ts";
 import type { NodeMsg } from "./proto.ts";
 import type { Const } from "./tensors.ts";

@@ -1,6 +1,6 @@
 // Layer operators: nodes that consume the current tensor become IR layers (Gemm, Conv, pools, ...), are folded
 // into the previous layer (bias Add, BatchNormalization) or only change how the current tensor is laid out.
-import type { ConvLayer, DenseLayer } from "../compiler/ir.ts";
+import type { ConvLayer, DenseLayer } from "../ir/ir.ts";
 import type { Attributes } from "./attributes.ts";
 import type { LayerChain, Current } from "./layers.ts";
 import type { NodeMsg } from "./proto.ts";

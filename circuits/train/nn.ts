@@ -1,6 +1,6 @@
 // A small typed-array neural network: layers with forward/backward, softmax cross-entropy, Adam/SGD, seeded RNG.
 // Training runs one sample at a time and accumulates gradients over a mini-batch; enough for MNIST-sized models.
-import type { Layer as IrLayer } from "../compiler/ir.ts";
+import type { Layer as IrLayer } from "../ir/ir.ts";
 
 /** Deterministic PRNG (mulberry32) so a seed fixes initialization, shuffling and augmentation. */
 export class Rng {

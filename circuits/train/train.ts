@@ -1,5 +1,5 @@
 // Mini-batch training loop with seeded shuffling and random-shift augmentation; converts the result to the float IR.
-import type { FloatModel } from "../compiler/ir.ts";
+import type { FloatModel } from "../ir/ir.ts";
 import type { LabelledSet } from "../data/mnist.ts";
 import type { Optimizer, Sequential } from "./nn.ts";
 import { Rng, softmaxCrossEntropy } from "./nn.ts";

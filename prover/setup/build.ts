@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { BuildCache, compileCircuit, logBuilt, REPO_ROOT, sha256File, verifierName, type CompileOptions } from "../../circuits/compiler/build.ts";
 import { publicCount } from "../../circuits/compiler/emit.ts";
-import type { FloatModel } from "../../circuits/compiler/ir.ts";
+import type { FloatModel } from "../../circuits/ir/ir.ts";
 import { readManifest, writeManifest, type ModelManifest, type SetupRecord } from "../../circuits/compiler/package.ts";
 import { applyBeacon, contributeSecret, defaultPtau, describePtau, initialKey, isUnsafePtau, ptauPower, releaseCurve, setupRecordOf, UNSAFE_PTAU_SHA256 } from "./phase2.ts";
 import { exportVerifier, verifierCodeHash } from "./verifier.ts";

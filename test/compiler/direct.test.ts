@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { publicCount, synthesize, type Visibility } from "../../circuits/compiler/emit.ts";
-import type { FloatModel } from "../../circuits/compiler/ir.ts";
+import type { FloatModel } from "../../circuits/ir/ir.ts";
 import { quantize } from "../../circuits/compiler/quantize.ts";
 import { readR1cs, violatedConstraints } from "../../circuits/compiler/r1cs.ts";
 import { FIELD_P, hashVector } from "../../sdk/hash.ts";

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { MAX_FIELD_BITS, OverflowError, parseQuant, quantize, serializeQuant } from "../../circuits/compiler/quantize.ts";
-import { runFloat } from "../../circuits/fidelity/float-engine.ts";
+import { runFloat } from "../../circuits/ir/float-engine.ts";
 import { randomCnn, randomInputs, randomMlp } from "./random-models.ts";
 
 describe("quantize", function () {

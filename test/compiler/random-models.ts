@@ -1,5 +1,5 @@
 // Seeded random FloatModels and inputs for the compiler and circuit property tests.
-import type { FloatModel, Layer } from "../../circuits/compiler/ir.ts";
+import type { FloatModel, Layer } from "../../circuits/ir/ir.ts";
 
 /** mulberry32: a small deterministic PRNG, so every failing case can be replayed from its seed. */
 export function rng(seed: number): () => number {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
-import { runFloat } from "../../circuits/fidelity/float-engine.ts";
+import { runFloat } from "../../circuits/ir/float-engine.ts";
 import { fidelity, formatReport, readLabelledSet } from "../../circuits/fidelity/report.ts";
 import { importOnnxFile } from "../../circuits/onnx/import.ts";
 import { Rng } from "../../circuits/train/nn.ts";

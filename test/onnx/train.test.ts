@@ -1,7 +1,7 @@
 // The TypeScript trainer: gradients match finite differences, loss falls, seeds reproduce, export round-trips.
 import { expect } from "chai";
 import { calibrationSample, heldOutSample, loadMnist } from "../../circuits/data/mnist.ts";
-import { runFloat } from "../../circuits/fidelity/float-engine.ts";
+import { runFloat } from "../../circuits/ir/float-engine.ts";
 import { exportOnnx } from "../../circuits/onnx/export.ts";
 import { importOnnx } from "../../circuits/onnx/import.ts";
 import { Adam, Conv2d, Dense, FakeQuant, Flatten, MaxPool2d, Relu, Rng, Sequential, Sgd, softmaxCrossEntropy } from "../../circuits/train/nn.ts";

@@ -1,6 +1,6 @@
 // Float reference executor for the IR: the ground truth the importer is checked against and fidelity compares with.
-import type { FloatModel, Layer } from "../compiler/ir.ts";
-import { layerShapes } from "../compiler/ir.ts";
+import type { FloatModel, Layer } from "./ir.ts";
+import { layerShapes } from "./ir.ts";
 
 export interface FloatRun {
   /** The model's output: logits, or [index] when the model ends in argmax. */
