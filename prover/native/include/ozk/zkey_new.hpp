@@ -32,6 +32,7 @@
 #pragma once
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "blake2b.hpp"
@@ -245,16 +246,32 @@ void lincomb_range(const WireTerms& wt, const uint8_t* const base[3], size_t w_l
   std::vector<int8_t> digits;
   std::vector<uint32_t> first(w_hi - w_lo + 1);
   const uint64_t half_r[4] = {0xa1f0fac9f8000000ULL, 0x9419f4243cdcb848ULL, 0xdc2822db40c0ac2eULL, 0x183227397098d014ULL};
-  int8_t d[260];
-  auto push_digits = [&](const uint64_t k[4], int w, bool neg, uint32_t t, bool phi) {
-    int n = wnaf_recode(k, w, d);
+  int8_t d1[260], d2[260];
+  // a stream's digits (negated for a negative coefficient) and its largest |digit|
+  auto push_digits = [&](const int8_t* d, int n, bool neg, uint32_t t, bool phi) {
     Stream s{t, (uint32_t)digits.size(), (uint16_t)n, (uint8_t)phi};
     for (int j = 0; j < n; j++) digits.push_back(neg ? (int8_t)-d[j] : d[j]);
     streams.push_back(s);
   };
+  auto max_digit = [](const int8_t* d, int n) {
+    int m = 1;
+    for (int j = 0; j < n; j++) m = std::max(m, d[j] < 0 ? -d[j] : (int)d[j]);
+    return m;
+  };
   // table of P, 3P, ..., (2T-1)P: a single entry goes straight to `tab`, larger ones through `jt` (normalized below)
-  auto push_table = [&](const A& p, int T) -> uint32_t {
+  // Tables are shared by the terms of one row (same base point) within the range: the wires of a range are
+  // consecutive, and consecutive wires (a layer's inputs, a value's bits) tend to appear in the same rows.
+  struct Cached {
+    uint32_t at;
+    int T;
+  };
+  std::unordered_map<uint64_t, Cached> cache;
+  cache.reserve(2 * (size_t)(wt.start[w_hi] - wt.start[w_lo]) + 16);
+  auto push_table = [&](const A& p, int T, uint64_t key) -> uint32_t {
+    auto it = cache.find(key);
+    if (it != cache.end() && it->second.T >= T) return it->second.at;
     uint32_t at = (uint32_t)tab.size();
+    cache[key] = Cached{at, T};
     tab.push_back(p);
     if (T == 1) return at;
     J t = J::from_affine(p), p2 = t.dbl();
@@ -278,6 +295,7 @@ void lincomb_range(const WireTerms& wt, const uint8_t* const base[3], size_t w_l
       A p;
       memcpy(&p, b + (size_t)t.c * sizeof(A), sizeof(A));
       if (p.is_inf()) continue;
+      const uint64_t key = ((uint64_t)t.m << 32) | t.c;
       uint64_t mag[4] = {k[0], k[1], k[2], k[3]};
       bool neg = false;
       if (!wasm_f1m::gte(half_r, k)) {  // k > (r - 1) / 2: use -(r - k)
@@ -286,19 +304,22 @@ void lincomb_range(const WireTerms& wt, const uint8_t* const base[3], size_t w_l
         memcpy(mag, rk, 32);
         neg = true;
       }
+      // the table holds the odd multiples up to the largest digit used (none beyond P for a power of two)
       int bits = bit_length(mag);
       if (GLV && bits > 128) {
         uint64_t k1[4], k2[4];
         bool n1, n2;
         glv_split(k, k1, n1, k2, n2);
-        uint32_t at = push_table(p, 8);
-        push_digits(k1, 5, n1, at, false);
-        push_digits(k2, 5, n2, at, true);
+        int l1 = wnaf_recode(k1, 5, d1), l2 = wnaf_recode(k2, 5, d2);
+        uint32_t at = push_table(p, (std::max(max_digit(d1, l1), max_digit(d2, l2)) + 1) / 2, key);
+        push_digits(d1, l1, n1, at, false);
+        push_digits(d2, l2, n2, at, true);
         continue;
       }
       int wbits = bits <= 2 ? 2 : bits <= 10 ? 3 : bits <= 48 ? 4 : 5;
-      uint32_t at = push_table(p, 1 << (wbits - 2));
-      push_digits(mag, wbits, neg, at, false);
+      int l = wnaf_recode(mag, wbits, d1);
+      uint32_t at = push_table(p, (max_digit(d1, l) + 1) / 2, key);
+      push_digits(d1, l, neg, at, false);
     }
   }
   first[w_hi - w_lo] = (uint32_t)streams.size();
