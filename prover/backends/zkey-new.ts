@@ -48,7 +48,16 @@ export async function nativeNewZKey(r1csPath: string, ptauPath: string, zkeyPath
   }
   const quiet = { info: () => {}, debug: () => {}, warn: () => {}, error: () => {} };
   let said = "";
-  const logger = opts.logger ?? { ...quiet, error: (m: string) => (said = m) };
+  const base = opts.logger ?? quiet;
+  const logger = {
+    info: (m: string) => base.info(m),
+    debug: (m: string) => base.debug(m),
+    warn: (m: string) => base.warn(m),
+    error: (m: string) => {
+      said = m;
+      base.error(m);
+    },
+  };
   const r = await snarkjs.zKey.newZKey(r1csPath, ptauPath, zkeyPath, logger);
   if (!(r instanceof Uint8Array)) {
     throw new Error(`snarkjs newZKey failed for ${r1csPath} with ${ptauPath}${said ? `: ${said}` : " (is the ptau large enough and prepared for phase 2?)"}`);

@@ -258,6 +258,14 @@ describe("native zkey-new", function () {
       thrown = e;
     }
     expect(String(thrown)).to.match(/needs a domain of 2\^12/);
+    // the snarkjs path says it too (snarkjs only logs it and returns -1)
+    thrown = undefined;
+    try {
+      await nativeNewZKey(r1cs, ptau11, join(dir, "big3.zkey"), { snarkjs: true });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(String(thrown)).to.match(/circuit too big for this power of tau/);
   });
 
   it("a ptau not prepared for phase 2 is an error that says so", () => {
