@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { buildBn128 } from "ffjavascript";
 import { nativeNewZKey } from "../../prover/backends/zkey-new.ts";
 import { snarkjs } from "../../prover/snarkjs.ts";
-import { chainConstraintsForDomain, writeChainR1cs } from "../../prover/native/chain.ts";
+import { squaringChainConstraintsForDomain, writeSquaringChainR1cs } from "../../scripts/fixtures/squaring-chain.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "test/prover-native/fixtures");
@@ -89,7 +89,7 @@ describe("native zkey-new", function () {
   const verify = (r1cs: string, ptau: string, zkey: string): Promise<boolean> => snarkjs.zKey.verifyFromR1cs(r1cs, ptau, zkey, quiet);
   const chainR1cs = (log: number): string => {
     const p = join(dir, `chain${log}.r1cs`);
-    if (!existsSync(p)) writeChainR1cs(p, chainConstraintsForDomain(log));
+    if (!existsSync(p)) writeSquaringChainR1cs(p, squaringChainConstraintsForDomain(log));
     return p;
   };
 

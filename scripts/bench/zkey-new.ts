@@ -1,13 +1,15 @@
 // Times the initial phase-2 key (newZKey) of circuits with snarkjs and with `ozk-prover zkey-new`, and checks
-// that both wrote the same bytes. The load average is printed with each row: on a shared machine the figures move.
-// Usage: npx tsx scripts/bench-zkey-new.ts --ptau <file> [--native-only] [--threads N] <circuit.r1cs | package>...
+// that both wrote the same bytes. A standalone script rather than an `npm run bench` part: it takes bare .r1cs files
+// and any ptau (the setup part times the same step on packages). The load average is printed with each row: on a
+// shared machine the figures move.
+// Usage: npx tsx scripts/bench/zkey-new.ts --ptau <file> [--native-only] [--threads N] <circuit.r1cs | package>...
 // (default ptau: the file OZK_PTAU names). A power-21 powers of tau for trying large circuits, INSECURE (its
 // toxic waste is derived from a public seed): prover/native/build/ozk-prover ptau-dev 21 INSECURE_dev_pot21.ptau
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { nativeNewZKey } from "../prover/backends/zkey-new.ts";
+import { nativeNewZKey } from "../../prover/backends/zkey-new.ts";
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
@@ -47,7 +49,7 @@ async function main(): Promise<void> {
     options: { ptau: { type: "string" }, "native-only": { type: "boolean" }, threads: { type: "string" } },
   });
   const ptau = values.ptau ?? process.env.OZK_PTAU;
-  if (!ptau || positionals.length === 0) throw new Error("usage: tsx scripts/bench-zkey-new.ts --ptau <file> [--native-only] [--threads N] <circuit.r1cs | package>...");
+  if (!ptau || positionals.length === 0) throw new Error("usage: npx tsx scripts/bench/zkey-new.ts --ptau <file> [--native-only] [--threads N] <circuit.r1cs | package>...");
   const threads = values.threads ? Number(values.threads) : undefined;
   const work = mkdtempSync(join(tmpdir(), "ozk-bench-zkey-new-"));
   console.log(`ptau: ${basename(ptau)}`);
