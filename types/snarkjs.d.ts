@@ -32,6 +32,10 @@ declare module "snarkjs" {
     fullProve(input: Record<string, unknown>, wasm: FileRef, zkey: FileRef, logger?: Logger): Promise<{ proof: Groth16Proof; publicSignals: PublicSignals }>;
     verify(vkey: VerificationKey, publicSignals: PublicSignals, proof: Groth16Proof, logger?: Logger): Promise<boolean>;
   };
+  export const powersOfTau: {
+    /** Adds the Lagrange sections 12-15 (phase-2 preparation). */
+    preparePhase2(oldPtau: FileRef, newPtau: FileRef, logger?: Logger): Promise<void>;
+  };
   export const wtns: {
     calculate(input: Record<string, unknown>, wasm: FileRef, wtns: FileRef): Promise<void>;
   };

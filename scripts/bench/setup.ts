@@ -1,12 +1,14 @@
 // Bench part "setup" (npm run bench -- setup [--ptau <file>] [<package>...]; not in a run that names no part).
-// Phase-2 timings for built packages: the initial key (newZKey), one secret contribution with snarkjs and one with
-// the native scaler (prover/setup/contribute.ts; "-" when the native binary is not built), and the full
+// Phase-2 timings for built packages: the initial key (newZKey) with snarkjs and with `ozk-prover zkey-new` (which
+// must write the same bytes; "-" when the native binary is not built), one secret contribution with snarkjs and one
+// with the native scaler (prover/setup/contribute.ts; "-" when the native binary is not built), and the full
 // verification of the native one against circuit.r1cs and the powers of tau (what `ozk ceremony verify` does).
 // Usage: npx tsx scripts/bench/setup.ts --ptau <file> <package>...   (default ptau: the file OZK_PTAU names)
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readManifest } from "../../circuits/compiler/package.ts";
+import { nativeNewZKey, nativeZKeyNewAvailable } from "../../prover/backends/zkey-new.ts";
 import { contributeNative, nativeSetupAvailable } from "../../prover/setup/contribute.ts";
 import { contributeSecret, defaultPtau, initialKey, ptauPower, releaseCurve, verifyKey } from "../../prover/setup/phase2.ts";
 
@@ -23,8 +25,9 @@ async function main(): Promise<void> {
   if (!ptau || args.length === 0) throw new Error("usage: npm run bench -- setup --ptau <file> <package>...");
   const work = mkdtempSync(join(tmpdir(), "ozk-bench-setup-"));
   const native = await nativeSetupAvailable();
-  console.log(`| package | constraints | ptau power | init (newZKey) | contribution, snarkjs | contribution, native | verify (from r1cs) | key size |`);
-  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
+  const nativeInit = await nativeZKeyNewAvailable();
+  console.log(`| package | constraints | ptau power | init, snarkjs | init, native | contribution, snarkjs | contribution, native | verify (from r1cs) | key size |`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|`);
   try {
     for (const pkg of args) {
       const m = readManifest(pkg);
@@ -32,7 +35,10 @@ async function main(): Promise<void> {
       const k0 = join(work, `${m.name}_0000.zkey`);
       const k1 = join(work, `${m.name}_0001.zkey`);
       const k1n = join(work, `${m.name}_0001_native.zkey`);
+      const k0n = join(work, `${m.name}_0000_native.zkey`);
       const [, init] = await timed(() => initialKey(r1cs, ptau, k0));
+      const [, initN] = nativeInit ? await timed(() => nativeNewZKey(r1cs, ptau, k0n)) : [null, NaN];
+      if (nativeInit && !readFileSync(k0n).equals(readFileSync(k0))) throw new Error(`${pkg}: the native initial key differs from snarkjs's`);
       process.env.OZK_NATIVE_SETUP = "0";
       const [, contribute] = await timed(() => contributeSecret(k0, k1, "bench"));
       delete process.env.OZK_NATIVE_SETUP;
@@ -42,7 +48,8 @@ async function main(): Promise<void> {
       if (!ok) throw new Error(`${pkg}: the contributed key does not verify`);
       const mb = (statSync(checked).size / 1e6).toFixed(1);
       const n = native ? `${contributeN.toFixed(1)} s` : "-";
-      console.log(`| ${m.name} | ${m.constraints} | ${ptauPower(ptau)} | ${init.toFixed(1)} s | ${contribute.toFixed(1)} s | ${n} | ${verify.toFixed(1)} s | ${mb} MB |`);
+      const i = nativeInit ? `${initN.toFixed(1)} s` : "-";
+      console.log(`| ${m.name} | ${m.constraints} | ${ptauPower(ptau)} | ${init.toFixed(1)} s | ${i} | ${contribute.toFixed(1)} s | ${n} | ${verify.toFixed(1)} s | ${mb} MB |`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

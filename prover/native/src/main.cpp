@@ -1,5 +1,6 @@
-// ozk-prover: `prove` (snarkjs-compatible Groth16 proof from .zkey + .wtns), `devsetup` (INSECURE dev .zkey) and
-// `scale-g1` (the point scaling of a phase-2 contribution, see prover/setup/contribute.ts).
+// ozk-prover: `prove` (snarkjs-compatible Groth16 proof from .zkey + .wtns), `devsetup` (INSECURE dev .zkey),
+// `zkey-new` (the initial phase-2 key, byte for byte snarkjs's newZKey), `scale-g1` (the point scaling of a
+// phase-2 contribution, see prover/setup/contribute.ts) and `ptau-dev` (an INSECURE prepared powers of tau).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,7 +16,9 @@
 #include "ozk/devsetup.hpp"
 #include "ozk/groth16.hpp"
 #include "ozk/scale.hpp"
+#include "ozk/ptau_dev.hpp"
 #include "ozk/serve.hpp"
+#include "ozk/zkey_new.hpp"
 
 using namespace ozk;
 
@@ -86,6 +89,10 @@ static void usage() {
           "  ozk-prover prove <circuit.zkey> <witness.wtns> <proof.json> <public.json> [--threads N] [--timings]\n"
           "  ozk-prover serve <circuit.zkey> [--threads N]   (resident key; requests on stdin, see serve.hpp)\n"
           "  ozk-prover devsetup-UNSAFE <circuit.r1cs> <out.zkey> [--seed N] [--threads N]\n"
+          "  ozk-prover zkey-new <circuit.r1cs> <pot.ptau> <out.zkey> [--threads N] [--timings]\n"
+          "      (the initial phase-2 key, the same file as snarkjs zkey new / newZKey)\n"
+          "  ozk-prover ptau-dev <power> <out-INSECURE.ptau> [--seed N] [--threads N] [--timings]\n"
+          "      (INSECURE prepared powers of tau from a public seed; the file name must contain INSECURE)\n"
           "  ozk-prover scale-g1 <circuit.zkey> <section>[,<section>...] [--threads N] [--timings]\n"
           "      (multiplies the sections' G1 points by the scalar read from stdin, in place)\n"
           "  ozk-prover version\n");
@@ -150,6 +157,26 @@ int main(int argc, char** argv) {
         at = comma + 1;
       }
       scale_sections(pos[1], ids, threads, timings);
+      return 0;
+    }
+    if (pos[0] == "zkey-new" && pos.size() == 4) {
+      ZKeyNewStats st = zkey_new(pos[1], pos[2], pos[3], threads, timings);
+      std::string hex;
+      for (uint8_t b : st.cs_hash) { char h[3]; snprintf(h, sizeof h, "%02x", b); hex += h; }
+      printf("{\"constraints\":%u,\"vars\":%u,\"public\":%u,\"domainSize\":%u,\"power\":%u,\"csHash\":\"%s\"}\n",
+             st.n_constraints, st.n_vars, st.n_public, st.domain_size, st.power, hex.c_str());
+      return 0;
+    }
+    if (pos[0] == "ptau-dev" && pos.size() == 3) {
+      std::string base = pos[2].substr(pos[2].find_last_of('/') + 1);
+      if (base.find("INSECURE") == std::string::npos)
+        throw Error("ptau-dev: the output file name must contain INSECURE (its toxic waste is public), e.g. INSECURE_dev_pot" +
+                    pos[1] + ".ptau");
+      if (pos[1].empty() || pos[1].find_first_not_of("0123456789") != std::string::npos || pos[1].size() > 2)
+        throw Error("ptau-dev: the power must be a small integer, got " + pos[1]);
+      fprintf(stderr, "WARNING: ptau-dev: tau, alpha and beta are derived from a public seed; keys made from this file "
+                      "can be forged. Never use it for anything of value.\n");
+      ptau_dev(std::stoi(pos[1]), pos[2], seed, threads, timings);
       return 0;
     }
     if (pos[0] == "devsetup-UNSAFE" && pos.size() == 3) {

@@ -12,6 +12,7 @@
 #include "ozk/msm_plan.hpp"
 #include "ozk/scale.hpp"
 #include "ozk/serve.hpp"
+#include "ozk/zkey_new.hpp"
 
 using namespace ozk;
 
@@ -528,11 +529,59 @@ static int cmd_scale_bench(int logn, int threads) {
   return 0;
 }
 
+static std::string to_hex(const uint8_t* b, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; i++) { char h[3]; snprintf(h, sizeof h, "%02x", b[i]); s += h; }
+  return s;
+}
+static std::vector<uint8_t> from_hex(const std::string& h) {
+  if (h.size() % 2) throw Error("odd hex length");
+  std::vector<uint8_t> out(h.size() / 2);
+  for (size_t i = 0; i < out.size(); i++) out[i] = (uint8_t)std::stoul(h.substr(2 * i, 2), nullptr, 16);
+  return out;
+}
+
+// blake2b-512 of a file, hex.
+static int cmd_blake2b(const std::string& path) {
+  std::vector<uint8_t> d = read_all(path);
+  Blake2b h;
+  // fed in uneven pieces, as a stream would be
+  size_t at = 0, step = 1;
+  while (at < d.size()) {
+    size_t k = std::min(step, d.size() - at);
+    h.update(d.data() + at, k);
+    at += k;
+    step = step * 3 + 1;
+  }
+  uint8_t out[64];
+  h.final(out);
+  printf("%s\n", to_hex(out, 64).c_str());
+  return 0;
+}
+
+// Lines "<64 bytes raw><64 bytes LEM point q>" (hex): the uncompressed bytes snarkjs's wasm gives for raw - q
+// (zkey_new.hpp emulated_sub_affine_u), hex.
+static int cmd_sub_affine_u() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::vector<uint8_t> b = from_hex(line);
+    if (b.size() != 128) throw Error("sub-affine-u: expected 128 bytes");
+    G1Affine q;
+    memcpy(&q, b.data() + 64, 64);
+    uint8_t out[64];
+    emulated_sub_affine_u(b.data(), q, out);
+    printf("%s\n", to_hex(out, 64).c_str());
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::vector<std::string> a(argv + 1, argv + argc);
   try {
     if (a.size() == 1 && a[0] == "selftest") return cmd_selftest();
     if (a.size() == 1 && a[0] == "field") return cmd_field();
+    if (a.size() == 2 && a[0] == "blake2b") return cmd_blake2b(a[1]);
+    if (a.size() == 1 && a[0] == "sub-affine-u") return cmd_sub_affine_u();
     if (a.size() == 3 && a[0] == "msm-g1") return cmd_msm<Fq>(a[1], a[2], false);
     if (a.size() == 3 && a[0] == "msm-g2") return cmd_msm<Fq2>(a[1], a[2], true);
     if (a.size() == 2 && a[0] == "g1-ops") return cmd_g1ops(a[1]);

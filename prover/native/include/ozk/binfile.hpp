@@ -68,6 +68,9 @@ class BinFile {
   uint32_t u32(size_t off) const { uint32_t v; memcpy(&v, base_ + off, 4); return v; }
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
+  // The whole mapped file, for reads at absolute offsets (snarkjs sometimes reads past a section's end).
+  const uint8_t* base() const { return base_; }
+  size_t file_size() const { return size_; }
   // Drops a section's pages from this process once it has been read (they are file-backed and clean), so peak
   // RSS holds about one section of the key at a time rather than the whole file.
   static void release(const Section& s) {

@@ -123,12 +123,13 @@ struct DevSetupStats {
 
 class ZKeyWriter {
  public:
-  explicit ZKeyWriter(const std::string& path) : path_(path) {
+  // An iden3 binary file: magic, version 1, the number of sections; then begin(id) ... end() per section.
+  explicit ZKeyWriter(const std::string& path, const char magic[4] = "zkey", uint32_t sections = 10) : path_(path) {
     f_ = fopen(path.c_str(), "wb");
     if (!f_) throw Error("cannot create " + path);
-    put("zkey", 4);
+    put(magic, 4);
     u32(1);
-    u32(10);
+    u32(sections);
   }
   ~ZKeyWriter() { if (f_) fclose(f_); }
   void begin(uint32_t id) {
