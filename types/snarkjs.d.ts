@@ -24,6 +24,7 @@ declare module "snarkjs" {
     /** Returns the contribution hash. */
     contribute(oldZkey: FileRef, newZkey: FileRef, name: string, entropy: string, logger?: Logger): Promise<Uint8Array>;
     verifyFromR1cs(r1cs: FileRef, ptau: FileRef, zkey: FileRef, logger?: Logger): Promise<boolean>;
+    verifyFromInit(initZkey: FileRef, ptau: FileRef, zkey: FileRef, logger?: Logger): Promise<boolean>;
     exportVerificationKey(zkey: FileRef, logger?: Logger): Promise<VerificationKey>;
     exportSolidityVerifier(zkey: FileRef, templates: { groth16: string }, logger?: Logger): Promise<string>;
   };

@@ -6,13 +6,15 @@
 // discrete log d, and the proof A = alpha, B = beta, C = -vk_x / d satisfies the pairing check for ANY public
 // signals. One contribution whose secret is destroyed makes d unknown; that is the whole point of phase 2.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { basename } from "node:path";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { buildBn128, ChaCha, type Curve } from "ffjavascript";
 import type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
 import { UNSAFE_PTAU_SHA256, type SetupKindName } from "../../sdk/protocol.ts";
 import { contributeNative, nativeSetupAvailable } from "./contribute.ts";
+import { nativeNewZKey, nativeZKeyNewAvailable } from "../backends/zkey-new.ts";
 
 export type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
 export { UNSAFE_PTAU_SHA256 };
@@ -145,8 +147,8 @@ const quietLogger: snarkjs.Logger = { info: () => {}, debug: () => {}, warn: () 
 
 /** The initial phase-2 key of `r1cs` from `ptau` (delta = 1: NOT usable until a secret contribution). */
 export async function initialKey(r1csPath: string, ptauPath: string, zkeyPath: string, logger: snarkjs.Logger = quietLogger): Promise<void> {
-  const r = await snarkjs.zKey.newZKey(r1csPath, ptauPath, zkeyPath, logger);
-  if (r === -1) throw new Error(`snarkjs newZKey failed for ${r1csPath} with ${ptauPath} (is the ptau large enough and prepared for phase 2?)`);
+  // the native binary writes snarkjs's newZKey file byte for byte (prover/backends/zkey-new.ts), in seconds
+  await nativeNewZKey(r1csPath, ptauPath, zkeyPath, { logger });
 }
 
 /**
@@ -183,10 +185,16 @@ export async function verifyKey(r1csPath: string, ptauPath: string, zkeyPath: st
   // snarkjs prints some mismatches with console.log rather than the logger: route them to the logger too.
   const log = console.log;
   console.log = (...a: unknown[]) => logger.error(a.map(String).join(" "));
+  // verifyFromR1cs is newZKey (the slow part) then verifyFromInit: make the initial key natively when built
+  const dir = mkdtempSync(join(tmpdir(), "ozk-verify-"));
   try {
-    return (await snarkjs.zKey.verifyFromR1cs(r1csPath, ptauPath, zkeyPath, logger)) === true;
+    if (!(await nativeZKeyNewAvailable())) return (await snarkjs.zKey.verifyFromR1cs(r1csPath, ptauPath, zkeyPath, logger)) === true;
+    const init = join(dir, "init.zkey");
+    await nativeNewZKey(r1csPath, ptauPath, init);
+    return (await snarkjs.zKey.verifyFromInit(init, ptauPath, zkeyPath, logger)) === true;
   } finally {
     console.log = log;
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
