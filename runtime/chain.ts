@@ -269,6 +269,24 @@ export interface DaemonBase extends Chainable {
   signal: AbortSignal;
 }
 
+/**
+ * A key that holds no native currency cannot send a single transaction: not a claim, a stake, a challenge or a
+ * proof. That is a wrong or unfunded `privateKey`, so it is a config error (exit code 2) naming the account, not a
+ * daemon that looks healthy while every action fails. (A key short of bond tokens is different: funds may arrive
+ * while it runs, so it is warned about once and shown on /healthz, and jobs wait for stake.)
+ */
+export async function checkGasFunds(c: Pick<Chainable, "publicClient" | "account">, timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<void> {
+  const url = (c.publicClient.transport as { url?: string }).url ?? "the RPC";
+  const balance = await rpcCall(url, "eth_getBalance", timeoutMs, () => c.publicClient.getBalance({ address: c.account.address }));
+  if (balance === 0n) {
+    throw new ConfigError(
+      `privateKey: account ${c.account.address} holds no native currency to pay gas: fund it, or configure the right key`,
+      [`privateKey: account ${c.account.address} has a balance of 0`],
+      { docsPath: "daemons.md#start-up-checks" },
+    );
+  }
+}
+
 /** Builds a daemon's base context from the fields both daemons' configs share. */
 export async function createDaemonBase(
   name: string,
@@ -295,6 +313,7 @@ export async function createDaemonBase(
   await checkDeploymentOnChain(config.rpcUrl, deployment, file, timeoutMs);
   const clients = chainClients(config.rpcUrl, config.privateKey as Hex, deployment);
   const base = { ...clients, deployment, logger: log };
+  await checkGasFunds(base, timeoutMs);
   await checkModelEntries(base, models, config.allowUnsafeSetup ?? false);
   const store = openStore(config.store);
   return {

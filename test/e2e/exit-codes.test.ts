@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join, resolve } from "node:path";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { PKG, TOKEN, startNet, type Net } from "./harness.ts";
 
 interface Exit {
@@ -116,6 +117,16 @@ describe("e2e: exit codes of the daemons as processes", function () {
     expect(provider.stdout).to.contain("registry entry matches the package");
     expect(service.code, service.stderr).to.equal(2);
     expect(service.stderr).to.contain(`port: 127.0.0.1:${taken} is already in use by another process`);
+  });
+
+  it("a key with no native currency for gas exits 2 naming privateKey and the account (one only short of bond tokens starts: daemons.test.ts)", async () => {
+    const empty = generatePrivateKey();
+    const [provider, challenger] = await Promise.all([daemon("provider", { privateKey: empty }), daemon("challenger", { privateKey: empty })]);
+    const address = privateKeyToAccount(empty).address;
+    for (const e of [provider, challenger]) {
+      expect(e.code, e.stderr).to.equal(2);
+      expect(e.stderr).to.contain(`privateKey: account ${address} holds no native currency to pay gas`);
+    }
   });
 
   it("prover service config errors exit 2 naming the field", async () => {
