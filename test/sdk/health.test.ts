@@ -50,6 +50,8 @@ async function fakeRpc(o: { code?: (address: string) => Hex; call?: () => Hex } 
         return { jsonrpc: "2.0", id: m.id, result: state.code(String(m.params?.[0])) };
       case "eth_call":
         return { jsonrpc: "2.0", id: m.id, result: state.call() };
+      case "eth_getBalance":
+        return { jsonrpc: "2.0", id: m.id, result: "0xde0b6b3a7640000" }; // 1 ether for gas
       default:
         return { jsonrpc: "2.0", id: m.id, error: { code: -32601, message: `no ${m.method} here` } };
     }
@@ -208,7 +210,7 @@ describe("sdk/node/health", function () {
       const base = await createDaemonBase("provider", { ...baseConfig(rpc.url, deploymentFile()), models: [] });
       base.store.close();
       expect(rpc.state.failNext).to.equal(0);
-      expect(rpc.state.requests).to.equal(2 + 1 + Object.keys(ADDR).length); // two 503s, eth_chainId, one eth_getCode per address
+      expect(rpc.state.requests).to.equal(2 + 1 + Object.keys(ADDR).length + 1); // two 503s, eth_chainId, one eth_getCode per address, eth_getBalance
     } finally {
       await rpc.close();
     }
