@@ -12,16 +12,38 @@ import tseslint from "typescript-eslint";
 //   provider/, challenger/      the daemons
 //   cli/, scripts/, app/        the `ozk` command, dev tools and benches, the page
 // test/ may import anything; nothing else imports test/.
+// no-restricted-imports does not see `await import("…")`: this rule applies the same folder patterns to it.
+const dynamicImports = {
+  rules: {
+    "no-upward-dynamic-import": {
+      meta: { type: "problem", schema: [{ type: "object", properties: { forbidden: { type: "array" }, message: { type: "string" } } }] },
+      create(context) {
+        const { forbidden = [], message = "layering" } = context.options[0] ?? {};
+        return {
+          ImportExpression(node) {
+            const spec = node.source.type === "Literal" ? node.source.value : node.source.type === "TemplateLiteral" ? node.source.quasis.map((q) => q.value.cooked).join("*") : undefined;
+            if (typeof spec !== "string") return;
+            const segments = spec.split("/");
+            const hit = forbidden.find((name) => (name === "node:*" ? spec.startsWith("node:") : segments.slice(0, -1).includes(name)));
+            if (hit) context.report({ node, message: `dynamic import '${spec}': ${message}` });
+          },
+        };
+      },
+    },
+  },
+};
+
 const ours = ["sdk", "circuits", "prover", "runtime", "provider", "challenger", "cli", "scripts", "app", "test"];
 const folder = (name) => [`**/${name}/**`, `${name}/**`];
 const deny = (names, message) => ({ group: names.flatMap(folder), message });
 function layer(files, forbidden, extra = []) {
+  const message = `layering: ${files.join(", ")} may not import ${forbidden.join(", ")} (README.md, "Who may import whom")`;
   return {
     files,
+    plugins: { layers: dynamicImports },
     rules: {
-      "no-restricted-imports": ["error", {
-        patterns: [deny(forbidden, `layering: ${files.join(", ")} may not import ${forbidden.join(", ")} (README.md, "Who may import whom")`), ...extra],
-      }],
+      "no-restricted-imports": ["error", { patterns: [deny(forbidden, message), ...extra] }],
+      "layers/no-upward-dynamic-import": ["error", { forbidden: extra.length ? [...forbidden, "node:*"] : forbidden, message }],
     },
   };
 }

@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .argument("<input>", "input JSON file (circuit signal names to values)")
     .option("--out <file>", "proof output", "proof.json")
     .option("--public <file>", "public signals output (default: public.json next to --out)")
-    .option("--backend <name>", "auto | native | snarkjs", "auto")
+    .option("--backend <name>", "auto | cuda | native | snarkjs", "auto")
     .action(async (modelDir: string, inputFile: string, opts: { out: string; public?: string; backend: string }) => {
       const { createLogger } = await import("../sdk/node/logger.ts");
       const { selectBackend } = await import("../prover/backends/index.ts");
@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .option("--models <dir>", "models root (jobs name a directory inside it)")
     .option("--workers <n>", "proofs at once in this process (0: API only)", int)
     .option("--redis <url>", "share jobs through this Redis (BullMQ)")
-    .option("--backend <name>", "auto | native | snarkjs")
+    .option("--backend <name>", "auto | cuda | native | snarkjs")
     .action(async (opts: Record<string, unknown>) => {
       const { loadProverConfig } = await import("../prover/service/config.ts");
       const { createLogger } = await import("../sdk/node/logger.ts");
@@ -113,7 +113,7 @@ export function register(program: Command): void {
     .option("--concurrency <n>", "proofs at once", int, 1)
     .option("--port <n>", "ops port for /healthz and /metrics (0: random)", int, 0)
     .option("--queue <name>", "queue name", "ozk-prove")
-    .option("--backend <name>", "auto | native | snarkjs", "auto")
+    .option("--backend <name>", "auto | cuda | native | snarkjs", "auto")
     .action(async (opts: { redis: string; models: string; concurrency: number; port: number; queue: string; backend: string }) => {
       const { createLogger } = await import("../sdk/node/logger.ts");
       const { Metrics } = await import("../sdk/node/metrics.ts");
