@@ -52,5 +52,5 @@ export const challengerConfigSchema = z
 export type ChallengerConfig = z.output<typeof challengerConfigSchema>;
 
 export function loadChallengerConfig(options: { file?: string; overrides?: Record<string, unknown>; env?: Record<string, string | undefined> } = {}): ChallengerConfig {
-  return loadConfig(challengerConfigSchema, { envPrefix: "OZK_CHALLENGER_", ...options });
+  return loadConfig(challengerConfigSchema, { envPrefix: "OZK_CHALLENGER_", docsPath: "daemons.md#configuration", ...options });
 }

@@ -80,5 +80,5 @@ export const providerConfigSchema = z
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 
 export function loadProviderConfig(options: { file?: string; overrides?: Record<string, unknown>; env?: Record<string, string | undefined> } = {}): ProviderConfig {
-  return loadConfig(providerConfigSchema, { envPrefix: "OZK_PROVIDER_", ...options });
+  return loadConfig(providerConfigSchema, { envPrefix: "OZK_PROVIDER_", docsPath: "daemons.md#configuration", ...options });
 }

@@ -28,5 +28,5 @@ export type ProverConfig = z.output<typeof proverConfigSchema>;
 export const PROVER_ENV_PREFIX = "OZK_PROVER_";
 
 export function loadProverConfig(options: { file?: string; overrides?: Record<string, unknown>; env?: Record<string, string | undefined> } = {}): ProverConfig {
-  return loadConfig(proverConfigSchema, { envPrefix: PROVER_ENV_PREFIX, ...options });
+  return loadConfig(proverConfigSchema, { envPrefix: PROVER_ENV_PREFIX, docsPath: "prover-service.md#configuration", ...options });
 }

@@ -6,8 +6,13 @@ import { ConfigError } from "../errors.ts";
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
 
 export interface LoadConfigOptions {
-  /** Env var prefix, e.g. "OZK_PROVER_": field `rpcUrl` is read from OZK_PROVER_RPC_URL. */
+  /**
+   * Env var prefix, e.g. "OZK_PROVIDER_": field `rpcUrl` is read from OZK_PROVIDER_RPC_URL. Any other variable
+   * with this prefix is a config error (a misspelled name), except those in ENV_READ_ELSEWHERE.
+   */
   envPrefix: string;
+  /** The docs section listing this config's fields, named in every config error (e.g. "daemons.md#configuration"). */
+  docsPath?: string;
   /** JSON config file; missing file is an error only when given explicitly. */
   file?: string;
   /** Defaults to process.env. */
@@ -20,6 +25,31 @@ export interface LoadConfigOptions {
 export function envName(prefix: string, path: readonly string[]): string {
   return prefix + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase()).join("__");
 }
+
+/**
+ * OZK_* variables read for other purposes than a daemon's config: never reported as unknown config variables,
+ * even where they share a daemon's prefix (OZK_PROVIDER_CONFIG names the provider's file, OZK_PROVER_BACKEND is
+ * also read by the prover library). Every `process.env.OZK_*` read outside test/ is listed here (a test checks).
+ */
+export const ENV_READ_ELSEWHERE: ReadonlySet<string> = new Set([
+  "OZK_CHALLENGER_CONFIG",
+  "OZK_CUDA_PROVER",
+  "OZK_DEBUG",
+  "OZK_DEPLOYMENT",
+  "OZK_LOG_LEVEL",
+  "OZK_NATIVE_PROVER",
+  "OZK_NATIVE_RESIDENT",
+  "OZK_NATIVE_SETUP",
+  "OZK_NO_FIXTURE_MODEL",
+  "OZK_PRIVATE_KEY",
+  "OZK_PROVER_BACKEND",
+  "OZK_PROVIDER_CONFIG",
+  "OZK_PTAU",
+  "OZK_RESIDENT_KEYS",
+  "OZK_RPC_URL",
+  "OZK_TOKEN",
+  "OZK_TREASURY",
+]);
 
 function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
   let s = schema;
@@ -36,7 +66,11 @@ function unwrap(schema: z.ZodTypeAny): z.ZodTypeAny {
 /** Turns an env string into the type the schema expects, so "8080" validates as a number. */
 function coerceEnv(schema: z.ZodTypeAny, raw: string): unknown {
   const s = unwrap(schema);
-  if (s instanceof z.ZodNumber) return raw.trim() === "" ? raw : Number(raw);
+  if (s instanceof z.ZodNumber) {
+    // Not a number: left a string, so the error says "received string" (and shows the variable's value).
+    const n = Number(raw);
+    return raw.trim() === "" || Number.isNaN(n) ? raw : n;
+  }
   if (s instanceof z.ZodBigInt) return /^-?\d+$/.test(raw.trim()) ? BigInt(raw.trim()) : raw;
   if (s instanceof z.ZodBoolean) {
     const v = raw.trim().toLowerCase();
@@ -82,11 +116,18 @@ function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>):
   return out;
 }
 
+/** What readEnv looked at: every variable name it read, and which one set each field path ("models.0.package"). */
+interface EnvTrace {
+  read: Set<string>;
+  setBy: Map<string, string>;
+}
+
 /** Reads env vars for every field of an object schema (recursing into nested objects with "__"). */
 function readEnv(
   shape: z.ZodRawShape,
   prefix: string,
   env: Record<string, string | undefined>,
+  trace: EnvTrace,
   path: string[] = [],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -94,11 +135,14 @@ function readEnv(
     const p = [...path, key];
     const inner = unwrap(field);
     if (inner instanceof z.ZodObject) {
-      const nested = readEnv(inner.shape as z.ZodRawShape, prefix, env, p);
+      const nested = readEnv(inner.shape as z.ZodRawShape, prefix, env, trace, p);
       if (Object.keys(nested).length) out[key] = nested;
       continue;
     }
-    const raw = env[envName(prefix, p)];
+    const name = envName(prefix, p);
+    trace.read.add(name);
+    const raw = env[name];
+    if (raw !== undefined) trace.setBy.set(p.join("."), name);
     const whole = raw === undefined ? undefined : coerceEnv(field, raw);
     const element = inner instanceof z.ZodArray ? unwrap(inner.element as z.ZodTypeAny) : undefined;
     if (element instanceof z.ZodObject) {
@@ -111,7 +155,7 @@ function readEnv(
       }
       if (indices.size) {
         const entries = new Map<number, Record<string, unknown>>();
-        for (const i of [...indices].sort((a, b) => a - b)) entries.set(i, readEnv(element.shape as z.ZodRawShape, prefix, env, [...p, String(i)]));
+        for (const i of [...indices].sort((a, b) => a - b)) entries.set(i, readEnv(element.shape as z.ZodRawShape, prefix, env, trace, [...p, String(i)]));
         out[key] = new IndexedEntries(entries, whole);
         continue;
       }
@@ -147,6 +191,10 @@ function closest(name: string, candidates: string[]): string | undefined {
 function shapeAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): z.ZodRawShape | undefined {
   let s = unwrap(schema);
   for (const p of path) {
+    if (s instanceof z.ZodArray && typeof p === "number") {
+      s = unwrap(s.element as z.ZodTypeAny);
+      continue;
+    }
     if (!(s instanceof z.ZodObject)) return undefined;
     const next = (s.shape as z.ZodRawShape)[String(p)];
     if (!next) return undefined;
@@ -155,56 +203,82 @@ function shapeAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): z.Zo
   return s instanceof z.ZodObject ? (s.shape as z.ZodRawShape) : undefined;
 }
 
+/** A field whose value must not be echoed into logs. */
+const SECRET_FIELD = /key|secret|password|token/i;
+
 /**
  * Loads and validates a config: file < env < overrides. The top-level object is made strict (declare nested
  * objects with .strict() too), so an unknown key — usually a typo — is an error that names it and suggests
- * the right one.
- * Throws ConfigError whose `issues` each start with the field path.
+ * the right one; so is an unknown variable with the env prefix (unless in ENV_READ_ELSEWHERE).
+ * Throws ConfigError whose `issues` each start with the field path (or the unknown variable's name).
  */
 export function loadConfig<S extends z.AnyZodObject>(schema: S, options: LoadConfigOptions): z.output<S> {
   const env = options.env ?? process.env;
+  const docs = { docsPath: options.docsPath ?? "daemons.md#configuration" };
   let fromFile: Record<string, unknown> = {};
   if (options.file) {
     let text: string;
     try {
       text = readFileSync(options.file, "utf8");
     } catch (err) {
-      throw new ConfigError(`cannot read config file ${options.file}`, [`(file): ${(err as Error).message}`]);
+      throw new ConfigError(`cannot read config file ${options.file}`, [`(file): ${(err as Error).message}`], docs);
     }
     try {
       const parsed: unknown = JSON.parse(text);
       if (!isPlainObject(parsed)) throw new Error("top level must be a JSON object");
       fromFile = parsed;
     } catch (err) {
-      throw new ConfigError(`config file ${options.file} is not valid JSON`, [`(file): ${(err as Error).message}`]);
+      throw new ConfigError(`config file ${options.file} is not valid JSON`, [`(file): ${(err as Error).message}`], docs);
     }
   }
-  const merged = deepMerge(
-    deepMerge(fromFile, readEnv(schema.shape as z.ZodRawShape, options.envPrefix, env)),
-    options.overrides ?? {},
-  );
+  const trace: EnvTrace = { read: new Set(), setBy: new Map() };
+  const fromEnv = readEnv(schema.shape as z.ZodRawShape, options.envPrefix, env, trace);
+  const overrides = options.overrides ?? {};
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), overrides);
   const result = schema.strict().safeParse(merged);
-  if (result.success) return result.data;
+
+  // A variable with the prefix that no field reads is a typo, like an unknown key in the file.
+  const prefix = options.envPrefix;
+  const known = [...trace.read].map((n) => n.slice(prefix.length));
+  const issues: string[] = Object.keys(env)
+    .filter((n) => n.startsWith(prefix) && env[n] !== undefined && !trace.read.has(n) && !ENV_READ_ELSEWHERE.has(n))
+    .sort()
+    .map((n) => {
+      const hint = closest(n.slice(prefix.length), known);
+      return `${n}: unknown environment variable${hint ? ` (did you mean ${prefix}${hint}?)` : ""}`;
+    });
+  if (result.success && !issues.length) return result.data;
+
   const where = (path: (string | number)[]): string => {
+    if (path.length === 1 && overrides[String(path[0])] !== undefined) return "given as a command-line option";
+    // The variable that set this field, or the entry or array it is part of.
+    for (let n = path.length; n > 0; n--) {
+      const name = trace.setBy.get(path.slice(0, n).join("."));
+      if (name === undefined) continue;
+      const raw = env[name]!;
+      const shown = SECRET_FIELD.test(String(path[n - 1])) ? ", value hidden" : `=${JSON.stringify(raw.length > 100 ? `${raw.slice(0, 100)}…` : raw)}`;
+      return `from env ${name}${shown}`;
+    }
     // An array entry as a whole is set field by field: PREFIX_MODELS__0__PACKAGE, ...
     const entry = typeof path.at(-1) === "number" ? "__<FIELD>" : "";
-    const sources = [`env ${envName(options.envPrefix, path.map(String))}${entry}`];
+    const sources = [`env ${envName(prefix, path.map(String))}${entry}`];
     if (options.file) sources.unshift(`"${path.join(".")}" in ${options.file}`);
-    return sources.join(" or ");
+    return `set ${sources.join(" or ")}`;
   };
-  const issues = result.error.issues.flatMap((issue) => {
+  for (const issue of result.success ? [] : result.error.issues) {
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
-      const known = Object.keys(shapeAt(schema, issue.path) ?? {});
-      return issue.keys.map((k) => {
+      const fields = Object.keys(shapeAt(schema, issue.path) ?? {});
+      for (const k of issue.keys) {
         const field = [...issue.path, k].join(".");
-        const hint = closest(k, known);
-        return `${field}: unknown field${hint ? ` (did you mean "${[...issue.path, hint].join(".")}"?)` : ""}`;
-      });
+        const hint = closest(k, fields);
+        issues.push(`${field}: unknown field${hint ? ` (did you mean "${[...issue.path, hint].join(".")}"?)` : ""}`);
+      }
+      continue;
     }
     const field = issue.path.join(".") || "(root)";
-    return [`${field}: ${issue.message} (set ${where(issue.path)})`];
-  });
-  throw new ConfigError(`invalid config: ${issues[0]}`, issues, { docsPath: "sdk.md#daemon-config" });
+    issues.push(`${field}: ${issue.message} (${where(issue.path)})`);
+  }
+  throw new ConfigError(`invalid config: ${issues[0]}`, issues, docs);
 }
 
 const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "not a 0x-prefixed 32-byte hex string");

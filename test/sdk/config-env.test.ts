@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { configFields, loadConfig } from "../../sdk/node/config.ts";
+import { loadProviderConfig } from "../../provider/config.ts";
 import { jsonDepth } from "../../sdk/node/server.ts";
 import { ConfigError } from "../../sdk/errors.ts";
 
@@ -48,7 +49,7 @@ describe("sdk/node/config: env for array entries, URL schemes", () => {
 
   it("a bad entry from the env is named with the variable that set it; a skipped index is named too", () => {
     const bad = issues(() => loadConfig(schema, { envPrefix: "T_", env: { T_RPC_URL: "http://x:1", T_MODELS__0__PACKAGE: "p", T_MODELS__0__MODEL_ID: "0x12" } }));
-    expect(bad).to.deep.equal(["models.0.modelId: not a 0x-prefixed 32-byte hex string (set env T_MODELS__0__MODEL_ID)"]);
+    expect(bad).to.deep.equal(['models.0.modelId: not a 0x-prefixed 32-byte hex string (from env T_MODELS__0__MODEL_ID="0x12")']);
     const hole = issues(() => loadConfig(schema, { envPrefix: "T_", env: { T_RPC_URL: "http://x:1", T_MODELS__1__PACKAGE: "p" } }));
     expect(hole[0]).to.match(/^models\.0: Expected object, received null \(set env T_MODELS__0__<FIELD>\)/);
   });
@@ -56,9 +57,42 @@ describe("sdk/node/config: env for array entries, URL schemes", () => {
   it("an RPC URL needs http:// or https://, and says so", () => {
     for (const rpcUrl of ["localhost:8545", "127.0.0.1:8545", "ws://127.0.0.1:8545", "http://", ""]) {
       const got = issues(() => loadConfig(schema, { envPrefix: "T_", env: {}, overrides: { rpcUrl, models: [{ package: "p" }] } }));
-      expect(got[0], rpcUrl).to.equal(`rpcUrl: ${JSON.stringify(rpcUrl)} is not a URL with http:// or https:// in front (e.g. http://127.0.0.1:8545) (set env T_RPC_URL)`);
+      expect(got[0], rpcUrl).to.equal(`rpcUrl: ${JSON.stringify(rpcUrl)} is not a URL with http:// or https:// in front (e.g. http://127.0.0.1:8545) (given as a command-line option)`);
     }
     expect(loadConfig(schema, { envPrefix: "T_", env: {}, overrides: { rpcUrl: "https://user:pw@rpc.example/v2/key", models: [{ package: "p" }] } }).rpcUrl).to.equal("https://user:pw@rpc.example/v2/key");
+  });
+
+  it("a bad value from the env names the variable and shows its value; one from the file names the file", () => {
+    const s = z.object({ intervalMs: z.number().int().default(1000), confirmations: z.number().int().default(0), privateKey: configFields.hex32.optional() });
+    const f = file({ confirmations: "two" });
+    const got = issues(() => loadConfig(s, { envPrefix: "T_", file: f, env: { T_INTERVAL_MS: "abc", T_PRIVATE_KEY: "0x1234" } }));
+    expect(got).to.deep.equal([
+      'intervalMs: Expected number, received string (from env T_INTERVAL_MS="abc")',
+      `confirmations: Expected number, received string (set "confirmations" in ${f} or env T_CONFIRMATIONS)`,
+      "privateKey: not a 0x-prefixed 32-byte hex string (from env T_PRIVATE_KEY, value hidden)",
+    ]);
+    const flag = issues(() => loadConfig(s, { envPrefix: "T_", file: f, env: { T_CONFIRMATIONS: "1" }, overrides: { intervalMs: 1.5 } }));
+    expect(flag).to.deep.equal(["intervalMs: Expected integer, received float (given as a command-line option)"]);
+  });
+
+  it("an unknown variable with the prefix is an error suggesting the right name; variables read elsewhere are not", () => {
+    const base = { T_RPC_URL: "http://x:1", T_MODELS__0__PACKAGE: "p" };
+    const got = issues(() => loadConfig(schema, { envPrefix: "T_", env: { ...base, T_TAGZ: "a", T_MODELS__0__PAKAGE: "q", T_ZZZZZZZZZZZZ: "1" } }));
+    expect(got).to.deep.equal([
+      "T_MODELS__0__PAKAGE: unknown environment variable (did you mean T_MODELS__0__PACKAGE?)",
+      "T_TAGZ: unknown environment variable (did you mean T_TAGS?)",
+      "T_ZZZZZZZZZZZZ: unknown environment variable",
+    ]);
+    const env = { OZK_PROVIDER_RPC_URL: "http://x:1", OZK_PROVIDER_PRIVATE_KEY: ID, OZK_PROVIDER_DEPLOYMENT: "localhost", OZK_PROVIDER_MODELS__0__PACKAGE: "p" };
+    const provider = issues(() => loadProviderConfig({ env: { ...env, OZK_PROVIDER_CONFIRMATONS: "3" } }));
+    expect(provider).to.deep.equal(["OZK_PROVIDER_CONFIRMATONS: unknown environment variable (did you mean OZK_PROVIDER_CONFIRMATIONS?)"]);
+    const ok = loadProviderConfig({ env: { ...env, OZK_PROVIDER_CONFIG: "p.json", OZK_PROVER_BACKEND: "native", OZK_DEBUG: "1", OZK_PTAU: "x.ptau" } });
+    expect(ok.models).to.deep.equal([{ package: "p" }]);
+  });
+
+  it("an unknown key inside an array entry suggests the right one", () => {
+    const f = file({ rpcUrl: "http://x:1", models: [{ package: "a" }, { pakage: "b" }] });
+    expect(issues(() => loadConfig(schema, { envPrefix: "T_", file: f, env: {} }))).to.include('models.1.pakage: unknown field (did you mean "models.1.package"?)');
   });
 
   it("jsonDepth counts nesting outside strings", () => {
