@@ -102,7 +102,7 @@ describe("e2e: exit codes of the daemons as processes", function () {
       expect(e.stderr).to.contain(`models.0.package: cannot load the model package ${missing}: no such folder`);
     }
     expect(envModelId.code, envModelId.stderr).to.equal(2);
-    expect(envModelId.stderr).to.match(/models\.0\.modelId: not a 0x-prefixed 32-byte hex string \(set .*env OZK_PROVIDER_MODELS__0__MODEL_ID\)/);
+    expect(envModelId.stderr).to.contain(`models.0.modelId: not a 0x-prefixed 32-byte hex string (from env OZK_PROVIDER_MODELS__0__MODEL_ID="0x12")`);
   });
 
   it("a port already in use exits 2 naming the port, for the provider and the prover service; env array entries are read", async () => {
