@@ -18,7 +18,8 @@ export interface JobState {
 }
 
 /** Statuses of a job still to be claimed: `pending` (to try, when due) and `waiting-stake` (its bond is not covered). */
-export const isQueued = (j: JobState): boolean => j.status === "pending" || j.status === "waiting-stake";
+export const QUEUED_STATUSES: readonly string[] = ["pending", "waiting-stake"];
+export const isQueued = (j: JobState): boolean => QUEUED_STATUSES.includes(j.status);
 
 /** Whether a queued job may be tried now (its backoff has passed). */
 export const isDue = (j: JobState, now = Date.now()): boolean => j.retryAt === undefined || j.retryAt <= now;

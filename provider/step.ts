@@ -20,10 +20,11 @@ import { ClaimStatus, RequestStatus, claimIdOf, claimStatusName, hashAnswer, ran
 import { ensureCommitted, hasPendingTransactions, isolated, readClaims, readRegistry, sendClaims, settlementGas, withdrawCredits, type DaemonBase } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import type { RemoteProver } from "../runtime/models.ts";
+import type { Store } from "../sdk/node/store.ts";
 import { answerChallenge, type ProofTasks } from "./proving.ts";
 import { clientJobId, inputKey } from "./keys.ts";
 import type { ProviderConfig } from "./config.ts";
-import { classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "./jobs.ts";
+import { QUEUED_STATUSES, classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "./jobs.ts";
 import { stakeForQueue, type StakeBudget } from "./stake.ts";
 
 export interface ProviderContext extends DaemonBase {
@@ -112,7 +113,7 @@ export async function step(ctx: ProviderContext): Promise<void> {
   const round: Round = { bondOf, budget: await stakeForQueue(ctx, plan) };
   await syncEvents(ctx);
   const submitUntil = Date.now() + SUBMIT_BUDGET_MS;
-  for (const [, job] of ctx.store.entries<Job>("job/")) {
+  for (const [, job] of queuedJobs(ctx.store)) {
     if (ctx.signal.aborted) return;
     if (Date.now() > submitUntil) {
       ctx.logger.debug("this step's time for submissions is up: the other queued jobs are taken in the next steps");
@@ -122,12 +123,26 @@ export async function step(ctx: ProviderContext): Promise<void> {
     if (job.status === "waiting-stake" && round.budget.free < (job.answer ? BigInt(job.answer.bond) : await round.bondOf(job.modelId))) continue;
     if (isQueued(job) && isDue(job)) await isolated(ctx, { jobId: job.jobId }, () => submitJob(ctx, job, round));
   }
-  for (const [, claim] of ctx.store.entries<OwnClaim>("claim/")) {
+  for (const [, claim] of openClaims(ctx.store)) {
     if (ctx.signal.aborted) return;
     // An unprovable claim is still followed: it settles (slashed) or, after a reorg, vanishes and is resubmitted.
-    if (claim.status !== "settled") await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
+    await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
   }
   await withdrawCredits(ctx);
+}
+
+/**
+ * The jobs still to be claimed, in key order. Read by status (Store.entriesByStatus): claimed jobs, which only grow
+ * (thousands in a soak, each with its input), are neither read nor decoded, so a step's synchronous work, during which
+ * GET /jobs/:id and POST /infer wait, follows the queue and not the provider's history.
+ */
+export function queuedJobs(store: Store): Array<[string, Job]> {
+  return store.entriesByStatus<Job>("job/", QUEUED_STATUSES);
+}
+
+/** This provider's claims not yet seen settled, in key order (by status too, as queuedJobs). */
+export function openClaims(store: Store): Array<[string, OwnClaim]> {
+  return store.entriesByStatus<OwnClaim>("claim/", ["settled"], { not: true });
 }
 
 /** The largest bond one claim of a served model needs. */
@@ -148,8 +163,8 @@ async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
 /** The bonds of every queued job: a request's answer's bond once fixed, else its model's. */
 async function queuedBonds(ctx: ProviderContext, bondOf: Round["bondOf"]): Promise<bigint> {
   let sum = 0n;
-  for (const [, job] of ctx.store.entries<Job>("job/")) {
-    if (isQueued(job)) sum += job.answer ? BigInt(job.answer.bond) : await bondOf(job.modelId);
+  for (const [, job] of queuedJobs(ctx.store)) {
+    sum += job.answer ? BigInt(job.answer.bond) : await bondOf(job.modelId);
   }
   return sum;
 }
@@ -157,7 +172,7 @@ async function queuedBonds(ctx: ProviderContext, bondOf: Round["bondOf"]): Promi
 /** The bonds of this provider's claims not yet seen settled (as the store has them: at most a step behind the chain). */
 function lockedBonds(ctx: ProviderContext): bigint {
   let sum = 0n;
-  for (const [, c] of ctx.store.entries<OwnClaim>("claim/")) if (c.status !== "settled") sum += BigInt(c.claim.bond);
+  for (const [, c] of openClaims(ctx.store)) sum += BigInt(c.claim.bond);
   return sum;
 }
 
@@ -168,9 +183,7 @@ function watchJobs(ctx: ProviderContext): void {
   watched.add(ctx.store);
   ctx.metrics.gauge("jobs", "Jobs by status", ["status"] as const, (g) => {
     g.reset();
-    const by = new Map<string, number>();
-    for (const [, job] of ctx.store.entries<Job>("job/")) by.set(job.status, (by.get(job.status) ?? 0) + 1);
-    for (const [status, n] of by) g.set({ status }, n);
+    for (const [status, n] of ctx.store.countByStatus("job/")) g.set({ status }, n);
   });
 }
 
@@ -265,7 +278,7 @@ function jobOfClaim(ctx: ProviderContext, claim: { modelId: Hex; inputHash: bigi
   if (claim.requestId !== 0n) return open(ctx.store.get<Job>(`job/req-${claim.requestId}`));
   const modelId = claim.modelId.toLowerCase();
   const inputHash = claim.inputHash.toString();
-  for (const [, j] of ctx.store.entries<Job>("job/job-")) {
+  for (const [, j] of ctx.store.entriesByStatus<Job>("job/job-", ["claimed", "refused"], { not: true })) {
     if (j.modelId === modelId && j.inputHash === inputHash && open(j)) return j;
   }
   return undefined;

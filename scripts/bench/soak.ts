@@ -97,6 +97,8 @@ export interface SoakResult {
   jobs: Record<Who, { posted: number; accepted: number; rejected: number; rejectedBy: Record<string, number>; throttled: number; claimed: number; lost: number }>;
   /** Accepted jobs by the status GET /jobs/:id reports after the drain (a claimed job should say "claimed"). */
   jobStatus: Record<Who, Record<string, number>>;
+  /** Time to an answer of those GET /jobs/:id polls (16 at a time; retries included), by provider. */
+  jobPollMs: Record<Who, Stats>;
   acceptToClaimMs: Stats;
   honest: { claims: number; slashed: number; bondLost: string; challengedByChallenger: number };
   cheater: { claims: number; wrong: number; wrongSlashed: number; wrongNotSlashed: number; correctSlashed: number };
@@ -710,10 +712,19 @@ export async function soak(argv: string[]): Promise<SoakResult> {
     clearInterval(progress);
     const drainSeconds = (performance.now() - drainStart) / 1000;
     // What a client polling GET /jobs/:id is told about each accepted job at the end.
+    // A poll not answered in 10 s is tried twice more before the job counts as unreachable; the time to an answer is
+    // kept, so a slow provider shows there rather than as a dead one.
     const jobStatus: Record<Who, Record<string, number>> = { honest: {}, cheater: {} };
+    const pollMs: Record<Who, number[]> = { honest: [], cheater: [] };
     for (let i = 0; i < posted.length; i += 16) {
       await Promise.all(posted.slice(i, i + 16).map(async (p) => {
-        const res = await fetch(`http://127.0.0.1:${ports[p.who]}/jobs/${encodeURIComponent(p.jobId)}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+        const asked = performance.now();
+        let res: Response | undefined;
+        for (let attempt = 0; attempt < 3 && !res; attempt++) {
+          if (attempt > 0) await sleep(1000);
+          res = await fetch(`http://127.0.0.1:${ports[p.who]}/jobs/${encodeURIComponent(p.jobId)}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+        }
+        if (res) pollMs[p.who].push(performance.now() - asked);
         const job = res ? ((await res.json().catch(() => ({}))) as { status?: string; claimId?: string }) : {};
         const key = !res ? "unreachable" : res.status !== 200 ? `HTTP ${res.status}` : `${job.status ?? "?"}${job.status === "claimed" && !job.claimId ? " (no claimId)" : ""}`;
         jobStatus[p.who][key] = (jobStatus[p.who][key] ?? 0) + 1;
@@ -807,6 +818,7 @@ export async function soak(argv: string[]): Promise<SoakResult> {
       claims: { total: seen.size, perMinute: claimsDuringChaos / (chaosSeconds / 60), honest: honestClaims.length, cheater: cheaterClaims.length, other: seen.size - honestClaims.length - cheaterClaims.length, byStatus },
       jobs,
       jobStatus,
+      jobPollMs: { honest: stats(pollMs.honest), cheater: stats(pollMs.cheater) },
       acceptToClaimMs: stats(latencies),
       honest: { claims: honestClaims.length, slashed: honestSlashed.length, bondLost: honestSlashed.reduce((s, c) => s + c.claim.bond, 0n).toString(), challengedByChallenger },
       cheater: { claims: cheaterClaims.length, wrong, wrongSlashed, wrongNotSlashed: wrong - wrongSlashed, correctSlashed },
@@ -885,6 +897,7 @@ export function soakMarkdown(r: SoakResult): string {
     `| jobs posted / accepted / claimed / lost, cheater | ${j.cheater.posted} / ${j.cheater.accepted} / ${j.cheater.claimed} / ${j.cheater.lost} |`,
     `| posts refused (daemon down or busy), honest / cheater | ${j.honest.rejected} / ${j.cheater.rejected} (${fmtCounts(j.honest.rejectedBy)} / ${fmtCounts(j.cheater.rejectedBy)}) |`,
     `| GET /jobs/:id after the drain, honest / cheater | ${fmtCounts(r.jobStatus.honest)} / ${fmtCounts(r.jobStatus.cheater)} |`,
+    `| GET /jobs/:id time to answer, median / max, honest / cheater | ${ms(r.jobPollMs.honest.median)} / ${ms(r.jobPollMs.honest.max)} / ${ms(r.jobPollMs.cheater.median)} / ${ms(r.jobPollMs.cheater.max)} |`,
     `| posts held back (backlog), honest / cheater | ${j.honest.throttled} / ${j.cheater.throttled} |`,
     `| accepted → claim on chain, median / p95 / max | ${ms(r.acceptToClaimMs.median)} / ${ms(r.acceptToClaimMs.p95)} / ${ms(r.acceptToClaimMs.max)} |`,
     `| honest claims slashed / honest bond lost | ${r.honest.slashed} / ${fmtToken(BigInt(r.honest.bondLost))} |`,

@@ -13,13 +13,22 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? { $bigint: v.toString() } : v));
 }
 
+/**
+ * Reads toJson's text back. A reviver makes JSON.parse several times slower (a job row of 784 input strings: about
+ * 0.5 ms against 0.07), so text with no `"$bigint"` key (toJson writes that key only for a bigint, and never escapes
+ * it) is parsed without one.
+ */
 export function fromJson<T = unknown>(text: string): T {
+  if (!text.includes('"$bigint"')) return JSON.parse(text) as T;
   return JSON.parse(text, (_k, v: unknown) =>
     typeof v === "object" && v !== null && typeof (v as { $bigint?: unknown }).$bigint === "string" && Object.keys(v).length === 1
       ? BigInt((v as { $bigint: string }).$bigint)
       : v,
   ) as T;
 }
+
+/** The indexed expression: a row's `status` field (NULL when its value has none). Queries must spell it the same. */
+const STATUS = "json_extract(value, '$.status')";
 
 export class Store {
   readonly db: DatabaseSync;
@@ -38,6 +47,9 @@ export class Store {
     this.db.exec("PRAGMA foreign_keys = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS _migrations (scope TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (scope, version))`);
     this.db.exec(`CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL)`);
+    // Rows by their `status` field, so that a daemon's step finds its open jobs and claims without decoding the
+    // settled ones, which only grow (entriesByStatus).
+    this.db.exec(`CREATE INDEX IF NOT EXISTS kv_status ON kv (${STATUS}, key)`);
   }
 
   /** Applies the migrations of `scope` not yet applied (version = index + 1). Returns how many ran. */
@@ -103,6 +115,28 @@ export class Store {
       .prepare("SELECT key, value FROM kv WHERE key >= ? AND key < ? ORDER BY key")
       .all(prefix, prefix + "\uffff") as Array<{ key: string; value: string }>;
     return rows.map((r) => [r.key, fromJson<T>(r.value)]);
+  }
+
+  /**
+   * Keys starting with `prefix` whose value's `status` field is one of `statuses` (or, with `not`, is none of them
+   * or absent), with values, in key order. Only the matching rows are read and decoded (index kv_status): a step
+   * that looks for open work does not pay for the history next to it.
+   */
+  entriesByStatus<T = unknown>(prefix: string, statuses: readonly string[], opts: { not?: boolean } = {}): Array<[string, T]> {
+    const marks = statuses.map(() => "?").join(", ");
+    const test = opts.not ? `(${STATUS} IS NULL OR ${STATUS} NOT IN (${marks}))` : `${STATUS} IN (${marks})`;
+    const rows = this.db
+      .prepare(`SELECT key, value FROM kv INDEXED BY kv_status WHERE ${test} AND key >= ? AND key < ? ORDER BY key`)
+      .all(...statuses, prefix, prefix + "\uffff") as Array<{ key: string; value: string }>;
+    return rows.map((r) => [r.key, fromJson<T>(r.value)]);
+  }
+
+  /** How many rows under `prefix` have each `status` value (absent: not counted), without decoding a row. */
+  countByStatus(prefix: string): Map<string, number> {
+    const rows = this.db
+      .prepare(`SELECT ${STATUS} AS status, COUNT(*) AS n FROM kv INDEXED BY kv_status WHERE ${STATUS} IS NOT NULL AND key >= ? AND key < ? GROUP BY ${STATUS}`)
+      .all(prefix, prefix + "\uffff") as Array<{ status: unknown; n: number }>;
+    return new Map(rows.map((r) => [String(r.status), r.n]));
   }
 
   close(): void {

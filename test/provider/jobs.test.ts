@@ -4,6 +4,8 @@ import { expect } from "chai";
 import { FatalError, RetryableError } from "../../sdk/errors.ts";
 import { classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "../../provider/jobs.ts";
 import { stakeLevels } from "../../provider/stake.ts";
+import { openClaims, queuedJobs } from "../../provider/step.ts";
+import { Store } from "../../sdk/node/store.ts";
 
 const revert = (reason: string, fn = "submitClaim") => new FatalError(`simulation of ${fn} failed: ${reason}`, { meta: { reason } });
 
@@ -57,5 +59,35 @@ describe("provider: jobs and stake for the queue", () => {
     expect(stakeLevels({ ...plan, queued: 200n * bond, cap: 10n * bond, locked: 7n * bond })).to.deep.equal({ need: 3n * bond, topUpTo: 3n * bond });
     // Everything the cap allows is locked: nothing is staked.
     expect(stakeLevels({ ...plan, queued: 2n * bond, cap: 3n * bond, locked: 3n * bond })).to.deep.equal({ need: 0n, topUpTo: 0n });
+  });
+
+  it("a step's look for queued jobs and open claims reads those rows only, not the claimed and settled history", () => {
+    // Thousands of claimed jobs (each with its input) were decoded at every step, twice: seconds of a blocked event
+    // loop on a soak's store, during which GET /jobs/:id went unanswered. Count the rows the store hands back.
+    const s = new Store(":memory:");
+    const input = Array.from({ length: 784 }, (_, i) => String(i));
+    for (let i = 0; i < 500; i++) {
+      s.set(`job/job-${String(i).padStart(4, "0")}`, { jobId: `job-${i}`, status: "claimed", values: input, claimId: `0x${i}` });
+      s.set(`claim/0x${i}`, { claimId: `0x${i}`, status: "settled", claim: { bond: "10" } });
+    }
+    s.set("job/job-0100a", { jobId: "q1", status: "pending", values: input });
+    s.set("job/job-0200a", { jobId: "q2", status: "waiting-stake", values: input });
+    s.set("job/job-0300a", { jobId: "f", status: "failed", values: input });
+    s.set("claim/0xopen", { claimId: "0xopen", status: "live", claim: { bond: "10" } });
+    let rows = 0;
+    const prepare = s.db.prepare.bind(s.db);
+    s.db.prepare = ((sql: string) => {
+      const st = prepare(sql);
+      const all = st.all.bind(st);
+      st.all = ((...a: Parameters<typeof all>) => {
+        const out = all(...a);
+        rows += out.filter((r) => "value" in (r as object)).length;
+        return out;
+      }) as typeof st.all;
+      return st;
+    }) as typeof s.db.prepare;
+    expect(queuedJobs(s).map(([, j]) => j.jobId)).to.deep.equal(["q1", "q2"]);
+    expect(openClaims(s).map(([, c]) => c.claimId)).to.deep.equal(["0xopen"]);
+    expect(rows).to.equal(3);
   });
 });

@@ -38,6 +38,22 @@ describe("sdk/node/store", () => {
     expect(s.get("cursor/x")).to.equal(undefined);
   });
 
+  it("finds rows by their status field, in key order, and counts them by status", () => {
+    const s = new Store(":memory:");
+    s.set("job/c", { status: "pending", n: 3n });
+    s.set("job/a", { status: "claimed" });
+    s.set("job/b", { status: "waiting-stake" });
+    s.set("job/d", { other: 1 });
+    s.set("jobs", { status: "pending" });
+    s.set("claim/a", { status: "pending" });
+    expect(s.entriesByStatus("job/", ["pending", "waiting-stake"])).to.deep.equal([["job/b", { status: "waiting-stake" }], ["job/c", { status: "pending", n: 3n }]]);
+    expect(s.entriesByStatus("job/", ["claimed"], { not: true }).map(([k]) => k)).to.deep.equal(["job/b", "job/c", "job/d"]);
+    expect([...s.countByStatus("job/")].sort()).to.deep.equal([["claimed", 1], ["pending", 1], ["waiting-stake", 1]]);
+    s.set("job/c", { status: "claimed" });
+    expect(s.entriesByStatus("job/", ["pending"])).to.deep.equal([]);
+    expect(s.countByStatus("job/").get("claimed")).to.equal(2);
+  });
+
   it("rolls back a failed transaction", () => {
     const s = new Store(":memory:");
     s.set("n", 1);
