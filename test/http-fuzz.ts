@@ -2,20 +2,11 @@
 // socket (malformed request lines and headers, bad percent-encoding, wrong JSON types, invalid JSON, bodies
 // over the limit, slow clients), generated from a seeded PRNG so a failing case can be replayed.
 import { connect } from "node:net";
+import { mulberry32 } from "../scripts/lib/random.ts";
 
 export type Rng = () => number;
 
-/** mulberry32: a small, fast, seedable PRNG (the same seed gives the same cases on every machine). */
-export function prng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng: (seed: number) => Rng = mulberry32;
 
 /** A seed per endpoint, so each endpoint's cases do not depend on which others run. */
 export function seedFor(seed: number, name: string): number {

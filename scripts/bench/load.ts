@@ -8,6 +8,7 @@
 // settings (stakeTarget five bonds) and tokens for every bond; it must stake for the queue as it grows. Figures:
 // claims, failed jobs, seconds from the first POST until every job is claimed (or failed), claims per minute.
 // Usage: tsx scripts/bench/load.ts --out bench-results/load.json [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs]
+import { pool } from "../lib/random.ts";
 import { erc20Abi, type Address, type Hex } from "viem";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
@@ -65,19 +66,6 @@ function counterByLabel(text: string, name: string, label = ""): Record<string, 
 }
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
-/** Runs `fn` over `items` with at most `parallel` calls in flight; results in the items' order. */
-async function pool<T, R>(items: readonly T[], parallel: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-  return out;
-}
 
 /** B distinct jobs, `parallel` posted at a time, to a provider with the default stake settings and tokens for every bond. */
 export async function benchBurst(o: { jobs: number; parallel?: number; log?: (s: string) => void }): Promise<BurstResult> {

@@ -17,6 +17,7 @@
 // bench-results/soak.md and the soak section of docs/benchmarks.md; exits 1 when a goal is missed.
 // Usage: npm run bench -- soak [--minutes 30] [--rate 120] [--seed 1] [--challenge-window 60] [--proof-window 90]
 //        [--cheat-share 0.25] [--wrong-rate 0.3] [--max-backlog 100]   (or: npx tsx scripts/bench/soak.ts ...)
+import { mulberry32 } from "../lib/random.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -137,17 +138,7 @@ function parseOptions(argv: string[]): SoakOptions {
   };
 }
 
-/** mulberry32: a seeded generator, so a run's schedule of faults is reproducible (not its timing). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const between = (rand: () => number, [lo, hi]: [number, number]): number => lo + (hi - lo) * rand();
 

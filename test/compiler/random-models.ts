@@ -1,17 +1,9 @@
 // Seeded random FloatModels and inputs for the compiler and circuit property tests.
 import type { FloatModel, Layer } from "../../circuits/ir/ir.ts";
+import { mulberry32 } from "../../scripts/lib/random.ts";
 
-/** mulberry32: a small deterministic PRNG, so every failing case can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so every failing case can be replayed from its seed. */
+export const rng = mulberry32;
 
 const randArray = (r: () => number, n: number, mag: number): Float32Array => Float32Array.from({ length: n }, () => (r() * 2 - 1) * mag);
 

@@ -154,19 +154,7 @@ export async function getJob(url: string, jobId: string): Promise<{ jobId: strin
   return (await res.json()) as { jobId: string; status: string; reason?: string; claimId?: Hex };
 }
 
-/** Runs `fn` over `items` with at most `parallel` calls in flight; results in the items' order. */
-export async function pool<T, R>(items: readonly T[], parallel: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
-  return out;
-}
+export { pool } from "../../scripts/lib/random.ts";
 
 export interface TxAnswerFault {
   url: string;
