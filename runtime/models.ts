@@ -14,7 +14,7 @@ import type { Logger } from "../sdk/node/logger.ts";
 import { sleep } from "../sdk/node/retry.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { selectBackend } from "../prover/backends/index.ts";
-import type { ProverClient } from "../prover/service/client.ts";
+import { ProverResponseTooLargeError, type ProverClient } from "../prover/service/client.ts";
 import type { Job } from "../prover/service/jobs.ts";
 import { proveWithPackage } from "../prover/prove.ts";
 import { assertProofValid, packageVerificationKey } from "../prover/verify.ts";
@@ -117,7 +117,8 @@ export function claimSignals(model: ServedModel, values: readonly bigint[], outp
  * result here: the signals must be this claim's and the proof must verify under the package's key.
  * Every wait is bounded: by `timeoutMs` from the start, by `bounds.giveUpAt`, and by `stallMs` without any
  * answer from the service (refused connections, requests that hang). A job the service no longer knows, a
- * refused or failed job and a bad proof end the wait at once. Each of these is a RemoteProverError naming why.
+ * refused or failed job, an answer over the client's maxBodyBytes and a bad proof end the wait at once. Each of
+ * these is a RemoteProverError naming why.
  */
 async function proveRemote(model: ServedModel, values: readonly bigint[], outputs: bigint[], remote: RemoteProver, jobId: string, bounds: ProveBounds) {
   const t0 = performance.now();
@@ -147,6 +148,8 @@ async function proveRemote(model: ServedModel, values: readonly bigint[], output
       lastAnswer = Date.now();
       return out;
     } catch (err) {
+      // An answer too large to read is no proof, and the next one would be the same: given up at once.
+      if (err instanceof ProverResponseTooLargeError) throw new RemoteProverError("bad-proof", `prover service answered job ${jobId} with too large a body: ${errorSummary(err)}`, { cause: err });
       if (!(err instanceof RetryableError)) {
         throw new RemoteProverError("refused", `prover service refused job ${jobId}: ${errorSummary(err)}`, { cause: err });
       }

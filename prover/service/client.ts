@@ -8,6 +8,54 @@ export interface ProverClientOptions {
   url: string;
   /** Per-request timeout (ms, default 10 000). */
   timeoutMs?: number;
+  /**
+   * Largest response body read (bytes, default 4 MiB; a job with its proof is a few KB). A larger one is not read
+   * further: the request is aborted and the call throws a ProverResponseTooLargeError.
+   */
+  maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The service answered with a body over the client's maxBodyBytes: a broken or hostile service, not one to wait for. */
+export class ProverResponseTooLargeError extends FatalError {
+  override name = "ProverResponseTooLargeError";
+}
+
+/**
+ * Reads a JSON body of at most `maxBytes`: a declared length over it is refused before any byte is read, and the
+ * stream is cancelled as soon as the bytes read pass it, so a huge answer costs neither memory nor a long parse.
+ * A body that is not JSON reads as undefined.
+ */
+async function readJsonBody(res: Response, maxBytes: number, url: string, abort: () => void): Promise<unknown> {
+  const tooLarge = (): ProverResponseTooLargeError => {
+    abort();
+    return new ProverResponseTooLargeError(`prover service at ${url} answered with a body over ${maxBytes} bytes (the client's maxBodyBytes): not read further`);
+  };
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return undefined;
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Per call: a shorter timeout than the client's (a caller bounded by a deadline), and a signal to abort it. */
@@ -25,18 +73,17 @@ export class ProverClient {
 
   private async call(path: string, init?: RequestInit, opts: CallOptions = {}): Promise<{ status: number; body: unknown }> {
     const timeoutMs = opts.timeoutMs ?? this.o.timeoutMs ?? 10_000;
-    const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const ours = new AbortController();
+    const signal = AbortSignal.any([ours.signal, AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])]);
     let res: Response;
     let body: unknown;
     try {
       res = await fetch(this.o.url.replace(/\/$/, "") + path, { ...init, signal });
       // The body is read under the same timeout: a service that sends headers and then nothing is as silent as one
-      // that sends nothing.
-      body = (await res.json().catch((err: unknown) => {
-        if (signal.aborted) throw err;
-        return undefined;
-      })) as unknown;
+      // that sends nothing. It is read up to maxBodyBytes only.
+      body = await readJsonBody(res, this.o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, this.o.url, () => ours.abort());
     } catch (err) {
+      if (err instanceof ProverResponseTooLargeError) throw err;
       const timedOut = signal.aborted && !opts.signal?.aborted;
       throw new RetryableError(timedOut ? `prover service at ${this.o.url} did not answer within ${timeoutMs} ms` : `prover service unreachable at ${this.o.url}`, { cause: err, meta: { timedOut } });
     }

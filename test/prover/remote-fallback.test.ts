@@ -7,7 +7,8 @@ import { resolve } from "node:path";
 import type { Hex } from "viem";
 import { loadPackage } from "../../circuits/compiler/package.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
-import { ProverClient } from "../../prover/service/client.ts";
+import { ProverClient, ProverResponseTooLargeError } from "../../prover/service/client.ts";
+import { createSpyLogger } from "../../sdk/node/logger.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { RemoteProverError, proveOutputs, type RemoteProver, type ServedModel } from "../../runtime/models.ts";
 
@@ -30,6 +31,25 @@ const taking = (onGet: (res: ServerResponse, id: string) => void): Handler => (r
   if (req.method === "POST") return json(res, 202, job((JSON.parse(body) as { id: string }).id, "queued"));
   onGet(res, decodeURIComponent(req.url!.split("/").pop()!));
 };
+
+/** Answers with a "running" job padded to `mb` MiB, streamed in 1 MiB chunks with no content-length (so only a
+ *  limit on the bytes read stops a reader). */
+function hugeJob(res: ServerResponse, id: string, mb: number): void {
+  const head = JSON.stringify(job(id, "running")).slice(0, -1) + ',"pad":"';
+  const chunk = Buffer.alloc(1024 * 1024, "x");
+  res.on("error", () => undefined);
+  res.writeHead(200, { "content-type": "application/json" });
+  res.write(head);
+  let sent = 0;
+  const more = (): void => {
+    while (sent < mb && !res.destroyed) {
+      sent++;
+      if (!res.write(chunk)) return void res.once("drain", more);
+    }
+    if (!res.destroyed) res.end('"}');
+  };
+  more();
+}
 
 describe("proveOutputs on a prover service: every wait is bounded", function () {
   const pkg = loadPackage(resolve("models/mnist-mlp"));
@@ -85,6 +105,40 @@ describe("proveOutputs on a prover service: every wait is bounded", function () 
     const s = await fakeService(taking((res, id) => json(res, 200, job(id, "running"))));
     servers.push(s.server);
     expect(await reasonOf(remote(s.url, { timeoutMs: 1_500 }))).to.equal("timeout");
+  });
+
+  it("a service that answers a poll with a 64 MiB body: the client stops reading at its limit, the heap stays small", async () => {
+    const s = await fakeService(taking((res, id) => hugeJob(res, id, 64)));
+    servers.push(s.server);
+    const client = new ProverClient({ url: s.url, timeoutMs: 60_000 });
+    const before = process.memoryUsage().heapUsed;
+    let peak = before;
+    const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 5);
+    let caught: unknown;
+    try {
+      const got = await client.get("claim-3");
+      peak = Math.max(peak, process.memoryUsage().heapUsed);
+      expect(got?.status).to.equal("running"); // kept alive until the heap is read
+    } catch (err) {
+      caught = err;
+    } finally {
+      clearInterval(sample);
+    }
+    expect(caught).to.be.instanceOf(ProverResponseTooLargeError);
+    expect(peak - before).to.be.below(32 * 1024 * 1024);
+  });
+
+  it("with the local fallback, a service that answers polls with 64 MiB bodies: proved here at once, the reason logged", async function () {
+    this.timeout(120_000); // a local proof on a loaded machine; a client reading the whole bodies polls until timeoutMs
+    const s = await fakeService(taking((res, id) => hugeJob(res, id, 64)));
+    servers.push(s.server);
+    const spy = createSpyLogger();
+    const proved = await proveOutputs(model, values, outputs, spy.logger, { remote: remote(s.url, { fallbackLocal: true, stallMs: 60_000 }), jobId: "claim-4" });
+    expect(proved.backend).to.not.match(/^service:/);
+    expect(proved.fallback?.reason).to.equal("bad-proof");
+    expect(proved.fallback?.error).to.match(/maxBodyBytes/);
+    const warned = spy.find(/prover service did not deliver a valid proof/);
+    expect(warned?.reason).to.equal("bad-proof");
   });
 
   it("with the local fallback, a service still running when a local proof must start: proved here, the reason given", async () => {
