@@ -6,7 +6,7 @@ import type { Hex } from "viem";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import type { ServedModel } from "../runtime/models.ts";
 import { HttpError, type Route } from "../sdk/node/server.ts";
-import { addJob, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
+import { QueueFullError, addJob, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 
 const INFER_SHAPE = 'a JSON object {"model": name or modelId, "input": [numbers] or "quantized": ["integers"], "tag"?: string}';
 const MAX_TAG = 256;
@@ -72,7 +72,12 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
         if (funds && !funds.ok) {
           throw new HttpError(503, `this provider cannot cover a bond now (needs ${funds.need}, short ${funds.shortfall}); try later or another provider`);
         }
-        return { status: 202, body: addJob(ctx, model.modelId, values, tag) };
+        try {
+          return { status: 202, body: addJob(ctx, model.modelId, values, tag, { maxQueued: ctx.config.maxQueuedJobs }) };
+        } catch (err) {
+          if (err instanceof QueueFullError) throw new HttpError(429, err.shortMessage);
+          throw err;
+        }
       },
     },
     {

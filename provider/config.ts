@@ -28,6 +28,12 @@ export const providerConfigSchema = z
      * are queued (0: no cap but the tokens held). Jobs beyond it wait until settled claims free their bonds.
      */
     stakeCap: amount.default(0n),
+    /**
+     * The most client jobs (POST /infer) queued at once; past it /infer answers 429 until some are claimed, so one
+     * client cannot grow the job store (and the stake the queue asks for) without bound. On-chain requests are not
+     * counted.
+     */
+    maxQueuedJobs: z.number().int().positive().default(10_000),
     /** SQLite file for jobs, claims and the event cursor. */
     store: z.string().default(".ozk/provider.sqlite"),
     /** Port for /healthz, /metrics and the inference API (0 picks a free one). */

@@ -12,7 +12,7 @@
 // is the job's claim, and a job is never sent again while a transaction of ours is still unmined.
 import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
-import { FatalError, errorSummary } from "../sdk/errors.ts";
+import { FatalError, OzkError, errorSummary } from "../sdk/errors.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { outputHash } from "../sdk/signals.ts";
@@ -56,6 +56,8 @@ export interface Job {
   values: string[];
   inputHash: string;
   requestId: string;
+  /** A request's expiry (unix seconds, from its InferenceRequested event; absent in stores written before it was kept). */
+  expiry?: string;
   /**
    * pending: to claim (a request: to commit, then reveal once the commitment is a block old), when `retryAt` has
    * passed; waiting-stake: to claim once free stake covers its bond; claimed: its claim is recorded and sent (or
@@ -113,7 +115,7 @@ export async function step(ctx: ProviderContext): Promise<void> {
   const round: Round = { bondOf, budget: await stakeForQueue(ctx, plan) };
   await syncEvents(ctx);
   const submitUntil = Date.now() + SUBMIT_BUDGET_MS;
-  for (const [, job] of queuedJobs(ctx.store)) {
+  for (const [, job] of byPriority(queuedJobs(ctx.store))) {
     if (ctx.signal.aborted) return;
     if (Date.now() > submitUntil) {
       ctx.logger.debug("this step's time for submissions is up: the other queued jobs are taken in the next steps");
@@ -140,6 +142,21 @@ export function queuedJobs(store: Store): Array<[string, Job]> {
   return store.entriesByStatus<Job>("job/", QUEUED_STATUSES);
 }
 
+/**
+ * The order in which queued jobs get free stake and are sent: on-chain requests first (they pay a fee and expire:
+ * a request passed over for free client jobs expires unanswered and the consumer takes the fee back), soonest
+ * expiry first (a request whose expiry the store does not know after those that it does), then client jobs, each
+ * group in key order. Client jobs sort before requests in key order (`job/job-…` < `job/req-…`), so without this
+ * a flood of /infer jobs would take the stake ahead of a paying request.
+ */
+export function byPriority(jobs: Array<[string, Job]>): Array<[string, Job]> {
+  const rank = ([, j]: [string, Job]): [number, bigint] => (j.requestId === "0" ? [2, 0n] : j.expiry === undefined ? [1, 0n] : [0, BigInt(j.expiry)]);
+  return jobs
+    .map((e) => ({ e, r: rank(e) }))
+    .sort((a, b) => a.r[0] - b.r[0] || (a.r[1] < b.r[1] ? -1 : a.r[1] > b.r[1] ? 1 : 0) || (a.e[0] < b.e[0] ? -1 : a.e[0] > b.e[0] ? 1 : 0))
+    .map(({ e }) => e);
+}
+
 /** This provider's claims not yet seen settled, in key order (by status too, as queuedJobs). */
 export function openClaims(store: Store): Array<[string, OwnClaim]> {
   return store.entriesByStatus<OwnClaim>("claim/", ["settled"], { not: true });
@@ -160,10 +177,18 @@ async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
   return ctx.config.bond > minBond ? ctx.config.bond : minBond;
 }
 
-/** The bonds of every queued job: a request's answer's bond once fixed, else its model's. */
-async function queuedBonds(ctx: ProviderContext, bondOf: Round["bondOf"]): Promise<bigint> {
+/**
+ * The bonds the queued jobs need: one per claim they make, a request's answer's bond once fixed, else its model's.
+ * Client jobs that differ only by tag make one claim (the same model and input): they need one bond, so that
+ * thousands of tags of one input do not move the whole token balance into stake. Each request is its own claim.
+ */
+export async function queuedBonds(ctx: Pick<ProviderContext, "store">, bondOf: Round["bondOf"]): Promise<bigint> {
+  const claims = new Set<string>();
   let sum = 0n;
   for (const [, job] of queuedJobs(ctx.store)) {
+    const claim = job.requestId !== "0" ? `req:${job.requestId}` : `${job.modelId.toLowerCase()}:${job.inputHash}`;
+    if (claims.has(claim)) continue;
+    claims.add(claim);
     sum += job.answer ? BigInt(job.answer.bond) : await bondOf(job.modelId);
   }
   return sum;
@@ -187,17 +212,33 @@ function watchJobs(ctx: ProviderContext): void {
   });
 }
 
+/** A client job refused because `maxQueuedJobs` client jobs are already queued (the HTTP API answers 429). */
+export class QueueFullError extends OzkError {
+  override name = "QueueFullError";
+}
+
+/** How many client jobs (POST /infer) are queued, counted in the store's status index without decoding a row. */
+export function queuedClientJobs(store: Store): number {
+  const counts = store.countByStatus("job/job-");
+  return QUEUED_STATUSES.reduce((n, s) => n + (counts.get(s) ?? 0), 0);
+}
+
 /**
  * Adds a job for a client's quantized input (HTTP API). Idempotent per (model, input, tag): the same job is
- * returned, except that a job failed for a passing reason (jobs.ts mayRetry) is queued again.
+ * returned, except that a job failed for a passing reason (jobs.ts mayRetry) is queued again. A job that would
+ * be queued while `maxQueued` client jobs already are is refused with a QueueFullError (an existing job is still
+ * returned), so one client cannot grow the store without bound.
  */
-export function addJob(ctx: Pick<ProviderContext, "store" | "models">, modelId: Hex, values: bigint[], tag = ""): Job {
+export function addJob(ctx: Pick<ProviderContext, "store" | "models">, modelId: Hex, values: bigint[], tag = "", opts: { maxQueued?: number } = {}): Job {
   const model = ctx.models.get(modelId);
   if (!model) throw new FatalError(`model ${modelId} is not served here`);
   const bits = model.pkg.manifest.inputBits;
   const inputHash = hashVector(values, bits);
   const jobId = clientJobId(modelId, inputHash, tag);
   const existing = ctx.store.get<Job>(`job/${jobId}`);
+  if (opts.maxQueued !== undefined && (!existing || mayRetry(existing)) && queuedClientJobs(ctx.store) >= opts.maxQueued) {
+    throw new QueueFullError(`this provider has ${opts.maxQueued} client jobs queued (maxQueuedJobs): try later or another provider`);
+  }
   if (existing && mayRetry(existing)) {
     const { reason: _reason, retryable: _retryable, retryAt: _retryAt, ...rest } = existing;
     const again: Job = { ...rest, status: "pending", attempts: existing.attempts ?? 0 };
@@ -229,7 +270,7 @@ async function syncEvents(ctx: ProviderContext): Promise<void> {
 
 function onRequest(
   ctx: ProviderContext,
-  a: { requestId: bigint; modelId: Hex; inputHash: bigint; inputData: Hex; inputURI: string },
+  a: { requestId: bigint; modelId: Hex; inputHash: bigint; expiry: bigint; inputData: Hex; inputURI: string },
 ): void {
   if (!ctx.config.answerRequests) return;
   const modelId = a.modelId.toLowerCase() as Hex;
@@ -238,7 +279,7 @@ function onRequest(
   const jobId = `req-${a.requestId}`;
   if (ctx.store.get(`job/${jobId}`)) return;
   const m = model.pkg.manifest;
-  let job: Job = { jobId, modelId, bits: m.inputBits, values: [], inputHash: a.inputHash.toString(), requestId: a.requestId.toString(), status: "pending" };
+  let job: Job = { jobId, modelId, bits: m.inputBits, values: [], inputHash: a.inputHash.toString(), requestId: a.requestId.toString(), expiry: a.expiry.toString(), status: "pending" };
   try {
     if (a.inputData === "0x") throw new Error(a.inputURI ? `input only by URI (${a.inputURI}), which this provider does not fetch` : "the request carries no input data");
     const input = checkInputData(a.inputData, a.inputHash, { length: m.inputLength, bits: m.inputBits });

@@ -4,8 +4,14 @@ import { expect } from "chai";
 import { FatalError, RetryableError } from "../../sdk/errors.ts";
 import { classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "../../provider/jobs.ts";
 import { stakeLevels } from "../../provider/stake.ts";
-import { openClaims, queuedJobs } from "../../provider/step.ts";
+import { addJob, byPriority, openClaims, queuedBonds, queuedJobs, type Job, type ProviderContext } from "../../provider/step.ts";
+import { providerRoutes } from "../../provider/api.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
+import type { ServedModel } from "../../runtime/models.ts";
+import { HttpError } from "../../sdk/node/server.ts";
 import { Store } from "../../sdk/node/store.ts";
+import { resolve } from "node:path";
+import type { Hex } from "viem";
 
 const revert = (reason: string, fn = "submitClaim") => new FatalError(`simulation of ${fn} failed: ${reason}`, { meta: { reason } });
 
@@ -89,5 +95,60 @@ describe("provider: jobs and stake for the queue", () => {
     expect(queuedJobs(s).map(([, j]) => j.jobId)).to.deep.equal(["q1", "q2"]);
     expect(openClaims(s).map(([, c]) => c.claimId)).to.deep.equal(["0xopen"]);
     expect(rows).to.equal(3);
+  });
+
+  const M = "0x01" as Hex;
+  const queued = (jobId: string, o: Partial<Job> = {}): Job => ({ jobId, modelId: M, bits: 8, values: [], inputHash: "7", requestId: "0", status: "pending", ...o });
+
+  it("the queue's bonds: one per claim, so jobs that differ only by tag are staked for once", async () => {
+    // 20 000 tags of one input each counted a bond: the whole token balance went into stake.
+    const s = new Store(":memory:");
+    for (let i = 0; i < 50; i++) s.set(`job/job-tag${i}`, queued(`job-tag${i}`, { status: i % 2 ? "pending" : "waiting-stake" }));
+    s.set("job/job-other", queued("job-other", { inputHash: "8" }));
+    s.set("job/job-done", queued("job-done", { inputHash: "9", status: "claimed" }));
+    // Requests are claims of their own, even on the same input; a fixed answer brings its bond.
+    s.set("job/req-1", queued("req-1", { requestId: "1" }));
+    s.set("job/req-2", queued("req-2", { requestId: "2", answer: { outputs: [], bond: "500", salt: "0x00", commitment: "0x00" } }));
+    expect(await queuedBonds({ store: s }, () => Promise.resolve(100n))).to.equal(100n + 100n + 100n + 500n);
+  });
+
+  it("paid requests get stake and are sent first, soonest expiry first, then client jobs", () => {
+    // In key order every client job (job/job-…) came before every request (job/req-…).
+    const s = new Store(":memory:");
+    s.set("job/job-a", queued("job-a"));
+    s.set("job/job-b", queued("job-b", { status: "waiting-stake" }));
+    s.set("job/req-5", queued("req-5", { requestId: "5", expiry: "300" }));
+    s.set("job/req-10", queued("req-10", { requestId: "10", expiry: "100" }));
+    s.set("job/req-7", queued("req-7", { requestId: "7" })); // a store written before expiry was kept
+    s.set("job/req-8", queued("req-8", { requestId: "8", expiry: "1000000000000", status: "waiting-stake" }));
+    expect(byPriority(queuedJobs(s)).map(([, j]) => j.jobId)).to.deep.equal(["req-10", "req-5", "req-8", "req-7", "job-a", "job-b"]);
+  });
+
+  it("POST /infer takes at most maxQueuedJobs queued client jobs, then answers 429; a job already taken is still returned", async () => {
+    const pkg = loadPackage(resolve("models/mnist-mlp"));
+    const model: ServedModel = { modelId: M, name: "mnist-mlp", pkg };
+    const s = new Store(":memory:");
+    s.set("job/req-1", queued("req-1", { requestId: "1" })); // requests are not counted
+    const ctx = { store: s, models: new Map([[M, model]]), funds: { state: () => undefined }, config: { maxQueuedJobs: 3 } } as unknown as ProviderContext;
+    const infer = providerRoutes(ctx).find((r) => r.path === "/infer")!;
+    const body = (tag: string) => ({ model: "mnist-mlp", quantized: new Array<string>(pkg.manifest.inputLength).fill("0"), tag });
+    const first = (await infer.handler({ method: "POST", path: "/infer", params: {}, query: new URLSearchParams(), body: body("0") })) as { status: number; body: Job };
+    expect(first.status).to.equal(202);
+    for (const tag of ["1", "2"]) addJob(ctx, M, new Array<bigint>(pkg.manifest.inputLength).fill(0n), tag);
+    let refused: unknown;
+    try {
+      await infer.handler({ method: "POST", path: "/infer", params: {}, query: new URLSearchParams(), body: body("3") });
+    } catch (err) {
+      refused = err;
+    }
+    expect(refused).to.be.instanceOf(HttpError);
+    expect((refused as HttpError).status).to.equal(429);
+    expect((refused as HttpError).message).to.match(/maxQueuedJobs/);
+    const again = (await infer.handler({ method: "POST", path: "/infer", params: {}, query: new URLSearchParams(), body: body("0") })) as { status: number; body: Job };
+    expect(again.body.jobId).to.equal(first.body.jobId);
+    // Once one is claimed there is room again.
+    s.set(`job/${first.body.jobId}`, { ...first.body, status: "claimed" });
+    const next = (await infer.handler({ method: "POST", path: "/infer", params: {}, query: new URLSearchParams(), body: body("3") })) as { status: number };
+    expect(next.status).to.equal(202);
   });
 });
