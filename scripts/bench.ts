@@ -10,7 +10,7 @@
 // Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
 // between <!-- bench:begin --> and <!-- bench:end -->; prints the tables. The setup part only prints its table.
 // Usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B]
-//          [--prover-backend native|snarkjs] [--ptau <file>] [<package>...  (setup: default every models/ package)]
+//          [--prover-backend native|snarkjs] [--ptau <file>] [--native-only (setup)] [<package>...  (setup: default every models/ package)]
 //        npm run bench -- soak [--minutes M ...]
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -28,7 +28,7 @@ type Part = (typeof PARTS)[number];
 const DEFAULT_PARTS: readonly Part[] = ["gas", "models", "load", "prover"];
 /** Options that take a value. */
 const VALUE_OPTIONS = ["--only", "--jobs", "--challenges", "--burst", "--prover-backend", "--ptau"];
-const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [<package>...] | soak [--minutes M ...]";
+const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [--native-only] [<package>...] | soak [--minutes M ...]";
 
 function machine(): BenchResults["machine"] {
   let cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -48,6 +48,8 @@ interface Options {
   burst?: string;
   backend?: string;
   ptau?: string;
+  /** Setup part: skip snarkjs's init and contribution. */
+  nativeOnly: boolean;
   /** Package folders for the setup part. */
   packages: string[];
 }
@@ -66,7 +68,7 @@ function parseArgs(argv: string[]): Options {
   for (const p of listed) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`unknown part "${p}" (parts: ${PARTS.join(", ")})`);
   const parts = listed.length ? PARTS.filter((p) => listed.includes(p)) : [...DEFAULT_PARTS];
   if (packages.length && !parts.includes("setup")) throw new Error(`unexpected argument "${packages[0]}": ${USAGE}`);
-  return { parts, quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), burst: argValue(argv, "--burst"), backend: argValue(argv, "--prover-backend"), ptau: argValue(argv, "--ptau"), packages };
+  return { parts, quick: argv.includes("--quick"), jobs: argValue(argv, "--jobs"), challenges: argValue(argv, "--challenges"), burst: argValue(argv, "--burst"), backend: argValue(argv, "--prover-backend"), ptau: argValue(argv, "--ptau"), nativeOnly: argv.includes("--native-only"), packages };
 }
 
 /** Model package folders under models/ (relative to the repository), sorted. */
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.parts.includes("setup")) {
     console.log("== setup ==");
-    const code = await runScript("scripts/bench/setup.ts", [...(o.ptau ? ["--ptau", o.ptau] : []), ...(o.packages.length ? o.packages : modelDirs())]);
+    const code = await runScript("scripts/bench/setup.ts", [...(o.ptau ? ["--ptau", o.ptau] : []), ...(o.nativeOnly ? ["--native-only"] : []), ...(o.packages.length ? o.packages : modelDirs())]);
     if (code !== 0) process.exitCode = 1;
     // The setup part prints its table and writes no results: a run of it alone leaves bench.json and the docs be.
     if (o.parts.length === 1) return;
