@@ -184,7 +184,17 @@ export async function applyBeacon(inZkey: string, outZkey: string, beaconHex: st
 export async function verifyKey(r1csPath: string, ptauPath: string, zkeyPath: string, logger: snarkjs.Logger = quietLogger): Promise<boolean> {
   // snarkjs prints some mismatches with console.log rather than the logger: route them to the logger too.
   const log = console.log;
-  console.log = (...a: unknown[]) => logger.error(a.map(String).join(" "));
+  // (a logger that itself prints with console.log gets the original: no loop)
+  let inside = false;
+  console.log = (...a: unknown[]) => {
+    if (inside) return log(...a);
+    inside = true;
+    try {
+      logger.error(a.map(String).join(" "));
+    } finally {
+      inside = false;
+    }
+  };
   // verifyFromR1cs is newZKey (the slow part) then verifyFromInit: make the initial key natively when built
   const dir = mkdtempSync(join(tmpdir(), "ozk-verify-"));
   try {
