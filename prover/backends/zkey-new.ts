@@ -22,8 +22,8 @@ export interface NewZKeyResult {
   csHash: string;
 }
 
-/** Whether newZKey runs natively: the binary is built and OZK_NATIVE_SETUP is not 0. */
-export async function nativeZKeyNewAvailable(): Promise<boolean> {
+/** Whether the setup steps (newZKey, contributions) run natively: the binary is built and OZK_NATIVE_SETUP is not 0. */
+export async function nativeSetupAvailable(): Promise<boolean> {
   if (process.env.OZK_NATIVE_SETUP === "0") return false;
   return nativeAvailable();
 }
@@ -34,7 +34,7 @@ export async function nativeZKeyNewAvailable(): Promise<boolean> {
  * the powers of tau, or a powers of tau not prepared for phase 2, is an error naming both.
  */
 export async function nativeNewZKey(r1csPath: string, ptauPath: string, zkeyPath: string, opts: NewZKeyOptions = {}): Promise<NewZKeyResult> {
-  if (!opts.snarkjs && (await nativeZKeyNewAvailable())) {
+  if (!opts.snarkjs && (await nativeSetupAvailable())) {
     const args = ["zkey-new", r1csPath, ptauPath, zkeyPath];
     if (opts.threads) args.push("--threads", String(opts.threads));
     const stdout = await new Promise<string>((resolve, reject) => {

@@ -20,13 +20,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildBn128, ChaCha, type Curve, type Elem } from "ffjavascript";
-import { nativeAvailable, nativeBinaryPath } from "../backends/native.ts";
+import { nativeBinaryPath } from "../backends/native.ts";
 
 /** Whether contributions use the native scaler: OZK_NATIVE_SETUP=0 forces snarkjs, else native when built. */
-export async function nativeSetupAvailable(): Promise<boolean> {
-  if (process.env.OZK_NATIVE_SETUP === "0") return false;
-  return nativeAvailable();
-}
+export { nativeSetupAvailable } from "../backends/zkey-new.ts";
 
 interface ZkeySection {
   start: number;

@@ -14,7 +14,7 @@ import { buildBn128, ChaCha, type Curve } from "ffjavascript";
 import type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
 import { UNSAFE_PTAU_SHA256, type SetupKindName } from "../../sdk/protocol.ts";
 import { contributeNative, nativeSetupAvailable } from "./contribute.ts";
-import { nativeNewZKey, nativeZKeyNewAvailable } from "../backends/zkey-new.ts";
+import { nativeNewZKey } from "../backends/zkey-new.ts";
 
 export type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
 export { UNSAFE_PTAU_SHA256 };
@@ -196,15 +196,15 @@ export async function verifyKey(r1csPath: string, ptauPath: string, zkeyPath: st
     }
   };
   // verifyFromR1cs is newZKey (the slow part) then verifyFromInit: make the initial key natively when built
-  const dir = mkdtempSync(join(tmpdir(), "ozk-verify-"));
+  const dir = (await nativeSetupAvailable()) ? mkdtempSync(join(tmpdir(), "ozk-verify-")) : undefined;
   try {
-    if (!(await nativeZKeyNewAvailable())) return (await snarkjs.zKey.verifyFromR1cs(r1csPath, ptauPath, zkeyPath, logger)) === true;
+    if (!dir) return (await snarkjs.zKey.verifyFromR1cs(r1csPath, ptauPath, zkeyPath, logger)) === true;
     const init = join(dir, "init.zkey");
     await nativeNewZKey(r1csPath, ptauPath, init);
     return (await snarkjs.zKey.verifyFromInit(init, ptauPath, zkeyPath, logger)) === true;
   } finally {
     console.log = log;
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 

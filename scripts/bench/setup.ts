@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readManifest } from "../../circuits/compiler/package.ts";
-import { nativeNewZKey, nativeZKeyNewAvailable } from "../../prover/backends/zkey-new.ts";
+import { nativeNewZKey } from "../../prover/backends/zkey-new.ts";
 import { contributeNative, nativeSetupAvailable } from "../../prover/setup/contribute.ts";
 import { contributeSecret, defaultPtau, ptauPower, releaseCurve, verifyKey } from "../../prover/setup/phase2.ts";
 
@@ -28,8 +28,7 @@ async function main(): Promise<void> {
   if (!ptau || args.length === 0) throw new Error("usage: npm run bench -- setup --ptau <file> [--native-only] <package>...");
   const work = mkdtempSync(join(tmpdir(), "ozk-bench-setup-"));
   const native = await nativeSetupAvailable();
-  const nativeInit = await nativeZKeyNewAvailable();
-  if (nativeOnly && !(native && nativeInit)) throw new Error("--native-only needs the native binary (npm run build:native) and OZK_NATIVE_SETUP not 0");
+  if (nativeOnly && !native) throw new Error("--native-only needs the native binary (npm run build:native) and OZK_NATIVE_SETUP not 0");
   console.log(`| package | constraints | ptau power | init, snarkjs | init, native | contribution, snarkjs | contribution, native | verify (from r1cs) | key size |`);
   console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|`);
   try {
@@ -42,8 +41,8 @@ async function main(): Promise<void> {
       const k0n = join(work, `${m.name}_0000_native.zkey`);
       // snarkjs's newZKey explicitly: initialKey itself is native when the binary is built
       const [, init] = nativeOnly ? [null, NaN] : await timed(() => nativeNewZKey(r1cs, ptau, k0, { snarkjs: true }));
-      const [, initN] = nativeInit ? await timed(() => nativeNewZKey(r1cs, ptau, nativeOnly ? k0 : k0n)) : [null, NaN];
-      if (nativeInit && !nativeOnly && !readFileSync(k0n).equals(readFileSync(k0))) throw new Error(`${pkg}: the native initial key differs from snarkjs's`);
+      const [, initN] = native ? await timed(() => nativeNewZKey(r1cs, ptau, nativeOnly ? k0 : k0n)) : [null, NaN];
+      if (native && !nativeOnly && !readFileSync(k0n).equals(readFileSync(k0))) throw new Error(`${pkg}: the native initial key differs from snarkjs's`);
       rmSync(k0n, { force: true });
       let contribute = NaN;
       if (!nativeOnly) {
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
       if (!ok) throw new Error(`${pkg}: the contributed key does not verify`);
       const mb = (statSync(checked).size / 1e6).toFixed(1);
       const n = native ? `${contributeN.toFixed(1)} s` : "-";
-      const i = nativeInit ? `${initN.toFixed(1)} s` : "-";
+      const i = native ? `${initN.toFixed(1)} s` : "-";
       const sec = (x: number): string => (Number.isNaN(x) ? "-" : `${x.toFixed(1)} s`);
       console.log(`| ${m.name} | ${m.constraints} | ${ptauPower(ptau)} | ${sec(init)} | ${i} | ${sec(contribute)} | ${n} | ${verify.toFixed(1)} s | ${mb} MB |`);
       rmSync(checked, { force: true });
