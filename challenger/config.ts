@@ -16,14 +16,15 @@ export const challengerConfigSchema = z
     /**
      * Which claims to re-execute. all: every claim. probability: each with `probability`.
      * value: every claim whose bond (plus request fee) is at least `valueThreshold`, the rest with `probability`.
-     * The draw is a hash of (claimId, seed), so a restart makes the same choice.
+     * The draw is a hash of (claimId, seed), so a restart makes the same choice. Without a configured seed each
+     * store gets a random one on first start: a seed a cheater knows tells them which claims go unchecked.
      */
     sampling: z
       .object({
         policy: z.enum(["all", "probability", "value"]).default("all"),
         probability: z.number().min(0).max(1).default(1),
         valueThreshold: amount.default(0n),
-        seed: z.string().default("ozk"),
+        seed: z.string().min(16, "a sampling seed a cheater can guess tells them which claims go unchecked: use at least 16 characters, or leave it unset for a random one").optional(),
       })
       .strict()
       .default({}),

@@ -89,7 +89,7 @@ async function syncEvents(ctx: ChallengerContext): Promise<void> {
           const c = ctx.store.get<WatchedClaim>(`claim/${log.args.claimId}`);
           if (c && !c.verdict) ctx.store.set(`claim/${c.claimId}`, { ...c, inputData: log.args.inputData } satisfies WatchedClaim);
         } else if (log.eventName === "InferenceRequested") {
-          ctx.store.set(`request/${log.args.requestId}`, { inputData: log.args.inputData, inputURI: log.args.inputURI });
+          ctx.store.set(`request/${log.args.requestId}`, { inputData: log.args.inputData, inputURI: log.args.inputURI, fee: log.args.fee.toString() });
         }
       }
       ctx.cursor.commit(batch);
@@ -98,13 +98,34 @@ async function syncEvents(ctx: ChallengerContext): Promise<void> {
   }
 }
 
-/** Same draw after a restart: a hash of the claim id and the configured seed. */
-function sampled(ctx: ChallengerContext, c: WatchedClaim): boolean {
+/**
+ * The sampling seed: the configured one, else a random one made on first start and kept in the store, so a
+ * restart draws the same claims and nobody outside can tell which claims this bot skips.
+ */
+export function samplingSeed(ctx: Pick<ChallengerContext, "config" | "store">): string {
+  if (ctx.config.sampling.seed) return ctx.config.sampling.seed;
+  let seed = ctx.store.get<string>("meta/sampling-seed");
+  if (!seed) {
+    seed = toHex(crypto.getRandomValues(new Uint8Array(32)));
+    ctx.store.set("meta/sampling-seed", seed);
+  }
+  return seed;
+}
+
+/** A uniform draw in [0, 1) from the claim id and the seed. */
+export function samplingDraw(claimId: Hex, seed: string): number {
+  return Number(BigInt(keccak256(toHex(`${claimId}:${seed}`))) % 1_000_000n) / 1_000_000;
+}
+
+/** Same draw after a restart. Policy `value` counts what a lie could be worth: the bond plus the request's fee. */
+export function sampled(ctx: Pick<ChallengerContext, "config" | "store">, c: WatchedClaim): boolean {
   const s = ctx.config.sampling;
   if (s.policy === "all") return true;
-  if (s.policy === "value" && BigInt(c.claim.bond) >= s.valueThreshold) return true;
-  const draw = Number(BigInt(keccak256(toHex(`${c.claimId}:${s.seed}`))) % 1_000_000n) / 1_000_000;
-  return draw < s.probability;
+  if (s.policy === "value") {
+    const request = c.claim.requestId !== "0" ? ctx.store.get<{ fee?: string }>(`request/${c.claim.requestId}`) : undefined;
+    if (BigInt(c.claim.bond) + BigInt(request?.fee ?? 0) >= s.valueThreshold) return true;
+  }
+  return samplingDraw(c.claimId, samplingSeed(ctx)) < s.probability;
 }
 
 /** Re-executes a claim (pure, no chain calls) and stores the verdict. */
