@@ -19,6 +19,11 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
     ? { client: new ProverClient({ url: p.url, timeoutMs: p.stallMs }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal, stallMs: p.stallMs }
     : undefined;
   await checkProverTimeout(base, config);
+  if (config.answerRequests && config.requestPolicy.minFee === 0n) {
+    base.logger.warn(
+      "requestPolicy.minFee is 0: any request with a fee of 1 token unit costs this provider a commit, a reveal and a finalization; set requestPolicy.minFee to what those transactions cost you",
+    );
+  }
   if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal, timeoutMs: p.timeoutMs, stallMs: p.stallMs }, "challenged claims are proved on the prover service");
   return { ...base, config, proofs: new ProofTasks(), ...(remoteProver ? { remoteProver } : {}) };
 }

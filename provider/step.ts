@@ -261,6 +261,7 @@ async function syncEvents(ctx: ProviderContext): Promise<void> {
       for (const log of logs) {
         if (log.eventName === "InferenceRequested") onRequest(ctx, log.args);
         if (log.eventName === "ClaimSubmitted") onClaimSubmitted(ctx, log.args);
+        if (log.eventName === "RequestReopened") onRequestReopened(ctx, log.args);
       }
       ctx.cursor.commit(batch);
     });
@@ -290,6 +291,21 @@ function onRequest(
     ctx.metrics.counter("requests_refused_total", "Requests refused for bad input").inc();
   }
   ctx.store.set(`job/${jobId}`, job);
+}
+
+/** Why a request job failed when another provider's claim answered the request first. */
+const NOT_OPEN = "request is no longer open";
+
+/**
+ * Another provider's answer to a request was slashed and the request is open again: a job that failed because
+ * that answer came first is queued again, with a fresh answer (the old commitment may have been spent).
+ */
+function onRequestReopened(ctx: ProviderContext, a: { requestId: bigint; claimId: Hex }): void {
+  const job = ctx.store.get<Job>(`job/req-${a.requestId}`);
+  if (!job || job.status !== "failed" || job.reason !== NOT_OPEN) return;
+  const { reason: _reason, retryable: _retryable, retryAt: _retryAt, answer: _answer, ...rest } = job;
+  ctx.store.set(`job/${job.jobId}`, { ...rest, status: "pending" } satisfies Job);
+  ctx.logger.info({ jobId: job.jobId, requestId: a.requestId, slashedClaim: a.claimId }, "request reopened: answering it again");
 }
 
 function onClaimSubmitted(
@@ -503,7 +519,7 @@ async function answerJob(ctx: ProviderContext, job: Job, round: Round): Promise<
       ctx.logger.warn({ claimId: req.claimId, jobId: job.jobId, requestId }, "the request was answered by our claim: it is the job's claim");
       return;
     }
-    return failJob(ctx, job, "request is no longer open");
+    return failJob(ctx, job, NOT_OPEN);
   }
   if (now + 1n >= req.expiry) return failJob(ctx, job, "request is expired");
   const me = ctx.account.address.toLowerCase();

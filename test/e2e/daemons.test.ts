@@ -5,7 +5,7 @@ import { keccak256, toHex, zeroAddress, type Address, type Hex } from "viem";
 import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { outputHash } from "../../sdk/signals.ts";
-import { ClaimStatus } from "../../sdk/protocol.ts";
+import { ClaimStatus, RequestStatus } from "../../sdk/protocol.ts";
 import type { ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -231,6 +231,45 @@ describe("e2e: daemons as processes", function () {
     expect(answer!.args.claim!.requestId).to.equal(1n);
     expect(answer!.args.claim!.bond).to.equal(150n * TOKEN); // the request's minimum bond, above the model's
     expect(answer!.args.outputs!.reduce((best, v, i, xs) => (v > xs[best]! ? i : best), 0)).to.equal(7);
+  });
+
+  it("a request first answered by a cheater reopens when the cheater is slashed: the honest provider, which had given up on it, answers it and is paid", async () => {
+    net = await startNet("reopened");
+    const cheater = daemon(net, "cheater", { answerRequests: true });
+    await cheater.waitForLog("provider: started");
+    const c = wallet(net, "consumer");
+    const fee = 5n * TOKEN;
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, fee], chain: null }) });
+    const x = quantized(net, 4);
+    const bits = net.pkg.manifest.inputBits;
+    const now = (await net.pc.getBlock()).timestamp;
+    const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
+    const claimOfRequest = () => net.pc.readContract({ ...net.claims, functionName: "claimOfRequest", args: [1n] });
+    const wrong = await waitFor("the cheater's answer", async () => (BigInt(await claimOfRequest()) === 0n ? undefined : await claimOfRequest()));
+    // The honest provider comes late: the request is answered already, its job fails.
+    const honest = daemon(net, "honest");
+    await honest.waitForLog("request not answerable");
+    expect(honest.log()).to.include("request is no longer open");
+    const challenger = daemon(net, "challenger");
+    await waitStatus(net, wrong, ClaimStatus.Challenged);
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitStatus(net, wrong, ClaimStatus.Slashed);
+    await honest.waitForLog("request reopened: answering it again");
+    const right = await waitFor("the honest answer", async () => {
+      const id = await claimOfRequest();
+      return BigInt(id) === 0n || id === wrong ? undefined : id;
+    });
+    const { claim, outputs } = await submittedClaim(net, right);
+    expect(claim.provider).to.equal(net.addr.honest);
+    expect(outputs.reduce((best, v, i, xs) => (v > xs[best]! ? i : best), 0)).to.equal(4);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitStatus(net, right, ClaimStatus.Finalized);
+    await challenger.waitForLog("claim re-executed: correct");
+    const request = await net.pc.readContract({ ...net.claims, functionName: "getRequest", args: [1n] });
+    expect(request.status).to.equal(RequestStatus.Fulfilled);
+    expect(request.claimId).to.equal(right);
+    expect(await solvent(net)).to.equal(true);
   });
 
   it("a model registered with a proxy in front of the real verifier: the provider refuses to stake on it, naming the field", async () => {
