@@ -73,6 +73,11 @@ export const providerConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Local proofs run at once (the rest wait, soonest proof deadline first). The native prover uses every core for
+     * one proof, so more at once only shares the machine and its memory between them.
+     */
+    localProofConcurrency: z.number().int().positive().default(1),
     /** Fault injection for tests and the demo: the fraction of claims made with a wrong output. Never set it in production. */
     faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */

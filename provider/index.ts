@@ -5,7 +5,7 @@ import type { Logger } from "../sdk/node/logger.ts";
 import { ProverClient } from "../prover/service/client.ts";
 import { providerRoutes } from "./api.ts";
 import type { ProviderConfig } from "./config.ts";
-import { ProofTasks, checkProverTimeout, sendReadyProofs } from "./proving.ts";
+import { ProofTasks, checkProofCapacity, checkProverTimeout, sendReadyProofs } from "./proving.ts";
 import { recoverOnce } from "./recover.ts";
 import { step, type ProviderContext } from "./step.ts";
 
@@ -19,13 +19,14 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
     ? { client: new ProverClient({ url: p.url, timeoutMs: p.stallMs }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal, stallMs: p.stallMs }
     : undefined;
   await checkProverTimeout(base, config);
+  await checkProofCapacity(base, config);
   if (config.answerRequests && config.requestPolicy.minFee === 0n) {
     base.logger.warn(
       "requestPolicy.minFee is 0: any request with a fee of 1 token unit costs this provider a commit, a reveal and a finalization; set requestPolicy.minFee to what those transactions cost you",
     );
   }
   if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal, timeoutMs: p.timeoutMs, stallMs: p.stallMs }, "challenged claims are proved on the prover service");
-  return { ...base, config, proofs: new ProofTasks(), ...(remoteProver ? { remoteProver } : {}) };
+  return { ...base, config, proofs: new ProofTasks(config.localProofConcurrency), ...(remoteProver ? { remoteProver } : {}) };
 }
 
 /**

@@ -29,9 +29,72 @@ export interface ProofTask {
   finished: boolean;
 }
 
-/** The provider's proof tasks by claim id. */
+/**
+ * Turns to prove on this machine, `concurrency` at a time, the waiting claim whose deadline comes first next.
+ * Twenty challenges at once must not start twenty provers: they would share the cores and the memory, and all
+ * finish late (or be killed for memory) instead of most finishing in time.
+ */
+export class ProofSlots {
+  private running = 0;
+  private readonly waiting: Array<{ deadlineAt: () => number; start: () => void }> = [];
+
+  constructor(readonly concurrency: number) {}
+
+  /** Proofs waiting for a turn. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves, once it is this proof's turn, to the function that ends the turn; rejects if `signal` aborts first. */
+  async acquire(deadlineAt: () => number, signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.running < this.concurrency && this.waiting.length === 0) {
+      this.running++;
+      return this.release();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal!.reason);
+      };
+      const entry = {
+        deadlineAt,
+        start: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+    return this.release();
+  }
+
+  private release(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.running--;
+      while (this.running < this.concurrency && this.waiting.length > 0) {
+        // Deadlines move with the chain's clock while a proof waits: order them when a turn is given.
+        this.waiting.sort((a, b) => a.deadlineAt() - b.deadlineAt());
+        this.running++;
+        this.waiting.shift()!.start();
+      }
+    };
+  }
+}
+
+/** The provider's proof tasks by claim id, and the turns of its local proofs. */
 export class ProofTasks {
   readonly tasks = new Map<Hex, ProofTask>();
+  readonly slots: ProofSlots;
+
+  constructor(localConcurrency = 1) {
+    this.slots = new ProofSlots(localConcurrency);
+  }
 
   /** Resolves once every task now running has finished. */
   async settled(): Promise<void> {
@@ -40,7 +103,7 @@ export class ProofTasks {
 }
 
 export function proofTasks(ctx: ProviderContext): ProofTasks {
-  return (ctx.proofs ??= new ProofTasks());
+  return (ctx.proofs ??= new ProofTasks(ctx.config.localProofConcurrency));
 }
 
 /** Default transaction margin: time left after a local proof for `prove` to be mined (ms). */
@@ -112,6 +175,30 @@ export async function checkProverTimeout(ctx: Chainable & Pick<ProviderContext, 
   }
 }
 
+/**
+ * Start-up check of how many claims this provider could prove in one proof window, one local proof after another:
+ * `stakeCap` bounds its open claims, and a griefer who challenges all of them at once gets every claim that is not
+ * proved in time slashed. A warning names the numbers when the cap allows more open claims than that.
+ */
+export async function checkProofCapacity(ctx: Chainable & Pick<ProviderContext, "store" | "models">, config: ProviderConfig): Promise<void> {
+  if (config.stakeCap === 0n) return;
+  for (const model of ctx.models.values()) {
+    const [proofWindow] = await readRegistry(ctx, "disputeParams", [model.modelId]);
+    const [, , , , minBond] = await readRegistry(ctx, "claimParams", [model.modelId]);
+    const bond = config.bond > minBond ? config.bond : minBond;
+    if (bond === 0n) continue;
+    const openClaims = config.stakeCap / bond;
+    const estimate = localProofEstimate({ store: ctx.store, config }, model).ms;
+    const provable = Math.floor((Number(proofWindow) * 1000 - (config.prover?.txMarginMs ?? DEFAULT_TX_MARGIN_MS)) / estimate) * config.localProofConcurrency;
+    if (config.prover === undefined && BigInt(Math.max(provable, 0)) < openClaims) {
+      ctx.logger.warn(
+        { model: model.name, openClaims: Number(openClaims), provableInOneWindow: Math.max(provable, 0), proofSeconds: estimate / 1000, proofWindowSeconds: Number(proofWindow) },
+        "stakeCap allows more open claims than this machine can prove in one proof window: if all are challenged at once, the last ones would be slashed; lower stakeCap, raise localProofConcurrency on a bigger machine, or add a prover service",
+      );
+    }
+  }
+}
+
 const fields = (c: OwnClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
 
 /**
@@ -169,6 +256,13 @@ function startTask(ctx: ProviderContext, own: OwnClaim, model: ServedModel, valu
         jobId: own.claimId,
         bounds: { giveUpAt: () => task.deadlineAt - fallbackMarginMs(ctx, model), signal },
         about: () => ({ claimId: own.claimId, secondsLeft: secondsLeft() }),
+        localSlot: async () => {
+          const slots = proofTasks(ctx).slots;
+          const before = slots.queued;
+          const turn = slots.acquire(() => task.deadlineAt, signal);
+          if (slots.queued > before) ctx.logger.info({ claimId: own.claimId, secondsLeft: secondsLeft(), waiting: slots.queued }, "proof waits for its turn (soonest deadline first)");
+          return turn;
+        },
       });
       if (!proved.backend.startsWith("service:")) recordLocalProof(ctx, model.modelId, proved.ms, proved.backend);
       if (proved.fallback) ctx.metrics.counter("prover_fallbacks_total", "Proofs made locally after the prover service was given up, by reason", ["reason"] as const).inc({ reason: proved.fallback.reason });

@@ -209,7 +209,14 @@ export async function proveOutputs(
   values: readonly bigint[],
   expected: readonly bigint[],
   logger?: Logger,
-  options: { remote?: RemoteProver; jobId?: string; bounds?: ProveBounds; about?: () => Record<string, unknown> } = {},
+  options: {
+    remote?: RemoteProver;
+    jobId?: string;
+    bounds?: ProveBounds;
+    about?: () => Record<string, unknown>;
+    /** Waits for a turn to prove on this machine; the function it resolves to ends the turn. */
+    localSlot?: () => Promise<() => void>;
+  } = {},
 ): Promise<ProvedOutputs> {
   const outputs = runQuantized(model.pkg.quant, values).outputs;
   if (outputs.length !== expected.length || outputs.some((v, i) => v !== expected[i])) {
@@ -232,7 +239,13 @@ export async function proveOutputs(
     }
   }
   backend ??= selectBackend({ logger });
-  const result = await proveWithPackage(loadModelPackage(model.pkg.dir), { quantized: values.map(String) }, { backend: await backend });
+  const release = await options.localSlot?.();
+  let result: Awaited<ReturnType<typeof proveWithPackage>>;
+  try {
+    result = await proveWithPackage(loadModelPackage(model.pkg.dir), { quantized: values.map(String) }, { backend: await backend });
+  } finally {
+    release?.();
+  }
   return { proof: result.proof as SnarkjsProof, outputs, backend: result.backend, ms: result.timings.totalMs, ...(fallback ? { fallback } : {}) };
 }
 

@@ -119,6 +119,32 @@ describe("e2e: daemons as processes", function () {
     expect(await solvent(net)).to.equal(true);
   });
 
+  it("a griefer who challenges five honest claims at once: the proofs take turns, soonest deadline first, and all five are proven", async () => {
+    net = await startNet("many-challenges");
+    const honest = daemon(net, "honest");
+    const claimIds: Hex[] = [];
+    for (const label of [0, 1, 2, 3, 5]) claimIds.push(await infer(net, honest, label));
+    const before = await freeStake(net, net.addr.honest);
+    const w = wallet(net, "consumer");
+    const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
+    const bonds = BONDS.minChallengerBond * BigInt(claimIds.length);
+    await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, bonds], chain: null }));
+    await send(w.writeContract({ ...net.claims, functionName: "stake", args: [bonds], chain: null }));
+    // All five challenges in one block.
+    await net.chain.request("evm_setAutomine", [false]);
+    const hashes: Hex[] = [];
+    for (const id of claimIds) hashes.push(await w.writeContract({ ...net.claims, functionName: "challenge", args: [(await submittedClaim(net, id)).claim], chain: null }));
+    await net.chain.request("evm_mine");
+    await net.chain.request("evm_setAutomine", [true]);
+    for (const hash of hashes) await net.pc.waitForTransactionReceipt({ hash });
+    for (const id of claimIds) await waitStatus(net, id, ClaimStatus.Proven);
+    expect(honest.log()).to.include("proof waits for its turn (soonest deadline first)");
+    expect((await claimEvents(net, "ClaimProven")).length).to.equal(claimIds.length);
+    // Each griefing challenge paid the provider.
+    expect(await freeStake(net, net.addr.honest)).to.be.greaterThan(before);
+    expect(await solvent(net)).to.equal(true);
+  });
+
   it("kill -9 of the challenger after it found a wrong claim: the restart challenges once and slashes", async () => {
     net = await startNet("kill-challenger");
     const cheater = daemon(net, "cheater");

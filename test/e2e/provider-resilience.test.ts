@@ -168,6 +168,20 @@ describe("e2e: provider resilience (daemons as processes)", function () {
     expect(d.log()).to.contain(`proof window of mnist-mlp (${WINDOWS.proofWindow} s)`);
   });
 
+  it("a stakeCap that allows more open claims than one proof window can prove is warned about at start; a smaller one is not", async () => {
+    net = await startNet("capacity");
+    // mnist-mlp before any measured proof: 11.6 s estimated a proof, (1800 s - 60 s) / 11.6 s = 149 provable.
+    const big = daemon(net, "honest", { stakeCap: String(200n * 100n * TOKEN) });
+    await big.waitForLog("provider: started");
+    const warning = big.log().split("\n").find((l) => l.includes("stakeCap allows more open claims"));
+    expect(warning, "the warning").to.not.equal(undefined);
+    expect(JSON.parse(warning!)).to.include({ openClaims: 200, provableInOneWindow: 149 });
+    await big.stop();
+    const small = daemon(net, "cheater", { stakeCap: String(100n * 100n * TOKEN) });
+    await small.waitForLog("provider: started");
+    expect(small.log()).to.not.include("stakeCap allows more open claims");
+  });
+
   it("a provider whose store is lost (deleted, kill -9) rebuilds its live claims and inputs from the chain and proves challenges; bad or foreign input data does not get in", async () => {
     net = await startNet("lost-store");
     const honest = daemon(net, "honest");
