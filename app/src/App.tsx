@@ -30,7 +30,10 @@ export function App({ deployment, packages, pollMs = 1000 }: { deployment: Deplo
   }, [pc, deployment, packages, pollMs]);
 
   const s = snap?.s;
-  const model = s?.models.find((m) => m.pkg && m.pkg.manifest.inputLength === 784) ?? s?.models[0];
+  const [picked, setPicked] = useState<string>();
+  // The digit pad draws 28x28 images: models whose package takes one can be asked here.
+  const drawable = (s?.models ?? []).filter((m) => !m.deprecated && m.pkg?.manifest.inputLength === 784);
+  const model = drawable.find((m) => m.modelId === picked) ?? drawable[0];
   const skip = async (seconds: number) => {
     // Local development chains only (Hardhat/Anvil): move time forward so windows pass.
     await pc?.request({ method: "evm_increaseTime" as never, params: [seconds] as never });
@@ -46,16 +49,26 @@ export function App({ deployment, packages, pollMs = 1000 }: { deployment: Deplo
           {error ? <span className="bad"> · {error}</span> : null}
         </p>
       </header>
-      <section><h2>Models</h2>{s ? <ModelTable models={s.models} /> : <p className="empty">loading…</p>}</section>
+      <section><h2>Models</h2>{s ? <ModelTable models={s.models} token={s.token} /> : <p className="empty">loading…</p>}</section>
       <section>
         <h2>Ask a model: draw a digit</h2>
+        {s ? (
+          <p>
+            model{" "}
+            <select data-testid="model-select" value={model?.modelId ?? ""} onChange={(e) => setPicked(e.target.value)} disabled={drawable.length === 0}>
+              {drawable.map((m) => <option key={m.modelId} value={m.modelId}>{m.name}</option>)}
+            </select>
+            {drawable.length === 0 ? <span className="sub"> no registered model takes a 28x28 image (or the page has no package for it)</span> : null}
+            {s.models.length > drawable.length ? <span className="sub"> · {s.models.length - drawable.length} other model(s) not drawable here</span> : null}
+          </p>
+        ) : null}
         <RequestPanel deployment={deployment} model={model} snapshot={s} />
         {deployment.chainId === 31337 ? (
           <p className="sub">local chain: <button type="button" data-testid="skip" onClick={() => void skip((model?.challengeWindow ?? 600) + 1)}>skip the challenge window</button></p>
         ) : null}
       </section>
-      <section><h2>Claims</h2>{s ? <ClaimTable claims={s.claims} models={s.models} chainTime={s.chainTime} takenAt={snap!.at} /> : null}</section>
-      <section><h2>Providers and challengers</h2>{s ? <ProviderTable providers={s.providers} /> : null}</section>
+      <section><h2>Claims</h2>{s ? <ClaimTable claims={s.claims} models={s.models} chainTime={s.chainTime} takenAt={snap!.at} token={s.token} /> : null}</section>
+      <section><h2>Providers and challengers</h2>{s ? <ProviderTable providers={s.providers} token={s.token} /> : null}</section>
     </main>
   );
 }

@@ -50,19 +50,19 @@ export function RequestPanel({ deployment, model, snapshot }: { deployment: Depl
       <DigitPad onFrame={setFrame} />
       <div className="request-side">
         {isConnected ? (
-          <p>account <code data-testid="account">{short(address!, 4)}</code> · {balance.data !== undefined ? `${tokens(balance.data)} tokens` : "…"}</p>
+          <p>account <code data-testid="account">{short(address!, 4)}</code> · {balance.data !== undefined ? tokens(balance.data, snapshot?.token ?? { symbol: "tokens", decimals: 18 }) : "…"}</p>
         ) : (
           <p><button type="button" data-testid="connect" onClick={() => connectors[0] && connect({ connector: connectors[0] })}>connect test account</button> <span className="sub">reading needs no wallet</span></p>
         )}
         <button type="button" data-testid="send" disabled={!isConnected || !frame || !model || sending} onClick={() => void send()}>
-          {sending ? "sending…" : `request classification (fee ${tokens(FEE)})`}
+          {sending ? "sending…" : `request classification from ${model?.name ?? "…"} (fee ${tokens(FEE, snapshot?.token)})`}
         </button>
         {error ? <p className="bad" data-testid="error">{error}</p> : null}
         {mine ? (
           <div className="tracker" data-testid="tracker">
             <p>request <b>#{mine.requestId.toString()}</b> <span className="sub">tx {short(mine.hash)}</span></p>
             <p>request: <b data-testid="request-status">{request ? REQUEST_STATUS[request.status] : "…"}</b>
-              {claim ? <> · claim {short(claim.claimId)}: <b data-testid="my-claim-status">{claim.statusName}</b> (class {argmax(claim.outputs)} claimed)</> : " · waiting for a provider"}</p>
+              {claim ? <> · claim {short(claim.claimId)}: <b data-testid="my-claim-status">{claim.statusName}</b> (class {argmax(claim.outputs)} claimed{request?.status === 3 ? ", settled" : ", not settled yet"})</> : " · waiting for a provider"}</p>
             {settled !== undefined ? <p className="settled">settled class: <b data-testid="settled-class">{settled}</b></p> : null}
           </div>
         ) : null}

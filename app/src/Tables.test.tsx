@@ -41,7 +41,8 @@ describe("ClaimTable", () => {
     expect(rows[0]!.textContent).toContain("challenge 10m 00s");
     expect(rows[1]!.textContent).toContain("proof 30m 00s");
     expect(rows[2]!.textContent).toContain("settled");
-    expect(rows.map((r) => r.querySelectorAll("td")[3]!.textContent)).toEqual(["7", "3", "2"]);
+    // The class says whether it is settled: a live claim's class is only claimed, a slashed claim's is void.
+    expect(rows.map((r) => r.querySelectorAll("td")[3]!.textContent)).toEqual(["7 claimed", "3 claimed", "2 void"]);
     expect(rows[0]!.textContent).toContain(tokens(100n * E18));
     expect(Array.from(rows[2]!.querySelectorAll(".history li b")).map((b) => b.textContent)).toEqual(["Submitted", "Challenged", "Slashed", "Reopened"]);
     expect(rows[1]!.textContent).toContain("0x90F7…b906");
@@ -62,8 +63,11 @@ describe("ModelTable and ProviderTable", () => {
     expect(text).toContain("1,996 held-out");
     expect(text).toContain("97.65% / 97.60%");
     expect(screen.getByTestId("agreement").textContent).toBe("99.84%");
-    expect(text).toContain("600s challenge / 1800s proof");
+    expect(text).toContain("10m 00s challenge / 30m 00s proof");
     expect(text).toContain("100 / 50");
+    cleanup();
+    render(<ModelTable models={models} token={{ symbol: "OZKT", decimals: 18 }} />);
+    expect(screen.getByTestId("models").textContent).toContain("100 OZKT / 50 OZKT");
   });
 
   it("shows each model's setup kind, the dev setup as a red warning badge", () => {
@@ -76,15 +80,18 @@ describe("ModelTable and ProviderTable", () => {
     expect(screen.getAllByTitle(/verifier code hash, pinned at registration: 0xcdcd/)).toHaveLength(2);
   });
 
-  it("shows stake and slashing record", () => {
+  it("shows stake and every party's losses: slashed claims' bonds, and challengers' bonds lost to a proof", () => {
     const providers: ProviderView[] = [
       { account: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", freeStake: 1234n * E18 + 5n * 10n ** 17n, claims: 4, live: 1, slashed: 0, slashedAmount: 0n },
       { account: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", freeStake: 900n * E18, claims: 2, live: 0, slashed: 2, slashedAmount: 200n * E18 },
+      { account: "0x90F79bf6EB2c4f870365E785982E1f101E93b906", freeStake: 50n * E18, claims: 0, live: 0, slashed: 0, slashedAmount: 0n, challenges: 3, challengesLost: 1, challengeBondLost: 50n * E18 },
     ];
-    render(<ProviderTable providers={providers} />);
-    const rows = within(screen.getByTestId("providers")).getAllByRole("row").slice(1);
-    expect(Array.from(rows[0]!.querySelectorAll("td")).map((t) => t.textContent)).toEqual(["0x7099…79C8", "1,234.5", "4", "1", "0", "0"]);
-    expect(Array.from(rows[1]!.querySelectorAll("td")).map((t) => t.textContent)).toEqual(["0x3C44…93BC", "900", "2", "0", "2", "200"]);
+    render(<ProviderTable providers={providers} token={{ symbol: "OZKT", decimals: 18 }} />);
+    const rows = within(screen.getByTestId("providers")).getAllByRole("row").slice(2);
+    const cells = (i: number) => Array.from(rows[i]!.querySelectorAll("td")).map((t) => t.textContent);
+    expect(cells(0)).toEqual(["0x7099…79C8", "1,234.5 OZKT", "4", "1", "0", "0 OZKT", "0", "0", "0 OZKT"]);
+    expect(cells(1)).toEqual(["0x3C44…93BC", "900 OZKT", "2", "0", "2", "200 OZKT", "0", "0", "0 OZKT"]);
+    expect(cells(2)).toEqual(["0x90F7…b906", "50 OZKT", "0", "0", "0", "0 OZKT", "3", "1", "50 OZKT"]);
   });
 });
 

@@ -2,16 +2,23 @@
 
 export const short = (h: string, n = 6): string => (h.length > 2 + 2 * n ? `${h.slice(0, 2 + n)}…${h.slice(-4)}` : h);
 
-/** 18-decimals token amount, up to two decimals. */
-export function tokens(v: bigint): string {
-  const whole = v / 10n ** 18n;
-  const cents = (v % 10n ** 18n) / 10n ** 16n;
-  return `${whole.toLocaleString("en-US")}${cents ? `.${cents.toString().padStart(2, "0").replace(/0$/, "")}` : ""}`;
+/** A token amount (18 decimals unless told), up to two decimals, with its unit when given. */
+export function tokens(v: bigint, unit?: { symbol: string; decimals: number }): string {
+  const one = 10n ** BigInt(unit?.decimals ?? 18);
+  const whole = v / one;
+  const cents = one >= 100n ? (v % one) / (one / 100n) : 0n;
+  const amount = `${whole.toLocaleString("en-US")}${cents ? `.${cents.toString().padStart(2, "0").replace(/0$/, "")}` : ""}`;
+  return unit ? `${amount} ${unit.symbol}` : amount;
 }
 
 /** Seconds from `chainNow` until `deadline` (never negative). */
 export function secondsLeft(deadline: bigint, chainNow: bigint): number {
   return deadline > chainNow ? Number(deadline - chainNow) : 0;
+}
+
+/** A duration in seconds as "1h 02m 03s", "4m 05s", "7s". */
+export function duration(seconds: number): string {
+  return seconds <= 0 ? "0s" : formatCountdown(seconds);
 }
 
 /** "1h 02m 03s", "4m 05s", "7s", or "passed". */

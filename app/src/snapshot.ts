@@ -1,6 +1,6 @@
 // Everything the page shows, read from the chain in one snapshot: registered models (with their setup kind and
 // package metadata), claims with status, deadline and dispute history, providers' stake and slashing record, requests.
-import type { Address, Hex, PublicClient } from "viem";
+import { erc20Abi, type Address, type Hex, type PublicClient } from "viem";
 import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
 import { claimStatusName, setupKindName, type SetupKindName } from "../../sdk/protocol.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
@@ -70,13 +70,26 @@ export interface ClaimView {
   history: HistoryEntry[];
 }
 
+/** An account that staked: what it claimed and challenged, and what it lost doing either. */
 export interface ProviderView {
   account: Address;
   freeStake: bigint;
   claims: number;
   live: number;
   slashed: number;
+  /** Bonds of its claims that were slashed. */
   slashedAmount: bigint;
+  /** Claims it challenged. */
+  challenges?: number;
+  /** Its challenges answered with a valid proof: each cost it its challenger bond. */
+  challengesLost?: number;
+  challengeBondLost?: bigint;
+}
+
+/** The bond token, for amounts with their unit. */
+export interface TokenView {
+  symbol: string;
+  decimals: number;
 }
 
 export interface RequestView {
@@ -89,6 +102,7 @@ export interface RequestView {
 }
 
 export interface Snapshot {
+  token: TokenView;
   blockNumber: bigint;
   chainTime: bigint;
   models: ModelView[];
@@ -115,6 +129,7 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
     pc.getContractEvents({ ...range, eventName: "InferenceRequested" }),
   ]);
 
+  const token = await readToken(pc, d);
   const models = await Promise.all(Object.entries(d.models).map(async ([name, modelId]): Promise<ModelView> => {
     const m = await pc.readContract({ address: d.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
     return {
@@ -150,9 +165,14 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
   const accounts = new Map<string, Address>();
   for (const l of staked) accounts.set(lower(l.args.account!), l.args.account!);
   for (const c of claimViews) accounts.set(lower(c.provider), c.provider);
+  for (const l of challenged) accounts.set(lower(l.args.challenger!), l.args.challenger!);
+  const statusOf = new Map(claimViews.map((c) => [lower(c.claimId), c.statusName]));
   const providers = await Promise.all([...accounts.values()].map(async (account): Promise<ProviderView> => {
     const mine = claimViews.filter((c) => lower(c.provider) === lower(account));
     const slashedMine = mine.filter((c) => c.statusName === "Slashed");
+    const challenges = challenged.filter((l) => lower(l.args.challenger!) === lower(account));
+    // A challenge answered by a proof is lost: its bond went to the provider (less the protocol fee).
+    const lost = challenges.filter((l) => statusOf.get(lower(l.args.claimId!)) === "Proven");
     return {
       account,
       freeStake: await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "freeStake", args: [account] }),
@@ -160,6 +180,9 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
       live: mine.filter((c) => c.statusName === "Submitted" || c.statusName === "Challenged").length,
       slashed: slashedMine.length,
       slashedAmount: slashedMine.reduce((s, c) => s + c.bond, 0n),
+      challenges: challenges.length,
+      challengesLost: lost.length,
+      challengeBondLost: lost.reduce((s, l) => s + l.args.bond!, 0n),
     };
   }));
   // Providers are accounts that claimed; challengers that only staked are listed after them.
@@ -171,5 +194,16 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
   }));
   requests.reverse();
 
-  return { blockNumber: block.number, chainTime: block.timestamp, models, claims: claimViews, providers, requests };
+  return { token, blockNumber: block.number, chainTime: block.timestamp, models, claims: claimViews, providers, requests };
+}
+
+/** The bond token's symbol and decimals; a token without them (or no token) reads as "tokens" with 18 decimals. */
+async function readToken(pc: PublicClient, d: Deployment): Promise<TokenView> {
+  const address = d.addresses.token as Address | undefined;
+  if (!address) return { symbol: "tokens", decimals: 18 };
+  const [symbol, decimals] = await Promise.all([
+    pc.readContract({ address, abi: erc20Abi, functionName: "symbol" }).catch(() => "tokens"),
+    pc.readContract({ address, abi: erc20Abi, functionName: "decimals" }).catch(() => 18),
+  ]);
+  return { symbol, decimals };
 }

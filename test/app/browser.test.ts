@@ -67,7 +67,9 @@ describe("web page in Chromium", function () {
     const text = await models.innerText();
     expect(text).to.contain("mnist-mlp");
     expect(text).to.contain(net!.pkg.manifest.constraints.toLocaleString("en-US"));
-    expect(text).to.contain(`${WINDOWS.challengeWindow}s challenge`);
+    expect(text).to.contain(`${WINDOWS.challengeWindow / 60}m 00s challenge`);
+    expect(text).to.contain(`${BONDS.minProviderBond / 10n ** 18n} MBOND`); // amounts carry the token's unit
+    expect((await page.getByTestId("model-select").inputValue()).toLowerCase()).to.equal(net!.modelId.toLowerCase());
     expect(text).to.contain("unsafe dev setup"); // the shipped package's development setup, as registered
     // Both daemons stake on start; the page lists them from Staked events with their free stake.
     await waitFor("two staked accounts on the page", async () => ((await page.getByTestId("providers").locator("tbody tr").count()) >= 2 ? true : undefined), 60_000);
@@ -96,6 +98,8 @@ describe("web page in Chromium", function () {
     // The honest provider answers the request; the page shows the claim live with a countdown.
     await page.getByTestId("my-claim-status").filter({ hasText: "Submitted" }).waitFor({ timeout: 120_000 });
     expect(await page.getByTestId("request-status").innerText()).to.equal("Claimed");
+    // Until it settles the class is shown as claimed, not as a result.
+    expect(await page.locator("[data-claim] [data-testid=claim-class]").first().innerText()).to.match(/claimed$/);
     expect(await page.getByTestId("claims").getByTestId("countdown").first().innerText()).to.match(/^\d+m \d\ds$|^\d+s$/);
     await page.screenshot({ path: join(SHOTS, "submitted.png"), fullPage: true });
 
@@ -131,7 +135,11 @@ describe("web page in Chromium", function () {
     expect(history).to.deep.equal(["Submitted", "Challenged", "Slashed"]);
     const cheaterRow = page.getByTestId("providers").locator("tbody tr", { hasText: `${net!.addr.cheater.slice(0, 6)}` });
     await waitFor("the cheater's slash on the page", async () => ((await cheaterRow.locator("td").nth(4).innerText()) === "1" ? true : undefined), 10_000);
-    expect(await cheaterRow.locator("td").nth(5).innerText()).to.equal(String(BONDS.minProviderBond / 10n ** 18n));
+    expect(await cheaterRow.locator("td").nth(5).innerText()).to.equal(`${BONDS.minProviderBond / 10n ** 18n} MBOND`);
+    // The slashed claim's class is void, not a result; the challenger's row counts its challenge, none lost.
+    expect(await row.getByTestId("claim-class").innerText()).to.match(/void$/);
+    const challengerRow = page.getByTestId("providers").locator("tbody tr", { hasText: `${net!.addr.challenger.slice(0, 6)}` });
+    expect((await challengerRow.locator("td").allInnerTexts()).slice(6)).to.deep.equal(["1", "0", "0 MBOND"]);
     await page.screenshot({ path: join(SHOTS, "disputes.png"), fullPage: true });
   });
 });
