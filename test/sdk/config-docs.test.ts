@@ -134,4 +134,12 @@ describe("config reference in the docs", () => {
     expect(read.size).to.be.greaterThan(5);
     expect([...read].filter((n) => !ENV_READ_ELSEWHERE.has(n) && !fieldEnv.has(n))).to.deep.equal([]);
   });
+  it("the example configs in docs/examples load, with the key from the environment as the docs say", () => {
+    const env = { OZK_PROVIDER_PRIVATE_KEY: `0x${"11".repeat(32)}`, OZK_CHALLENGER_PRIVATE_KEY: `0x${"22".repeat(32)}` };
+    const provider = loadProviderConfig({ file: join(ROOT, "docs", "examples", "provider.json"), env });
+    expect(provider.requestPolicy.minFee > 0n, "the example sets a minFee").to.equal(true);
+    const challenger = loadChallengerConfig({ file: join(ROOT, "docs", "examples", "challenger.json"), env });
+    expect(challenger.sampling.policy).to.equal("value");
+    expect(challenger.sampling.seed, "no public seed in an example").to.equal(undefined);
+  });
 });
