@@ -1,11 +1,11 @@
 // Challenger process entry: tsx challenger/main.ts [--config challenger.json]; env OZK_CHALLENGER_* overrides the file.
 import { FatalError } from "../sdk/errors.ts";
+import { daemonArgs } from "../sdk/node/config.ts";
 import { loadChallengerConfig } from "./config.ts";
 import { startChallenger } from "./index.ts";
 
-const at = process.argv.indexOf("--config");
-const file = at > 0 ? process.argv[at + 1] : process.env.OZK_CHALLENGER_CONFIG;
 try {
+  const { file } = daemonArgs("challenger", process.argv.slice(2), "OZK_CHALLENGER_CONFIG", "daemons.md#configuration");
   const running = await startChallenger(loadChallengerConfig({ file }));
   await running.daemon.done.finally(() => running.server.close().then(() => running.ctx.store.close()));
   process.exit(0); // snarkjs worker threads would keep the process alive

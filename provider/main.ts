@@ -1,11 +1,11 @@
 // Provider process entry: tsx provider/main.ts [--config provider.json]; env OZK_PROVIDER_* overrides the file.
 import { FatalError } from "../sdk/errors.ts";
+import { daemonArgs } from "../sdk/node/config.ts";
 import { loadProviderConfig } from "./config.ts";
 import { startProvider } from "./index.ts";
 
-const at = process.argv.indexOf("--config");
-const file = at > 0 ? process.argv[at + 1] : process.env.OZK_PROVIDER_CONFIG;
 try {
+  const { file } = daemonArgs("provider", process.argv.slice(2), "OZK_PROVIDER_CONFIG", "daemons.md#configuration");
   const running = await startProvider(loadProviderConfig({ file }));
   await running.daemon.done.finally(() => running.server.close().then(() => running.ctx.store.close()));
   process.exit(0); // snarkjs worker threads would keep the process alive

@@ -1,7 +1,7 @@
 // A development net for end-to-end runs: an embedded chain served over JSON-RPC, ozk deployed with the MNIST MLP
 // registered, funded actors, daemons as processes, and chain readers. Used by the load benchmark and the
 // end-to-end tests (test/e2e/harness.ts adds fault injection and assertions on top).
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createPublicClient, createWalletClient, http, type Address, type Hex } from "viem";
@@ -63,6 +63,7 @@ export async function startNet(label: string): Promise<Net> {
     async close() {
       await Promise.all(net.daemons.map((d) => d.stop(true)));
       await chain.close();
+      rmSync(work, { recursive: true, force: true }); // stores, configs and logs of this net only
     },
   };
   return net;

@@ -378,3 +378,23 @@ export const configFields = {
     .strict()
     .default({}),
 };
+
+/**
+ * The command line of a daemon's process entry: `[--config <file>]`, else the file `envVar` names. `--help` prints
+ * the usage and exits 0; anything else is a ConfigError naming the argument (exit code 2).
+ */
+export function daemonArgs(name: string, argv: readonly string[], envVar: string, docsPath: string): { file?: string } {
+  const usage = `usage: ${name} [--config <file.json>]\n  config fields and their OZK_* environment variables: docs/${docsPath}\n  the file may also be named by ${envVar}`;
+  let file = process.env[envVar];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--help" || a === "-h") {
+      console.log(usage);
+      process.exit(0);
+    }
+    if (a === "--config" && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) file = argv[++i];
+    else if (a.startsWith("--config=")) file = a.slice("--config=".length);
+    else throw new ConfigError(`unexpected argument ${JSON.stringify(a)}${a === "--config" ? " (--config needs a file)" : ""}\n${usage}`, [`argument: ${a}`], { docsPath });
+  }
+  return file ? { file } : {};
+}

@@ -83,6 +83,17 @@ describe("e2e: exit codes of the daemons as processes", function () {
   const prover = (args: string[], env: Record<string, string> = {}): Promise<Exit> =>
     runToExit([resolve("cli/ozk.ts"), "prover", "serve", "--db", join(net.work, `prover-${++n}.db`), "--workers", "0", ...args], env);
 
+  it("--help prints the usage and exits 0 without starting; an unknown argument exits 2 naming it", async () => {
+    for (const role of ["provider", "challenger"] as const) {
+      const help = await runToExit([resolve(role, "main.ts"), "--help"], {}, { ms: 20_000 });
+      expect(help.code).to.equal(0);
+      expect(help.stdout).to.contain(`usage: ${role} [--config <file.json>]`);
+      const bad = await runToExit([resolve(role, "main.ts"), "--confg", "x.json"], {}, { ms: 20_000 });
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.contain('unexpected argument "--confg"');
+    }
+  });
+
   it("config errors exit 2 and name the field: an rpcUrl without a scheme, a missing package folder, a bad array entry from the env", async () => {
     const missing = join(net.work, "no-such-package");
     const [noScheme, notUrl, noPackage, envPackage, envModelId] = await Promise.all([
