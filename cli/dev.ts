@@ -1,8 +1,8 @@
 // `ozk dev`: a working local ozk in one command (a chain that mines a block every second, funded dev accounts,
 // the contracts, the shipped models registered, a provider and a challenger, the page), and `ozk faucet`: dev
 // tokens and gas for any address on a development deployment.
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { erc20Abi, formatEther, formatUnits, getAddress, isAddress, parseEther, parseUnits, toHex, type Address, type Hex } from "viem";
@@ -40,6 +40,11 @@ const PAGE = 4;
 /** A path the user typed, against the folder they ran the command in (npm run moves to the repository root). */
 function userPath(p: string): string {
   return resolve(process.env.INIT_CWD ?? process.cwd(), p);
+}
+
+/** A deployment argument: a .json path (against the user's folder) or a name in the repository's deployments/. */
+function deploymentPathOf(arg: string): string {
+  return arg.endsWith(".json") ? userPath(arg) : deploymentFile(arg, join(root, "deployments"));
 }
 
 function integer(flag: string, v: string, min: number): number {
@@ -169,8 +174,12 @@ async function dev(o: DevOptions): Promise<void> {
   if (existsSync(work) && readdirSync(work).length > 0 && !existsSync(join(work, "dev.json")) && !existsSync(join(work, "provider.json"))) {
     throw new ConfigError(`the work folder ${work} is not empty and not one ozk dev made: give an empty or new folder with --work`, [`--work: ${work}`]);
   }
+  // A deployment file given from the work folder (the last run's) survives the emptying.
+  const given = o.deployment ? deploymentPathOf(o.deployment) : undefined;
+  const givenText = given && existsSync(given) ? readFileSync(given, "utf8") : undefined;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
+  if (given && givenText !== undefined && given.startsWith(work + sep)) writeFileSync(given, givenText);
   const say = (line: string) => console.log(line);
 
   // Everything started so far, stopped in reverse on Ctrl-C or on a failure.
@@ -247,8 +256,8 @@ async function dev(o: DevOptions): Promise<void> {
     let deployment: Deployment;
     let deploymentPath: string;
     const served: { name: string; dir: string }[] = [];
-    if (o.deployment) {
-      deploymentPath = deploymentFile(userPath(o.deployment));
+    if (given) {
+      deploymentPath = given;
       deployment = loadDeployment(deploymentPath);
       assertChainId(chainId, deployment, { rpc: rpcUrl, file: deploymentPath });
       for (const [role, address] of Object.entries(deployment.addresses)) {
@@ -384,7 +393,7 @@ async function faucet(address: string, amount: string, o: { rpc: string; deploym
   const to = getAddress(address);
   const tokens = tokenAmount("amount", amount);
   const eth = o.eth === "0" ? 0n : tokenAmount("--eth", o.eth);
-  const deployment = loadDeployment(deploymentFile(o.deployment.endsWith(".json") ? userPath(o.deployment) : o.deployment, join(root, "deployments")));
+  const deployment = loadDeployment(deploymentPathOf(o.deployment));
   const d = await deployerFor(o.rpc, (o.key ?? process.env.OZK_PRIVATE_KEY ?? devKey(0)) as Hex);
   assertChainId(d.publicClient.chain.id, deployment, { rpc: o.rpc });
   const token = await assertDevToken(d, deployment, to, tokens);
@@ -412,7 +421,7 @@ export function register(program: Command): void {
         "challenger, and the page; prints what is where. Ctrl-C stops everything.",
     )
     .option("--rpc <url>", "attach to this node instead of starting the embedded chain (interval mining is switched on with evm_setIntervalMining)")
-    .option("--deployment <file>", "use this deployment (on the --rpc chain) instead of deploying")
+    .option("--deployment <name|file>", "use this deployment (deployments/<name>.json or a path; on the --rpc chain) instead of deploying")
     .option("--chain-port <n>", "JSON-RPC port of the embedded chain (0: any free port)", "8545")
     .option("--port <n>", "port of the page (0: any free port)", "5173")
     .option("--provider-port <n>", "HTTP port of the provider (/infer; 0: any free port)", "0")

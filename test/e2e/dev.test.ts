@@ -6,19 +6,21 @@
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, erc20Abi, http, parseEther, parseUnits, type Address, type Hex } from "viem";
 import { claimManagerAbi } from "../../sdk/abi.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
+import { startLocalChain, type LocalChain } from "../../runtime/localnet.ts";
 import { waitFor } from "./harness.ts";
 
 const TOKEN = 10n ** 18n;
 
 interface DevInfo {
   rpcUrl: string;
+  intervalMining: string;
   chainId: number;
   deploymentFile: string;
   addresses: Record<string, Address>;
@@ -84,7 +86,7 @@ describe("ozk dev and ozk faucet", function () {
     const fresh = join(tmpdir(), `ozk-dev-help-${process.pid}`);
     const r = await runCli(["dev", "--help", "--work", fresh]);
     expect(r.code).to.equal(0);
-    expect(r.stdout).to.match(/Usage: ozk dev/).and.to.match(/--rpc <url>/).and.to.match(/--deployment <file>/).and.to.match(/--no-page/);
+    expect(r.stdout).to.match(/Usage: ozk dev/).and.to.match(/--rpc <url>/).and.to.match(/--deployment <name|file>/).and.to.match(/--no-page/);
     expect(existsSync(fresh)).to.equal(false);
   });
 
@@ -206,5 +208,85 @@ describe("ozk dev and ozk faucet", function () {
       expect(answered, url).to.equal(false);
     }
     expect(output).to.contain("ozk dev stopped");
+  });
+});
+
+describe("ozk dev --rpc: attached to a node that mines only on transactions", function () {
+  this.timeout(600_000);
+  let chain: LocalChain;
+  let proxy: Server;
+  let proxyUrl: string;
+  const dir = mkdtempSync(join(tmpdir(), "ozk-dev-rpc-"));
+
+  /** Runs `ozk dev` until "ready" (or exit); returns the process, its output so far and its dev.json. */
+  async function startDev(args: string[], work: string): Promise<{ proc: ChildProcess; output: () => string; info: DevInfo }> {
+    const proc = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", "dev", "--no-page", "--no-daemons", "--work", work, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    });
+    let out = "";
+    proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+    proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+    await waitFor("ozk dev ready", async () => {
+      if (proc.exitCode !== null) throw new Error(`ozk dev exited (${proc.exitCode}): ${out}`);
+      return out.includes("ozk dev ready") ? true : undefined;
+    }, 300_000);
+    return { proc, output: () => out, info: JSON.parse(readFileSync(join(work, "dev.json"), "utf8")) as DevInfo };
+  }
+
+  async function stop(proc: ChildProcess): Promise<number | null> {
+    if (proc.exitCode !== null) return proc.exitCode;
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    proc.kill("SIGINT");
+    return exited;
+  }
+
+  before(async () => {
+    chain = await startLocalChain({ blockTimeMs: 0 }); // like `npx hardhat node`: a block only per transaction
+    // The same node behind a proxy that refuses evm_setIntervalMining, as a node without it would.
+    proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        const body = JSON.parse(text) as { id: number; method: string };
+        if (!Array.isArray(body) && body.method === "evm_setIntervalMining") {
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: body.id, error: { code: -32601, message: "Method evm_setIntervalMining not found" } }));
+          return;
+        }
+        void fetch(chain.url, { method: "POST", headers: { "content-type": "application/json" }, body: text })
+          .then(async (r) => res.writeHead(r.status, { "content-type": "application/json" }).end(await r.text()));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    proxy?.closeAllConnections();
+    await new Promise((r) => proxy?.close(r));
+    await chain?.close();
+  });
+
+  const blockNumber = async () => Number(await chain.request("eth_blockNumber", []));
+
+  it("warns that claims will not finalize when the node refuses interval mining, and deploys on it", async () => {
+    const dev = await startDev(["--rpc", proxyUrl], join(dir, "a"));
+    expect(dev.output()).to.match(/does not answer evm_setIntervalMining.*chain time stands still.*no claim finalizes/s);
+    const first = await blockNumber();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await blockNumber()).to.equal(first); // still mining only on transactions
+    writeFileSync(join(dir, "deployment.json"), readFileSync(dev.info.deploymentFile));
+    expect(await stop(dev.proc)).to.equal(0);
+  });
+
+  it("switches the node to a block every second and uses --deployment as given", async () => {
+    const dev = await startDev(["--rpc", chain.url, "--deployment", join(dir, "deployment.json")], join(dir, "b"));
+    expect(dev.output()).to.contain(`using ${join(dir, "deployment.json")}`).and.not.to.contain("registering");
+    expect(dev.info.intervalMining).to.match(/a block every 1000 ms/);
+    const first = await blockNumber();
+    await waitFor("blocks with no transaction", async () => ((await blockNumber()) >= first + 2 ? true : undefined), 30_000);
+    expect(await stop(dev.proc)).to.equal(0);
+    await chain.request("evm_setIntervalMining", [0]);
   });
 });
