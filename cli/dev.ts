@@ -230,7 +230,11 @@ async function dev(o: DevOptions): Promise<void> {
       }
     } else {
       say(`starting the embedded chain (Hardhat EDR) on port ${chainPort}…`);
-      chain = await startLocalChain({ port: chainPort, blockTimeMs });
+      chain = await startLocalChain({ port: chainPort, blockTimeMs }).catch((err: Error) => {
+        // Most often a node the user started already: attaching to it is what they want.
+        if (/already in use/.test(err.message)) throw new Error(`${err.message}; or attach to the node there with --rpc http://127.0.0.1:${chainPort}`, { cause: err });
+        throw err;
+      });
       rpcUrl = chain.url;
       intervalMining = `a block every ${blockTimeMs} ms, and one per transaction`;
     }
@@ -284,7 +288,7 @@ async function dev(o: DevOptions): Promise<void> {
     }
 
     // Bond tokens for every dev account but the deployer (when the token is the dev token).
-    let tokensNote = "10,000 tokens each (accounts 1-4)";
+    let tokensNote = "10,000 minted to each of accounts 1-4";
     try {
       const token = await assertDevToken(deployer, deployment, accounts[1]!.address, 10_000n * TOKEN);
       for (const a of accounts.slice(1)) await mintTo(deployer, token, a.address, 10_000n * TOKEN);
