@@ -1,5 +1,5 @@
 // Vite config of the ozk web page: React, the SDK imported from ../sdk, build into .ozk/app-dist (git-ignored;
-// served by app/serve.ts), vitest component tests in jsdom.
+// served by runtime/page-server.ts), vitest component tests in jsdom.
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";

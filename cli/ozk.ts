@@ -4,12 +4,13 @@ import { Command } from "commander";
 import { ConfigError } from "../sdk/errors.ts";
 import type { CommandModule } from "./group.ts";
 import * as ceremony from "./ceremony.ts";
+import * as dev from "./dev.ts";
 import * as onchain from "./onchain.ts";
 import * as model from "./model.ts";
 import * as modelFidelity from "./model-fidelity.ts";
 import * as prove from "./prove.ts";
 
-const COMMANDS: CommandModule[] = [ceremony, model, modelFidelity, onchain, prove];
+const COMMANDS: CommandModule[] = [ceremony, dev, model, modelFidelity, onchain, prove];
 
 async function main(): Promise<void> {
   const program = new Command("ozk")

@@ -14,9 +14,9 @@ import { ClaimStatus, claimStatusName, type ClaimFields } from "../sdk/protocol.
 import { heldOutSample } from "../circuits/data/mnist.ts";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import { loadPackage } from "../circuits/compiler/package.ts";
-import { devKey, startLocalChain } from "./lib/localnet.ts";
+import { devKey, startLocalChain } from "../runtime/localnet.ts";
 import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../runtime/deploy.ts";
-import { spawnDaemon } from "./lib/processes.ts";
+import { spawnDaemon } from "../runtime/processes.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(root, ".ozk", "demo");

@@ -18,7 +18,7 @@ async function start(): Promise<void> {
   const root = createRoot(document.getElementById("root")!);
   const raw = await getJson<Record<string, unknown>>("/deployment.json");
   if (!raw) {
-    root.render(<p>No /deployment.json served: start the page with <code>npx tsx scripts/app-dev.ts</code>.</p>);
+    root.render(<p>No /deployment.json served: start the page with <code>npm run ozk -- dev</code>.</p>);
     return;
   }
   const deployment = parseDeployment(raw, "/deployment.json");

@@ -23,7 +23,7 @@ import { outputHash } from "../../sdk/signals.ts";
 import { ClaimStatus, claimIdOf, toSolidityProof, type ClaimFields } from "../../sdk/protocol.ts";
 import { loadArtifact } from "../../runtime/artifacts.ts";
 import { deployerFor, deployOzk, mintDevTokens, registerPackage } from "../../runtime/deploy.ts";
-import { devKey, startLocalChain } from "../lib/localnet.ts";
+import { devKey, startLocalChain } from "../../runtime/localnet.ts";
 import { argValue, isMain, median, peakRssMB, ROOT, since, runMain } from "./common.ts";
 
 export interface ModelResult {

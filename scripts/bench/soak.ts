@@ -32,8 +32,8 @@ import { ClaimStatus, claimStatusName, type ClaimFields } from "../../sdk/protoc
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { loadPackage } from "../../circuits/compiler/package.ts";
-import { devKey, startLocalChain } from "../lib/localnet.ts";
-import { spawnDaemon, type DaemonProcess } from "../lib/processes.ts";
+import { devKey, startLocalChain } from "../../runtime/localnet.ts";
+import { spawnDaemon, type DaemonProcess } from "../../runtime/processes.ts";
 import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../../runtime/deploy.ts";
 import { argValue, isMain, median, RESULTS, ROOT } from "./common.ts";
 

@@ -11,8 +11,8 @@ import type { Deployment } from "../../sdk/deployments.ts";
 import type { ClaimFields } from "../../sdk/protocol.ts";
 import { loadPackage, type LoadedPackage } from "../../circuits/compiler/package.ts";
 import { deployerFor, deployOzk, mintDevTokens, registerPackage, saveDeployment } from "../../runtime/deploy.ts";
-import { devKey, startLocalChain, type LocalChain } from "./localnet.ts";
-import { spawnDaemon, type DaemonProcess } from "./processes.ts";
+import { devKey, startLocalChain, type LocalChain } from "../../runtime/localnet.ts";
+import { spawnDaemon, type DaemonProcess } from "../../runtime/processes.ts";
 
 export const PKG = resolve("models/mnist-mlp");
 export const TOKEN = 10n ** 18n;

@@ -11,10 +11,10 @@ import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
 import { decodeInputData } from "../../sdk/inputs.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
-import { buildApp, serveApp, type AppServer } from "../../app/serve.ts";
+import { buildApp, serveApp, type AppServer } from "../../runtime/page-server.ts";
 import { BONDS, WINDOWS, daemon, infer, startNet, status, waitFor, type Net } from "../e2e/harness.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
-import type { DaemonProcess } from "../../scripts/lib/processes.ts";
+import type { DaemonProcess } from "../../runtime/processes.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = process.env.OZK_SCREENSHOTS === "1" ? resolve("docs/screenshots") : mkdtempSync(join(tmpdir(), "ozk-screenshots-"));

@@ -7,7 +7,7 @@ import { erc20Abi, type Address, type Hex } from "viem";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
-import type { DaemonProcess } from "../../scripts/lib/processes.ts";
+import type { DaemonProcess } from "../../runtime/processes.ts";
 import { freeStake, waitFor, type Net } from "../../scripts/lib/devnet.ts";
 
 export { BONDS, PKG, TOKEN, WINDOWS, daemon, freeStake, startNet, submittedClaim, waitFor, wallet, type Net } from "../../scripts/lib/devnet.ts";

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { JOB_ID } from "../../prover/service/jobs.ts";
-import type { DaemonProcess } from "../../scripts/lib/processes.ts";
+import type { DaemonProcess } from "../../runtime/processes.ts";
 import { daemon, digit, startNet, waitFor, type Net } from "./harness.ts";
 import {
   WRONG_COMPOSITES,

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { devKey } from "../../scripts/lib/localnet.ts";
+import { devKey } from "../../runtime/localnet.ts";
 import { assertSetupAllowed, defaultWindows, packageSetupKind } from "../../runtime/deploy.ts";
 import { readManifest } from "../../circuits/compiler/package.ts";
 import { DEV_CHAIN_ID, supportedSetupKind } from "../../sdk/protocol.ts";

@@ -1,10 +1,13 @@
 // An embedded local chain: Hardhat's in-process EDR network served over JSON-RPC HTTP on a loopback port,
-// so daemons in other processes talk to it like to any node. Used by the demo and the end-to-end tests.
+// so daemons in other processes talk to it like to any node. Used by `ozk dev`, the demo and the end-to-end tests.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { network } from "hardhat";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { bytesToHex, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Hardhat's default development mnemonic: its accounts are funded on every local chain. Never use it for value. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -41,6 +44,10 @@ interface RpcRequest {
 export async function startLocalChain(options: { port?: number; host?: string; blockTimeMs?: number; sameTimestamp?: boolean } = {}): Promise<LocalChain> {
   // sameTimestamp: blocks mined within one second share its timestamp, so chain time keeps to the clock under load
   // (by default each block is a second after the last: a chain mining many transactions runs ahead of the clock).
+  // Hardhat is loaded here, not at import: only a command that starts a chain pays for it. Its config is the
+  // repository's whatever the working folder (a process started elsewhere would find none).
+  process.env.HARDHAT_CONFIG ??= join(root, "hardhat.config.ts");
+  const { network } = await import("hardhat");
   const conn = await network.create(options.sameTimestamp ? { override: { allowBlocksWithSameTimestamp: true } } : undefined);
   const provider = conn.provider;
   const blockTimeMs = options.blockTimeMs ?? 1000;
@@ -72,7 +79,17 @@ export async function startLocalChain(options: { port?: number; host?: string; b
       })();
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
+    });
+  } catch (err) {
+    await conn.close();
+    const code = (err as { code?: string }).code;
+    if (code === "EADDRINUSE") throw new Error(`port ${options.port} is already in use (another node?): choose another port, or 0 for any free one`);
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const request = (method: string, params: unknown[] = []) => provider.request({ method, params });
   return {

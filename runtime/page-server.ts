@@ -1,7 +1,7 @@
 // Node-side server of the built page (.ozk/app-dist): static files, /deployment.json (with the test account and
 // the RPC path), /models/<name>/{manifest,training,fidelity}.json from the model packages, and /rpc proxied to the chain
-// (the embedded chain sends no CORS headers; same-origin avoids the question). Used by scripts/app-dev.ts and
-// the browser test.
+// (the embedded chain sends no CORS headers; same-origin avoids the question). Used by `ozk dev` and the browser
+// test. The page itself (app/) is built by Vite in a child process: nothing here imports its source.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -75,7 +75,11 @@ export async function serveApp(o: AppServerOptions): Promise<AppServer> {
     if (!file.startsWith(dist) || !existsSync(file) || statSync(file).isDirectory()) file = join(dist, "index.html");
     res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
   });
-  await new Promise<void>((r) => server.listen(o.port ?? 0, o.host ?? "127.0.0.1", r));
+  await new Promise<void>((r, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(err.code === "EADDRINUSE" ? new Error(`the page's port ${o.port} is already in use: choose another port, or 0 for any free one`) : err));
+    server.listen(o.port ?? 0, o.host ?? "127.0.0.1", r);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://${o.host ?? "127.0.0.1"}:${port}`,

@@ -1,11 +1,11 @@
 // Daemons as child processes (provider/main.ts, challenger/main.ts) with a config file, a log file and a
-// SQLite store in a work folder: what the demo and the end-to-end tests start, kill and restart.
+// SQLite store in a work folder: what `ozk dev`, the demo and the end-to-end tests start, kill and restart.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const live = new Set<ChildProcess>();
 process.on("exit", () => live.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL")));
 
