@@ -53,7 +53,7 @@ export default tseslint.config(
   {
     ignores: [
       "node_modules/**", "artifacts/**", "cache/**", "types/**", "coverage/**", "build/**",
-      "app/dist/**", "models/**", "**/*.js", "**/*.cjs", "prover/native/**",
+      "app/dist/**", "dist/**", "models/**", "**/*.js", "**/*.cjs", "prover/native/**",
     ],
   },
   ...tseslint.configs.recommended,

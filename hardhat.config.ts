@@ -1,7 +1,7 @@
 // Hardhat 3 configuration: offline solc from the npm package (settings in solc.config.ts), mocha + ethers + TypeChain toolbox.
 import { defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { SOLC_SETTINGS, SOLC_VERSION, SOLJSON_PATH } from "./solc.config.ts";
+import { SOLC_SETTINGS, SOLC_VERSION, soljsonPath } from "./solc.config.ts";
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
@@ -9,7 +9,7 @@ export default defineConfig({
     profiles: {
       default: {
         version: SOLC_VERSION,
-        path: SOLJSON_PATH,
+        path: soljsonPath(),
         settings: SOLC_SETTINGS,
       },
     },

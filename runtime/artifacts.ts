@@ -1,11 +1,13 @@
 // Compiled contracts from Hardhat's artifacts/ folder (`npx hardhat build`): the ABI and bytecode the deploy
 // library deploys, and the deployed bytecode whose hash the registry pins for a verifier.
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Abi, Hex } from "viem";
+import { packageRootUrl } from "../sdk/package-root.ts";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+// The package root: the repository, or an installed package (which ships the artifacts it deploys).
+const repoRoot = fileURLToPath(packageRootUrl(import.meta.url, 1));
 const contractsDir = join(repoRoot, "artifacts", "contracts");
 
 export interface Artifact {

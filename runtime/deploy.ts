@@ -3,8 +3,7 @@
 // and the package's setup kind (an unsafe-dev package only on the development chain unless allowed). The one
 // deploy library: `ozk deploy` and `ozk model register`, the demo, the page's dev stack, tests and benchmarks.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname } from "node:path";
 import {
   BaseError,
   createNonceManager,
@@ -27,6 +26,7 @@ import { getTransactionCount } from "viem/actions";
 import { mockErc20MintAbi, modelRegistryAbi } from "../sdk/abi.ts";
 import { simulateAndWrite } from "../sdk/client.ts";
 import { parseDeployment, type Deployment } from "../sdk/deployments.ts";
+import { deploymentFile } from "../sdk/node/deployments.ts";
 import type { OzkError } from "../sdk/errors.ts";
 import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKind, type SetupKindName, type SetupRecordLike, type SolidityProof } from "../sdk/protocol.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../circuits/compiler/package.ts";
@@ -34,7 +34,6 @@ import { terminateSnarkjs } from "../prover/backends/snarkjs.ts";
 import { loadArtifact } from "./artifacts.ts";
 import { exampleProof } from "./models.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The account that deploys and registers, with the clients it sends through. */
 export interface Deployer {
@@ -191,9 +190,10 @@ export async function deployOzk(d: Deployer, o: DeployOptions): Promise<OzkDeplo
   return parseDeployment({ network: o.network, chainId: d.publicClient.chain.id, addresses, deployBlock, models }) as OzkDeployment;
 }
 
-/** Writes a deployment record to `file` (default deployments/<network>.json in the repository); returns the path. */
+/** Writes a deployment record to `file` (default deployments/<network>.json in the current directory, where
+ *  loadDeployment looks by default); returns the path. */
 export function saveDeployment(d: Deployment, file?: string): string {
-  const path = file ?? join(root, "deployments", `${d.network ?? d.chainId}.json`);
+  const path = file ?? deploymentFile(`${d.network ?? d.chainId}`);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(d, null, 2) + "\n");
   return path;

@@ -14,9 +14,11 @@ import { readR1csHeader } from "./r1cs.ts";
 import { writeManifest, type ModelManifest } from "./package.ts";
 import { importOnnxFile } from "../onnx/import.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
+import { moduleExtension, packageRootUrl } from "../../sdk/package-root.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const REPO_ROOT = resolve(here, "../..");
+/** The package root: the repository (or the installed package, when running from its compiled build). */
+export const REPO_ROOT = fileURLToPath(packageRootUrl(import.meta.url, 2));
 
 /** Calibration inputs, and the id the quantize step's cache key records for them. */
 export interface Calibration {
@@ -65,7 +67,8 @@ export function publicSignalNames(q: QuantizedModel): string[] {
 
 /** Hash of the compiler sources: a code change invalidates cached steps. */
 function codeHash(): string {
-  const files = ["quantize.ts", "engine.ts", "emit.ts", "r1cs.ts", "circom.ts", "build.ts"].map((f) => readFileSync(join(here, f)));
+  const ext = moduleExtension(import.meta.url);
+  const files = ["quantize", "engine", "emit", "r1cs", "circom", "build", "../../sdk/quantize"].map((f) => readFileSync(join(here, f + ext)));
   return sha256(Buffer.concat(files));
 }
 

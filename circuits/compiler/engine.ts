@@ -1,6 +1,7 @@
 // The bit-exact integer reference engine: exactly what every circuit route computes, used by the provider,
 // the challenger, the fidelity report and the witness tests.
 import type { QLinear, QMaxPool, QOp, QuantizedModel } from "./quantize.ts";
+import { quantizeInput } from "../../sdk/quantize.ts";
 
 export interface QuantizedRun {
   /** The model's integer outputs (logits at q.outputScale, or [index] for argmax models). */
@@ -11,23 +12,8 @@ export interface QuantizedRun {
   layers: bigint[][];
 }
 
-/** Quantize a float input: round(x / inputScale) after clamping to the declared input range. */
-/** What quantizeInput reads of a model: a QuantizedModel, or a package manifest (the browser has only that). */
-export type InputQuantization = Pick<QuantizedModel, "inputShape" | "inputRange" | "inputBits" | "inputScale"> & { name?: string };
-
-export function quantizeInput(q: InputQuantization, input: Float32Array | readonly number[]): bigint[] {
-  const n = q.inputShape.reduce((a, b) => a * b, 1);
-  if (input.length !== n) throw new Error(`${q.name ?? "model"}: input has ${input.length} values, expected ${n}`);
-  const [lo, hi] = q.inputRange;
-  const top = 2 ** (q.inputBits - 1) - 1;
-  const out: bigint[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = Math.min(hi, Math.max(lo, input[i]!));
-    const v = Math.round(x / q.inputScale);
-    out[i] = BigInt(Math.min(top, Math.max(-top - 1, v)));
-  }
-  return out;
-}
+// Input quantization lives in the SDK (sdk/quantize.ts), so a dApp quantizes with the same code as the engine.
+export { quantizeInput, type InputQuantization } from "../../sdk/quantize.ts";
 
 /** Run a float input (quantized with quantizeInput) or an already-quantized integer input. */
 export function runQuantized(q: QuantizedModel, input: Float32Array | readonly number[] | readonly bigint[]): QuantizedRun {

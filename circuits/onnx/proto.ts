@@ -1,8 +1,8 @@
 // ONNX protobuf codec: loads circuits/onnx/onnx.proto with protobufjs and gives typed, plain-object messages.
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { packageRootUrl } from "../../sdk/package-root.ts";
 
 /** TensorProto.DataType values ozk reads or writes. */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
@@ -81,7 +81,8 @@ export interface ModelMsg {
   metadataProps?: StringStringEntry[];
 }
 
-const schemaPath = join(dirname(fileURLToPath(import.meta.url)), "onnx.proto");
+// Read from the sources (the compiled build does not copy it; the package ships circuits/onnx/onnx.proto).
+const schemaPath = fileURLToPath(new URL("circuits/onnx/onnx.proto", packageRootUrl(import.meta.url, 2)));
 let modelType: protobuf.Type | undefined;
 
 function ModelProto(): protobuf.Type {

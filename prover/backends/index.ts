@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../sdk/node/logger.ts";
 import { ConfigError } from "../../sdk/errors.ts";
+import { moduleExtension } from "../../sdk/package-root.ts";
 import type { ProofResult, ProverBackend } from "../types.ts";
 import { createSnarkjsBackend } from "./snarkjs.ts";
 
@@ -16,7 +17,7 @@ interface NativeModule {
   closeResidentProvers?(): void;
 }
 
-const nativeUrl = new URL("./native.ts", import.meta.url);
+const nativeUrl = new URL(`./native${moduleExtension(import.meta.url)}`, import.meta.url);
 
 /** A backend over one of native.ts's binaries; its availability check never throws. */
 function binaryBackend(name: string, prove: NativeModule["proveNative"], available: NativeModule["nativeAvailable"], mod: Partial<NativeModule>): ProverBackend {

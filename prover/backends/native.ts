@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { packageRootUrl } from "../../sdk/package-root.ts";
 import type { ProofResult } from "../types.ts";
 import { NativeProverError, proverErrorMessage, ResidentPool } from "./resident.ts";
 
@@ -16,7 +17,7 @@ export { NativeProverError } from "./resident.ts";
 
 // Resolved when asked, not at import: a bundler or a jsdom test environment that imports this module (through the
 // setup code) without a file: URL for it must not fail.
-const builtBinary = (name: string): string => fileURLToPath(new URL(`../native/build/${name}`, import.meta.url));
+const builtBinary = (name: string): string => fileURLToPath(new URL(`prover/native/build/${name}`, packageRootUrl(import.meta.url, 2)));
 
 /** The prover binary: env OZK_NATIVE_PROVER, else the one prover/native/build.sh writes. */
 export function nativeBinaryPath(): string {

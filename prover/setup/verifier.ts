@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { keccak256 } from "viem";
-import { SOLC_SETTINGS, SOLJSON_PATH } from "../../solc.config.ts";
+import { SOLC_SETTINGS, soljsonPath } from "../../solc.config.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -39,7 +39,7 @@ export interface CompiledVerifier {
 
 /** Contract `name` in `source`, compiled exactly as Hardhat compiles the repository's contracts. */
 export function compileVerifier(source: string, name: string): CompiledVerifier {
-  const solc = (require("solc/wrapper.js") as (soljson: unknown) => { compile(input: string): string })(require(SOLJSON_PATH));
+  const solc = (require("solc/wrapper.js") as (soljson: unknown) => { compile(input: string): string })(require(soljsonPath()));
   const file = `contracts/verifiers/${name}.sol`;
   const input = {
     language: "Solidity",

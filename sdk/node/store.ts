@@ -3,7 +3,7 @@
 // or the new state, never half.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 
 /** One schema step: SQL text or a function given the database. Applied once, in order, inside a transaction. */
 export type Migration = string | ((db: DatabaseSync) => void);
@@ -27,6 +27,18 @@ export function fromJson<T = unknown>(text: string): T {
   ) as T;
 }
 
+/**
+ * node:sqlite, loaded when a store is opened rather than when this module is imported: the rest of the kit
+ * (loadDeployment, config, logger, ...) also runs on Node versions without it (Node 20).
+ */
+function databaseSync(): typeof DatabaseSync {
+  const mod = process.getBuiltinModule("node:sqlite") as { DatabaseSync: typeof DatabaseSync } | undefined;
+  if (!mod) {
+    throw new Error(`the SQLite store needs node:sqlite (Node 22.13 or later); this is Node ${process.versions.node}`);
+  }
+  return mod.DatabaseSync;
+}
+
 /** The indexed expression: a row's `status` field (NULL when its value has none). Queries must spell it the same. */
 const STATUS = "json_extract(value, '$.status')";
 
@@ -39,7 +51,7 @@ export class Store {
   constructor(path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.path = path;
-    this.db = new DatabaseSync(path);
+    this.db = new (databaseSync())(path);
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = FULL");
     // Several processes may open the file (CLI next to a daemon): wait for locks instead of failing.
