@@ -32,7 +32,7 @@ export function fromJson<T = unknown>(text: string): T {
  * (loadDeployment, config, logger, ...) also runs on Node versions without it (Node 20).
  */
 function databaseSync(): typeof DatabaseSync {
-  const mod = process.getBuiltinModule("node:sqlite") as { DatabaseSync: typeof DatabaseSync } | undefined;
+  const mod = process.getBuiltinModule?.("node:sqlite") as { DatabaseSync: typeof DatabaseSync } | undefined;
   if (!mod) {
     throw new Error(`the SQLite store needs node:sqlite (Node 22.13 or later); this is Node ${process.versions.node}`);
   }
