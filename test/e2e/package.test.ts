@@ -119,7 +119,8 @@ describe("package: build, npm pack, install from the tarball, use from outside t
     // Built once per run (tsc over the entry points takes a minute).
     execFileSync(process.execPath, [require.resolve("tsx/cli"), "scripts/build-package.ts"], { cwd: ROOT, stdio: "pipe" });
     work = mkdtempSync(join(tmpdir(), "ozk-package-"));
-    run("npm", ["pack", "--pack-destination", work, "--silent"], { cwd: ROOT });
+    // --ignore-scripts: the prepack script would build a second time.
+    run("npm", ["pack", "--ignore-scripts", "--pack-destination", work, "--silent"], { cwd: ROOT });
     const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
     if (!tarball) throw new Error(`npm pack wrote no tarball in ${work}`);
     project = join(work, "consumer");
