@@ -1,16 +1,20 @@
 #!/usr/bin/env -S npx tsx
 // The `ozk` command line: each file in cli/ registers one command group (model, onchain, prove, ...).
+import "../sdk/node/quiet-sqlite.ts";
 import { Command } from "commander";
 import { ConfigError } from "../sdk/errors.ts";
 import type { CommandModule } from "./group.ts";
-import * as ceremony from "./ceremony.ts";
-import * as dev from "./dev.ts";
-import * as onchain from "./onchain.ts";
-import * as model from "./model.ts";
-import * as modelFidelity from "./model-fidelity.ts";
-import * as prove from "./prove.ts";
 
-const COMMANDS: CommandModule[] = [ceremony, dev, model, modelFidelity, onchain, prove];
+// The command files load after quiet-sqlite.ts has run: Node loads a static import's node:sqlite before any module
+// body runs, so only a dynamic import comes late enough for the notice to be dropped.
+const COMMANDS: CommandModule[] = await Promise.all([
+  import("./ceremony.ts"),
+  import("./dev.ts"),
+  import("./model.ts"),
+  import("./model-fidelity.ts"),
+  import("./onchain.ts"),
+  import("./prove.ts"),
+]);
 
 async function main(): Promise<void> {
   const program = new Command("ozk")

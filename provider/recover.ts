@@ -5,13 +5,12 @@
 // recreates its claim, input and job rows; a challenged claim whose input is still missing is looked up again.
 // Inputs are keyed by modelId and inputHash: inputHash alone does not fix the input (it does not bind the input's
 // length), so a stranger's claim on the same hash, or data that does not match, cannot stand in for the real input.
-import { getAbiItem, type AbiEvent, type Address, type ContractEventArgsFromTopics, type ContractEventName, type Hex, type Log } from "viem";
-import { claimManagerAbi } from "../sdk/abi.ts";
-import { errorSummary, RetryableError } from "../sdk/errors.ts";
-import { checkInputData, verifyInput } from "../sdk/inputs.ts";
+import type { Address, Hex } from "viem";
+import { RetryableError } from "../sdk/errors.ts";
+import { verifyInput } from "../sdk/inputs.ts";
 import { ClaimStatus, type ClaimFields } from "../sdk/protocol.ts";
-import { withRetry } from "../sdk/node/retry.ts";
-import { claimsAddress, readClaims } from "../runtime/chain.ts";
+import { readClaims } from "../runtime/chain.ts";
+import { claimsLogs, inputFromChain as chainInput, type ChainInput } from "../runtime/claim-input.ts";
 import type { ServedModel } from "../runtime/models.ts";
 import { clientJobId, inputKey } from "./keys.ts";
 import type { Job, OwnClaim, ProviderContext } from "./step.ts";
@@ -47,118 +46,26 @@ export function storedInput(ctx: Pick<ProviderContext, "store" | "models">, mode
   return undefined;
 }
 
-/** An event of the claims contract and its decoded log, typed from the generated ABI. */
-type ClaimsEventName = ContractEventName<typeof claimManagerAbi>;
-type DecodedLog<N extends ClaimsEventName> = Log & { args: ContractEventArgsFromTopics<typeof claimManagerAbi, N> };
-
 /** First block the rebuild reads: recovery.fromBlock, else the deployment's block. */
 export function recoveryStartBlock(ctx: ProviderContext): bigint {
   const from = ctx.config.recovery?.fromBlock;
   return BigInt(from ?? ctx.deployment.deployBlock);
 }
 
-/** eth_getLogs over [from, to] in ranges of at most `range` blocks (halved when the node refuses one), in order. */
-async function getLogsRange<N extends ClaimsEventName>(
-  ctx: ProviderContext,
-  eventName: N,
-  args: Record<string, unknown> | undefined,
-  from: bigint,
-  to: bigint,
-  o: { backwards?: boolean; stopAtFirst?: boolean } = {},
-): Promise<Array<DecodedLog<N>>> {
-  const event = getAbiItem({ abi: claimManagerAbi, name: eventName as ClaimsEventName }) as AbiEvent;
-  let range = BigInt(ctx.config.recovery?.blockRange ?? 2000);
-  const out: Array<DecodedLog<N>> = [];
-  let lo = o.backwards ? (to - range + 1n > from ? to - range + 1n : from) : from;
-  let hi = o.backwards ? to : lo + range - 1n < to ? lo + range - 1n : to;
-  while (from <= to && lo <= hi) {
-    let logs: Array<DecodedLog<N>>;
-    try {
-      logs = (await withRetry(
-        () => ctx.publicClient.getLogs({ address: claimsAddress(ctx), event, args, fromBlock: lo, toBlock: hi, strict: true } as never),
-        { retries: 4, signal: ctx.signal },
-      )) as unknown as Array<DecodedLog<N>>;
-    } catch (err) {
-      // Nodes cap eth_getLogs by range or result count: try a smaller range.
-      if (hi > lo && /range|too many|limit|exceed|10000 results/i.test(errorSummary(err))) {
-        range = (hi - lo + 1n) / 2n;
-        if (o.backwards) lo = hi - range + 1n;
-        else hi = lo + range - 1n;
-        continue;
-      }
-      throw err;
-    }
-    if (o.backwards) out.unshift(...logs);
-    else out.push(...logs);
-    if (o.stopAtFirst && logs.length > 0) break;
-    if (o.backwards) {
-      if (lo === from) break;
-      hi = lo - 1n;
-      lo = hi - range + 1n > from ? hi - range + 1n : from;
-    } else {
-      if (hi === to) break;
-      lo = hi + 1n;
-      hi = lo + range - 1n < to ? lo + range - 1n : to;
-    }
-  }
-  return out;
-}
-
-/** Where a claim's input was found on chain, and the values when they check out. */
-interface ChainInput {
-  values?: bigint[];
-  source?: "ClaimInput" | "InferenceRequested";
-  /** Why there are no values: nothing published, or data that does not match the claim. */
-  problem?: string;
-  /** The data was there but does not match the claim's commitment or the model's shape. */
-  rejected?: boolean;
-}
-
-/**
- * Reads a claim's input from the chain and checks it. A claim answering a request takes the request's input data
- * (the request must be on the claim's model and inputHash); any other claim the ClaimInput of its own id, which only
- * its submission can emit. `at`: the block of the claim's ClaimSubmitted when known (else searched back from head).
- */
-export async function inputFromChain(
+/** A claim's input read back from the chain and checked (runtime/claim-input.ts), searched from recovery.fromBlock. */
+export function inputFromChain(
   ctx: ProviderContext,
   model: ServedModel,
   claimId: Hex,
   claim: Pick<ClaimFields, "modelId" | "inputHash" | "requestId">,
   at?: { blockNumber: bigint; transactionHash?: Hex },
 ): Promise<ChainInput> {
-  const start = recoveryStartBlock(ctx);
-  const head = at?.blockNumber ?? (await ctx.publicClient.getBlockNumber({ cacheTime: 0 }));
-  let data: Hex | undefined;
-  let source: ChainInput["source"];
-  if (claim.requestId !== 0n) {
-    source = "InferenceRequested";
-    const [req] = await getLogsRange(ctx, "InferenceRequested", { requestId: claim.requestId }, start, head, {
-      backwards: true,
-      stopAtFirst: true,
-    });
-    if (!req) return { source, problem: `request ${claim.requestId} not found from block ${start}` };
-    if (req.args.modelId.toLowerCase() !== claim.modelId.toLowerCase() || req.args.inputHash !== claim.inputHash) {
-      return { source, rejected: true, problem: `request ${claim.requestId} is on another model or input than the claim` };
-    }
-    data = req.args.inputData;
-    if (data === "0x") return { source, problem: req.args.inputURI ? `request input only by URI (${req.args.inputURI})` : "the request carries no input data" };
-  } else {
-    source = "ClaimInput";
-    const logs = at
-      ? await getLogsRange(ctx, "ClaimInput", { claimId }, at.blockNumber, at.blockNumber)
-      : await getLogsRange(ctx, "ClaimInput", { claimId }, start, head, { backwards: true, stopAtFirst: true });
-    const log = logs.find((l) => !at?.transactionHash || l.transactionHash === at.transactionHash) ?? logs[0];
-    if (!log) return { source, problem: "the claim published no input (no ClaimInput)" };
-    data = log.args.inputData;
-    if (data === "0x") return { source, problem: log.args.inputURI ? `input only by URI (${log.args.inputURI})` : "the ClaimInput carries no data" };
-  }
   const m = model.pkg.manifest;
-  try {
-    const input = checkInputData(data, claim.inputHash, { length: m.inputLength, bits: m.inputBits });
-    return { values: input.values, source };
-  } catch (err) {
-    return { source, rejected: true, problem: errorSummary(err) };
-  }
+  return chainInput(ctx, { inputLength: m.inputLength, inputBits: m.inputBits }, claimId, claim, {
+    fromBlock: recoveryStartBlock(ctx),
+    blockRange: ctx.config.recovery?.blockRange,
+    at,
+  });
 }
 
 /**
@@ -233,7 +140,7 @@ export async function rebuildFromChain(ctx: ProviderContext): Promise<RebuildRep
   const toBlock = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
   const report: RebuildReport = { fromBlock, toBlock, claims: 0, live: 0, restored: 0, inputs: 0, missing: 0, rejected: 0, ms: 0 };
   const me = ctx.account.address.toLowerCase();
-  const logs = (await getLogsRange(ctx, "ClaimSubmitted", { provider: ctx.account.address }, fromBlock, toBlock)).filter(
+  const logs = (await claimsLogs(ctx, "ClaimSubmitted", { provider: ctx.account.address }, fromBlock, toBlock, { blockRange: ctx.config.recovery?.blockRange })).filter(
     (l) => l.args.claim.provider.toLowerCase() === me,
   );
   // Reads (claim state, input) run a few at a time; the rows are written in chain order.
