@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { group } from "./group.ts";
 import { readManifest } from "../circuits/compiler/package.ts";
 import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../prover/setup/ceremony.ts";
+import { userPath, userPathIf } from "./paths.ts";
 
 const HELP = `
 A ceremony replaces the single contributor of \`ozk model build\` by several: the key is sound if at least one of
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     .option("--unsafe-dev", "the powers of tau is an insecure development file: the result is recorded as unsafe-dev")
     .option("--force", "discard an existing ceremony in the package")
     .action(async (pkg: string, o: { ptau?: string; unsafeDev?: boolean; force?: boolean }) => {
-      const file = await ceremonyInit(pkg, o);
+      const file = await ceremonyInit(userPath(pkg), { ...o, ptau: userPathIf(o.ptau) });
       console.log(`initial key ${file}; next: ozk ceremony contribute ${pkg} --name <who>`);
     });
 
@@ -57,7 +58,7 @@ export function register(program: Command): void {
         const { createHash, randomBytes } = await import("node:crypto");
         entropy = createHash("sha512").update(randomBytes(64)).update(extra).digest();
       }
-      const { file, hash } = await ceremonyContribute(pkg, { name: o.name, entropy });
+      const { file, hash } = await ceremonyContribute(userPath(pkg), { name: o.name, entropy });
       console.log(`wrote ${file}\ncontribution hash (publish it): ${hash}`);
     });
 
@@ -66,7 +67,7 @@ export function register(program: Command): void {
     .description("Check the whole chain against circuit.r1cs and the powers of tau; list every contribution")
     .option("--ptau <file>", "the ceremony's powers of tau (default: the file $OZK_PTAU names)")
     .action(async (pkg: string, o: { ptau?: string }) => {
-      if (!(await ceremonyVerify(pkg, o))) throw new Error(`ceremony of ${pkg}: verification FAILED`);
+      if (!(await ceremonyVerify(userPath(pkg), { ...o, ptau: userPathIf(o.ptau) }))) throw new Error(`ceremony of ${pkg}: verification FAILED`);
       console.log("ceremony: verified");
     });
 
@@ -77,8 +78,8 @@ export function register(program: Command): void {
     .option("--beacon <hex>", "public randomness fixed in advance (e.g. a future block hash)")
     .option("--iterations <n>", "log2 of the beacon's sha256 iterations (10..63)", "10")
     .action(async (pkg: string, o: { ptau?: string; beacon?: string; iterations: string }) => {
-      await ceremonyFinalize(pkg, { ptau: o.ptau, beacon: o.beacon, iterations: integer(o.iterations) });
-      const m = readManifest(pkg);
+      await ceremonyFinalize(userPath(pkg), { ptau: userPathIf(o.ptau), beacon: o.beacon, iterations: integer(o.iterations) });
+      const m = readManifest(userPath(pkg));
       console.log(`${m.name}: setup ${m.setup?.kind}, ${m.setup?.contributions.length} contributions, verifier code hash ${m.verifierCodeHash}`);
     });
 }

@@ -5,6 +5,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { group } from "./group.ts";
+import { userPath, userPathIf } from "./paths.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -37,27 +38,28 @@ export function register(program: Command): void {
       weightBits?: number; activationBits?: number;
     }) => {
       const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../circuits/fidelity/report.ts");
+      modelArg = userPath(modelArg);
       let path = modelArg;
       try {
         if (statSync(modelArg).isDirectory()) path = join(modelArg, "model.onnx");
       } catch {
         throw new Error(`no model at ${modelArg}`);
       }
-      const data = opts.data === "mnist" ? undefined : readLabelledSet(opts.data);
+      const data = opts.data === "mnist" ? undefined : readLabelledSet(userPath(opts.data));
       const tty = process.stderr.isTTY;
       const report = await fidelity(path, {
         data,
         dataName: data ? opts.data : undefined,
         samples: opts.samples,
         minAgreement: opts.minAgreement,
-        quantPath: opts.quant,
+        quantPath: userPathIf(opts.quant),
         requantize: opts.requantize || opts.weightBits !== undefined || opts.activationBits !== undefined,
         quant: { weightBits: opts.weightBits, activationBits: opts.activationBits },
         onProgress: tty ? (done, total) => done % 100 === 0 && process.stderr.write(`\r  ${done}/${total}`) : undefined,
       });
       if (tty) process.stderr.write("\r");
       console.log(formatReport(report));
-      if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      if (opts.json) writeFileSync(userPath(opts.json), `${JSON.stringify(report, null, 2)}\n`);
       if (!report.passed) {
         throw new Error(
           `${report.model}: top-1 agreement ${agreementPct(report.agreement)} is below the required ${agreementPct(report.minAgreement)} ` +

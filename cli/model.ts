@@ -12,6 +12,7 @@ import { mnistCalibration } from "../circuits/data/mnist.ts";
 import { buildPackage } from "../prover/setup/build.ts";
 import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
+import { userPath, userPathIf } from "./paths.ts";
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -97,14 +98,15 @@ export function register(program: Command): void {
     .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
     .action(async (source: string, o: Record<string, string | undefined>) => {
+      source = userPath(source);
       const compile = {
-        out: o.out,
+        out: userPathIf(o.out),
         visibility: visibilityOf(o.visibility ?? "constant"),
         quant: quantOptions(o),
         calibration: calibrationOf(o.calibration, source),
         route: routeOf(o.route ?? "direct"),
       };
-      const m = o.skipSetup ? await compileModel(source, compile) : await buildPackage(source, { ...compile, ptau: o.ptau, unsafeDev: !!o.unsafeDev });
+      const m = o.skipSetup ? await compileModel(source, compile) : await buildPackage(source, { ...compile, ptau: userPathIf(o.ptau), unsafeDev: !!o.unsafeDev });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
@@ -115,7 +117,8 @@ export function register(program: Command): void {
     .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
     .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
     .action(async (pkgDir: string, o: { ptau?: string }) => {
-      const problems = await verifyPackageSetup(pkgDir, o.ptau ?? defaultPtau(), (l) => console.log(l));
+      pkgDir = userPath(pkgDir);
+      const problems = await verifyPackageSetup(pkgDir, userPathIf(o.ptau) ?? defaultPtau(), (l) => console.log(l));
       for (const p of problems) console.log(`MISMATCH: ${p}`);
       if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
       console.log(`${pkgDir}: setup verified`);
@@ -127,6 +130,7 @@ export function register(program: Command): void {
     .option("--visibility <mode>", "for an .onnx file: constant or committed", "constant")
     .option("--json", "print JSON")
     .action(async (target: string, o: { visibility: string; json?: boolean }) => {
+      target = userPath(target);
       let costs: OpCost[];
       let title: string;
       if (!existsSync(target)) throw new Error(`${target}: no such package folder or .onnx file`);
@@ -153,14 +157,15 @@ export function register(program: Command): void {
 
   model
     .command("witness <package>")
-    .description("Quantize an input, run the reference engine, and write the circuit witness (.wtns) and public signals")
+    .description("Quantize an input, run the reference engine and write the circuit witness (.wtns); prints the outputs and public signals")
     .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
-      const pkg = loadPackage(pkgDir);
-      const raw = JSON.parse(readFileSync(o.input, "utf8")) as number[];
+      const pkg = loadPackage(userPath(pkgDir));
+      const out = userPath(o.out);
+      const raw = JSON.parse(readFileSync(userPath(o.input), "utf8")) as number[];
       const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));
-      writeFileSync(o.out, wtns);
-      console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));
+      writeFileSync(out, wtns);
+      console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: out }, null, 2));
     });
 }

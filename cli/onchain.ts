@@ -1,57 +1,20 @@
 // The commands that act on a deployed ozk instance: `ozk provider|challenger run`, and the one-shot on-chain
-// commands: deploy, model register, model show, stake, request, claim, challenge, status, watch.
+// commands: deploy, model register, model show, stake, request, claim, challenge, status, watch, verify-input
+// (finalize, slash, prove-claim and withdraw are in settle.ts).
 import type { Command } from "commander";
-import { parseEventLogs, zeroAddress, type Address, type Hex, type Log } from "viem";
+import { parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
 import { getModelEntry, requestInference } from "../sdk/claims.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
-import { chainClients, ensureFreeStake, readClaims, readModelEntry, readRegistry, sendClaims, claimsAddress, type Chainable } from "../runtime/chain.ts";
+import { ensureFreeStake, readClaims, readRegistry, sendClaims, stakeTokens, tokenBalance, claimsAddress, type Chainable } from "../runtime/chain.ts";
 import { loadDeployment } from "../sdk/node/deployments.ts";
-import { createLogger } from "../sdk/node/logger.ts";
-import { assertEntryMatches, loadModels, type ServedModel } from "../runtime/models.ts";
-import { SETUP_KIND_MEANING, claimStatusName, type ClaimFields } from "../sdk/protocol.ts";
-import { runQuantized, quantizeInput } from "../circuits/compiler/engine.ts";
-import { readFileSync } from "node:fs";
+import { ClaimStatus, SETUP_KIND_MEANING } from "../sdk/protocol.ts";
+import { runQuantized } from "../circuits/compiler/engine.ts";
 import { group } from "./group.ts";
 import { deployerFor, deployOzk, registerPackage, saveDeployment } from "../runtime/deploy.ts";
-
-interface ChainOpts {
-  rpc: string;
-  key?: string;
-  deployment: string;
-}
-
-function withChainOptions(cmd: Command): Command {
-  return cmd
-    .option("--rpc <url>", "JSON-RPC endpoint", process.env.OZK_RPC_URL ?? "http://127.0.0.1:8545")
-    .option("--key <hex>", "private key of the sending account (or OZK_PRIVATE_KEY)")
-    .option("--deployment <name|file>", "deployments/<name>.json or a path", process.env.OZK_DEPLOYMENT ?? "localhost");
-}
-
-function connect(o: ChainOpts): Chainable {
-  const deployment = loadDeployment(o.deployment);
-  const key = (o.key ?? process.env.OZK_PRIVATE_KEY ?? `0x${"11".repeat(32)}`) as Hex;
-  const clients = chainClients(o.rpc, key, deployment);
-  return { ...clients, deployment, logger: createLogger({ name: "ozk", level: process.env.OZK_LOG_LEVEL as never ?? "warn" }) };
-}
-
-/** Finds a claim's submitted fields and outputs from its ClaimSubmitted event. */
-async function findClaim(c: Chainable, claimId: Hex): Promise<{ claim: ClaimFields; outputs: readonly bigint[] }> {
-  const logs = await c.publicClient.getLogs({ address: claimsAddress(c), fromBlock: BigInt(c.deployment.deployBlock) });
-  for (const log of parseEventLogs({ abi: claimManagerAbi, logs: logs as Log[], eventName: "ClaimSubmitted" })) {
-    if (log.args.claimId.toLowerCase() === claimId.toLowerCase()) return { claim: log.args.claim, outputs: log.args.outputs };
-  }
-  throw new Error(`no claim ${claimId} on this deployment`);
-}
-
-/** The served package of `pkgDir`, after checking that its registry entry is the package's (else a FatalError naming the field). */
-async function checkedModel(c: Chainable, pkgDir: string): Promise<ServedModel> {
-  const [model] = loadModels([{ package: pkgDir }], c.deployment).values();
-  if (!model) throw new Error(`cannot load ${pkgDir}`);
-  assertEntryMatches(model, await readModelEntry(c, model.modelId));
-  return model;
-}
+import { INPUT_HELP, argmax, tokenAmount, checkedModel, connect, countdown, json, readClaim, readModelInput, withChainOptions, type ChainOpts } from "./chain.ts";
+import { deploymentArg, userPath } from "./paths.ts";
 
 /** A positive integer option, or an error naming the flag. */
 function seconds(flag: string, v: string | undefined): number | undefined {
@@ -61,7 +24,33 @@ function seconds(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
-const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x), 2);
+/** Makes sure the account's free stake covers `bond`, staking from its tokens; else an error with the figures. */
+async function coverBond(c: Chainable, bond: bigint, what: string): Promise<void> {
+  const free = await ensureFreeStake(c, bond, bond);
+  if (free >= bond) return;
+  const balance = await tokenBalance(c);
+  throw new Error(`${what} needs ${bond} of free stake; ${c.account.address} has ${free} staked free and ${balance} tokens`);
+}
+
+/** `0x1234…abcd` for a long hex value; other values as they are. */
+export function short(v: string): string {
+  return /^0x[0-9a-fA-F]{17,}$/.test(v) ? `${v.slice(0, 6)}…${v.slice(-4)}` : v;
+}
+
+/** One line for a claims-contract event: its name, block, ids shortened, byte counts instead of data. */
+export function eventLine(eventName: string, blockNumber: bigint | null, args: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(args)) {
+    if (k === "claim") continue; // its fields are in the other arguments (claimId, modelId, provider)
+    if (k === "inputData" && typeof v === "string") parts.push(`${k}=${(v.length - 2) / 2} bytes`);
+    else if (k === "inputURI" || k === "outputHash") {
+      if (v) parts.push(`${k}=${short(String(v))}`);
+    } else if (Array.isArray(v)) parts.push(`${k}=[${v.length} values]`);
+    else if (typeof v === "string") parts.push(`${k}=${short(v)}`);
+    else parts.push(`${k}=${String(v)}`);
+  }
+  return `${String(blockNumber ?? "?").padStart(6)} ${eventName} ${parts.join(" ")}`;
+}
 
 export function register(program: Command): void {
   for (const role of ["provider", "challenger"] as const) {
@@ -72,7 +61,7 @@ export function register(program: Command): void {
       .description(`run the ${role} daemon (config: --config file and OZK_${role.toUpperCase()}_* env)`)
       .option("--config <file>", "JSON config file")
       .action(async (o: { config?: string }) => {
-        process.argv = [process.argv[0]!, role, ...(o.config ? ["--config", o.config] : [])];
+        process.argv = [process.argv[0]!, role, ...(o.config ? ["--config", userPath(o.config)] : [])];
         await import(`../${role}/main.ts`);
       });
   }
@@ -111,8 +100,9 @@ export function register(program: Command): void {
   ).action(async (pkgDir: string, o: ChainOpts & { challengeWindow?: string; proofWindow?: string; allowUnsafeSetup?: boolean; providerBond: string; challengerBond: string; metadataUri?: string }) => {
     const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
     if (!key) throw new Error("model register needs --key or OZK_PRIVATE_KEY");
-    const d = loadDeployment(o.deployment);
-    const r = await registerPackage(await deployerFor(o.rpc, key), d, pkgDir, {
+    const deployment = deploymentArg(o.deployment);
+    const d = loadDeployment(deployment);
+    const r = await registerPackage(await deployerFor(o.rpc, key), d, userPath(pkgDir), {
       challengeWindow: seconds("--challenge-window", o.challengeWindow),
       proofWindow: seconds("--proof-window", o.proofWindow),
       minProviderBond: BigInt(o.providerBond),
@@ -121,7 +111,7 @@ export function register(program: Command): void {
       allowUnsafeSetup: !!o.allowUnsafeSetup,
       log: (line) => console.error(line),
     });
-    const file = saveDeployment(d, o.deployment.endsWith(".json") ? o.deployment : undefined);
+    const file = saveDeployment(d, deployment.endsWith(".json") ? deployment : undefined);
     console.log(json({ ...r, deployment: file }));
   });
 
@@ -138,11 +128,15 @@ export function register(program: Command): void {
     console.log(json({ ...entry, setupMeaning: SETUP_KIND_MEANING[entry.setupKindName] }));
   });
 
-  withChainOptions(program.command("stake").description("stake bond tokens into the claims contract").argument("<amount>", "token units"))
+  withChainOptions(program.command("stake").description("stake <amount> of the account's bond tokens into the claims contract (approving it first)").argument("<amount>", "token units"))
     .action(async (amount: string, o: ChainOpts) => {
       const c = connect(o);
-      const free = await ensureFreeStake(c, BigInt(amount), BigInt(amount));
-      console.log(`free stake of ${c.account.address}: ${free}`);
+      const n = tokenAmount("stake", amount);
+      const balance = await tokenBalance(c);
+      if (n === 0n) throw new Error("stake wants an amount above 0");
+      if (balance < n) throw new Error(`stake ${n}: ${c.account.address} holds only ${balance} tokens`);
+      await stakeTokens(c, n);
+      console.log(`free stake of ${c.account.address}: ${await readClaims(c, "freeStake", [c.account.address])}`);
     });
 
   withChainOptions(
@@ -150,7 +144,7 @@ export function register(program: Command): void {
       .command("request")
       .description("pay a fee for an inference of a registered model on an input (published in calldata); prints the request id")
       .argument("<package>", "model package folder, e.g. models/mnist-mlp")
-      .argument("<input.json>", "JSON array of floats (quantized here) or {\"quantized\": [...]}")
+      .argument("<input.json>", INPUT_HELP)
       .requiredOption("--fee <amount>", "fee paid to the provider whose answer settles (token units)")
       .option("--expires-in <s>", "seconds the request stays open", "3600")
       .option("--provider <address>", "the only provider allowed to answer (default: anyone)")
@@ -159,14 +153,13 @@ export function register(program: Command): void {
   ).action(async (pkgDir: string, inputFile: string, o: ChainOpts & { fee: string; expiresIn: string; provider?: Address; minBond?: string; callbackGas: string }) => {
     const c = connect(o);
     const model = await checkedModel(c, pkgDir);
-    const raw = JSON.parse(readFileSync(inputFile, "utf8")) as number[] | { quantized: string[] };
-    const values = Array.isArray(raw) ? quantizeInput(model.pkg.quant, raw) : raw.quantized.map(BigInt);
+    const values = readModelInput(model, inputFile);
     const now = (await c.publicClient.getBlock()).timestamp;
     const r = await requestInference(c, c.walletClient, {
       modelId: model.modelId,
       values,
       bits: model.pkg.manifest.inputBits,
-      fee: BigInt(o.fee),
+      fee: tokenAmount("--fee", o.fee),
       expiry: now + BigInt(seconds("--expires-in", o.expiresIn)!),
       callbackGasLimit: Number(o.callbackGas),
       provider: o.provider ?? zeroAddress,
@@ -178,65 +171,125 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("claim")
-      .description("run a model package on an input and submit the claim (input data published in calldata)")
+      .description(
+        "run a model package on an input and submit the claim (input data published in calldata), staking the bond from the account's tokens when its free stake is short; " +
+          "prints JSON with the claimId, the outputs, the predicted class (the largest output) and the challenge deadline",
+      )
       .argument("<package>", "model package folder, e.g. models/mnist-mlp")
-      .argument("<input.json>", "JSON array of floats (quantized here) or {\"quantized\": [...]}")
+      .argument("<input.json>", INPUT_HELP)
       .option("--bond <amount>", "bond to lock (default: the model's minimum)"),
   ).action(async (pkgDir: string, inputFile: string, o: ChainOpts & { bond?: string }) => {
     const c = connect(o);
     const model = await checkedModel(c, pkgDir);
-    const raw = JSON.parse(readFileSync(inputFile, "utf8")) as number[] | { quantized: string[] };
-    const values = Array.isArray(raw) ? quantizeInput(model.pkg.quant, raw) : raw.quantized.map(BigInt);
+    const values = readModelInput(model, inputFile);
     const outputs = runQuantized(model.pkg.quant, values).outputs;
     const bits = model.pkg.manifest.inputBits;
-    const bond = o.bond !== undefined ? BigInt(o.bond) : (await readRegistry(c, "claimParams", [model.modelId]))[4];
-    await ensureFreeStake(c, bond, bond);
+    const bond = o.bond !== undefined ? tokenAmount("--bond", o.bond) : (await readRegistry(c, "claimParams", [model.modelId]))[4];
+    await coverBond(c, bond, "the claim's bond");
     const hash = await sendClaims(c, "submitClaim", [model.modelId, hashVector(values, bits), outputs, bond, encodeInputData(values, bits), ""]);
-    console.log(json({ tx: hash, outputs }));
+    const receipt = await c.publicClient.getTransactionReceipt({ hash });
+    const [event] = parseEventLogs({ abi: claimManagerAbi, logs: receipt.logs, eventName: "ClaimSubmitted" });
+    if (!event) throw new Error(`submitClaim ${hash} emitted no ClaimSubmitted event`);
+    const cls = argmax(outputs);
+    console.log(json({ claimId: event.args.claimId, tx: hash, outputs, ...(cls === undefined ? {} : { class: cls }), challengeDeadline: event.args.challengeDeadline }));
   });
 
-  withChainOptions(program.command("challenge").description("challenge a claim (locks the model's challenger bond)").argument("<claimId>"))
-    .action(async (claimId: Hex, o: ChainOpts) => {
+  withChainOptions(program.command("challenge").description("challenge a Submitted claim inside its challenge window (locks the model's challenger bond, staking it from the account's tokens when short)").argument("<claimId>"))
+    .action(async (claimId: string, o: ChainOpts) => {
       const c = connect(o);
-      const { claim } = await findClaim(c, claimId);
-      const [, bond] = await readRegistry(c, "disputeParams", [claim.modelId]);
-      await ensureFreeStake(c, bond, bond);
-      console.log(json({ tx: await sendClaims(c, "challenge", [claim]) }));
-    });
-
-  withChainOptions(program.command("status").description("a claim's status, deadline and outputs").argument("<claimId>"))
-    .action(async (claimId: Hex, o: ChainOpts) => {
-      const c = connect(o);
-      const { claim, outputs } = await findClaim(c, claimId);
-      const [status, deadline, challenger] = await readClaims(c, "claimState", [claimId]);
-      const now = (await c.publicClient.getBlock()).timestamp;
-      const model = await getModelEntry(c, claim.modelId);
-      console.log(json({ claimId, status: claimStatusName(status), deadline, secondsLeft: deadline > now ? deadline - now : 0n, challenger, claim, outputs, setupKind: model.setupKindName }));
+      const v = await readClaim(c, claimId);
+      if (v.status !== ClaimStatus.Submitted) throw new Error(`claim ${v.claimId} is ${v.statusName}: only a Submitted claim can be challenged`);
+      if (v.now >= v.deadline) throw new Error(`claim ${v.claimId}: its challenge window closed ${v.now - v.deadline} s ago (chain time)`);
+      const [, bond] = await readRegistry(c, "disputeParams", [v.claim.modelId]);
+      await coverBond(c, bond, "the challenger bond");
+      console.log(json({ tx: await sendClaims(c, "challenge", [v.claim]) }));
     });
 
   withChainOptions(
-    program.command("watch").description("print protocol events as they happen").option("--from <block>", "first block", undefined),
-  ).action(async (o: ChainOpts & { from?: string }) => {
+    program
+      .command("status")
+      .description(
+        "a claim's state (settled or live), the countdown to its deadline from the latest block's time, its outputs and predicted class, and its request id",
+      )
+      .argument("<claimId>")
+      .option("--json", "print JSON (bigints as decimal strings)"),
+  ).action(async (claimId: string, o: ChainOpts & { json?: boolean }) => {
     const c = connect(o);
+    const v = await readClaim(c, claimId);
+    const model = await getModelEntry(c, v.claim.modelId);
+    const cd = countdown(v);
+    const cls = model.outputLength > 1 ? argmax(v.outputs) : undefined;
+    const settled = v.status === ClaimStatus.Finalized || v.status === ClaimStatus.Proven || v.status === ClaimStatus.Slashed;
+    const settledOutput = v.status === ClaimStatus.Finalized || v.status === ClaimStatus.Proven;
+    const challenged = v.challenger !== zeroAddress;
+    if (o.json) {
+      console.log(
+        json({
+          claimId: v.claimId,
+          status: v.statusName,
+          settled,
+          settledOutput,
+          ...(cd.deadline ? { deadlineKind: cd.deadline, deadline: v.deadline, secondsLeft: cd.secondsLeft, secondsAgo: cd.secondsAgo } : {}),
+          chainTime: v.now,
+          countdown: cd.text,
+          model: v.modelName ?? null,
+          modelId: v.claim.modelId,
+          provider: v.claim.provider,
+          bond: v.claim.bond,
+          requestId: v.claim.requestId === 0n ? null : v.claim.requestId,
+          challenger: challenged ? v.challenger : null,
+          outputs: v.outputs,
+          class: cls ?? null,
+          setupKind: model.setupKindName,
+          blockNumber: v.blockNumber,
+        }),
+      );
+      return;
+    }
+    const rows: Array<[string, string]> = [
+      ["claim", v.claimId],
+      ["state", `${v.statusName}${settled ? (settledOutput ? " (settled: the outputs stand)" : " (void: the provider was slashed)") : " (live)"}`],
+      ["deadline", cd.text],
+      ["model", `${v.modelName ?? "?"} ${v.claim.modelId} (setup ${model.setupKindName})`],
+      ["provider", `${v.claim.provider}, bond ${v.claim.bond}`],
+    ];
+    if (v.claim.requestId !== 0n) rows.push(["request", String(v.claim.requestId)]);
+    if (challenged) rows.push(["challenger", v.challenger]);
+    rows.push(["outputs", v.outputs.join(", ")]);
+    if (cls !== undefined) rows.push(["class", `${cls} (the largest output)`]);
+    for (const [k, val] of rows) console.log(`${k.padEnd(11)}${val}`);
+  });
+
+  withChainOptions(
+    program
+      .command("watch")
+      .description("print protocol events as they happen, one line each (ids shortened, input data as a byte count)")
+      .option("--from <block>", "first block (default: the deployment's block)")
+      .option("--json", "one JSON object per event with every argument in full"),
+  ).action(async (o: ChainOpts & { from?: string; json?: boolean }) => {
+    const c = connect(o);
+    if (o.from !== undefined && !/^\d+$/.test(o.from)) throw new Error(`--from wants a block number, got ${o.from}`);
     c.publicClient.watchContractEvent({
       address: claimsAddress(c),
       abi: claimManagerAbi,
       fromBlock: BigInt(o.from ?? c.deployment.deployBlock),
       onLogs: (logs) => {
-        for (const l of logs) console.log(json({ block: l.blockNumber, event: l.eventName, args: l.args }));
+        for (const l of logs) {
+          const args = l.args as Record<string, unknown>;
+          console.log(o.json ? json({ block: l.blockNumber, event: l.eventName, tx: l.transactionHash, args }, 0) : eventLine(l.eventName, l.blockNumber, args));
+        }
       },
     });
     await new Promise(() => undefined);
   });
 
-  withChainOptions(
-    program
-      .command("verify-input")
-      .description("check that input data (hex, sdk format) matches an inputHash")
-      .argument("<inputHash>")
-      .argument("<data>"),
-  ).action((inputHash: string, data: Hex) => {
-    const input = checkInputData(data, BigInt(inputHash));
-    console.log(`ok: ${input.values.length} values of ${input.bits} bits`);
-  });
+  program
+    .command("verify-input")
+    .description("check that input data (hex, the on-chain encoding) matches an inputHash")
+    .argument("<inputHash>")
+    .argument("<data>")
+    .action((inputHash: string, data: Hex) => {
+      const input = checkInputData(data, BigInt(inputHash));
+      console.log(`ok: ${input.values.length} values of ${input.bits} bits`);
+    });
 }

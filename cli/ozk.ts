@@ -14,6 +14,7 @@ const COMMANDS: CommandModule[] = await Promise.all([
   import("./model-fidelity.ts"),
   import("./onchain.ts"),
   import("./prove.ts"),
+  import("./settle.ts"),
 ]);
 
 async function main(): Promise<void> {

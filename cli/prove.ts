@@ -1,10 +1,11 @@
 // `ozk prove` (one proof from a model package and an input file) and `ozk prover serve|worker` (the service).
 // Heavy modules (snarkjs, node:sqlite, bullmq) load inside the actions so `ozk --help` stays fast and quiet.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { group } from "./group.ts";
+import { userPath, userPathIf } from "./paths.ts";
 
 function readJson(path: string): unknown {
   try {
@@ -33,7 +34,11 @@ export function register(program: Command): void {
     .command("prove")
     .description("prove one input for a model package; writes snarkjs proof.json and public.json")
     .argument("<modelDir>", "model package directory (with a .zkey and a witness generator)")
-    .argument("<input>", "input JSON file (circuit signal names to values)")
+    .argument(
+      "<input>",
+      'input JSON file: an array of floats (quantized here), {"input": [...]}, {"quantized": [...]} (integers) or {"inputData": "0x..."} ' +
+        "(the on-chain encoding); a circom-route package takes its circuit's signal names to values",
+    )
     .option("--out <file>", "proof output", "proof.json")
     .option("--public <file>", "public signals output (default: public.json next to --out)")
     .option("--backend <name>", "auto | cuda | native | snarkjs", "auto")
@@ -46,16 +51,17 @@ export function register(program: Command): void {
       const logger = createLogger({ name: "ozk-prove", level: (process.env.OZK_LOG_LEVEL as "info" | undefined) ?? "warn", destination: process.stderr });
       const backend = await selectBackend({ prefer: opts.backend, logger });
       try {
-        const pkg = loadModelPackage(modelDir);
-        const proved = await proveWithPackage(pkg, readJson(inputFile), { backend });
-        const publicFile = opts.public ?? join(dirname(resolve(opts.out)), "public.json");
-        mkdirSync(dirname(resolve(opts.out)), { recursive: true });
-        mkdirSync(dirname(resolve(publicFile)), { recursive: true });
-        writeFileSync(opts.out, JSON.stringify(proved.proof, null, 2) + "\n");
+        const pkg = loadModelPackage(userPath(modelDir));
+        const proved = await proveWithPackage(pkg, readJson(userPath(inputFile)), { backend });
+        const out = userPath(opts.out);
+        const publicFile = opts.public !== undefined ? userPath(opts.public) : join(dirname(out), "public.json");
+        mkdirSync(dirname(out), { recursive: true });
+        mkdirSync(dirname(publicFile), { recursive: true });
+        writeFileSync(out, JSON.stringify(proved.proof, null, 2) + "\n");
         writeFileSync(publicFile, JSON.stringify(proved.publicSignals, null, 2) + "\n");
         const t = proved.timings;
         console.log(`proved ${pkg.name} with ${proved.backend}: witness ${t.witnessMs} ms, prove ${t.proveMs} ms, verify ${t.verifyMs} ms`);
-        console.log(`wrote ${opts.out} and ${publicFile} (verified)`);
+        console.log(`wrote ${out} and ${publicFile} (verified)`);
       } finally {
         await backend.close?.();
         await terminateSnarkjs();
@@ -84,8 +90,8 @@ export function register(program: Command): void {
       const { terminateSnarkjs } = await import("../prover/backends/snarkjs.ts");
       const { ProverService } = await import("../prover/service/service.ts");
       const config = loadProverConfig({
-        file: opts.config as string | undefined,
-        overrides: { port: opts.port, host: opts.host, db: opts.db, modelsDir: opts.models, workers: opts.workers, redisUrl: opts.redis, backend: opts.backend },
+        file: userPathIf(opts.config as string | undefined),
+        overrides: { port: opts.port, host: opts.host, db: userPathIf(opts.db as string | undefined), modelsDir: userPathIf(opts.models as string | undefined), workers: opts.workers, redisUrl: opts.redis, backend: opts.backend },
       });
       const logger = createLogger({ name: "ozk-prover", level: config.logLevel });
       const metrics = new Metrics({ prefix: "ozk_prover_" });
@@ -109,12 +115,13 @@ export function register(program: Command): void {
     .command("worker")
     .description("run proving workers on a shared Redis queue (no job API); /healthz and /metrics on --port")
     .requiredOption("--redis <url>", "Redis URL, e.g. redis://10.0.0.5:6379")
-    .option("--models <dir>", "models root (the same package layout as the API side)", "models")
     .option("--concurrency <n>", "proofs at once", int, 1)
     .option("--port <n>", "ops port for /healthz and /metrics (0: random)", int, 0)
     .option("--queue <name>", "queue name", "ozk-prove")
     .option("--backend <name>", "auto | cuda | native | snarkjs", "auto")
-    .action(async (opts: { redis: string; models: string; concurrency: number; port: number; queue: string; backend: string }) => {
+    .option("--models <dir>", "models root, the same package layout as the API side (default: models/ of the ozk package)")
+    .action(async (opts: { redis: string; models?: string; concurrency: number; port: number; queue: string; backend: string }) => {
+      const modelsDir = opts.models === undefined ? "models" : userPath(opts.models);
       const { createLogger } = await import("../sdk/node/logger.ts");
       const { Metrics } = await import("../sdk/node/metrics.ts");
       const { startServer } = await import("../sdk/node/server.ts");
@@ -127,7 +134,7 @@ export function register(program: Command): void {
       const { ensureCurve } = await import("../prover/snarkjs.ts");
       await ensureCurve(); // every proof is verified: build the curve before the first job
       const worker = startRedisWorker(
-        { backend, modelsDir: opts.models, logger, metrics, workerId: `${hostname()}-${process.pid}` },
+        { backend, modelsDir, logger, metrics, workerId: `${hostname()}-${process.pid}` },
         { url: opts.redis, queueName: opts.queue, concurrency: opts.concurrency },
       );
       await worker.waitUntilReady();
