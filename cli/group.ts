@@ -9,3 +9,6 @@ export interface CommandModule {
 export function group(program: Command, name: string, description: string): Command {
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }
+
+/** The description of the `model` group, which several command files add to. */
+export const MODEL_GROUP = "Model packages: build, inspect, witness, fidelity, verify-setup; register and show on chain";

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { group } from "./group.ts";
+import { MODEL_GROUP, group } from "./group.ts";
 import { userPath, userPathIf } from "./paths.ts";
 
 function fraction(v: string): number {
@@ -20,7 +20,7 @@ function count(v: string): number {
 }
 
 export function register(program: Command): void {
-  group(program, "model", "Compile, inspect and evaluate models")
+  group(program, "model", MODEL_GROUP)
     .command("fidelity")
     .description("Compare the float model (onnxruntime) with the quantized model (integer engine) on labelled data")
     .argument("<model>", "model.onnx, or a model package folder holding it")

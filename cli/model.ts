@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { group } from "./group.ts";
+import { MODEL_GROUP, group } from "./group.ts";
 import { compileModel, type Calibration } from "../circuits/compiler/build.ts";
 import type { OpCost, Visibility } from "../circuits/compiler/emit.ts";
 import { loadPackage, readManifest } from "../circuits/compiler/package.ts";
@@ -79,7 +79,7 @@ export function costTable(costs: OpCost[]): string {
 }
 
 export function register(program: Command): void {
-  const model = group(program, "model", "Model packages: compile, inspect, witness");
+  const model = group(program, "model", MODEL_GROUP);
 
   model
     .command("build <source>")

@@ -11,7 +11,7 @@ import { ensureFreeStake, readClaims, readRegistry, sendClaims, stakeTokens, tok
 import { loadDeployment } from "../sdk/node/deployments.ts";
 import { ClaimStatus, SETUP_KIND_MEANING } from "../sdk/protocol.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
-import { group } from "./group.ts";
+import { MODEL_GROUP, group } from "./group.ts";
 import { deployerFor, deployOzk, registerPackage, saveDeployment } from "../runtime/deploy.ts";
 import { INPUT_HELP, argmax, tokenAmount, checkedModel, connect, countdown, json, readClaim, readModelInput, withChainOptions, type ChainOpts } from "./chain.ts";
 import { deploymentArg, userPath } from "./paths.ts";
@@ -84,7 +84,7 @@ export function register(program: Command): void {
   });
 
   withChainOptions(
-    group(program, "model", "Compile, inspect and evaluate models")
+    group(program, "model", MODEL_GROUP)
       .command("register")
       .description(
         "deploy a package's verifier, prove the model once (all-zero input) and register it with that example proof and the package's setup kind; " +
@@ -116,7 +116,7 @@ export function register(program: Command): void {
   });
 
   withChainOptions(
-    group(program, "model", "Compile, inspect and evaluate models")
+    group(program, "model", MODEL_GROUP)
       .command("show")
       .description("a model's registry entry: verifier and its pinned code hash, shapes, windows, bonds, setup kind")
       .argument("<model>", "a model name in the deployment or a modelId"),
@@ -128,7 +128,7 @@ export function register(program: Command): void {
     console.log(json({ ...entry, setupMeaning: SETUP_KIND_MEANING[entry.setupKindName] }));
   });
 
-  withChainOptions(program.command("stake").description("stake <amount> of the account's bond tokens into the claims contract (approving it first)").argument("<amount>", "token units"))
+  withChainOptions(program.command("stake").summary("stake bond tokens into the claims contract").description("stake <amount> of the account's bond tokens into the claims contract (approving it first)").argument("<amount>", "token units"))
     .action(async (amount: string, o: ChainOpts) => {
       const c = connect(o);
       const n = tokenAmount("stake", amount);
@@ -171,6 +171,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("claim")
+      .summary("run a package on an input and submit the claim; prints its claimId")
       .description(
         "run a model package on an input and submit the claim (input data published in calldata), staking the bond from the account's tokens when its free stake is short; " +
           "prints JSON with the claimId, the outputs, the predicted class (the largest output) and the challenge deadline",
@@ -194,7 +195,7 @@ export function register(program: Command): void {
     console.log(json({ claimId: event.args.claimId, tx: hash, outputs, ...(cls === undefined ? {} : { class: cls }), challengeDeadline: event.args.challengeDeadline }));
   });
 
-  withChainOptions(program.command("challenge").description("challenge a Submitted claim inside its challenge window (locks the model's challenger bond, staking it from the account's tokens when short)").argument("<claimId>"))
+  withChainOptions(program.command("challenge").summary("challenge a claim inside its window (locks the challenger bond)").description("challenge a Submitted claim inside its challenge window (locks the model's challenger bond, staking it from the account's tokens when short)").argument("<claimId>"))
     .action(async (claimId: string, o: ChainOpts) => {
       const c = connect(o);
       const v = await readClaim(c, claimId);
@@ -208,6 +209,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("status")
+      .summary("a claim's state, countdown to its deadline, outputs and class")
       .description(
         "a claim's state (settled or live), the countdown to its deadline from the latest block's time, its outputs and predicted class, and its request id",
       )
@@ -263,6 +265,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("watch")
+      .summary("print protocol events, one line each")
       .description("print protocol events as they happen, one line each (ids shortened, input data as a byte count)")
       .option("--from <block>", "first block (default: the deployment's block)")
       .option("--json", "one JSON object per event with every argument in full"),

@@ -38,6 +38,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("finalize")
+      .summary("settle a claim after its challenge window")
       .description("settle a Submitted claim whose challenge window has passed (anyone may send it); an answered request's fee goes to the provider's credits")
       .argument("<claimId>"),
   ).action(async (claimId: string, o: ChainOpts) => {
@@ -52,6 +53,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("slash")
+      .summary("slash a challenged claim after its missed proof deadline")
       .description(
         "slash a Challenged claim whose proof deadline has passed (anyone may send it): the challenger gets its bond back and the slash reward " +
           "(to its free stake), the rest of the provider's bond goes to the treasury",
@@ -69,6 +71,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("prove-claim")
+      .summary("prove a live claim from its on-chain input and send the proof")
       .description(
         "prove a live claim (Challenged before its proof deadline, or Submitted) and send the proof: reads the claim and its input from the chain " +
           "(its ClaimInput, or the answered request's input), proves with the package (native prover when built, else snarkjs) and sends prove; " +
@@ -113,6 +116,7 @@ export function register(program: Command): void {
   withChainOptions(
     program
       .command("withdraw")
+      .summary("move credits and free stake back to the account's tokens")
       .description(
         "move the account's tokens out of the claims contract: credits (request fees, refunds; `withdraw`) first, then free stake (`unstake`). " +
           "Without an amount, all of both. Bonds locked in live claims are not free stake until those claims settle",

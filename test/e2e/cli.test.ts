@@ -152,7 +152,7 @@ describe("ozk command line: settling claims by hand", function () {
     const me = net.addr.honest;
     const free = await freeStake(net, me);
     expect(free).to.be.greaterThan(0n);
-    const balance = () => net.pc.readContract({ address: net.deployment.addresses.token, abi: erc20Abi, functionName: "balanceOf", args: [me] });
+    const balance = () => net.pc.readContract({ address: net.deployment.addresses.token!, abi: erc20Abi, functionName: "balanceOf", args: [me] });
     expect(await refused(net, "honest", ["withdraw", String(free + 1n)])).to.match(new RegExp(`has only ${free} in credits and free stake`));
     const b0 = await balance();
     await ok(net, "honest", ["withdraw", "5"]);
