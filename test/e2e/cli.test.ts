@@ -162,6 +162,35 @@ describe("ozk command line: settling claims by hand", function () {
     expect(await freeStake(net, me)).to.equal(0n);
     expect(await refused(net, "honest", ["withdraw"])).to.match(/nothing to withdraw/);
   });
+
+  it("watch prints the events so far one line each, input data as a byte count", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, INIT_CWD: net.work, OZK_RPC_URL: net.chain.url, OZK_DEPLOYMENT: "deployment.json" };
+    delete env.NODE_NO_WARNINGS;
+    const p = spawn(TSX, ["cli/ozk.ts", "watch"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
+    let stdout = "";
+    let stderr = "";
+    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    try {
+      await new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`watch printed no ClaimSlashed in 60 s:\n${stdout}\n${stderr}`)), 60_000);
+        p.stdout.on("data", (c: Buffer) => {
+          stdout += c.toString();
+          if (stdout.includes(" ClaimSlashed ")) {
+            clearTimeout(timer);
+            done();
+          }
+        });
+      });
+    } finally {
+      p.kill();
+    }
+    const lines = stdout.trim().split("\n");
+    const inputs = lines.filter((l) => / ClaimInput /.test(l));
+    expect(inputs).to.have.length(3);
+    for (const l of inputs) expect(l).to.match(/^\s*\d+ ClaimInput claimId=0x[0-9a-f]{4}…[0-9a-f]{4} inputData=\d+ bytes$/);
+    for (const l of lines) expect(l).to.not.match(/0x[0-9a-fA-F]{65,}/);
+    expect(stderr).to.not.match(/ExperimentalWarning/);
+  });
 });
 
 describe("ozk command line: paths, warnings, event lines", () => {
