@@ -47,6 +47,7 @@ export function eventLine(eventName: string, blockNumber: bigint | null, args: R
       if (v) parts.push(`${k}=${short(String(v))}`);
     } else if (Array.isArray(v)) parts.push(`${k}=[${v.length} values]`);
     else if (typeof v === "string") parts.push(`${k}=${short(v)}`);
+    else if (typeof v === "bigint" && v >= 10n ** 24n) parts.push(`${k}=${short(`0x${v.toString(16)}`)}`); // a hash (inputHash), not an amount
     else parts.push(`${k}=${String(v)}`);
   }
   return `${String(blockNumber ?? "?").padStart(6)} ${eventName} ${parts.join(" ")}`;

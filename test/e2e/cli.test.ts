@@ -223,8 +223,9 @@ describe("ozk command line: paths, warnings, event lines", () => {
     const data = `0x${"7f".repeat(785)}`;
     const line = eventLine("ClaimInput", 42n, { claimId: `0x${"ab".repeat(32)}`, inputData: data, inputURI: "" });
     expect(line).to.equal("    42 ClaimInput claimId=0xabab…abab inputData=785 bytes");
-    const req = eventLine("InferenceRequested", 7n, { requestId: 3n, modelId: `0x${"12".repeat(32)}`, consumer: `0x${"cd".repeat(20)}`, fee: 10n, inputData: data, inputURI: "ipfs://x" });
-    expect(req).to.contain("requestId=3").and.contain("modelId=0x1212…1212").and.contain("consumer=0xcdcd…cdcd").and.contain("inputData=785 bytes").and.contain("inputURI=ipfs://x");
+    const inputHash = BigInt(`0x${"3e".repeat(31)}`);
+    const req = eventLine("InferenceRequested", 7n, { requestId: 3n, modelId: `0x${"12".repeat(32)}`, consumer: `0x${"cd".repeat(20)}`, inputHash, fee: 10n ** 19n, inputData: data, inputURI: "ipfs://x" });
+    expect(req).to.contain("requestId=3").and.contain("inputHash=0x3e3e…3e3e").and.contain("fee=10000000000000000000").and.contain("modelId=0x1212…1212").and.contain("consumer=0xcdcd…cdcd").and.contain("inputData=785 bytes").and.contain("inputURI=ipfs://x");
     expect(req.length).to.be.lessThan(200);
   });
 });
