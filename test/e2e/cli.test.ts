@@ -14,7 +14,9 @@ import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { eventLine } from "../../cli/onchain.ts";
 import { deploymentArg, userDir, userPath } from "../../cli/paths.ts";
 import { isSqliteNotice } from "../../sdk/node/quiet-sqlite.ts";
-import { BONDS, PKG, WINDOWS, freeStake, startNet, type Net } from "../../scripts/lib/devnet.ts";
+import { answerCommitment, answerRequest, commit, type OzkReader } from "../../sdk/claims.ts";
+import { randomSalt } from "../../sdk/protocol.ts";
+import { BONDS, PKG, WINDOWS, freeStake, startNet, waitFor, wallet, type Net } from "../../scripts/lib/devnet.ts";
 
 const ROOT = resolve(".");
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
@@ -148,18 +150,43 @@ describe("ozk command line: settling claims by hand", function () {
     expect(await freeStake(net, net.addr.challenger) - before).to.be.greaterThan(BONDS.minChallengerBond);
   });
 
-  it("withdraw moves free stake back to the account's tokens; more than there is is refused with the figures", async () => {
+  it("a challenged answer to a request is proven with prove-claim, its input read from the request; status names the request", async () => {
+    const req = JSON.parse(await ok(net, "consumer", ["request", "mlp", digit(0), "--fee", "1000"])) as { requestId: string };
+    const requestId = BigInt(req.requestId);
+    // The provider's answer by commit-reveal (what the provider daemon does), with stake from `ozk stake`.
+    await ok(net, "honest", ["stake", String(BONDS.minProviderBond)]);
+    const outputs = runQuantized(net.pkg.quant, quantizeInput(net.pkg.quant, images[0]!)).outputs;
+    const answer = { requestId, outputs, bond: BONDS.minProviderBond, salt: randomSalt() };
+    const reader = { publicClient: net.pc, deployment: net.deployment } as unknown as OzkReader;
+    const { blockNumber } = await commit(reader, wallet(net, "honest"), answerCommitment(answer));
+    await waitFor("a block after the commitment", async () => ((await net.pc.getBlockNumber()) > blockNumber ? true : undefined));
+    const { claimId } = await answerRequest(reader, wallet(net, "honest"), answer);
+
+    await ok(net, "challenger", ["challenge", claimId]);
+    expect(await status(net, claimId)).to.include({ status: "Challenged", requestId: String(requestId) });
+    expect(await ok(net, "consumer", ["status", claimId])).to.match(new RegExp(`request\\s+${requestId}\n`));
+    const out = JSON.parse(await ok(net, "consumer", ["prove-claim", claimId, "--package", "mlp"])) as { status: string; input: string };
+    expect(out).to.include({ status: "Proven", input: "InferenceRequested" });
+    expect(await status(net, claimId)).to.include({ status: "Proven", settledOutput: true });
+  });
+
+  it("withdraw moves credits and free stake back to the account's tokens; more than there is is refused with the figures", async () => {
     const me = net.addr.honest;
     const free = await freeStake(net, me);
+    const credits = await net.pc.readContract({ ...net.claims, functionName: "credits", args: [me] }); // the request's fee
     expect(free).to.be.greaterThan(0n);
+    expect(credits).to.be.greaterThan(0n);
+    const total = free + credits;
     const balance = () => net.pc.readContract({ address: net.deployment.addresses.token!, abi: erc20Abi, functionName: "balanceOf", args: [me] });
-    expect(await refused(net, "honest", ["withdraw", String(free + 1n)])).to.match(new RegExp(`has only ${free} in credits and free stake`));
+    expect(await refused(net, "honest", ["withdraw", String(total + 1n)])).to.match(new RegExp(`has only ${total} in credits and free stake \\(credits ${credits}, free stake ${free}\\)`));
     const b0 = await balance();
-    await ok(net, "honest", ["withdraw", "5"]);
+    await ok(net, "honest", ["withdraw", "5"]); // from the credits first
     expect(await balance()).to.equal(b0 + 5n);
+    expect(await net.pc.readContract({ ...net.claims, functionName: "credits", args: [me] })).to.equal(credits - 5n);
     await ok(net, "honest", ["withdraw"]);
-    expect(await balance()).to.equal(b0 + free);
+    expect(await balance()).to.equal(b0 + total);
     expect(await freeStake(net, me)).to.equal(0n);
+    expect(await net.pc.readContract({ ...net.claims, functionName: "credits", args: [me] })).to.equal(0n);
     expect(await refused(net, "honest", ["withdraw"])).to.match(/nothing to withdraw/);
   });
 
