@@ -24,7 +24,7 @@ export function withChainOptions(cmd: Command): Command {
   return cmd
     .option("--rpc <url>", "JSON-RPC endpoint", process.env.OZK_RPC_URL ?? "http://127.0.0.1:8545")
     .option("--key <hex>", "private key of the sending account (or OZK_PRIVATE_KEY)")
-    .option("--deployment <name|file>", "a name (deployments/<name>.json of the ozk package) or a .json file", process.env.OZK_DEPLOYMENT ?? "localhost");
+    .option("--deployment <name|file>", "a name (deployments/<name>.json in the working directory: the ozk folder under npm run ozk) or a .json file", process.env.OZK_DEPLOYMENT ?? "localhost");
 }
 
 export function connect(o: ChainOpts): Chainable {

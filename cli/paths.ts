@@ -20,7 +20,7 @@ export function userPathIf(p: string | undefined): string | undefined {
 }
 
 /**
- * A --deployment value: a network name (deployments/<name>.json of the package, left as it is) or a .json file,
+ * A --deployment value: a network name (deployments/<name>.json in the working directory, left as it is) or a .json file,
  * resolved in userDir().
  */
 export function deploymentArg(v: string): string {

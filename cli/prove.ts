@@ -119,7 +119,7 @@ export function register(program: Command): void {
     .option("--port <n>", "ops port for /healthz and /metrics (0: random)", int, 0)
     .option("--queue <name>", "queue name", "ozk-prove")
     .option("--backend <name>", "auto | cuda | native | snarkjs", "auto")
-    .option("--models <dir>", "models root, the same package layout as the API side (default: models/ of the ozk package)")
+    .option("--models <dir>", "models root, the same package layout as the API side (default: models in the working directory: the ozk folder under npm run ozk)")
     .action(async (opts: { redis: string; models?: string; concurrency: number; port: number; queue: string; backend: string }) => {
       const modelsDir = opts.models === undefined ? "models" : userPath(opts.models);
       const { createLogger } = await import("../sdk/node/logger.ts");
