@@ -18,6 +18,7 @@ import { deployerFor, deployOzk, registerPackage, saveDeployment, type Deployer 
 import { DEV_MNEMONIC, devKey, startLocalChain, type LocalChain } from "../runtime/localnet.ts";
 import { APP_DIST, buildApp, serveApp, type AppServer } from "../runtime/page-server.ts";
 import { spawnDaemon, type DaemonProcess } from "../runtime/processes.ts";
+import { userPath } from "./paths.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const TOKEN = 10n ** 18n;
@@ -37,10 +38,6 @@ const SPARE = 2;
 const CHALLENGER = 3;
 const PAGE = 4;
 
-/** A path the user typed, against the folder they ran the command in (npm run moves to the repository root). */
-function userPath(p: string): string {
-  return resolve(process.env.INIT_CWD ?? process.cwd(), p);
-}
 
 /** A deployment argument: a .json path (against the user's folder) or a name in the repository's deployments/. */
 function deploymentPathOf(arg: string): string {

@@ -4,6 +4,12 @@ import "../sdk/node/quiet-sqlite.ts";
 import { Command } from "commander";
 import { ConfigError } from "../sdk/errors.ts";
 import type { CommandModule } from "./group.ts";
+import { userDir } from "./paths.ts";
+
+// `npm run ozk -- …` runs in the package root; the user's relative paths (arguments, and those inside a daemon's
+// config file: packages, store, deployment) mean the folder they stood in, which npm records in INIT_CWD. Files of
+// the package itself (artifacts, shipped models) are found from the package root, never from the working folder.
+process.chdir(userDir());
 
 // The command files load after quiet-sqlite.ts has run: Node loads a static import's node:sqlite before any module
 // body runs, so only a dynamic import comes late enough for the notice to be dropped.

@@ -2,11 +2,20 @@
 // the user stood; npm records that folder in INIT_CWD. Every path argument and option of `ozk` goes through
 // userPath, so `ozk prove ./pkg ./input.json` reads the user's files wherever npm runs the command.
 import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { packageRootUrl } from "../sdk/package-root.ts";
 
-/** The folder relative paths are resolved in: INIT_CWD when npm set it, else the process's working directory. */
+const PACKAGE_ROOT = resolve(fileURLToPath(packageRootUrl(import.meta.url, 1)));
+
+/**
+ * The folder relative paths are resolved in: INIT_CWD when npm moved the command into this package's root (which
+ * `npm run ozk` does), else the process's working directory. INIT_CWD is inherited by every child process, so it
+ * is trusted only when the working directory is the package root: an `ozk` started by some other npm script in
+ * another folder keeps its own working directory.
+ */
 export function userDir(): string {
   const init = process.env.INIT_CWD;
-  return init && isAbsolute(init) ? init : process.cwd();
+  return init && isAbsolute(init) && resolve(process.cwd()) === PACKAGE_ROOT ? init : process.cwd();
 }
 
 /** `p` as an absolute path, resolved in userDir() when relative. */

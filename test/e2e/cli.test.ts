@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { erc20Abi, type Hex } from "viem";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
@@ -228,6 +229,7 @@ describe("ozk command line: paths, warnings, event lines", () => {
   });
 
   it("a relative path resolves in INIT_CWD when npm set it, else in the working directory; a deployment name stays a name", () => {
+    const inherited = process.env.INIT_CWD;
     process.env.INIT_CWD = "/home/user/work";
     expect(userDir()).to.equal("/home/user/work");
     expect(userPath("input.json")).to.equal("/home/user/work/input.json");
@@ -235,8 +237,17 @@ describe("ozk command line: paths, warnings, event lines", () => {
     expect(userPath("/abs/file.json")).to.equal("/abs/file.json");
     expect(deploymentArg("d/local.json")).to.equal("/home/user/work/d/local.json");
     expect(deploymentArg("localhost")).to.equal("localhost");
+    // An INIT_CWD inherited by an ozk started in another folder (by a test, a script) is not where its user stands.
+    const here = process.cwd();
+    process.chdir(tmpdir());
+    try {
+      expect(userDir()).to.equal(process.cwd());
+    } finally {
+      process.chdir(here);
+    }
     delete process.env.INIT_CWD;
     expect(userPath("input.json")).to.equal(join(process.cwd(), "input.json"));
+    if (inherited !== undefined) process.env.INIT_CWD = inherited;
   });
 
   it("only node:sqlite's experimental notice is dropped", () => {
