@@ -5,6 +5,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { group } from "./group.ts";
+import { userPath } from "./model.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -37,13 +38,13 @@ export function register(program: Command): void {
       weightBits?: number; activationBits?: number;
     }) => {
       const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../circuits/fidelity/report.ts");
-      let path = modelArg;
+      let path = userPath(modelArg);
       try {
-        if (statSync(modelArg).isDirectory()) path = join(modelArg, "model.onnx");
+        if (statSync(path).isDirectory()) path = join(path, "model.onnx");
       } catch {
         throw new Error(`no model at ${modelArg}`);
       }
-      const data = opts.data === "mnist" ? undefined : readLabelledSet(opts.data);
+      const data = opts.data === "mnist" ? undefined : readLabelledSet(userPath(opts.data));
       const tty = process.stderr.isTTY;
       const report = await fidelity(path, {
         data,
@@ -57,7 +58,7 @@ export function register(program: Command): void {
       });
       if (tty) process.stderr.write("\r");
       console.log(formatReport(report));
-      if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+      if (opts.json) writeFileSync(userPath(opts.json), `${JSON.stringify(report, null, 2)}\n`);
       if (!report.passed) {
         throw new Error(
           `${report.model}: top-1 agreement ${agreementPct(report.agreement)} is below the required ${agreementPct(report.minAgreement)} ` +

@@ -1,17 +1,30 @@
 // `ozk model build | verify-setup | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { group } from "./group.ts";
-import { compileModel, type Calibration } from "../circuits/compiler/build.ts";
+import { REPO_ROOT, type Calibration } from "../circuits/compiler/build.ts";
 import type { OpCost, Visibility } from "../circuits/compiler/emit.ts";
 import { loadPackage, readManifest } from "../circuits/compiler/package.ts";
 import type { QuantOptions } from "../circuits/compiler/quantize.ts";
 import { witnessFor } from "../circuits/compiler/witness.ts";
 import { mnistCalibration } from "../circuits/data/mnist.ts";
-import { buildPackage } from "../prover/setup/build.ts";
+import { CONTRACTS_VERIFIERS_DIR } from "../prover/setup/build.ts";
+import { buildFolder, DEFAULT_GATE_SAMPLES, DEFAULT_MIN_AGREEMENT } from "../prover/setup/build-folder.ts";
 import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
+
+/** A path the user typed, resolved against the folder they ran the command from: `npm run ozk --` runs in the
+ *  repository root, and npm sets INIT_CWD to where the user stands. */
+export function userPath(p: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), p);
+}
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new Error(`--min-agreement must be a fraction in [0, 1], got ${v}`);
+  return n;
+}
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -82,8 +95,12 @@ export function register(program: Command): void {
 
   model
     .command("build <source>")
-    .description("Build a provable package from a package folder holding model.onnx, or an .onnx file")
-    .option("--out <dir>", "package folder (default models/<name>)")
+    .description(
+      "Build a provable package from an .onnx file or a folder holding model.onnx: quantize, check fidelity, emit the circuit, make the key and verifier. " +
+        "The package (with a copy of model.onnx) appears in --out only when everything succeeded",
+    )
+    .option("--out <dir>", "package folder, relative to where you run the command (default: the source folder itself, or ./<name> for an .onnx file)")
+    .option("--force", "replace an existing --out folder that is not a model package (an existing package is always rebuilt and replaced on success)")
     .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
     .option("--ptau <file>", "powers of tau (default: the file $OZK_PTAU names)")
     .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")
@@ -95,19 +112,44 @@ export function register(program: Command): void {
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
     .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
     .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
+    .option("--min-agreement <fraction>", "fidelity gate: required top-1 agreement of the quantized with the float model", String(DEFAULT_MIN_AGREEMENT))
+    .option("--fidelity-data <file.json>", 'fidelity gate: labelled data {"inputs": number[][], "labels": number[]} (default: the MNIST held-out split for an MNIST-calibrated model, else the calibration inputs)')
+    .option("--fidelity-samples <n>", "fidelity gate: evaluate the first n samples", String(DEFAULT_GATE_SAMPLES))
+    .option("--skip-fidelity", "write the package without the fidelity gate (a warning; the manifest records fidelityGate.status \"skipped\")")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
-    .action(async (source: string, o: Record<string, string | undefined>) => {
-      const compile = {
-        out: o.out,
+    .action(async (sourceArg: string, o: Record<string, string | undefined>) => {
+      const source = userPath(sourceArg);
+      if (!existsSync(source)) throw new Error(`${sourceArg}: no such .onnx file or folder (looked at ${source})`);
+      const out = o.out ? userPath(o.out) : statSync(source).isDirectory() ? source : userPath(basename(source).replace(/\.onnx$/i, ""));
+      const calibration = calibrationOf(o.calibration, source);
+      const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
+      if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
+      let data;
+      if (o.fidelityData) {
+        const { readLabelledSet } = await import("../circuits/fidelity/report.ts");
+        data = readLabelledSet(userPath(o.fidelityData));
+      }
+      // The shipped packages' verifiers are also compiled by Hardhat (contracts/verifiers); a package of your own
+      // is registered from its own Verifier.sol and writes nothing into the repository.
+      const inRepoModels = !relative(join(REPO_ROOT, "models"), out).startsWith("..");
+      const { manifest: m, out: dir, gate } = await buildFolder(source, out, {
         visibility: visibilityOf(o.visibility ?? "constant"),
         quant: quantOptions(o),
-        calibration: calibrationOf(o.calibration, source),
+        calibration,
+        mnist: calibration !== undefined,
         route: routeOf(o.route ?? "direct"),
-      };
-      const m = o.skipSetup ? await compileModel(source, compile) : await buildPackage(source, { ...compile, ptau: o.ptau, unsafeDev: !!o.unsafeDev });
+        ptau: o.ptau,
+        unsafeDev: !!o.unsafeDev,
+        contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
+        skipSetup: !!o.skipSetup,
+        force: !!o.force,
+        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName: o.fidelityData, skip: !!o.skipFidelity },
+      });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
+      console.log(`fidelity gate: ${gate.status === "skipped" ? "SKIPPED" : `passed (top-1 agreement ${(Math.floor(10000 * gate.agreement! + 1e-9) / 100).toFixed(2)}% on ${gate.samples} samples)`}`);
+      console.log(`package: ${dir}`);
     });
 
   model
