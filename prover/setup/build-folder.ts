@@ -142,7 +142,8 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
       }
       if (srcIsDir && existsSync(join(source, "training.json"))) copyFileSync(join(source, "training.json"), join(stage, "training.json"));
     }
-    const build = { ...opts, out: stage, name, log };
+    // (the library logs the staging folder as the package; the final line below names the target)
+    const build = { ...opts, out: stage, name, log: (line: string) => (line.startsWith(`package ${stage}:`) ? undefined : log(line)) };
 
     const compiled = await compileCircuit(stagedOnnx, build);
     const gate = await fidelityGate(stagedOnnx, compiled.quant.inputShape.reduce((a, b) => a * b, 1), stage, opts, log);
