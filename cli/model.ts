@@ -157,7 +157,7 @@ export function register(program: Command): void {
     .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
     .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
     .action(async (pkgDir: string, o: { ptau?: string }) => {
-      const problems = await verifyPackageSetup(pkgDir, o.ptau ?? defaultPtau(), (l) => console.log(l));
+      const problems = await verifyPackageSetup(userPath(pkgDir), o.ptau ?? defaultPtau(), (l) => console.log(l));
       for (const p of problems) console.log(`MISMATCH: ${p}`);
       if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
       console.log(`${pkgDir}: setup verified`);
@@ -168,10 +168,11 @@ export function register(program: Command): void {
     .description("Constraints per layer and per operator kind of a package folder or an .onnx file")
     .option("--visibility <mode>", "for an .onnx file: constant or committed", "constant")
     .option("--json", "print JSON")
-    .action(async (target: string, o: { visibility: string; json?: boolean }) => {
+    .action(async (targetArg: string, o: { visibility: string; json?: boolean }) => {
+      const target = userPath(targetArg);
       let costs: OpCost[];
       let title: string;
-      if (!existsSync(target)) throw new Error(`${target}: no such package folder or .onnx file`);
+      if (!existsSync(target)) throw new Error(`${targetArg}: no such package folder or .onnx file (looked at ${target})`);
       if (statSync(target).isDirectory() && existsSync(join(target, "manifest.json"))) {
         const m = readManifest(target);
         costs = m.costs;
@@ -199,10 +200,10 @@ export function register(program: Command): void {
     .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
-      const pkg = loadPackage(pkgDir);
-      const raw = JSON.parse(readFileSync(o.input, "utf8")) as number[];
+      const pkg = loadPackage(userPath(pkgDir));
+      const raw = JSON.parse(readFileSync(userPath(o.input), "utf8")) as number[];
       const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));
-      writeFileSync(o.out, wtns);
+      writeFileSync(userPath(o.out), wtns);
       console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));
     });
 }

@@ -14,6 +14,7 @@ import { SETUP_KIND_MEANING, claimStatusName, type ClaimFields } from "../sdk/pr
 import { runQuantized, quantizeInput } from "../circuits/compiler/engine.ts";
 import { readFileSync } from "node:fs";
 import { group } from "./group.ts";
+import { userPath } from "./model.ts";
 import { deployerFor, deployOzk, registerPackage, saveDeployment } from "../runtime/deploy.ts";
 
 interface ChainOpts {
@@ -112,7 +113,7 @@ export function register(program: Command): void {
     const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
     if (!key) throw new Error("model register needs --key or OZK_PRIVATE_KEY");
     const d = loadDeployment(o.deployment);
-    const r = await registerPackage(await deployerFor(o.rpc, key), d, pkgDir, {
+    const r = await registerPackage(await deployerFor(o.rpc, key), d, userPath(pkgDir), {
       challengeWindow: seconds("--challenge-window", o.challengeWindow),
       proofWindow: seconds("--proof-window", o.proofWindow),
       minProviderBond: BigInt(o.providerBond),
