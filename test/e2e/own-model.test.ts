@@ -110,7 +110,7 @@ describe("bring your own model: build, fidelity gate, register, served", functio
 
   it("an interrupted or failed build leaves no package, and an existing package stays until a build succeeds", async () => {
     // (an absolute --out: this test is about what an interrupted build leaves, wherever it writes)
-    const args = ["model", "build", "exported/digits.onnx", "--out", join(user, "pkgs", "killed"), "--skip-setup", "--calibration", "mnist"];
+    const args = ["model", "build", join(user, "exported", "digits.onnx"), "--out", join(user, "pkgs", "killed"), "--skip-setup", "--calibration", "mnist"];
     // killed (kill -9) while it emits the constraints: no package at --out
     const killed = await ozk(user, args, { killOn: /emit constraints/ });
     expect(killed.code).to.equal(null);
@@ -122,7 +122,7 @@ describe("bring your own model: build, fidelity gate, register, served", functio
 
     // a failed rebuild (no powers of tau for the key) leaves the existing package as it was
     const before = readFileSync(join(user, "pkgs", "killed", "manifest.json"), "utf8");
-    const failed = await ozk(user, ["model", "build", "exported/digits.onnx", "--out", join(user, "pkgs", "killed"), "--calibration", "mnist", "--ptau", join(user, "missing.ptau")]);
+    const failed = await ozk(user, ["model", "build", join(user, "exported", "digits.onnx"), "--out", join(user, "pkgs", "killed"), "--calibration", "mnist", "--ptau", join(user, "missing.ptau")]);
     expect(failed.code).to.equal(1);
     expect(failed.stderr).to.match(/no powers-of-tau file at .*missing\.ptau/);
     expect(readFileSync(join(user, "pkgs", "killed", "manifest.json"), "utf8")).to.equal(before);
@@ -131,7 +131,7 @@ describe("bring your own model: build, fidelity gate, register, served", functio
     // a folder that is not a package is not replaced without --force
     mkdirSync(join(user, "notes"));
     copyFileSync(join(user, "exported", "digits.onnx"), join(user, "notes", "keep.onnx"));
-    const refused = await ozk(user, ["model", "build", "exported/digits.onnx", "--out", join(user, "notes"), "--skip-setup", "--calibration", "mnist"]);
+    const refused = await ozk(user, ["model", "build", join(user, "exported", "digits.onnx"), "--out", join(user, "notes"), "--skip-setup", "--calibration", "mnist"]);
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.match(/notes exists and is not an ozk model package: refusing to replace it .*--force/);
     expect(entries(join(user, "notes"))).to.deep.equal(["keep.onnx"]);
