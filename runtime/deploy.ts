@@ -33,7 +33,7 @@ import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKind, type Set
 import { artifactHash, readManifest, type ModelManifest } from "../circuits/compiler/package.ts";
 import { terminateSnarkjs } from "../prover/backends/snarkjs.ts";
 import { compileVerifier } from "../prover/setup/verifier.ts";
-import { loadArtifact, type Artifact } from "./artifacts.ts";
+import { findArtifact, loadArtifact, type Artifact } from "./artifacts.ts";
 import { exampleProof } from "./models.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -309,11 +309,18 @@ export function assertSetupAllowed(name: string, kind: SetupKindName, chainId: n
 /**
  * A package's own Verifier.sol compiled with the repository's solc settings (solc.config.ts, the solc npm package:
  * no Hardhat build, no artifacts/ entry needed). Its runtime code must hash to the manifest's verifierCodeHash, the
- * hash the registry will pin and the daemons check; a package without one is refused.
+ * hash the registry will pin and the daemons check; a package without one is refused. A Hardhat artifact of the
+ * same name whose runtime code has that very hash is used as it is (same code, no compile).
  */
 export function packageVerifier(pkgDir: string, m: ModelManifest = readManifest(pkgDir)): CompiledContract {
   if (!m.verifierContract) throw new Error(`${pkgDir}: the package has no verifier (build it with a powers-of-tau file)`);
   if (!m.verifierCodeHash) throw new Error(`${pkgDir}: the manifest records no verifierCodeHash (a package built before it was recorded): rebuild it with ozk model build`);
+  // A Hardhat artifact of the same contract with the same runtime code (the shipped packages') saves the compile.
+  const built = findArtifact(m.verifierContract);
+  if (built) {
+    const a = JSON.parse(readFileSync(built, "utf8")) as Artifact;
+    if (a.deployedBytecode && keccak256(a.deployedBytecode).toLowerCase() === m.verifierCodeHash.toLowerCase()) return { contract: m.verifierContract, abi: a.abi, bytecode: a.bytecode };
+  }
   const file = join(pkgDir, m.artifacts.verifier ?? "Verifier.sol");
   let source: string;
   try {

@@ -1,6 +1,7 @@
 // Model packages a daemon serves or checks, by on-chain modelId: the quantized model for the reference
 // engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend; the
 // check of a registry entry against the package; the example proof a registration carries.
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { keccak256, type Hex } from "viem";
@@ -68,6 +69,8 @@ export class ModelFolder {
   private nextScan = 0;
   /** Package folder -> the reason it was last not served (logged once per change). */
   private readonly waiting = new Map<string, string>();
+  /** Files already found to match their manifest's sha256 (path, size, mtime, hash): not hashed again. */
+  private readonly verified = new Set<string>();
 
   constructor(
     dir: string,
@@ -124,6 +127,16 @@ export class ModelFolder {
     if (!modelId) throw new Error(`not registered: the deployment has no model named "${name}" (run ozk model register on this package)`);
     const other = models.get(modelId);
     if (other) throw new Error(`model ${name} (${modelId}) is already served from ${other.pkg.dir}`);
+    // Every file as the manifest records it: a folder still being copied in is not served half-written.
+    for (const [file, sha] of Object.entries(pkg.manifest.sha256)) {
+      const path = join(dir, file);
+      if (!existsSync(path)) throw new Error(`${file} is missing (still being copied?)`);
+      const st = statSync(path);
+      const key = `${path}:${st.size}:${st.mtimeMs}:${sha}`;
+      if (this.verified.has(key)) continue;
+      if (createHash("sha256").update(readFileSync(path)).digest("hex") !== sha) throw new Error(`${file} does not match the manifest's sha256 (still being copied?)`);
+      this.verified.add(key);
+    }
     const model: ServedModel = { modelId, name, pkg };
     await this.o.check(model);
     return model;

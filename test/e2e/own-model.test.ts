@@ -4,13 +4,14 @@
 // and a provider serving a folder picks the package up once it is registered, without a restart.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { readManifest, type ModelManifest } from "../../circuits/compiler/package.ts";
 import { defaultPtau } from "../../prover/setup/phase2.ts";
 import { findArtifact } from "../../runtime/artifacts.ts";
+import { packageVerifier } from "../../runtime/deploy.ts";
 import { modelRegistryAbi } from "../../sdk/abi.ts";
 import { BONDS, WINDOWS, daemon, startNet, waitFor, type Net } from "./harness.ts";
 
@@ -137,6 +138,21 @@ describe("bring your own model: build, fidelity gate, register, served", functio
     expect(entries(join(user, "notes"))).to.deep.equal(["keep.onnx"]);
   });
 
+  it("registration deploys only a verifier whose compiled code is the manifest's: an edited Verifier.sol is refused", () => {
+    // A package whose verifier has no Hardhat artifact (renamed), so its Verifier.sol is compiled here.
+    const pkg = join(user, "edited");
+    cpSync(join(ROOT, "models/mnist-mlp"), pkg, { recursive: true, filter: (src) => !/circuit\.(zkey|r1cs)$/.test(src) });
+    const manifest = JSON.parse(readFileSync(join(pkg, "manifest.json"), "utf8")) as ModelManifest;
+    writeFileSync(join(pkg, "manifest.json"), JSON.stringify({ ...manifest, verifierContract: "OwnEditedVerifier" }));
+    const source = readFileSync(join(ROOT, "models/mnist-mlp/Verifier.sol"), "utf8").replace(/contract MnistMlpVerifier\b/, "contract OwnEditedVerifier");
+    writeFileSync(join(pkg, "Verifier.sol"), source);
+    expect(findArtifact("OwnEditedVerifier")).to.equal(undefined);
+    // twin: the same code under another name compiles to the recorded hash
+    expect(packageVerifier(pkg).contract).to.equal("OwnEditedVerifier");
+    writeFileSync(join(pkg, "Verifier.sol"), source.replace(/(uint256 constant alphax += )(\d)/, (_, a: string, d: string) => a + String((Number(d) + 1) % 10)));
+    expect(() => packageVerifier(pkg)).to.throw(/Verifier\.sol compiles to runtime code with hash 0x[0-9a-f]{64}, but the manifest records verifierCodeHash 0x[0-9a-f]{64}.*rebuild the package/);
+  });
+
   describe("on a chain (needs OZK_PTAU)", () => {
     let net: Net;
     let ptau: string;
@@ -186,6 +202,8 @@ describe("bring your own model: build, fidelity gate, register, served", functio
       const { modelId } = JSON.parse(r.stdout) as { modelId: Hex };
       const line = await provider.waitForLog("serving new model tiny-served");
       expect(line.modelId).to.equal(modelId);
+      // rescanned every 300 ms while it waited, the reason was logged once
+      expect(provider.log().split("\n").filter((l) => l.includes("not registered: the deployment has no model named \\\"tiny-served\\\""))).to.have.length(1);
 
       const input = Array.from({ length: 36 }, (_, i) => (i % 7) / 7);
       const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tiny-served", input }) });
