@@ -108,8 +108,8 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
   const srcOnnx = srcIsDir ? join(source, "model.onnx") : source;
   if (!existsSync(srcOnnx)) throw new Error(`no model at ${srcOnnx} (give an .onnx file, or a folder holding model.onnx)`);
   const name = modelNameOf(srcOnnx);
-  // in place (the source folder is the target) or over an earlier build: start from a copy of the folder
-  const rebuild = existsSync(out) && statSync(out).isDirectory() && ((srcIsDir && resolve(source) === out) || isPackage(out));
+  // in place (the folder holding the source model is the target) or over an earlier build: start from a copy of it
+  const rebuild = existsSync(out) && statSync(out).isDirectory() && (resolve(dirname(srcOnnx)) === out || isPackage(out));
   if (existsSync(out) && !rebuild) {
     const empty = statSync(out).isDirectory() && readdirSync(out).length === 0;
     if (!empty && !opts.force) {
