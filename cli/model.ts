@@ -138,7 +138,7 @@ export function register(program: Command): void {
         calibration,
         mnist: calibration !== undefined,
         route: routeOf(o.route ?? "direct"),
-        ptau: o.ptau,
+        ptau: o.ptau ? userPath(o.ptau) : undefined,
         unsafeDev: !!o.unsafeDev,
         contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
         skipSetup: !!o.skipSetup,
@@ -157,7 +157,7 @@ export function register(program: Command): void {
     .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
     .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
     .action(async (pkgDir: string, o: { ptau?: string }) => {
-      const problems = await verifyPackageSetup(userPath(pkgDir), o.ptau ?? defaultPtau(), (l) => console.log(l));
+      const problems = await verifyPackageSetup(userPath(pkgDir), o.ptau ? userPath(o.ptau) : defaultPtau(), (l) => console.log(l));
       for (const p of problems) console.log(`MISMATCH: ${p}`);
       if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
       console.log(`${pkgDir}: setup verified`);

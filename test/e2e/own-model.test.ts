@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Hex } from "viem";
 import { readManifest, type ModelManifest } from "../../circuits/compiler/package.ts";
 import { defaultPtau } from "../../prover/setup/phase2.ts";
@@ -158,11 +158,12 @@ describe("bring your own model: build, fidelity gate, register, served", functio
     let ptau: string;
 
     before(async function () {
-      ptau = defaultPtau()!;
-      if (!ptau) {
+      const named = defaultPtau();
+      if (!named) {
         console.log("    OZK_PTAU does not name a powers-of-tau file: skipping");
         this.skip();
       }
+      ptau = resolve(named!); // the CLI takes a relative path from the user's folder
       net = await startNet("own-model");
       for (const name of ["tiny-reg", "tiny-served"]) copyFileSync(join(ROOT, "test/onnx/fixtures/mlp-pytorch-opset20.onnx"), join(user, "exported", `${name}.onnx`));
     });
