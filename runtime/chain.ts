@@ -1,5 +1,7 @@
 // What both daemons need of the chain: viem clients from an RPC URL and a key, the ozk contracts, the
 // one transaction path (simulate, send, wait; retried on transport errors), and model packages by modelId.
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   createPublicClient,
   createWalletClient,
@@ -29,8 +31,6 @@ import { deploymentFile, loadDeployment } from "../sdk/node/deployments.ts";
 import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl, probeClient, rpcCall, type HealthSettings } from "../sdk/node/health.ts";
 import { createLogger, type Logger } from "../sdk/node/logger.ts";
 import { Metrics } from "../sdk/node/metrics.ts";
-import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
 import { assertEntryMatches, loadModels, ModelFolder, type ServedModel } from "./models.ts";
 import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../sdk/protocol.ts";
 import { openStore, type Store } from "../sdk/node/store.ts";
