@@ -11,6 +11,9 @@ export const challengerConfigSchema = z
     deployment: z.string().min(1),
     /** Model packages whose claims are re-executed; claims of other models are ignored. */
     models: configFields.models,
+    /** A folder of packages served as they are registered (see configFields.modelsDir). */
+    modelsDir: configFields.modelsDir,
+    modelsRescanMs: configFields.modelsRescanMs,
     /** Accept unsafe-dev registry entries off the development chain (see configFields.allowUnsafeSetup). */
     allowUnsafeSetup: configFields.allowUnsafeSetup,
     /**

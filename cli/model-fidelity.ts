@@ -38,10 +38,9 @@ export function register(program: Command): void {
       weightBits?: number; activationBits?: number;
     }) => {
       const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../circuits/fidelity/report.ts");
-      modelArg = userPath(modelArg);
-      let path = modelArg;
+      let path = userPath(modelArg);
       try {
-        if (statSync(modelArg).isDirectory()) path = join(modelArg, "model.onnx");
+        if (statSync(path).isDirectory()) path = join(path, "model.onnx");
       } catch {
         throw new Error(`no model at ${modelArg}`);
       }

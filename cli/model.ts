@@ -1,18 +1,25 @@
 // `ozk model build | verify-setup | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
-import { compileModel, type Calibration } from "../circuits/compiler/build.ts";
+import { REPO_ROOT, type Calibration } from "../circuits/compiler/build.ts";
 import type { OpCost, Visibility } from "../circuits/compiler/emit.ts";
 import { loadPackage, readManifest } from "../circuits/compiler/package.ts";
 import type { QuantOptions } from "../circuits/compiler/quantize.ts";
 import { witnessFor } from "../circuits/compiler/witness.ts";
 import { mnistCalibration } from "../circuits/data/mnist.ts";
-import { buildPackage } from "../prover/setup/build.ts";
+import { CONTRACTS_VERIFIERS_DIR } from "../prover/setup/build.ts";
+import { buildFolder, DEFAULT_GATE_SAMPLES, DEFAULT_MIN_AGREEMENT } from "../prover/setup/build-folder.ts";
 import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
-import { userPath, userPathIf } from "./paths.ts";
+import { userPath } from "./paths.ts";
+
+function fraction(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new Error(`--min-agreement must be a fraction in [0, 1], got ${v}`);
+  return n;
+}
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -83,8 +90,12 @@ export function register(program: Command): void {
 
   model
     .command("build <source>")
-    .description("Build a provable package from a package folder holding model.onnx, or an .onnx file")
-    .option("--out <dir>", "package folder (default models/<name>)")
+    .description(
+      "Build a provable package from an .onnx file or a folder holding model.onnx: quantize, check fidelity, emit the circuit, make the key and verifier. " +
+        "The package (with a copy of model.onnx) appears in --out only when everything succeeded",
+    )
+    .option("--out <dir>", "package folder, relative to where you run the command (default: the source folder itself, or ./<name> for an .onnx file)")
+    .option("--force", "replace an existing --out folder that is not a model package (an existing package is always rebuilt and replaced on success)")
     .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
     .option("--ptau <file>", "powers of tau (default: the file $OZK_PTAU names)")
     .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")
@@ -96,20 +107,44 @@ export function register(program: Command): void {
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
     .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
     .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
+    .option("--min-agreement <fraction>", "fidelity gate: required top-1 agreement of the quantized with the float model", String(DEFAULT_MIN_AGREEMENT))
+    .option("--fidelity-data <file.json>", 'fidelity gate: labelled data {"inputs": number[][], "labels": number[]} (default: the MNIST held-out split for an MNIST-calibrated model, else the calibration inputs)')
+    .option("--fidelity-samples <n>", "fidelity gate: evaluate the first n samples", String(DEFAULT_GATE_SAMPLES))
+    .option("--skip-fidelity", "write the package without the fidelity gate (a warning; the manifest records fidelityGate.status \"skipped\")")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
-    .action(async (source: string, o: Record<string, string | undefined>) => {
-      source = userPath(source);
-      const compile = {
-        out: userPathIf(o.out),
+    .action(async (sourceArg: string, o: Record<string, string | undefined>) => {
+      const source = userPath(sourceArg);
+      if (!existsSync(source)) throw new Error(`${sourceArg}: no such .onnx file or folder (looked at ${source})`);
+      const out = o.out ? userPath(o.out) : statSync(source).isDirectory() ? source : userPath(basename(source).replace(/\.onnx$/i, ""));
+      const calibration = calibrationOf(o.calibration, source);
+      const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
+      if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
+      let data;
+      if (o.fidelityData) {
+        const { readLabelledSet } = await import("../circuits/fidelity/report.ts");
+        data = readLabelledSet(userPath(o.fidelityData));
+      }
+      // The shipped packages' verifiers are also compiled by Hardhat (contracts/verifiers); a package of your own
+      // is registered from its own Verifier.sol and writes nothing into the repository.
+      const inRepoModels = !relative(join(REPO_ROOT, "models"), out).startsWith("..");
+      const { manifest: m, out: dir, gate } = await buildFolder(source, out, {
         visibility: visibilityOf(o.visibility ?? "constant"),
         quant: quantOptions(o),
-        calibration: calibrationOf(o.calibration, source),
+        calibration,
+        mnist: calibration !== undefined,
         route: routeOf(o.route ?? "direct"),
-      };
-      const m = o.skipSetup ? await compileModel(source, compile) : await buildPackage(source, { ...compile, ptau: userPathIf(o.ptau), unsafeDev: !!o.unsafeDev });
+        ptau: o.ptau ? userPath(o.ptau) : undefined,
+        unsafeDev: !!o.unsafeDev,
+        contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
+        skipSetup: !!o.skipSetup,
+        force: !!o.force,
+        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName: o.fidelityData, skip: !!o.skipFidelity },
+      });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
+      console.log(`fidelity gate: ${gate.status === "skipped" ? "SKIPPED" : `passed (top-1 agreement ${(Math.floor(10000 * gate.agreement! + 1e-9) / 100).toFixed(2)}% on ${gate.samples} samples)`}`);
+      console.log(`package: ${dir}`);
     });
 
   model
@@ -117,8 +152,7 @@ export function register(program: Command): void {
     .description("Check the package's proving key against circuit.r1cs and the powers of tau, its setup record, vkey.json, Verifier.sol and verifierCodeHash")
     .option("--ptau <file>", "the powers of tau the manifest records (default: the file $OZK_PTAU names)")
     .action(async (pkgDir: string, o: { ptau?: string }) => {
-      pkgDir = userPath(pkgDir);
-      const problems = await verifyPackageSetup(pkgDir, userPathIf(o.ptau) ?? defaultPtau(), (l) => console.log(l));
+      const problems = await verifyPackageSetup(userPath(pkgDir), o.ptau ? userPath(o.ptau) : defaultPtau(), (l) => console.log(l));
       for (const p of problems) console.log(`MISMATCH: ${p}`);
       if (problems.length) throw new Error(`${pkgDir}: setup verification FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"})`);
       console.log(`${pkgDir}: setup verified`);
@@ -129,11 +163,11 @@ export function register(program: Command): void {
     .description("Constraints per layer and per operator kind of a package folder or an .onnx file")
     .option("--visibility <mode>", "for an .onnx file: constant or committed", "constant")
     .option("--json", "print JSON")
-    .action(async (target: string, o: { visibility: string; json?: boolean }) => {
-      target = userPath(target);
+    .action(async (targetArg: string, o: { visibility: string; json?: boolean }) => {
+      const target = userPath(targetArg);
       let costs: OpCost[];
       let title: string;
-      if (!existsSync(target)) throw new Error(`${target}: no such package folder or .onnx file`);
+      if (!existsSync(target)) throw new Error(`${targetArg}: no such package folder or .onnx file (looked at ${target})`);
       if (statSync(target).isDirectory() && existsSync(join(target, "manifest.json"))) {
         const m = readManifest(target);
         costs = m.costs;
@@ -162,10 +196,9 @@ export function register(program: Command): void {
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
       const pkg = loadPackage(userPath(pkgDir));
-      const out = userPath(o.out);
       const raw = JSON.parse(readFileSync(userPath(o.input), "utf8")) as number[];
       const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));
-      writeFileSync(out, wtns);
-      console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: out }, null, 2));
+      writeFileSync(userPath(o.out), wtns);
+      console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));
     });
 }

@@ -14,6 +14,9 @@ export const providerConfigSchema = z
     deployment: z.string().min(1),
     /** Model packages served; modelId defaults to the deployment's entry for the package's name. */
     models: configFields.models,
+    /** A folder of packages served as they are registered (see configFields.modelsDir). */
+    modelsDir: configFields.modelsDir,
+    modelsRescanMs: configFields.modelsRescanMs,
     /** Accept unsafe-dev registry entries off the development chain (see configFields.allowUnsafeSetup). */
     allowUnsafeSetup: configFields.allowUnsafeSetup,
     /** Bond locked per claim (at least the model's minimum; 0 means the minimum). */

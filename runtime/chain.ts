@@ -1,5 +1,7 @@
 // What both daemons need of the chain: viem clients from an RPC URL and a key, the ozk contracts, the
 // one transaction path (simulate, send, wait; retried on transport errors), and model packages by modelId.
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import {
   createPublicClient,
   createWalletClient,
@@ -29,7 +31,7 @@ import { deploymentFile, loadDeployment } from "../sdk/node/deployments.ts";
 import { DEFAULT_RPC_TIMEOUT_MS, FundsWatch, RpcWatch, daemonHealth, displayUrl, probeClient, rpcCall, type HealthSettings } from "../sdk/node/health.ts";
 import { createLogger, type Logger } from "../sdk/node/logger.ts";
 import { Metrics } from "../sdk/node/metrics.ts";
-import { assertEntryMatches, loadModels, type ServedModel } from "./models.ts";
+import { assertEntryMatches, loadModels, ModelFolder, type ServedModel } from "./models.ts";
 import { DEV_CHAIN_ID, SetupKind, type ModelEntry } from "../sdk/protocol.ts";
 import { openStore, type Store } from "../sdk/node/store.ts";
 import { withRetry } from "../sdk/node/retry.ts";
@@ -265,6 +267,8 @@ export interface DaemonBase extends Chainable {
   store: Store;
   cursor: EventCursor;
   models: Map<Hex, ServedModel>;
+  /** The folder of packages served as they are registered (config modelsDir), rescanned before each step. */
+  modelFolder?: ModelFolder;
   metrics: Metrics;
   signal: AbortSignal;
 }
@@ -297,7 +301,9 @@ export async function createDaemonBase(
     store: string;
     confirmations: number;
     logLevel: string;
-    models: ReadonlyArray<{ package: string; modelId?: string }>;
+    models?: ReadonlyArray<{ package: string; modelId?: string }>;
+    modelsDir?: string;
+    modelsRescanMs?: number;
     health?: HealthSettings;
     allowUnsafeSetup?: boolean;
   },
@@ -307,7 +313,13 @@ export async function createDaemonBase(
   const file = deploymentFile(config.deployment);
   const deployment = loadDeployment(config.deployment);
   // The packages first: a config error is reported as one (exit code 2) even while the RPC is down.
-  const models = loadModels(config.models, deployment);
+  if (!config.models?.length && !config.modelsDir) {
+    throw new ConfigError("models: give at least one model package, or a modelsDir to serve packages from", ["models: missing (and no modelsDir)"], { docsPath: "daemons.md#configuration" });
+  }
+  if (config.modelsDir && !(existsSync(config.modelsDir) && statSync(config.modelsDir).isDirectory())) {
+    throw new ConfigError(`modelsDir: ${resolve(config.modelsDir)} is not a folder`, [`modelsDir: no folder ${resolve(config.modelsDir)}`], { docsPath: "daemons.md#configuration" });
+  }
+  const models = loadModels(config.models ?? [], deployment);
   const timeoutMs = config.health?.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
   log.info({ rpc: displayUrl(config.rpcUrl), deployment: file, timeoutMs }, `${name}: checking the chain and the deployment`);
   await checkDeploymentOnChain(config.rpcUrl, deployment, file, timeoutMs);
@@ -315,6 +327,17 @@ export async function createDaemonBase(
   const base = { ...clients, deployment, logger: log };
   await checkGasFunds(base, timeoutMs);
   await checkModelEntries(base, models, config.allowUnsafeSetup ?? false);
+  let modelFolder: ModelFolder | undefined;
+  if (config.modelsDir) {
+    modelFolder = new ModelFolder(config.modelsDir, {
+      rescanMs: config.modelsRescanMs ?? 5000,
+      deployment: file,
+      logger: log,
+      check: (m) => checkModelEntries(base, new Map([[m.modelId, m]]), config.allowUnsafeSetup ?? false),
+    });
+    log.info({ modelsDir: modelFolder.dir, rescanMs: config.modelsRescanMs ?? 5000 }, "serving the model packages of modelsDir as they are registered");
+    await modelFolder.scan(models);
+  }
   const store = openStore(config.store);
   return {
     ...base,
@@ -331,6 +354,7 @@ export async function createDaemonBase(
       logger: log,
     }),
     models,
+    ...(modelFolder ? { modelFolder } : {}),
     metrics: new Metrics({ prefix: `ozk_${name}_`, defaultLabels: { service: name } }),
     signal: new AbortController().signal,
   };
@@ -374,7 +398,15 @@ export async function startDaemonService<C extends DaemonBase>(
   const h = o.health ?? {};
   const rpc = new RpcWatch({ url: ctx.rpcUrl, logger: ctx.logger, timeoutMs: h.rpcTimeoutMs, intervalMs: h.probeIntervalMs });
   rpc.start();
-  const daemon = runDaemon({ name, context: ctx, step, intervalMs: o.intervalMs, metrics: ctx.metrics, handleSignals: o.handleSignals, staleAfterMs: h.staleAfterMs });
+  // A folder of packages is rescanned (when due) before each step; the scan logs and never throws.
+  const folder = ctx.modelFolder;
+  const scanned = folder
+    ? async (c: C): Promise<void> => {
+        await folder.rescanIfDue(c.models);
+        await step(c);
+      }
+    : step;
+  const daemon = runDaemon({ name, context: ctx, step: scanned, intervalMs: o.intervalMs, metrics: ctx.metrics, handleSignals: o.handleSignals, staleAfterMs: h.staleAfterMs });
   ctx.metrics.gauge("rpc_up", "1 while the RPC answers the liveness probe", [], (g) => g.set(rpc.state().reachable ? 1 : 0));
   let server: OpsServer;
   try {

@@ -2,8 +2,8 @@
 // none is given), ModelRegistry, ClaimManager, each model's verifier, and the registry entry with an example proof
 // and the package's setup kind (an unsafe-dev package only on the development chain unless allowed). The one
 // deploy library: `ozk deploy` and `ozk model register`, the demo, the page's dev stack, tests and benchmarks.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import {
   BaseError,
   createNonceManager,
@@ -12,6 +12,7 @@ import {
   decodeErrorResult,
   getAddress,
   http,
+  keccak256,
   type Abi,
   type Account,
   type Address,
@@ -31,7 +32,8 @@ import type { OzkError } from "../sdk/errors.ts";
 import { DEV_CHAIN_ID, setupKindOf, supportedSetupKind, type SetupKind, type SetupKindName, type SetupRecordLike, type SolidityProof } from "../sdk/protocol.ts";
 import { artifactHash, readManifest, type ModelManifest } from "../circuits/compiler/package.ts";
 import { terminateSnarkjs } from "../prover/backends/snarkjs.ts";
-import { loadArtifact } from "./artifacts.ts";
+import { compileVerifier } from "../prover/setup/verifier.ts";
+import { findArtifact, loadArtifact, type Artifact } from "./artifacts.ts";
 import { exampleProof } from "./models.ts";
 
 
@@ -85,7 +87,11 @@ function revertedWith(err: unknown, abi: Abi): string | undefined {
 
 /** Deploys a compiled contract (see loadArtifact) and returns its address; a constructor revert is named. */
 async function deploy(d: Deployer, name: string, args: readonly unknown[] = []): Promise<Address> {
-  const { abi, bytecode } = loadArtifact(name);
+  return deployCompiled(d, name, loadArtifact(name), args);
+}
+
+/** Deploys contract `name` from its ABI and creation code; a constructor revert is named. */
+async function deployCompiled(d: Deployer, name: string, { abi, bytecode }: Pick<Artifact, "abi" | "bytecode">, args: readonly unknown[] = []): Promise<Address> {
   let hash: Hex;
   try {
     hash = await d.walletClient.deployContract({ abi, bytecode, args: args as never });
@@ -120,10 +126,18 @@ export function defaultWindows(chainId: number | bigint): Windows {
     : { challengeWindow: 7 * 86_400, proofWindow: 86_400 };
 }
 
-/** A model to register. `verifier` is an address, or the name of a compiled contract to deploy. */
+/** A verifier compiled here (a package's Verifier.sol, see packageVerifier): its contract name and code. */
+export interface CompiledContract {
+  contract: string;
+  abi: Abi;
+  bytecode: Hex;
+}
+
+/** A model to register. `verifier` is an address, the name of a Hardhat-compiled contract to deploy, or a contract
+ *  compiled here. */
 export interface ModelSpec extends Partial<Windows> {
   name: string;
-  verifier: Address | { artifact: string };
+  verifier: Address | { artifact: string } | CompiledContract;
   weightsCommitment: bigint;
   artifactHash: Hex;
   inputLength: number;
@@ -227,9 +241,12 @@ export async function registerModelSpec(d: Deployer, registry: Address, m: Model
   let verifier: Address;
   if (typeof m.verifier === "string") {
     verifier = m.verifier;
-  } else {
+  } else if ("artifact" in m.verifier) {
     verifier = await deploy(d, m.verifier.artifact);
     log(`${m.verifier.artifact} (verifier of ${m.name}): ${verifier}`);
+  } else {
+    verifier = await deployCompiled(d, m.verifier.contract, m.verifier);
+    log(`${m.verifier.contract} (verifier of ${m.name}, compiled from the package's Verifier.sol): ${verifier}`);
   }
   const windows = defaultWindows(d.publicClient.chain.id);
   const params = {
@@ -290,7 +307,40 @@ export function assertSetupAllowed(name: string, kind: SetupKindName, chainId: n
 }
 
 /**
- * Deploys a package's Solidity verifier (compiled from contracts/verifiers/) and registers the model with the
+ * A package's own Verifier.sol compiled with the repository's solc settings (solc.config.ts, the solc npm package:
+ * no Hardhat build, no artifacts/ entry needed). Its runtime code must hash to the manifest's verifierCodeHash, the
+ * hash the registry will pin and the daemons check; a package without one is refused. A Hardhat artifact of the
+ * same name whose runtime code has that very hash is used as it is (same code, no compile).
+ */
+export function packageVerifier(pkgDir: string, m: ModelManifest = readManifest(pkgDir)): CompiledContract {
+  if (!m.verifierContract) throw new Error(`${pkgDir}: the package has no verifier (build it with a powers-of-tau file)`);
+  if (!m.verifierCodeHash) throw new Error(`${pkgDir}: the manifest records no verifierCodeHash (a package built before it was recorded): rebuild it with ozk model build`);
+  // A Hardhat artifact of the same contract with the same runtime code (the shipped packages') saves the compile.
+  const built = findArtifact(m.verifierContract);
+  if (built) {
+    const a = JSON.parse(readFileSync(built, "utf8")) as Artifact;
+    if (a.deployedBytecode && keccak256(a.deployedBytecode).toLowerCase() === m.verifierCodeHash.toLowerCase()) return { contract: m.verifierContract, abi: a.abi, bytecode: a.bytecode };
+  }
+  const file = join(pkgDir, m.artifacts.verifier ?? "Verifier.sol");
+  let source: string;
+  try {
+    source = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`${pkgDir}: cannot read the package's verifier ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const compiled = compileVerifier(source, m.verifierContract);
+  const codeHash = keccak256(compiled.deployedBytecode);
+  if (codeHash.toLowerCase() !== m.verifierCodeHash.toLowerCase()) {
+    throw new Error(
+      `${pkgDir}: ${file} compiles to runtime code with hash ${codeHash}, but the manifest records verifierCodeHash ${m.verifierCodeHash}: ` +
+        `the verifier was edited after the build, or built with other solc settings; rebuild the package`,
+    );
+  }
+  return { contract: m.verifierContract, abi: compiled.abi as Abi, bytecode: compiled.bytecode };
+}
+
+/**
+ * Deploys a package's Solidity verifier (its own Verifier.sol compiled here: packageVerifier) and registers the model with the
  * package manifest's shapes, bit widths, weights commitment and setup kind, and an example proof made here (the
  * model on an all-zero input) that the registry checks against the entry. Windows default per chain
  * (defaultWindows). Records the modelId in `d.models`. An unsafe-dev package is refused off the development chain
@@ -303,6 +353,7 @@ export async function registerPackage(d: Deployer, deployment: Deployment, pkgDi
   const chainId = d.publicClient.chain.id;
   const setupKind = packageSetupKind(m);
   assertSetupAllowed(m.name, setupKind, chainId, r.allowUnsafeSetup);
+  const verifier = r.verifier ?? packageVerifier(pkgDir, m);
   const windows = { ...defaultWindows(chainId), ...definedWindows(r) };
   let example;
   try {
@@ -314,7 +365,7 @@ export async function registerPackage(d: Deployer, deployment: Deployment, pkgDi
   log(`example proof of ${m.name} (all-zero input) made with ${example.backend} in ${example.ms} ms`);
   const out = await registerModelSpec(d, deployment.addresses.registry, {
     name: m.name,
-    verifier: r.verifier ?? { artifact: m.verifierContract },
+    verifier,
     weightsCommitment: BigInt(m.weightsCommitment),
     artifactHash: artifactHash(pkgDir) as Hex,
     inputLength: m.inputLength,
@@ -328,6 +379,14 @@ export async function registerPackage(d: Deployer, deployment: Deployment, pkgDi
     metadataURI: r.metadataURI ?? `ozk://models/${m.name}`,
   }, log);
   const modelId = out.modelId.toLowerCase() as Hex;
+  if (!r.verifier) {
+    // The registry pinned the deployed code's hash: it must be the one the manifest records (and the daemons check).
+    const entry = await d.publicClient.readContract({ address: deployment.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
+    if (entry.verifierCodeHash.toLowerCase() !== m.verifierCodeHash!.toLowerCase()) {
+      throw new Error(`${m.name}: the registry pinned verifier code hash ${entry.verifierCodeHash}, not the manifest's ${m.verifierCodeHash}`);
+    }
+    log(`${m.name}: verifier code hash ${entry.verifierCodeHash} pinned, as the manifest records`);
+  }
   log(`${m.name}: ${setupKind} setup`);
   deployment.models[m.name] = modelId;
   return { modelId, verifier: out.verifier, setupKind, ...windows };

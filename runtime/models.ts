@@ -1,11 +1,13 @@
 // Model packages a daemon serves or checks, by on-chain modelId: the quantized model for the reference
 // engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend; the
 // check of a registry entry against the package; the example proof a registration carries.
-import { existsSync, readFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { keccak256, type Hex } from "viem";
 import { loadModelPackage, loadPackage, type LoadedPackage } from "../circuits/compiler/package.ts";
 import type { Deployment } from "../sdk/deployments.ts";
+import { loadDeployment } from "../sdk/node/deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../sdk/errors.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { publicSignals } from "../sdk/signals.ts";
@@ -49,6 +51,102 @@ export function loadModels(entries: ReadonlyArray<{ package: string; modelId?: s
     out.set(modelId, { modelId, name, pkg });
   });
   return out;
+}
+
+/** What a folder-served package is checked with before it is served: its registry entry (see checkModelEntries). */
+export type EntryCheck = (model: ServedModel) => Promise<void>;
+
+/**
+ * A folder of model packages a daemon serves (config `modelsDir`), rescanned every `rescanMs`: each sub-folder
+ * holding a manifest.json is loaded once the deployment file names a modelId for its model and the registry entry
+ * matches the package (`check`); then it is served ("serving new model <name>"). A package that is not ready (not
+ * registered yet, a mismatching entry, a half-copied folder, the RPC down) is logged once per reason and retried
+ * at the next scan; nothing here throws. Hidden folders (".name", e.g. a build's staging folder) are skipped.
+ * A served package is not reloaded: a changed package needs a restart (or a new folder, registered anew).
+ */
+export class ModelFolder {
+  readonly dir: string;
+  private nextScan = 0;
+  /** Package folder -> the reason it was last not served (logged once per change). */
+  private readonly waiting = new Map<string, string>();
+  /** Files already found to match their manifest's sha256 (path, size, mtime, hash): not hashed again. */
+  private readonly verified = new Set<string>();
+
+  constructor(
+    dir: string,
+    private readonly o: { rescanMs: number; deployment: string; logger: Logger; check: EntryCheck },
+  ) {
+    this.dir = resolve(dir);
+  }
+
+  /** Scans when `rescanMs` has passed since the last scan; returns the models added. */
+  async rescanIfDue(models: Map<Hex, ServedModel>, now = Date.now()): Promise<ServedModel[]> {
+    if (now < this.nextScan) return [];
+    this.nextScan = now + this.o.rescanMs;
+    return this.scan(models);
+  }
+
+  /** Loads every package of the folder not yet served whose registry entry exists and matches; returns those added. */
+  async scan(models: Map<Hex, ServedModel>): Promise<ServedModel[]> {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((n) => !n.startsWith(".")).sort();
+    } catch (err) {
+      this.wait(this.dir, `cannot read the folder: ${errorSummary(err)}`);
+      return [];
+    }
+    const served = new Set([...models.values()].map((m) => m.pkg.dir));
+    const added: ServedModel[] = [];
+    for (const name of names) {
+      const dir = join(this.dir, name);
+      if (served.has(dir)) continue;
+      try {
+        if (!statSync(dir).isDirectory() || !existsSync(join(dir, "manifest.json"))) continue;
+      } catch {
+        continue;
+      }
+      try {
+        const model = await this.load(dir, models);
+        models.set(model.modelId, model);
+        served.add(dir);
+        this.waiting.delete(dir);
+        added.push(model);
+        this.o.logger.info({ model: model.name, modelId: model.modelId, package: dir }, `serving new model ${model.name}`);
+      } catch (err) {
+        this.wait(dir, errorSummary(err));
+      }
+    }
+    return added;
+  }
+
+  private async load(dir: string, models: Map<Hex, ServedModel>): Promise<ServedModel> {
+    const pkg = loadPackage(dir);
+    const name = pkg.manifest.name;
+    // The deployment file is read afresh: `ozk model register` records the new modelId there.
+    const modelId = loadDeployment(this.o.deployment).models[name]?.toLowerCase() as Hex | undefined;
+    if (!modelId) throw new Error(`not registered: the deployment has no model named "${name}" (run ozk model register on this package)`);
+    const other = models.get(modelId);
+    if (other) throw new Error(`model ${name} (${modelId}) is already served from ${other.pkg.dir}`);
+    // Every file as the manifest records it: a folder still being copied in is not served half-written.
+    for (const [file, sha] of Object.entries(pkg.manifest.sha256)) {
+      const path = join(dir, file);
+      if (!existsSync(path)) throw new Error(`${file} is missing (still being copied?)`);
+      const st = statSync(path);
+      const key = `${path}:${st.size}:${st.mtimeMs}:${sha}`;
+      if (this.verified.has(key)) continue;
+      if (createHash("sha256").update(readFileSync(path)).digest("hex") !== sha) throw new Error(`${file} does not match the manifest's sha256 (still being copied?)`);
+      this.verified.add(key);
+    }
+    const model: ServedModel = { modelId, name, pkg };
+    await this.o.check(model);
+    return model;
+  }
+
+  private wait(dir: string, reason: string): void {
+    if (this.waiting.get(dir) === reason) return;
+    this.waiting.set(dir, reason);
+    this.o.logger.warn({ package: dir, reason }, `model package not served yet (retried every ${Math.round(this.o.rescanMs / 1000)} s): ${reason}`);
+  }
 }
 
 let backend: Promise<ProverBackend> | undefined;

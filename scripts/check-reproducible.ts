@@ -13,9 +13,10 @@ const ROOT = resolve(import.meta.dirname, "..");
 /** Files whose content depends on the proving key's secret contributions. */
 const KEY_DEPENDENT_FILES = new Set(["circuit.zkey", "vkey.json", "Verifier.sol"]);
 
-/** The manifest without what depends on the proving key. */
+/** The manifest without what depends on the proving key, and without `fidelityGate` (the record of the build's
+ *  fidelity check, which packages committed before the gate lack; what it measured follows from quant.json). */
 export function deterministicPart(m: ModelManifest): Record<string, unknown> {
-  const { modelId: _id, setup: _setup, verifierCodeHash: _code, sha256, ...rest } = m;
+  const { modelId: _id, setup: _setup, verifierCodeHash: _code, fidelityGate: _gate, sha256, ...rest } = m;
   return { ...rest, sha256: Object.fromEntries(Object.entries(sha256).filter(([f]) => !KEY_DEPENDENT_FILES.has(f))) };
 }
 

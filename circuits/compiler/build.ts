@@ -29,6 +29,8 @@ export interface Calibration {
 export interface CompileOptions {
   /** Package folder (default models/<name>). */
   out?: string;
+  /** Model name when `source` is a file (default: the importer's, from the file name or its folder's). */
+  name?: string;
   visibility?: Visibility;
   quant?: QuantOptions;
   /** Calibration inputs (e.g. mnistCalibration() of circuits/data/mnist.ts); default: uniformCalibration over the
@@ -72,10 +74,10 @@ function codeHash(): string {
   return sha256(Buffer.concat(files));
 }
 
-function loadFloatModel(source: string): { model: FloatModel; onnxPath: string } {
+function loadFloatModel(source: string, name?: string): { model: FloatModel; onnxPath: string } {
   const path = statSync(source).isDirectory() ? join(source, "model.onnx") : source;
   if (!existsSync(path)) throw new Error(`no model at ${path} (give a package folder holding model.onnx, or an .onnx file)`);
-  return { model: importOnnxFile(path), onnxPath: path };
+  return { model: importOnnxFile(path, name ? { name } : {}), onnxPath: path };
 }
 
 /** `count` seeded uniform samples in `range`: the calibration of a model built without data. */
@@ -156,7 +158,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   let modelKey: string;
   let onnxPath: string | undefined;
   if (typeof source === "string") {
-    ({ model, onnxPath } = loadFloatModel(source));
+    ({ model, onnxPath } = loadFloatModel(source, opts.name));
     modelKey = sha256File(onnxPath);
   } else {
     model = source;

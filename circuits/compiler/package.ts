@@ -38,6 +38,18 @@ export interface SetupRecord {
   beacon: { hash: string; iterationsExp: number } | null;
 }
 
+/** manifest.json `fidelityGate`: what `ozk model build` measured before writing the package. */
+export interface FidelityGateRecord {
+  /** passed: agreement at or above minAgreement; skipped: written without the check (--skip-fidelity). */
+  status: "passed" | "skipped";
+  /** Fraction of samples whose quantized top-1 class equals the float one; null when skipped. */
+  agreement: number | null;
+  minAgreement: number;
+  /** Samples evaluated (0 when skipped) and what they were. */
+  samples: number;
+  data: string | null;
+}
+
 export interface ModelManifest {
   format: typeof FORMAT;
   version: 1;
@@ -69,6 +81,9 @@ export interface ModelManifest {
   /** How the proving key was made (kind, powers of tau, contributions, beacon); null without a key. */
   setup: SetupRecord | null;
   costs: OpCost[];
+  /** The fidelity gate of `ozk model build`: the quantized model's top-1 agreement with the float model when it was
+   *  built, or that the gate was skipped (--skip-fidelity). Absent in packages built by the library alone. */
+  fidelityGate?: FidelityGateRecord;
   /** role -> file name, relative to the package folder. */
   artifacts: Record<string, string>;
   /** file name -> sha256 (hex). */

@@ -52,6 +52,22 @@ export function importOnnxFile(path: string, options: ImportOptions = {}): Float
   }
 }
 
+/** The external-data files an .onnx file's initializers name (relative paths, as stored; none for a self-contained file). */
+export function externalDataFiles(path: string): string[] {
+  let model: ModelMsg;
+  try {
+    model = decodeModel(readFileSync(path));
+  } catch (err) {
+    throw new OnnxImportError(`${path}: not a valid ONNX file (${(err as Error).message})`, { file: path });
+  }
+  const files = new Set<string>();
+  for (const t of model.graph?.initializer ?? []) {
+    const location = t.dataLocation === 1 ? t.externalData?.find((e) => e.key === "location")?.value : undefined;
+    if (location) files.add(location);
+  }
+  return [...files];
+}
+
 /** Import serialized ONNX bytes. */
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): FloatModel {
   let model: ModelMsg;

@@ -319,8 +319,16 @@ export const configFields = {
    * counter-proof against an honest claim (or a proof of a false one).
    */
   allowUnsafeSetup: z.boolean().default(false),
-  /** Model packages served or checked; modelId defaults to the deployment's entry for the package's name. */
-  models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1),
+  /** Model packages served or checked; modelId defaults to the deployment's entry for the package's name. At least
+   *  one entry, or a `modelsDir`. */
+  models: z.array(z.object({ package: z.string().min(1), modelId: hex32.optional() }).strict()).min(1).optional(),
+  /**
+   * A folder of model packages, rescanned every `modelsRescanMs`: a package copied in and registered (the deployment
+   * file names its modelId and the registry entry matches) is served without a restart.
+   */
+  modelsDir: z.string().min(1).optional(),
+  /** How often `modelsDir` is rescanned (ms). */
+  modelsRescanMs: z.number().int().positive().default(5000),
   /**
    * A prover service (`ozk prover serve`, GPU-backed where there is one) that proves challenged claims instead of
    * this process. Its proofs are checked here (signals and verification key) before they are sent.

@@ -1,0 +1,218 @@
+// `ozk model build <source> --out <dir>`: a package written exactly where asked, whole or not at all. The build runs
+// in a staging folder beside the target (".<name>.building-<pid>"), with the source's model.onnx and its
+// external-data files copied in; after compiling, the fidelity gate compares the quantized model with the float one
+// and stops the build below the required agreement; only a finished package is renamed into place. A target that
+// is already a package is rebuilt from a copy of itself (its build cache and a ceremony key are kept) and replaced
+// on success; any other existing target is refused unless `force`.
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { compileCircuit, logBuilt, uniformCalibration, type Calibration } from "../../circuits/compiler/build.ts";
+import { MANIFEST_FILE, readManifest, writeManifest, type FidelityGateRecord, type ModelManifest } from "../../circuits/compiler/package.ts";
+import { parseQuant } from "../../circuits/compiler/quantize.ts";
+import type { LabelledSet } from "../../circuits/data/mnist.ts";
+import { externalDataFiles } from "../../circuits/onnx/import.ts";
+import { buildPackage, type BuildOptions } from "./build.ts";
+
+/** The agreement `ozk model fidelity` requires by default, and so does the build's gate. */
+export const DEFAULT_MIN_AGREEMENT = 0.995;
+/** Samples the build's gate evaluates by default: enough to resolve 0.5% (5 samples), quick for the shipped models. */
+export const DEFAULT_GATE_SAMPLES = 1000;
+
+/** The quantized model disagrees with the float model more than the gate allows. */
+export class FidelityGateError extends Error {
+  override name = "FidelityGateError";
+}
+
+export interface FidelityGateOptions {
+  /** Required top-1 agreement (default DEFAULT_MIN_AGREEMENT). */
+  minAgreement?: number;
+  /** Labelled data; default: the MNIST held-out split for a model calibrated on MNIST, else the calibration inputs. */
+  data?: LabelledSet;
+  dataName?: string;
+  /** Evaluate the first n samples (default DEFAULT_GATE_SAMPLES). */
+  samples?: number;
+  /** Write the package without the check; the manifest records that it was skipped. */
+  skip?: boolean;
+}
+
+export interface BuildFolderOptions extends Omit<BuildOptions, "out" | "name"> {
+  /** Stop after the constraint system (no key, no verifier): `--skip-setup`. */
+  skipSetup?: boolean;
+  /** Replace an existing target that is not a model package. */
+  force?: boolean;
+  gate?: FidelityGateOptions;
+  /** Whether `calibration` is MNIST (the gate then evaluates on the MNIST held-out split). */
+  mnist?: boolean;
+}
+
+export interface BuiltFolder {
+  manifest: ModelManifest;
+  /** The package folder (absolute). */
+  out: string;
+  gate: FidelityGateRecord;
+}
+
+const STAGING = ".building-";
+
+/** Whether process `pid` is alive (a staging folder of a live build is not stale). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes staging folders of `target` left by builds that were killed (their process is gone). */
+function removeStale(target: string): void {
+  const prefix = `.${basename(target)}${STAGING}`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(target));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const pid = Number(e.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(join(dirname(target), e), { recursive: true, force: true });
+  }
+}
+
+/** Whether `dir` holds an ozk model package (a manifest.json of the package format). */
+function isPackage(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as { format?: unknown }).format === "ozk-model-package";
+  } catch {
+    return false;
+  }
+}
+
+/** The model name the importer gives `onnxPath` (the folder's name for a model.onnx, else the file's stem). */
+function modelNameOf(onnxPath: string): string {
+  const stem = basename(onnxPath).replace(/\.onnx$/i, "");
+  return stem === "model" ? basename(dirname(resolve(onnxPath))) : stem;
+}
+
+/**
+ * Builds the package of `source` (an .onnx file or a folder holding model.onnx) into the folder `target`, through a
+ * staging folder beside it that is renamed into place only when the build and the fidelity gate succeeded. The
+ * package holds a copy of the source model.onnx (and its external-data files), and the manifest records the gate.
+ */
+export async function buildFolder(source: string, target: string, opts: BuildFolderOptions = {}): Promise<BuiltFolder> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[ozk] ${line}\n`));
+  const out = resolve(target);
+  if (!existsSync(source)) throw new Error(`no model at ${source} (give an .onnx file, or a folder holding model.onnx)`);
+  const srcIsDir = statSync(source).isDirectory();
+  const srcOnnx = srcIsDir ? join(source, "model.onnx") : source;
+  if (!existsSync(srcOnnx)) throw new Error(`no model at ${srcOnnx} (give an .onnx file, or a folder holding model.onnx)`);
+  const name = modelNameOf(srcOnnx);
+  // in place (the folder holding the source model is the target) or over an earlier build: start from a copy of it
+  const rebuild = existsSync(out) && statSync(out).isDirectory() && (resolve(dirname(srcOnnx)) === out || isPackage(out));
+  if (existsSync(out) && !rebuild) {
+    const empty = statSync(out).isDirectory() && readdirSync(out).length === 0;
+    if (!empty && !opts.force) {
+      throw new Error(`${out} exists and is not an ozk model package: refusing to replace it (choose another --out, or pass --force to replace it)`);
+    }
+  }
+
+  mkdirSync(dirname(out), { recursive: true });
+  removeStale(out);
+  const stage = join(dirname(out), `.${basename(out)}${STAGING}${process.pid}`);
+  rmSync(stage, { recursive: true, force: true });
+  // An interrupted build (Ctrl-C, a supervisor's SIGTERM) removes its staging folder; kill -9 leaves it to the
+  // next build's removeStale. The target is never touched before the final rename.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    rmSync(stage, { recursive: true, force: true });
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    if (rebuild) cpSync(out, stage, { recursive: true });
+    else mkdirSync(stage);
+    // the model, its external data, and what the source folder says about its training data
+    const stagedOnnx = join(stage, "model.onnx");
+    if (resolve(srcOnnx) !== resolve(out, "model.onnx")) {
+      copyFileSync(srcOnnx, stagedOnnx);
+      for (const f of externalDataFiles(srcOnnx)) {
+        mkdirSync(dirname(join(stage, f)), { recursive: true });
+        copyFileSync(join(dirname(srcOnnx), f), join(stage, f));
+      }
+      if (srcIsDir && existsSync(join(source, "training.json"))) copyFileSync(join(source, "training.json"), join(stage, "training.json"));
+    }
+    // (the library logs the staging folder as the package; the final line below names the target)
+    const build = { ...opts, out: stage, name, log: (line: string) => (line.startsWith(`package ${stage}:`) ? undefined : log(line)) };
+
+    const compiled = await compileCircuit(stagedOnnx, build);
+    const gate = await fidelityGate(stagedOnnx, compiled.quant.inputShape.reduce((a, b) => a * b, 1), stage, opts, log);
+
+    let manifest: ModelManifest;
+    if (opts.skipSetup) {
+      manifest = compiled.manifest;
+    } else {
+      await buildPackage(stagedOnnx, build);
+      manifest = readManifest(stage);
+    }
+    for (const [i, f] of externalDataFiles(stagedOnnx).entries()) manifest.artifacts[i === 0 ? "onnxData" : `onnxData${i}`] = f;
+    manifest.artifacts.onnx = "model.onnx";
+    manifest.fidelityGate = gate;
+    writeManifest(stage, manifest);
+
+    // into place: the old package (if any) is moved aside first and removed once the new one is there
+    if (existsSync(out)) {
+      const old = join(dirname(out), `.${basename(out)}.replaced-${process.pid}`);
+      rmSync(old, { recursive: true, force: true });
+      renameSync(out, old);
+      renameSync(stage, out);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(stage, out);
+    }
+    logBuilt({ ...compiled, out });
+    return { manifest, out, gate };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+/** Runs the fidelity check on the freshly quantized model in `stage`; throws FidelityGateError below the threshold. */
+async function fidelityGate(onnxPath: string, inputLength: number, stage: string, opts: BuildFolderOptions, log: (line: string) => void): Promise<FidelityGateRecord> {
+  const g = opts.gate ?? {};
+  const minAgreement = g.minAgreement ?? DEFAULT_MIN_AGREEMENT;
+  if (g.skip) {
+    log(`warning: fidelity gate skipped (--skip-fidelity): the quantized model was not compared with the float model; the manifest records fidelityGate.status "skipped"`);
+    return { status: "skipped", agreement: null, minAgreement, samples: 0, data: null };
+  }
+  const { agreementPct, fidelity, formatReport } = await import("../../circuits/fidelity/report.ts");
+  let data = g.data;
+  let dataName = g.dataName;
+  let labelled = true;
+  if (!data && !opts.mnist) {
+    // No labelled data: agreement between float and quantized top-1 needs no labels, so the calibration inputs serve.
+    const cal = opts.calibration;
+    const range = opts.quant?.inputRange ?? [0, 1];
+    const inputs = Array.isArray(cal) ? cal : ((cal as Calibration | undefined) ?? uniformCalibration(inputLength, range)).inputs;
+    data = { images: inputs, labels: inputs.map(() => -1) };
+    dataName = `the ${inputs.length} calibration inputs (no labels: agreement only; give --fidelity-data for a labelled set)`;
+    labelled = false;
+  }
+  const quantized = parseQuant(readFileSync(join(stage, "quant.json"), "utf8"));
+  const samples = g.samples ?? DEFAULT_GATE_SAMPLES;
+  const report = await fidelity(onnxPath, { data, dataName, samples, minAgreement, quantized });
+  if (labelled) log(formatReport(report).split("\n").slice(1, 7).join("\n"));
+  log(`fidelity: top-1 agreement ${agreementPct(report.agreement)} on ${report.samples} samples (required ${agreementPct(minAgreement)}): ${report.passed ? "ok" : "FAIL"}`);
+  if (!report.passed) {
+    throw new FidelityGateError(
+      `fidelity gate: top-1 agreement of the quantized with the float model is ${agreementPct(report.agreement)} ` +
+        `(${Math.round((1 - report.agreement) * report.samples)} of ${report.samples} samples differ), below the required ${agreementPct(minAgreement)}; ` +
+        `nothing was written. Try wider quantization (--activation-bits 12, --weight-bits 10), calibration on the model's own data ` +
+        `(--calibration mnist for an MNIST model), or compare layer by layer with \`ozk model fidelity\`; ` +
+        `--min-agreement lowers the threshold, --skip-fidelity writes the package anyway`,
+    );
+  }
+  return { status: "passed", agreement: report.agreement, minAgreement, samples: report.samples, data: report.data };
+}
