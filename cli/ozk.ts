@@ -4,12 +4,12 @@ import "../sdk/node/quiet-sqlite.ts";
 import { Command } from "commander";
 import { ConfigError } from "../sdk/errors.ts";
 import type { CommandModule } from "./group.ts";
-import { userDir } from "./paths.ts";
+import { enterUserDir } from "./paths.ts";
 
 // `npm run ozk -- …` runs in the package root; the user's relative paths (arguments, and those inside a daemon's
 // config file: packages, store, deployment) mean the folder they stood in, which npm records in INIT_CWD. Files of
 // the package itself (artifacts, shipped models) are found from the package root, never from the working folder.
-process.chdir(userDir());
+enterUserDir();
 
 // The command files load after quiet-sqlite.ts has run: Node loads a static import's node:sqlite before any module
 // body runs, so only a dynamic import comes late enough for the notice to be dropped.
@@ -32,7 +32,19 @@ async function main(): Promise<void> {
   await program.parseAsync(process.argv);
 }
 
-main().catch((err: unknown) => {
+// A command whose event loop runs dry while it still waits (a worker that never answers) would end with exit code
+// 0 and half its work undone: say so and exit 1 instead. (beforeExit comes only when the loop is empty, never
+// on process.exit, which the daemons and `ozk dev` call when they stop.)
+let finished = false;
+process.on("beforeExit", () => {
+  if (finished) return;
+  finished = true;
+  console.error("ozk: the command stopped before it finished: something it waited on can no longer answer (OZK_DEBUG=1 for details)");
+  process.exitCode = 1;
+});
+
+main().then(() => (finished = true), (err: unknown) => {
+  finished = true;
   // Users get one clear line; OZK_DEBUG=1 shows the stack.
   const message = err instanceof Error ? err.message : String(err);
   console.error(`ozk: ${message}`);

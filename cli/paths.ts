@@ -35,3 +35,24 @@ export function userPathIf(p: string | undefined): string | undefined {
 export function deploymentArg(v: string): string {
   return v.endsWith(".json") ? userPath(v) : v;
 }
+
+/**
+ * Moves the process into userDir(), so every relative path (arguments, and those inside a daemon's config file)
+ * means the user's folder. Not when this process was started with a relative `--import`/`--require`/`--loader`
+ * (`node --import tsx …`, as tests and scripts start it): Node resolves those against the working folder again in
+ * every worker thread, which inherits the flags, so snarkjs's curve workers would fail to start in the new folder
+ * and the command would hang. `npm run ozk` (tsx passes absolute loader paths) and the compiled bin (no loader) move;
+ * arguments are resolved with userPath either way.
+ */
+export function enterUserDir(): void {
+  const dir = userDir();
+  if (resolve(dir) === resolve(process.cwd())) return;
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = /^--(import|require|loader|experimental-loader)(=(.*))?$/.exec(argv[i]!);
+    if (!flag) continue;
+    const spec = flag[3] ?? argv[++i];
+    if (spec !== undefined && !spec.startsWith("file:") && !isAbsolute(spec)) return;
+  }
+  process.chdir(dir);
+}
