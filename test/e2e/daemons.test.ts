@@ -94,6 +94,17 @@ async function griefChallenge(net: Net, claimId: Hex): Promise<void> {
   await challengeAsConsumer(net, claimId);
 }
 
+/** The consumer pays `fee` for an inference of a digit of `label`, open to `provider` (zero: anyone). */
+async function requestDigit(net: Net, label: number, o: { fee: bigint; provider: Address; minBond: bigint }): Promise<void> {
+  const c = wallet(net, "consumer");
+  await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, o.fee], chain: null }) });
+  const x = quantized(net, label);
+  const bits = net.pkg.manifest.inputBits;
+  const now = (await net.pc.getBlock()).timestamp;
+  const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee: o.fee, expiry: now + 3600n, callbackGasLimit: 0, provider: o.provider, minBond: o.minBond };
+  await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
+}
+
 describe("e2e: daemons as processes", function () {
   let net: Net;
   after(terminateSnarkjs); // the in-process prover service verifies with snarkjs, whose worker threads keep Node up
@@ -232,14 +243,7 @@ describe("e2e: daemons as processes", function () {
     // The request asks for 150 tokens of bond, above this provider's own 100: its policy must allow it.
     const honest = daemon(net, "honest", { requestPolicy: { maxBond: String(200n * TOKEN) } });
     await honest.waitForLog("provider: started");
-    const c = wallet(net, "consumer");
-    const fee = 5n * TOKEN;
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, fee], chain: null }) });
-    const x = quantized(net, 7);
-    const bits = net.pkg.manifest.inputBits;
-    const now = (await net.pc.getBlock()).timestamp;
-    const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: net.addr.honest, minBond: 150n * TOKEN };
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
+    await requestDigit(net, 7, { fee: 5n * TOKEN, provider: net.addr.honest, minBond: 150n * TOKEN });
     await honest.waitForLog(/^answer committed in block/);
     await honest.stop(true); // kill -9 after the commit, before the reveal
     const again = restarted(net, honest);
@@ -263,14 +267,7 @@ describe("e2e: daemons as processes", function () {
     net = await startNet("reopened");
     const cheater = daemon(net, "cheater", { answerRequests: true });
     await cheater.waitForLog("provider: started");
-    const c = wallet(net, "consumer");
-    const fee = 5n * TOKEN;
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: tokenAbi(), functionName: "approve", args: [net.claims.address, fee], chain: null }) });
-    const x = quantized(net, 4);
-    const bits = net.pkg.manifest.inputBits;
-    const now = (await net.pc.getBlock()).timestamp;
-    const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry: now + 3600n, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
+    await requestDigit(net, 4, { fee: 5n * TOKEN, provider: zeroAddress, minBond: 0n });
     const claimOfRequest = () => net.pc.readContract({ ...net.claims, functionName: "claimOfRequest", args: [1n] });
     const wrong = await waitFor("the cheater's answer", async () => (BigInt(await claimOfRequest()) === 0n ? undefined : await claimOfRequest()));
     // The honest provider comes late: the request is answered already, its job fails.
