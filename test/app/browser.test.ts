@@ -4,6 +4,7 @@
 // shows the settled class — which must be the reference engine's class for the input the page put on chain.
 // Screenshots go to a temporary folder, or to docs/screenshots/ with OZK_SCREENSHOTS=1 (refreshing the docs' pictures
 // is a deliberate act: a test run leaves the checkout unchanged). Skips when /usr/bin/chromium is absent.
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -19,6 +20,26 @@ import type { DaemonProcess } from "../../runtime/processes.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = process.env.OZK_SCREENSHOTS === "1" ? resolve("docs/screenshots") : mkdtempSync(join(tmpdir(), "ozk-screenshots-"));
 const argmax = (xs: readonly bigint[]) => xs.reduce((best, v, i) => (v > xs[best]! ? i : best), 0);
+
+/** Draws a 7 on the page's canvas with mouse moves: the top bar, then the long diagonal down to the left. */
+async function drawSeven(page: Page): Promise<void> {
+  const box = (await page.getByTestId("digit-canvas").boundingBox())!;
+  const at = (x: number, y: number) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280] as const;
+  await page.mouse.move(...at(70, 60));
+  await page.mouse.down();
+  for (let i = 1; i <= 10; i++) await page.mouse.move(...at(70 + i * 14, 60 + i * 1));
+  for (let i = 1; i <= 16; i++) await page.mouse.move(...at(210 - i * 5.5, 70 + i * 11.5));
+  await page.mouse.up();
+}
+
+/** Debian's Chromium, headless, through playwright-core. */
+async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
 
 describe("web page in Chromium", function () {
   this.timeout(300_000);
@@ -40,11 +61,7 @@ describe("web page in Chromium", function () {
     cheater = daemon(net, "cheater");
     buildApp();
     server = await serveApp({ rpcUrl: net.chain.url, deployment: net.deployment, testAccount: net.addr.consumer });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1180, height: 900 } });
     page.on("pageerror", (err) => console.log(`    page error: ${err.message}`));
     mkdirSync(SHOTS, { recursive: true });
@@ -81,14 +98,7 @@ describe("web page in Chromium", function () {
   it("draws a 7, requests it from the test account, and shows the claim going from Submitted to settled", async () => {
     await page.getByTestId("connect").click();
     await page.getByTestId("account").waitFor();
-    const box = (await page.getByTestId("digit-canvas").boundingBox())!;
-    const at = (x: number, y: number) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280] as const;
-    // A 7: the top bar, then the long diagonal down to the left.
-    await page.mouse.move(...at(70, 60));
-    await page.mouse.down();
-    for (let i = 1; i <= 10; i++) await page.mouse.move(...at(70 + i * 14, 60 + i * 1));
-    for (let i = 1; i <= 16; i++) await page.mouse.move(...at(210 - i * 5.5, 70 + i * 11.5));
-    await page.mouse.up();
+    await drawSeven(page);
 
     const send = page.getByTestId("send");
     await waitFor("the send button to enable", async () => ((await send.isEnabled()) ? true : undefined), 10_000);
@@ -141,5 +151,64 @@ describe("web page in Chromium", function () {
     const challengerRow = page.getByTestId("providers").locator("tbody tr", { hasText: `${net!.addr.challenger.slice(0, 6)}` });
     expect((await challengerRow.locator("td").allInnerTexts()).slice(6)).to.deep.equal(["1", "0", "0 MBOND"]);
     await page.screenshot({ path: join(SHOTS, "disputes.png"), fullPage: true });
+  });
+});
+
+// `ozk dev` as a new user starts it (a process: chain with interval mining, provider, challenger, page), and its
+// page driven through a whole request: connect, draw, send, and the class settles with nobody moving chain time.
+describe("ozk dev's page in Chromium", function () {
+  this.timeout(600_000);
+  let dev: ChildProcess | undefined;
+  let output = "";
+  let browser: Browser | undefined;
+
+  before(async function () {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`    (skipped: ${CHROMIUM} not found; install Debian's chromium package to run the browser test)`);
+      this.skip();
+    }
+    const work = join(mkdtempSync(join(tmpdir(), "ozk-dev-page-")), "work");
+    dev = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", "dev", "--chain-port", "0", "--port", "0", "--work", work, "--challenge-window", "8"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    });
+    dev.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+    dev.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    await waitFor("ozk dev ready", async () => {
+      if (dev!.exitCode !== null) throw new Error(`ozk dev exited (${dev!.exitCode}): ${output}`);
+      return output.includes("ozk dev ready") ? true : undefined;
+    }, 400_000);
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (dev && dev.exitCode === null && dev.signalCode === null) {
+      dev.kill("SIGINT");
+      await new Promise((r) => dev!.once("exit", r));
+    }
+  });
+
+  it("a 7 drawn on the printed page is requested, answered by ozk dev's provider and settles as 7 after the window", async () => {
+    const pageUrl = /page\s+(http:\/\/\S+)/.exec(output)?.[1];
+    expect(pageUrl, `the page URL in ozk dev's output:\n${output}`).to.be.a("string");
+    const page = await browser!.newPage({ viewport: { width: 1180, height: 900 } });
+    page.on("pageerror", (err) => console.log(`    page error: ${err.message}`));
+    await page.goto(pageUrl!);
+    await page.getByTestId("models").waitFor();
+    expect(await page.getByTestId("model-select").inputValue()).to.match(/^0x[0-9a-fA-F]{64}$/);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("account").waitFor();
+    await drawSeven(page);
+    const send = page.getByTestId("send");
+    await waitFor("the send button to enable", async () => ((await send.isEnabled()) ? true : undefined), 10_000);
+    await send.click();
+    await page.getByTestId("my-claim-status").waitFor({ timeout: 120_000 });
+    // No evm_increaseTime, no skip button: interval mining carries chain time past the 8-second window.
+    const settled = page.getByTestId("settled-class");
+    await settled.waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("request-status").innerText()).to.equal("Fulfilled");
+    expect(Number(await settled.innerText())).to.equal(7);
+    await page.close();
   });
 });
