@@ -13,6 +13,7 @@ import { assertChainId, type Deployment } from "../sdk/deployments.ts";
 import { ConfigError } from "../sdk/errors.ts";
 import { deploymentFile, loadDeployment } from "../sdk/node/deployments.ts";
 import { readManifest } from "../circuits/compiler/package.ts";
+import { heldOutSample } from "../circuits/data/mnist.ts";
 import { findArtifact } from "../runtime/artifacts.ts";
 import { deployerFor, deployOzk, registerPackage, saveDeployment, type Deployer } from "../runtime/deploy.ts";
 import { DEV_MNEMONIC, devKey, startLocalChain, type LocalChain } from "../runtime/localnet.ts";
@@ -294,18 +295,26 @@ async function dev(o: DevOptions): Promise<void> {
       console.warn(`WARNING: the dev accounts get no bond tokens (${(err as Error).message})`);
     }
 
-    // An example input of each served model, for the commands printed at the end.
+    // An example input of each served model, for the commands printed at the end: a held-out MNIST 7 for a model
+    // of 28x28 images, else zeros.
     for (const m of served) {
-      const zeros = new Array<number>(readManifest(m.dir).inputLength).fill(0);
-      writeFileSync(join(work, `${m.name}.input.json`), JSON.stringify(zeros));
-      writeFileSync(join(work, `${m.name}.infer.json`), JSON.stringify({ model: m.name, input: zeros }));
+      const length = readManifest(m.dir).inputLength;
+      let input = new Array<number>(length).fill(0);
+      if (length === 784) {
+        const held = heldOutSample(10);
+        input = Array.from(held.images[held.labels.indexOf(7)]!, (v) => Math.round(v * 1000) / 1000);
+      }
+      writeFileSync(join(work, `${m.name}.input.json`), JSON.stringify(input));
+      writeFileSync(join(work, `${m.name}.infer.json`), JSON.stringify({ model: m.name, input }));
     }
+    // Packages of your own: copied here once registered, both daemons serve them without a restart.
+    const modelsDir = join(work, "models");
+    mkdirSync(modelsDir, { recursive: true });
 
     // The daemons, as child processes with their configs, logs and stores in the work folder.
     const daemonInfo: DevInfo["daemons"] = [];
-    if (o.daemons && served.length === 0) console.warn("WARNING: no model to serve: the provider and the challenger are not started");
-    if (o.daemons && served.length > 0) {
-      const common = { rpcUrl, deployment: deploymentPath, models: served.map((m) => ({ package: m.dir })), intervalMs: 300 };
+    if (o.daemons) {
+      const common = { rpcUrl, deployment: deploymentPath, ...(served.length ? { models: served.map((m) => ({ package: m.dir })) } : {}), modelsDir, intervalMs: 300 };
       daemons.push(spawnDaemon("provider", "provider", work, { ...common, privateKey: devKey(PROVIDER), port: providerPort, stakeTarget: String(1000n * TOKEN) }));
       daemons.push(spawnDaemon("challenger", "challenger", work, { ...common, privateKey: devKey(CHALLENGER), port: challengerPort, stakeTarget: String(500n * TOKEN), sampling: { policy: "all" } }));
       say(`starting a provider and a challenger (logs in ${work})…`);
@@ -372,6 +381,7 @@ function printSummary(i: DevInfo, served: { name: string; dir: string }[], token
   if (i.pageUrl) L.push(`${pad("page")}${i.pageUrl}  (serves /deployment.json, proxies /rpc)`);
   for (const d of i.daemons) L.push(`${pad(d.role)}${d.url}  (pid ${d.pid}, log ${d.log}, config ${d.config})`);
   L.push(`${pad("work folder")}${i.work}  (dev.json: all of the above)`);
+  L.push(`${pad("own models")}${join(i.work, "models")}  (copy a package here after \`ozk model register\`: both daemons serve it, no restart)`);
   const chain = `--rpc ${i.rpcUrl} --deployment ${i.deploymentFile}`;
   const spare = i.accounts.find((a) => a.index === SPARE)!;
   const provider = i.daemons.find((d) => d.role === "provider");
