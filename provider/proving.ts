@@ -36,7 +36,7 @@ export interface ProofTask {
  */
 export class ProofSlots {
   private running = 0;
-  private readonly waiting: Array<{ deadlineAt: () => number; start: () => void }> = [];
+  private readonly waiting: Array<{ deadlineAt: () => number; needMs: () => number; start: () => void; fail: (err: Error) => void }> = [];
 
   constructor(readonly concurrency: number) {}
 
@@ -45,24 +45,36 @@ export class ProofSlots {
     return this.waiting.length;
   }
 
-  /** Resolves, once it is this proof's turn, to the function that ends the turn; rejects if `signal` aborts first. */
-  async acquire(deadlineAt: () => number, signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves, once it is this proof's turn, to the function that ends the turn; rejects if `signal` aborts first,
+   * or when the proof's deadline passes while it waits. `needMs`: how long the proof and its transaction take.
+   */
+  async acquire(deadlineAt: () => number, signal?: AbortSignal, needMs: () => number = () => 0): Promise<() => void> {
     signal?.throwIfAborted();
     if (this.running < this.concurrency && this.waiting.length === 0) {
       this.running++;
       return this.release();
     }
     await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
+      const leave = (): void => {
         const i = this.waiting.indexOf(entry);
         if (i >= 0) this.waiting.splice(i, 1);
+      };
+      const onAbort = (): void => {
+        leave();
         reject(signal!.reason);
       };
       const entry = {
         deadlineAt,
+        needMs,
         start: () => {
           signal?.removeEventListener("abort", onAbort);
           resolve();
+        },
+        fail: (err: Error) => {
+          signal?.removeEventListener("abort", onAbort);
+          leave();
+          reject(err);
         },
       };
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -77,13 +89,26 @@ export class ProofSlots {
       if (done) return;
       done = true;
       this.running--;
-      while (this.running < this.concurrency && this.waiting.length > 0) {
-        // Deadlines move with the chain's clock while a proof waits: order them when a turn is given.
-        this.waiting.sort((a, b) => a.deadlineAt() - b.deadlineAt());
-        this.running++;
-        this.waiting.shift()!.start();
-      }
+      this.grant();
     };
+  }
+
+  /**
+   * Gives free turns: a proof whose deadline has passed leaves the queue (its claim is lost, proving it would only
+   * take a turn from one that is not); of the rest, the soonest deadline that can still be met goes first, and
+   * when none can, the soonest. Deadlines move with the chain's clock while proofs wait: they are read here.
+   */
+  private grant(): void {
+    while (this.running < this.concurrency && this.waiting.length > 0) {
+      const now = Date.now();
+      for (const e of [...this.waiting]) if (e.deadlineAt() <= now) e.fail(new Error("the proof deadline passed while the proof waited for its turn"));
+      if (this.waiting.length === 0) return;
+      this.waiting.sort((a, b) => a.deadlineAt() - b.deadlineAt());
+      const pick = this.waiting.find((e) => e.deadlineAt() - now >= e.needMs()) ?? this.waiting[0]!;
+      this.waiting.splice(this.waiting.indexOf(pick), 1);
+      this.running++;
+      pick.start();
+    }
   }
 }
 
@@ -189,11 +214,11 @@ export async function checkProofCapacity(ctx: Chainable & Pick<ProviderContext, 
     if (bond === 0n) continue;
     const openClaims = config.stakeCap / bond;
     const estimate = localProofEstimate({ store: ctx.store, config }, model).ms;
-    const provable = Math.floor((Number(proofWindow) * 1000 - (config.prover?.txMarginMs ?? DEFAULT_TX_MARGIN_MS)) / estimate) * config.localProofConcurrency;
+    const provable = Math.floor((Number(proofWindow) * 1000 - (config.prover?.txMarginMs ?? DEFAULT_TX_MARGIN_MS)) / estimate); // one proof already uses every core: turns at once add no throughput
     if (config.prover === undefined && BigInt(Math.max(provable, 0)) < openClaims) {
       ctx.logger.warn(
         { model: model.name, openClaims: Number(openClaims), provableInOneWindow: Math.max(provable, 0), proofSeconds: estimate / 1000, proofWindowSeconds: Number(proofWindow) },
-        "stakeCap allows more open claims than this machine can prove in one proof window: if all are challenged at once, the last ones would be slashed; lower stakeCap, raise localProofConcurrency on a bigger machine, or add a prover service",
+        "stakeCap allows more open claims than this machine can prove in one proof window: if all are challenged at once, the last ones would be slashed; lower stakeCap, prove on a faster machine, or add a prover service",
       );
     }
   }
@@ -259,7 +284,7 @@ function startTask(ctx: ProviderContext, own: OwnClaim, model: ServedModel, valu
         localSlot: async () => {
           const slots = proofTasks(ctx).slots;
           const before = slots.queued;
-          const turn = slots.acquire(() => task.deadlineAt, signal);
+          const turn = slots.acquire(() => task.deadlineAt, signal, () => localProofEstimate(ctx, model).ms + (ctx.config.prover?.txMarginMs ?? DEFAULT_TX_MARGIN_MS));
           if (slots.queued > before) ctx.logger.info({ claimId: own.claimId, secondsLeft: secondsLeft(), waiting: slots.queued }, "proof waits for its turn (soonest deadline first)");
           return turn;
         },
@@ -275,6 +300,18 @@ function startTask(ctx: ProviderContext, own: OwnClaim, model: ServedModel, valu
     }
   })();
   proofTasks(ctx).tasks.set(own.claimId, task);
+}
+
+/**
+ * Stops the proof task of a claim that no longer needs it (settled, or its proof deadline passed): a proof
+ * waiting for its turn leaves the queue at once, so it does not take a turn from a claim that can still be saved.
+ */
+export function cancelProof(ctx: ProviderContext, claimId: Hex, reason: string): void {
+  const tasks = proofTasks(ctx);
+  const task = tasks.tasks.get(claimId);
+  if (!task) return;
+  if (!task.finished) task.controller.abort(new Error(reason));
+  tasks.tasks.delete(claimId);
 }
 
 /** Sends the proof of a finished task; the task is kept until the transaction is through (a failure is retried). */

@@ -21,7 +21,7 @@ import { ensureCommitted, hasPendingTransactions, isolated, readClaims, readRegi
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import type { RemoteProver } from "../runtime/models.ts";
 import type { Store } from "../sdk/node/store.ts";
-import { answerChallenge, type ProofTasks } from "./proving.ts";
+import { answerChallenge, cancelProof, type ProofTasks } from "./proving.ts";
 import { clientJobId, inputKey } from "./keys.ts";
 import type { ProviderConfig } from "./config.ts";
 import { QUEUED_STATUSES, classifySendError, isDue, isQueued, mayRetry, retryDelayMs } from "./jobs.ts";
@@ -591,11 +591,15 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       }
       return;
     case ClaimStatus.Challenged:
-      if (now >= deadline || own.status === "unprovable") return; // the challenger slashes
+      if (now >= deadline || own.status === "unprovable") {
+        cancelProof(ctx, own.claimId, "the proof deadline passed");
+        return; // the challenger slashes
+      }
       // The proof runs next to the step loop; a later step sends it (provider/proving.ts).
       return answerChallenge(ctx, own, deadline, now);
     default: {
       const outcome = claimStatusName(status);
+      cancelProof(ctx, own.claimId, `the claim is settled (${outcome})`);
       ctx.store.set(`claim/${own.claimId}`, { ...own, status: "settled", outcome } satisfies OwnClaim);
       ctx.metrics.counter("claims_settled_total", "Own claims settled, by outcome", ["outcome"] as const).inc({ outcome });
       (outcome === "Slashed" ? ctx.logger.error.bind(ctx.logger) : ctx.logger.info.bind(ctx.logger))({ claimId: own.claimId, outcome }, "claim settled");

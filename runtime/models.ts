@@ -1,11 +1,10 @@
 // Model packages a daemon serves or checks, by on-chain modelId: the quantized model for the reference
 // engine, the manifest (shapes, bit widths) and the package folder for proving with the fastest backend; the
 // check of a registry entry against the package; the example proof a registration carries.
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { keccak256, type Hex } from "viem";
-import { loadModelPackage, loadPackage, type LoadedPackage } from "../circuits/compiler/package.ts";
+import { artifactHash, loadModelPackage, loadPackage, packagePath, verifyPackageFiles, type LoadedPackage } from "../circuits/compiler/package.ts";
 import type { Deployment } from "../sdk/deployments.ts";
 import { loadDeployment } from "../sdk/node/deployments.ts";
 import { ConfigError, FatalError, RetryableError, errorSummary } from "../sdk/errors.ts";
@@ -128,15 +127,10 @@ export class ModelFolder {
     const other = models.get(modelId);
     if (other) throw new Error(`model ${name} (${modelId}) is already served from ${other.pkg.dir}`);
     // Every file as the manifest records it: a folder still being copied in is not served half-written.
-    for (const [file, sha] of Object.entries(pkg.manifest.sha256)) {
-      const path = join(dir, file);
-      if (!existsSync(path)) throw new Error(`${file} is missing (still being copied?)`);
-      const st = statSync(path);
-      const key = `${path}:${st.size}:${st.mtimeMs}:${sha}`;
-      if (this.verified.has(key)) continue;
-      if (createHash("sha256").update(readFileSync(path)).digest("hex") !== sha) throw new Error(`${file} does not match the manifest's sha256 (still being copied?)`);
-      this.verified.add(key);
+    for (const file of Object.keys(pkg.manifest.sha256)) {
+      if (!existsSync(packagePath(dir, file))) throw new Error(`${file} is missing (still being copied?)`);
     }
+    verifyPackageFiles(pkg, this.verified);
     const model: ServedModel = { modelId, name, pkg };
     await this.o.check(model);
     return model;
@@ -367,6 +361,8 @@ export function artifactCodeHash(contractName: string): Hex {
 
 /** What the registry entry of a package must say: the fields a daemon checks before it stakes on the model. */
 export interface ExpectedEntry {
+  /** sha256 of the package's manifest.json, which lists the sha256 of every file (weights, keys). */
+  artifactHash: Hex;
   verifierCodeHash: Hex;
   weightsCommitment: bigint;
   outputLength: number;
@@ -398,7 +394,7 @@ export function expectedEntry(pkg: LoadedPackage): ExpectedEntry {
   }
   // The kind the record supports, not the one it declares: an entry claiming more than the key's record shows
   // (a development key registered as a ceremony) is a mismatch.
-  return { verifierCodeHash, weightsCommitment: BigInt(m.weightsCommitment), outputLength: m.outputLength, outputBits: m.outputBits, setupKind: supportedSetupKind(record.setup) };
+  return { artifactHash: artifactHash(pkg.dir), verifierCodeHash, weightsCommitment: BigInt(m.weightsCommitment), outputLength: m.outputLength, outputBits: m.outputBits, setupKind: supportedSetupKind(record.setup) };
 }
 
 /** One field where a registry entry and the local package disagree. */
@@ -409,7 +405,7 @@ export interface EntryMismatch {
 }
 
 /** The fields where `entry` (from the registry) differs from what the package implies; empty when they agree. */
-export function entryMismatches(expected: ExpectedEntry, entry: Pick<ModelEntry, "verifierCodeHash" | "weightsCommitment" | "outputLength" | "outputBits" | "setupKind">): EntryMismatch[] {
+export function entryMismatches(expected: ExpectedEntry, entry: Pick<ModelEntry, "artifactHash" | "verifierCodeHash" | "weightsCommitment" | "outputLength" | "outputBits" | "setupKind">): EntryMismatch[] {
   let onChainKind: string;
   try {
     onChainKind = setupKindName(entry.setupKind);
@@ -417,6 +413,7 @@ export function entryMismatches(expected: ExpectedEntry, entry: Pick<ModelEntry,
     onChainKind = `unknown(${entry.setupKind})`;
   }
   const pairs: Array<[keyof ExpectedEntry, string, string]> = [
+    ["artifactHash", expected.artifactHash.toLowerCase(), entry.artifactHash.toLowerCase()],
     ["verifierCodeHash", expected.verifierCodeHash.toLowerCase(), entry.verifierCodeHash.toLowerCase()],
     ["weightsCommitment", expected.weightsCommitment.toString(), entry.weightsCommitment.toString()],
     ["outputLength", String(expected.outputLength), String(entry.outputLength)],
@@ -431,7 +428,17 @@ export function entryMismatches(expected: ExpectedEntry, entry: Pick<ModelEntry,
  * challenging on an entry whose verifier, weights or shape is not the package's would bet a bond on someone
  * else's circuit. The message names each field with the package's and the chain's value.
  */
-export function assertEntryMatches(model: ServedModel, entry: ModelEntry): void {
+export function assertEntryMatches(model: ServedModel, entry: ModelEntry, seen?: Set<string>): void {
+  // The files first: the manifest's hash is compared with the entry's artifactHash below, and the manifest lists
+  // the hash of every file, so together a package edited after registration (other weights, another key) is caught.
+  try {
+    verifyPackageFiles(model.pkg, seen);
+  } catch (err) {
+    throw new FatalError(`model ${model.name} (${model.modelId}): ${errorSummary(err)}`, {
+      details: "refusing to stake, claim or challenge on a package whose files are not the ones its manifest records",
+      meta: { modelId: model.modelId },
+    });
+  }
   const bad = entryMismatches(expectedEntry(model.pkg), entry);
   if (bad.length === 0) return;
   const list = bad.map((b) => `${b.field}: package ${b.expected}, on chain ${b.onChain}`);

@@ -2,8 +2,8 @@
 // it. manifest.json (the compiler's, checked on read), where the artifacts are (named by the manifest, else found
 // by circom's output layout: a bare circom package needs no manifest) and the quantized model.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import { FatalError } from "../../sdk/errors.ts";
 import type { SetupKindName } from "../../sdk/protocol.ts";
 import type { OpCost, Visibility } from "./emit.ts";
@@ -90,12 +90,44 @@ export interface ModelManifest {
   sha256: Record<string, string>;
 }
 
-const sha256File = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
+/** sha256 (hex) of a file, read in 1 MiB chunks (keys of big models are gigabytes). */
+const sha256File = (path: string): string => {
+  const hash = createHash("sha256");
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
+};
+
+/** Largest manifest.json and quant.json read (a quantized model of a few million weights is far below). */
+const MAX_MANIFEST_BYTES = 16 << 20;
+const MAX_QUANT_BYTES = 1 << 30;
+
+/**
+ * A package file, checked before it is opened: a regular file (a FIFO would block the reader forever, a device
+ * never end) of at most `max` bytes. Packages come from strangers (a download, a shared models folder).
+ */
+export function assertRegularFile(path: string, max = Number.MAX_SAFE_INTEGER): void {
+  const st = statSync(path);
+  if (!st.isFile()) throw new PackageError(`${path} is not a regular file`);
+  if (st.size > max) throw new PackageError(`${path} is ${st.size} bytes, more than the ${max} this reads`);
+}
+
+/** A file name a manifest gives, as a path inside the package; absolute names and ".." are refused. */
+export function packagePath(root: string, rel: string): string {
+  if (rel === "" || isAbsolute(rel) || rel.split(/[\\/]/).includes("..")) throw new PackageError(`the manifest names a file outside its package: ${JSON.stringify(rel)}`);
+  return join(root, rel);
+}
 
 /** manifest.json of `dir` parsed, or undefined when there is none; invalid JSON is a PackageError. */
 function parseManifestFile(dir: string): Record<string, unknown> | undefined {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) return undefined;
+  assertRegularFile(path, MAX_MANIFEST_BYTES);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, "utf8"));
@@ -153,6 +185,31 @@ export function writeManifest(pkgDir: string, manifest: ModelManifest): void {
   for (const f of Object.values(manifest.artifacts)) manifest.sha256[f] = sha256File(join(pkgDir, f));
   manifest.modelId = "0x" + createHash("sha256").update(["quant.json", "circuit.r1cs", "vkey.json"].map((f) => manifest.sha256[f] ?? "").join(":")).digest("hex");
   writeFileSync(join(pkgDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+}
+
+/**
+ * Checks every file the manifest lists against its sha256, and that the quantized model, the proving key and the
+ * verifying key in use are among them: with the manifest's own hash (the registry's artifactHash) this binds the
+ * weights the engine runs and the keys the prover uses to what was registered. A PackageError names the file.
+ * Files already checked (`seen`: path, size, mtime and hash) are not hashed again.
+ */
+export function verifyPackageFiles(pkg: ModelPackage & { manifest: ModelManifest }, seen?: Set<string>): void {
+  const listed = new Map<string, string>();
+  for (const [file, sha] of Object.entries(pkg.manifest.sha256)) {
+    const path = packagePath(pkg.dir, file);
+    if (!existsSync(path)) continue; // a file left out (a key not built) is refused where it is needed
+    assertRegularFile(path);
+    const st = statSync(path);
+    const key = `${path}:${st.size}:${st.mtimeMs}:${sha}`;
+    if (!seen?.has(key)) {
+      if (sha256File(path) !== sha) throw new PackageError(`${file} of ${pkg.dir} does not match the sha256 its manifest records`);
+      seen?.add(key);
+    }
+    listed.set(resolve(path), file);
+  }
+  for (const [what, path] of [["quantized model", pkg.quantPath], ["proving key", pkg.zkeyPath], ["verifying key", pkg.vkeyPath]] as const) {
+    if (path && !listed.has(resolve(path))) throw new PackageError(`the ${what} ${path} of ${pkg.dir} is not a file its manifest lists with a sha256`);
+  }
 }
 
 /** sha256 of manifest.json: the artifactHash a model is registered with. */
@@ -237,7 +294,7 @@ export function openPackage(dir: string): ModelPackage {
   const manifest = raw?.format !== undefined ? validateManifest(raw, join(root, MANIFEST_FILE)) : undefined;
   const at = (rel: string | undefined): string | undefined => {
     if (!rel) return undefined;
-    for (const p of [join(root, rel), join(root, "build", rel)]) if (existsSync(p)) return p;
+    for (const p of [packagePath(root, rel), packagePath(join(root, "build"), rel)]) if (existsSync(p)) return p;
     return undefined;
   };
   const zkeyPath = at(manifestArtifact(raw, ["zkey", "provingKey"])) ?? findFile(root, (n) => n.endsWith(".zkey"));
@@ -273,5 +330,6 @@ export function loadPackage(dir: string): LoadedPackage {
   const pkg = openPackage(dir);
   if (!pkg.manifest) throw new PackageError(`${dir} is not a model package built by ozk (no ${MANIFEST_FILE} of format "${FORMAT}"); run ozk model build first`);
   if (!pkg.quantPath) throw new PackageError(`model package ${dir} has no quantized model (${pkg.manifest.artifacts.quant ?? "quant.json"})`, { details: "build it first: ozk model build <dir>" });
+  assertRegularFile(pkg.quantPath, MAX_QUANT_BYTES);
   return { ...pkg, manifest: pkg.manifest, quantPath: pkg.quantPath, quant: parseQuant(readFileSync(pkg.quantPath, "utf8")) };
 }

@@ -92,8 +92,8 @@ describe("sdk: commitments, setup kinds, registry entry check", function () {
   });
 
   it("entryMismatches names each field that differs, with both values", () => {
-    const expected: ExpectedEntry = { verifierCodeHash: keccak256(toHex("verifier")), weightsCommitment: 5n, outputLength: 10, outputBits: 24, setupKind: "ceremony" };
-    const entry = { verifierCodeHash: expected.verifierCodeHash, weightsCommitment: 5n, outputLength: 10, outputBits: 24, setupKind: SetupKind.Ceremony };
+    const expected: ExpectedEntry = { artifactHash: keccak256(toHex("manifest")), verifierCodeHash: keccak256(toHex("verifier")), weightsCommitment: 5n, outputLength: 10, outputBits: 24, setupKind: "ceremony" };
+    const entry = { artifactHash: expected.artifactHash, verifierCodeHash: expected.verifierCodeHash, weightsCommitment: 5n, outputLength: 10, outputBits: 24, setupKind: SetupKind.Ceremony };
     expect(entryMismatches(expected, entry)).to.deep.equal([]);
     const other = keccak256(toHex("proxy"));
     expect(entryMismatches(expected, { ...entry, verifierCodeHash: other, outputBits: 16, setupKind: SetupKind.UnsafeDev })).to.deep.equal([
