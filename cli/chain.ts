@@ -1,5 +1,6 @@
 // What the on-chain commands share: the --rpc/--key/--deployment options, the connection, reading a claim with
 // its state and the chain's time, the countdown to its deadline, and the input files of `request` and `claim`.
+import { ConfigError } from "../sdk/errors.ts";
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Hex } from "viem";
@@ -27,9 +28,16 @@ export function withChainOptions(cmd: Command): Command {
     .option("--deployment <name|file>", "a name (deployments/<name>.json in the working directory: the ozk folder under npm run ozk) or a .json file", process.env.OZK_DEPLOYMENT ?? "localhost");
 }
 
-export function connect(o: ChainOpts): Chainable {
+/**
+ * Clients for the deployment. A command that sends transactions (`sends`, the default) needs a key: without one it
+ * stops here, saying so (an unfunded placeholder account would fail later with the node's vague "invalid
+ * parameters"); a read-only command reads with a placeholder account.
+ */
+export function connect(o: ChainOpts, opts: { sends?: boolean } = {}): Chainable {
   const deployment = loadDeployment(deploymentArg(o.deployment));
-  const key = (o.key ?? process.env.OZK_PRIVATE_KEY ?? `0x${"11".repeat(32)}`) as Hex;
+  const given = o.key ?? process.env.OZK_PRIVATE_KEY;
+  if (!given && opts.sends !== false) throw new ConfigError("this command sends a transaction: give the sending account's key with --key <hex> or OZK_PRIVATE_KEY", ["--key: missing"]);
+  const key = (given ?? `0x${"11".repeat(32)}`) as Hex;
   const clients = chainClients(o.rpc, key, deployment);
   return { ...clients, deployment, logger: createLogger({ name: "ozk", level: (process.env.OZK_LOG_LEVEL as never) ?? "warn" }) };
 }

@@ -122,7 +122,7 @@ export function register(program: Command): void {
       .description("a model's registry entry: verifier and its pinned code hash, shapes, windows, bonds, setup kind")
       .argument("<model>", "a model name in the deployment or a modelId"),
   ).action(async (model: string, o: ChainOpts) => {
-    const c = connect(o);
+    const c = connect(o, { sends: false });
     const modelId = (/^0x[0-9a-fA-F]{64}$/.test(model) ? model : c.deployment.models[model]) as Hex | undefined;
     if (!modelId) throw new Error(`unknown model "${model}": give a modelId or one of ${Object.keys(c.deployment.models).join(", ") || "(none registered)"}`);
     const entry = await getModelEntry(c, modelId);
@@ -217,7 +217,7 @@ export function register(program: Command): void {
       .argument("<claimId>")
       .option("--json", "print JSON (bigints as decimal strings)"),
   ).action(async (claimId: string, o: ChainOpts & { json?: boolean }) => {
-    const c = connect(o);
+    const c = connect(o, { sends: false });
     const v = await readClaim(c, claimId);
     const model = await getModelEntry(c, v.claim.modelId);
     const cd = countdown(v);
@@ -271,7 +271,7 @@ export function register(program: Command): void {
       .option("--from <block>", "first block (default: the deployment's block)")
       .option("--json", "one JSON object per event with every argument in full"),
   ).action(async (o: ChainOpts & { from?: string; json?: boolean }) => {
-    const c = connect(o);
+    const c = connect(o, { sends: false });
     if (o.from !== undefined && !/^\d+$/.test(o.from)) throw new Error(`--from wants a block number, got ${o.from}`);
     c.publicClient.watchContractEvent({
       address: claimsAddress(c),
