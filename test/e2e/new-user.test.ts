@@ -151,4 +151,15 @@ describe("a new user: install the package, npx ozk dev, faucet, own model built,
     expect(JSON.parse(status.stdout)).to.include({ status: "Finalized", settled: true, model: "my-model" });
     console.log(`    install to first settled claim on an own model: ${((Date.now() - installedAt) / 1000).toFixed(1)} s`);
   });
+
+  it("Ctrl-C stops it: the page, both daemons and the chain", async function () {
+    if (!info) throw new Error("ozk dev did not start (the first test says why)");
+    // What a terminal's Ctrl-C does: SIGINT to the foreground process group (npx, ozk dev and its daemons). npx
+    // itself ends by the signal; ozk dev prints "ozk dev stopped" when everything it started has stopped.
+    const exited = new Promise((r) => dev!.once("exit", r));
+    process.kill(-dev!.pid!, "SIGINT");
+    await exited;
+    expect(devOut).to.match(/ozk dev stopped/);
+    for (const d of info.daemons) expect(existsSync(`/proc/${d.pid}`), `${d.role} pid ${d.pid}`).to.equal(false);
+  });
 });
