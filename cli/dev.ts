@@ -44,7 +44,8 @@ const CHALLENGER = 3;
 const PAGE = 4;
 
 
-/** A deployment argument: a .json path (against the user's folder) or a name in the repository's deployments/. */
+/** A deployment argument: a .json path (against the user's folder) or a name in the repository's deployments/ (from
+ *  an installed package, in deployments/ of the user's folder). */
 function deploymentPathOf(arg: string): string {
   return arg.endsWith(".json") ? userPath(arg) : deploymentFile(arg, installed ? userPath("deployments") : join(root, "deployments"));
 }
