@@ -2,7 +2,7 @@
 // the contracts, the shipped models registered, a provider and a challenger, the page), and `ozk faucet`: dev
 // tokens and gas for any address on a development deployment.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve, sep } from "node:path";
+import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { erc20Abi, formatEther, formatUnits, getAddress, isAddress, parseEther, parseUnits, toHex, type Address, type Hex } from "viem";
@@ -17,11 +17,16 @@ import { heldOutSample } from "../circuits/data/mnist.ts";
 import { findArtifact } from "../runtime/artifacts.ts";
 import { deployerFor, deployOzk, registerPackage, saveDeployment, type Deployer } from "../runtime/deploy.ts";
 import { DEV_MNEMONIC, devKey, startLocalChain, type LocalChain } from "../runtime/localnet.ts";
-import { APP_DIST, buildApp, serveApp, type AppServer } from "../runtime/page-server.ts";
+import { APP_BUILDS, APP_DIST, buildApp, serveApp, type AppServer } from "../runtime/page-server.ts";
 import { spawnDaemon, type DaemonProcess } from "../runtime/processes.ts";
+import { isCompiledModule, packageRootUrl } from "../sdk/package-root.ts";
 import { userPath } from "./paths.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = fileURLToPath(packageRootUrl(import.meta.url, 1));
+/** Running from an installed package (the compiled dist/) rather than from a clone: its files are not the user's to
+ *  write into, so the work folder and deployment names are the user's folder's, and commands are `npx ozk`. */
+const installed = isCompiledModule(import.meta.url);
+const OZK = installed ? "npx ozk" : "npm run ozk --";
 const TOKEN = 10n ** 18n;
 /** Chain ids of local development chains (Hardhat, Anvil, Geth dev mode): the only ones a faucet serves. */
 const DEV_CHAINS = new Set([31337, 1337]);
@@ -40,9 +45,10 @@ const CHALLENGER = 3;
 const PAGE = 4;
 
 
-/** A deployment argument: a .json path (against the user's folder) or a name in the repository's deployments/. */
+/** A deployment argument: a .json path (against the user's folder) or a name in the repository's deployments/ (from
+ *  an installed package, in deployments/ of the user's folder). */
 function deploymentPathOf(arg: string): string {
-  return arg.endsWith(".json") ? userPath(arg) : deploymentFile(arg, join(root, "deployments"));
+  return arg.endsWith(".json") ? userPath(arg) : deploymentFile(arg, installed ? userPath("deployments") : join(root, "deployments"));
 }
 
 function integer(flag: string, v: string, min: number): number {
@@ -121,7 +127,7 @@ function shippedModels(): { ready: { name: string; dir: string }[]; skipped: str
     const files = m.artifacts as unknown as Record<string, string | undefined>;
     const missing = ["zkey", "r1cs"].map((k) => files[k] ?? `circuit.${k}`).filter((f) => !existsSync(join(dir, f)));
     if (!m.verifierContract) skipped.push(`${m.name}: the package has no verifier (build it with a powers-of-tau file)`);
-    else if (missing.length) skipped.push(`${m.name}: ${missing.join(", ")} not built (npm run ozk -- model build models/${name} --ptau <file.ptau>)`);
+    else if (missing.length) skipped.push(`${m.name}: ${missing.join(", ")} not built (${OZK} model build models/${name} --ptau <file.ptau>)`);
     else if (!findArtifact(m.verifierContract)) skipped.push(`${m.name}: ${m.verifierContract} is not compiled (npx hardhat build)`);
     else ready.push({ name: m.name, dir });
   }
@@ -167,7 +173,7 @@ async function dev(o: DevOptions): Promise<void> {
   const chainPort = integer("--chain-port", o.chainPort, 0);
   const providerPort = integer("--provider-port", o.providerPort, 0);
   const challengerPort = integer("--challenger-port", o.challengerPort, 0);
-  const work = o.work ? userPath(o.work) : join(root, ".ozk", "dev");
+  const work = o.work ? userPath(o.work) : installed ? userPath(join(".ozk", "dev")) : join(root, ".ozk", "dev");
   // The folder is emptied at each start (its stores belong to the last run's chain): never a folder of the user's.
   if (existsSync(work) && readdirSync(work).length > 0 && !existsSync(join(work, "dev.json")) && !existsSync(join(work, "provider.json"))) {
     throw new ConfigError(`the work folder ${work} is not empty and not one ozk dev made: give an empty or new folder with --work`, [`--work: ${work}`]);
@@ -340,7 +346,9 @@ async function dev(o: DevOptions): Promise<void> {
 
     // The page, built by Vite (a child process) and served with /deployment.json and the /rpc proxy.
     if (o.page) {
-      if (o.build || !existsSync(join(APP_DIST, "index.html"))) {
+      // The installed package serves the page it ships (built by npm run build:package): --no-build is implied.
+      if (!APP_BUILDS && !existsSync(join(APP_DIST, "index.html"))) throw new Error(`${APP_DIST} has no index.html: this ozk package was built without its page; run with --no-page`);
+      if (APP_BUILDS && (o.build || !existsSync(join(APP_DIST, "index.html")))) {
         say("building the page (vite)…");
         buildApp();
       }
@@ -391,10 +399,10 @@ function printSummary(i: DevInfo, served: { name: string; dir: string }[], token
     L.push(`  curl -s -X POST ${provider.url}/infer -H 'content-type: application/json' -d @${join(i.work, `${m.name}.infer.json`)}   # a job; then GET ${provider.url}/jobs/<jobId>`);
   }
   if (m) {
-    L.push(`  npm run ozk -- request ${m.dir} ${join(i.work, `${m.name}.input.json`)} --fee 10000000000000000000 ${chain} --key ${spare.privateKey}`);
+    L.push(`  ${OZK} request ${m.dir} ${join(i.work, `${m.name}.input.json`)} --fee 10000000000000000000 ${chain} --key ${spare.privateKey}`);
   }
-  L.push(`  npm run ozk -- status <claimId> ${chain}`);
-  L.push(`  npm run ozk -- faucet <address> ${chain}   # 10,000 dev tokens and 10 ETH`);
+  L.push(`  ${OZK} status <claimId> ${chain}`);
+  L.push(`  ${OZK} faucet <address> ${chain}   # 10,000 dev tokens and 10 ETH`);
   L.push("", "ozk dev ready; Ctrl-C stops everything");
   console.log(L.join("\n"));
 }
@@ -440,9 +448,9 @@ export function register(program: Command): void {
     .option("--block-time <ms>", "interval mining: a block every <ms> ms", "1000")
     .option("--challenge-window <s>", "challenge window of the models registered here (seconds)", "120")
     .option("--proof-window <s>", "proof window of the models registered here (seconds)", "600")
-    .option("--work <dir>", "work folder for configs, logs, stores and the deployment, emptied at start (default: .ozk/dev in the repository)")
+    .option("--work <dir>", "work folder for configs, logs, stores and the deployment, emptied at start (default: .ozk/dev in the repository; from an installed package, in the current folder)")
     .option("--no-page", "do not build or serve the page")
-    .option("--no-build", "serve the page as last built (.ozk/app-dist) instead of building it")
+    .option("--no-build", "serve the page as last built (.ozk/app-dist) instead of building it (an installed package always serves the page it ships)")
     .option("--no-daemons", "do not run a provider and a challenger")
     .action(dev);
 

@@ -2,12 +2,14 @@
 // so daemons in other processes talk to it like to any node. Used by `ozk dev`, the demo and the end-to-end tests.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { bytesToHex, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { isCompiledModule, packageRootUrl } from "../sdk/package-root.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = fileURLToPath(packageRootUrl(import.meta.url, 1));
 
 /** Hardhat's default development mnemonic: its accounts are funded on every local chain. Never use it for value. */
 export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
@@ -36,6 +38,28 @@ interface RpcRequest {
   params?: unknown[];
 }
 
+let installedHre: Promise<HardhatRuntimeEnvironment> | undefined;
+
+/**
+ * Hardhat's network manager, loaded here, not at import: only a command that starts a chain pays for it. From the
+ * sources, with the repository's hardhat.config.ts whatever the working folder (a process started elsewhere would
+ * find none). From the compiled package, which ships no Hardhat config, a runtime environment configured in code:
+ * the chain needs only Hardhat's built-in in-process network (chain id 31337, the development mnemonic's accounts).
+ */
+async function hardhatNetwork(): Promise<HardhatRuntimeEnvironment["network"]> {
+  if (!isCompiledModule(import.meta.url)) {
+    process.env.HARDHAT_CONFIG ??= join(root, "hardhat.config.ts");
+    return (await import("hardhat")).network;
+  }
+  installedHre ??= import("hardhat/hre").then(
+    ({ createHardhatRuntimeEnvironment }) => createHardhatRuntimeEnvironment({}, {}, root),
+    (err: unknown) => {
+      throw new Error(`the embedded chain needs the hardhat package, which ozk depends on, and it cannot be loaded (${(err as Error).message}): reinstall ozk, or attach to a node you run with --rpc <url>`, { cause: err });
+    },
+  );
+  return (await installedHre).network;
+}
+
 /**
  * Starts the chain. Transactions are mined at once (automine) and, like on a live chain, a block is also mined
  * every `blockTimeMs` (default 1000; 0: only on transactions), so a commitment ages by a block even when nobody
@@ -44,10 +68,7 @@ interface RpcRequest {
 export async function startLocalChain(options: { port?: number; host?: string; blockTimeMs?: number; sameTimestamp?: boolean } = {}): Promise<LocalChain> {
   // sameTimestamp: blocks mined within one second share its timestamp, so chain time keeps to the clock under load
   // (by default each block is a second after the last: a chain mining many transactions runs ahead of the clock).
-  // Hardhat is loaded here, not at import: only a command that starts a chain pays for it. Its config is the
-  // repository's whatever the working folder (a process started elsewhere would find none).
-  process.env.HARDHAT_CONFIG ??= join(root, "hardhat.config.ts");
-  const { network } = await import("hardhat");
+  const network = await hardhatNetwork();
   const conn = await network.create(options.sameTimestamp ? { override: { allowBlocksWithSameTimestamp: true } } : undefined);
   const provider = conn.provider;
   const blockTimeMs = options.blockTimeMs ?? 1000;

@@ -9,9 +9,14 @@ import type { AddressInfo } from "node:net";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Deployment } from "../sdk/deployments.ts";
+import { isCompiledModule, packageRootUrl } from "../sdk/package-root.ts";
 
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-export const APP_DIST = join(root, ".ozk", "app-dist");
+const root = resolve(fileURLToPath(packageRootUrl(import.meta.url, 1)));
+/** Whether the page can be built here: from the sources, with Vite (a development dependency of ozk). */
+export const APP_BUILDS = !isCompiledModule(import.meta.url);
+/** The built page: .ozk/app-dist from the sources; in the compiled package, dist/app, which npm run build:package
+ *  builds into the package (an installed ozk serves that page as it is). */
+export const APP_DIST = APP_BUILDS ? join(root, ".ozk", "app-dist") : join(root, "dist", "app");
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".json": "application/json",
@@ -35,9 +40,12 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-/** Builds the page into .ozk/app-dist with Vite, in a child process (Vite's workers would keep this one alive). */
-export function buildApp(): void {
-  execFileSync(join(root, "node_modules", ".bin", "vite"), ["build", "--config", join(root, "app", "vite.config.ts"), "--logLevel", "warn"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+/** Builds the page with Vite into `outDir` (default .ozk/app-dist), in a child process (Vite's workers would keep
+ *  this one alive). From the sources only: the compiled package has no Vite and no app/ sources. */
+export function buildApp(outDir?: string): void {
+  if (!APP_BUILDS) throw new Error(`this ozk is the compiled package: it serves the page built into ${APP_DIST} and cannot build it (no Vite, no app/ sources)`);
+  const out = outDir ? ["--outDir", outDir, "--emptyOutDir"] : [];
+  execFileSync(join(root, "node_modules", ".bin", "vite"), ["build", "--config", join(root, "app", "vite.config.ts"), "--logLevel", "warn", ...out], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }
 
 export async function serveApp(o: AppServerOptions): Promise<AppServer> {

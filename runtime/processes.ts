@@ -2,10 +2,13 @@
 // SQLite store in a work folder: what `ozk dev`, the demo and the end-to-end tests start, kill and restart.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isCompiledModule, packageRootUrl } from "../sdk/package-root.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = fileURLToPath(packageRootUrl(import.meta.url, 1));
+/** From the sources the daemons run under tsx's loader; from the compiled package (dist/), as plain JavaScript. */
+const compiled = isCompiledModule(import.meta.url);
 const live = new Set<ChildProcess>();
 process.on("exit", () => live.forEach((p) => p.exitCode === null && p.signalCode === null && p.kill("SIGKILL")));
 
@@ -35,8 +38,9 @@ export function spawnDaemon(role: "provider" | "challenger", name: string, work:
 }
 
 function start(role: "provider" | "challenger", name: string, configFile: string, logFile: string): DaemonProcess {
-  // One process (node with tsx's loader), not the tsx wrapper: a SIGKILL must kill the daemon itself.
-  const proc = spawn(process.execPath, ["--import", "tsx", join(root, role, "main.ts"), "--config", configFile], {
+  // One process (node, with tsx's loader from the sources), not the tsx wrapper: a SIGKILL must kill the daemon itself.
+  const args = compiled ? [join(root, "dist", role, "main.js")] : ["--import", "tsx", join(root, role, "main.ts")];
+  const proc = spawn(process.execPath, [...args, "--config", configFile], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NODE_NO_WARNINGS: "1" },

@@ -3,42 +3,20 @@
 // JavaScript imports ozk/sdk and ozk/sdk/node on Node 20 and reads a model entry from a local chain, the installed
 // `ozk` command runs with no tsx anywhere on PATH, and a Solidity consumer compiles against ozk's interfaces from
 // node_modules.
-//
-// Offline install: the npm cache here holds no registry metadata, so `npm install --offline <tarball>` alone cannot
-// resolve ozk's dependencies (ENOTCACHED). The fresh project's node_modules gets a link to the repository's copy of
-// each dependency first; npm then finds them installed and only unpacks the tarball (and links its bin).
-// --ignore-scripts: npm would otherwise run the linked packages' lifecycle scripts inside the repository's folders.
+// (The offline install: test/e2e/packed.ts.)
 import { expect } from "chai";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { startNet, type Net } from "../../scripts/lib/devnet.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
+import { ROOT, buildAndPack, installOffline, nodeOfMajor, run } from "./packed.ts";
 
-const ROOT = resolve(".");
 const require = createRequire(import.meta.url);
-const pkgJson = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; bin: Record<string, string> };
-
-/** A `node` of the given major version: the first on PATH or in the usual places. */
-function nodeOfMajor(major: number): string | undefined {
-  const candidates = [...(process.env.PATH ?? "").split(":").map((d) => join(d, "node")), "/usr/bin/node", "/usr/local/bin/node", "/bin/node"];
-  for (const c of candidates) {
-    if (!existsSync(c)) continue;
-    const v = spawnSync(c, ["--version"], { encoding: "utf8" }).stdout?.trim();
-    if (v?.startsWith(`v${major}.`)) return c;
-  }
-  return undefined;
-}
-
-function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): string {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 
 /** run, without blocking the event loop: the local chain answers from this process. */
 function runAsync(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
@@ -116,21 +94,11 @@ describe("package: build, npm pack, install from the tarball, use from outside t
   const node20 = nodeOfMajor(20);
 
   before(function () {
-    // Built once per run (tsc over the entry points takes a minute).
-    execFileSync(process.execPath, [require.resolve("tsx/cli"), "scripts/build-package.ts"], { cwd: ROOT, stdio: "pipe" });
+    // Built once per run (tsc over the entry points and the page take a minute).
     work = mkdtempSync(join(tmpdir(), "ozk-package-"));
-    // --ignore-scripts: the prepack script would build a second time.
-    run("npm", ["pack", "--ignore-scripts", "--pack-destination", work, "--silent"], { cwd: ROOT });
-    const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
-    if (!tarball) throw new Error(`npm pack wrote no tarball in ${work}`);
+    const tarball = buildAndPack(work);
     project = join(work, "consumer");
-    mkdirSync(join(project, "node_modules"), { recursive: true });
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    for (const dep of Object.keys(pkgJson.dependencies)) {
-      mkdirSync(dirname(join(project, "node_modules", dep)), { recursive: true });
-      symlinkSync(join(ROOT, "node_modules", dep), join(project, "node_modules", dep), "dir");
-    }
-    run("npm", ["install", "--offline", "--ignore-scripts", "--no-audit", "--no-fund", join(work, tarball)], { cwd: project });
+    installOffline(project, tarball);
   });
 
   after(async () => {
@@ -142,11 +110,14 @@ describe("package: build, npm pack, install from the tarball, use from outside t
     const installed = join(project, "node_modules", "ozk");
     for (const f of ["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/sdk/node/index.js", "dist/sdk/node/index.d.ts", "dist/cli/ozk.js",
       "contracts/interfaces/IClaimManager.sol", "contracts/interfaces/IOzkConsumer.sol", "contracts/types/Claim.sol", "contracts/examples/DigitGate.sol",
-      "artifacts/contracts/ClaimManager.sol/ClaimManager.json", "circuits/onnx/onnx.proto"]) {
+      "artifacts/contracts/ClaimManager.sol/ClaimManager.json", "circuits/onnx/onnx.proto",
+      // what an installed `ozk dev` registers and serves: the mnist-mlp package and the prebuilt page
+      "models/mnist-mlp/manifest.json", "models/mnist-mlp/circuit.zkey", "models/mnist-mlp/Verifier.sol", "dist/app/index.html"]) {
       expect(existsSync(join(installed, f)), f).to.equal(true);
     }
     expect(existsSync(join(installed, "sdk", "index.ts")), "sdk/index.ts").to.equal(false);
     expect(existsSync(join(installed, "test")), "test/").to.equal(false);
+    expect(existsSync(join(installed, "models", "mnist-cnn")), "models/mnist-cnn/").to.equal(false);
     // ozk/sdk stays browser-safe in its compiled form too: no Node built-in in any module of dist/sdk/ (not node/).
     for (const f of readdirSync(join(installed, "dist", "sdk")).filter((n) => n.endsWith(".js"))) {
       expect(readFileSync(join(installed, "dist", "sdk", f), "utf8"), f).to.not.match(/from "node:|import\("node:/);
