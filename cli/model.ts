@@ -139,6 +139,12 @@ export function register(program: Command): void {
         skipSetup: !!o.skipSetup,
         force: !!o.force,
         gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName: o.fidelityData, skip: !!o.skipFidelity },
+      }).catch((err: unknown) => {
+        // MNIST calibration (or gate data) on a model of other inputs fails deep in quantization: say why.
+        if (calibration && err instanceof Error && /input has 784 values, expected \d+/.test(err.message)) {
+          throw new Error(`${err.message}: --calibration mnist (or a training.json naming MNIST) feeds 28x28 digits; this model takes other inputs: use --calibration uniform`, { cause: err });
+        }
+        throw err;
       });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);

@@ -12,6 +12,7 @@ import type { QuantOptions } from "../compiler/quantize.ts";
 import type { LabelledSet } from "../data/mnist.ts";
 import { calibrationSample, heldOutSample } from "../data/mnist.ts";
 import { importOnnxFile } from "../onnx/import.ts";
+import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
 import { runFloat } from "../ir/float-engine.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
@@ -201,14 +202,19 @@ function builtFrom(manifestPath: string): string | undefined {
 
 /** Compare the float and quantized model of an .onnx file. Never throws on low agreement: check `passed`. */
 export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promise<FidelityReport> {
-  const model = importOnnxFile(onnxPath);
+  // The model.onnx of a package is named by its manifest (the build named it after the .onnx it came from).
+  const pkgDir = dirname(onnxPath);
+  const model = importOnnxFile(onnxPath, existsSync(join(pkgDir, MANIFEST_FILE)) ? { name: readManifest(pkgDir).name } : {});
   const { q, source } = quantizedFor(onnxPath, model, o);
   let data = o.data ?? heldOutSample();
   const inSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (o.samples !== undefined) data = { images: data.images.slice(0, o.samples), labels: data.labels.slice(0, o.samples) };
   if (data.images.length === 0) throw new FidelityError("no samples to evaluate");
   const bad = data.images.findIndex((x) => x.length !== inSize);
-  if (bad >= 0) throw new FidelityError(`sample ${bad} has ${data.images[bad]!.length} values; ${model.name} takes ${inSize} ([${model.inputShape}])`);
+  if (bad >= 0) {
+    const hint = o.data ? "" : ": the default data is the MNIST held-out digits (784 values each); give your own labelled set with --data <file.json> ({\"inputs\": number[][], \"labels\": number[]})";
+    throw new FidelityError(`sample ${bad} has ${data.images[bad]!.length} values; ${model.name} takes ${inSize} ([${model.inputShape}])${hint}`);
+  }
 
   const session = await ort.InferenceSession.create(onnxPath);
   const matched = matchLayers(model, q);
