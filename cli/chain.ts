@@ -42,9 +42,9 @@ export function connect(o: ChainOpts, opts: { sends?: boolean } = {}): Chainable
   return { ...clients, deployment, logger: createLogger({ name: "ozk", level: (process.env.OZK_LOG_LEVEL as never) ?? "warn" }) };
 }
 
-/** A token amount (integer token units), or an error naming what it is for. */
+/** A token amount in base units (an integer; 1 token = 10^18 for the dev token), or an error naming what it is for. */
 export function tokenAmount(what: string, v: string): bigint {
-  if (!/^\d+$/.test(v)) throw new Error(`${what} wants a whole number of token units, got ${v}`);
+  if (!/^\d+$/.test(v)) throw new Error(`${what} wants a whole number of token base units (1 token = 10^18), got ${v}`);
   return BigInt(v);
 }
 

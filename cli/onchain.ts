@@ -95,8 +95,8 @@ export function register(program: Command): void {
       .option("--challenge-window <s>", "seconds a claim can be challenged (default: 3600 on a local chain, 7 days elsewhere)")
       .option("--proof-window <s>", "seconds to prove once challenged (default: 7200 on a local chain, 1 day elsewhere)")
       .option("--allow-unsafe-setup", "register an unsafe-dev package on a chain other than 31337 (anyone can forge its proofs)")
-      .option("--provider-bond <amount>", "minimum provider bond (token units)", String(100n * 10n ** 18n))
-      .option("--challenger-bond <amount>", "challenger bond (token units)", String(10n * 10n ** 18n))
+      .option("--provider-bond <amount>", "minimum provider bond (base units: 1 token = 10^18)", String(100n * 10n ** 18n))
+      .option("--challenger-bond <amount>", "challenger bond (base units: 1 token = 10^18)", String(10n * 10n ** 18n))
       .option("--metadata-uri <uri>", "where the package is published"),
   ).action(async (pkgDir: string, o: ChainOpts & { challengeWindow?: string; proofWindow?: string; allowUnsafeSetup?: boolean; providerBond: string; challengerBond: string; metadataUri?: string }) => {
     const key = (o.key ?? process.env.OZK_PRIVATE_KEY) as Hex | undefined;
@@ -129,7 +129,7 @@ export function register(program: Command): void {
     console.log(json({ ...entry, setupMeaning: SETUP_KIND_MEANING[entry.setupKindName] }));
   });
 
-  withChainOptions(program.command("stake").summary("stake bond tokens into the claims contract").description("stake <amount> of the account's bond tokens into the claims contract (approving it first)").argument("<amount>", "token units"))
+  withChainOptions(program.command("stake").summary("stake bond tokens into the claims contract").description("stake <amount> of the account's bond tokens into the claims contract (approving it first)").argument("<amount>", "base units (1 token = 10^18)"))
     .action(async (amount: string, o: ChainOpts) => {
       const c = connect(o);
       const n = tokenAmount("stake", amount);
@@ -146,7 +146,7 @@ export function register(program: Command): void {
       .description("pay a fee for an inference of a registered model on an input (published in calldata); prints the request id")
       .argument("<package>", "model package folder, e.g. models/mnist-mlp")
       .argument("<input.json>", INPUT_HELP)
-      .requiredOption("--fee <amount>", "fee paid to the provider whose answer settles (token units)")
+      .requiredOption("--fee <amount>", "fee paid to the provider whose answer settles (base units: 1 token = 10^18)")
       .option("--expires-in <s>", "seconds the request stays open", "3600")
       .option("--provider <address>", "the only provider allowed to answer (default: anyone)")
       .option("--min-bond <amount>", "least bond an answer must lock (default: the model's minimum)")

@@ -121,7 +121,7 @@ export function register(program: Command): void {
         "move the account's tokens out of the claims contract: credits (request fees, refunds; `withdraw`) first, then free stake (`unstake`). " +
           "Without an amount, all of both. Bonds locked in live claims are not free stake until those claims settle",
       )
-      .argument("[amount]", "token units (default: all credits and all free stake)")
+      .argument("[amount]", "base units, 1 token = 10^18 (default: all credits and all free stake)")
       .option("--credits-only", "only credits, no stake")
       .option("--stake-only", "only free stake, no credits"),
   ).action(async (amount: string | undefined, o: ChainOpts & { creditsOnly?: boolean; stakeOnly?: boolean }) => {

@@ -59,6 +59,12 @@ export function parseInferRequest(models: ReadonlyMap<Hex, ServedModel>, body: u
   return { model, values, tag };
 }
 
+/** A job as the API shows it: without the quantized input the client sent (its inputHash identifies it). */
+function jobView(job: Job): Omit<Job, "values"> {
+  const { values: _values, ...rest } = job;
+  return rest;
+}
+
 /** The provider's routes, served next to /healthz and /metrics. */
 export function providerRoutes(ctx: ProviderContext): Route[] {
   return [
@@ -73,7 +79,7 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
           throw new HttpError(503, `this provider cannot cover a bond now (needs ${funds.need}, short ${funds.shortfall}); try later or another provider`);
         }
         try {
-          return { status: 202, body: addJob(ctx, model.modelId, values, tag, { maxQueued: ctx.config.maxQueuedJobs }) };
+          return { status: 202, body: jobView(addJob(ctx, model.modelId, values, tag, { maxQueued: ctx.config.maxQueuedJobs })) };
         } catch (err) {
           if (err instanceof QueueFullError) throw new HttpError(429, err.shortMessage);
           throw err;
@@ -89,7 +95,7 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
         const claim = job.claimId ? ctx.store.get<OwnClaim>(`claim/${job.claimId}`) : undefined;
         // The salt of a request's answer stays secret until answerRequest reveals it: anyone who saw it could race the answer.
         const answer = job.answer ? { commitment: job.answer.commitment, bond: job.answer.bond } : undefined;
-        return { status: 200, body: { ...job, answer, claim } };
+        return { status: 200, body: { ...jobView(job), answer, claim } };
       },
     },
   ];
