@@ -1,7 +1,7 @@
 // `ozk dev`: a working local ozk in one command (a chain that mines a block every second, funded dev accounts,
 // the contracts, the shipped models registered, a provider and a challenger, the page), and `ozk faucet`: dev
 // tokens and gas for any address on a development deployment.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
@@ -19,8 +19,9 @@ import { deployerFor, deployOzk, registerPackage, saveDeployment, type Deployer 
 import { DEV_MNEMONIC, devKey, startLocalChain, type LocalChain } from "../runtime/localnet.ts";
 import { APP_BUILDS, APP_DIST, buildApp, serveApp, type AppServer } from "../runtime/page-server.ts";
 import { spawnDaemon, type DaemonProcess } from "../runtime/processes.ts";
+import { guardedFolders, guardedReason } from "../sdk/node/folders.ts";
 import { isCompiledModule, packageRootUrl } from "../sdk/package-root.ts";
-import { userPath } from "./paths.ts";
+import { userDir, userPath } from "./paths.ts";
 
 const root = fileURLToPath(packageRootUrl(import.meta.url, 1));
 /** Running from an installed package (the compiled dist/) rather than from a clone: its files are not the user's to
@@ -134,6 +135,26 @@ function shippedModels(): { ready: { name: string; dir: string }[]; skipped: str
   return { ready, skipped };
 }
 
+/** The file that marks a work folder as ozk dev's own: the only kind of non-empty folder it empties. */
+const WORK_MARKER = ".ozk-dev";
+
+/**
+ * Refuses a work folder that ozk dev must not empty (it is emptied at each start: its stores belong to the last run's
+ * chain): home, the working directory, the package root or a folder holding one of them, and any non-empty folder
+ * without the marker ozk dev writes into the folders it makes. The repository's own .ozk/dev is always ozk's; the
+ * default of an installed package (.ozk/dev in the user's folder) needs the marker like any other.
+ */
+function checkWorkFolder(work: string, isDefault: boolean): void {
+  const refuse = (why: string) => {
+    throw new ConfigError(`refusing --work ${work}: ${why}; ozk dev empties its work folder at each start: give a new or empty folder, or one an earlier ozk dev made`, [`--work: ${work}`]);
+  };
+  const guarded = guardedReason(work, guardedFolders([{ path: userDir(), what: "the folder the command was run from" }]));
+  if (guarded) refuse(guarded);
+  if (!existsSync(work) || isDefault) return;
+  if (!statSync(work).isDirectory()) refuse("it is not a folder");
+  if (readdirSync(work).length > 0 && !existsSync(join(work, WORK_MARKER))) refuse(`it is not empty and has no ${WORK_MARKER} file (the mark of a folder ozk dev made)`);
+}
+
 interface DevOptions {
   rpc?: string;
   deployment?: string;
@@ -173,16 +194,15 @@ async function dev(o: DevOptions): Promise<void> {
   const chainPort = integer("--chain-port", o.chainPort, 0);
   const providerPort = integer("--provider-port", o.providerPort, 0);
   const challengerPort = integer("--challenger-port", o.challengerPort, 0);
-  const work = o.work ? userPath(o.work) : installed ? userPath(join(".ozk", "dev")) : join(root, ".ozk", "dev");
-  // The folder is emptied at each start (its stores belong to the last run's chain): never a folder of the user's.
-  if (existsSync(work) && readdirSync(work).length > 0 && !existsSync(join(work, "dev.json")) && !existsSync(join(work, "provider.json"))) {
-    throw new ConfigError(`the work folder ${work} is not empty and not one ozk dev made: give an empty or new folder with --work`, [`--work: ${work}`]);
-  }
+  const defaultWork = installed ? userPath(join(".ozk", "dev")) : join(root, ".ozk", "dev");
+  const work = o.work ? userPath(o.work) : defaultWork;
+  checkWorkFolder(work, work === join(root, ".ozk", "dev"));
   // A deployment file given from the work folder (the last run's) survives the emptying.
   const given = o.deployment ? deploymentPathOf(o.deployment) : undefined;
   const givenText = given && existsSync(given) ? readFileSync(given, "utf8") : undefined;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
+  writeFileSync(join(work, WORK_MARKER), "made by ozk dev, which empties this folder at each start\n");
   if (given && givenText !== undefined && given.startsWith(work + sep)) writeFileSync(given, givenText);
   const say = (line: string) => console.log(line);
 
@@ -448,7 +468,7 @@ export function register(program: Command): void {
     .option("--block-time <ms>", "interval mining: a block every <ms> ms", "1000")
     .option("--challenge-window <s>", "challenge window of the models registered here (seconds)", "120")
     .option("--proof-window <s>", "proof window of the models registered here (seconds)", "600")
-    .option("--work <dir>", "work folder for configs, logs, stores and the deployment, emptied at start (default: .ozk/dev in the repository; from an installed package, in the current folder)")
+    .option("--work <dir>", "work folder for configs, logs, stores and the deployment, emptied at start: a new or empty folder, or one an earlier ozk dev made (it holds a .ozk-dev file) (default: .ozk/dev in the repository; from an installed package, in the current folder)")
     .option("--no-page", "do not build or serve the page")
     .option("--no-build", "serve the page as last built (.ozk/app-dist) instead of building it (an installed package always serves the page it ships)")
     .option("--no-daemons", "do not run a provider and a challenger")

@@ -95,7 +95,7 @@ export function register(program: Command): void {
         "The package (with a copy of model.onnx) appears in --out only when everything succeeded",
     )
     .option("--out <dir>", "package folder, relative to where you run the command (default: the source folder itself, or ./<name> for an .onnx file)")
-    .option("--force", "replace an existing --out folder that is not a model package (an existing package is always rebuilt and replaced on success)")
+    .option("--force", "replace an existing --out folder that is not a model package but holds only files a build writes, such as a broken earlier build (an existing package is always rebuilt and replaced on success; home, the working directory, a folder holding the source model or a .git are never replaced)")
     .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
     .option("--ptau <file>", "powers of tau (default: the file $OZK_PTAU names)")
     .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")

@@ -37,16 +37,27 @@ export function short(v: string): string {
   return /^0x[0-9a-fA-F]{17,}$/.test(v) ? `${v.slice(0, 6)}…${v.slice(-4)}` : v;
 }
 
-/** One line for a claims-contract event: its name, block, ids shortened, byte counts instead of data. */
+/**
+ * A string from the chain as it may be printed: as it is when it is only visible ASCII, else JSON-quoted with every
+ * control, line-separating and direction-changing character escaped. Anyone can put a string into an event (a
+ * request's inputURI): raw, a newline would forge a second event line and an escape sequence would reach the terminal.
+ */
+export function printable(v: string): string {
+  if (/^[\x21-\x7e]*$/.test(v) && !v.startsWith('"')) return v;
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** One line for a claims-contract event: its name, block, ids shortened, byte counts instead of data, other strings
+ *  made printable. */
 export function eventLine(eventName: string, blockNumber: bigint | null, args: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(args)) {
     if (k === "claim") continue; // its fields are in the other arguments (claimId, modelId, provider)
     if (k === "inputData" && typeof v === "string") parts.push(`${k}=${(v.length - 2) / 2} bytes`);
     else if (k === "inputURI" || k === "outputHash") {
-      if (v) parts.push(`${k}=${short(String(v))}`);
+      if (v) parts.push(`${k}=${short(printable(String(v)))}`);
     } else if (Array.isArray(v)) parts.push(`${k}=[${v.length} values]`);
-    else if (typeof v === "string") parts.push(`${k}=${short(v)}`);
+    else if (typeof v === "string") parts.push(`${k}=${short(printable(v))}`);
     else if (typeof v === "bigint" && v >= 10n ** 24n) parts.push(`${k}=${short(`0x${v.toString(16)}`)}`); // a hash (inputHash), not an amount
     else parts.push(`${k}=${String(v)}`);
   }

@@ -4,9 +4,9 @@
 // test. The page itself (app/) is built by Vite in a child process: nothing here imports its source.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extname, join, normalize, resolve } from "node:path";
+import { extname, isAbsolute, join, normalize, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Deployment } from "../sdk/deployments.ts";
 import { isCompiledModule, packageRootUrl } from "../sdk/package-root.ts";
@@ -55,14 +55,23 @@ export async function serveApp(o: AppServerOptions): Promise<AppServer> {
   const deploymentJson = JSON.stringify({ ...o.deployment, rpcUrl: "/rpc", testAccount: o.testAccount }, null, 2);
   const packages = o.packages ?? Object.fromEntries(Object.keys(o.deployment.models).map((n) => [n, join(root, "models", n)]));
 
-  const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+  // Any web page the developer visits can send requests here (a no-cors fetch): whatever they hold, the answer is a
+  // status code, never an exception that would end the process (and ozk dev's chain and daemons with it).
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      res.writeHead(400).end("bad request path");
+      return;
+    }
     if (path === "/rpc") {
       const up = httpRequest({ hostname: rpc.hostname, port: rpc.port, path: rpc.pathname, method: req.method, headers: { "content-type": "application/json" } }, (r) => {
         res.writeHead(r.statusCode ?? 502, { "content-type": r.headers["content-type"] ?? "application/json" });
         r.pipe(res);
       });
-      up.on("error", (err) => res.writeHead(502).end(String(err)));
+      up.on("error", (err) => (res.headersSent ? res.destroy() : res.writeHead(502).end(String(err))));
+      req.on("error", () => up.destroy());
       req.pipe(up);
       return;
     }
@@ -72,16 +81,26 @@ export async function serveApp(o: AppServerOptions): Promise<AppServer> {
     }
     const model = /^\/models\/([\w.-]+)\/(manifest|training|fidelity)\.json$/.exec(path);
     if (model) {
-      const dir = packages[model[1]!];
-      const file = dir && join(dir, `${model[2]}.json`);
+      // own properties only: "constructor" or "__proto__" is no model
+      const dir = Object.hasOwn(packages, model[1]!) ? packages[model[1]!] : undefined;
+      const file = typeof dir === "string" ? join(dir, `${model[2]}.json`) : undefined;
       if (file && existsSync(file)) res.writeHead(200, { "content-type": TYPES[".json"]! }).end(readFileSync(file));
       else res.writeHead(404).end();
       return;
     }
-    const rel = normalize(path).replace(/^(\.\.[/\\])+/, "");
-    let file = join(dist, rel);
-    if (!file.startsWith(dist) || !existsSync(file) || statSync(file).isDirectory()) file = join(dist, "index.html");
+    // a file inside dist, else the page (its routes are the page's)
+    let file = resolve(dist, `.${normalize(`/${path}`)}`);
+    const inside = relative(resolve(dist), file);
+    if (path.includes("\0") || inside.startsWith("..") || isAbsolute(inside) || !existsSync(file) || !statSync(file).isFile()) file = join(dist, "index.html");
     res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+  };
+  const server: Server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(500).end("ozk page server: internal error");
+    }
   });
   await new Promise<void>((r, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) =>

@@ -3,14 +3,17 @@
 // external-data files copied in; after compiling, the fidelity gate compares the quantized model with the float one
 // and stops the build below the required agreement; only a finished package is renamed into place. A target that
 // is already a package is rebuilt from a copy of itself (its build cache and a ceremony key are kept) and replaced
-// on success; any other existing target is refused unless `force`.
+// on success; any other existing target is refused unless `force`, and even then unless it holds only files a build
+// writes. Never a target (force or not) that is or holds the user's home, the working directory or the package root,
+// that holds the source model deeper inside it, or that holds a `.git` without being a package already.
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { compileCircuit, logBuilt, uniformCalibration, type Calibration } from "../../circuits/compiler/build.ts";
 import { MANIFEST_FILE, readManifest, writeManifest, type FidelityGateRecord, type ModelManifest } from "../../circuits/compiler/package.ts";
 import { parseQuant } from "../../circuits/compiler/quantize.ts";
 import type { LabelledSet } from "../../circuits/data/mnist.ts";
 import { externalDataFiles } from "../../circuits/onnx/import.ts";
+import { guardedReason } from "../../sdk/node/folders.ts";
 import { buildPackage, type BuildOptions } from "./build.ts";
 
 /** The agreement `ozk model fidelity` requires by default, and so does the build's gate. */
@@ -38,7 +41,7 @@ export interface FidelityGateOptions {
 export interface BuildFolderOptions extends Omit<BuildOptions, "out" | "name"> {
   /** Stop after the constraint system (no key, no verifier): `--skip-setup`. */
   skipSetup?: boolean;
-  /** Replace an existing target that is not a model package. */
+  /** Replace an existing target that is not a model package but holds only files a build writes (BUILD_ENTRIES). */
   force?: boolean;
   gate?: FidelityGateOptions;
   /** Whether `calibration` is MNIST (the gate then evaluates on the MNIST held-out split). */
@@ -53,6 +56,18 @@ export interface BuiltFolder {
 }
 
 const STAGING = ".building-";
+
+/** What a build writes into a package folder: the only entries a target replaced with `force` may hold. */
+export const BUILD_ENTRIES = new Set([
+  MANIFEST_FILE, "model.onnx", "quant.json", "circuit.circom", "circuit.r1cs", "circuit.wasm", "circuit.zkey", "vkey.json",
+  "Verifier.sol", "training.json", "fidelity.json", "build", "ceremony",
+]);
+
+/** Whether `inner` is inside the folder `outer` (not the folder itself). */
+function inside(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel !== "" && rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
 
 /** Whether process `pid` is alive (a staging folder of a live build is not stale). */
 function alive(pid: number): boolean {
@@ -110,10 +125,22 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
   const name = modelNameOf(srcOnnx);
   // in place (the folder holding the source model is the target) or over an earlier build: start from a copy of it
   const rebuild = existsSync(out) && statSync(out).isDirectory() && (resolve(dirname(srcOnnx)) === out || isPackage(out));
+  // Folders no build replaces, --force or not: replacing one would delete the user's files (or the source model).
+  const never = (why: string): Error => new Error(`refusing --out ${out}: ${why}; give the package a folder of its own (a new one, or an earlier package)`);
+  const guarded = guardedReason(out);
+  if (guarded) throw never(guarded);
+  if (inside(resolve(srcOnnx), out) && resolve(dirname(srcOnnx)) !== out) throw never(`it holds the source model ${srcOnnx}`);
+  if (existsSync(join(out, ".git")) && !isPackage(out)) throw never("it holds a .git (a repository, not a model package)");
   if (existsSync(out) && !rebuild) {
-    const empty = statSync(out).isDirectory() && readdirSync(out).length === 0;
-    if (!empty && !opts.force) {
+    const isDir = statSync(out).isDirectory();
+    const entries = isDir ? readdirSync(out) : [];
+    if ((!isDir || entries.length > 0) && !opts.force) {
       throw new Error(`${out} exists and is not an ozk model package: refusing to replace it (choose another --out, or pass --force to replace it)`);
+    }
+    const foreign = isDir ? entries.filter((e) => !BUILD_ENTRIES.has(e)) : [basename(out)];
+    if (foreign.length) {
+      const shown = foreign.slice(0, 5).join(", ") + (foreign.length > 5 ? `, … (${foreign.length} in all)` : "");
+      throw never(`${isDir ? `it holds ${shown}, not files a build writes` : "it is a file"}: --force replaces only a folder holding nothing but an earlier build's files`);
     }
   }
 

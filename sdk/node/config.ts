@@ -203,8 +203,8 @@ function shapeAt(schema: z.ZodTypeAny, path: readonly (string | number)[]): z.Zo
   return s instanceof z.ZodObject ? (s.shape as z.ZodRawShape) : undefined;
 }
 
-/** A field whose value must not be echoed into logs. */
-const SECRET_FIELD = /key|secret|password|token/i;
+/** A field whose value must not be echoed into logs (a key, a password, the challenger's sampling seed). */
+const SECRET_FIELD = /key|secret|password|token|seed/i;
 
 /**
  * Loads and validates a config: file < env < overrides. The top-level object is made strict (declare nested

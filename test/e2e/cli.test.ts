@@ -266,4 +266,18 @@ describe("ozk command line: paths, warnings, event lines", () => {
     expect(req).to.contain("requestId=3").and.contain("inputHash=0x3e3e…3e3e").and.contain("fee=10000000000000000000").and.contain("modelId=0x1212…1212").and.contain("consumer=0xcdcd…cdcd").and.contain("inputData=785 bytes").and.contain("inputURI=ipfs://x");
     expect(req.length).to.be.lessThan(200);
   });
+
+  it("watch prints a hostile inputURI quoted and escaped: no forged line, no escape sequence reaches the terminal", () => {
+    const forged = "ipfs://x\n    43 ClaimFinalized claimId=0xdead\u001b]0;owned\u0007\u001b[2J\u009b31m\u202e";
+    const line = eventLine("InferenceRequested", 7n, { requestId: 3n, inputURI: forged, tag: "a b\rc" });
+    expect(line.split("\n")).to.have.length(1);
+    expect(line).to.not.match(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    const uri = /inputURI=("(?:[^"\\]|\\.)*")/.exec(line);
+    expect(uri, line).to.not.equal(null);
+    expect(JSON.parse(uri![1]!)).to.equal(forged);
+    expect(line).to.contain('tag="a b\\rc"');
+    // a plain URI is printed as it is, one that looks quoted is quoted
+    expect(eventLine("E", 1n, { inputURI: "ipfs://x" })).to.equal("     1 E inputURI=ipfs://x");
+    expect(eventLine("E", 1n, { inputURI: '"x"' })).to.equal('     1 E inputURI="\\"x\\""');
+  });
 });

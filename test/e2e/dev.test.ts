@@ -5,7 +5,7 @@
 // the dev token and a chain that is not a development chain, saying faucets exist only for dev tokens.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -49,6 +49,67 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
+
+describe("ozk dev --work: it empties only a folder it made", function () {
+  this.timeout(120_000);
+  const dead = ["--rpc", "http://127.0.0.1:1", "--no-page", "--no-daemons"];
+  const runDev = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", "dev", ...dead, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1", ...env } });
+      let stderr = "";
+      p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      p.once("exit", (code) => resolve({ code, stderr }));
+    });
+  /** A folder of the user's that happens to hold a file named like one of ozk dev's. */
+  const userFolder = (decoy: string): string => {
+    const dir = mkdtempSync(join(tmpdir(), "ozk-dev-victim-"));
+    writeFileSync(join(dir, decoy), "{}");
+    mkdirSync(join(dir, "project", "src"), { recursive: true });
+    writeFileSync(join(dir, "project", "src", "main.ts"), "x");
+    return dir;
+  };
+  const intact = (dir: string) => expect(readFileSync(join(dir, "project", "src", "main.ts"), "utf8")).to.equal("x");
+
+  it("refuses a folder holding a provider.json or a dev.json but no .ozk-dev mark, naming it, and leaves it as it was", async () => {
+    for (const decoy of ["provider.json", "dev.json"]) {
+      const dir = userFolder(decoy);
+      const r = await runDev(["--work", dir]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain(`refusing --work ${dir}`).and.contain(".ozk-dev");
+      intact(dir);
+      expect(existsSync(join(dir, decoy))).to.equal(true);
+    }
+  });
+
+  it("refuses the home folder, the folder it was run from, the package root, and any folder holding one of them", async () => {
+    const home = userFolder("dev.json");
+    const r1 = await runDev(["--work", home], { HOME: home });
+    expect(r1.code, r1.stderr).to.equal(2);
+    expect(r1.stderr).to.contain(`refusing --work ${home}: it is your home folder`);
+    // `npm run ozk -- dev --work .` from a project folder: npm runs ozk in the package root and says where in INIT_CWD
+    const here = userFolder("dev.json");
+    writeFileSync(join(here, ".ozk-dev"), "");
+    const r2 = await runDev(["--work", "."], { INIT_CWD: here });
+    expect(r2.code, r2.stderr).to.equal(2);
+    expect(r2.stderr).to.contain(`refusing --work ${here}: it is the folder the command was run from`);
+    const r3 = await runDev(["--work", join(here, "..")], { INIT_CWD: here });
+    expect(r3.code, r3.stderr).to.equal(2);
+    expect(r3.stderr).to.contain("it holds the folder the command was run from");
+    const r4 = await runDev(["--work", ".."]);
+    expect(r4.code, r4.stderr).to.equal(2);
+    expect(r4.stderr).to.contain("it holds the working directory");
+    intact(home);
+    intact(here);
+  });
+
+  it("empties a folder carrying its .ozk-dev mark (and marks the new one), even when the run then fails", async () => {
+    const dir = userFolder(".ozk-dev");
+    const r = await runDev(["--work", dir]);
+    expect(r.code).to.not.equal(2);
+    expect(r.stderr).to.contain("no JSON-RPC node answers at http://127.0.0.1:1");
+    expect(readdirSync(dir)).to.deep.equal([".ozk-dev"]);
+  });
+});
 
 describe("ozk dev and ozk faucet", function () {
   this.timeout(600_000);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { configFields, loadConfig } from "../../sdk/node/config.ts";
 import { loadProviderConfig } from "../../provider/config.ts";
+import { loadChallengerConfig } from "../../challenger/config.ts";
 import { jsonDepth } from "../../sdk/node/server.ts";
 import { ConfigError } from "../../sdk/errors.ts";
 
@@ -73,6 +74,18 @@ describe("sdk/node/config: env for array entries, URL schemes", () => {
     ]);
     const flag = issues(() => loadConfig(s, { envPrefix: "T_", file: f, env: { T_CONFIRMATIONS: "1" }, overrides: { intervalMs: 1.5 } }));
     expect(flag).to.deep.equal(["intervalMs: Expected integer, received float (given as a command-line option)"]);
+  });
+
+  it("a rejected sampling seed is never echoed, from the env or from the file (it is secret like the key)", () => {
+    const seed = "sEcReT-seed";
+    const base = { OZK_CHALLENGER_RPC_URL: "http://x:1", OZK_CHALLENGER_PRIVATE_KEY: ID, OZK_CHALLENGER_DEPLOYMENT: "localhost" };
+    const fromEnv = issues(() => loadChallengerConfig({ env: { ...base, OZK_CHALLENGER_SAMPLING__SEED: seed } }));
+    expect(fromEnv).to.have.length(1);
+    expect(fromEnv[0]).to.match(/^sampling\.seed: a sampling seed a cheater can guess/).and.contain("(from env OZK_CHALLENGER_SAMPLING__SEED, value hidden)");
+    const f = file({ sampling: { seed } });
+    const fromFile = issues(() => loadChallengerConfig({ file: f, env: base }));
+    expect(fromFile).to.have.length(1);
+    for (const line of [...fromEnv, ...fromFile]) expect(line).to.not.contain(seed);
   });
 
   it("an unknown variable with the prefix is an error suggesting the right name; variables read elsewhere are not", () => {
