@@ -66,6 +66,16 @@ export async function serveApp(o: AppServerOptions): Promise<AppServer> {
       return;
     }
     if (path === "/rpc") {
+      // The proxy reaches a development node whose accounts are unlocked: only this page may use it. A cross-site
+      // request cannot send JSON without a preflight (never answered here), and a rebound DNS name shows in Host.
+      const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+      const origin = req.headers.origin;
+      const own = origin === undefined || origin === `http://${req.headers.host}`;
+      const json = /^application\/json\b/i.test(req.headers["content-type"] ?? "");
+      if (req.method !== "POST" || !json || !own || !["127.0.0.1", "localhost", "[::1]"].includes(host)) {
+        res.writeHead(403).end("the RPC proxy answers this page only (POST, application/json, same origin, a local host name)");
+        return;
+      }
       const up = httpRequest({ hostname: rpc.hostname, port: rpc.port, path: rpc.pathname, method: req.method, headers: { "content-type": "application/json" } }, (r) => {
         res.writeHead(r.statusCode ?? 502, { "content-type": r.headers["content-type"] ?? "application/json" });
         r.pipe(res);

@@ -57,4 +57,16 @@ describe("runtime/page-server: hostile requests", () => {
       expect(r.status, target).to.be.oneOf([200, 400, 404]);
     }
   });
+
+  it("the /rpc proxy answers the page only: a cross-site no-cors POST (text/plain), another Origin, a rebound host name or a GET get 403", async () => {
+    const body = '{"jsonrpc":"2.0","id":1,"method":"hardhat_setBalance","params":["0x0000000000000000000000000000000000000001","0x1"]}';
+    const post = (headers: string) => raw(port, `POST /rpc HTTP/1.1\r\n${headers}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const status = (r: { status: number }) => r.status;
+    expect(status(await post("Host: 127.0.0.1\r\nContent-Type: text/plain\r\nOrigin: http://evil.example\r\n"))).to.equal(403);
+    expect(status(await post(`Host: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nOrigin: http://evil.example\r\n`))).to.equal(403);
+    expect(status(await post("Host: evil.example\r\nContent-Type: application/json\r\n"))).to.equal(403);
+    expect(status(await raw(port, `GET /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`))).to.equal(403);
+    // The page itself (same origin, JSON) reaches the node: here there is none, so the proxy says 502.
+    expect(status(await post(`Host: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nOrigin: http://127.0.0.1:${port}\r\n`))).to.equal(502);
+  });
 });
