@@ -15,6 +15,7 @@ import type { LabelledSet } from "../../circuits/data/mnist.ts";
 import { externalDataFiles } from "../../circuits/onnx/import.ts";
 import { guardedReason } from "../../sdk/node/folders.ts";
 import { buildPackage, type BuildOptions } from "./build.ts";
+import { defaultPtau } from "./phase2.ts";
 
 /** The agreement `ozk model fidelity` requires by default, and so does the build's gate. */
 export const DEFAULT_MIN_AGREEMENT = 0.995;
@@ -123,6 +124,13 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
   const srcOnnx = srcIsDir ? join(source, "model.onnx") : source;
   if (!existsSync(srcOnnx)) throw new Error(`no model at ${srcOnnx} (give an .onnx file, or a folder holding model.onnx)`);
   const name = modelNameOf(srcOnnx);
+  // A key needs a powers of tau: say so before minutes of compiling, not after.
+  if (!opts.skipSetup) {
+    const ptau = opts.ptau ?? defaultPtau();
+    if (!ptau || !existsSync(ptau)) {
+      throw new Error(`no powers-of-tau file${ptau ? ` at ${ptau}` : ""}: pass --ptau <file> or set OZK_PTAU (docs/own-model.md says where to get one), or --skip-setup to stop before the key`);
+    }
+  }
   // in place (the folder holding the source model is the target) or over an earlier build: start from a copy of it
   const rebuild = existsSync(out) && statSync(out).isDirectory() && (resolve(dirname(srcOnnx)) === out || isPackage(out));
   // Folders no build replaces, --force or not: replacing one would delete the user's files (or the source model).
