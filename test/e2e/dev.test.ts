@@ -55,7 +55,9 @@ describe("ozk dev --work: it empties only a folder it made", function () {
   const dead = ["--rpc", "http://127.0.0.1:1", "--no-page", "--no-daemons"];
   const runDev = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", "dev", ...dead, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1", ...env } });
+      // An INIT_CWD inherited from `npm test` is not where this run's user stands: only a test's own counts.
+      const { INIT_CWD: _inherited, ...inherited } = process.env;
+      const p = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", "dev", ...dead, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...inherited, NODE_NO_WARNINGS: "1", ...env } });
       let stderr = "";
       p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
       p.once("exit", (code) => resolve({ code, stderr }));
@@ -183,7 +185,7 @@ describe("ozk dev and ozk faucet", function () {
     expect(d.addresses).to.deep.equal(info.addresses);
     expect(d.rpcUrl).to.equal("/rpc");
     expect(d.testAccount).to.equal(info.accounts.find((a) => a.index === 4)!.address);
-    const rpc = (await (await fetch(`${info.pageUrl}/rpc`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) })).json()) as { result: string };
+    const rpc = (await (await fetch(`${info.pageUrl}/rpc`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }) })).json()) as { result: string };
     expect(Number(rpc.result)).to.equal(info.chainId);
   });
 
