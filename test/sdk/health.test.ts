@@ -207,7 +207,7 @@ describe("sdk/node/health", function () {
     try {
       // No served model: the registry entry check (a contract read this fake chain cannot answer) is not what
       // this test is about, and it runs only after the chain checks counted here.
-      const base = await createDaemonBase("provider", { ...baseConfig(rpc.url, deploymentFile()), models: [] });
+      const base = await createDaemonBase("provider", { ...baseConfig(rpc.url, deploymentFile()), models: [], modelsDir: mkdtempSync(join(tmpdir(), "ozk-health-models-")) });
       base.store.close();
       expect(rpc.state.failNext).to.equal(0);
       expect(rpc.state.requests).to.equal(2 + 1 + Object.keys(ADDR).length + 1); // two 503s, eth_chainId, one eth_getCode per address, eth_getBalance

@@ -19,7 +19,7 @@ function chainWith(chainId: number, models: ReturnType<typeof loadModels>) {
     verifier: `0x${"11".repeat(20)}`, challengeWindow: 600, outputLength: e.outputLength, outputBits: e.outputBits, deprecated: false,
     owner: `0x${"22".repeat(20)}`, proofWindow: 1800, inputLength: served.pkg.manifest.inputLength, setupKind: SetupKind.UnsafeDev,
     minProviderBond: 1n, minChallengerBond: 1n, weightsCommitment: e.weightsCommitment, verifierCodeHash: e.verifierCodeHash,
-    artifactHash: `0x${"33".repeat(32)}`, metadataURI: "",
+    artifactHash: e.artifactHash, metadataURI: "",
   };
   const deployment = { network: "t", chainId, deployBlock: 0, addresses: { registry: `0x${"44".repeat(20)}`, claims: `0x${"55".repeat(20)}`, token: `0x${"66".repeat(20)}` }, models: {} };
   return {
