@@ -94,7 +94,11 @@ describe("ozk dev --work: it empties only a folder it made", function () {
     const r2 = await runDev(["--work", "."], { INIT_CWD: here });
     expect(r2.code, r2.stderr).to.equal(2);
     expect(r2.stderr).to.contain(`refusing --work ${here}: it is the folder the command was run from`);
-    const r3 = await runDev(["--work", join(here, "..")], { INIT_CWD: here });
+    // (a parent of its own: the system's temporary folder may also hold the checkout running this test)
+    const outer = mkdtempSync(join(tmpdir(), "ozk-dev-outer-"));
+    const nested = join(outer, "user");
+    mkdirSync(nested);
+    const r3 = await runDev(["--work", join(nested, "..")], { INIT_CWD: nested });
     expect(r3.code, r3.stderr).to.equal(2);
     expect(r3.stderr).to.contain("it holds the folder the command was run from");
     const r4 = await runDev(["--work", ".."]);
