@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { startNet, type Net } from "../../scripts/lib/devnet.ts";
+import { startNet, wallet, type Net } from "../../scripts/lib/devnet.ts";
+import type { Abi, Address, Hex } from "viem";
 import { hashVector } from "../../sdk/hash.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
@@ -157,7 +158,7 @@ describe("package: build, npm pack, install from the tarball, use from outside t
     expect(shown).to.include({ modelId: net.modelId, inputLength: 784, setupKindName: "unsafe-dev" });
   });
 
-  it("a Solidity consumer compiles against ozk's interfaces (and the example consumer) from node_modules with solc", () => {
+  it("a Solidity consumer compiles against ozk's interfaces (and the example consumer) from node_modules with solc, and runs against the claims contract on a local node", async () => {
     writeFileSync(join(project, "DigitConsumer.sol"), CONSUMER_SOL);
     const solc = require("solc") as { compile(input: string, callbacks: { import(path: string): { contents: string } | { error: string } }): string };
     // The node_modules resolution Hardhat does for npm imports (Foundry: remappings ozk/=node_modules/ozk/ and
@@ -171,15 +172,32 @@ describe("package: build, npm pack, install from the tarball, use from outside t
     const input = {
       language: "Solidity",
       sources: { "DigitConsumer.sol": { content: CONSUMER_SOL }, "ozk/contracts/examples/DigitGate.sol": { content: gate.contents } },
-      settings: { outputSelection: { "*": { "*": ["evm.bytecode.object"] } } },
+      settings: { outputSelection: { "*": { "*": ["abi", "evm.bytecode.object"] } } },
     };
     const output = JSON.parse(solc.compile(JSON.stringify(input), { import: fromNodeModules })) as {
       errors?: { severity: string; formattedMessage: string }[];
-      contracts?: Record<string, Record<string, { evm: { bytecode: { object: string } } }>>;
+      contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>;
     };
     const errors = (output.errors ?? []).filter((e) => e.severity === "error");
     expect(errors.map((e) => e.formattedMessage).join("\n")).to.equal("");
     expect(output.contracts?.["DigitConsumer.sol"]?.DigitConsumer?.evm.bytecode.object).to.match(/^[0-9a-f]{100,}$/);
     expect(output.contracts?.["ozk/contracts/examples/DigitGate.sol"]?.DigitGate?.evm.bytecode.object).to.match(/^[0-9a-f]{100,}$/);
+
+    // Deployed on a local node next to ozk: it reads the claims contract through the installed interface.
+    net ??= await startNet("package");
+    const consumer = output.contracts!["DigitConsumer.sol"]!.DigitConsumer!;
+    const w = wallet(net, "consumer");
+    const hash = await w.deployContract({ abi: consumer.abi, bytecode: `0x${consumer.evm.bytecode.object}` as Hex, args: [net.claims.address], chain: null });
+    const address = (await net.pc.waitForTransactionReceipt({ hash })).contractAddress as Address;
+    expect(await net.pc.readContract({ address, abi: consumer.abi, functionName: "claims" })).to.equal(net.claims.address);
+    const p = (await net.pc.readContract({ address, abi: consumer.abi, functionName: "params", args: [net.modelId, 5n, 7n] })) as { modelId: Hex; inputHash: bigint; fee: bigint; expiry: bigint };
+    expect(p.modelId).to.equal(net.modelId);
+    expect(p.expiry > (await net.pc.getBlock()).timestamp).to.equal(true);
+    // The parameters it builds are what the deployed claims contract takes: a request from the consumer's account.
+    const token = net.deployment.addresses.token as Address;
+    const erc20 = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "s", type: "address" }, { name: "a", type: "uint256" }], outputs: [{ type: "bool" }] }] as const;
+    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ address: token, abi: erc20, functionName: "approve", args: [net.claims.address, 7n], chain: null }) });
+    await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...net.claims, functionName: "requestInference", args: [{ ...p, callbackGasLimit: 0, provider: "0x0000000000000000000000000000000000000000", minBond: 0n }, "0x", ""], chain: null }) });
+    expect((await net.pc.readContract({ ...net.claims, functionName: "getRequest", args: [1n] })).fee).to.equal(7n);
   });
 });
