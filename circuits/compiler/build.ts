@@ -11,7 +11,9 @@ import { parseQuant, quantize, serializeQuant, type QuantOptions, type Quantized
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
-import { writeManifest, type ModelManifest } from "./package.ts";
+import { sha256File, writeManifest, type ModelManifest } from "./package.ts";
+
+export { sha256File };
 import { importOnnxFile } from "../onnx/import.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
 import { moduleExtension, packageRootUrl } from "../../sdk/package-root.ts";
@@ -44,7 +46,6 @@ export interface CompileOptions {
 }
 
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
-export const sha256File = (path: string): string => sha256(readFileSync(path));
 
 /** "mnist-mlp" -> "MnistMlpVerifier" */
 export function verifierName(model: string): string {

@@ -91,7 +91,7 @@ export interface ModelManifest {
 }
 
 /** sha256 (hex) of a file, read in 1 MiB chunks (keys of big models are gigabytes). */
-const sha256File = (path: string): string => {
+export const sha256File = (path: string): string => {
   const hash = createHash("sha256");
   const fd = openSync(path, "r");
   try {

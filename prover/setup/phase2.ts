@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { buildBn128, ChaCha, type Curve } from "ffjavascript";
-import type { PtauInfo, SetupRecord } from "../../circuits/compiler/package.ts";
+import { sha256File, type PtauInfo, type SetupRecord } from "../../circuits/compiler/package.ts";
 import { UNSAFE_PTAU_SHA256, type SetupKindName } from "../../sdk/protocol.ts";
 import { contributeNative, nativeSetupAvailable } from "./contribute.ts";
 import { nativeNewZKey } from "../backends/zkey-new.ts";
@@ -25,7 +25,6 @@ export function defaultPtau(): string | undefined {
   return p && existsSync(p) ? p : undefined;
 }
 
-const sha256File = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 /** The power (log2 of the largest circuit) a .ptau file supports. */
 export function ptauPower(path: string): number {

@@ -2,16 +2,14 @@
 // that are rebuilt (and so differ byte for byte at every build): the key against circuit.r1cs and the powers of
 // tau, the manifest's setup record against the key's contribution chain, vkey.json and Verifier.sol against the
 // key, and the recorded verifier code hash against a fresh compile.
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
-import { readManifest } from "../../circuits/compiler/package.ts";
+import { readManifest, sha256File } from "../../circuits/compiler/package.ts";
 import { describePtau, readContributions, releaseCurve, verifyKey } from "./phase2.ts";
 import { verifierCodeHash } from "./verifier.ts";
 import { UNSAFE_PTAU_SHA256, supportedSetupKind } from "../../sdk/protocol.ts";
 
-const sha256File = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 /** The problems found (empty: the package's setup checks out). `ptau` is needed unless the setup is the native dev one. */
 export async function verifyPackageSetup(pkgDir: string, ptau: string | undefined, log: (line: string) => void = () => {}): Promise<string[]> {
