@@ -14,6 +14,7 @@ import { buildFolder, DEFAULT_GATE_SAMPLES, DEFAULT_MIN_AGREEMENT } from "../pro
 import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
+import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -40,6 +41,52 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
     q.inputRange = [lo!, hi!];
   }
   return q;
+}
+
+/** The comma list of numbers an --input-mean/--input-std/--input-scale/--input-offset flag gives. */
+function numberList(flag: string, v: string): number[] {
+  return v.split(",").map((t) => {
+    const n = t.trim() === "" ? NaN : Number(t);
+    if (!Number.isFinite(n)) throw new Error(`${flag} wants a number or a comma list of numbers (one per input channel), got ${JSON.stringify(t.trim())} in ${JSON.stringify(v)}`);
+    return n;
+  });
+}
+
+/** Input preprocessing from --preprocess <file.json> or the --input-mean/-std/-scale/-offset flags (not both); without
+ *  either, what the package being rebuilt records (so a plain rebuild keeps it). Checked against the model's input
+ *  shape by the compiler. */
+function preprocessOf(o: Record<string, string | undefined>, out: string): PreprocessSpec | InputPreprocess | undefined {
+  const flags = (["inputMean", "inputStd", "inputScale", "inputOffset"] as const).filter((k) => o[k] !== undefined);
+  const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (o.preprocess && flags.length) throw new Error(`--preprocess ${o.preprocess} and ${flags.map(flagName).join(", ")} both give the input preprocessing: use one`);
+  if (o.preprocess) {
+    const path = userPath(o.preprocess);
+    if (!existsSync(path)) throw new Error(`--preprocess ${o.preprocess}: no such file (looked at ${path})`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(path, "utf8"));
+    } catch (err) {
+      throw new Error(`--preprocess ${o.preprocess}: not JSON (${(err as Error).message})`, { cause: err });
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error(`--preprocess ${o.preprocess}: expected an object like {"mean": [0.1307], "std": [0.3081]}`);
+    return doc as PreprocessSpec;
+  }
+  if (flags.length) {
+    const spec: PreprocessSpec = {};
+    if (o.inputMean !== undefined) spec.mean = numberList("--input-mean", o.inputMean);
+    if (o.inputStd !== undefined) spec.std = numberList("--input-std", o.inputStd);
+    if (o.inputScale !== undefined) spec.scale = numberList("--input-scale", o.inputScale);
+    if (o.inputOffset !== undefined) spec.offset = numberList("--input-offset", o.inputOffset);
+    return spec;
+  }
+  if (existsSync(join(out, "manifest.json"))) {
+    try {
+      return readManifest(out).preprocess;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function routeOf(v: string): "direct" | "circom" {
@@ -69,6 +116,13 @@ function calibrationOf(v: string | undefined, source: string): Calibration | und
 function visibilityOf(v: string): Visibility {
   if (v !== "constant" && v !== "committed") throw new Error(`--visibility must be constant or committed, got ${v}`);
   return v;
+}
+
+/** "x*scale+offset, then (x - mean) / std" with the per-channel numbers. */
+export function describePreprocess(p: InputPreprocess): string {
+  const list = (v: number[]): string => (v.length === 1 ? String(v[0]) : `[${v.join(", ")}]`);
+  const affine = p.scale.some((v) => v !== 1) || p.offset.some((v) => v !== 0) ? `x * ${list(p.scale)} + ${list(p.offset)}, then ` : "";
+  return `${affine}(x - ${list(p.mean)}) / ${list(p.std)} per channel`;
 }
 
 /** Constraints per layer and per operator kind, as a readable table. */
@@ -105,6 +159,11 @@ export function register(program: Command): void {
     .option("--activation-bits <n>", "signed bits per hidden activation (default 10)")
     .option("--output-bits <n>", "signed bits per output (default 24)")
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
+    .option("--input-mean <m[,m...]>", "input preprocessing of the training code: per-channel mean subtracted before the network (comma list, one per input channel, or one for all); inputs stay raw")
+    .option("--input-std <s[,s...]>", "input preprocessing: per-channel standard deviation the input is divided by after subtracting the mean")
+    .option("--input-scale <a[,a...]>", "input preprocessing: per-channel factor applied first (x * scale + offset, then the mean/std normalization)")
+    .option("--input-offset <b[,b...]>", "input preprocessing: per-channel offset added after the scale")
+    .option("--preprocess <file.json>", 'input preprocessing as JSON: {"scale"?, "offset"?, "mean"?, "std"?}, each a number or one per channel (instead of the --input-* flags; default: what the package being rebuilt records)')
     .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
     .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
     .option("--min-agreement <fraction>", "fidelity gate: required top-1 agreement of the quantized with the float model", String(DEFAULT_MIN_AGREEMENT))
@@ -117,6 +176,7 @@ export function register(program: Command): void {
       if (!existsSync(source)) throw new Error(`${sourceArg}: no such .onnx file or folder (looked at ${source})`);
       const out = o.out ? userPath(o.out) : statSync(source).isDirectory() ? source : userPath(basename(source).replace(/\.onnx$/i, ""));
       const calibration = calibrationOf(o.calibration, source);
+      const preprocess = preprocessOf(o, out);
       const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
       if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
       let data;
@@ -130,6 +190,7 @@ export function register(program: Command): void {
       const { manifest: m, out: dir, gate } = await buildFolder(source, out, {
         visibility: visibilityOf(o.visibility ?? "constant"),
         quant: quantOptions(o),
+        ...(preprocess ? { preprocess } : {}),
         calibration,
         mnist: calibration !== undefined,
         route: routeOf(o.route ?? "direct"),
@@ -148,6 +209,7 @@ export function register(program: Command): void {
       });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
+      if (m.preprocess) console.log(`input preprocessing: ${describePreprocess(m.preprocess)} (inputs are raw: the circuit applies it)`);
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
       console.log(`fidelity gate: ${gate.status === "skipped" ? "SKIPPED" : `passed (top-1 agreement ${(Math.floor(10000 * gate.agreement! + 1e-9) / 100).toFixed(2)}% on ${gate.samples} samples)`}`);
       console.log(`package: ${dir}`);
