@@ -249,6 +249,11 @@ describe("input preprocessing", function () {
     expect(readManifest(join(dir, "cli-file")).preprocess).to.deep.equal(readManifest(join(dir, "cli-flags")).preprocess);
     expect(readFileSync(join(dir, "cli-file", "quant.json"), "utf8")).to.equal(readFileSync(join(dir, "cli-flags", "quant.json"), "utf8"));
 
+    // a rebuild without the flags keeps what the package records
+    const rebuilt = await ozk(["model", "build", join(FIXTURE, "model.onnx"), "--out", join(dir, "cli-flags"), ...common]);
+    expect(rebuilt.code, rebuilt.stderr).to.equal(0);
+    expect(readManifest(join(dir, "cli-flags")).preprocess).to.deep.equal(readManifest(join(dir, "cli-file")).preprocess);
+
     const w = await ozk(["model", "witness", join(dir, "cli-flags"), "--input", input, "--out", join(dir, "digit.wtns")]);
     expect(w.code, w.stderr).to.equal(0);
     const pkg = loadPackage(join(dir, "cli-flags"));
