@@ -15,6 +15,7 @@ import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
+import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -43,42 +44,11 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
   return q;
 }
 
-/** The comma list of numbers an --input-mean/--input-std/--input-scale/--input-offset flag gives. */
-function numberList(flag: string, v: string): number[] {
-  return v.split(",").map((t) => {
-    const n = t.trim() === "" ? NaN : Number(t);
-    if (!Number.isFinite(n)) throw new Error(`${flag} wants a number or a comma list of numbers (one per input channel), got ${JSON.stringify(t.trim())} in ${JSON.stringify(v)}`);
-    return n;
-  });
-}
-
-/** Input preprocessing from --preprocess <file.json> or the --input-mean/-std/-scale/-offset flags (not both); without
- *  either, what the package being rebuilt records (so a plain rebuild keeps it). Checked against the model's input
- *  shape by the compiler. */
+/** Input preprocessing from the options; without any, what the package being rebuilt records (so a plain rebuild
+ *  keeps it). The compiler checks it against the model's input shape. */
 function preprocessOf(o: Record<string, string | undefined>, out: string): PreprocessSpec | InputPreprocess | undefined {
-  const flags = (["inputMean", "inputStd", "inputScale", "inputOffset"] as const).filter((k) => o[k] !== undefined);
-  const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  if (o.preprocess && flags.length) throw new Error(`--preprocess ${o.preprocess} and ${flags.map(flagName).join(", ")} both give the input preprocessing: use one`);
-  if (o.preprocess) {
-    const path = userPath(o.preprocess);
-    if (!existsSync(path)) throw new Error(`--preprocess ${o.preprocess}: no such file (looked at ${path})`);
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readFileSync(path, "utf8"));
-    } catch (err) {
-      throw new Error(`--preprocess ${o.preprocess}: not JSON (${(err as Error).message})`, { cause: err });
-    }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error(`--preprocess ${o.preprocess}: expected an object like {"mean": [0.1307], "std": [0.3081]}`);
-    return doc as PreprocessSpec;
-  }
-  if (flags.length) {
-    const spec: PreprocessSpec = {};
-    if (o.inputMean !== undefined) spec.mean = numberList("--input-mean", o.inputMean);
-    if (o.inputStd !== undefined) spec.std = numberList("--input-std", o.inputStd);
-    if (o.inputScale !== undefined) spec.scale = numberList("--input-scale", o.inputScale);
-    if (o.inputOffset !== undefined) spec.offset = numberList("--input-offset", o.inputOffset);
-    return spec;
-  }
+  const given = preprocessSpecOf(o);
+  if (given) return given;
   if (existsSync(join(out, "manifest.json"))) {
     try {
       return readManifest(out).preprocess;
@@ -159,11 +129,6 @@ export function register(program: Command): void {
     .option("--activation-bits <n>", "signed bits per hidden activation (default 10)")
     .option("--output-bits <n>", "signed bits per output (default 24)")
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
-    .option("--input-mean <m[,m...]>", "input preprocessing of the training code: per-channel mean subtracted before the network (comma list, one per input channel, or one for all); inputs stay raw")
-    .option("--input-std <s[,s...]>", "input preprocessing: per-channel standard deviation the input is divided by after subtracting the mean")
-    .option("--input-scale <a[,a...]>", "input preprocessing: per-channel factor applied first (x * scale + offset, then the mean/std normalization)")
-    .option("--input-offset <b[,b...]>", "input preprocessing: per-channel offset added after the scale")
-    .option("--preprocess <file.json>", 'input preprocessing as JSON: {"scale"?, "offset"?, "mean"?, "std"?}, each a number or one per channel (instead of the --input-* flags; default: what the package being rebuilt records)')
     .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
     .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
     .option("--min-agreement <fraction>", "fidelity gate: required top-1 agreement of the quantized with the float model", String(DEFAULT_MIN_AGREEMENT))
@@ -214,6 +179,9 @@ export function register(program: Command): void {
       console.log(`fidelity gate: ${gate.status === "skipped" ? "SKIPPED" : `passed (top-1 agreement ${(Math.floor(10000 * gate.agreement! + 1e-9) / 100).toFixed(2)}% on ${gate.samples} samples)`}`);
       console.log(`package: ${dir}`);
     });
+
+  // the input preprocessing options, shared with `ozk model fidelity` (cli/preprocess.ts)
+  preprocessOptions(model.commands.find((c) => c.name() === "build")!, "what the package being rebuilt records");
 
   model
     .command("verify-setup <package>")

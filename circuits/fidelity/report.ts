@@ -14,7 +14,7 @@ import { calibrationSample, heldOutSample } from "../data/mnist.ts";
 import { importOnnxFile } from "../onnx/import.ts";
 import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
 import { runFloat } from "../ir/float-engine.ts";
-import { applyPreprocess, type InputPreprocess } from "../ir/preprocess.ts";
+import { applyPreprocess, resolvePreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
 export interface ErrorStats {
@@ -76,9 +76,9 @@ export interface FidelityOptions {
   quant?: QuantOptions;
   /** Calibration inputs when quantizing here; default: what `ozk model build` uses (512 MNIST training digits). */
   calibration?: Float32Array[];
-  /** Input preprocessing of the float model when quantizing here; default: the package manifest's. A quantized
-   *  model that records one (quant.json `preprocess`) always evaluates the float model with it. */
-  preprocess?: InputPreprocess;
+  /** Input preprocessing (normalization) of the float model; default: the package manifest's. A quantized model
+   *  always evaluates the float model with its own (quant.json `preprocess`): one given here must be the same. */
+  preprocess?: PreprocessSpec;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -212,9 +212,13 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   const model = importOnnxFile(onnxPath, manifest ? { name: manifest.name } : {});
   // Inputs are raw; the float model normalizes them as the training code did, exactly as the quantized model does
   // (folded into its first layer), so the two are compared on the same inputs.
-  const pre = o.preprocess ?? manifest?.preprocess;
+  const given = o.preprocess ? resolvePreprocess(o.preprocess, model.inputShape) : undefined;
+  const pre = given ?? manifest?.preprocess;
   if (pre) model.preprocess = pre;
   const { q, source } = quantizedFor(onnxPath, model, o);
+  if (given && JSON.stringify(q.preprocess ?? null) !== JSON.stringify(given)) {
+    throw new FidelityError(`the quantized model (${source}) was built ${q.preprocess ? "with another input preprocessing" : "without input preprocessing"} than the one given: pass --requantize to calibrate with it, or rebuild the package with it`);
+  }
   // the quantized model in use says what it computes: with its preprocessing, or none
   if (q.preprocess) model.preprocess = q.preprocess;
   else delete model.preprocess;

@@ -236,7 +236,7 @@ describe("input preprocessing", function () {
     expect(() => loadPackage(join(dir, "norm-a"))).to.throw(/preprocess field does not match the one of its quantized model/);
   });
 
-  it("ozk model build --input-mean/--input-std or --preprocess <file>, then ozk model witness on raw pixels; bad flags are named", async function () {
+  it("ozk model build --input-mean/--input-std or --preprocess <file>, then ozk model witness on raw pixels; ozk model fidelity --input-mean/--input-std; bad flags are named", async function () {
     const digit = heldOutSample(1).images[0]!;
     const input = join(dir, "digit.json");
     writeFileSync(input, JSON.stringify(Array.from(digit)));
@@ -258,6 +258,19 @@ describe("input preprocessing", function () {
     expect(w.code, w.stderr).to.equal(0);
     const pkg = loadPackage(join(dir, "cli-flags"));
     expect((JSON.parse(w.stdout) as { outputs: string[] }).outputs).to.deep.equal(runQuantized(pkg.quant, digit).outputs.map(String));
+
+    // ozk model fidelity on the bare .onnx: the float model is measured on normalized digits only when told so
+    const measured = async (...extra: string[]): Promise<number> => {
+      const json = join(dir, `fidelity${extra.length}.json`);
+      const r = await ozk(["model", "fidelity", join(FIXTURE, "model.onnx"), "--samples", "200", "--min-agreement", "0", "--json", json, ...extra]);
+      expect(r.code, r.stderr).to.equal(0);
+      return (JSON.parse(readFileSync(json, "utf8")) as { floatAccuracy: number }).floatAccuracy;
+    };
+    const held = heldOutSample(200);
+    const plain = importOnnxFile(join(FIXTURE, "model.onnx"));
+    const onNormalized = held.images.filter((x, i) => argmax(runFloat(plain, applyPreprocess(pkg.manifest.preprocess!, [1, 28, 28], x)).output) === held.labels[i]).length / 200;
+    expect(await measured("--input-mean", "0.1307", "--input-std", "0.3081")).to.equal(onNormalized);
+    expect(await measured()).to.be.below(onNormalized - 0.1);
 
     const bad = await ozk(["model", "build", join(FIXTURE, "model.onnx"), "--out", join(dir, "cli-bad"), "--input-mean", "0.1,0.2", ...common]);
     expect(bad.code).to.not.equal(0);
