@@ -45,8 +45,12 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
 }
 
 /** Input preprocessing from the options; without any, what the package being rebuilt records (so a plain rebuild
- *  keeps it). The compiler checks it against the model's input shape. */
+ *  keeps it; `--preprocess none` drops it). The compiler checks it against the model's input shape. */
 function preprocessOf(o: Record<string, string | undefined>, out: string): PreprocessSpec | InputPreprocess | undefined {
+  if (o.preprocess === "none") {
+    if (o.inputMean ?? o.inputStd ?? o.inputScale ?? o.inputOffset) throw new Error("--preprocess none and --input-mean/--input-std/--input-scale/--input-offset contradict each other: use one");
+    return undefined;
+  }
   const given = preprocessSpecOf(o);
   if (given) return given;
   if (existsSync(join(out, "manifest.json"))) {
@@ -181,7 +185,7 @@ export function register(program: Command): void {
     });
 
   // the input preprocessing options, shared with `ozk model fidelity` (cli/preprocess.ts)
-  preprocessOptions(model.commands.find((c) => c.name() === "build")!, "what the package being rebuilt records");
+  preprocessOptions(model.commands.find((c) => c.name() === "build")!, "what the package being rebuilt records; none: no preprocessing");
 
   model
     .command("verify-setup <package>")

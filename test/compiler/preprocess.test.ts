@@ -254,6 +254,10 @@ describe("input preprocessing", function () {
     expect(rebuilt.code, rebuilt.stderr).to.equal(0);
     expect(readManifest(join(dir, "cli-flags")).preprocess).to.deep.equal(readManifest(join(dir, "cli-file")).preprocess);
 
+    const dropped = await ozk(["model", "build", join(FIXTURE, "model.onnx"), "--out", join(dir, "cli-file"), "--preprocess", "none", ...common]);
+    expect(dropped.code, dropped.stderr).to.equal(0);
+    expect(readManifest(join(dir, "cli-file")).preprocess).to.equal(undefined);
+
     const w = await ozk(["model", "witness", join(dir, "cli-flags"), "--input", input, "--out", join(dir, "digit.wtns")]);
     expect(w.code, w.stderr).to.equal(0);
     const pkg = loadPackage(join(dir, "cli-flags"));
