@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
 import { userPath, userPathIf } from "./paths.ts";
+import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -35,7 +36,7 @@ export function register(program: Command): void {
     .addHelpText("after", "\nExample:\n  ozk model fidelity models/mnist-cnn/model.onnx --samples 500 --json fidelity.json\n")
     .action(async (modelArg: string, opts: {
       data: string; samples?: number; minAgreement: number; quant?: string; requantize?: boolean; json?: string;
-      weightBits?: number; activationBits?: number;
+      weightBits?: number; activationBits?: number; inputMean?: string; inputStd?: string; inputScale?: string; inputOffset?: string; preprocess?: string;
     }) => {
       const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../circuits/fidelity/report.ts");
       let path = userPath(modelArg);
@@ -54,6 +55,7 @@ export function register(program: Command): void {
         quantPath: userPathIf(opts.quant),
         requantize: opts.requantize || opts.weightBits !== undefined || opts.activationBits !== undefined,
         quant: { weightBits: opts.weightBits, activationBits: opts.activationBits },
+        preprocess: preprocessSpecOf(opts),
         onProgress: tty ? (done, total) => done % 100 === 0 && process.stderr.write(`\r  ${done}/${total}`) : undefined,
       });
       if (tty) process.stderr.write("\r");
@@ -66,4 +68,6 @@ export function register(program: Command): void {
         );
       }
     });
+  // the input preprocessing options, shared with `ozk model build` (cli/preprocess.ts)
+  preprocessOptions(group(program, "model", MODEL_GROUP).commands.find((c) => c.name() === "fidelity")!, "the package manifest's");
 }

@@ -14,6 +14,8 @@ import { buildFolder, DEFAULT_GATE_SAMPLES, DEFAULT_MIN_AGREEMENT } from "../pro
 import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
+import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
+import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -40,6 +42,25 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
     q.inputRange = [lo!, hi!];
   }
   return q;
+}
+
+/** Input preprocessing from the options; without any, what the package being rebuilt records (so a plain rebuild
+ *  keeps it; `--preprocess none` drops it). The compiler checks it against the model's input shape. */
+function preprocessOf(o: Record<string, string | undefined>, out: string): PreprocessSpec | InputPreprocess | undefined {
+  if (o.preprocess === "none") {
+    if (o.inputMean ?? o.inputStd ?? o.inputScale ?? o.inputOffset) throw new Error("--preprocess none and --input-mean/--input-std/--input-scale/--input-offset contradict each other: use one");
+    return undefined;
+  }
+  const given = preprocessSpecOf(o);
+  if (given) return given;
+  if (existsSync(join(out, "manifest.json"))) {
+    try {
+      return readManifest(out).preprocess;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function routeOf(v: string): "direct" | "circom" {
@@ -69,6 +90,13 @@ function calibrationOf(v: string | undefined, source: string): Calibration | und
 function visibilityOf(v: string): Visibility {
   if (v !== "constant" && v !== "committed") throw new Error(`--visibility must be constant or committed, got ${v}`);
   return v;
+}
+
+/** "x*scale+offset, then (x - mean) / std" with the per-channel numbers. */
+export function describePreprocess(p: InputPreprocess): string {
+  const list = (v: number[]): string => (v.length === 1 ? String(v[0]) : `[${v.join(", ")}]`);
+  const affine = p.scale.some((v) => v !== 1) || p.offset.some((v) => v !== 0) ? `x * ${list(p.scale)} + ${list(p.offset)}, then ` : "";
+  return `${affine}(x - ${list(p.mean)}) / ${list(p.std)} per channel`;
 }
 
 /** Constraints per layer and per operator kind, as a readable table. */
@@ -117,6 +145,7 @@ export function register(program: Command): void {
       if (!existsSync(source)) throw new Error(`${sourceArg}: no such .onnx file or folder (looked at ${source})`);
       const out = o.out ? userPath(o.out) : statSync(source).isDirectory() ? source : userPath(basename(source).replace(/\.onnx$/i, ""));
       const calibration = calibrationOf(o.calibration, source);
+      const preprocess = preprocessOf(o, out);
       const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
       if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
       let data;
@@ -130,6 +159,7 @@ export function register(program: Command): void {
       const { manifest: m, out: dir, gate } = await buildFolder(source, out, {
         visibility: visibilityOf(o.visibility ?? "constant"),
         quant: quantOptions(o),
+        ...(preprocess ? { preprocess } : {}),
         calibration,
         mnist: calibration !== undefined,
         route: routeOf(o.route ?? "direct"),
@@ -148,10 +178,14 @@ export function register(program: Command): void {
       });
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
+      if (m.preprocess) console.log(`input preprocessing: ${describePreprocess(m.preprocess)} (inputs are raw: the circuit applies it)`);
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
       console.log(`fidelity gate: ${gate.status === "skipped" ? "SKIPPED" : `passed (top-1 agreement ${(Math.floor(10000 * gate.agreement! + 1e-9) / 100).toFixed(2)}% on ${gate.samples} samples)`}`);
       console.log(`package: ${dir}`);
     });
+
+  // the input preprocessing options, shared with `ozk model fidelity` (cli/preprocess.ts)
+  preprocessOptions(model.commands.find((c) => c.name() === "build")!, "what the package being rebuilt records; none: no preprocessing");
 
   model
     .command("verify-setup <package>")

@@ -25,6 +25,9 @@ export interface InputQuantization {
   name?: string;
 }
 
+// The floats quantized here are the model's RAW inputs, in inputRange: a package whose training code normalized its
+// inputs records that in its manifest (`preprocess`) and its circuit applies it, so callers never normalize.
+
 /** A quantized input with what a claim or request needs of it. */
 export interface QuantizedInput {
   /** The quantized integers (`inputBits` signed bits each). */

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, wr
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FloatModel } from "../ir/ir.ts";
+import { resolvePreprocess, type InputPreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
 import { parseQuant, quantize, serializeQuant, type QuantOptions, type QuantizedModel } from "./quantize.ts";
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";
@@ -43,6 +44,9 @@ export interface CompileOptions {
   route?: "direct" | "circom";
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
+  /** Input preprocessing of the training code (per-channel scale/offset, then mean/std normalization): the package
+   *  takes raw inputs, its float model normalizes them first, its circuit folds the map into the first layer. */
+  preprocess?: PreprocessSpec | InputPreprocess;
 }
 
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
@@ -71,7 +75,7 @@ export function publicSignalNames(q: QuantizedModel): string[] {
 /** Hash of the compiler sources: a code change invalidates cached steps. */
 function codeHash(): string {
   const ext = moduleExtension(import.meta.url);
-  const files = ["quantize", "engine", "emit", "r1cs", "circom", "build", "../../sdk/quantize"].map((f) => readFileSync(join(here, f + ext)));
+  const files = ["quantize", "engine", "emit", "r1cs", "circom", "build", "../../sdk/quantize", "../ir/preprocess"].map((f) => readFileSync(join(here, f + ext)));
   return sha256(Buffer.concat(files));
 }
 
@@ -165,6 +169,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
     model = source;
     modelKey = sha256(JSON.stringify(model, (_, v) => (v instanceof Float32Array ? Array.from(v) : v)));
   }
+  if (opts.preprocess) model = { ...model, preprocess: resolvePreprocess(opts.preprocess, model.inputShape) };
   const out = resolve(opts.out ?? join(REPO_ROOT, "models", model.name));
   const cache = new BuildCache(out);
   const code = codeHash();
@@ -174,7 +179,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   const calibration: Calibration = Array.isArray(opts.calibration)
     ? { inputs: opts.calibration, id: sha256(Buffer.concat(opts.calibration.map((c) => Buffer.from(c.buffer)))) }
     : (opts.calibration ?? uniformCalibration(model.inputShape.reduce((a, b) => a * b, 1), inputRange));
-  const quantKey = sha256(JSON.stringify({ modelKey, quant: { ...opts.quant, inputRange }, calibration: calibration.id, code }));
+  const quantKey = sha256(JSON.stringify({ modelKey, quant: { ...opts.quant, inputRange }, calibration: calibration.id, code, ...preprocessKey(model) }));
   const quantPath = join(out, "quant.json");
   let q: QuantizedModel;
   if (cache.fresh("quant", "quant.json", quantKey)) {
@@ -237,6 +242,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
     inputBits: q.inputBits,
     inputScale: q.inputScale,
     inputRange: q.inputRange,
+    ...(q.preprocess ? { preprocess: q.preprocess } : {}),
     outputKind: q.outputKind,
     outputLength: q.outputCount,
     outputBits: q.outputBits,
@@ -256,6 +262,11 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   if (onnxPath && resolve(dirname(onnxPath)) === out) manifest.artifacts.onnx = basename(onnxPath);
   cache.save();
   return { out, manifest, quant: q, cache, log, step, startedAt };
+}
+
+/** The quantize step's cache key part for the model's preprocessing (none without one, so older keys still match). */
+function preprocessKey(model: FloatModel): { preprocess?: InputPreprocess } {
+  return model.preprocess ? { preprocess: model.preprocess } : {};
 }
 
 /** The logged last line of a build. */

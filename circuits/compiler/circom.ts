@@ -57,11 +57,13 @@ export function generateCircom(q: QuantizedModel, opts: CircomOptions = {}): str
         }
       } else if (l.source === "conv") {
         const [C, H, W] = l.inShape;
+        // a conv over a preprocessed input pads with the raw value that preprocesses to 0 (padValue per channel)
+        const pad = l.padValue ? { name: "Padded", arg: ` ${arr(l.padValue)},` } : { name: "", arg: "" };
         if (committed) {
-          body.push(`    component ${id} = Conv2DCommitted(${C}, ${H}, ${W}, ${l.outShape[0]}, ${arr(l.kernel!)}, ${arr(l.stride!)}, ${arr(l.pads!)}, ${M}, ${S}, ${Q}, ${l.outBits}, ${relu});`);
+          body.push(`    component ${id} = Conv2D${pad.name}Committed(${C}, ${H}, ${W}, ${l.outShape[0]}, ${arr(l.kernel!)}, ${arr(l.stride!)}, ${arr(l.pads!)},${pad.arg} ${M}, ${S}, ${Q}, ${l.outBits}, ${relu});`);
         } else {
           fns.push(`function W_${id}() {\n  var w[${l.weight.length}] = ${arr(l.weight)};\n  return w;\n}`);
-          body.push(`    component ${id} = Conv2D(${C}, ${H}, ${W}, ${l.outShape[0]}, ${arr(l.kernel!)}, ${arr(l.stride!)}, ${arr(l.pads!)}, W_${id}(), ${arr(l.bias)}, ${M}, ${S}, ${Q}, ${l.outBits}, ${relu});`);
+          body.push(`    component ${id} = Conv2D${pad.name}(${C}, ${H}, ${W}, ${l.outShape[0]}, ${arr(l.kernel!)}, ${arr(l.stride!)}, ${arr(l.pads!)},${pad.arg} W_${id}(), ${arr(l.bias)}, ${M}, ${S}, ${Q}, ${l.outBits}, ${relu});`);
         }
       } else {
         body.push(`    component ${id} = AvgPool(${geom(l.inShape)}, ${M}, ${S}, ${Q}, ${l.outBits});`);

@@ -5,7 +5,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { FIELD_P, SPONGE_RATE, valuesPerLimb } from "../../sdk/hash.ts";
-import { forEachOutput, poolWindows } from "./engine.ts";
+import { forEachOutput, forEachPadTap, padTerms, poolWindows } from "./engine.ts";
 import type { QLinear, QOp, QuantizedModel } from "./quantize.ts";
 import { commitValues } from "./quantize.ts";
 import { mod, R1csWriter, type LC } from "./r1cs.ts";
@@ -316,14 +316,23 @@ function linearGadget(cs: Builder, op: QLinear, x: Lin[], committed: CommittedWe
   const mult = op.multiplier.map(BigInt);
   const bias = op.bias.map(BigInt);
   const w = op.weight.map(BigInt);
+  // A conv padded with a preprocessed input's raw zero (padValue): each border tap adds weight * padValue, a constant
+  // (or, with committed weights, a constant multiple of a weight wire): linear, so it costs no constraint.
+  const padConst = committed ? null : padTerms(op);
+  const padLin: Lin[] = [];
+  if (committed && op.padValue) {
+    const pad = op.padValue.map(BigInt);
+    forEachPadTap(op, (o, c, wi) => addTo((padLin[o] ??= new Map()), committed.weights[wi]!, pad[c]!));
+  }
   forEachOutput(op, (o, ch, inIdx, wIdx, n) => {
     const M = mult[ch]!;
     const acc: Lin = new Map();
     if (committed && op.source !== "avgpool") {
       addTo(acc, committed.biases[ch]!, M);
+      if (padLin[o]) addTo(acc, padLin[o], M);
       for (let k = 0; k < n; k++) addTo(acc, lin(cs.mul(committed.weights[wIdx[k]!]!, x[inIdx[k]!]!, op.name)), M);
     } else {
-      acc.set(0, M * bias[ch]!);
+      acc.set(0, M * (bias[ch]! + padConst![o]!));
       if (op.source === "avgpool") for (let k = 0; k < n; k++) addTo(acc, x[inIdx[k]!]!, M);
       else for (let k = 0; k < n; k++) addTo(acc, x[inIdx[k]!]!, M * w[wIdx[k]!]!);
     }

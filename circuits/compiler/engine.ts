@@ -116,6 +116,40 @@ export function forEachOutput(
       }
 }
 
+/**
+ * The border taps of a conv whose border holds `op.padValue` (a preprocessed input's raw zero): for output o, acc also
+ * gets weight[w] * padValue[inChannel] for each tap that falls in the padding. Calls visit(o, inChannel, wIdx) once per
+ * such tap; nothing for a conv without padValue (zero padding, whose taps add nothing).
+ */
+export function forEachPadTap(op: QLinear, visit: (o: number, inChannel: number, wIdx: number) => void): void {
+  if (op.source !== "conv" || !op.padValue) return;
+  const [C, H, W] = op.inShape as [number, number, number];
+  const [OC, OH, OW] = op.outShape as [number, number, number];
+  const [kh, kw] = op.kernel!;
+  const [sh, sw] = op.stride!;
+  const [pt, pl] = op.pads!;
+  for (let oc = 0; oc < OC; oc++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++)
+        for (let c = 0; c < C; c++)
+          for (let u = 0; u < kh; u++) {
+            const r = i * sh + u - pt;
+            for (let v = 0; v < kw; v++) {
+              const col = j * sw + v - pl;
+              if (r >= 0 && r < H && col >= 0 && col < W) continue;
+              visit((oc * OH + i) * OW + j, c, ((oc * C + c) * kh + u) * kw + v);
+            }
+          }
+}
+
+/** Per output of `op`, the sum of weight * padValue over its border taps (all zero without padValue). */
+export function padTerms(op: QLinear): bigint[] {
+  const terms = new Array<bigint>(op.outShape.reduce((a, b) => a * b, 1)).fill(0n);
+  const pad = op.padValue?.map(BigInt);
+  if (pad) forEachPadTap(op, (o, c, w) => (terms[o]! += BigInt(op.weight[w]!) * pad[c]!));
+  return terms;
+}
+
 function runLinear(op: QLinear, x: bigint[]): bigint[] {
   const nOut = op.outShape.reduce((a, b) => a * b, 1);
   const out: bigint[] = new Array(nOut);
@@ -125,15 +159,16 @@ function runLinear(op: QLinear, x: bigint[]): bigint[] {
   const fast = op.accBound.every((a) => BigInt(a) < 1n << 53n);
   const xn = fast ? x.map(Number) : [];
   const w = op.weight;
+  const pad = padTerms(op);
   forEachOutput(op, (o, c, inIdx, wIdx, n) => {
     let acc: bigint;
     if (fast) {
-      let s = Number(bias[c]!);
+      let s = Number(bias[c]! + pad[o]!);
       if (op.source === "avgpool") for (let k = 0; k < n; k++) s += xn[inIdx[k]!]!;
       else for (let k = 0; k < n; k++) s += w[wIdx[k]!]! * xn[inIdx[k]!]!;
       acc = BigInt(s);
     } else {
-      acc = bias[c]!;
+      acc = bias[c]! + pad[o]!;
       if (op.source === "avgpool") for (let k = 0; k < n; k++) acc += x[inIdx[k]!]!;
       else for (let k = 0; k < n; k++) acc += BigInt(w[wIdx[k]!]!) * x[inIdx[k]!]!;
     }

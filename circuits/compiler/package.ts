@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { FatalError } from "../../sdk/errors.ts";
 import type { SetupKindName } from "../../sdk/protocol.ts";
+import type { InputPreprocess } from "../ir/preprocess.ts";
 import type { OpCost, Visibility } from "./emit.ts";
 import { parseQuant, type QuantizedModel } from "./quantize.ts";
 
@@ -66,6 +67,10 @@ export interface ModelManifest {
   inputBits: number;
   inputScale: number;
   inputRange: [number, number];
+  /** The input preprocessing of the training code, per input channel: t = x * scale + offset, then (t - mean) / std.
+   *  Inputs stay RAW (quantized with inputScale/inputRange; the inputHash commits to them); the circuit applies the
+   *  map, folded into its first layer. Absent: the network takes the inputs as they are. */
+  preprocess?: InputPreprocess;
   outputKind: "logits" | "argmax";
   outputLength: number;
   outputBits: number;
@@ -331,5 +336,10 @@ export function loadPackage(dir: string): LoadedPackage {
   if (!pkg.manifest) throw new PackageError(`${dir} is not a model package built by ozk (no ${MANIFEST_FILE} of format "${FORMAT}"); run ozk model build first`);
   if (!pkg.quantPath) throw new PackageError(`model package ${dir} has no quantized model (${pkg.manifest.artifacts.quant ?? "quant.json"})`, { details: "build it first: ozk model build <dir>" });
   assertRegularFile(pkg.quantPath, MAX_QUANT_BYTES);
-  return { ...pkg, manifest: pkg.manifest, quantPath: pkg.quantPath, quant: parseQuant(readFileSync(pkg.quantPath, "utf8")) };
+  const quant = parseQuant(readFileSync(pkg.quantPath, "utf8"));
+  // The manifest says how inputs are preprocessed (a dApp reads it); the quantized model is what computes it.
+  if (JSON.stringify(pkg.manifest.preprocess ?? null) !== JSON.stringify(quant.preprocess ?? null)) {
+    throw new PackageError(`model package ${dir}: the manifest's preprocess field does not match the one of its quantized model (${pkg.manifest.artifacts.quant ?? "quant.json"})`, { details: "rebuild it: ozk model build <dir>" });
+  }
+  return { ...pkg, manifest: pkg.manifest, quantPath: pkg.quantPath, quant };
 }

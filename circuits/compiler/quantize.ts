@@ -3,6 +3,7 @@
 import type { ConvLayer, DenseLayer, FloatModel, Layer, PoolLayer, Shape } from "../ir/ir.ts";
 import { layerShapes } from "../ir/ir.ts";
 import { runFloat } from "../ir/float-engine.ts";
+import { foldPreprocess, type InputPreprocess } from "../ir/preprocess.ts";
 import { hashVector } from "../../sdk/hash.ts";
 
 /** Widest two's-complement value any linear combination may reach: |v| < 2^MAX_FIELD_BITS < p/2 with margin. */
@@ -38,6 +39,9 @@ export interface QLinear {
   kernel?: [number, number];
   stride?: [number, number];
   pads?: [number, number, number, number];
+  /** Conv only, present when the model's input preprocessing folded into this layer and it pads: per input channel,
+   *  the integer the padded border holds (the quantized raw value that preprocesses to 0). Absent: zero padding. */
+  padValue?: number[];
   /** dense: [out][in]; conv: [outC][inC][kh][kw]; avgpool: empty (all ones, per channel). */
   weight: number[];
   /** Per output channel, at accumulator scale (decimal strings: may exceed 2^53). */
@@ -92,6 +96,8 @@ export interface QuantizedModel {
   inputBits: number;
   inputScale: number;
   inputRange: [number, number];
+  /** The input preprocessing of the float model (inputs are RAW: it is folded into the first linear op). */
+  preprocess?: InputPreprocess;
   weightBits: number;
   activationBits: number;
   outputBits: number;
@@ -162,6 +168,10 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
   let bits = inputBits;
   let maxBits = inputBits;
   const lastLinear = lastIndex(layers, (l) => l.kind === "dense" || l.kind === "conv" || l.kind === "avgpool");
+  // The statistics above come from the float model as it is (preprocessing, then the layers); the integer model
+  // takes the raw input, so the preprocessing folds into the first linear layer, which has the same activations.
+  const folded = model.preprocess ? foldPreprocess(layers, model.inputShape, model.preprocess) : { layers };
+  const firstLinear = layers.findIndex((l) => l.kind !== "flatten");
 
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i]!;
@@ -175,7 +185,9 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
       const isLast = i === lastLinear && !layers.slice(i + 1).some((l) => l.kind === "maxpool");
       const outBits = isLast ? outputBits : activationBits;
       const observed = maxAbs.get(relu ? layers[i + 1]!.name : layer.name) ?? 0;
-      const op = quantizeLinear(layer as DenseLayer | ConvLayer | (PoolLayer & { kind: "avgpool" }), shape, outShape, scale, bits, outBits, relu, isLast, observed, weightBits, multiplierBits);
+      const qLayer = folded.layers[i] as DenseLayer | ConvLayer | (PoolLayer & { kind: "avgpool" });
+      const padRaw = i === firstLinear ? folded.padRaw : undefined;
+      const op = quantizeLinear(qLayer, shape, outShape, scale, bits, outBits, relu, isLast, observed, weightBits, multiplierBits, padRaw);
       ops.push(op);
       maxBits = Math.max(maxBits, ...op.shift.map((s, c) => s + op.qBits[c]!));
       shape = outShape;
@@ -213,6 +225,7 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
     inputBits,
     inputScale,
     inputRange,
+    ...(model.preprocess ? { preprocess: model.preprocess } : {}),
     weightBits,
     activationBits,
     outputBits,
@@ -277,6 +290,7 @@ function quantizeLinear(
   observed: number,
   weightBits: number,
   multiplierBits: number,
+  padRaw?: number[],
 ): QLinear {
   const channels = outShape[0]!;
   const perChannel = layer.kind === "avgpool" ? 1 : size(inShape) === 0 ? 0 : layer.weight.length / channels;
@@ -305,6 +319,17 @@ function quantizeLinear(
     return BigInt(v);
   });
   const inMag = 1n << BigInt(inBits - 1);
+  // The border of a conv over a preprocessed input holds the raw value that preprocesses to 0, quantized like an input;
+  // it lies in the input's integer range, so the bound below (every tap at most 2^(inBits-1)) covers it.
+  const padValue = padRaw?.map((r, c) => {
+    const v = Math.round(r / inScale);
+    if (!(v >= -Number(inMag) && v < Number(inMag))) {
+      throw new RangeError(
+        `layer ${layer.name}: its padded border must hold the raw input ${r} (channel ${c}: (mean - offset) / scale, which preprocesses to 0), outside what ${inBits}-bit inputs of scale ${inScale} hold; widen the input range`,
+      );
+    }
+    return v;
+  });
   const fanIn = layer.kind === "avgpool" ? layer.kernel[0] * layer.kernel[1] : perChannel;
   const accBound = bias.map((b, c) => {
     let s = 0n;
@@ -351,6 +376,7 @@ function quantizeLinear(
     inShape,
     outShape,
     ...(layer.kind === "dense" ? {} : { kernel: layer.kernel, stride: layer.stride, pads: layer.pads }),
+    ...(padValue?.some((v) => v !== 0) ? { padValue } : {}),
     weight,
     bias: bias.map(String),
     multiplier: multiplier.map(String),

@@ -14,6 +14,7 @@ import { calibrationSample, heldOutSample } from "../data/mnist.ts";
 import { importOnnxFile } from "../onnx/import.ts";
 import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
 import { runFloat } from "../ir/float-engine.ts";
+import { applyPreprocess, resolvePreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
 export interface ErrorStats {
@@ -75,6 +76,9 @@ export interface FidelityOptions {
   quant?: QuantOptions;
   /** Calibration inputs when quantizing here; default: what `ozk model build` uses (512 MNIST training digits). */
   calibration?: Float32Array[];
+  /** Input preprocessing (normalization) of the float model; default: the package manifest's. A quantized model
+   *  always evaluates the float model with its own (quant.json `preprocess`): one given here must be the same. */
+  preprocess?: PreprocessSpec;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -204,8 +208,20 @@ function builtFrom(manifestPath: string): string | undefined {
 export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promise<FidelityReport> {
   // The model.onnx of a package is named by its manifest (the build named it after the .onnx it came from).
   const pkgDir = dirname(onnxPath);
-  const model = importOnnxFile(onnxPath, existsSync(join(pkgDir, MANIFEST_FILE)) ? { name: readManifest(pkgDir).name } : {});
+  const manifest = existsSync(join(pkgDir, MANIFEST_FILE)) ? readManifest(pkgDir) : undefined;
+  const model = importOnnxFile(onnxPath, manifest ? { name: manifest.name } : {});
+  // Inputs are raw; the float model normalizes them as the training code did, exactly as the quantized model does
+  // (folded into its first layer), so the two are compared on the same inputs.
+  const given = o.preprocess ? resolvePreprocess(o.preprocess, model.inputShape) : undefined;
+  const pre = given ?? manifest?.preprocess;
+  if (pre) model.preprocess = pre;
   const { q, source } = quantizedFor(onnxPath, model, o);
+  if (given && JSON.stringify(q.preprocess ?? null) !== JSON.stringify(given)) {
+    throw new FidelityError(`the quantized model (${source}) was built ${q.preprocess ? "with another input preprocessing" : "without input preprocessing"} than the one given: pass --requantize to calibrate with it, or rebuild the package with it`);
+  }
+  // the quantized model in use says what it computes: with its preprocessing, or none
+  if (q.preprocess) model.preprocess = q.preprocess;
+  else delete model.preprocess;
   let data = o.data ?? heldOutSample();
   const inSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (o.samples !== undefined) data = { images: data.images.slice(0, o.samples), labels: data.labels.slice(0, o.samples) };
@@ -233,7 +249,8 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   for (let s = 0; s < data.images.length; s++) {
     const x = data.images[s]!;
     const label = data.labels[s]!;
-    const ortOut = await session.run({ [model.inputName]: new ort.Tensor("float32", x, [1, ...model.inputShape]) });
+    const xf = model.preprocess ? applyPreprocess(model.preprocess, model.inputShape, x) : x;
+    const ortOut = await session.run({ [model.inputName]: new ort.Tensor("float32", xf, [1, ...model.inputShape]) });
     const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
     const fl = runFloat(model, x);
     ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));

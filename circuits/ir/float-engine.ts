@@ -1,6 +1,7 @@
 // Float reference executor for the IR: the ground truth the importer is checked against and fidelity compares with.
 import type { FloatModel, Layer } from "./ir.ts";
 import { layerShapes } from "./ir.ts";
+import { applyPreprocess } from "./preprocess.ts";
 
 export interface FloatRun {
   /** The model's output: logits, or [index] when the model ends in argmax. */
@@ -9,12 +10,13 @@ export interface FloatRun {
   layers: Float32Array[];
 }
 
-/** Run one input (shape model.inputShape, flattened C-order) through the float IR. Sums accumulate in float64. */
+/** Run one raw input (shape model.inputShape, flattened C-order) through the float IR: the model's preprocessing
+ *  (input normalization) first, when it has one, then the layers. Sums accumulate in float64. */
 export function runFloat(model: FloatModel, input: Float32Array): FloatRun {
   const inSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (input.length !== inSize) throw new Error(`${model.name}: input has ${input.length} values, expected ${inSize}`);
   const shapes = layerShapes(model);
-  let x = input;
+  let x = model.preprocess ? applyPreprocess(model.preprocess, model.inputShape, input) : input;
   let shape = model.inputShape;
   const layers: Float32Array[] = [];
   model.layers.forEach((layer, i) => {

@@ -1,5 +1,6 @@
 // The float model IR: what the ONNX importer produces and the quantizer consumes.
 // A model is a straight-line sequence of layers over one tensor (no branches), shapes without the batch axis.
+import type { InputPreprocess } from "./preprocess.ts";
 
 /** Tensor shape without the batch dimension: [features] for vectors, [channels, height, width] for images. */
 export type Shape = number[];
@@ -65,6 +66,8 @@ export interface FloatModel {
   /** ONNX graph output name. */
   outputName: string;
   layers: Layer[];
+  /** Applied to the raw input before the first layer (input normalization of the training code); none when absent. */
+  preprocess?: InputPreprocess;
 }
 
 /** Output shape after each layer, or a clear error naming the layer. */

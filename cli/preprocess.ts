@@ -1,0 +1,52 @@
+// The input-preprocessing options of `ozk model build` and `ozk model fidelity`: --input-mean, --input-std,
+// --input-scale, --input-offset (comma lists, one number per input channel or one for all) or --preprocess <file.json>.
+// The compiler checks them against the model's input shape (circuits/ir/preprocess.ts).
+import { existsSync, readFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { PreprocessSpec } from "../circuits/ir/preprocess.ts";
+import { userPath } from "./paths.ts";
+
+/** Adds the five options to `cmd`; `fileDefault` ends the --preprocess help (what applies without any of them). */
+export function preprocessOptions(cmd: Command, fileDefault: string): Command {
+  return cmd
+    .option("--input-mean <m[,m...]>", "input preprocessing of the training code: per-channel mean subtracted before the network (comma list, one per input channel, or one for all); inputs stay raw")
+    .option("--input-std <s[,s...]>", "input preprocessing: per-channel standard deviation the input is divided by after subtracting the mean")
+    .option("--input-scale <a[,a...]>", "input preprocessing: per-channel factor applied first (x * scale + offset, then the mean/std normalization)")
+    .option("--input-offset <b[,b...]>", "input preprocessing: per-channel offset added after the scale")
+    .option("--preprocess <file.json>", `input preprocessing as JSON: {"scale"?, "offset"?, "mean"?, "std"?}, each a number or one per channel (instead of the --input-* flags; default: ${fileDefault})`);
+}
+
+/** The comma list of numbers an --input-mean/--input-std/--input-scale/--input-offset flag gives. */
+function numberList(flag: string, v: string): number[] {
+  return v.split(",").map((t) => {
+    const n = t.trim() === "" ? NaN : Number(t);
+    if (!Number.isFinite(n)) throw new Error(`${flag} wants a number or a comma list of numbers (one per input channel), got ${JSON.stringify(t.trim())} in ${JSON.stringify(v)}`);
+    return n;
+  });
+}
+
+/** The preprocessing the options give (--preprocess <file.json> or the --input-* flags, not both), or undefined. */
+export function preprocessSpecOf(o: { inputMean?: string; inputStd?: string; inputScale?: string; inputOffset?: string; preprocess?: string }): PreprocessSpec | undefined {
+  const flags = (["inputMean", "inputStd", "inputScale", "inputOffset"] as const).filter((k) => o[k] !== undefined);
+  const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (o.preprocess && flags.length) throw new Error(`--preprocess ${o.preprocess} and ${flags.map(flagName).join(", ")} both give the input preprocessing: use one`);
+  if (o.preprocess) {
+    const path = userPath(o.preprocess);
+    if (!existsSync(path)) throw new Error(`--preprocess ${o.preprocess}: no such file (looked at ${path})`);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(path, "utf8"));
+    } catch (err) {
+      throw new Error(`--preprocess ${o.preprocess}: not JSON (${(err as Error).message})`, { cause: err });
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error(`--preprocess ${o.preprocess}: expected an object like {"mean": [0.1307], "std": [0.3081]}`);
+    return doc as PreprocessSpec;
+  }
+  if (!flags.length) return undefined;
+  const spec: PreprocessSpec = {};
+  if (o.inputMean !== undefined) spec.mean = numberList("--input-mean", o.inputMean);
+  if (o.inputStd !== undefined) spec.std = numberList("--input-std", o.inputStd);
+  if (o.inputScale !== undefined) spec.scale = numberList("--input-scale", o.inputScale);
+  if (o.inputOffset !== undefined) spec.offset = numberList("--input-offset", o.inputOffset);
+  return spec;
+}
