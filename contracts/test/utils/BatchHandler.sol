@@ -290,10 +290,10 @@ contract BatchHandler {
     }
 
     function _path(uint256 b, uint256 index) internal view returns (bytes32[] memory path) {
-        bytes32[4] memory l = _leafHashes[b];
+        bytes32[4] memory leaves = _leafHashes[b];
         path = new bytes32[](2);
-        path[0] = l[index ^ 1];
-        path[1] = index < 2 ? Hashes.efficientKeccak256(l[2], l[3]) : Hashes.efficientKeccak256(l[0], l[1]);
+        path[0] = leaves[index ^ 1];
+        path[1] = index < 2 ? Hashes.efficientKeccak256(leaves[2], leaves[3]) : Hashes.efficientKeccak256(leaves[0], leaves[1]);
     }
 
     function _settled(uint256 b) internal {
