@@ -74,7 +74,7 @@ describe("sdk/batch against BatchManager", () => {
         if (path.length > 0) {
           expect(await f.batches.isSettledLeaf(b.batch, i, l.inputHash, l.outputs, path.slice(1))).to.equal(false);
           const swapped = [...path];
-          swapped[path.length - 1] = ethers.keccak256("0x1234");
+          swapped[path.length - 1] = ethers.keccak256("0x1234") as Hex;
           expect(await f.batches.isSettledLeaf(b.batch, i, l.inputHash, l.outputs, swapped)).to.equal(false);
         }
       }
