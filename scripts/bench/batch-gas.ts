@@ -163,8 +163,15 @@ export function batchGasMarkdown(r: BatchGasResult): string {
 }
 
 if (isMain(import.meta.url)) {
-  const r = await measureBatchGas();
-  console.log(batchGasMarkdown(r));
-  for (const line of r.overTarget) console.error(`over target: ${line}`);
-  if (r.overTarget.length) process.exitCode = 1;
+  measureBatchGas().then(
+    (r) => {
+      console.log(batchGasMarkdown(r));
+      for (const line of r.overTarget) console.error(`over target: ${line}`);
+      process.exit(r.overTarget.length ? 1 : 0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }
