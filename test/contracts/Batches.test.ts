@@ -198,7 +198,7 @@ describe("batches: Merkle paths", () => {
     await expect(prove(1, [...path, ethers.ZeroHash])).to.be.revertedWithCustomError(f.batches, "WrongPathLength").withArgs(2, 3);
     // Leaf 0's data and path at index 1: its leaf hash binds index 0.
     await expect(prove(1, b.tree.path(0), b.leaves[0])).to.be.revertedWithCustomError(f.batches, "InvalidMerklePath");
-    // A short path from an inner node: the hash of leaves 0 and 1 offered as a "leaf" cannot be made (double hash).
+    // The padding position (3 of a batch of 3, holding bytes32(0)) and anything past it are not claims.
     await expect(prove(3, b.tree.path(2))).to.be.revertedWithCustomError(f.batches, "IndexOutOfRange").withArgs(3, 3);
     await expect(prove(4, path)).to.be.revertedWithCustomError(f.batches, "IndexOutOfRange").withArgs(4, 3);
     await expect(prove(1, path)).to.emit(f.batches, "LeafProven");
