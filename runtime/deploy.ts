@@ -1,5 +1,5 @@
 // Deploying ozk to any JSON-RPC chain and registering models: the bond token (a mintable development token when
-// none is given), ModelRegistry, ClaimManager, each model's verifier, and the registry entry with an example proof
+// none is given), ModelRegistry, ClaimManager, BatchManager (batched claims and audits), each model's verifier, and the registry entry with an example proof
 // and the package's setup kind (an unsafe-dev package only on the development chain unless allowed). The one
 // deploy library: `ozk deploy` and `ozk model register`, the demo, the page's dev stack, tests and benchmarks.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -163,6 +163,10 @@ export interface DeployOptions {
   protocolFeeBps?: number;
   /** Default 5000 (50%, the most allowed): share of a slashed provider bond paid to the counter-prover or challenger. */
   slashRewardBps?: number;
+  /** Default 100 (1%): BatchManager's audit rate of a model the treasury set no policy for (basis points). */
+  auditRateBps?: number;
+  /** Default 0: BatchManager's audit fee (bond token units, paid from its audit pool) of a model without a policy. */
+  auditFee?: bigint;
   /** Models to register, owned by the deployer. */
   models?: ModelSpec[];
   /** Mint mock tokens (only when `token` is not given). */
@@ -176,7 +180,8 @@ export interface DeployOptions {
 export type OzkDeployment = Deployment & { addresses: { token: Address; [role: string]: Address } };
 
 /**
- * Deploys the bond token (unless given), the registry and the claims contract, and registers `models`. Returns
+ * Deploys the bond token (unless given), the registry, the claims contract and the batch contract, and registers
+ * `models`. Returns
  * the validated deployment record; nothing is written to disk (see saveDeployment).
  */
 export async function deployOzk(d: Deployer, o: DeployOptions): Promise<OzkDeployment> {
@@ -194,7 +199,11 @@ export async function deployOzk(d: Deployer, o: DeployOptions): Promise<OzkDeplo
   log(`ModelRegistry: ${registry}`);
   const claims = await deploy(d, "ClaimManager", [token, registry, o.treasury ?? d.account.address, o.protocolFeeBps ?? 500, o.slashRewardBps ?? 5000]);
   log(`ClaimManager: ${claims}`);
-  const addresses: Record<string, Address> = { registry, claims, token };
+  const batchManager = await deploy(d, "BatchManager", [
+    token, registry, o.treasury ?? d.account.address, o.protocolFeeBps ?? 500, o.slashRewardBps ?? 5000, o.auditRateBps ?? 100, o.auditFee ?? 0n,
+  ]);
+  log(`BatchManager: ${batchManager}`);
+  const addresses: Record<string, Address> = { registry, claims, batchManager, token };
   const models: Record<string, Hex> = {};
   for (const m of o.models ?? []) {
     const r = await registerModelSpec(d, registry, m, log);

@@ -32,6 +32,8 @@ export const deploymentSchema = z
         claims: address.optional(),
         game: address.optional(),
         token: address.optional(),
+        /** BatchManager: Merkle-batched claims and random audits (deployments made before it have none). */
+        batchManager: address.optional(),
       })
       .catchall(address)
       .refine((a) => a.claims !== undefined || a.game !== undefined, {

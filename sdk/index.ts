@@ -11,3 +11,4 @@ export * from "./client.ts";
 export * from "./protocol.ts";
 export * from "./abi.ts";
 export * from "./claims.ts";
+export * from "./batch.ts";

@@ -1,10 +1,11 @@
 // Bench part 1: whole-transaction gas per ClaimManager / ModelRegistry function (scripts/gas-snapshot.ts
 // measureGas(), a fresh in-process chain and the real fixture verifier), next to the gas targets and the
-// committed snapshot (snapshots/gas.json).
+// committed snapshot (snapshots/gas.json); and the gas per claim of batched claims (scripts/bench/batch-gas.ts).
 // Usage: tsx scripts/bench/gas.ts --out bench-results/gas.json
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GAS_TARGETS, measureGas } from "../gas-snapshot.ts";
+import { measureBatchGas, type BatchGasResult } from "./batch-gas.ts";
 import { argValue, isMain, peakRssMB, ROOT, since, runMain } from "./common.ts";
 
 export interface GasRow {
@@ -20,6 +21,8 @@ export interface GasResult {
   overTarget: string[];
   snapshotFile: string;
   snapshotMatches: boolean;
+  /** Batched claims: gas per claim by batch size, beside single claims and always-prove. */
+  batches: BatchGasResult;
   seconds: number;
   peakRssMB: number;
 }
@@ -43,11 +46,13 @@ export async function benchGas(): Promise<GasResult> {
       delta: s === null || g === undefined ? null : g - s,
     };
   });
+  const batches = await measureBatchGas();
   return {
     rows,
-    overTarget: rows.filter((r) => r.withinTarget === false).map((r) => r.name),
+    overTarget: [...rows.filter((r) => r.withinTarget === false).map((r) => r.name), ...batches.overTarget],
     snapshotFile: "snapshots/gas.json",
     snapshotMatches: rows.every((r) => r.delta === 0),
+    batches,
     seconds: since(t) / 1000,
     peakRssMB: peakRssMB(),
   };

@@ -2,6 +2,7 @@
 // <!-- bench:begin --> and <!-- bench:end --> (the rest of the file, e.g. the prover section, is kept).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { GasResult } from "./gas.ts";
+import { batchGasMarkdown } from "./batch-gas.ts";
 import type { LoadResult } from "./load.ts";
 import type { ModelResult } from "./models.ts";
 import { fmtInt, fmtMs, fmtPct } from "./common.ts";
@@ -43,6 +44,7 @@ export function gasMarkdown(g: GasResult & PartMeta): string {
     "",
     g.overTarget.length ? `Over target: ${g.overTarget.join(", ")}.` : "Every function with a target is within it.",
     g.snapshotMatches ? "The snapshot matches the committed one." : "**The measured figures differ from the committed snapshot** (update it with `npx tsx scripts/gas-snapshot.ts`).",
+    ...(g.batches ? ["", batchGasMarkdown(g.batches)] : []),
   ];
   return lines.join("\n");
 }

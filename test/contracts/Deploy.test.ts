@@ -30,6 +30,10 @@ describe("deployOzk", () => {
     expect(await manager.treasury()).to.equal(treasury!.address);
     expect(await manager.protocolFeeBps()).to.equal(250n);
     expect(await manager.slashRewardBps()).to.equal(4000n);
+    const batches = await ethers.getContractAt("BatchManager", d.addresses.batchManager!);
+    expect([await batches.registry(), await batches.token(), await batches.treasury()]).to.deep.equal([d.addresses.registry, d.addresses.token, treasury!.address]);
+    expect([await batches.protocolFeeBps(), await batches.slashRewardBps()]).to.deep.equal([250n, 4000n]);
+    expect([await batches.defaultAuditRateBps(), await batches.defaultAuditFee()]).to.deep.equal([100n, 0n]);
     const token = await ethers.getContractAt("MockERC20", d.addresses.token);
     expect(await token.balanceOf(user!.address)).to.equal(123n);
     const registry = await ethers.getContractAt("ModelRegistry", d.addresses.registry);
@@ -47,6 +51,7 @@ describe("deployOzk", () => {
     const path = saveDeployment({ ...d, network: "testnet" }, join(dir, "testnet.json"));
     const parsed = parseDeployment(JSON.parse(readFileSync(path, "utf8")));
     expect(parsed.addresses.claims).to.equal(d.addresses.claims);
+    expect(parsed.addresses.batchManager).to.equal(d.addresses.batchManager);
     expect(parsed.models["tiny-fixture"]).to.equal(d.models["tiny-fixture"]);
     expect(parsed.chainId).to.equal(31337);
   });

@@ -111,7 +111,8 @@ describe("package: build, npm pack, install from the tarball, use from outside t
     const installed = join(project, "node_modules", "ozk");
     for (const f of ["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/sdk/node/index.js", "dist/sdk/node/index.d.ts", "dist/cli/ozk.js",
       "contracts/interfaces/IClaimManager.sol", "contracts/interfaces/IOzkConsumer.sol", "contracts/types/Claim.sol", "contracts/examples/DigitGate.sol",
-      "artifacts/contracts/ClaimManager.sol/ClaimManager.json", "circuits/onnx/onnx.proto",
+      "artifacts/contracts/ClaimManager.sol/ClaimManager.json", "artifacts/contracts/BatchManager.sol/BatchManager.json",
+      "contracts/interfaces/IBatchManager.sol", "contracts/types/Batch.sol", "circuits/onnx/onnx.proto",
       // what an installed `ozk dev` registers and serves: the mnist-mlp package and the prebuilt page
       "models/mnist-mlp/manifest.json", "models/mnist-mlp/circuit.zkey", "models/mnist-mlp/Verifier.sol", "dist/app/index.html"]) {
       expect(existsSync(join(installed, f)), f).to.equal(true);
