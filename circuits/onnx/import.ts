@@ -8,7 +8,7 @@ import { layerShapes } from "../ir/ir.ts";
 import { Attributes } from "./attributes.ts";
 import { LayerChain } from "./layers.ts";
 import { nodeError, OnnxImportError } from "./errors.ts";
-import { foldNode } from "./fold.ts";
+import { FOLDED_OPS, foldNode } from "./fold.ts";
 import { applyLayerOp, LAYER_OPS } from "./operators.ts";
 import { DataType, decodeModel } from "./proto.ts";
 import type { GraphMsg, ModelMsg, NodeMsg, TensorMsg } from "./proto.ts";
@@ -20,6 +20,11 @@ export { FOLDED_OPS } from "./fold.ts";
 export { LAYER_OPS } from "./operators.ts";
 /** @deprecated the former name of LAYER_OPS (operators on the current tensor). */
 export const ACTIVATION_OPS = LAYER_OPS;
+
+/** Every operator the importer handles somewhere: on the activation (LAYER_OPS) or on constants (FOLDED_OPS). */
+const KNOWN_OPS = new Set<string>([...LAYER_OPS, ...FOLDED_OPS]);
+/** Operators that turn logits into probabilities: the circuit proves the logits, whose top-1 class is the same. */
+const PROBABILITY_OPS = new Set(["Softmax", "LogSoftmax"]);
 
 const MIN_OPSET = 9;
 const MAX_OPSET = 21;
@@ -108,6 +113,8 @@ class Importer {
   }
 
   run(): FloatModel {
+    // Operators first: a model the importer cannot take (an LSTM, say) is told so, not asked to fix its input shape.
+    this.checkOperators();
     for (const t of this.graph.initializer ?? []) {
       if (!t.name) throw new OnnxImportError("an initializer has no name");
       this.consts.set(t.name, this.tensor(t, `initializer ${t.name}`));
@@ -168,6 +175,26 @@ class Importer {
       throw new OnnxImportError(`imported layers do not chain: ${(err as Error).message}`);
     }
     return result;
+  }
+
+  /** Every node's operator is one the importer handles; else an error naming the node, its operator and what is supported. */
+  private checkOperators(): void {
+    for (const [index, node] of (this.graph.node ?? []).entries()) {
+      const op = node.opType ?? "";
+      if (node.domain && node.domain !== "ai.onnx") throw nodeError(node, index, `operator domain "${node.domain}" is not supported (only the default ONNX domain)`);
+      if (PROBABILITY_OPS.has(op)) {
+        throw nodeError(
+          node,
+          index,
+          `operator ${op} is not supported: ozk proves the model's logits (their top-1 class is the same as the probabilities'). ` +
+            `Export the model without its final ${op}: leave softmax out of forward(), or export nn.Sequential(*list(model.children())[:-1]) ` +
+            `with torch.onnx.export, then build again`,
+        );
+      }
+      if (!KNOWN_OPS.has(op)) {
+        throw nodeError(node, index, `operator ${op} is not supported (supported: ${LAYER_OPS.join(", ")}; on constants only: ${FOLDED_OPS.filter((o) => !(LAYER_OPS as readonly string[]).includes(o)).join(", ")})`);
+      }
+    }
   }
 
   private tensor(t: TensorMsg, what: string): Const {

@@ -147,8 +147,35 @@ describe("ONNX import", function () {
 
     it("names the node, the operator and what is supported for an unsupported operator", function () {
       const err = importError(() => importOnnxFile(fixture("unsupported-sigmoid.onnx")));
-      expect(err.message).to.match(/node "\/act\/Sigmoid" \(Sigmoid\): operator Sigmoid is not supported on activations \(supported: Gemm, MatMul/);
+      expect(err.message).to.match(/node "\/act\/Sigmoid" \(Sigmoid\): operator Sigmoid is not supported \(supported: Gemm, MatMul/);
       expect(err.details).to.include({ node: "/act/Sigmoid", op: "Sigmoid" });
+    });
+
+    it("names an unsupported operator (LSTM) before any check of the input shape (a sequence-first input)", function () {
+      // As torch.onnx.export writes an nn.LSTM over [seq, batch, features]: axis 0 is the sequence (10), not a batch of 1.
+      const g = new OnnxGraphBuilder(17);
+      g.input("input", [10, 1, 8]);
+      g.initializer(floatTensor("W", [1, 64, 8], new Float32Array(512)));
+      g.initializer(floatTensor("R", [1, 64, 16], new Float32Array(1024)));
+      g.node("LSTM", "/lstm/LSTM", ["input", "W", "R"], [attrInt("hidden_size", 16)], ["Y"]);
+      g.output("Y", [10, 1, 1, 16]);
+      const err = importError(() => importOnnx(g.encode().onnx));
+      expect(err.message).to.match(/node "\/lstm\/LSTM" \(LSTM\): operator LSTM is not supported \(supported: Gemm, MatMul, Add, Conv, Relu, MaxPool/);
+      expect(err.message).to.not.match(/batch/);
+      expect(err.details).to.include({ node: "/lstm/LSTM", op: "LSTM" });
+    });
+
+    it("a Softmax (or LogSoftmax) is refused with how to export the logits instead", function () {
+      for (const op of ["Softmax", "LogSoftmax"]) {
+        const g = buildOnnxGraph({ ...mlp, outputName: "logits" }, { opset: 17, flatten: "flatten" });
+        g.outputs.length = 0;
+        g.node(op, `/${op}`, ["logits"], [attrInt("axis", 1)], ["probs"]);
+        g.output("probs", ["batch_size", 10]);
+        const err = importError(() => importOnnx(g.encode().onnx));
+        expect(err.message).to.contain(`(${op}): operator ${op} is not supported: ozk proves the model's logits`);
+        expect(err.message).to.contain(`Export the model without its final ${op}`);
+        expect(err.message).to.contain("torch.onnx.export");
+      }
     });
 
     it("reports a truncated file clearly", function () {
