@@ -5,6 +5,7 @@ import { group } from "./group.ts";
 import { readManifest } from "../circuits/compiler/package.ts";
 import { ceremonyContribute, ceremonyFinalize, ceremonyInit, ceremonyVerify } from "../prover/setup/ceremony.ts";
 import { userPath, userPathIf } from "./paths.ts";
+import { verifierCopyDir } from "./model-setup.ts";
 
 const HELP = `
 A ceremony replaces the single contributor of \`ozk model build\` by several: the key is sound if at least one of
@@ -17,7 +18,8 @@ them kept their secret from everyone (and then forgot it). Steps (docs/setup.md 
                                                 this, publish the hash it prints and send back NNNN+1.zkey
   ozk ceremony verify <pkg> --ptau <file>       anyone: checks every link of the chain, lists names and hashes
   ozk ceremony finalize <pkg> --ptau <file>     optional beacon, then circuit.zkey, vkey.json, Verifier.sol,
-                                                contracts/verifiers/<Name>.sol and the manifest's setup record`;
+                                                the manifest's setup record (and contracts/verifiers/<Name>.sol
+                                                for a package under the repository's models/)`;
 
 async function readStdin(): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -78,7 +80,8 @@ export function register(program: Command): void {
     .option("--beacon <hex>", "public randomness fixed in advance (e.g. a future block hash)")
     .option("--iterations <n>", "log2 of the beacon's sha256 iterations (10..63)", "10")
     .action(async (pkg: string, o: { ptau?: string; beacon?: string; iterations: string }) => {
-      await ceremonyFinalize(userPath(pkg), { ptau: userPathIf(o.ptau), beacon: o.beacon, iterations: integer(o.iterations) });
+      // (a package of your own gets no copy of its verifier in the repository's contracts/verifiers, as with the build)
+      await ceremonyFinalize(userPath(pkg), { ptau: userPathIf(o.ptau), beacon: o.beacon, iterations: integer(o.iterations), contractsDir: verifierCopyDir(userPath(pkg)) });
       const m = readManifest(userPath(pkg));
       console.log(`${m.name}: setup ${m.setup?.kind}, ${m.setup?.contributions.length} contributions, verifier code hash ${m.verifierCodeHash}`);
     });

@@ -16,6 +16,7 @@ import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
 import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
+import { SETUP_OPTION_HELP, setupChoice } from "./model-setup.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -125,7 +126,8 @@ export function register(program: Command): void {
     .option("--out <dir>", "package folder, relative to where you run the command (default: the source folder itself, or ./<name> for an .onnx file)")
     .option("--force", "replace an existing --out folder that is not a model package but holds only files a build writes, such as a broken earlier build (an existing package is always rebuilt and replaced on success; home, the working directory, a folder holding the source model or a .git are never replaced)")
     .option("--visibility <mode>", "constant (weights in the circuit) or committed (weights private, Poseidon-committed)", "constant")
-    .option("--ptau <file>", "powers of tau (default: the file $OZK_PTAU names)")
+    .option("--setup <file|unsafe-dev>", SETUP_OPTION_HELP)
+    .option("--ptau <file>", "the same as --setup <file>")
     .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")
     .option("--input-range <lo,hi>", "declared float input range", "0,1")
     .option("--input-bits <n>", "signed bits per quantized input (default 8)")
@@ -163,7 +165,7 @@ export function register(program: Command): void {
         calibration,
         mnist: calibration !== undefined,
         route: routeOf(o.route ?? "direct"),
-        ptau: o.ptau ? userPath(o.ptau) : undefined,
+        ...setupChoice(o),
         unsafeDev: !!o.unsafeDev,
         contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
         skipSetup: !!o.skipSetup,
@@ -179,6 +181,7 @@ export function register(program: Command): void {
       console.log(`${m.name}: ${m.constraints} constraints, visibility ${m.visibility}, weightsCommitment ${m.weightsCommitment}`);
       console.log(`public signals: ${m.publicSignals.join(", ")}`);
       if (m.preprocess) console.log(`input preprocessing: ${describePreprocess(m.preprocess)} (inputs are raw: the circuit applies it)`);
+      if (m.setup?.kind === "unsafe-dev") console.log("setup: UNSAFE (unsafe-dev): anyone can forge proofs for this key; registrable on the local development chain only");
       if (m.setup) console.log(`setup: ${m.setup.kind} (${m.setup.contributions.length} secret contribution${m.setup.contributions.length === 1 ? "" : "s"}); verifier code hash ${m.verifierCodeHash}`);
       console.log(`fidelity gate: ${gate.status === "skipped" ? "SKIPPED" : `passed (top-1 agreement ${(Math.floor(10000 * gate.agreement! + 1e-9) / 100).toFixed(2)}% on ${gate.samples} samples)`}`);
       console.log(`package: ${dir}`);
@@ -202,8 +205,15 @@ export function register(program: Command): void {
     .command("inspect <target>")
     .description("Constraints per layer and per operator kind of a package folder or an .onnx file")
     .option("--visibility <mode>", "for an .onnx file: constant or committed", "constant")
+    .option("--input-range <lo,hi>", "for an .onnx file: as for build (the count depends on the quantization, so give inspect the build's options)", "0,1")
+    .option("--input-bits <n>", "for an .onnx file: as for build")
+    .option("--weight-bits <n>", "for an .onnx file: as for build")
+    .option("--activation-bits <n>", "for an .onnx file: as for build")
+    .option("--output-bits <n>", "for an .onnx file: as for build")
+    .option("--multiplier-bits <n>", "for an .onnx file: as for build")
+    .option("--calibration <set>", "for an .onnx file: as for build (mnist or uniform; default as build's)")
     .option("--json", "print JSON")
-    .action(async (targetArg: string, o: { visibility: string; json?: boolean }) => {
+    .action(async (targetArg: string, o: Record<string, string | undefined> & { visibility: string; json?: boolean }) => {
       const target = userPath(targetArg);
       let costs: OpCost[];
       let title: string;
@@ -214,20 +224,21 @@ export function register(program: Command): void {
         title = `${m.name} (${m.visibility} weights, ${m.route} route): ${m.constraints} constraints, ${m.wires} wires`;
       } else {
         const { importOnnxFile } = await import("../circuits/onnx/import.ts");
-        const { quantize } = await import("../circuits/compiler/quantize.ts");
-        const { synthesize } = await import("../circuits/compiler/emit.ts");
+        const { predictCircuit } = await import("../circuits/compiler/size.ts");
         const path = statSync(target).isDirectory() ? join(target, "model.onnx") : target;
         const fm = importOnnxFile(path);
-        const n = fm.inputShape.reduce((a, b) => a * b, 1);
-        // Constraint counts do not depend on the activation scales: any in-range calibration sample will do.
-        const q = quantize(fm, [new Float32Array(n).fill(0.5), new Float32Array(n).fill(1)], { inputRange: [0, 1] });
-        const s = synthesize(q, { visibility: visibilityOf(o.visibility) });
+        // The count depends on the quantization (each requantization's shift and width): quantize as the build does.
+        const preprocess = preprocessSpecOf(o as Record<string, string | undefined>);
+        const s = predictCircuit(fm, { visibility: visibilityOf(o.visibility), quant: quantOptions(o), calibration: calibrationOf(o.calibration, target), ...(preprocess ? { preprocess } : {}) });
         costs = s.costs;
-        title = `${fm.name} (${o.visibility} weights, direct route): ${s.nConstraints} constraints, ${s.nWires} wires`;
+        title = `${fm.name} (${o.visibility} weights, direct route): ${s.nConstraints} constraints, ${s.nWires} wires; a key needs a powers of tau of power ${s.ptauPower} or more`;
       }
       if (o.json) console.log(JSON.stringify(costs, null, 2));
       else console.log(`${title}\n${costTable(costs)}`);
     });
+
+  // (the count depends on the input preprocessing too: the build's options)
+  preprocessOptions(model.commands.find((c) => c.name() === "inspect")!, "none");
 
   model
     .command("witness <package>")

@@ -2,7 +2,7 @@
 // circuit.wasm on the circom route) and a manifest without a key, each step cached by a content hash of its inputs.
 // The Groth16 setup that adds circuit.zkey, vkey.json and Verifier.sol is the prover's (prover/setup/build.ts).
 import { createHash } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,7 +47,22 @@ export interface CompileOptions {
   /** Input preprocessing of the training code (per-channel scale/offset, then mean/std normalization): the package
    *  takes raw inputs, its float model normalizes them first, its circuit folds the map into the first layer. */
   preprocess?: PreprocessSpec | InputPreprocess;
+  /** Called with the quantized model before the constraints are emitted: throw to stop the build there. */
+  checkSize?: (q: QuantizedModel, nConstraints: number) => void;
 }
+
+/** The input range and calibration inputs compileCircuit quantizes `model` with (the same for `ozk model inspect`). */
+export function quantizationInputs(model: FloatModel, opts: Pick<CompileOptions, "quant" | "calibration">): { inputRange: [number, number]; calibration: Calibration } {
+  const inputRange = opts.quant?.inputRange ?? [0, 1];
+  const calibration: Calibration = Array.isArray(opts.calibration)
+    ? { inputs: opts.calibration, id: sha256(Buffer.concat(opts.calibration.map((c) => Buffer.from(c.buffer)))) }
+    : (opts.calibration ?? uniformCalibration(model.inputShape.reduce((a, b) => a * b, 1), inputRange));
+  return { inputRange, calibration };
+}
+
+/** How often a long step logs that it is still running, and at most how often the emit logs its progress. */
+export const HEARTBEAT_MS = 10_000;
+const PROGRESS_MS = Number(process.env.OZK_PROGRESS_MS ?? 3_000);
 
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 
@@ -154,9 +169,16 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   const step = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
     const s = Date.now();
     log(`${what} ...`);
-    const r = await f();
-    log(`${what}: done in ${((Date.now() - s) / 1000).toFixed(1)} s`);
-    return r;
+    // an asynchronous step (a child process, the setup) says it is still running; a synchronous one logs its own progress
+    const beat = setInterval(() => log(`${what}: still running, ${Math.round((Date.now() - s) / 1000)} s`), HEARTBEAT_MS);
+    beat.unref();
+    try {
+      const r = await f();
+      log(`${what}: done in ${((Date.now() - s) / 1000).toFixed(1)} s`);
+      return r;
+    } finally {
+      clearInterval(beat);
+    }
   };
 
   let model: FloatModel;
@@ -175,10 +197,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   const code = codeHash();
 
   // 1. quantization
-  const inputRange = opts.quant?.inputRange ?? [0, 1];
-  const calibration: Calibration = Array.isArray(opts.calibration)
-    ? { inputs: opts.calibration, id: sha256(Buffer.concat(opts.calibration.map((c) => Buffer.from(c.buffer)))) }
-    : (opts.calibration ?? uniformCalibration(model.inputShape.reduce((a, b) => a * b, 1), inputRange));
+  const { inputRange, calibration } = quantizationInputs(model, opts);
   const quantKey = sha256(JSON.stringify({ modelKey, quant: { ...opts.quant, inputRange }, calibration: calibration.id, code, ...preprocessKey(model) }));
   const quantPath = join(out, "quant.json");
   let q: QuantizedModel;
@@ -190,6 +209,10 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
     writeFileSync(quantPath, serializeQuant(q));
     cache.record("quant", "quant.json", quantKey);
   }
+  // the size check (is the powers of tau big enough?) before the constraints are emitted
+  let counted: number | undefined;
+  const predicted = (): number => (counted ??= synthesize(q, { visibility, countOnly: true }).nConstraints);
+  if (opts.checkSize) opts.checkSize(q, predicted());
 
   // 2. circuit.circom (the circom route's source; the direct route below is what gets proved)
   const circomKey = sha256(JSON.stringify({ q: sha256File(quantPath), visibility, code }));
@@ -212,7 +235,14 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
     cached = true;
   } else if (route === "direct") {
     stats = await step("emit constraints (direct route)", () => {
-      const s = synthesize(q, { visibility, r1csPath, progress: (n) => log(`  ${n} constraints`) });
+      const total = predicted();
+      let last = Date.now();
+      const progress = (n: number): void => {
+        if (Date.now() - last < PROGRESS_MS) return;
+        last = Date.now();
+        log(`  emit: ${n} / ${total} constraints (${Math.floor((100 * n) / total)}%)`);
+      };
+      const s = synthesize(q, { visibility, r1csPath, progress });
       return { nWires: s.nWires, nConstraints: s.nConstraints, costs: s.costs };
     });
   } else {
@@ -284,17 +314,19 @@ export async function compileModel(source: string | FloatModel, opts: CompileOpt
 
 /** The circom route: compile circuit.circom with circom2 from the repo root (it reads nothing outside its working
  *  directory), then move circuit.r1cs and circuit.wasm into the package. Per-layer costs are the direct route's. */
-function compileWithCircom(q: QuantizedModel, out: string, visibility: Visibility): { nWires: number; nConstraints: number; costs: OpCost[] } {
+async function compileWithCircom(q: QuantizedModel, out: string, visibility: Visibility): Promise<{ nWires: number; nConstraints: number; costs: OpCost[] }> {
   const work = join(REPO_ROOT, "build", "circom-route", sha256(readFileSync(join(out, "circuit.circom"))).slice(0, 16));
   mkdirSync(work, { recursive: true });
   copyFileSync(join(out, "circuit.circom"), join(work, "circuit.circom"));
   const rel = relative(REPO_ROOT, work);
-  try {
-    execFileSync(process.execPath, ["node_modules/circom2/cli.js", join(rel, "circuit.circom"), "--r1cs", "--wasm", "-l", ".", "-l", "node_modules", "-o", rel], { cwd: REPO_ROOT, stdio: "pipe" });
-  } catch (err) {
-    const e = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`circom2 failed on ${join(out, "circuit.circom")}: ${(e.stderr?.toString() || e.stdout?.toString() || String(err)).trim().slice(0, 2000)}`);
-  }
+  // asynchronously, so the step's "still running" lines appear while circom2 works (minutes on a large model)
+  await new Promise<void>((resolveRun, reject) => {
+    const args = ["node_modules/circom2/cli.js", join(rel, "circuit.circom"), "--r1cs", "--wasm", "-l", ".", "-l", "node_modules", "-o", rel];
+    execFile(process.execPath, args, { cwd: REPO_ROOT, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`circom2 failed on ${join(out, "circuit.circom")}: ${(stderr || stdout || String(err)).trim().slice(0, 2000)}`));
+      else resolveRun();
+    });
+  });
   copyFileSync(join(work, "circuit.r1cs"), join(out, "circuit.r1cs"));
   copyFileSync(join(work, "circuit_js", "circuit.wasm"), join(out, "circuit.wasm"));
   rmSync(work, { recursive: true, force: true });

@@ -16,6 +16,7 @@ export type Visibility = "constant" | "committed";
 type Lin = Map<number, bigint>;
 
 const ZERO: LC = { wires: [], coeffs: [] };
+const ZERO_LIN: Lin = new Map();
 const lin = (w: number, c = 1n): Lin => new Map([[w, c]]);
 const konst = (c: bigint): Lin => new Map([[0, c]]);
 
@@ -51,6 +52,9 @@ export interface SynthesisOptions {
   check?: boolean;
   /** Called now and then with (constraints so far) on long runs. */
   progress?: (constraints: number) => void;
+  /** Count constraints and wires only (no .r1cs, no witness): the multiply-accumulate terms of linear layers, which
+   *  add no constraint, are not built. The counts and costs are exactly those of the full synthesis. */
+  countOnly?: boolean;
 }
 
 export interface OpCost {
@@ -84,6 +88,7 @@ class Builder {
     witness: boolean,
     private readonly check: boolean,
     private readonly progress?: (n: number) => void,
+    readonly countOnly = false,
   ) {
     this.values = witness ? [1n] : null;
   }
@@ -111,6 +116,12 @@ class Builder {
   }
 
   enforce(a: Lin | LC, b: Lin | LC, c: Lin | LC, what: string): void {
+    if (!this.writer && !this.check) {
+      // nothing reads the constraint: count it
+      this.nConstraints++;
+      if (this.progress && this.nConstraints % 100_000 === 0) this.progress(this.nConstraints);
+      return;
+    }
     const A = a instanceof Map ? toLC(a) : a;
     const B = b instanceof Map ? toLC(b) : b;
     const C = c instanceof Map ? toLC(c) : c;
@@ -213,8 +224,27 @@ function poseidon17(): PoseidonParams {
 const N_ROUNDS_F = 8;
 const N_ROUNDS_P_16 = 68;
 
+/** countOnly: constraints and wires one Poseidon adds, by which inputs are long combinations (the only thing they depend on). */
+const poseidonCounts = new Map<string, { constraints: number; wires: number }>();
+
 /** Poseidon16 of 16 field inputs, state[0] = 0 (what sdk poseidonSponge calls). Returns the output combination. */
 function poseidonGadget(cs: Builder, inputs: Lin[]): Lin {
+  if (cs.countOnly) {
+    // The first round gives an input a wire of its own when it is a combination of more than two terms (the
+    // constant added first included); every later count is fixed. Count each pattern once, then add it up.
+    const key = inputs.map((l) => (l.size + (l.has(0) ? 0 : 1) > 2 ? "1" : "0")).join("");
+    let n = poseidonCounts.get(key);
+    if (!n) {
+      const probe = new Builder(null, false, false, undefined, false);
+      poseidonGadget(probe, inputs);
+      n = { constraints: probe.nConstraints, wires: probe.nWires - 1 };
+      poseidonCounts.set(key, n);
+    }
+    cs.nConstraints += n.constraints;
+    cs.nWires += n.wires;
+    // (a long combination, as the real output is: what follows materializes it the same way)
+    return new Map([[0, 1n], [cs.nWires - 1, 1n]]);
+  }
   const { C, M } = poseidon17();
   const t = 17;
   // Field-valued wires: witness values are kept mod p.
@@ -325,6 +355,12 @@ function linearGadget(cs: Builder, op: QLinear, x: Lin[], committed: CommittedWe
     forEachPadTap(op, (o, c, wi) => addTo((padLin[o] ??= new Map()), committed.weights[wi]!, pad[c]!));
   }
   forEachOutput(op, (o, ch, inIdx, wIdx, n) => {
+    if (cs.countOnly) {
+      // The accumulator's terms add no constraint (only the committed weights' products do): leave them out.
+      if (committed && op.source !== "avgpool") for (let k = 0; k < n; k++) cs.mul(ZERO_LIN, ZERO_LIN, op.name);
+      y[o] = requantGadget(cs, new Map(), op.shift[ch]!, op.qBits[ch]!, op.outBits, op.relu, op.name);
+      return;
+    }
     const M = mult[ch]!;
     const acc: Lin = new Map();
     if (committed && op.source !== "avgpool") {
@@ -393,7 +429,8 @@ export function publicCount(q: QuantizedModel): number {
 export function synthesize(q: QuantizedModel, opts: SynthesisOptions = {}): Synthesis {
   const visibility = opts.visibility ?? "constant";
   const writer = opts.r1csPath ? new R1csWriter(opts.r1csPath) : null;
-  const cs = new Builder(writer, opts.input !== undefined, opts.check ?? false, opts.progress);
+  if (opts.countOnly && (opts.r1csPath || opts.input)) throw new Error("synthesize: countOnly writes no .r1cs and computes no witness");
+  const cs = new Builder(writer, opts.input !== undefined, opts.check ?? false, opts.progress, opts.countOnly);
   const costs: OpCost[] = [];
   let mark = 0;
   const cost = (name: string, kind: string): void => {

@@ -15,7 +15,8 @@ import type { LabelledSet } from "../../circuits/data/mnist.ts";
 import { externalDataFiles } from "../../circuits/onnx/import.ts";
 import { guardedReason } from "../../sdk/node/folders.ts";
 import { buildPackage, type BuildOptions } from "./build.ts";
-import { defaultPtau } from "./phase2.ts";
+import { defaultPtau, ptauPower } from "./phase2.ts";
+import { sizeCheck, unsafeDevKey } from "./build-setup.ts";
 
 /** The agreement `ozk model fidelity` requires by default, and so does the build's gate. */
 export const DEFAULT_MIN_AGREEMENT = 0.995;
@@ -42,6 +43,9 @@ export interface FidelityGateOptions {
 export interface BuildFolderOptions extends Omit<BuildOptions, "out" | "name"> {
   /** Stop after the constraint system (no key, no verifier): `--skip-setup`. */
   skipSetup?: boolean;
+  /** The key from the native UNSAFE development setup (no powers of tau, any size; anyone can forge its proofs):
+   *  `--setup unsafe-dev`. The package is complete (vkey, Verifier.sol, verifierContract) and its setup kind unsafe-dev. */
+  devSetup?: boolean;
   /** Replace an existing target that is not a model package but holds only files a build writes (BUILD_ENTRIES). */
   force?: boolean;
   gate?: FidelityGateOptions;
@@ -124,12 +128,18 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
   const srcOnnx = srcIsDir ? join(source, "model.onnx") : source;
   if (!existsSync(srcOnnx)) throw new Error(`no model at ${srcOnnx} (give an .onnx file, or a folder holding model.onnx)`);
   const name = modelNameOf(srcOnnx);
-  // A key needs a powers of tau: say so before minutes of compiling, not after.
-  if (!opts.skipSetup) {
-    const ptau = opts.ptau ?? defaultPtau();
-    if (!ptau || !existsSync(ptau)) {
-      throw new Error(`no powers-of-tau file${ptau ? ` at ${ptau}` : ""}: pass --ptau <file> or set OZK_PTAU (docs/own-model.md says where to get one), or --skip-setup to stop before the key`);
+  // A key needs a powers of tau big enough for the circuit: say so before minutes of compiling, not after (the
+  // power is read here, the constraints counted once quantized, before they are emitted).
+  let ptau: { file: string; power: number } | undefined;
+  if (!opts.skipSetup && !opts.devSetup) {
+    const file = opts.ptau ?? defaultPtau();
+    if (!file || !existsSync(file)) {
+      throw new Error(
+        `no powers-of-tau file${file ? ` at ${file}` : ""}: pass --setup <file.ptau> or set OZK_PTAU (docs/own-model.md says where to get one), ` +
+          `--setup unsafe-dev for a development key (no powers of tau), or --skip-setup to stop before the key`,
+      );
     }
+    ptau = { file, power: ptauPower(file) };
   }
   // in place (the folder holding the source model is the target) or over an earlier build: start from a copy of it
   const rebuild = existsSync(out) && statSync(out).isDirectory() && (resolve(dirname(srcOnnx)) === out || isPackage(out));
@@ -180,11 +190,16 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
     // (the library logs the staging folder as the package; the final line below names the target)
     const build = { ...opts, out: stage, name, log: (line: string) => (line.startsWith(`package ${stage}:`) ? undefined : log(line)) };
 
-    const compiled = await compileCircuit(stagedOnnx, build);
+    // (the circom route's count is circom2's own: checked by the setup, once compiled)
+    const checkSize = ptau && (opts.route ?? "direct") === "direct" ? sizeCheck(name, ptau, log) : undefined;
+    const compiled = await compileCircuit(stagedOnnx, { ...build, checkSize });
     const gate = await fidelityGate(stagedOnnx, compiled.quant.inputShape.reduce((a, b) => a * b, 1), stage, opts, log);
 
     let manifest: ModelManifest;
     if (opts.skipSetup) {
+      manifest = compiled.manifest;
+    } else if (opts.devSetup) {
+      await unsafeDevKey(compiled, log);
       manifest = compiled.manifest;
     } else {
       await buildPackage(stagedOnnx, build);

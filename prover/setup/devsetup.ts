@@ -25,7 +25,11 @@ export interface UnsafeDevSetupResult {
  * key is a model package's proving key (the folder's manifest.json names it), the package is updated to match:
  * vkey.json, Verifier.sol and a manifest whose setup record says unsafe-dev.
  */
-export function unsafeDevSetup(r1csPath: string, zkeyPath: string, options: { seed?: bigint; threads?: number; quiet?: boolean } = {}): Promise<UnsafeDevSetupResult> {
+export function unsafeDevSetup(
+  r1csPath: string,
+  zkeyPath: string,
+  options: { seed?: bigint; threads?: number; quiet?: boolean; /** update the package holding the key (default true) */ record?: boolean } = {},
+): Promise<UnsafeDevSetupResult> {
   if (!options.quiet) console.error(UNSAFE_BANNER);
   const args = ["devsetup-UNSAFE", r1csPath, zkeyPath];
   if (options.seed !== undefined) args.push("--seed", String(options.seed & 0xffffffffffffffffn));
@@ -39,7 +43,7 @@ export function unsafeDevSetup(r1csPath: string, zkeyPath: string, options: { se
       resolve(JSON.parse(stdout) as UnsafeDevSetupResult);
     });
   }).then(async (result) => {
-    await recordInPackage(zkeyPath);
+    if (options.record !== false) await recordInPackage(zkeyPath);
     return result;
   });
 }
