@@ -60,9 +60,10 @@ export function quantizationInputs(model: FloatModel, opts: Pick<CompileOptions,
   return { inputRange, calibration };
 }
 
-/** How often a long step logs that it is still running, and at most how often the emit logs its progress. */
-export const HEARTBEAT_MS = 10_000;
+/** At most how often the emit logs its progress (OZK_PROGRESS_MS, default 3 s), and how often a long step logs
+ *  that it is still running (default 10 s; OZK_PROGRESS_MS too when set, at least 0.1 s). */
 const PROGRESS_MS = Number(process.env.OZK_PROGRESS_MS ?? 3_000);
+export const HEARTBEAT_MS = process.env.OZK_PROGRESS_MS === undefined ? 10_000 : Math.max(100, PROGRESS_MS);
 
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 

@@ -41,7 +41,7 @@ export function predictCircuit(source: FloatModel, opts: Pick<CompileOptions, "q
 export function ptauTooSmall(name: string, nConstraints: number, needed: number, ptauFile: string, power: number): string {
   return (
     `${name} has ${nConstraints} constraints: its key needs a powers-of-tau file of power ${needed} or more, but ${ptauFile} has power ${power} ` +
-    `(room for fewer than 2^${power} = ${2 ** power}); stopped before emitting the constraints, nothing was written. ` +
+    `(room for fewer than 2^${power} = ${2 ** power}); nothing was written. ` +
     `Give a ceremony file of power ${needed} or more with --setup <file> (e.g. the Perpetual Powers of Tau ` +
     `powersOfTau28_hez_final_${String(needed).padStart(2, "0")}.ptau), or, for development only, --setup unsafe-dev (no powers of tau, any size; anyone can forge its proofs)`
   );

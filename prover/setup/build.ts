@@ -4,8 +4,9 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { BuildCache, compileCircuit, logBuilt, REPO_ROOT, sha256File, verifierName, type CompileOptions } from "../../circuits/compiler/build.ts";
+import { BuildCache, compileCircuit, HEARTBEAT_MS, logBuilt, REPO_ROOT, sha256File, verifierName, type CompileOptions } from "../../circuits/compiler/build.ts";
 import { publicCount } from "../../circuits/compiler/emit.ts";
+import { ptauPowerNeeded, ptauTooSmall } from "../../circuits/compiler/size.ts";
 import type { FloatModel } from "../../circuits/ir/ir.ts";
 import { readManifest, writeManifest, type ModelManifest, type SetupRecord } from "../../circuits/compiler/package.ts";
 import { applyBeacon, contributeSecret, defaultPtau, describePtau, initialKey, isUnsafePtau, ptauPower, releaseCurve, setupRecordOf, UNSAFE_PTAU_SHA256 } from "./phase2.ts";
@@ -42,10 +43,8 @@ export async function buildPackage(source: string | FloatModel, opts: BuildOptio
     throw new Error(`no powers-of-tau file${ptau ? ` at ${ptau}` : ""}: pass --ptau <file> or set OZK_PTAU (docs/setup.md says where to get one)`);
   }
   const power = ptauPower(ptau);
-  const needed = Math.ceil(Math.log2(manifest.constraints + publicCount(compiled.quant) + 1));
-  if (needed > power) {
-    throw new Error(`${manifest.name} needs a powers-of-tau file of power ${needed} (${manifest.constraints} constraints), but ${ptau} has power ${power}`);
-  }
+  const needed = ptauPowerNeeded(manifest.constraints, publicCount(compiled.quant));
+  if (needed > power) throw new Error(ptauTooSmall(manifest.name, manifest.constraints, needed, ptau, power));
   const ptauCacheKey = `ptau:${resolve(ptau)}:${statSync(ptau).mtimeMs}`;
   const ptauInfo = describePtau(ptau, cache.get(ptauCacheKey));
   cache.set(ptauCacheKey, ptauInfo.sha256);
@@ -107,7 +106,15 @@ export async function installKey(out: string, manifest: ModelManifest, setup: Se
   const contractCopy = opts.contractsDir ? join(opts.contractsDir, `${name}.sol`) : null;
   if (cache.get("vkey") !== derivedKey || cache.get("verifier") !== derivedKey || !have("vkey.json") || !have("Verifier.sol") || (contractCopy && !existsSync(contractCopy))) {
     log("export verification key and Solidity verifier ...");
-    await exportVerifier(zkeyPath, out, name, opts.contractsDir);
+    // (reading a large key takes a while: say it is still running)
+    const started = Date.now();
+    const beat = setInterval(() => log(`export verification key and Solidity verifier: still running, ${Math.round((Date.now() - started) / 1000)} s`), HEARTBEAT_MS);
+    beat.unref();
+    try {
+      await exportVerifier(zkeyPath, out, name, opts.contractsDir);
+    } finally {
+      clearInterval(beat);
+    }
     cache.set("vkey", derivedKey);
     cache.set("verifier", derivedKey);
     for (const f of ["vkey.json", "Verifier.sol"]) cache.set(`${f}#sha256`, sha256File(join(out, f)));

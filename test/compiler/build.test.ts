@@ -121,6 +121,6 @@ describe("ozk model build", function () {
     big.name = "too-big";
     // committed weights: ~10 constraints per weight, far beyond the 2^16 dev ptau (and the 2^11 test one)
     const tooSmall = await errorOf(buildPackage(big, { ...base, out: join(dir, "big"), visibility: "committed", calibration: randomInputs(57, 2, 200), ptau }));
-    expect(tooSmall?.message).to.match(/needs a powers-of-tau file of power \d+ \(\d+ constraints\), but .* has power (11|16)/);
+    expect(tooSmall?.message).to.match(/too-big has \d+ constraints: its key needs a powers-of-tau file of power \d+ or more, but .* has power (11|16)/);
   });
 });

@@ -88,11 +88,11 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
 
   it("ozk model inspect gives exactly the constraint count of the built circuit.r1cs (Conv, padding, pooling; constant and committed)", async () => {
     const cases: [string, string, string[]][] = [
+      ["cnn-pytorch-opset17.onnx", "constant", []],
+      ["cnn-pytorch-opset17.onnx", "committed", []],
       ["digits.onnx", "constant", ["--calibration", "mnist"]],
       ["cnn.onnx", "constant", ["--calibration", "mnist"]],
       ["cnn.onnx", "committed", ["--calibration", "mnist"]],
-      ["cnn-pytorch-opset17.onnx", "constant", []],
-      ["cnn-pytorch-opset17.onnx", "committed", []],
       ["attributes-autopad-gemm.onnx", "committed", ["--input-range", "-1,1"]],
       ["cnn-batchnorm-dropout.onnx", "constant", ["--activation-bits", "12"]],
     ];
@@ -110,6 +110,12 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
       expect(readManifest(join(user, out)).constraints, what).to.equal(header.nConstraints);
       if (header.nConstraints > 100_000) expect(built.stderr, what).to.contain(`emit: 100000 / ${header.nConstraints} constraints (`);
     }
+  });
+
+  it("the circom route says it is still compiling while circom2 works", async () => {
+    const r = await ozk(user, ["model", "build", "exported/tiny-keep.onnx", "--out", "circom/tiny", "--route", "circom", "--skip-setup", "--skip-fidelity"], { env: { OZK_PROGRESS_MS: "200" } });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/compile circuit\.circom with circom2 \(circom route\): still running, \d+ s/);
   });
 
   it("--setup unsafe-dev, with no powers of tau anywhere, writes a complete package labelled UNSAFE whose proofs verify with its vkey", async () => {
