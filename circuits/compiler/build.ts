@@ -194,6 +194,9 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   }
   if (opts.preprocess) model = { ...model, preprocess: resolvePreprocess(opts.preprocess, model.inputShape) };
   const out = resolve(opts.out ?? join(REPO_ROOT, "models", model.name));
+  if (model.strippedOutputOp) {
+    log(`import: the model's final ${model.strippedOutputOp} is left out: the circuit proves the logits (the same top-1 class); the manifest records strippedOutputOp`);
+  }
   const cache = new BuildCache(out);
   const code = codeHash();
 
@@ -289,6 +292,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
     artifacts: { quant: "quant.json", circom: "circuit.circom", r1cs: "circuit.r1cs" },
     sha256: {},
   };
+  if (model.strippedOutputOp) manifest.strippedOutputOp = model.strippedOutputOp;
   if (route === "circom") manifest.artifacts.wasm = "circuit.wasm";
   if (onnxPath && resolve(dirname(onnxPath)) === out) manifest.artifacts.onnx = basename(onnxPath);
   cache.save();

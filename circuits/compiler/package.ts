@@ -89,6 +89,9 @@ export interface ModelManifest {
   /** The fidelity gate of `ozk model build`: the quantized model's top-1 agreement with the float model when it was
    *  built, or that the gate was skipped (--skip-fidelity). Absent in packages built by the library alone. */
   fidelityGate?: FidelityGateRecord;
+  /** The final Softmax or LogSoftmax of the ONNX file, left out at import: the outputs are the logits it would
+   *  have turned into probabilities (the same top-1 class). Absent when the file outputs logits. */
+  strippedOutputOp?: string;
   /** role -> file name, relative to the package folder. */
   artifacts: Record<string, string>;
   /** file name -> sha256 (hex). */

@@ -15,6 +15,7 @@ import { importOnnxFile } from "../onnx/import.ts";
 import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
 import { runFloat } from "../ir/float-engine.ts";
 import { applyPreprocess, resolvePreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
+import { applyOutputOp } from "../ir/output-op.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
 export interface ErrorStats {
@@ -253,7 +254,9 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
     const ortOut = await session.run({ [model.inputName]: new ort.Tensor("float32", xf, [1, ...model.inputShape]) });
     const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
     const fl = runFloat(model, x);
-    ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));
+    // (a final Softmax the importer left out: onnxruntime gives probabilities, the layers the logits)
+    const flOut = applyOutputOp(model.strippedOutputOp, fl.output);
+    ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - flOut[i]!))));
     const qr = runQuantized(q, x);
 
     const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
@@ -265,7 +268,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
 
     if (logitOp >= 0 && logitLayer >= 0) {
       const scale = opScale(q.ops[logitOp]!);
-      const fLogits = argmaxModel ? fl.layers[logitLayer]! : ortValues;
+      const fLogits = argmaxModel ? fl.layers[logitLayer]! : model.strippedOutputOp ? fl.output : ortValues;
       logitErr.add(qr.layers[logitOp]!.map((v) => Number(v) * scale), fLogits);
     }
     matched.forEach(({ op, layer, applyRelu }, k) => {

@@ -68,6 +68,9 @@ export interface FloatModel {
   layers: Layer[];
   /** Applied to the raw input before the first layer (input normalization of the training code); none when absent. */
   preprocess?: InputPreprocess;
+  /** The model's final Softmax or LogSoftmax, left out by the importer: `outputName` holds probabilities in the
+   *  ONNX file, the layers compute the logits (the same top-1 class). */
+  strippedOutputOp?: string;
 }
 
 /** Output shape after each layer, or a clear error naming the layer. */

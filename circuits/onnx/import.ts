@@ -95,6 +95,8 @@ class Importer {
   private readonly opset: number;
   private readonly consts = new Map<string, Const>();
   private chain!: LayerChain;
+  /** The final Softmax/LogSoftmax left out, if any. */
+  private stripped: string | undefined;
 
   constructor(
     model: ModelMsg,
@@ -169,6 +171,7 @@ class Importer {
       outputName,
       layers: this.chain.layers,
     };
+    if (this.stripped) result.strippedOutputOp = this.stripped;
     try {
       layerShapes(result);
     } catch (err) {
@@ -177,18 +180,39 @@ class Importer {
     return result;
   }
 
+  /** Whether node `index` is a Softmax/LogSoftmax the importer leaves out: the last node, computing the graph output,
+   *  over axis 1 or -1 (shapes are checked once the chain reaches it: strip()). */
+  private finalProbabilities(node: NodeMsg, index: number): boolean {
+    const nodes = this.graph.node ?? [];
+    const axis = node.attribute?.find((a) => a.name === "axis");
+    const a = axis?.i === undefined ? (this.opset >= 13 ? -1 : 1) : Number(axis.i);
+    const known = (node.attribute ?? []).every((x) => x.name === "axis");
+    return index === nodes.length - 1 && node.output?.[0] === this.graph.output?.[0]?.name && (a === 1 || a === -1) && known;
+  }
+
+  /** The final Softmax/LogSoftmax over a [batch, n] activation: left out (argmax-preserving), and recorded. */
+  private strip(node: NodeMsg, index: number, op: string): void {
+    const cur = this.chain.current;
+    if (cur.shape.length !== 2) {
+      throw nodeError(node, index, `a final ${op} is left out only over a [batch, n] output, here [${cur.shape.join(", ")}]: export the model without it (logits)`);
+    }
+    this.chain.setCurrent(node.output?.[0], cur.shape, cur.producer, { layout: cur.layout, order: cur.order });
+    this.stripped = op;
+  }
+
   /** Every node's operator is one the importer handles; else an error naming the node, its operator and what is supported. */
   private checkOperators(): void {
     for (const [index, node] of (this.graph.node ?? []).entries()) {
       const op = node.opType ?? "";
       if (node.domain && node.domain !== "ai.onnx") throw nodeError(node, index, `operator domain "${node.domain}" is not supported (only the default ONNX domain)`);
       if (PROBABILITY_OPS.has(op)) {
+        if (this.finalProbabilities(node, index)) continue;
         throw nodeError(
           node,
           index,
-          `operator ${op} is not supported: ozk proves the model's logits (their top-1 class is the same as the probabilities'). ` +
-            `Export the model without its final ${op}: leave softmax out of forward(), or export nn.Sequential(*list(model.children())[:-1]) ` +
-            `with torch.onnx.export, then build again`,
+          `operator ${op} is supported only as the model's last operation, over the features of a [batch, n] output (where it is left ` +
+            `out: ozk proves the logits, whose top-1 class is the same). Export the model without it: leave softmax out of forward(), ` +
+            `or export nn.Sequential(*list(model.children())[:-1]) with torch.onnx.export, then build again`,
         );
       }
       if (!KNOWN_OPS.has(op)) {
@@ -240,6 +264,10 @@ class Importer {
       return;
     }
     if (onCurrent.length > 1) fail("uses the activation twice; only a single chain of layers is supported");
+    if (PROBABILITY_OPS.has(op)) {
+      this.strip(node, index, op);
+      return;
+    }
     applyLayerOp({ node, index, op, inputs, outputs, attrs, constant, fail }, this.chain);
   }
 }

@@ -11,6 +11,8 @@ import * as snarkjs from "snarkjs";
 import type { Hex } from "viem";
 import { readManifest, sha256File } from "../../circuits/compiler/package.ts";
 import { readR1csHeader } from "../../circuits/compiler/r1cs.ts";
+import { attrInt, buildOnnxGraph } from "../../circuits/onnx/export.ts";
+import { importOnnxFile } from "../../circuits/onnx/import.ts";
 import { modelRegistryAbi } from "../../sdk/abi.ts";
 import { BONDS, WINDOWS, startNet, type Net } from "./harness.ts";
 
@@ -71,6 +73,13 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
     copyFileSync(join(ROOT, "models/mnist-mlp/model.onnx"), join(user, "exported", "digits.onnx"));
     copyFileSync(join(ROOT, "models/mnist-cnn/model.onnx"), join(user, "exported", "cnn.onnx"));
     for (const f of ["cnn-pytorch-opset17.onnx", "attributes-autopad-gemm.onnx", "cnn-batchnorm-dropout.onnx"]) copyFileSync(join(ROOT, "test/onnx/fixtures", f), join(user, "exported", f));
+    // the tiny MLP as exported with a softmax at the end of forward()
+    const mlp = importOnnxFile(join(ROOT, "test/onnx/fixtures/mlp-pytorch-opset20.onnx"));
+    const g = buildOnnxGraph({ ...mlp, outputName: "logits" }, { opset: 17, flatten: "flatten" });
+    g.outputs.length = 0;
+    g.node("Softmax", "/softmax/Softmax", ["logits"], [attrInt("axis", 1)], ["probs"]);
+    g.output("probs", [1, 4]);
+    writeFileSync(join(user, "exported", "probs.onnx"), g.encode().onnx);
     for (const name of ["tiny-dev", "tiny-cer", "tiny-keep"]) copyFileSync(join(ROOT, "test/onnx/fixtures/mlp-pytorch-opset20.onnx"), join(user, "exported", `${name}.onnx`));
   });
   after(() => rmSync(user, { recursive: true, force: true }));
@@ -110,6 +119,16 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
       expect(readManifest(join(user, out)).constraints, what).to.equal(header.nConstraints);
       if (header.nConstraints > 100_000) expect(built.stderr, what).to.contain(`emit: 100000 / ${header.nConstraints} constraints (`);
     }
+  });
+
+  it("a model ending in Softmax builds without it: said so, recorded in the manifest, the fidelity gate compares top-1", async () => {
+    const r = await ozk(user, ["model", "build", "exported/probs.onnx", "--out", "pkgs/probs", "--skip-setup"]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain("import: the model's final Softmax is left out: the circuit proves the logits (the same top-1 class)");
+    expect(r.stderr).to.contain("fidelity: top-1 agreement 100.00% on 64 samples");
+    const m = readManifest(join(user, "pkgs", "probs"));
+    expect(m.strippedOutputOp).to.equal("Softmax");
+    expect(m.outputKind).to.equal("logits");
   });
 
   it("the circom route says it is still compiling while circom2 works", async () => {

@@ -1,6 +1,6 @@
 // ONNX importer: every fixture's IR, run by the float engine, matches onnxruntime; every error names its cause.
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -9,6 +9,7 @@ import * as ort from "onnxruntime-node";
 import type { ConvLayer, FloatModel } from "../../circuits/ir/ir.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { runFloat } from "../../circuits/ir/float-engine.ts";
+import { applyOutputOp } from "../../circuits/ir/output-op.ts";
 import { attrInt, attrInts, buildOnnxGraph, floatTensor, OnnxGraphBuilder } from "../../circuits/onnx/export.ts";
 import { importOnnx, importOnnxFile, OnnxImportError } from "../../circuits/onnx/import.ts";
 import { decodeModel } from "../../circuits/onnx/proto.ts";
@@ -165,17 +166,44 @@ describe("ONNX import", function () {
       expect(err.details).to.include({ node: "/lstm/LSTM", op: "LSTM" });
     });
 
-    it("a Softmax (or LogSoftmax) is refused with how to export the logits instead", function () {
-      for (const op of ["Softmax", "LogSoftmax"]) {
-        const g = buildOnnxGraph({ ...mlp, outputName: "logits" }, { opset: 17, flatten: "flatten" });
-        g.outputs.length = 0;
-        g.node(op, `/${op}`, ["logits"], [attrInt("axis", 1)], ["probs"]);
-        g.output("probs", ["batch_size", 10]);
-        const err = importError(() => importOnnx(g.encode().onnx));
-        expect(err.message).to.contain(`(${op}): operator ${op} is not supported: ozk proves the model's logits`);
-        expect(err.message).to.contain(`Export the model without its final ${op}`);
-        expect(err.message).to.contain("torch.onnx.export");
+    it("a final Softmax / LogSoftmax over the features is left out (recorded; onnxruntime's output is it applied to the logits); anywhere else it is refused with how to export logits", async function () {
+      const dir = mkdtempSync(join(tmpdir(), "ozk-onnx-"));
+      try {
+        for (const [op, axis] of [["Softmax", 1], ["LogSoftmax", -1], ["Softmax", undefined]] as const) {
+          const g = buildOnnxGraph({ ...mlp, outputName: "logits" }, { opset: 17, flatten: "flatten" });
+          g.outputs.length = 0;
+          g.node(op, `/${op}`, ["logits"], axis === undefined ? [] : [attrInt("axis", axis)], ["probs"]);
+          g.output("probs", ["batch_size", 10]);
+          const path = join(dir, `${op}.onnx`);
+          writeFileSync(path, g.encode().onnx);
+          const m = importOnnxFile(path);
+          expect(m.strippedOutputOp).to.equal(op);
+          expect(m.outputName).to.equal("probs");
+          expect(m.layers.map((l) => l.kind)).to.deep.equal(mlp.layers.map((l) => l.kind));
+          // the layers compute the logits: onnxruntime's probabilities are the stripped operator applied to them
+          const session = await ort.InferenceSession.create(path);
+          const x = Float32Array.from({ length: m.inputShape.reduce((a, b) => a * b, 1) }, (_, i) => (i % 7) / 7);
+          const ortOut = Array.from((await session.run({ [m.inputName]: new ort.Tensor("float32", x, [1, ...m.inputShape]) })).probs!.data as Float32Array);
+          applyOutputOp(op, runFloat(m, x).output).forEach((v, i) => expect(v).to.be.closeTo(ortOut[i]!, 1e-5));
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
+      // not the last operation: refused, with the advice
+      const g = buildOnnxGraph({ ...mlp, layers: mlp.layers.slice(0, 2), outputName: "hidden" }, { opset: 17, flatten: "flatten" });
+      g.outputs.length = 0;
+      g.node("Softmax", "/mid/Softmax", ["hidden"], [], ["soft"]);
+      g.node("Relu", "/after/Relu", ["soft"], [], ["out"]);
+      g.output("out", ["batch_size", 12]);
+      const err = importError(() => importOnnx(g.encode().onnx));
+      expect(err.message).to.contain('node "/mid/Softmax" (Softmax): operator Softmax is supported only as the model\'s last operation');
+      expect(err.message).to.contain("export nn.Sequential(*list(model.children())[:-1]) with torch.onnx.export");
+      // over another axis: refused
+      const h = buildOnnxGraph({ ...mlp, outputName: "logits" }, { opset: 17, flatten: "flatten" });
+      h.outputs.length = 0;
+      h.node("Softmax", "/Softmax", ["logits"], [attrInt("axis", 0)], ["probs"]);
+      h.output("probs", ["batch_size", 10]);
+      expect(importError(() => importOnnx(h.encode().onnx)).message).to.contain("operator Softmax is supported only as the model's last operation, over the features");
     });
 
     it("reports a truncated file clearly", function () {
