@@ -146,6 +146,13 @@ class Builder {
 
   /** n boolean wires holding the bits of the value (which must lie in [0, 2^n)). */
   bits(value: bigint, n: number, what: string): number[] {
+    if (this.countOnly) {
+      // n wires and n constraints (b * b = b each), without building them
+      const first = this.nWires;
+      this.nWires += n;
+      this.nConstraints += n;
+      return Array.from({ length: n }, (_, i) => first + i);
+    }
     if (this.wit && (value < 0n || value >= 1n << BigInt(n))) throw new RangeError(`${what}: ${value} does not fit in ${n} bits`);
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -158,6 +165,12 @@ class Builder {
 
   /** l == sum bits * 2^i, bits range-checked: l in [0, 2^n). */
   decompose(l: Lin, n: number, what: string): number[] {
+    if (this.countOnly) {
+      // the bits, and the one linear constraint binding them to l
+      const bits = this.bits(0n, n, what);
+      this.nConstraints++;
+      return bits;
+    }
     const bits = this.bits(this.wit ? this.val(l) : 0n, n, what);
     const eq = new Map(l);
     bits.forEach((b, i) => addTo(eq, lin(b), -(1n << BigInt(i))));

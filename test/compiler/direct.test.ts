@@ -45,6 +45,9 @@ describe("direct R1CS route", function () {
         const r1cs = readR1cs(path);
         expect(r1cs.nConstraints).to.equal(shape.nConstraints);
         expect(r1cs.nPubOut).to.equal(publicCount(q));
+        // the count `ozk model inspect` and the build's size check use: the same numbers, per layer too
+        const counted = synthesize(q, { visibility, countOnly: true });
+        expect([counted.nConstraints, counted.nWires, counted.costs]).to.deep.equal([r1cs.nConstraints, r1cs.nWires, shape.costs]);
         const r = rng(seed + 1000);
         // in-calibration floats, plus arbitrary quantized inputs over the whole input range (drives saturation)
         const inputs: bigint[][] = randomInputs(seed + 1, 3, n).map((x) => quantizeInput(q, x));
