@@ -72,6 +72,8 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
     mkdirSync(join(user, "exported"));
     copyFileSync(join(ROOT, "models/mnist-mlp/model.onnx"), join(user, "exported", "digits.onnx"));
     copyFileSync(join(ROOT, "models/mnist-cnn/model.onnx"), join(user, "exported", "cnn.onnx"));
+    copyFileSync(join(ROOT, "test/fixtures/normalized-cnn/model.onnx"), join(user, "exported", "normalized-cnn.onnx"));
+    copyFileSync(join(ROOT, "test/fixtures/normalized-cnn/preprocess.json"), join(user, "exported", "normalized-cnn.json"));
     for (const f of ["cnn-pytorch-opset17.onnx", "attributes-autopad-gemm.onnx", "cnn-batchnorm-dropout.onnx"]) copyFileSync(join(ROOT, "test/onnx/fixtures", f), join(user, "exported", f));
     // the tiny MLP as exported with a softmax at the end of forward()
     const mlp = importOnnxFile(join(ROOT, "test/onnx/fixtures/mlp-pytorch-opset20.onnx"));
@@ -95,7 +97,7 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
     expect(entries(join(user, "pkgs"))).to.deep.equal([]);
   });
 
-  it("ozk model inspect gives exactly the constraint count of the built circuit.r1cs (Conv, padding, pooling; constant and committed)", async () => {
+  it("ozk model inspect gives exactly the constraint count of the built circuit.r1cs (Conv, padding, pooling, input normalization; constant and committed)", async () => {
     const cases: [string, string, string[]][] = [
       ["cnn-pytorch-opset17.onnx", "constant", []],
       ["cnn-pytorch-opset17.onnx", "committed", []],
@@ -104,6 +106,9 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
       ["cnn.onnx", "committed", ["--calibration", "mnist"]],
       ["attributes-autopad-gemm.onnx", "committed", ["--input-range", "-1,1"]],
       ["cnn-batchnorm-dropout.onnx", "constant", ["--activation-bits", "12"]],
+      // input normalization folded into the first (padded) conv
+      ["normalized-cnn.onnx", "constant", ["--preprocess", "exported/normalized-cnn.json"]],
+      ["normalized-cnn.onnx", "committed", ["--input-mean", "0.1307", "--input-std", "0.3081"]],
     ];
     for (const [file, visibility, opts] of cases) {
       const what = `${file} ${visibility} ${opts.join(" ")}`;
