@@ -1,7 +1,9 @@
 // `ozk model build <source> --out <dir>`: a package written exactly where asked, whole or not at all. The build runs
 // in a staging folder beside the target (".<name>.building-<pid>"), with the source's model.onnx and its
-// external-data files copied in; after compiling, the fidelity gate compares the quantized model with the float one
-// and stops the build below the required agreement; only a finished package is renamed into place. A target that
+// external-data files copied in; once the model is quantized its constraints are counted and the powers of tau's
+// power checked, before anything is emitted; after compiling, the fidelity gate compares the quantized model with
+// the float one and stops the build below the required agreement; the key comes from the powers of tau or, with
+// `devSetup`, the native UNSAFE dev setup; only a finished package is renamed into place. A target that
 // is already a package is rebuilt from a copy of itself (its build cache and a ceremony key are kept) and replaced
 // on success; any other existing target is refused unless `force`, and even then unless it holds only files a build
 // writes. Never a target (force or not) that is or holds the user's home, the working directory or the package root,
