@@ -5,7 +5,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { FloatModel, Layer } from "../ir/ir.ts";
-import { runQuantized } from "../compiler/engine.ts";
+import { newClampCounts, runQuantizedLayers } from "../compiler/engine.ts";
+import { mapUnitRange } from "../data/datasets.ts";
+import { adviceFor } from "./advice.ts";
 import type { QOp, QuantizedModel } from "../compiler/quantize.ts";
 import { parseQuant, quantize } from "../compiler/quantize.ts";
 import type { QuantOptions } from "../compiler/quantize.ts";
@@ -36,6 +38,9 @@ export interface LayerFidelity extends ErrorStats {
   outputs: number;
   /** Real value of one integer step at this layer's output. */
   scale: number;
+  /** Values of this layer that saturated its signed width (summed over samples), and the samples with any. */
+  clamped: number;
+  clampedSamples: number;
 }
 
 export interface FidelityReport {
@@ -57,6 +62,12 @@ export interface FidelityReport {
   importerMaxAbsDiff: number;
   /** Up to 20 samples whose top-1 classes differ. */
   disagreements: { index: number; label: number; float: number; quantized: number }[];
+  /** Input values outside the declared input range (clamped to it before quantizing), and the data's own range. */
+  inputClamps: { values: number; samples: number; range: [number, number]; dataMin: number; dataMax: number };
+  /** Whether the data has labels (else the accuracies are meaningless: agreement only). */
+  labelled: boolean;
+  /** What would help, from what was measured (advice.ts); empty when nothing clamps and the gate passes. */
+  advice: string[];
 }
 
 export interface FidelityOptions {
@@ -184,8 +195,10 @@ export function quantizedFor(onnxPath: string, model: FloatModel, o: FidelityOpt
     note = `; ${beside} is stale (built from model.onnx ${built.slice(0, 12)}, this is ${current.slice(0, 12)}): rebuild the package`;
   }
   if (o.quantPath && !existsSync(o.quantPath)) throw new FidelityError(`quant file ${o.quantPath} not found`);
-  const calibration = o.calibration ?? calibrationSample();
-  const q = quantize(model, calibration, { inputRange: [0, 1], ...o.quant });
+  // The MNIST digits (pixels in [0, 1]) are presented in the declared input range, as `ozk model build` does.
+  const range = o.quant?.inputRange ?? [0, 1];
+  const calibration = o.calibration ?? mapUnitRange(calibrationSample(), range);
+  const q = quantize(model, calibration, { ...o.quant, inputRange: range });
   return { q, source: `calibrated here on ${calibration.length} inputs (${o.calibration ? "given" : "mnist-train-512, as ozk model build"})${note}` };
 }
 
@@ -206,7 +219,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   const pkgDir = dirname(onnxPath);
   const model = importOnnxFile(onnxPath, existsSync(join(pkgDir, MANIFEST_FILE)) ? { name: readManifest(pkgDir).name } : {});
   const { q, source } = quantizedFor(onnxPath, model, o);
-  let data = o.data ?? heldOutSample();
+  let data = o.data ?? mnistIn(q.inputRange);
   const inSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (o.samples !== undefined) data = { images: data.images.slice(0, o.samples), labels: data.labels.slice(0, o.samples) };
   if (data.images.length === 0) throw new FidelityError("no samples to evaluate");
@@ -225,6 +238,9 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   const logitOp = argmaxModel ? q.ops.length - 2 : q.ops.length - 1;
   const logitLayer = argmaxModel ? model.layers.length - 2 : model.layers.length - 1;
 
+  const clamps = newClampCounts(q);
+  let dataMin = Infinity;
+  let dataMax = -Infinity;
   let floatCorrect = 0;
   let quantCorrect = 0;
   let agree = 0;
@@ -237,10 +253,15 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
     const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
     const fl = runFloat(model, x);
     ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));
-    const qr = runQuantized(q, x);
+    const ql = runQuantizedLayers(q, x, clamps);
+    for (let i = 0; i < x.length; i++) {
+      if (x[i]! < dataMin) dataMin = x[i]!;
+      if (x[i]! > dataMax) dataMax = x[i]!;
+    }
+    const qOut = ql[ql.length - 1]!;
 
     const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
-    const quantTop = argmaxModel ? Number(qr.outputs[0]) : argmax(qr.outputs.map(Number));
+    const quantTop = argmaxModel ? qOut[0]! : argmax(qOut);
     if (floatTop === label) floatCorrect++;
     if (quantTop === label) quantCorrect++;
     if (floatTop === quantTop) agree++;
@@ -249,7 +270,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
     if (logitOp >= 0 && logitLayer >= 0) {
       const scale = opScale(q.ops[logitOp]!);
       const fLogits = argmaxModel ? fl.layers[logitLayer]! : ortValues;
-      logitErr.add(qr.layers[logitOp]!.map((v) => Number(v) * scale), fLogits);
+      logitErr.add(ql[logitOp]!.map((v) => v * scale), fLogits);
     }
     matched.forEach(({ op, layer, applyRelu }, k) => {
       const qi = q.ops.indexOf(op);
@@ -257,17 +278,18 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
       let f: ArrayLike<number> = fl.layers[layer]!;
       if (applyRelu) f = Array.from(f, (v) => Math.max(0, v));
       if (op.kind === "argmax") return;
-      layerErr[k]!.add(qr.layers[qi]!.map((v) => Number(v) * scale), f);
+      layerErr[k]!.add(ql[qi]!.map((v) => v * scale), f);
     });
     o.onProgress?.(s + 1, data.images.length);
   }
   const n = data.images.length;
   const minAgreement = o.minAgreement ?? 0.995;
   const agreement = agree / n;
-  return {
+  const labelled = data.labels.some((l) => l >= 0);
+  const report: FidelityReport = {
     model: model.name,
     onnx: onnxPath,
-    data: o.dataName ?? "mnist held-out split (circuits/data/mnist.ts)",
+    data: o.dataName ?? `mnist held-out split (circuits/data/mnist.ts)${q.inputRange[0] === 0 && q.inputRange[1] === 1 ? "" : `, mapped onto [${q.inputRange.join(", ")}]`}`,
     samples: n,
     quantization: source,
     floatAccuracy: floatCorrect / n,
@@ -284,10 +306,23 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
         outputs: op.kind === "linear" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "maxpool" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "relu" ? op.shape.reduce((a, b) => a * b, 1) : 1,
         scale: opScale(op),
         ...layerErr[k]!.stats(),
+        clamped: clamps.ops[q.ops.indexOf(op)]!,
+        clampedSamples: clamps.opRuns[q.ops.indexOf(op)]!,
       })),
     importerMaxAbsDiff,
     disagreements,
+    inputClamps: { values: clamps.input, samples: clamps.inputRuns, range: [q.inputRange[0], q.inputRange[1]], dataMin, dataMax },
+    labelled,
+    advice: [],
   };
+  report.advice = adviceFor(report, q);
+  return report;
+}
+
+/** The MNIST held-out digits in a model's declared input range (mapped linearly from [0, 1]). */
+function mnistIn(range: readonly [number, number]): LabelledSet {
+  const set = heldOutSample();
+  return { images: mapUnitRange(set.images, range), labels: set.labels };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -302,14 +337,22 @@ export function formatReport(r: FidelityReport): string {
   lines.push(`  data:          ${r.data}, ${r.samples} samples`);
   lines.push(`  quantization:  ${r.quantization}`);
   lines.push("");
-  lines.push(`  float accuracy       ${pct(r.floatAccuracy)}   (onnxruntime)`);
-  lines.push(`  quantized accuracy   ${pct(r.quantizedAccuracy)}   (integer engine)`);
+  const acc = (v: number): string => (r.labelled === false ? "n/a   " : pct(v));
+  lines.push(`  float accuracy       ${acc(r.floatAccuracy)}   (onnxruntime${r.labelled === false ? "; the data has no labels" : ""})`);
+  lines.push(`  quantized accuracy   ${acc(r.quantizedAccuracy)}   (integer engine)`);
   lines.push(`  top-1 agreement      ${agreementPct(r.agreement)}   (required ${agreementPct(r.minAgreement)}) ${r.passed ? "ok" : "FAIL"}`);
   lines.push(`  logits abs error     mean ${num(r.logits.meanAbsError)}, max ${num(r.logits.maxAbsError)}`);
   lines.push(`  logits % error       mean ${r.logits.meanPercentError.toFixed(2)}%, max ${r.logits.maxPercentError.toFixed(2)}%   (of the largest |logit| per sample)`);
   lines.push("");
-  const header = ["layer", "kind", "outputs", "scale", "mean abs err", "max abs err", "mean %", "max %"];
-  const rows = r.layers.map((l) => [l.name, l.kind, String(l.outputs), l.scale.toExponential(3), num(l.meanAbsError), num(l.maxAbsError), l.meanPercentError.toFixed(2), l.maxPercentError.toFixed(2)]);
+  if (r.inputClamps) {
+    const c = r.inputClamps;
+    lines.push(`  input clamps         ${c.values} values in ${c.samples} samples outside [${c.range.join(", ")}] (data spans [${num(c.dataMin)}, ${num(c.dataMax)}])`);
+  }
+  const header = ["layer", "kind", "outputs", "scale", "mean abs err", "max abs err", "mean %", "max %", "clamped (samples)"];
+  const rows = r.layers.map((l) => [
+    l.name, l.kind, String(l.outputs), l.scale.toExponential(3), num(l.meanAbsError), num(l.maxAbsError), l.meanPercentError.toFixed(2), l.maxPercentError.toFixed(2),
+    `${l.clamped ?? 0} (${l.clampedSamples ?? 0})`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (row: string[]) => "  " + row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   lines.push(fmt(header));
@@ -318,5 +361,6 @@ export function formatReport(r: FidelityReport): string {
     lines.push("");
     lines.push(`  disagreements (first ${r.disagreements.length}): ` + r.disagreements.map((d) => `#${d.index} label ${d.label}: float ${d.float}, quantized ${d.quantized}`).join("; "));
   }
+  for (const a of r.advice ?? []) lines.push(`  warning: ${a}`);
   return lines.join("\n");
 }

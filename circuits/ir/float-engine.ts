@@ -43,24 +43,7 @@ function step(layer: Layer, x: Float32Array, shape: number[]): Float32Array {
       const { outChannels: M, kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl, pb, pr], weight, bias } = layer;
       const oh = Math.floor((H + pt + pb - kh) / sh) + 1;
       const ow = Math.floor((W + pl + pr - kw) / sw) + 1;
-      const y = new Float32Array(M * oh * ow);
-      for (let m = 0; m < M; m++)
-        for (let i = 0; i < oh; i++)
-          for (let j = 0; j < ow; j++) {
-            let s = bias[m]!;
-            for (let c = 0; c < C; c++)
-              for (let u = 0; u < kh; u++) {
-                const r = i * sh + u - pt;
-                if (r < 0 || r >= H) continue;
-                for (let v = 0; v < kw; v++) {
-                  const q = j * sw + v - pl;
-                  if (q < 0 || q >= W) continue;
-                  s += weight[((m * C + c) * kh + u) * kw + v]! * x[(c * H + r) * W + q]!;
-                }
-              }
-            y[(m * oh + i) * ow + j] = s;
-          }
-      return y;
+      return conv2d(x, C, H, W, M, kh, kw, sh, sw, pt, pl, oh, ow, weight, bias);
     }
     case "relu":
       return x.map((v) => (v > 0 ? v : 0));
@@ -100,4 +83,68 @@ function step(layer: Layer, x: Float32Array, shape: number[]): Float32Array {
       return Float32Array.of(best);
     }
   }
+}
+
+/** A convolution as im2col and one dot product per output (its own function, so the JIT optimizes it alone). */
+function conv2d(
+  x: Float32Array, C: number, H: number, W: number, M: number, kh: number, kw: number, sh: number, sw: number,
+  pt: number, pl: number, oh: number, ow: number, weight: Float32Array, bias: Float32Array,
+): Float32Array {
+  // im2col: each output's window laid out contiguously (padding as 0), then one dot product per output. Each
+  // sum still takes its terms in (c, u, v) order, as a per-output loop would; a padded tap adds 0.
+  const K = C * kh * kw;
+  const P = oh * ow;
+  // (filled in output order, so the writes are sequential; the input is small enough to stay in cache)
+  const cols = new Float64Array(P * K);
+  let n = 0;
+  for (let i = 0; i < oh; i++)
+    for (let j = 0; j < ow; j++)
+      for (let c = 0; c < C; c++)
+        for (let u = 0; u < kh; u++) {
+          const r = i * sh + u - pt;
+          if (r < 0 || r >= H) {
+            n += kw;
+            continue;
+          }
+          const row = (c * H + r) * W;
+          for (let v = 0; v < kw; v++, n++) {
+            const col = j * sw + v - pl;
+            if (col >= 0 && col < W) cols[n] = x[row + col]!;
+          }
+        }
+  // Four outputs at a time share each weight load; each keeps its own sum in (c, u, v) order.
+  const y = new Float32Array(M * P);
+  for (let m = 0; m < M; m++) {
+    const wm = m * K;
+    const b = bias[m]!;
+    let p = 0;
+    for (; p + 4 <= P; p += 4) {
+      const c0 = p * K;
+      const c1 = c0 + K;
+      const c2 = c1 + K;
+      const c3 = c2 + K;
+      let s0 = b;
+      let s1 = b;
+      let s2 = b;
+      let s3 = b;
+      for (let k = 0; k < K; k++) {
+        const w = weight[wm + k]!;
+        s0 += w * cols[c0 + k]!;
+        s1 += w * cols[c1 + k]!;
+        s2 += w * cols[c2 + k]!;
+        s3 += w * cols[c3 + k]!;
+      }
+      y[m * P + p] = s0;
+      y[m * P + p + 1] = s1;
+      y[m * P + p + 2] = s2;
+      y[m * P + p + 3] = s3;
+    }
+    for (; p < P; p++) {
+      let s = b;
+      const cp = p * K;
+      for (let k = 0; k < K; k++) s += weight[wm + k]! * cols[cp + k]!;
+      y[m * P + p] = s;
+    }
+  }
+  return y;
 }
