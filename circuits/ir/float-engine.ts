@@ -112,35 +112,72 @@ function conv2d(
             if (col >= 0 && col < W) cols[n] = x[row + col]!;
           }
         }
-  // Four outputs at a time share each weight load; each keeps its own sum in (c, u, v) order.
+  // Two channels times four outputs at a time: each weight load serves four sums, each window value two; every
+  // sum still adds its terms in (c, u, v) order.
   const y = new Float32Array(M * P);
-  for (let m = 0; m < M; m++) {
-    const wm = m * K;
-    const b = bias[m]!;
+  let m = 0;
+  for (; m + 2 <= M; m += 2) {
+    const wa = m * K;
+    const wb = wa + K;
+    const ba = bias[m]!;
+    const bb = bias[m + 1]!;
     let p = 0;
     for (; p + 4 <= P; p += 4) {
       const c0 = p * K;
       const c1 = c0 + K;
       const c2 = c1 + K;
       const c3 = c2 + K;
-      let s0 = b;
-      let s1 = b;
-      let s2 = b;
-      let s3 = b;
+      let a0 = ba;
+      let a1 = ba;
+      let a2 = ba;
+      let a3 = ba;
+      let b0 = bb;
+      let b1 = bb;
+      let b2 = bb;
+      let b3 = bb;
       for (let k = 0; k < K; k++) {
-        const w = weight[wm + k]!;
-        s0 += w * cols[c0 + k]!;
-        s1 += w * cols[c1 + k]!;
-        s2 += w * cols[c2 + k]!;
-        s3 += w * cols[c3 + k]!;
+        const w = weight[wa + k]!;
+        const v = weight[wb + k]!;
+        const x0 = cols[c0 + k]!;
+        const x1 = cols[c1 + k]!;
+        const x2 = cols[c2 + k]!;
+        const x3 = cols[c3 + k]!;
+        a0 += w * x0;
+        a1 += w * x1;
+        a2 += w * x2;
+        a3 += w * x3;
+        b0 += v * x0;
+        b1 += v * x1;
+        b2 += v * x2;
+        b3 += v * x3;
       }
-      y[m * P + p] = s0;
-      y[m * P + p + 1] = s1;
-      y[m * P + p + 2] = s2;
-      y[m * P + p + 3] = s3;
+      const ya = m * P + p;
+      const yb = ya + P;
+      y[ya] = a0;
+      y[ya + 1] = a1;
+      y[ya + 2] = a2;
+      y[ya + 3] = a3;
+      y[yb] = b0;
+      y[yb + 1] = b1;
+      y[yb + 2] = b2;
+      y[yb + 3] = b3;
     }
     for (; p < P; p++) {
-      let s = b;
+      const cp = p * K;
+      let sa = ba;
+      let sb = bb;
+      for (let k = 0; k < K; k++) {
+        sa += weight[wa + k]! * cols[cp + k]!;
+        sb += weight[wb + k]! * cols[cp + k]!;
+      }
+      y[m * P + p] = sa;
+      y[(m + 1) * P + p] = sb;
+    }
+  }
+  for (; m < M; m++) {
+    const wm = m * K;
+    for (let p = 0; p < P; p++) {
+      let s = bias[m]!;
       const cp = p * K;
       for (let k = 0; k < K; k++) s += weight[wm + k]! * cols[cp + k]!;
       y[m * P + p] = s;
