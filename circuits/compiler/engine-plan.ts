@@ -116,7 +116,30 @@ function compileLinear(op: QLinear): Step | null {
     const nIn = op.inShape.reduce((a, b) => a * b, 1);
     return (x) => {
       const acc = new Float64Array(nOut);
-      for (let o = 0; o < nOut; o++) {
+      let o = 0;
+      // four rows at a time share each input load
+      for (; o + 4 <= nOut; o += 4) {
+        const r0 = o * nIn;
+        const r1 = r0 + nIn;
+        const r2 = r1 + nIn;
+        const r3 = r2 + nIn;
+        let s0 = bias[o]!;
+        let s1 = bias[o + 1]!;
+        let s2 = bias[o + 2]!;
+        let s3 = bias[o + 3]!;
+        for (let k = 0; k < nIn; k++) {
+          const v = x[k]!;
+          s0 += weight[r0 + k]! * v;
+          s1 += weight[r1 + k]! * v;
+          s2 += weight[r2 + k]! * v;
+          s3 += weight[r3 + k]! * v;
+        }
+        acc[o] = s0;
+        acc[o + 1] = s1;
+        acc[o + 2] = s2;
+        acc[o + 3] = s3;
+      }
+      for (; o < nOut; o++) {
         let s = bias[o]!;
         const row = o * nIn;
         for (let k = 0; k < nIn; k++) s += weight[row + k]! * x[k]!;
@@ -161,39 +184,74 @@ function compileLinear(op: QLinear): Step | null {
                 if (col >= 0 && col < W) win[n] = x[row + col]!;
               }
             }
-      // four outputs at a time share each weight load
+      // two channels times four outputs at a time: each weight load serves four sums, each window value two
       const acc = new Float64Array(nOut);
-      for (let oc = 0; oc < OC; oc++) {
-        const wo = oc * K;
-        const b = bias[oc]!;
-        const out = oc * P;
+      let oc = 0;
+      for (; oc + 2 <= OC; oc += 2) {
+        const wa = oc * K;
+        const wb = wa + K;
+        const ba = bias[oc]!;
+        const bb = bias[oc + 1]!;
         let p = 0;
         for (; p + 4 <= P; p += 4) {
           const c0 = p * K;
           const c1 = c0 + K;
           const c2 = c1 + K;
           const c3 = c2 + K;
-          let s0 = b;
-          let s1 = b;
-          let s2 = b;
-          let s3 = b;
+          let a0 = ba;
+          let a1 = ba;
+          let a2 = ba;
+          let a3 = ba;
+          let b0 = bb;
+          let b1 = bb;
+          let b2 = bb;
+          let b3 = bb;
           for (let k = 0; k < K; k++) {
-            const w = weight[wo + k]!;
-            s0 += w * win[c0 + k]!;
-            s1 += w * win[c1 + k]!;
-            s2 += w * win[c2 + k]!;
-            s3 += w * win[c3 + k]!;
+            const w = weight[wa + k]!;
+            const v = weight[wb + k]!;
+            const x0 = win[c0 + k]!;
+            const x1 = win[c1 + k]!;
+            const x2 = win[c2 + k]!;
+            const x3 = win[c3 + k]!;
+            a0 += w * x0;
+            a1 += w * x1;
+            a2 += w * x2;
+            a3 += w * x3;
+            b0 += v * x0;
+            b1 += v * x1;
+            b2 += v * x2;
+            b3 += v * x3;
           }
-          acc[out + p] = s0;
-          acc[out + p + 1] = s1;
-          acc[out + p + 2] = s2;
-          acc[out + p + 3] = s3;
+          const ya = oc * P + p;
+          const yb = ya + P;
+          acc[ya] = a0;
+          acc[ya + 1] = a1;
+          acc[ya + 2] = a2;
+          acc[ya + 3] = a3;
+          acc[yb] = b0;
+          acc[yb + 1] = b1;
+          acc[yb + 2] = b2;
+          acc[yb + 3] = b3;
         }
         for (; p < P; p++) {
-          let s0 = b;
+          const cp = p * K;
+          let sa = ba;
+          let sb = bb;
+          for (let k = 0; k < K; k++) {
+            sa += weight[wa + k]! * win[cp + k]!;
+            sb += weight[wb + k]! * win[cp + k]!;
+          }
+          acc[oc * P + p] = sa;
+          acc[(oc + 1) * P + p] = sb;
+        }
+      }
+      for (; oc < OC; oc++) {
+        const wo = oc * K;
+        for (let p = 0; p < P; p++) {
+          let s0 = bias[oc]!;
           const wp = p * K;
           for (let k = 0; k < K; k++) s0 += weight[wo + k]! * win[wp + k]!;
-          acc[out + p] = s0;
+          acc[oc * P + p] = s0;
         }
       }
       return { y: acc, clamped: finish(acc) };

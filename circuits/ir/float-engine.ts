@@ -30,7 +30,30 @@ function step(layer: Layer, x: Float32Array, shape: number[]): Float32Array {
     case "dense": {
       const { inFeatures: K, outFeatures: N, weight, bias } = layer;
       const y = new Float32Array(N);
-      for (let n = 0; n < N; n++) {
+      let n = 0;
+      // four rows at a time share each input load; each sum adds its terms in k order
+      for (; n + 4 <= N; n += 4) {
+        const r0 = n * K;
+        const r1 = r0 + K;
+        const r2 = r1 + K;
+        const r3 = r2 + K;
+        let s0 = bias[n]!;
+        let s1 = bias[n + 1]!;
+        let s2 = bias[n + 2]!;
+        let s3 = bias[n + 3]!;
+        for (let k = 0; k < K; k++) {
+          const v = x[k]!;
+          s0 += weight[r0 + k]! * v;
+          s1 += weight[r1 + k]! * v;
+          s2 += weight[r2 + k]! * v;
+          s3 += weight[r3 + k]! * v;
+        }
+        y[n] = s0;
+        y[n + 1] = s1;
+        y[n + 2] = s2;
+        y[n + 3] = s3;
+      }
+      for (; n < N; n++) {
         let s = bias[n]!;
         const row = n * K;
         for (let k = 0; k < K; k++) s += weight[row + k]! * x[k]!;
