@@ -156,7 +156,7 @@ describe("fidelity", function () {
       }
     });
 
-    it("reads .npy data with --labels, takes --input-range, and prints progress to stderr only", async function () {
+    it("reads .npy data with --labels and takes --input-range", async function () {
       const onnx = join(dir, "normalized-cnn.onnx");
       normalizedCnn(onnx);
       const sample = heldOutSample(40);
