@@ -10,13 +10,25 @@ const fmt = (v: number): string => String(Number(v.toFixed(2)));
 
 /** Share of the final layer's mean error that one layer must add by itself to be "where the error comes from". */
 export const DOMINANT_SHARE = 0.6;
+/** Below this float accuracy on labelled data, the data is not what the model was trained on. */
+export const FOREIGN_DATA_ACCURACY = 0.5;
 
 /**
  * Advice lines for a report: one per measured cause, most important first. Clamping inputs or activations is always
  * reported (it changes results whether or not the gate passes); rounding error only when the agreement is too low.
  */
-export function adviceFor(r: Pick<FidelityReport, "passed" | "samples" | "inputClamps" | "layers">, q: Pick<QuantizedModel, "weightBits" | "activationBits">): string[] {
+export function adviceFor(
+  r: Pick<FidelityReport, "passed" | "samples" | "inputClamps" | "layers"> & Partial<Pick<FidelityReport, "labelled" | "floatAccuracy">>,
+  q: Pick<QuantizedModel, "weightBits" | "activationBits">,
+): string[] {
   const out: string[] = [];
+  if (r.labelled && r.floatAccuracy !== undefined && r.floatAccuracy < FOREIGN_DATA_ACCURACY) {
+    out.push(
+      `the float model itself classifies only ${(100 * r.floatAccuracy).toFixed(1)}% of the labelled samples correctly: the data is probably not ` +
+        `in the form the model was trained on. A model trained on normalized inputs takes the normalized range: pass it as --input-range ` +
+        `(MNIST normalized with mean 0.1307, std 0.3081: -0.4242,2.8215), or normalization (--input-mean/--input-std)`,
+    );
+  }
   const ic = r.inputClamps;
   if (ic.values > 0) {
     const [lo, hi] = ic.range;
@@ -48,7 +60,14 @@ export function adviceFor(r: Pick<FidelityReport, "passed" | "samples" | "inputC
       worst = i;
     }
   });
-  if (worst > 0 && last > 0 && worstAdd >= DOMINANT_SHARE * last) {
+  if (worst > 0 && last > 0 && worstAdd >= DOMINANT_SHARE * last && worst === r.layers.length - 1) {
+    // the output layer's values are wide (--output-bits): its own rounding is its weights'
+    const l = r.layers[worst]!;
+    out.push(
+      `most of the error appears at the output layer ${l.name} (mean error ${errs[worst - 1]!.toFixed(2)}% before it, ${l.meanPercentError.toFixed(2)}% after): ` +
+        `its ${q.weightBits}-bit weights are too coarse: raise --weight-bits (e.g. ${q.weightBits + 2})`,
+    );
+  } else if (worst > 0 && last > 0 && worstAdd >= DOMINANT_SHARE * last) {
     const l = r.layers[worst]!;
     out.push(
       `most of the error appears at layer ${l.name} (mean error ${errs[worst - 1]!.toFixed(2)}% before it, ${l.meanPercentError.toFixed(2)}% after): ` +

@@ -36,7 +36,21 @@ describe("fidelity advice (circuits/fidelity/advice.ts)", function () {
     expect(a[0]).to.match(/--calibration <file\.npy\|file\.json\|folder>/);
   });
 
-  it("error that appears in one layer: raise --activation-bits", function () {
+  it("float accuracy far below chance on labelled data: the data is not in the model's form (normalization)", function () {
+    const a = adviceFor({ passed: false, samples: 100, labelled: true, floatAccuracy: 0.313, inputClamps: noClamps, layers: [layer("fc1", 0.4), layer("fc2", 0.5)] }, q);
+    expect(a[0]).to.match(/^the float model itself classifies only 31\.3% of the labelled samples correctly: .*--input-range \(MNIST normalized with mean 0\.1307, std 0\.3081: -0\.4242,2\.8215\), or normalization/);
+    // unlabelled data has no accuracy to judge by
+    expect(adviceFor({ passed: true, samples: 100, labelled: false, floatAccuracy: 0, inputClamps: noClamps, layers: [] }, q)).to.deep.equal([]);
+  });
+
+  it("error that appears at the output layer: raise --weight-bits (its outputs are wide)", function () {
+    const a = adviceFor({ passed: false, samples: 100, inputClamps: noClamps, layers: [layer("fc1", 3.81), layer("fc2", 9.64)] }, { weightBits: 4, activationBits: 4 });
+    expect(a).to.deep.equal([
+      "most of the error appears at the output layer fc2 (mean error 3.81% before it, 9.64% after): its 4-bit weights are too coarse: raise --weight-bits (e.g. 6)",
+    ]);
+  });
+
+  it("error that appears in a hidden layer: raise --activation-bits", function () {
     const a = adviceFor({ passed: false, samples: 100, inputClamps: noClamps, layers: [layer("conv1", 0.1), layer("fc1", 2.5), layer("fc2", 3)] }, q);
     expect(a).to.deep.equal([
       "most of the error appears at layer fc1 (mean error 0.10% before it, 2.50% after): its 10-bit activations are too coarse: raise --activation-bits (e.g. 12)",
