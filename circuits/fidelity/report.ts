@@ -15,7 +15,7 @@ import type { LabelledSet } from "../data/mnist.ts";
 import { calibrationSample, heldOutSample } from "../data/mnist.ts";
 import { importOnnxFile } from "../onnx/import.ts";
 import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
-import { runFloat } from "../ir/float-engine.ts";
+import { FloatRunner } from "./float-runner.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
 export interface ErrorStats {
@@ -250,42 +250,51 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   let importerMaxAbsDiff = 0;
   const disagreements: FidelityReport["disagreements"] = [];
   let next = infer(data.images[0]!);
-  for (let s = 0; s < data.images.length; s++) {
-    const x = data.images[s]!;
-    const label = data.labels[s]!;
-    const ortOut = await next;
-    if (s + 1 < data.images.length) next = infer(data.images[s + 1]!);
-    const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
-    const fl = runFloat(model, x);
-    ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));
-    const ql = runQuantizedLayers(q, x, clamps);
-    for (let i = 0; i < x.length; i++) {
-      if (x[i]! < dataMin) dataMin = x[i]!;
-      if (x[i]! > dataMax) dataMax = x[i]!;
-    }
-    const qOut = ql[ql.length - 1]!;
+  // the float engine runs on a worker thread, one sample ahead of this thread's integer engine
+  const floats = new FloatRunner(model);
+  let nextFloat = floats.run(data.images[0]!);
+  try {
+    for (let s = 0; s < data.images.length; s++) {
+      const x = data.images[s]!;
+      const label = data.labels[s]!;
+      const ortOut = await next;
+      if (s + 1 < data.images.length) next = infer(data.images[s + 1]!);
+      const flLayers = await nextFloat;
+      if (s + 1 < data.images.length) nextFloat = floats.run(data.images[s + 1]!);
+      const fl = { layers: flLayers, output: flLayers[flLayers.length - 1]! };
+      const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
+      ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));
+      const ql = runQuantizedLayers(q, x, clamps);
+      for (let i = 0; i < x.length; i++) {
+        if (x[i]! < dataMin) dataMin = x[i]!;
+        if (x[i]! > dataMax) dataMax = x[i]!;
+      }
+      const qOut = ql[ql.length - 1]!;
 
-    const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
-    const quantTop = argmaxModel ? qOut[0]! : argmax(qOut);
-    if (floatTop === label) floatCorrect++;
-    if (quantTop === label) quantCorrect++;
-    if (floatTop === quantTop) agree++;
-    else if (disagreements.length < 20) disagreements.push({ index: s, label, float: floatTop, quantized: quantTop });
+      const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
+      const quantTop = argmaxModel ? qOut[0]! : argmax(qOut);
+      if (floatTop === label) floatCorrect++;
+      if (quantTop === label) quantCorrect++;
+      if (floatTop === quantTop) agree++;
+      else if (disagreements.length < 20) disagreements.push({ index: s, label, float: floatTop, quantized: quantTop });
 
-    if (logitOp >= 0 && logitLayer >= 0) {
-      const scale = opScale(q.ops[logitOp]!);
-      const fLogits = argmaxModel ? fl.layers[logitLayer]! : ortValues;
-      logitErr.add(ql[logitOp]!.map((v) => v * scale), fLogits);
+      if (logitOp >= 0 && logitLayer >= 0) {
+        const scale = opScale(q.ops[logitOp]!);
+        const fLogits = argmaxModel ? fl.layers[logitLayer]! : ortValues;
+        logitErr.add(ql[logitOp]!.map((v) => v * scale), fLogits);
+      }
+      matched.forEach(({ op, layer, applyRelu }, k) => {
+        const qi = q.ops.indexOf(op);
+        const scale = opScale(op);
+        let f: ArrayLike<number> = fl.layers[layer]!;
+        if (applyRelu) f = Array.from(f, (v) => Math.max(0, v));
+        if (op.kind === "argmax") return;
+        layerErr[k]!.add(ql[qi]!.map((v) => v * scale), f);
+      });
+      o.onProgress?.(s + 1, data.images.length);
     }
-    matched.forEach(({ op, layer, applyRelu }, k) => {
-      const qi = q.ops.indexOf(op);
-      const scale = opScale(op);
-      let f: ArrayLike<number> = fl.layers[layer]!;
-      if (applyRelu) f = Array.from(f, (v) => Math.max(0, v));
-      if (op.kind === "argmax") return;
-      layerErr[k]!.add(ql[qi]!.map((v) => v * scale), f);
-    });
-    o.onProgress?.(s + 1, data.images.length);
+  } finally {
+    await floats.close();
   }
   const n = data.images.length;
   const minAgreement = o.minAgreement ?? 0.995;
