@@ -61,11 +61,13 @@ export function adviceFor(
     }
   });
   if (worst > 0 && last > 0 && worstAdd >= DOMINANT_SHARE * last && worst === r.layers.length - 1) {
-    // the output layer's values are wide (--output-bits): its own rounding is its weights'
+    // the output layer's own values are wide (--output-bits): what it adds is its inputs' rounding (the activations
+    // before it), amplified, and its weights' rounding
     const l = r.layers[worst]!;
     out.push(
       `most of the error appears at the output layer ${l.name} (mean error ${errs[worst - 1]!.toFixed(2)}% before it, ${l.meanPercentError.toFixed(2)}% after): ` +
-        `its ${q.weightBits}-bit weights are too coarse: raise --weight-bits (e.g. ${q.weightBits + 2})`,
+        `it amplifies the rounding of its ${q.activationBits}-bit inputs and ${q.weightBits}-bit weights: raise --activation-bits (e.g. ${q.activationBits + 2}), ` +
+        `then --weight-bits (e.g. ${q.weightBits + 2})`,
     );
   } else if (worst > 0 && last > 0 && worstAdd >= DOMINANT_SHARE * last) {
     const l = r.layers[worst]!;

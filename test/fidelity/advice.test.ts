@@ -43,10 +43,11 @@ describe("fidelity advice (circuits/fidelity/advice.ts)", function () {
     expect(adviceFor({ passed: true, samples: 100, labelled: false, floatAccuracy: 0, inputClamps: noClamps, layers: [] }, q)).to.deep.equal([]);
   });
 
-  it("error that appears at the output layer: raise --weight-bits (its outputs are wide)", function () {
+  it("error that appears at the output layer: its inputs' activation bits, then its weight bits (its outputs are wide)", function () {
     const a = adviceFor({ passed: false, samples: 100, inputClamps: noClamps, layers: [layer("fc1", 3.81), layer("fc2", 9.64)] }, { weightBits: 4, activationBits: 4 });
     expect(a).to.deep.equal([
-      "most of the error appears at the output layer fc2 (mean error 3.81% before it, 9.64% after): its 4-bit weights are too coarse: raise --weight-bits (e.g. 6)",
+      "most of the error appears at the output layer fc2 (mean error 3.81% before it, 9.64% after): it amplifies the rounding of its 4-bit inputs " +
+        "and 4-bit weights: raise --activation-bits (e.g. 6), then --weight-bits (e.g. 6)",
     ]);
   });
 
