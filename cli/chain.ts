@@ -13,6 +13,7 @@ import { assertEntryMatches, loadModels, type ServedModel } from "../runtime/mod
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import { parseDirectInput } from "../prover/witness.ts";
 import { deploymentArg, userPath } from "./paths.ts";
+import { clampWarning } from "./model-data.ts";
 
 export interface ChainOpts {
   rpc: string;
@@ -157,6 +158,10 @@ export function readModelInput(model: ServedModel, file: string): bigint[] {
   const m = model.pkg.manifest;
   try {
     const values = parseDirectInput(raw, { length: m.inputLength, bits: m.inputBits });
+    if (values instanceof Float32Array) {
+      const warning = clampWarning(model.pkg.quant, values);
+      if (warning) process.stderr.write(`${warning}\n`);
+    }
     return values instanceof Float32Array ? quantizeInput(model.pkg.quant, values) : values;
   } catch (err) {
     throw new Error(`input file ${path}: ${(err as Error).message}`);

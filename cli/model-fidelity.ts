@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
 import { userPath, userPathIf } from "./paths.ts";
 import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
+import { calibrationFrom, labelledFrom, onnxInputShape, parseInputRange, progressLine } from "./model-data.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -25,46 +26,53 @@ export function register(program: Command): void {
     .command("fidelity")
     .description("Compare the float model (onnxruntime) with the quantized model (integer engine) on labelled data")
     .argument("<model>", "model.onnx, or a model package folder holding it")
-    .option("--data <source>", 'labelled data: "mnist" (the held-out split) or a JSON file {"inputs": number[][], "labels": number[]}', "mnist")
+    .option("--data <source>", 'data: "mnist" (the held-out split, mapped onto the input range), a .json file {"inputs": number[][], "labels"?: number[]}, a .npy file or a folder of images (docs/own-model.md)', "mnist")
+    .option("--labels <file>", "labels for --data (.npy or a JSON array) when it has none of its own")
     .option("--samples <n>", "evaluate only the first n samples", count)
     .option("--min-agreement <fraction>", "required top-1 agreement of quantized with float", fraction, 0.995)
     .option("--quant <quant.json>", "quantized model to use (default: quant.json beside the model if present)")
     .option("--requantize", "ignore quant.json and calibrate as `ozk model build` does")
     .option("--weight-bits <n>", "calibrate afresh with this weight width (implies --requantize)", count)
     .option("--activation-bits <n>", "calibrate afresh with this activation width (implies --requantize)", count)
+    .option("--input-range <lo,hi>", "calibrate afresh with this declared input range (implies --requantize)", parseInputRange)
+    .option("--calibration <set>", "when calibrating afresh: mnist (default), or a .json / .npy file or a folder of images")
     .option("--json <out.json>", "also write the report as JSON")
     .addHelpText("after", "\nExample:\n  ozk model fidelity models/mnist-cnn/model.onnx --samples 500 --json fidelity.json\n")
     .action(async (modelArg: string, opts: {
       data: string; samples?: number; minAgreement: number; quant?: string; requantize?: boolean; json?: string;
-      weightBits?: number; activationBits?: number; inputMean?: string; inputStd?: string; inputScale?: string; inputOffset?: string; preprocess?: string;
+      weightBits?: number; activationBits?: number; inputRange?: [number, number]; calibration?: string; labels?: string;
+      inputMean?: string; inputStd?: string; inputScale?: string; inputOffset?: string; preprocess?: string;
     }) => {
-      const { agreementPct, fidelity, formatReport, readLabelledSet } = await import("../circuits/fidelity/report.ts");
+      const { agreementPct, fidelity, formatReport } = await import("../circuits/fidelity/report.ts");
       let path = userPath(modelArg);
       try {
         if (statSync(path).isDirectory()) path = join(path, "model.onnx");
       } catch {
         throw new Error(`no model at ${modelArg}`);
       }
-      const data = opts.data === "mnist" ? undefined : readLabelledSet(userPath(opts.data));
-      const tty = process.stderr.isTTY;
+      const shape = opts.data === "mnist" && !opts.calibration ? [] : await onnxInputShape(path);
+      const given = opts.data === "mnist" ? undefined : await labelledFrom(opts.data, shape, opts.labels);
+      const range = opts.inputRange ?? [0, 1];
+      const calibration = opts.calibration ? (await calibrationFrom(opts.calibration, shape, range))?.inputs : undefined;
+      const quant = { weightBits: opts.weightBits, activationBits: opts.activationBits, ...(opts.inputRange ? { inputRange: opts.inputRange } : {}) };
       const report = await fidelity(path, {
-        data,
-        dataName: data ? opts.data : undefined,
+        data: given?.data,
+        dataName: given?.name,
         samples: opts.samples,
         minAgreement: opts.minAgreement,
         quantPath: userPathIf(opts.quant),
-        requantize: opts.requantize || opts.weightBits !== undefined || opts.activationBits !== undefined,
-        quant: { weightBits: opts.weightBits, activationBits: opts.activationBits },
+        requantize: opts.requantize || opts.weightBits !== undefined || opts.activationBits !== undefined || opts.inputRange !== undefined || opts.calibration !== undefined,
+        quant,
+        calibration,
+        onProgress: progressLine("fidelity"),
         preprocess: preprocessSpecOf(opts),
-        onProgress: tty ? (done, total) => done % 100 === 0 && process.stderr.write(`\r  ${done}/${total}`) : undefined,
       });
-      if (tty) process.stderr.write("\r");
       console.log(formatReport(report));
       if (opts.json) writeFileSync(userPath(opts.json), `${JSON.stringify(report, null, 2)}\n`);
       if (!report.passed) {
         throw new Error(
           `${report.model}: top-1 agreement ${agreementPct(report.agreement)} is below the required ${agreementPct(report.minAgreement)} ` +
-            `(${Math.round((1 - report.agreement) * report.samples)} of ${report.samples} samples differ); raise the quantization widths or lower --min-agreement`,
+            `(${Math.round((1 - report.agreement) * report.samples)} of ${report.samples} samples differ): ${report.advice.join("; ")}`,
         );
       }
     });

@@ -8,7 +8,6 @@ import type { OpCost, Visibility } from "../circuits/compiler/emit.ts";
 import { loadPackage, readManifest } from "../circuits/compiler/package.ts";
 import type { QuantOptions } from "../circuits/compiler/quantize.ts";
 import { witnessFor } from "../circuits/compiler/witness.ts";
-import { mnistCalibration } from "../circuits/data/mnist.ts";
 import { CONTRACTS_VERIFIERS_DIR } from "../prover/setup/build.ts";
 import { buildFolder, DEFAULT_GATE_SAMPLES, DEFAULT_MIN_AGREEMENT } from "../prover/setup/build-folder.ts";
 import { defaultPtau } from "../prover/setup/phase2.ts";
@@ -17,6 +16,7 @@ import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
 import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
 import { SETUP_OPTION_HELP, setupChoice } from "./model-setup.ts";
+import { calibrationFrom, labelledFrom, onnxInputShape, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -37,11 +37,7 @@ function quantOptions(o: Record<string, string | undefined>): QuantOptions {
   if (o.activationBits) q.activationBits = int(o.activationBits);
   if (o.outputBits) q.outputBits = int(o.outputBits);
   if (o.multiplierBits) q.multiplierBits = int(o.multiplierBits);
-  if (o.inputRange) {
-    const [lo, hi] = o.inputRange.split(",").map(Number);
-    if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(lo! < hi!)) throw new Error(`--input-range wants lo,hi with lo < hi, got ${o.inputRange}`);
-    q.inputRange = [lo!, hi!];
-  }
+  if (o.inputRange) q.inputRange = parseInputRange(o.inputRange);
   return q;
 }
 
@@ -79,14 +75,17 @@ function declaredDataset(source: string): string | undefined {
   return typeof data?.source === "string" ? data.source.split(/\s/)[0]!.toLowerCase() : undefined;
 }
 
-/** --calibration: mnist (512 MNIST training digits) or uniform (the compiler's seeded samples in the input range);
- *  without it, mnist for a package that declares MNIST as its training data, else uniform. */
-function calibrationOf(v: string | undefined, source: string): Calibration | undefined {
+/** --calibration: mnist (512 MNIST training digits, mapped onto the input range), uniform (the compiler's seeded
+ *  samples in the input range), or a data file or folder (cli/model-data.ts); without it, mnist for a package that
+ *  declares MNIST as its training data, else uniform. */
+async function calibrationOf(v: string | undefined, source: string, range: [number, number]): Promise<Calibration | undefined> {
   const set = v ?? (declaredDataset(source) === "mnist" ? "mnist" : "uniform");
-  if (set === "mnist") return mnistCalibration();
-  if (set === "uniform") return undefined;
-  throw new Error(`--calibration must be mnist or uniform, got ${set}`);
+  if (set === "mnist" || set === "uniform") return calibrationFrom(set, [], range);
+  if (!existsSync(userPath(set))) throw new Error(`--calibration must be mnist, uniform, or a data file or folder (.json, .npy, images); ${set}: no such file or folder`);
+  return calibrationFrom(set, await onnxInputShape(onnxOf(source)), range);
 }
+
+const onnxOf = (source: string): string => (statSync(source).isDirectory() ? join(source, "model.onnx") : source);
 
 function visibilityOf(v: string): Visibility {
   if (v !== "constant" && v !== "committed") throw new Error(`--visibility must be constant or committed, got ${v}`);
@@ -129,16 +128,17 @@ export function register(program: Command): void {
     .option("--setup <file|unsafe-dev>", SETUP_OPTION_HELP)
     .option("--ptau <file>", "the same as --setup <file>")
     .option("--unsafe-dev", "the powers of tau is an insecure development file: record the key as unsafe-dev")
-    .option("--input-range <lo,hi>", "declared float input range", "0,1")
+    .option("--input-range <lo,hi>", "declared float input range: inputs are clamped to it, and the input scale and the MNIST calibration digits follow it", "0,1")
     .option("--input-bits <n>", "signed bits per quantized input (default 8)")
     .option("--weight-bits <n>", "signed bits per weight (default 8)")
     .option("--activation-bits <n>", "signed bits per hidden activation (default 10)")
     .option("--output-bits <n>", "signed bits per output (default 24)")
     .option("--multiplier-bits <n>", "precision of requantization multipliers (default 12)")
     .option("--route <route>", "direct (R1CS and witness from TypeScript) or circom (circom2 + wasm; small models only)", "direct")
-    .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits) or uniform (64 seeded samples in the input range); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
+    .option("--calibration <set>", "calibration inputs: mnist (512 MNIST training digits, mapped onto --input-range), uniform (64 seeded samples in the input range), or your data: a .json or .npy file or a folder of images (docs/own-model.md); default: mnist when the folder's training.json names MNIST as the training data, else uniform")
     .option("--min-agreement <fraction>", "fidelity gate: required top-1 agreement of the quantized with the float model", String(DEFAULT_MIN_AGREEMENT))
-    .option("--fidelity-data <file.json>", 'fidelity gate: labelled data {"inputs": number[][], "labels": number[]} (default: the MNIST held-out split for an MNIST-calibrated model, else the calibration inputs)')
+    .option("--fidelity-data <source>", 'fidelity gate: your data, a .json file {"inputs": number[][], "labels"?: number[]}, a .npy file or a folder of images (default: the MNIST held-out split for an MNIST-calibrated model, else the calibration inputs)')
+    .option("--fidelity-labels <file>", "fidelity gate: labels for --fidelity-data (.npy or a JSON array), when it has none of its own")
     .option("--fidelity-samples <n>", "fidelity gate: evaluate the first n samples", String(DEFAULT_GATE_SAMPLES))
     .option("--skip-fidelity", "write the package without the fidelity gate (a warning; the manifest records fidelityGate.status \"skipped\")")
     .option("--skip-setup", "stop after the constraint system (no zkey, vkey, verifier)")
@@ -146,34 +146,33 @@ export function register(program: Command): void {
       const source = userPath(sourceArg);
       if (!existsSync(source)) throw new Error(`${sourceArg}: no such .onnx file or folder (looked at ${source})`);
       const out = o.out ? userPath(o.out) : statSync(source).isDirectory() ? source : userPath(basename(source).replace(/\.onnx$/i, ""));
-      const calibration = calibrationOf(o.calibration, source);
+      const quant = quantOptions(o);
+      const calibration = await calibrationOf(o.calibration, source, quant.inputRange ?? [0, 1]);
       const preprocess = preprocessOf(o, out);
       const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
       if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
       let data;
-      if (o.fidelityData) {
-        const { readLabelledSet } = await import("../circuits/fidelity/report.ts");
-        data = readLabelledSet(userPath(o.fidelityData));
-      }
+      let dataName = o.fidelityData;
+      if (o.fidelityData) ({ data, name: dataName } = await labelledFrom(o.fidelityData, await onnxInputShape(onnxOf(source)), o.fidelityLabels));
       // The shipped packages' verifiers are also compiled by Hardhat (contracts/verifiers); a package of your own
       // is registered from its own Verifier.sol and writes nothing into the repository.
       const inRepoModels = !relative(join(REPO_ROOT, "models"), out).startsWith("..");
       const { manifest: m, out: dir, gate } = await buildFolder(source, out, {
         visibility: visibilityOf(o.visibility ?? "constant"),
-        quant: quantOptions(o),
+        quant,
         ...(preprocess ? { preprocess } : {}),
         calibration,
-        mnist: calibration !== undefined,
+        mnist: calibration?.id.startsWith("mnist-") ?? false,
         route: routeOf(o.route ?? "direct"),
         ...setupChoice(o),
         unsafeDev: !!o.unsafeDev,
         contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
         skipSetup: !!o.skipSetup,
         force: !!o.force,
-        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName: o.fidelityData, skip: !!o.skipFidelity },
+        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName, skip: !!o.skipFidelity, onProgress: progressLine("[ozk] fidelity") },
       }).catch((err: unknown) => {
         // MNIST calibration (or gate data) on a model of other inputs fails deep in quantization: say why.
-        if (calibration && err instanceof Error && /input has 784 values, expected \d+/.test(err.message)) {
+        if (calibration?.id.startsWith("mnist-") && err instanceof Error && /input has 784 values, expected \d+/.test(err.message)) {
           throw new Error(`${err.message}: --calibration mnist (or a training.json naming MNIST) feeds 28x28 digits; this model takes other inputs: use --calibration uniform`, { cause: err });
         }
         throw err;
@@ -229,7 +228,9 @@ export function register(program: Command): void {
         const fm = importOnnxFile(path);
         // The count depends on the quantization (each requantization's shift and width): quantize as the build does.
         const preprocess = preprocessSpecOf(o as Record<string, string | undefined>);
-        const s = predictCircuit(fm, { visibility: visibilityOf(o.visibility), quant: quantOptions(o), calibration: calibrationOf(o.calibration, target), ...(preprocess ? { preprocess } : {}) });
+        const quant = quantOptions(o);
+        const calibration = await calibrationOf(o.calibration, target, quant.inputRange ?? [0, 1]);
+        const s = predictCircuit(fm, { visibility: visibilityOf(o.visibility), quant, calibration, ...(preprocess ? { preprocess } : {}) });
         costs = s.costs;
         title = `${fm.name} (${o.visibility} weights, direct route): ${s.nConstraints} constraints, ${s.nWires} wires; a key needs a powers of tau of power ${s.ptauPower} or more`;
       }
@@ -248,7 +249,9 @@ export function register(program: Command): void {
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
       const pkg = loadPackage(userPath(pkgDir));
       const raw = JSON.parse(readFileSync(userPath(o.input), "utf8")) as number[];
-      const { wtns, outputs, publicSignals } = witnessFor(pkg, Float32Array.from(raw.flat(3) as number[]));
+      const input = Float32Array.from(raw.flat(3) as number[]);
+      warnClamps(pkg.quant, input);
+      const { wtns, outputs, publicSignals } = witnessFor(pkg, input);
       writeFileSync(userPath(o.out), wtns);
       console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));
     });

@@ -15,6 +15,16 @@ function readJson(path: string): unknown {
   }
 }
 
+/** A float input that clamps (outside the input range, or saturating an activation) is proved with a warning. */
+async function warnProveClamps(quantPath: string | undefined, input: unknown): Promise<void> {
+  const { floatsOf, warnClamps } = await import("./model-data.ts");
+  const floats = floatsOf(input);
+  if (!quantPath || !floats) return;
+  const { parseQuant } = await import("../circuits/compiler/quantize.ts");
+  const q = parseQuant(readFileSync(quantPath, "utf8"));
+  if (floats.length === q.inputShape.reduce((a, b) => a * b, 1)) warnClamps(q, floats);
+}
+
 /** Resolves on SIGTERM/SIGINT. */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -52,7 +62,9 @@ export function register(program: Command): void {
       const backend = await selectBackend({ prefer: opts.backend, logger });
       try {
         const pkg = loadModelPackage(userPath(modelDir));
-        const proved = await proveWithPackage(pkg, readJson(userPath(inputFile)), { backend });
+        const input = readJson(userPath(inputFile));
+        await warnProveClamps(pkg.quantPath, input);
+        const proved = await proveWithPackage(pkg, input, { backend });
         const out = userPath(opts.out);
         const publicFile = opts.public !== undefined ? userPath(opts.public) : join(dirname(out), "public.json");
         mkdirSync(dirname(out), { recursive: true });

@@ -2,6 +2,9 @@
 // the challenger, the fidelity report and the witness tests.
 import type { QLinear, QMaxPool, QOp, QuantizedModel } from "./quantize.ts";
 import { quantizeInput } from "../../sdk/quantize.ts";
+import { countInputClamps, enginePlan, runPlan, type ClampCounts } from "./engine-plan.ts";
+
+export { newClampCounts, type ClampCounts } from "./engine-plan.ts";
 
 export interface QuantizedRun {
   /** The model's integer outputs (logits at q.outputScale, or [index] for argmax models). */
@@ -15,17 +18,55 @@ export interface QuantizedRun {
 // Input quantization lives in the SDK (sdk/quantize.ts), so a dApp quantizes with the same code as the engine.
 export { quantizeInput, type InputQuantization } from "../../sdk/quantize.ts";
 
-/** Run a float input (quantized with quantizeInput) or an already-quantized integer input. */
-export function runQuantized(q: QuantizedModel, input: Float32Array | readonly number[] | readonly bigint[]): QuantizedRun {
-  const xq = typeof input[0] === "bigint" ? checkInts(q, input as readonly bigint[]) : quantizeInput(q, input as Float32Array);
+/** Run a float input (quantized with quantizeInput) or an already-quantized integer input. With `clamps`, counts
+ *  the input values clamped to the declared range and the activations that saturate their width (engine-plan.ts). */
+export function runQuantized(q: QuantizedModel, input: Float32Array | readonly number[] | readonly bigint[], clamps?: ClampCounts): QuantizedRun {
+  const ints = typeof input[0] === "bigint";
+  const xq = ints ? checkInts(q, input as readonly bigint[]) : quantizeInput(q, input as Float32Array);
+  if (clamps) {
+    clamps.runs++;
+    if (!ints) countInputClamps(input as Float32Array, q.inputRange, q.inputScale / 2, clamps);
+  }
+  const plan = enginePlan(q);
+  if (plan) {
+    // exact in float64 (engine-plan.ts); the bigint layers are made only if someone reads them
+    const fl = runPlan(plan, Float64Array.from(xq, Number), clamps);
+    const x = Array.from(fl[fl.length - 1] ?? Float64Array.from(xq, Number), BigInt);
+    let layers: bigint[][] | undefined;
+    return {
+      outputs: x,
+      logits: x.map((v) => (q.outputKind === "argmax" ? Number(v) : Number(v) * q.outputScale)),
+      get layers() {
+        return (layers ??= fl.map((l) => Array.from(l, BigInt)));
+      },
+    };
+  }
   const layers: bigint[][] = [];
   let x = xq;
-  for (const op of q.ops) {
-    x = runOp(op, x);
+  q.ops.forEach((op, k) => {
+    const counter = { clamped: 0 };
+    x = op.kind === "linear" ? runLinear(op, x, counter) : runOp(op, x);
+    if (clamps && counter.clamped > 0) {
+      clamps.ops[k]! += counter.clamped;
+      clamps.opRuns[k]!++;
+    }
     layers.push(x);
-  }
+  });
   const logits = x.map((v) => (q.outputKind === "argmax" ? Number(v) : Number(v) * q.outputScale));
   return { outputs: x, logits, layers };
+}
+
+/** The integer output of every op as float64 (exact: integers below 2^53 where the fast plan applies, else converted
+ *  from the bigint engine's): what the fidelity report compares with the float model, without a bigint per value. */
+export function runQuantizedLayers(q: QuantizedModel, input: Float32Array, clamps?: ClampCounts): Float64Array[] {
+  const plan = enginePlan(q);
+  if (!plan) return runQuantized(q, input, clamps).layers.map((l) => Float64Array.from(l, Number));
+  const xq = quantizeInput(q, input);
+  if (clamps) {
+    clamps.runs++;
+    countInputClamps(input, q.inputRange, q.inputScale / 2, clamps);
+  }
+  return runPlan(plan, Float64Array.from(xq, Number), clamps);
 }
 
 function checkInts(q: QuantizedModel, xs: readonly bigint[]): bigint[] {
@@ -55,13 +96,19 @@ export function runOp(op: QOp, x: bigint[]): bigint[] {
 }
 
 /** Requantize one accumulator: floor((acc*M + 2^(s-1)) / 2^s), clamped to outBits signed ([0, hi] with relu). */
-export function requantize(acc: bigint, M: bigint, s: number, outBits: number, relu: boolean): bigint {
+export function requantize(acc: bigint, M: bigint, s: number, outBits: number, relu: boolean, counter?: { clamped: number }): bigint {
   const round = s > 0 ? 1n << BigInt(s - 1) : 0n;
   let y = (acc * M + round) >> BigInt(s);
   const hi = (1n << BigInt(outBits - 1)) - 1n;
   const lo = relu ? 0n : -hi - 1n;
-  if (y > hi) y = hi;
-  if (y < lo) y = lo;
+  if (y > hi) {
+    y = hi;
+    if (counter) counter.clamped++;
+  }
+  if (y < lo) {
+    y = lo;
+    if (counter && !relu) counter.clamped++;
+  }
   return y;
 }
 
@@ -150,7 +197,7 @@ export function padTerms(op: QLinear): bigint[] {
   return terms;
 }
 
-function runLinear(op: QLinear, x: bigint[]): bigint[] {
+function runLinear(op: QLinear, x: bigint[], counter?: { clamped: number }): bigint[] {
   const nOut = op.outShape.reduce((a, b) => a * b, 1);
   const out: bigint[] = new Array(nOut);
   const bias = op.bias.map(BigInt);
@@ -172,7 +219,7 @@ function runLinear(op: QLinear, x: bigint[]): bigint[] {
       if (op.source === "avgpool") for (let k = 0; k < n; k++) acc += x[inIdx[k]!]!;
       else for (let k = 0; k < n; k++) acc += BigInt(w[wIdx[k]!]!) * x[inIdx[k]!]!;
     }
-    out[o] = requantize(acc, mult[c]!, op.shift[c]!, op.outBits, op.relu);
+    out[o] = requantize(acc, mult[c]!, op.shift[c]!, op.outBits, op.relu, counter);
   });
   return out;
 }

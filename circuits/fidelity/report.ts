@@ -5,7 +5,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { FloatModel, Layer } from "../ir/ir.ts";
-import { runQuantized } from "../compiler/engine.ts";
+import { newClampCounts, runQuantizedLayers } from "../compiler/engine.ts";
+import { mapUnitRange } from "../data/datasets.ts";
+import { adviceFor } from "./advice.ts";
 import type { QOp, QuantizedModel } from "../compiler/quantize.ts";
 import { parseQuant, quantize } from "../compiler/quantize.ts";
 import type { QuantOptions } from "../compiler/quantize.ts";
@@ -13,9 +15,9 @@ import type { LabelledSet } from "../data/mnist.ts";
 import { calibrationSample, heldOutSample } from "../data/mnist.ts";
 import { importOnnxFile } from "../onnx/import.ts";
 import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
-import { runFloat } from "../ir/float-engine.ts";
 import { applyPreprocess, resolvePreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
 import { applyOutputOp } from "../ir/output-op.ts";
+import { FloatRunner } from "./float-runner.ts";
 
 /** Error statistics of a dequantized vector against its float counterpart. */
 export interface ErrorStats {
@@ -38,6 +40,9 @@ export interface LayerFidelity extends ErrorStats {
   outputs: number;
   /** Real value of one integer step at this layer's output. */
   scale: number;
+  /** Values of this layer that saturated its signed width (summed over samples), and the samples with any. */
+  clamped: number;
+  clampedSamples: number;
 }
 
 export interface FidelityReport {
@@ -59,6 +64,12 @@ export interface FidelityReport {
   importerMaxAbsDiff: number;
   /** Up to 20 samples whose top-1 classes differ. */
   disagreements: { index: number; label: number; float: number; quantized: number }[];
+  /** Input values outside the declared input range (clamped to it before quantizing), and the data's own range. */
+  inputClamps: { values: number; samples: number; range: [number, number]; dataMin: number; dataMax: number };
+  /** Whether the data has labels (else the accuracies are meaningless: agreement only). */
+  labelled: boolean;
+  /** What would help, from what was measured (advice.ts); empty when nothing clamps and the gate passes. */
+  advice: string[];
 }
 
 export interface FidelityOptions {
@@ -189,8 +200,10 @@ export function quantizedFor(onnxPath: string, model: FloatModel, o: FidelityOpt
     note = `; ${beside} is stale (built from model.onnx ${built.slice(0, 12)}, this is ${current.slice(0, 12)}): rebuild the package`;
   }
   if (o.quantPath && !existsSync(o.quantPath)) throw new FidelityError(`quant file ${o.quantPath} not found`);
-  const calibration = o.calibration ?? calibrationSample();
-  const q = quantize(model, calibration, { inputRange: [0, 1], ...o.quant });
+  // The MNIST digits (pixels in [0, 1]) are presented in the declared input range, as `ozk model build` does.
+  const range = o.quant?.inputRange ?? [0, 1];
+  const calibration = o.calibration ?? mapUnitRange(calibrationSample(), range);
+  const q = quantize(model, calibration, { ...o.quant, inputRange: range });
   return { q, source: `calibrated here on ${calibration.length} inputs (${o.calibration ? "given" : "mnist-train-512, as ozk model build"})${note}` };
 }
 
@@ -223,7 +236,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   // the quantized model in use says what it computes: with its preprocessing, or none
   if (q.preprocess) model.preprocess = q.preprocess;
   else delete model.preprocess;
-  let data = o.data ?? heldOutSample();
+  let data = o.data ?? mnistIn(q.inputRange);
   const inSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (o.samples !== undefined) data = { images: data.images.slice(0, o.samples), labels: data.labels.slice(0, o.samples) };
   if (data.images.length === 0) throw new FidelityError("no samples to evaluate");
@@ -233,7 +246,12 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
     throw new FidelityError(`sample ${bad} has ${data.images[bad]!.length} values; ${model.name} takes ${inSize} ([${model.inputShape}])${hint}`);
   }
 
-  const session = await ort.InferenceSession.create(onnxPath);
+  // one onnxruntime thread: it runs beside this thread's float and integer engines (the next sample's float
+  // inference is started before this sample's engines run, so the two overlap)
+  const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  // onnxruntime runs the exported graph, which expects the normalized input the training code gave it
+  const infer = (x: Float32Array) =>
+    session.run({ [model.inputName]: new ort.Tensor("float32", model.preprocess ? applyPreprocess(model.preprocess, model.inputShape, x) : x, [1, ...model.inputShape]) });
   const matched = matchLayers(model, q);
   const layerErr = matched.map(() => new ErrorAccumulator());
   const logitErr = new ErrorAccumulator();
@@ -242,52 +260,70 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   const logitOp = argmaxModel ? q.ops.length - 2 : q.ops.length - 1;
   const logitLayer = argmaxModel ? model.layers.length - 2 : model.layers.length - 1;
 
+  const clamps = newClampCounts(q);
+  let dataMin = Infinity;
+  let dataMax = -Infinity;
   let floatCorrect = 0;
   let quantCorrect = 0;
   let agree = 0;
   let importerMaxAbsDiff = 0;
   const disagreements: FidelityReport["disagreements"] = [];
-  for (let s = 0; s < data.images.length; s++) {
-    const x = data.images[s]!;
-    const label = data.labels[s]!;
-    const xf = model.preprocess ? applyPreprocess(model.preprocess, model.inputShape, x) : x;
-    const ortOut = await session.run({ [model.inputName]: new ort.Tensor("float32", xf, [1, ...model.inputShape]) });
-    const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
-    const fl = runFloat(model, x);
-    // (a final Softmax the importer left out: onnxruntime gives probabilities, the layers the logits)
-    const flOut = applyOutputOp(model.strippedOutputOp, fl.output);
-    ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - flOut[i]!))));
-    const qr = runQuantized(q, x);
+  let next = infer(data.images[0]!);
+  // the float engine runs on a worker thread, one sample ahead of this thread's integer engine
+  const floats = new FloatRunner(model);
+  let nextFloat = floats.run(data.images[0]!);
+  try {
+    for (let s = 0; s < data.images.length; s++) {
+      const x = data.images[s]!;
+      const label = data.labels[s]!;
+      const ortOut = await next;
+      if (s + 1 < data.images.length) next = infer(data.images[s + 1]!);
+      const flLayers = await nextFloat;
+      if (s + 1 < data.images.length) nextFloat = floats.run(data.images[s + 1]!);
+      // (a final Softmax the importer left out: onnxruntime gives probabilities, the layers the logits)
+      const fl = { layers: flLayers, output: applyOutputOp(model.strippedOutputOp, flLayers[flLayers.length - 1]!) };
+      const ortValues = Array.from(ortOut[model.outputName]!.data as ArrayLike<number | bigint>, Number);
+      ortValues.forEach((v, i) => (importerMaxAbsDiff = Math.max(importerMaxAbsDiff, Math.abs(v - fl.output[i]!))));
+      const ql = runQuantizedLayers(q, x, clamps);
+      for (let i = 0; i < x.length; i++) {
+        if (x[i]! < dataMin) dataMin = x[i]!;
+        if (x[i]! > dataMax) dataMax = x[i]!;
+      }
+      const qOut = ql[ql.length - 1]!;
 
-    const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
-    const quantTop = argmaxModel ? Number(qr.outputs[0]) : argmax(qr.outputs.map(Number));
-    if (floatTop === label) floatCorrect++;
-    if (quantTop === label) quantCorrect++;
-    if (floatTop === quantTop) agree++;
-    else if (disagreements.length < 20) disagreements.push({ index: s, label, float: floatTop, quantized: quantTop });
+      const floatTop = argmaxModel ? ortValues[0]! : argmax(ortValues);
+      const quantTop = argmaxModel ? qOut[0]! : argmax(qOut);
+      if (floatTop === label) floatCorrect++;
+      if (quantTop === label) quantCorrect++;
+      if (floatTop === quantTop) agree++;
+      else if (disagreements.length < 20) disagreements.push({ index: s, label, float: floatTop, quantized: quantTop });
 
-    if (logitOp >= 0 && logitLayer >= 0) {
-      const scale = opScale(q.ops[logitOp]!);
-      const fLogits = argmaxModel ? fl.layers[logitLayer]! : model.strippedOutputOp ? fl.output : ortValues;
-      logitErr.add(qr.layers[logitOp]!.map((v) => Number(v) * scale), fLogits);
+      if (logitOp >= 0 && logitLayer >= 0) {
+        const scale = opScale(q.ops[logitOp]!);
+        const fLogits = argmaxModel ? fl.layers[logitLayer]! : model.strippedOutputOp ? fl.layers[fl.layers.length - 1]! : ortValues;
+        logitErr.add(ql[logitOp]!.map((v) => v * scale), fLogits);
+      }
+      matched.forEach(({ op, layer, applyRelu }, k) => {
+        const qi = q.ops.indexOf(op);
+        const scale = opScale(op);
+        let f: ArrayLike<number> = fl.layers[layer]!;
+        if (applyRelu) f = Array.from(f, (v) => Math.max(0, v));
+        if (op.kind === "argmax") return;
+        layerErr[k]!.add(ql[qi]!.map((v) => v * scale), f);
+      });
+      o.onProgress?.(s + 1, data.images.length);
     }
-    matched.forEach(({ op, layer, applyRelu }, k) => {
-      const qi = q.ops.indexOf(op);
-      const scale = opScale(op);
-      let f: ArrayLike<number> = fl.layers[layer]!;
-      if (applyRelu) f = Array.from(f, (v) => Math.max(0, v));
-      if (op.kind === "argmax") return;
-      layerErr[k]!.add(qr.layers[qi]!.map((v) => Number(v) * scale), f);
-    });
-    o.onProgress?.(s + 1, data.images.length);
+  } finally {
+    await floats.close();
   }
   const n = data.images.length;
   const minAgreement = o.minAgreement ?? 0.995;
   const agreement = agree / n;
-  return {
+  const labelled = data.labels.some((l) => l >= 0);
+  const report: FidelityReport = {
     model: model.name,
     onnx: onnxPath,
-    data: o.dataName ?? "mnist held-out split (circuits/data/mnist.ts)",
+    data: o.dataName ?? `mnist held-out split (circuits/data/mnist.ts)${q.inputRange[0] === 0 && q.inputRange[1] === 1 ? "" : `, mapped onto [${q.inputRange.join(", ")}]`}`,
     samples: n,
     quantization: source,
     floatAccuracy: floatCorrect / n,
@@ -304,10 +340,23 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
         outputs: op.kind === "linear" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "maxpool" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "relu" ? op.shape.reduce((a, b) => a * b, 1) : 1,
         scale: opScale(op),
         ...layerErr[k]!.stats(),
+        clamped: clamps.ops[q.ops.indexOf(op)]!,
+        clampedSamples: clamps.opRuns[q.ops.indexOf(op)]!,
       })),
     importerMaxAbsDiff,
     disagreements,
+    inputClamps: { values: clamps.input, samples: clamps.inputRuns, range: [q.inputRange[0], q.inputRange[1]], dataMin, dataMax },
+    labelled,
+    advice: [],
   };
+  report.advice = adviceFor(report, q);
+  return report;
+}
+
+/** The MNIST held-out digits in a model's declared input range (mapped linearly from [0, 1]). */
+function mnistIn(range: readonly [number, number]): LabelledSet {
+  const set = heldOutSample();
+  return { images: mapUnitRange(set.images, range), labels: set.labels };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -322,14 +371,22 @@ export function formatReport(r: FidelityReport): string {
   lines.push(`  data:          ${r.data}, ${r.samples} samples`);
   lines.push(`  quantization:  ${r.quantization}`);
   lines.push("");
-  lines.push(`  float accuracy       ${pct(r.floatAccuracy)}   (onnxruntime)`);
-  lines.push(`  quantized accuracy   ${pct(r.quantizedAccuracy)}   (integer engine)`);
+  const acc = (v: number): string => (r.labelled === false ? "n/a   " : pct(v));
+  lines.push(`  float accuracy       ${acc(r.floatAccuracy)}   (onnxruntime${r.labelled === false ? "; the data has no labels" : ""})`);
+  lines.push(`  quantized accuracy   ${acc(r.quantizedAccuracy)}   (integer engine)`);
   lines.push(`  top-1 agreement      ${agreementPct(r.agreement)}   (required ${agreementPct(r.minAgreement)}) ${r.passed ? "ok" : "FAIL"}`);
   lines.push(`  logits abs error     mean ${num(r.logits.meanAbsError)}, max ${num(r.logits.maxAbsError)}`);
   lines.push(`  logits % error       mean ${r.logits.meanPercentError.toFixed(2)}%, max ${r.logits.maxPercentError.toFixed(2)}%   (of the largest |logit| per sample)`);
   lines.push("");
-  const header = ["layer", "kind", "outputs", "scale", "mean abs err", "max abs err", "mean %", "max %"];
-  const rows = r.layers.map((l) => [l.name, l.kind, String(l.outputs), l.scale.toExponential(3), num(l.meanAbsError), num(l.maxAbsError), l.meanPercentError.toFixed(2), l.maxPercentError.toFixed(2)]);
+  if (r.inputClamps) {
+    const c = r.inputClamps;
+    lines.push(`  input clamps         ${c.values} values in ${c.samples} samples outside [${c.range.join(", ")}] (data spans [${num(c.dataMin)}, ${num(c.dataMax)}])`);
+  }
+  const header = ["layer", "kind", "outputs", "scale", "mean abs err", "max abs err", "mean %", "max %", "clamped (samples)"];
+  const rows = r.layers.map((l) => [
+    l.name, l.kind, String(l.outputs), l.scale.toExponential(3), num(l.meanAbsError), num(l.maxAbsError), l.meanPercentError.toFixed(2), l.maxPercentError.toFixed(2),
+    `${l.clamped ?? 0} (${l.clampedSamples ?? 0})`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (row: string[]) => "  " + row.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   lines.push(fmt(header));
@@ -338,5 +395,6 @@ export function formatReport(r: FidelityReport): string {
     lines.push("");
     lines.push(`  disagreements (first ${r.disagreements.length}): ` + r.disagreements.map((d) => `#${d.index} label ${d.label}: float ${d.float}, quantized ${d.quantized}`).join("; "));
   }
+  for (const a of r.advice ?? []) lines.push(`  warning: ${a}`);
   return lines.join("\n");
 }

@@ -40,6 +40,8 @@ export interface FidelityGateOptions {
   samples?: number;
   /** Write the package without the check; the manifest records that it was skipped. */
   skip?: boolean;
+  /** Called after each evaluated sample (a progress line). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface BuildFolderOptions extends Omit<BuildOptions, "out" | "name"> {
@@ -254,16 +256,17 @@ async function fidelityGate(onnxPath: string, inputLength: number, stage: string
   }
   const quantized = parseQuant(readFileSync(join(stage, "quant.json"), "utf8"));
   const samples = g.samples ?? DEFAULT_GATE_SAMPLES;
-  const report = await fidelity(onnxPath, { data, dataName, samples, minAgreement, quantized });
+  const report = await fidelity(onnxPath, { data, dataName, samples, minAgreement, quantized, onProgress: g.onProgress });
   if (labelled) log(formatReport(report).split("\n").slice(1, 7).join("\n"));
   log(`fidelity: top-1 agreement ${agreementPct(report.agreement)} on ${report.samples} samples (required ${agreementPct(minAgreement)}): ${report.passed ? "ok" : "FAIL"}`);
+  // what clamps, and (on failure) what would help: measured by the report (circuits/fidelity/advice.ts)
+  if (report.passed) for (const a of report.advice) log(`warning: ${a}`);
   if (!report.passed) {
     throw new FidelityGateError(
       `fidelity gate: top-1 agreement of the quantized with the float model is ${agreementPct(report.agreement)} ` +
         `(${Math.round((1 - report.agreement) * report.samples)} of ${report.samples} samples differ), below the required ${agreementPct(minAgreement)}; ` +
-        `nothing was written. Try wider quantization (--activation-bits 12, --weight-bits 10), calibration on the model's own data ` +
-        `(--calibration mnist for an MNIST model), or compare layer by layer with \`ozk model fidelity\`; ` +
-        `--min-agreement lowers the threshold, --skip-fidelity writes the package anyway`,
+        `nothing was written. ${report.advice.map((a) => a[0]!.toUpperCase() + a.slice(1)).join(". ")}. ` +
+        `\`ozk model fidelity\` compares layer by layer; --min-agreement lowers the threshold, --skip-fidelity writes the package anyway`,
     );
   }
   return { status: "passed", agreement: report.agreement, minAgreement, samples: report.samples, data: report.data };
