@@ -5,6 +5,7 @@
 //   load    claims per minute and proof latency with the provider and challenger daemons as processes
 //   prover  the provers (snarkjs, native CPU, CUDA) on generated circuits and the shipped models; not with --quick
 //   setup   phase-2 setup timings (initial key, contributions, verification); only when named
+//   realmodel  a 421k-parameter PyTorch CNN with normalized inputs: build, fidelity, native proof (scripts/bench/real-model.ts); only when named
 //   soak    chaos soak (scripts/bench/soak.ts: kill -9, RPC faults, griefing); only as `npm run bench -- soak [its options]`
 // A run names its parts (`npm run bench -- prover`, or --only gas,load); none named: gas, models, load and prover.
 // Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
@@ -22,13 +23,13 @@ import type { ModelResult } from "./bench/models.ts";
 import { argValue, RESULTS, ROOT, runPart } from "./bench/common.ts";
 import { gasMarkdown, loadMarkdown, markdown, modelsMarkdown, writeDocs, type BenchResults, type PartMeta } from "./bench/report.ts";
 
-const PARTS = ["gas", "models", "load", "prover", "setup"] as const;
+const PARTS = ["gas", "models", "load", "prover", "setup", "realmodel"] as const;
 type Part = (typeof PARTS)[number];
 /** The parts of a run that names none. */
 const DEFAULT_PARTS: readonly Part[] = ["gas", "models", "load", "prover"];
 /** Options that take a value. */
 const VALUE_OPTIONS = ["--only", "--jobs", "--challenges", "--burst", "--prover-backend", "--ptau"];
-const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [--native-only] [<package>...] | soak [--minutes M ...]";
+const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup|realmodel ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [--native-only] [<package>...] | soak [--minutes M ...]";
 
 function machine(): BenchResults["machine"] {
   let cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -120,7 +121,13 @@ async function main(): Promise<void> {
     // The setup part prints its table and writes no results: a run of it alone leaves bench.json and the docs be.
     if (o.parts.length === 1) return;
   }
-  const parts = o.parts.filter((p) => p !== "setup");
+  if (o.parts.includes("realmodel")) {
+    console.log("== realmodel ==");
+    // Prints its table and writes bench-results/real-model.json (docs/benchmarks.md quotes it by hand).
+    if ((await runScript("scripts/bench/real-model.ts")) !== 0) process.exitCode = 1;
+    if (o.parts.every((p) => p === "realmodel" || p === "setup")) return;
+  }
+  const parts = o.parts.filter((p) => p !== "setup" && p !== "realmodel");
   mkdirSync(RESULTS, { recursive: true });
   const jsonFile = join(RESULTS, "bench.json");
   // A partial run (some parts named) keeps the other parts' last figures, each with its own date and mode.
