@@ -26,7 +26,7 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
     );
   }
   if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal, timeoutMs: p.timeoutMs, stallMs: p.stallMs }, "challenged claims are proved on the prover service");
-  return { ...base, config, proofs: new ProofTasks(config.localProofConcurrency), ...(remoteProver ? { remoteProver } : {}) };
+  return { ...base, config, api: {}, proofs: new ProofTasks(config.localProofConcurrency), ...(remoteProver ? { remoteProver } : {}) };
 }
 
 /**
@@ -41,7 +41,7 @@ export async function providerStep(ctx: ProviderContext): Promise<void> {
 
 export async function startProvider(config: ProviderConfig, options: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningProvider> {
   const ctx = await createProviderContext(config, options.logger);
-  return startDaemonService("provider", ctx, providerStep, {
+  const running = await startDaemonService("provider", ctx, providerStep, {
     intervalMs: config.intervalMs,
     port: config.port,
     handleSignals: options.handleSignals,
@@ -49,4 +49,6 @@ export async function startProvider(config: ProviderConfig, options: { logger?: 
     http: config.http,
     routes: providerRoutes(ctx),
   });
+  ctx.api!.url = running.server.url; // a batch's dataURI when publicUrl is unset
+  return running;
 }
