@@ -95,6 +95,8 @@ export interface OwnBatch {
   submittedBlock?: string;
   /** Positions challenged (LeafChallenged), in the order seen. */
   challenged?: number[];
+  /** Positions whose proof cannot be made (their outputs are not the model's): not tried again. */
+  unprovable?: number[];
 }
 
 const batchKey = (root: Hex | string): string => `batch/${root.toLowerCase()}`;
@@ -457,9 +459,14 @@ async function proveLeaf(ctx: ProviderContext, b: OwnBatch, index: number, deadl
   }
   if (task) {
     tasks.tasks.delete(key);
-    const level = task.error instanceof FatalError ? "error" : "warn";
-    ctx.logger[level]({ batchId: b.batchId, index, err: errorSummary(task.error) }, "batch position proof failed: trying again");
+    if (task.error instanceof FatalError) {
+      ctx.store.set(batchKey(b.root), { ...b, unprovable: [...(b.unprovable ?? []), index] } satisfies OwnBatch);
+      ctx.logger.error({ batchId: b.batchId, index, err: errorSummary(task.error) }, "cannot prove the batch position");
+      return;
+    }
+    ctx.logger.warn({ batchId: b.batchId, index, err: errorSummary(task.error) }, "batch position proof failed: trying again");
   }
+  if ((b.unprovable ?? []).includes(index)) return;
   ctx.logger.warn({ batchId: b.batchId, index, audit: isAudit, secondsLeft: Number(deadline - now) }, isAudit ? "batch audited: proving the position" : "batch position challenged: proving");
   startLeafProof(ctx, key, model, leaf.values.map(BigInt), leaf.outputs, deadlineAt);
 }

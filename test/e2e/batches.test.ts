@@ -4,7 +4,9 @@ import { expect } from "chai";
 import type { Address, Hex } from "viem";
 import { batchManagerAbi } from "../../sdk/abi.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
-import { WINDOWS, daemon, digit, getJob, postJob, restarted, startNet, waitFor, wallet, type Net } from "./harness.ts";
+import { runQuantized } from "../../circuits/compiler/engine.ts";
+import { decodeInputData } from "../../sdk/inputs.ts";
+import { BONDS, WINDOWS, daemon, digit, freeStake, getJob, postJob, restarted, startNet, waitFor, wallet, type Net } from "./harness.ts";
 
 const batches = (net: Net) => ({ address: net.deployment.addresses.batchManager as Address, abi: batchManagerAbi });
 
@@ -74,6 +76,42 @@ describe("e2e: batched claims", function () {
     expect(data.size).to.equal(10);
     expect(data.leaves.length).to.equal(10);
     expect((await batchEvents(net, "BatchSubmitted")).length).to.equal(1);
+  });
+
+  it("a cheating provider's batch with wrong leaves: the challenger checks the data, challenges the first wrong position and slashes the batch", async () => {
+    net = await startNet("batch-cheat");
+    await setAuditRate(net, 0); // no audit: the watcher alone catches the lie
+    const challenger = daemon(net, "challenger");
+    await challenger.waitForLog("challenger: started");
+    // Some of the cheater's jobs get a wrong output (deterministic per job), so the batch mixes right and wrong leaves.
+    const cheater = daemon(net, "cheater", { batching: { enabled: true, maxClaims: 6, maxAgeMs: 600_000 }, faults: { wrongOutputRate: 0.5 } });
+    const url = await cheater.url();
+    for (let label = 0; label < 6; label++) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    // Which positions lie, by the engine, from the data the cheater serves.
+    const data = (await (await fetch(submitted!.args.dataURI)).json()) as { leaves: Array<{ index: number; outputs: string[]; inputData: Hex }> };
+    const wrong = data.leaves
+      .filter((l) => runQuantized(net.pkg.quant, decodeInputData(l.inputData).values).outputs.some((v, i) => String(v) !== l.outputs[i]))
+      .map((l) => l.index)
+      .sort((a, b) => a - b);
+    expect(wrong.length, "some leaves lie").to.be.greaterThan(0);
+    expect(wrong.length, "some leaves are right").to.be.lessThan(6);
+    const [challenged] = await waitFor("the challenge", async () => ((await batchEvents(net, "LeafChallenged")).length > 0 ? batchEvents(net, "LeafChallenged") : undefined));
+    expect(challenged!.args.batchId).to.equal(batchId);
+    expect(Number(challenged!.args.index), "the first wrong position").to.equal(wrong[0]);
+    expect(challenged!.args.challenger).to.equal(net.addr.challenger);
+    await cheater.waitForLog("cannot prove the batch position");
+    const before = await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] });
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitFor("the batch slashed", async () => ((await batchStatus(net, batchId)) === 3 ? true : undefined));
+    const [slash] = await batchEvents(net, "BatchSlashed");
+    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    // The challenger's bond back plus its share of the batch bond.
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] })).to.equal(before + BONDS.minChallengerBond + slash!.args.reward);
+    await challenger.waitForLog("batch dispute settled");
+    expect((await batchEvents(net, "LeafChallenged")).length, "one challenge").to.equal(1);
+    expect(await freeStake(net, net.addr.challenger), "nothing moved in ClaimManager's books").to.equal(500n * 10n ** 18n);
   });
 
   it("kill -9 of the provider between storing a batch and sending it, and between sending and recording it: one batch each, the same jobs", async () => {
