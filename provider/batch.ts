@@ -43,7 +43,8 @@ export interface BatchPolicy {
 /** The rule for `model`: `batching`, overridden by `batching.models[<name or modelId>]`. */
 export function batchPolicy(config: Pick<ProviderConfig, "batching">, model: Pick<ServedModel, "name" | "modelId">): BatchPolicy {
   const b = config.batching;
-  const over = b.models[model.name] ?? Object.entries(b.models).find(([k]) => k.toLowerCase() === model.modelId.toLowerCase())?.[1] ?? {};
+  const rules = b.models ?? {};
+  const over = rules[model.name] ?? Object.entries(rules).find(([k]) => k.toLowerCase() === model.modelId.toLowerCase())?.[1] ?? {};
   return { enabled: over.enabled ?? b.enabled, maxClaims: over.maxClaims ?? b.maxClaims, maxAgeMs: over.maxAgeMs ?? b.maxAgeMs };
 }
 

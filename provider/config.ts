@@ -101,7 +101,7 @@ export const providerConfigSchema = z
         enabled: batchRule.enabled.default(false),
         maxClaims: batchRule.maxClaims.default(100),
         maxAgeMs: batchRule.maxAgeMs.default(30_000),
-        models: z.record(z.string().min(1), z.object(batchRule).partial().strict()).default({}),
+        models: z.record(z.string().min(1), z.object(batchRule).partial().strict()).optional(),
       })
       .strict()
       .default({}),
