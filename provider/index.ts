@@ -4,6 +4,8 @@ import { createDaemonBase, startDaemonService, type RunningDaemon } from "../run
 import type { Logger } from "../sdk/node/logger.ts";
 import { ProverClient } from "../prover/service/client.ts";
 import { providerRoutes } from "./api.ts";
+import { batchPolicy } from "./batch.ts";
+import { ConfigError } from "../sdk/errors.ts";
 import type { ProviderConfig } from "./config.ts";
 import { ProofTasks, checkProofCapacity, checkProverTimeout, sendReadyProofs } from "./proving.ts";
 import { recoverOnce } from "./recover.ts";
@@ -18,6 +20,14 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
   const remoteProver = p
     ? { client: new ProverClient({ url: p.url, timeoutMs: p.stallMs }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal, stallMs: p.stallMs }
     : undefined;
+  const batched = [...base.models.values()].filter((m) => batchPolicy(config, m).enabled).map((m) => m.name);
+  if (batched.length > 0 && !(base.deployment.addresses as Record<string, unknown>).batchManager) {
+    throw new ConfigError(
+      `batching is enabled for ${batched.join(", ")}, but the deployment has no BatchManager (addresses.batchManager): redeploy, or turn batching off`,
+      [`batching.enabled: true, and addresses.batchManager is missing from the deployment`],
+      { docsPath: "daemons.md#batches" },
+    );
+  }
   await checkProverTimeout(base, config);
   await checkProofCapacity(base, config);
   if (config.answerRequests && config.requestPolicy.minFee === 0n) {

@@ -1,7 +1,7 @@
 // Merkle-batched claims end to end: providers and a challenger as processes posting, auditing, challenging and
 // settling batches on BatchManager. Each test ends with the right party paid and every job accounted for.
 import { expect } from "chai";
-import type { Address, Hex } from "viem";
+import { erc20Abi, type Address, type Hex } from "viem";
 import { batchManagerAbi } from "../../sdk/abi.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
@@ -76,6 +76,30 @@ describe("e2e: batched claims", function () {
     expect(data.size).to.equal(10);
     expect(data.leaves.length).to.equal(10);
     expect((await batchEvents(net, "BatchSubmitted")).length).to.equal(1);
+  });
+
+  it("a griefer challenges a position of an honest batch: the provider proves it with its stored leaf and path, wins the bond, and finalizes", async () => {
+    net = await startNet("batch-grief");
+    await setAuditRate(net, 0);
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 4, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    for (const label of [2, 3, 5, 8]) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    // The consumer stakes a challenger bond in BatchManager and challenges position 2.
+    const w = wallet(net, "consumer");
+    const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
+    await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [batches(net).address, BONDS.minChallengerBond], chain: null }));
+    await send(w.writeContract({ ...batches(net), functionName: "stake", args: [BONDS.minChallengerBond], chain: null }));
+    await send(w.writeContract({ ...batches(net), functionName: "challengeLeaf", args: [submitted!.args.batch, 2n], chain: null }));
+    await honest.waitForLog("batch position challenged: proving");
+    const [proven] = await waitFor("the proof", async () => ((await batchEvents(net, "LeafProven")).length > 0 ? batchEvents(net, "LeafProven") : undefined), 180_000);
+    expect(proven!.args.index).to.equal(2n);
+    expect(proven!.args.challengerBondWon > 0n).to.equal(true);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    // Bond back plus the griefer's bond less the protocol fee.
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.honest] })).to.equal(submitted!.args.batch.bond + proven!.args.challengerBondWon);
   });
 
   it("a cheating provider's batch with wrong leaves: the challenger checks the data, challenges the first wrong position and slashes the batch", async () => {
