@@ -36,6 +36,8 @@ export interface WatchedBatch {
   index?: number;
   /** Fetches of the data that failed on the way (timeout, connection, 5xx), retried up to batchData.attempts. */
   attempts?: number;
+  /** After such a failure: not fetched again before this time (ms since the epoch). */
+  retryAt?: number;
   outcome?: string;
 }
 
@@ -213,6 +215,7 @@ export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
   await syncBatchEvents(ctx);
   for (const [, w] of ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"])) {
     if (ctx.signal.aborted) return;
+    if (!w.verdict && w.retryAt !== undefined && w.retryAt > Date.now()) continue;
     await isolated(ctx, { batchId: w.batchId }, async () => {
       const checked = w.verdict ? w : await checkBatch(ctx, w);
       if (checked.status === "watching" && checked.index !== undefined) await actOnBatch(ctx, checked);
@@ -270,8 +273,10 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<Watc
     const e = err instanceof BatchDataError ? err : new BatchDataError(errorSummary(err));
     const attempts = (w.attempts ?? 0) + 1;
     if (e.passing && attempts < limits.attempts) {
-      ctx.logger.info({ batchId: w.batchId, dataURI: w.dataURI, reason: e.message, attempts }, "batch data not fetched: trying again next step");
-      return save({ ...w, attempts, reason: e.message });
+      // A provider briefly down is not a withheld batch: tries are spaced 5 s, 10 s, 20 s, … (at most a minute) apart.
+      const delayMs = Math.min(60_000, 5_000 * 2 ** (attempts - 1));
+      ctx.logger.info({ batchId: w.batchId, dataURI: w.dataURI, reason: e.message, attempts, retryInMs: delayMs }, "batch data not fetched: trying again");
+      return save({ ...w, attempts, reason: e.message, retryAt: Date.now() + delayMs });
     }
     return unavailable(ctx, w, save, 0, e.message);
   }

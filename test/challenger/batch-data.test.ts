@@ -5,8 +5,14 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Hex } from "viem";
-import { BatchDataError, checkBatchData, fetchBatchData, type BatchData } from "../../challenger/batch.ts";
+import { resolve } from "node:path";
+import { BatchDataError, checkBatchData, fetchBatchData, firstWrongLeaf, type BatchData } from "../../challenger/batch.ts";
 import { batchLeaf, buildBatchTree } from "../../sdk/batch.ts";
+import { loadPackage } from "../../circuits/compiler/package.ts";
+import { runQuantized } from "../../circuits/compiler/engine.ts";
+import { encodeInputData } from "../../sdk/inputs.ts";
+import { hashVector } from "../../sdk/hash.ts";
+import type { ServedModel } from "../../runtime/models.ts";
 
 const MODEL: Hex = `0x${"ab".repeat(32)}`;
 const limits = { timeoutMs: 2000, maxBytes: 4096 };
@@ -81,6 +87,27 @@ describe("challenger: batch data checks", () => {
     expect([missing.message, missing.passing]).to.deep.equal(["dataURI answered HTTP 404", false]);
     const down = await failure(fetchBatchData(`${url}/down`, limits));
     expect([down.message, down.passing]).to.deep.equal(["dataURI answered HTTP 503", true]);
+  });
+
+  it("re-executes the leaves in order: the first wrong position, or the first whose input does not match its hash", () => {
+    const pkg = loadPackage(resolve("models/mnist-mlp"));
+    const model: ServedModel = { modelId: MODEL, name: "mnist-mlp", pkg };
+    const { inputLength, inputBits } = pkg.manifest;
+    const leaf = (index: number, seed: number, lie = false) => {
+      const values = Array.from({ length: inputLength }, (_, i) => BigInt(((i * 7 + seed * 13) % 50) - 10));
+      const outputs = runQuantized(pkg.quant, values).outputs;
+      if (lie) outputs[0] = outputs[0]! + 1n;
+      return { index, inputHash: hashVector(values, inputBits), outputs, inputData: encodeInputData(values, inputBits) };
+    };
+    const right = [0, 1, 2, 3].map((i) => leaf(i, i));
+    expect(firstWrongLeaf(model, right)).to.equal(undefined);
+    const lies = [leaf(0, 0), leaf(1, 1), leaf(2, 2, true), leaf(3, 3, true)];
+    expect(firstWrongLeaf(model, lies)).to.include({ index: 2, kind: "wrong" });
+    // Position 1 publishes another input than the one its inputHash commits to: unavailable there, before the lie at 2.
+    const swapped = [lies[0]!, { ...lies[1]!, inputData: lies[0]!.inputData }, lies[2]!, lies[3]!];
+    const found = firstWrongLeaf(model, swapped)!;
+    expect(found).to.include({ index: 1, kind: "unavailable" });
+    expect(found.reason).to.match(/position 1: input data does not match its commitment/);
   });
 
   it("refuses other schemes and non-URLs, and gives up on a server that never answers (a passing failure)", async () => {
