@@ -472,6 +472,14 @@ async function proveLeaf(ctx: ProviderContext, b: OwnBatch, index: number, deadl
   startLeafProof(ctx, key, model, leaf.values.map(BigInt), leaf.outputs, deadlineAt);
 }
 
+/** A challenger's default limit on the size of a batch's data (challenger config batchData.maxBytes). */
+export const DEFAULT_CHALLENGER_DATA_BYTES = 64 * 1024 * 1024;
+
+/** About how many bytes GET /batches/:root answers for `leaves` leaves of a model (hex input, decimal outputs). */
+export function batchDataBytes(inputLength: number, outputs: number, leaves: number): number {
+  return leaves * (2 * inputLength + 24 * outputs + 200);
+}
+
 /** A batch root as GET /batches/:root takes it. */
 const ROOT = /^0x[0-9a-fA-F]{64}$/;
 

@@ -4,7 +4,7 @@ import { createDaemonBase, startDaemonService, type RunningDaemon } from "../run
 import type { Logger } from "../sdk/node/logger.ts";
 import { ProverClient } from "../prover/service/client.ts";
 import { providerRoutes } from "./api.ts";
-import { batchPolicy } from "./batch.ts";
+import { DEFAULT_CHALLENGER_DATA_BYTES, batchDataBytes, batchPolicy } from "./batch.ts";
 import { ConfigError } from "../sdk/errors.ts";
 import type { ProviderConfig } from "./config.ts";
 import { ProofTasks, checkProofCapacity, checkProverTimeout, sendReadyProofs } from "./proving.ts";
@@ -27,6 +27,16 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
       [`batching.enabled: true, and addresses.batchManager is missing from the deployment`],
       { docsPath: "daemons.md#batches" },
     );
+  }
+  for (const m of base.models.values()) {
+    const policy = batchPolicy(config, m);
+    const bytes = batchDataBytes(m.pkg.manifest.inputLength, m.pkg.manifest.outputLength, policy.maxClaims);
+    if (policy.enabled && bytes > DEFAULT_CHALLENGER_DATA_BYTES) {
+      base.logger.warn(
+        { model: m.name, maxClaims: policy.maxClaims, dataBytes: bytes, challengerLimit: DEFAULT_CHALLENGER_DATA_BYTES },
+        "a full batch's data is larger than a challenger reads by default (batchData.maxBytes): such challengers treat it as unavailable and challenge it; lower batching.maxClaims",
+      );
+    }
   }
   await checkProverTimeout(base, config);
   await checkProofCapacity(base, config);
