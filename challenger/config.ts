@@ -33,6 +33,21 @@ export const challengerConfigSchema = z
       .default({}),
     /** A sampled claim whose input data is missing or does not match its inputHash: report only, or challenge it. */
     missingInput: z.enum(["report", "challenge"]).default("report"),
+    /**
+     * A sampled batch whose data (at its dataURI) cannot be fetched, is malformed or does not rebuild its root:
+     * challenge a position (0, or the first whose input is unusable), which only the provider's proof can answer; or
+     * ignore it (logged).
+     */
+    unavailableData: z.enum(["challenge", "ignore"]).default("challenge"),
+    /** Fetching a batch's data: the time and size limits of one fetch, and how many fetches that fail on the way are made. */
+    batchData: z
+      .object({
+        timeoutMs: z.number().int().positive().default(10_000),
+        maxBytes: z.number().int().min(1024).max(2 ** 30).default(64 * 1024 * 1024),
+        attempts: z.number().int().positive().default(3),
+      })
+      .strict()
+      .default({}),
     /** Settle a wrong claim at once with a proof of the right output (needs the package's zkey) instead of challenging. */
     counterProve: z.boolean().default(false),
     /**

@@ -13,9 +13,13 @@ import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, s
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { proveOutputs } from "../runtime/models.ts";
 import type { ChallengerConfig } from "./config.ts";
+import { batchWatchStep } from "./batch.ts";
+import type { EventCursor } from "../sdk/node/cursor.ts";
 
 export interface ChallengerContext extends DaemonBase {
   config: ChallengerConfig;
+  /** BatchManager's event cursor (challenger/batch.ts), made on first use. */
+  batchCursor?: EventCursor;
 }
 
 export type Verdict = "correct" | "wrong" | "missing-input" | "skipped";
@@ -56,6 +60,7 @@ export async function step(ctx: ChallengerContext): Promise<void> {
     const checked = claim.verdict ? claim : check(ctx, claim);
     await isolated(ctx, { claimId: claim.claimId }, () => act(ctx, checked));
   }
+  await batchWatchStep(ctx);
   await withdrawCredits(ctx);
 }
 

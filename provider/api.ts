@@ -6,6 +6,7 @@ import type { Hex } from "viem";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import type { ServedModel } from "../runtime/models.ts";
 import { HttpError, type Route } from "../sdk/node/server.ts";
+import { batchView } from "./batch.ts";
 import { QueueFullError, addJob, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 
 const INFER_SHAPE = 'a JSON object {"model": name or modelId, "input": [numbers] or "quantized": ["integers"], "tag"?: string}';
@@ -97,6 +98,11 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
         const answer = job.answer ? { commitment: job.answer.commitment, bond: job.answer.bond } : undefined;
         return { status: 200, body: { ...jobView(job), answer, claim } };
       },
+    },
+    {
+      method: "GET",
+      path: "/batches/:root",
+      handler: ({ params }) => ({ status: 200, body: batchView(ctx.store, params.root!) }),
     },
   ];
 }

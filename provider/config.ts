@@ -1,8 +1,18 @@
 // Provider daemon configuration: zod schema, read from a JSON file and OZK_PROVIDER_* environment variables.
 import { z } from "zod";
-import { configFields, loadConfig } from "../sdk/node/config.ts";
+import { configFields, loadConfig, urlWithScheme } from "../sdk/node/config.ts";
 
 const { hex32, amount } = configFields;
+
+/** When client jobs of one model are posted together as one Merkle batch (BatchManager) instead of one claim each. */
+const batchRule = {
+  /** Post client jobs (POST /infer) in batches; on-chain requests stay single claims. */
+  enabled: z.boolean(),
+  /** A batch is posted as soon as this many distinct claims are ready. */
+  maxClaims: z.number().int().min(1).max(1 << 20),
+  /** ... or once the oldest ready job is this old (ms). */
+  maxAgeMs: z.number().int().nonnegative(),
+};
 
 export const providerConfigSchema = z
   .object({
@@ -81,8 +91,36 @@ export const providerConfigSchema = z
      * one proof, so more at once only shares the machine and its memory between them.
      */
     localProofConcurrency: z.number().int().positive().default(1),
-    /** Fault injection for tests and the demo: the fraction of claims made with a wrong output. Never set it in production. */
-    faults: z.object({ wrongOutputRate: z.number().min(0).max(1).default(0) }).strict().default({}),
+    /**
+     * Merkle-batched claims (docs/daemons.md#batches): client jobs of a model are collected and posted as one batch
+     * when `maxClaims` are ready or the oldest is `maxAgeMs` old. `models` overrides these per model (by package name
+     * or modelId).
+     */
+    batching: z
+      .object({
+        enabled: batchRule.enabled.default(false),
+        maxClaims: batchRule.maxClaims.default(100),
+        maxAgeMs: batchRule.maxAgeMs.default(30_000),
+        models: z.record(z.string().min(1), z.object(batchRule).partial().strict()).optional(),
+      })
+      .strict()
+      .default({}),
+    /**
+     * The provider's URL as others reach it: a batch's dataURI is `<publicUrl>/batches/<root>`. Unset: the URL this
+     * process listens on (right only when challengers reach it there).
+     */
+    publicUrl: urlWithScheme(["http", "https"], "https://provider.example.org").optional(),
+    /**
+     * Fault injection for tests and the demo: the fraction of claims made with a wrong output, and a point at which
+     * the process kills itself (SIGKILL) once, to test restarts. Never set them in production.
+     */
+    faults: z
+      .object({
+        wrongOutputRate: z.number().min(0).max(1).default(0),
+        killAt: z.enum(["batch-stored", "batch-sent"]).optional(),
+      })
+      .strict()
+      .default({}),
     /** When /healthz reports degraded, and the RPC timeout at start (see configFields.health). */
     health: configFields.health,
     /** Request size and time limits of the HTTP API (see configFields.http). */

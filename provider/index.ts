@@ -4,6 +4,8 @@ import { createDaemonBase, startDaemonService, type RunningDaemon } from "../run
 import type { Logger } from "../sdk/node/logger.ts";
 import { ProverClient } from "../prover/service/client.ts";
 import { providerRoutes } from "./api.ts";
+import { DEFAULT_CHALLENGER_DATA_BYTES, batchDataBytes, batchPolicy } from "./batch.ts";
+import { ConfigError } from "../sdk/errors.ts";
 import type { ProviderConfig } from "./config.ts";
 import { ProofTasks, checkProofCapacity, checkProverTimeout, sendReadyProofs } from "./proving.ts";
 import { recoverOnce } from "./recover.ts";
@@ -18,6 +20,24 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
   const remoteProver = p
     ? { client: new ProverClient({ url: p.url, timeoutMs: p.stallMs }), timeoutMs: p.timeoutMs, fallbackLocal: p.fallbackLocal, stallMs: p.stallMs }
     : undefined;
+  const batched = [...base.models.values()].filter((m) => batchPolicy(config, m).enabled).map((m) => m.name);
+  if (batched.length > 0 && !(base.deployment.addresses as Record<string, unknown>).batchManager) {
+    throw new ConfigError(
+      `batching is enabled for ${batched.join(", ")}, but the deployment has no BatchManager (addresses.batchManager): redeploy, or turn batching off`,
+      [`batching.enabled: true, and addresses.batchManager is missing from the deployment`],
+      { docsPath: "daemons.md#batches" },
+    );
+  }
+  for (const m of base.models.values()) {
+    const policy = batchPolicy(config, m);
+    const bytes = batchDataBytes(m.pkg.manifest.inputLength, m.pkg.manifest.outputLength, policy.maxClaims);
+    if (policy.enabled && bytes > DEFAULT_CHALLENGER_DATA_BYTES) {
+      base.logger.warn(
+        { model: m.name, maxClaims: policy.maxClaims, dataBytes: bytes, challengerLimit: DEFAULT_CHALLENGER_DATA_BYTES },
+        "a full batch's data is larger than a challenger reads by default (batchData.maxBytes): such challengers treat it as unavailable and challenge it; lower batching.maxClaims",
+      );
+    }
+  }
   await checkProverTimeout(base, config);
   await checkProofCapacity(base, config);
   if (config.answerRequests && config.requestPolicy.minFee === 0n) {
@@ -26,7 +46,7 @@ export async function createProviderContext(config: ProviderConfig, logger?: Log
     );
   }
   if (p) base.logger.info({ url: p.url, fallbackLocal: p.fallbackLocal, timeoutMs: p.timeoutMs, stallMs: p.stallMs }, "challenged claims are proved on the prover service");
-  return { ...base, config, proofs: new ProofTasks(config.localProofConcurrency), ...(remoteProver ? { remoteProver } : {}) };
+  return { ...base, config, api: {}, proofs: new ProofTasks(config.localProofConcurrency), ...(remoteProver ? { remoteProver } : {}) };
 }
 
 /**
@@ -41,7 +61,7 @@ export async function providerStep(ctx: ProviderContext): Promise<void> {
 
 export async function startProvider(config: ProviderConfig, options: { logger?: Logger; handleSignals?: boolean } = {}): Promise<RunningProvider> {
   const ctx = await createProviderContext(config, options.logger);
-  return startDaemonService("provider", ctx, providerStep, {
+  const running = await startDaemonService("provider", ctx, providerStep, {
     intervalMs: config.intervalMs,
     port: config.port,
     handleSignals: options.handleSignals,
@@ -49,4 +69,6 @@ export async function startProvider(config: ProviderConfig, options: { logger?: 
     http: config.http,
     routes: providerRoutes(ctx),
   });
+  ctx.api!.url = running.server.url; // a batch's dataURI when publicUrl is unset
+  return running;
 }

@@ -22,6 +22,8 @@ export interface ProofTask {
   /** The proof deadline on this machine's clock (epoch ms), re-derived from the chain's time at every step. */
   deadlineAt: number;
   controller: AbortController;
+  /** Set for a batch position's proof (provider/batch.ts sends it with proveLeaf): sendReadyProofs leaves it alone. */
+  leaf?: boolean;
   /** Settles when the proof is made or has failed (never rejects). */
   done: Promise<void>;
   result?: ProvedOutputs;
@@ -266,13 +268,21 @@ export async function answerChallenge(ctx: ProviderContext, own: OwnClaim, deadl
     },
     "claim challenged: proving",
   );
-  startTask(ctx, own, model, values, deadlineAt);
+  startTask(ctx, { claimId: own.claimId, outputs: own.outputs }, model, values, deadlineAt);
 }
 
-function startTask(ctx: ProviderContext, own: OwnClaim, model: ServedModel, values: bigint[], deadlineAt: number): void {
+/**
+ * Starts the proof of one position of a batch (provider/batch.ts), on the same path as a challenged claim's: the
+ * prover service when configured (job id = `key`), else a local proof in its turn. `key` names the task.
+ */
+export function startLeafProof(ctx: ProviderContext, key: Hex, model: ServedModel, values: bigint[], outputs: readonly string[], deadlineAt: number): ProofTask {
+  return startTask(ctx, { claimId: key, outputs }, model, values, deadlineAt, true);
+}
+
+function startTask(ctx: ProviderContext, own: { claimId: Hex; outputs: readonly string[] }, model: ServedModel, values: bigint[], deadlineAt: number, leaf = false): ProofTask {
   const controller = new AbortController();
   const signal = AbortSignal.any([controller.signal, ctx.signal]);
-  const task: ProofTask = { claimId: own.claimId, modelId: model.modelId, startedAt: Date.now(), deadlineAt, controller, done: Promise.resolve(), finished: false };
+  const task: ProofTask = { claimId: own.claimId, modelId: model.modelId, startedAt: Date.now(), deadlineAt, controller, done: Promise.resolve(), finished: false, ...(leaf ? { leaf } : {}) };
   const secondsLeft = (): number => Math.round((task.deadlineAt - Date.now()) / 1000);
   task.done = (async () => {
     try {
@@ -300,6 +310,7 @@ function startTask(ctx: ProviderContext, own: OwnClaim, model: ServedModel, valu
     }
   })();
   proofTasks(ctx).tasks.set(own.claimId, task);
+  return task;
 }
 
 /**
@@ -334,7 +345,7 @@ export async function sendReadyProofs(ctx: ProviderContext): Promise<void> {
   const tasks = proofTasks(ctx);
   for (const task of [...tasks.tasks.values()]) {
     if (ctx.signal.aborted) return;
-    if (!task.finished || !task.result) continue;
+    if (!task.finished || !task.result || task.leaf) continue;
     const own = ctx.store.get<OwnClaim>(`claim/${task.claimId}`);
     const [status, deadline] = await readClaims(ctx, "claimState", [task.claimId]);
     const now = (await ctx.publicClient.getBlock()).timestamp;

@@ -21,6 +21,8 @@ import { ensureCommitted, hasPendingTransactions, isolated, readClaims, readRegi
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import type { RemoteProver } from "../runtime/models.ts";
 import type { Store } from "../sdk/node/store.ts";
+import type { EventCursor } from "../sdk/node/cursor.ts";
+import { batchStep, batchable } from "./batch.ts";
 import { answerChallenge, cancelProof, type ProofTasks } from "./proving.ts";
 import { clientJobId, inputKey } from "./keys.ts";
 import type { ProviderConfig } from "./config.ts";
@@ -35,6 +37,13 @@ export interface ProviderContext extends DaemonBase {
   proofs?: ProofTasks;
   /** Set once the store was rebuilt from the chain in this process (provider/recover.ts). */
   recovered?: boolean;
+  /**
+   * The URL the HTTP API listens on, set once it does (a holder: the run loop works on a copy of the context): a
+   * batch's dataURI when config.publicUrl is unset.
+   */
+  api?: { url?: string };
+  /** BatchManager's event cursor (provider/batch.ts), made on first use. */
+  batchCursor?: EventCursor;
 }
 
 /**
@@ -61,9 +70,14 @@ export interface Job {
   /**
    * pending: to claim (a request: to commit, then reveal once the commitment is a block old), when `retryAt` has
    * passed; waiting-stake: to claim once free stake covers its bond; claimed: its claim is recorded and sent (or
-   * found on chain); refused / failed: never claimed, for `reason`.
+   * found on chain), or its batch finalized (`batch`); batched: in a batch (`batch`) not yet finalized; refused /
+   * failed: never claimed, for `reason`.
    */
-  status: "pending" | "waiting-stake" | "claimed" | "refused" | "failed";
+  status: "pending" | "waiting-stake" | "claimed" | "batched" | "refused" | "failed";
+  /** When the job was taken (ms since the epoch; absent in stores written before it was kept): a batch's age. */
+  createdAt?: number;
+  /** The batch of a batched job: its root, position, and once on chain its id; once finalized the Merkle path. */
+  batch?: { root: Hex; index: number; batchId?: Hex; path?: Hex[] };
   reason?: string;
   /** Failed: whether resending the job queues it again. */
   retryable?: boolean;
@@ -123,6 +137,7 @@ export async function step(ctx: ProviderContext): Promise<void> {
     }
     // A job already waiting for stake is passed over at once while the budget cannot cover its bond.
     if (job.status === "waiting-stake" && round.budget.free < (job.answer ? BigInt(job.answer.bond) : await round.bondOf(job.modelId))) continue;
+    if (batchable(ctx, job)) continue; // posted in a batch (provider/batch.ts)
     if (isQueued(job) && isDue(job)) await isolated(ctx, { jobId: job.jobId }, () => submitJob(ctx, job, round));
   }
   for (const [, claim] of openClaims(ctx.store)) {
@@ -130,6 +145,7 @@ export async function step(ctx: ProviderContext): Promise<void> {
     // An unprovable claim is still followed: it settles (slashed) or, after a reorg, vanishes and is resubmitted.
     await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
   }
+  await batchStep(ctx, { deterministicFault: (jobId, outputs) => injectFault(ctx, jobId, outputs) });
   await withdrawCredits(ctx);
 }
 
@@ -182,10 +198,11 @@ async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
  * Client jobs that differ only by tag make one claim (the same model and input): they need one bond, so that
  * thousands of tags of one input do not move the whole token balance into stake. Each request is its own claim.
  */
-export async function queuedBonds(ctx: Pick<ProviderContext, "store">, bondOf: Round["bondOf"]): Promise<bigint> {
+export async function queuedBonds(ctx: Pick<ProviderContext, "store"> & Partial<Pick<ProviderContext, "config" | "models">>, bondOf: Round["bondOf"]): Promise<bigint> {
   const claims = new Set<string>();
   let sum = 0n;
   for (const [, job] of queuedJobs(ctx.store)) {
+    if (ctx.config && ctx.models && batchable({ config: ctx.config, models: ctx.models }, job)) continue; // staked in BatchManager
     const claim = job.requestId !== "0" ? `req:${job.requestId}` : `${job.modelId.toLowerCase()}:${job.inputHash}`;
     if (claims.has(claim)) continue;
     claims.add(claim);
@@ -246,7 +263,7 @@ export function addJob(ctx: Pick<ProviderContext, "store" | "models">, modelId: 
     return again;
   }
   if (existing) return existing;
-  const job: Job = { jobId, modelId, bits, values: values.map(String), inputHash: inputHash.toString(), requestId: "0", status: "pending" };
+  const job: Job = { jobId, modelId, bits, values: values.map(String), inputHash: inputHash.toString(), requestId: "0", status: "pending", createdAt: Date.now() };
   ctx.store.set(`job/${jobId}`, job);
   return job;
 }

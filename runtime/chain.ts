@@ -20,7 +20,7 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { claimManagerAbi, modelRegistryAbi } from "../sdk/abi.ts";
+import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "../sdk/abi.ts";
 import { simulateAndWrite } from "../sdk/client.ts";
 import { addressOf, assertChainId, type Deployment } from "../sdk/deployments.ts";
 import { ConfigError, errorSummary, isRetryable, type OzkError } from "../sdk/errors.ts";
@@ -67,6 +67,8 @@ export function chainClients(rpcUrl: string, privateKey: Hex, deployment: Deploy
 
 export const claimsAddress = (c: Chainable) => addressOf(c.deployment, "claims");
 export const registryAddress = (c: Chainable) => addressOf(c.deployment, "registry");
+/** BatchManager (Merkle-batched claims and audits); a deployment made before it has none (a ConfigError naming it). */
+export const batchesAddress = (c: Chainable) => addressOf(c.deployment, "batchManager");
 
 type ClaimsAbi = typeof claimManagerAbi;
 type RegistryAbi = typeof modelRegistryAbi;
@@ -75,6 +77,9 @@ export type ClaimsWriteName = ContractFunctionName<ClaimsAbi, "nonpayable">;
 export type ClaimsWriteArgs<fn extends ClaimsWriteName> = ContractFunctionArgs<ClaimsAbi, "nonpayable", fn>;
 type ClaimsReadName = ContractFunctionName<ClaimsAbi, "view" | "pure">;
 type RegistryReadName = ContractFunctionName<RegistryAbi, "view" | "pure">;
+type BatchesAbi = typeof batchManagerAbi;
+export type BatchesWriteName = ContractFunctionName<BatchesAbi, "nonpayable">;
+type BatchesReadName = ContractFunctionName<BatchesAbi, "view" | "pure">;
 
 /** Simulate + send + wait on the claims contract, retrying transport errors (a revert is final). */
 export async function sendClaims<fn extends ClaimsWriteName>(c: Chainable, functionName: fn, args: ClaimsWriteArgs<fn>, opts: { gas?: bigint } = {}): Promise<Hash> {
@@ -96,6 +101,62 @@ export async function readClaims<fn extends ClaimsReadName>(
     () => c.publicClient.readContract({ address: claimsAddress(c), abi: claimManagerAbi, functionName, args } as never) as Promise<ContractFunctionReturnType<ClaimsAbi, "view" | "pure", fn>>,
     { retries: 4, signal: c.signal },
   );
+}
+
+/** Simulate + send + wait on BatchManager, retrying transport errors (a revert is final). */
+export async function sendBatches<fn extends BatchesWriteName>(c: Chainable, functionName: fn, args: ContractFunctionArgs<BatchesAbi, "nonpayable", fn>, opts: { gas?: bigint } = {}): Promise<Hash> {
+  const { hash } = await withRetry(
+    () => simulateAndWrite(c.publicClient, c.walletClient, { address: batchesAddress(c), abi: batchManagerAbi, functionName, args, ...(opts.gas === undefined ? {} : { gas: opts.gas }) } as never),
+    { retries: 4, signal: c.signal, onRetry: (err, attempt, delayMs) => c.logger.warn({ err: String(err), attempt, delayMs, functionName }, "retrying transaction") },
+  );
+  return hash;
+}
+
+/** A view of BatchManager, typed from the generated ABI; transport errors are retried. */
+export async function readBatches<fn extends BatchesReadName>(
+  c: Chainable,
+  functionName: fn,
+  args: ContractFunctionArgs<BatchesAbi, "view" | "pure", fn>,
+): Promise<ContractFunctionReturnType<BatchesAbi, "view" | "pure", fn>> {
+  return withRetry(
+    () => c.publicClient.readContract({ address: batchesAddress(c), abi: batchManagerAbi, functionName, args } as never) as Promise<ContractFunctionReturnType<BatchesAbi, "view" | "pure", fn>>,
+    { retries: 4, signal: c.signal },
+  );
+}
+
+/**
+ * Makes sure the account's free stake in BatchManager (its own books, apart from ClaimManager's) is at least
+ * `need`, staking up to `topUpTo` from the token balance (approving BatchManager first). Returns the free stake.
+ * Idempotent: read from the chain each time.
+ */
+export async function ensureBatchStake(c: Chainable, need: bigint, topUpTo = need): Promise<bigint> {
+  const free = await readBatches(c, "freeStake", [c.account.address]);
+  if (free >= need) return free;
+  const balance = await tokenBalance(c);
+  const want = (topUpTo > need ? topUpTo : need) - free;
+  const amount = want <= balance ? want : balance;
+  if (free + amount < need) {
+    c.logger.error({ free, balance, need }, "not enough tokens to stake in BatchManager");
+    return free;
+  }
+  const token = addressOf(c.deployment, "token");
+  const spender = batchesAddress(c);
+  const allowance = await c.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "allowance", args: [c.account.address, spender] });
+  if (allowance < amount) {
+    await withRetry(() => simulateAndWrite(c.publicClient, c.walletClient, { address: token, abi: erc20Abi, functionName: "approve", args: [spender, amount] }), { retries: 4 });
+  }
+  await sendBatches(c, "stake", [amount]);
+  c.logger.info({ staked: amount, free: free + amount }, "staked in BatchManager");
+  return free + amount;
+}
+
+/** Withdraws the account's BatchManager credits (audit fees). Returns the amount. */
+export async function withdrawBatchCredits(c: Chainable): Promise<bigint> {
+  const credit = await readBatches(c, "credits", [c.account.address]);
+  if (credit === 0n) return 0n;
+  await sendBatches(c, "withdraw", [credit]);
+  c.logger.info({ amount: credit }, "withdrew BatchManager credits");
+  return credit;
 }
 
 /** A view of the registry, typed from the generated ABI; transport errors are retried. */

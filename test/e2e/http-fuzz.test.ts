@@ -1,5 +1,5 @@
 // Fuzzes the HTTP servers of every daemon, each run as its own process against a local chain: the provider
-// (/infer, /jobs/:id, /healthz, /metrics), the challenger (/claims/:id, /healthz, /metrics) and the prover
+// (/infer, /jobs/:id, /batches/:root, /healthz, /metrics), the challenger (/claims/:id, /healthz, /metrics) and the prover
 // service (POST /jobs, /jobs/:id, /jobs?status&limit, /healthz, /metrics). Raw bytes on sockets: malformed
 // request lines and headers, bad percent-encoding, wrong JSON types in every field, invalid JSON, bodies over
 // the limit, slow clients and many connections at once. Every answer must be a 4xx (never a 5xx, never
@@ -247,6 +247,12 @@ describe("e2e: HTTP fuzz of the daemons as processes", function () {
         endpoints: {
           "POST /infer": (rng) => postCase(rng, "/infer", (r) => inferBody(r, pixels)),
           "GET /jobs/:id": (rng) => (rng() < 0.7 ? paramCase(rng, "/jobs/") : malformedRequest(rng, "GET", `/jobs/${randomId(rng)}`)),
+          // A root that is not 0x and 64 hex digits is a 400, an unknown one a 404.
+          "GET /batches/:root": (rng) => {
+            if (rng() >= 0.7) return malformedRequest(rng, "GET", `/batches/0x${"ab".repeat(32)}`);
+            const c = paramCase(rng, "/batches/");
+            return c.want === 404 && !/^unknown id 0x[0-9a-f]{38}$/.test(c.label) ? { ...c, want: 400 } : c;
+          },
           "GET /healthz": (rng) => malformedRequest(rng, "GET", "/healthz"),
           "GET /metrics": (rng) => malformedRequest(rng, "GET", "/metrics"),
         },

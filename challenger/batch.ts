@@ -1,0 +1,344 @@
+// The challenger's watch over Merkle-batched claims (BatchManager): each sampled batch's data is fetched from its
+// dataURI (a provider's server: hostile input, read with a size limit and a timeout, http(s) only, schema-checked),
+// checked to rebuild the batch's root over positions 0..size-1, and every leaf re-executed with the quantized engine;
+// the FIRST wrong position is challenged (challengeLeaf) and, when its proof deadline passes unproven, the batch is
+// slashed (slashBatch). Data that cannot be had or does not match the root is challenged at position 0 under the
+// `unavailableData: "challenge"` policy (a challenge by position needs no data: only the provider's own leaf there
+// answers it), or only reported under "ignore". Idempotent like the claim watch: the verdict is stored, and every
+// action is decided from the chain's state of the batch and the position.
+import { parseEventLogs, type Address, type Hex, type Log } from "viem";
+import { z } from "zod";
+import { batchManagerAbi } from "../sdk/abi.ts";
+import { batchLeaf, buildBatchTree, type BatchStruct } from "../sdk/batch.ts";
+import { errorSummary } from "../sdk/errors.ts";
+import { checkInputData } from "../sdk/inputs.ts";
+import { EventCursor } from "../sdk/node/cursor.ts";
+import { batchesAddress, ensureBatchStake, isolated, readBatches, readRegistry, sendBatches } from "../runtime/chain.ts";
+import { runQuantized } from "../circuits/compiler/engine.ts";
+import type { ServedModel } from "../runtime/models.ts";
+import { samplingDraw, samplingSeed, type ChallengerContext } from "./step.ts";
+
+const BatchStatus = { None: 0, Submitted: 1, Finalized: 2, Slashed: 3 } as const;
+const LeafStatus = { None: 0, Challenged: 1, Proven: 2, Released: 3 } as const;
+const BATCH_STATUS = ["None", "Submitted", "Finalized", "Slashed"] as const;
+
+/** A batch of a watched model, as BatchSubmitted announced it, with what this bot concluded and did. */
+export interface WatchedBatch {
+  batchId: Hex;
+  batch: { modelId: Hex; provider: Address; root: Hex; size: number; bond: string; auditRateBps: number; auditFee: string };
+  dataURI: string;
+  blockNumber: string;
+  status: "watching" | "done";
+  /** correct: every leaf re-executed right; wrong: `index` is the first wrong one; unavailable: data missing or not matching. */
+  verdict?: "correct" | "wrong" | "unavailable" | "skipped";
+  reason?: string;
+  /** The position to challenge (verdict wrong or unavailable). */
+  index?: number;
+  /** Fetches of the data that failed on the way (timeout, connection, 5xx), retried up to batchData.attempts. */
+  attempts?: number;
+  /** After such a failure: not fetched again before this time (ms since the epoch). */
+  retryAt?: number;
+  outcome?: string;
+}
+
+const struct = (w: WatchedBatch): BatchStruct => ({ ...w.batch, bond: BigInt(w.batch.bond), auditFee: BigInt(w.batch.auditFee) });
+
+/** Why batch data is unusable. `passing`: a fetch that may work later (timeout, connection refused, HTTP 5xx). */
+export class BatchDataError extends Error {
+  constructor(
+    message: string,
+    readonly passing = false,
+  ) {
+    super(message);
+    this.name = "BatchDataError";
+  }
+}
+
+const decimal = z.string().regex(/^-?\d{1,80}$/, "not a decimal integer string");
+/** The JSON a provider serves at GET /batches/<root> (provider/batch.ts batchView); extra fields are ignored. */
+export const batchDataSchema = z.object({
+  size: z.number().int().min(1),
+  leaves: z
+    .array(
+      z.object({
+        index: z.number().int().nonnegative(),
+        inputHash: decimal,
+        outputs: z.array(decimal).max(1 << 16),
+        inputData: z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "not 0x-prefixed hex bytes"),
+      }),
+    )
+    .min(1),
+});
+export type BatchData = z.output<typeof batchDataSchema>;
+
+/**
+ * Fetches a batch's data: only http(s), at most `maxBytes` (a declared larger Content-Length is refused before a byte
+ * is read, a longer body is cut off), within `timeoutMs`, no redirects, JSON of batchDataSchema. Throws
+ * BatchDataError naming the problem; never anything else.
+ */
+export async function fetchBatchData(uri: string, limits: { timeoutMs: number; maxBytes: number }): Promise<BatchData> {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new BatchDataError(`dataURI ${JSON.stringify(uri.slice(0, 200))} is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new BatchDataError(`dataURI scheme ${url.protocol} is not http or https`);
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  let text: string;
+  try {
+    const res = await fetch(url, { signal, redirect: "error", headers: { accept: "application/json" } });
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new BatchDataError(`dataURI answered HTTP ${res.status}`, res.status >= 500 || res.status === 429);
+    }
+    const declared = Number(res.headers.get("content-length") ?? NaN);
+    if (declared > limits.maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new BatchDataError(`batch data of ${declared} bytes is over the limit of ${limits.maxBytes} (batchData.maxBytes)`);
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limits.maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new BatchDataError(`batch data is over the limit of ${limits.maxBytes} bytes (batchData.maxBytes)`);
+      }
+      chunks.push(value);
+    }
+    text = Buffer.concat(chunks).toString("utf8");
+  } catch (err) {
+    if (err instanceof BatchDataError) throw err;
+    if (signal.aborted) throw new BatchDataError(`dataURI did not answer within ${limits.timeoutMs} ms`, true);
+    throw new BatchDataError(`fetching dataURI failed: ${errorSummary(err)}`, true);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new BatchDataError("batch data is not JSON");
+  }
+  const parsed = batchDataSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BatchDataError(`batch data does not have the expected shape: ${issue.path.join(".") || "(top)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** A leaf of checked batch data, in position order. */
+export interface CheckedLeaf {
+  index: number;
+  inputHash: bigint;
+  outputs: bigint[];
+  inputData: Hex;
+}
+
+/**
+ * Checks fetched data against the batch on chain: exactly `size` leaves covering positions 0..size-1 once each, and
+ * their leaves rebuilding the batch's root. Returns the leaves in position order; throws BatchDataError naming the
+ * first problem.
+ */
+export function checkBatchData(data: BatchData, batch: Pick<BatchStruct, "modelId" | "root" | "size">): CheckedLeaf[] {
+  if (data.size !== batch.size) throw new BatchDataError(`batch data says size ${data.size}, the batch on chain has ${batch.size}`);
+  const byIndex = new Map<number, BatchData["leaves"][number]>();
+  for (const l of data.leaves) {
+    if (l.index >= batch.size) throw new BatchDataError(`batch data has a leaf at position ${l.index}, past the batch's size ${batch.size}`);
+    if (byIndex.has(l.index)) throw new BatchDataError(`batch data has position ${l.index} twice`);
+    byIndex.set(l.index, l);
+  }
+  for (let i = 0; i < batch.size; i++) {
+    if (!byIndex.has(i)) throw new BatchDataError(`batch data is missing leaves: position ${i} (of ${batch.size}) is not there`);
+  }
+  const leaves = Array.from({ length: batch.size }, (_, i) => {
+    const l = byIndex.get(i)!;
+    return { index: i, inputHash: BigInt(l.inputHash), outputs: l.outputs.map(BigInt), inputData: l.inputData as Hex };
+  });
+  let root: Hex;
+  try {
+    root = buildBatchTree(leaves.map((l) => batchLeaf(batch.modelId, l.inputHash, l.outputs, l.index))).root;
+  } catch (err) {
+    throw new BatchDataError(`batch data cannot be hashed into leaves: ${errorSummary(err)}`);
+  }
+  if (root.toLowerCase() !== batch.root.toLowerCase()) throw new BatchDataError(`the batch data's leaves rebuild root ${root}, not the batch's ${batch.root}`);
+  return leaves;
+}
+
+/**
+ * Re-executes the leaves in order and returns the first position whose input is unusable (it does not match its
+ * inputHash, or is not the model's shape) or whose outputs are not the engine's, or undefined when all are right.
+ */
+export function firstWrongLeaf(model: ServedModel, leaves: readonly CheckedLeaf[]): { index: number; kind: "wrong" | "unavailable"; reason: string; expected?: string[] } | undefined {
+  const m = model.pkg.manifest;
+  for (const l of leaves) {
+    let values: bigint[];
+    try {
+      values = checkInputData(l.inputData, l.inputHash, { length: m.inputLength, bits: m.inputBits }).values;
+    } catch (err) {
+      return { index: l.index, kind: "unavailable", reason: `position ${l.index}: ${errorSummary(err)}` };
+    }
+    const expected = runQuantized(model.pkg.quant, values).outputs;
+    if (expected.length !== l.outputs.length || expected.some((v, i) => v !== l.outputs[i])) {
+      return { index: l.index, kind: "wrong", reason: `position ${l.index}: claimed ${l.outputs.join(",")}, the engine computes ${expected.join(",")}`, expected: expected.map(String) };
+    }
+  }
+  return undefined;
+}
+
+/** Per batch, as for claims: the same draw after a restart; policy `value` counts the batch's bond. */
+export function batchSampled(ctx: Pick<ChallengerContext, "config" | "store">, batchId: Hex, bond: bigint): boolean {
+  const s = ctx.config.sampling;
+  if (s.policy === "all") return true;
+  if (s.policy === "value" && bond >= s.valueThreshold) return true;
+  return samplingDraw(batchId, samplingSeed(ctx)) < s.probability;
+}
+
+function batchCursor(ctx: ChallengerContext & { batchCursor?: EventCursor }): EventCursor {
+  return (ctx.batchCursor ??= new EventCursor({
+    client: ctx.publicClient as never,
+    store: ctx.store,
+    key: "challenger/batches",
+    fromBlock: BigInt(ctx.deployment.deployBlock),
+    confirmations: ctx.config.confirmations,
+    address: batchesAddress(ctx),
+    logger: ctx.logger,
+  }));
+}
+
+/** The batch part of the challenger's step (only on a deployment with a BatchManager). */
+export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
+  if (!(ctx.deployment.addresses as Record<string, unknown>).batchManager) return;
+  await syncBatchEvents(ctx);
+  for (const [, w] of ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"])) {
+    if (ctx.signal.aborted) return;
+    if (!w.verdict && w.retryAt !== undefined && w.retryAt > Date.now()) continue;
+    await isolated(ctx, { batchId: w.batchId }, async () => {
+      const checked = w.verdict ? w : await checkBatch(ctx, w);
+      if (checked.status === "watching" && checked.index !== undefined) await actOnBatch(ctx, checked);
+    });
+  }
+}
+
+async function syncBatchEvents(ctx: ChallengerContext): Promise<void> {
+  const cursor = batchCursor(ctx);
+  for (;;) {
+    const page = await cursor.poll();
+    if (!page) return;
+    if (page.rewind) {
+      for (const [key, w] of ctx.store.entries<WatchedBatch>("batch/")) {
+        if (BigInt(w.blockNumber) >= page.rewind.fromBlock) ctx.store.delete(key);
+      }
+      ctx.logger.warn({ ...page.rewind }, "reorg: forgot batches from orphaned blocks");
+    }
+    const logs = parseEventLogs({ abi: batchManagerAbi, logs: page.logs as Log[], strict: true });
+    ctx.store.transaction(() => {
+      for (const log of logs) {
+        if (log.eventName !== "BatchSubmitted") continue;
+        const a = log.args;
+        const modelId = a.modelId.toLowerCase() as Hex;
+        if (!ctx.models.has(modelId) || ctx.store.get(`batch/${a.batchId}`)) continue;
+        ctx.store.set(`batch/${a.batchId}`, {
+          batchId: a.batchId,
+          batch: { ...a.batch, modelId, bond: a.batch.bond.toString(), auditFee: a.batch.auditFee.toString() },
+          dataURI: a.dataURI,
+          blockNumber: String(log.blockNumber),
+          status: "watching",
+        } satisfies WatchedBatch);
+        ctx.metrics.counter("batches_seen_total", "Batches of watched models seen").inc();
+      }
+      cursor.commit(page);
+    });
+    if (page.logs.length === 0 && !page.rewind) return;
+  }
+}
+
+/** Samples, fetches, checks and re-executes a batch once, and stores the verdict (a passing fetch error: retried). */
+async function checkBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<WatchedBatch> {
+  const save = (next: WatchedBatch): WatchedBatch => {
+    ctx.store.set(`batch/${w.batchId}`, next);
+    if (next.verdict) ctx.metrics.counter("batches_checked_total", "Batches checked, by verdict", ["verdict"] as const).inc({ verdict: next.verdict });
+    return next;
+  };
+  if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) return save({ ...w, verdict: "skipped", status: "done", outcome: "not sampled" });
+  const model = ctx.models.get(w.batch.modelId)!;
+  const limits = ctx.config.batchData;
+  let leaves: CheckedLeaf[];
+  try {
+    leaves = checkBatchData(await fetchBatchData(w.dataURI, limits), struct(w));
+  } catch (err) {
+    const e = err instanceof BatchDataError ? err : new BatchDataError(errorSummary(err));
+    const attempts = (w.attempts ?? 0) + 1;
+    if (e.passing && attempts < limits.attempts) {
+      // A provider briefly down is not a withheld batch: tries are spaced 5 s, 10 s, 20 s, … (at most a minute) apart.
+      const delayMs = Math.min(60_000, 5_000 * 2 ** (attempts - 1));
+      ctx.logger.info({ batchId: w.batchId, dataURI: w.dataURI, reason: e.message, attempts, retryInMs: delayMs }, "batch data not fetched: trying again");
+      return save({ ...w, attempts, reason: e.message, retryAt: Date.now() + delayMs });
+    }
+    return unavailable(ctx, w, save, 0, e.message);
+  }
+  const wrong = firstWrongLeaf(model, leaves);
+  if (!wrong) {
+    ctx.logger.info({ batchId: w.batchId, size: w.batch.size }, "batch re-executed: every position correct");
+    return save({ ...w, verdict: "correct", status: "done", outcome: "correct" });
+  }
+  if (wrong.kind === "unavailable") return unavailable(ctx, w, save, wrong.index, wrong.reason);
+  ctx.logger.warn({ batchId: w.batchId, index: wrong.index, reason: wrong.reason }, "WRONG batch position found");
+  return save({ ...w, verdict: "wrong", index: wrong.index, reason: wrong.reason });
+}
+
+function unavailable(ctx: ChallengerContext, w: WatchedBatch, save: (n: WatchedBatch) => WatchedBatch, index: number, reason: string): WatchedBatch {
+  const policy = ctx.config.unavailableData;
+  ctx.logger.warn({ batchId: w.batchId, dataURI: w.dataURI, reason, policy, index: policy === "challenge" ? index : undefined }, policy === "challenge" ? "batch data unavailable or not matching: challenging a position" : "batch data unavailable or not matching: ignored (unavailableData: ignore)");
+  const next: WatchedBatch = { ...w, verdict: "unavailable", reason };
+  return save(policy === "challenge" ? { ...next, index } : { ...next, status: "done", outcome: "unavailable, ignored" });
+}
+
+/** Challenges the batch's position, slashes once its proof deadline passed, and records how the batch settled. */
+async function actOnBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<void> {
+  const index = BigInt(w.index!);
+  const batch = struct(w);
+  const [status, challengeDeadline] = await readBatches(ctx, "batchState", [w.batchId]);
+  const [leafStatus, proofDeadline, challenger] = await readBatches(ctx, "leafChallenge", [w.batchId, index]);
+  const mine = challenger.toLowerCase() === ctx.account.address.toLowerCase();
+  const now = (await ctx.publicClient.getBlock()).timestamp;
+  const done = (outcome: string): void => {
+    ctx.store.set(`batch/${w.batchId}`, { ...w, status: "done", outcome } satisfies WatchedBatch);
+    ctx.metrics.counter("batch_disputes_settled_total", "Disputed batches settled, by outcome", ["outcome"] as const).inc({ outcome });
+    ctx.logger.info({ batchId: w.batchId, index: w.index, outcome }, "batch dispute settled");
+  };
+  if (status === BatchStatus.None) {
+    ctx.logger.warn({ batchId: w.batchId }, "batch not on chain (reorged away?): dropping");
+    ctx.store.delete(`batch/${w.batchId}`);
+    return;
+  }
+  if (status !== BatchStatus.Submitted) {
+    // Slashed through another position (or an audit) while ours is still challenged: our bond comes back.
+    if (status === BatchStatus.Slashed && mine && leafStatus === LeafStatus.Challenged) await sendBatches(ctx, "reclaimChallengerBond", [batch, index]);
+    return done(BATCH_STATUS[status] ?? String(status));
+  }
+  switch (leafStatus) {
+    case LeafStatus.None: {
+      if (now + 1n >= challengeDeadline) return done("challenge window closed before the challenge");
+      const [, bond] = await readRegistry(ctx, "disputeParams", [w.batch.modelId]);
+      await ensureBatchStake(ctx, bond, ctx.config.stakeTarget);
+      await sendBatches(ctx, "challengeLeaf", [batch, index]);
+      ctx.metrics.counter("batch_challenges_total", "Batch positions challenged").inc();
+      ctx.logger.warn({ batchId: w.batchId, index: w.index, bond, verdict: w.verdict }, "batch position challenged");
+      return;
+    }
+    case LeafStatus.Challenged:
+      if (now + 1n >= proofDeadline) {
+        await sendBatches(ctx, "slashBatch", [batch, index]);
+        ctx.logger.warn({ batchId: w.batchId, index: w.index, challenger, mine }, "batch position not proven by its deadline: batch slashed");
+      }
+      return;
+    default:
+      // Proven: the provider showed a valid proof of its leaf (possible only when the data was what failed).
+      if (w.verdict === "wrong") ctx.logger.error({ batchId: w.batchId, index: w.index }, "a position this bot found wrong was proven: the engine and the circuit disagree");
+      return done(leafStatus === LeafStatus.Proven ? "position proven" : "position released");
+  }
+}

@@ -1,0 +1,170 @@
+// Merkle-batched claims end to end: providers and a challenger as processes posting, auditing, challenging and
+// settling batches on BatchManager. Each test ends with the right party paid and every job accounted for.
+import { expect } from "chai";
+import { erc20Abi, type Address, type Hex } from "viem";
+import { batchManagerAbi } from "../../sdk/abi.ts";
+import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
+import { runQuantized } from "../../circuits/compiler/engine.ts";
+import { decodeInputData } from "../../sdk/inputs.ts";
+import { BONDS, WINDOWS, daemon, digit, freeStake, getJob, postJob, restarted, startNet, waitFor, wallet, type Net } from "./harness.ts";
+
+const batches = (net: Net) => ({ address: net.deployment.addresses.batchManager as Address, abi: batchManagerAbi });
+
+async function batchEvents<const E extends "BatchSubmitted" | "AuditDrawn" | "AuditAnswered" | "LeafChallenged" | "LeafProven" | "BatchFinalized" | "BatchSlashed">(net: Net, eventName: E) {
+  return net.pc.getContractEvents({ ...batches(net), eventName, fromBlock: 0n, strict: true });
+}
+
+/** The treasury (the deployer in the dev net) sets the model's audit rate for new batches. */
+async function setAuditRate(net: Net, rateBps: number): Promise<void> {
+  const w = wallet(net, "deployer");
+  await net.pc.waitForTransactionReceipt({ hash: await w.writeContract({ ...batches(net), functionName: "setAuditPolicy", args: [net.modelId, rateBps, 0n], chain: null }) });
+}
+
+async function batchStatus(net: Net, batchId: Hex): Promise<number> {
+  const [status] = await net.pc.readContract({ ...batches(net), functionName: "batchState", args: [batchId] });
+  return status;
+}
+
+type JobView = { jobId: string; status: string; outputs?: string[]; batch?: { root: Hex; index: number; batchId?: Hex; path?: Hex[] } };
+
+describe("e2e: batched claims", function () {
+  let net: Net;
+  after(terminateSnarkjs);
+  afterEach(async () => {
+    await net?.close();
+  });
+
+  it("an honest provider posts ten jobs as one batch, answers its forced audit with a proof, and finalizes it: each job is a settled leaf", async () => {
+    net = await startNet("batch-honest");
+    await setAuditRate(net, 10_000); // every batch is audited
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 10, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    const jobs: string[] = [];
+    for (let label = 0; label < 10; label++) jobs.push((await postJob(url, digit(label))).jobId);
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    expect(submitted!.args.batch.size).to.equal(10);
+    expect(submitted!.args.batch.auditRateBps).to.equal(10_000);
+    expect(submitted!.args.dataURI).to.equal(`${url}/batches/${submitted!.args.batch.root}`);
+    // The audit is drawn by the provider at its next step, selected (rate 100%), and answered by a proof.
+    const [drawn] = await waitFor("the audit draw", async () => ((await batchEvents(net, "AuditDrawn")).length > 0 ? batchEvents(net, "AuditDrawn") : undefined));
+    expect(drawn!.args.selected).to.equal(true);
+    const [answered] = await waitFor("the audit's answer", async () => ((await batchEvents(net, "AuditAnswered")).length > 0 ? batchEvents(net, "AuditAnswered") : undefined), 180_000);
+    expect(answered!.args.index).to.equal(drawn!.args.index);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    // Every job is claimed with its batch, position and path, and the contract agrees it is a settled leaf.
+    const views = await waitFor("the jobs claimed", async () => {
+      const vs = (await Promise.all(jobs.map((j) => getJob(url, j)))) as JobView[];
+      return vs.every((v) => v.status === "claimed") ? vs : undefined;
+    });
+    const indexes = new Set<number>();
+    for (const v of views) {
+      expect(v.batch!.batchId).to.equal(batchId);
+      indexes.add(v.batch!.index);
+      const full = (await (await fetch(`${url}/jobs/${v.jobId}`)).json()) as JobView & { inputHash: string };
+      const settled = await net.pc.readContract({
+        ...batches(net),
+        functionName: "isSettledLeaf",
+        args: [submitted!.args.batch, BigInt(v.batch!.index), BigInt(full.inputHash), v.outputs!.map(BigInt), v.batch!.path!],
+      });
+      expect(settled, `job ${v.jobId}`).to.equal(true);
+    }
+    expect(indexes.size).to.equal(10);
+    // The batch data endpoint serves what the provider committed to.
+    const data = (await (await fetch(submitted!.args.dataURI)).json()) as { size: number; leaves: unknown[] };
+    expect(data.size).to.equal(10);
+    expect(data.leaves.length).to.equal(10);
+    expect((await batchEvents(net, "BatchSubmitted")).length).to.equal(1);
+  });
+
+  it("a griefer challenges a position of an honest batch: the provider proves it with its stored leaf and path, wins the bond, and finalizes", async () => {
+    net = await startNet("batch-grief");
+    await setAuditRate(net, 0);
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 4, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    for (const label of [2, 3, 5, 8]) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    // The consumer stakes a challenger bond in BatchManager and challenges position 2.
+    const w = wallet(net, "consumer");
+    const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
+    await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [batches(net).address, BONDS.minChallengerBond], chain: null }));
+    await send(w.writeContract({ ...batches(net), functionName: "stake", args: [BONDS.minChallengerBond], chain: null }));
+    await send(w.writeContract({ ...batches(net), functionName: "challengeLeaf", args: [submitted!.args.batch, 2n], chain: null }));
+    await honest.waitForLog("batch position challenged: proving");
+    const [proven] = await waitFor("the proof", async () => ((await batchEvents(net, "LeafProven")).length > 0 ? batchEvents(net, "LeafProven") : undefined), 180_000);
+    expect(proven!.args.index).to.equal(2n);
+    expect(proven!.args.challengerBondWon > 0n).to.equal(true);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    // Bond back plus the griefer's bond less the protocol fee.
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.honest] })).to.equal(submitted!.args.batch.bond + proven!.args.challengerBondWon);
+  });
+
+  it("a cheating provider's batch with wrong leaves: the challenger checks the data, challenges the first wrong position and slashes the batch", async () => {
+    net = await startNet("batch-cheat");
+    await setAuditRate(net, 0); // no audit: the watcher alone catches the lie
+    const challenger = daemon(net, "challenger");
+    await challenger.waitForLog("challenger: started");
+    // Some of the cheater's jobs get a wrong output (deterministic per job), so the batch mixes right and wrong leaves.
+    const cheater = daemon(net, "cheater", { batching: { enabled: true, maxClaims: 6, maxAgeMs: 600_000 }, faults: { wrongOutputRate: 0.5 } });
+    const url = await cheater.url();
+    for (let label = 0; label < 6; label++) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    // Which positions lie, by the engine, from the data the cheater serves.
+    const data = (await (await fetch(submitted!.args.dataURI)).json()) as { leaves: Array<{ index: number; outputs: string[]; inputData: Hex }> };
+    const wrong = data.leaves
+      .filter((l) => runQuantized(net.pkg.quant, decodeInputData(l.inputData).values).outputs.some((v, i) => String(v) !== l.outputs[i]))
+      .map((l) => l.index)
+      .sort((a, b) => a - b);
+    expect(wrong.length, "some leaves lie").to.be.greaterThan(0);
+    expect(wrong.length, "some leaves are right").to.be.lessThan(6);
+    const [challenged] = await waitFor("the challenge", async () => ((await batchEvents(net, "LeafChallenged")).length > 0 ? batchEvents(net, "LeafChallenged") : undefined));
+    expect(challenged!.args.batchId).to.equal(batchId);
+    expect(Number(challenged!.args.index), "the first wrong position").to.equal(wrong[0]);
+    expect(challenged!.args.challenger).to.equal(net.addr.challenger);
+    await cheater.waitForLog("cannot prove the batch position");
+    const before = await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] });
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitFor("the batch slashed", async () => ((await batchStatus(net, batchId)) === 3 ? true : undefined));
+    const [slash] = await batchEvents(net, "BatchSlashed");
+    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    // The challenger's bond back plus its share of the batch bond.
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] })).to.equal(before + BONDS.minChallengerBond + slash!.args.reward);
+    await challenger.waitForLog("batch dispute settled");
+    expect((await batchEvents(net, "LeafChallenged")).length, "one challenge").to.equal(1);
+    expect(await freeStake(net, net.addr.challenger), "nothing moved in ClaimManager's books").to.equal(500n * 10n ** 18n);
+  });
+
+  it("kill -9 of the provider between storing a batch and sending it, and between sending and recording it: one batch each, the same jobs", async () => {
+    net = await startNet("batch-kill");
+    await setAuditRate(net, 0);
+    const batching = { enabled: true, maxClaims: 3, maxAgeMs: 600_000 };
+    for (const [who, killAt] of [["honest", "batch-stored"], ["cheater", "batch-sent"]] as const) {
+      const d = daemon(net, who, { batching, faults: { wrongOutputRate: 0, killAt } });
+      const url = await d.url();
+      const jobs: string[] = [];
+      for (const label of [1, 4, 7]) jobs.push((await postJob(url, digit(label))).jobId);
+      await new Promise<void>((r) => (d.proc.exitCode !== null || d.proc.signalCode !== null ? r() : d.proc.once("exit", () => r())));
+      expect(d.proc.signalCode, `${who} killed itself at ${killAt}`).to.equal("SIGKILL");
+      const mine = async () => (await batchEvents(net, "BatchSubmitted")).filter((e) => e.args.provider === net.addr[who]);
+      expect((await mine()).length, `${who}: ${killAt === "batch-stored" ? "nothing" : "the batch"} on chain before the restart`).to.equal(killAt === "batch-stored" ? 0 : 1);
+      const again = restarted(net, d);
+      // Stored, not sent: the restart sends the stored batch. Sent, not recorded: the restart finds it on chain.
+      await again.waitForLog(killAt === "batch-stored" ? "batch submitted (sent)" : /^batch submitted \((found|already) on chain/);
+      const again2 = await again.url();
+      const views = await waitFor("the jobs batched on chain", async () => {
+        const vs = (await Promise.all(jobs.map((j) => getJob(again2, j)))) as JobView[];
+        return vs.every((v) => v.status === "batched" && v.batch?.batchId) ? vs : undefined;
+      });
+      const [event, ...more] = await mine();
+      expect(more.length, `${who}: one batch only`).to.equal(0);
+      expect(event!.args.batch.size).to.equal(3);
+      expect(new Set(views.map((v) => v.batch!.batchId))).to.deep.equal(new Set([event!.args.batchId]));
+      expect(new Set(views.map((v) => v.batch!.index))).to.deep.equal(new Set([0, 1, 2]));
+      if (killAt === "batch-sent") expect(again.log(), "not sent again").to.not.include("batch submitted (sent)");
+    }
+  });
+});
