@@ -327,6 +327,9 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
     ) external view returns (bool) {
         if (_batches[keccak256(abi.encode(batch))].status() != BatchStatus.Finalized) return false;
         if (index >= batch.size || path.length != _depth(batch.size)) return false;
+        // INVARIANT: a settled leaf is one a proof could have answered: ClaimManager refuses such an input hash at
+        // submission, a batch cannot see its leaves, and the verifier refuses a public signal outside the field.
+        if (inputHash >= OutputPacking.FIELD_P) return false;
         return _root(_leaf(batch.modelId, inputHash, OutputPacking.hash(outputs), index), index, path) == batch.root;
     }
 
