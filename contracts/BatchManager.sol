@@ -200,7 +200,7 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
         freeStake[msg.sender] = available - challengerBond;
 
         uint64 proofDeadline = uint64(block.timestamp) + proofWindow;
-        _leaves[batchId][index] = LeafStateLibrary.pack(LeafStatus.Challenged, proofDeadline, msg.sender);
+        _leaves[batchId][index] = LeafStateLibrary.pack(LeafStatus.Challenged, proofDeadline, msg.sender, uint48(block.number));
         // size <= MAX_BATCH_SIZE < 2^32 and each position is challenged at most once: no overflow.
         _batches[batchId] = state.withOpenChallenges(state.openChallenges() + 1);
         emit LeafChallenged(batchId, index, msg.sender, challengerBond, proofDeadline);
@@ -327,6 +327,9 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
     ) external view returns (bool) {
         if (_batches[keccak256(abi.encode(batch))].status() != BatchStatus.Finalized) return false;
         if (index >= batch.size || path.length != _depth(batch.size)) return false;
+        // INVARIANT: a settled leaf is one a proof could have answered: ClaimManager refuses such an input hash at
+        // submission, a batch cannot see its leaves, and the verifier refuses a public signal outside the field.
+        if (inputHash >= OutputPacking.FIELD_P) return false;
         return _root(_leaf(batch.modelId, inputHash, OutputPacking.hash(outputs), index), index, path) == batch.root;
     }
 
@@ -504,7 +507,7 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
             credits[batch.provider] += paid;
             if (leafStatus == LeafStatus.None) {
                 // A proven position cannot be challenged any more.
-                _leaves[batchId][index] = LeafStateLibrary.pack(LeafStatus.Proven, 0, address(0));
+                _leaves[batchId][index] = LeafStateLibrary.pack(LeafStatus.Proven, 0, address(0), 0);
                 emit LeafProven(batchId, index, msg.sender, 0, 0);
             }
             emit AuditAnswered(batchId, index, paid);
@@ -553,22 +556,20 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
         return state.challengeDeadline() + proofWindow;
     }
 
-    /// @dev Who earns the slash reward of a counter-proof: the position's challenger if its challenge is older than
-    /// this block (it found the lie first; else a cheater could counter-prove its own batch from a second address
-    /// and take the reward back), otherwise the revealer (a challenge in this very block is a front-run of the
-    /// reveal and only gets its bond back).
-    function _counterProofBeneficiary(bytes32 modelId, LeafState leaf) private view returns (address) {
+    /// @dev Who earns the slash reward of a counter-proof: the position's challenger if it challenged in an earlier
+    /// block (it found the lie first; else a cheater could counter-prove its own batch from a second address and take
+    /// the reward back), otherwise the revealer (a challenge in this very block is a front-run of the reveal and only
+    /// gets its bond back). Blocks, not timestamps: on chains with several blocks per second a cheater would reveal a
+    /// pre-committed counter-proof in the next block of the challenge's second and take the challenger's reward.
+    function _counterProofBeneficiary(LeafState leaf) private view returns (address) {
         if (leaf.status() != LeafStatus.Challenged) return msg.sender;
-        (uint48 proofWindow,) = registry.disputeParams(modelId);
-        // INVARIANT: a challenge sets proofDeadline = its timestamp + proofWindow; a model's proofWindow never changes.
-        uint256 challengedAt = uint256(leaf.proofDeadline()) - proofWindow;
-        return challengedAt < block.timestamp ? leaf.challenger() : msg.sender;
+        return leaf.challengedBlock() < block.number ? leaf.challenger() : msg.sender;
     }
 
     /// @dev Slashes for a counter-proof of the leaf at `index`.
     function _slashCounterProven(bytes32 batchId, Batch calldata batch, uint256 index) private {
         LeafState leaf = _leaves[batchId][index];
-        _slash(batchId, batch, _batches[batchId], index, leaf, _counterProofBeneficiary(batch.modelId, leaf), true);
+        _slash(batchId, batch, _batches[batchId], index, leaf, _counterProofBeneficiary(leaf), true);
     }
 
     /// @dev Takes the whole batch bond: `reward` to the beneficiary's free stake, the rest to the treasury. The

@@ -274,7 +274,8 @@ interface IBatchManager {
     /// challenger its bond back (to its free stake). Anyone may send it.
     function reclaimChallengerBond(Batch calldata batch, uint256 index) external;
 
-    /// @notice True iff the batch is Finalized and (inputHash, outputs) is its leaf at `index` under `path`.
+    /// @notice True iff the batch is Finalized, (inputHash, outputs) is its leaf at `index` under `path`, and
+    /// inputHash is a field element (a leaf outside the field has no proof, so no watcher could counter-prove it).
     /// A consumer (or another contract) reads this to rely on one claim of a batch.
     function isSettledLeaf(
         Batch calldata batch,

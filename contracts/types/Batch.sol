@@ -130,8 +130,10 @@ library BatchStateLibrary {
     }
 }
 
-/// @notice The storage word of one challenged or proven position: status (8 bits) | proofDeadline (64)
-/// | challenger (160).
+/// @notice The storage word of one challenged or proven position: status (8 bits) | proofDeadline (40)
+/// | challenger (160) | challengedBlock (48). A proof deadline is a timestamp plus at most 365 days (below 2^40 until
+/// the year 36812); the block of the challenge tells a challenge older than a counter-proof's reveal from one in the
+/// reveal's own block, which a timestamp cannot on chains with several blocks per second.
 type LeafState is uint256;
 
 using LeafStateLibrary for LeafState global;
@@ -139,12 +141,17 @@ using LeafStateLibrary for LeafState global;
 /// @notice Packing and unpacking of `LeafState`.
 library LeafStateLibrary {
     uint256 private constant _DEADLINE_SHIFT = 8;
-    uint256 private constant _CHALLENGER_SHIFT = 72;
+    uint256 private constant _CHALLENGER_SHIFT = 48;
+    uint256 private constant _BLOCK_SHIFT = 208;
 
-    function pack(LeafStatus status_, uint64 proofDeadline_, address challenger_) internal pure returns (LeafState) {
+    function pack(LeafStatus status_, uint64 proofDeadline_, address challenger_, uint48 challengedBlock_)
+        internal
+        pure
+        returns (LeafState)
+    {
         return LeafState.wrap(
-            uint256(status_) | (uint256(proofDeadline_) << _DEADLINE_SHIFT)
-                | (uint256(uint160(challenger_)) << _CHALLENGER_SHIFT)
+            uint256(status_) | (uint256(uint40(proofDeadline_)) << _DEADLINE_SHIFT)
+                | (uint256(uint160(challenger_)) << _CHALLENGER_SHIFT) | (uint256(challengedBlock_) << _BLOCK_SHIFT)
         );
     }
 
@@ -153,14 +160,18 @@ library LeafStateLibrary {
     }
 
     function proofDeadline(LeafState self) internal pure returns (uint64) {
-        return uint64(LeafState.unwrap(self) >> _DEADLINE_SHIFT);
+        return uint40(LeafState.unwrap(self) >> _DEADLINE_SHIFT);
     }
 
     function challenger(LeafState self) internal pure returns (address) {
         return address(uint160(LeafState.unwrap(self) >> _CHALLENGER_SHIFT));
     }
 
-    /// @dev Same deadline and challenger, new status.
+    function challengedBlock(LeafState self) internal pure returns (uint48) {
+        return uint48(LeafState.unwrap(self) >> _BLOCK_SHIFT);
+    }
+
+    /// @dev Same deadline, challenger and block, new status.
     function withStatus(LeafState self, LeafStatus status_) internal pure returns (LeafState) {
         return LeafState.wrap((LeafState.unwrap(self) & ~uint256(0xff)) | uint256(status_));
     }
