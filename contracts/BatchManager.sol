@@ -584,8 +584,18 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
         address beneficiary,
         bool counterProven
     ) private {
+        bool auditPending;
+        (state, auditPending) = _auditPending(batchId, batch, state);
         _batches[batchId] = state.withStatus(BatchStatus.Slashed);
-        uint256 reward = _bps(batch.bond, slashRewardBps);
+        // The block of the action that earns the reward: the challenge, or else this counter-proof.
+        bool byChallenger = leaf.status() == LeafStatus.Challenged && leaf.challenger() == beneficiary;
+        uint256 earnedAt = byChallenger ? leaf.challengedBlock() : block.number;
+        // INVARIANT: while the audit has picked a position and waits for its proof (or was never drawn and no longer
+        // can be), the bond is already lost to the treasury. A slash earned after the draw became readable then pays
+        // no reward: else a cheater who reads that the audit picked a lie would slash its own batch from a second
+        // address and take slashRewardBps back. An earlier challenge could not know the draw and keeps its reward.
+        uint256 reward =
+            auditPending && earnedAt > uint256(state.submittedBlock()) + 1 ? 0 : _bps(batch.bond, slashRewardBps);
         uint256 toTreasury = batch.bond - reward;
         if (leaf.status() == LeafStatus.Challenged) {
             // INVARIANT: Released before paying, so this challenger bond can never be reclaimed a second time.
@@ -610,6 +620,24 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
             counterProven ? SlashReason.CounterProven : SlashReason.Unproven,
             index
         );
+    }
+
+    /// @dev Whether the batch's audit selected a position not yet proven, or was never drawn and no longer can be
+    /// (missed). An undrawn audit whose seed is readable is drawn here (the draw is a pure function of the seed and
+    /// the batch, so drawing now changes no outcome); returns the state with the draw.
+    function _auditPending(bytes32 batchId, Batch calldata batch, BatchState state)
+        private
+        returns (BatchState, bool)
+    {
+        AuditStatus audit = state.audit();
+        if (audit == AuditStatus.Undrawn) {
+            uint256 seedBlock = uint256(state.submittedBlock()) + 1;
+            if (block.number <= seedBlock) return (state, false);
+            if (blockhash(seedBlock) == bytes32(0)) return (state, true);
+            state = _draw(batchId, batch, state);
+            audit = state.audit();
+        }
+        return (state, audit == AuditStatus.Selected);
     }
 
     function _bps(uint256 amount, uint16 bps) private pure returns (uint256) {
