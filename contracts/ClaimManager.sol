@@ -176,7 +176,8 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         freeStake[msg.sender] = available - challengerBond;
 
         uint64 proofDeadline = uint64(block.timestamp) + proofWindow;
-        _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Challenged, proofDeadline, msg.sender);
+        _claims[claimId] =
+            ClaimStateLibrary.pack(ClaimStatus.Challenged, proofDeadline, msg.sender, uint48(block.number));
         emit ClaimChallenged(claimId, msg.sender, challengerBond, proofDeadline);
     }
 
@@ -228,7 +229,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         // INVARIANT: the circuit is a function, so a valid proof of other outputs for this input shows the claim false.
         // (_verify also checks the output count: other outputs were never checked against the model at submission.)
         _verify(claimId, claim, outputs, proof);
-        _slash(claimId, claim, state, _counterProofBeneficiary(claim.modelId, state, status), true);
+        _slash(claimId, claim, state, _counterProofBeneficiary(state, status), true);
     }
 
     /// @inheritdoc IClaimManager
@@ -384,7 +385,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
             if (available < bond) revert InsufficientStake(msg.sender, available, bond);
             freeStake[msg.sender] = available - bond;
         }
-        _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Submitted, deadline, address(0));
+        _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Submitted, deadline, address(0), 0);
         emit ClaimSubmitted(claimId, claim.modelId, msg.sender, claim, deadline, outputs);
     }
 
@@ -433,16 +434,11 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     /// claim and take the honest challenger's reward back). Otherwise the revealer earns it: on an unchallenged
     /// claim, and over a challenge made in this very block (a front-run of the reveal seen in the mempool), which
     /// only gets its bond back.
-    function _counterProofBeneficiary(bytes32 modelId, ClaimState state, ClaimStatus status)
-        private
-        view
-        returns (address)
-    {
+    /// Compared by block number: on chains with several blocks per second, a challenge and a reveal in the next
+    /// block can share a timestamp.
+    function _counterProofBeneficiary(ClaimState state, ClaimStatus status) private view returns (address) {
         if (status != ClaimStatus.Challenged) return msg.sender;
-        (uint48 proofWindow,) = registry.disputeParams(modelId);
-        // INVARIANT: a challenge sets deadline = its timestamp + proofWindow; a model's proofWindow never changes.
-        uint256 challengedAt = uint256(state.deadline()) - proofWindow;
-        return challengedAt < block.timestamp ? state.challenger() : msg.sender;
+        return state.challengedBlock() < block.number ? state.challenger() : msg.sender;
     }
 
     /// @dev Takes the provider bond: `reward` to the beneficiary's free stake, the rest to the treasury; a

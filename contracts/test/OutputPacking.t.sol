@@ -67,20 +67,25 @@ contract OutputPackingTest is TestBase {
         assertEq(h.hash(outputs), keccak256(abi.encode(outputs)), "outputHash");
     }
 
-    function testFuzz_claimStateRoundTrip(uint8 statusRaw, uint64 deadline, address challenger, uint8 newRaw)
-        public
-        pure
-    {
+    function testFuzz_claimStateRoundTrip(
+        uint8 statusRaw,
+        uint40 deadline,
+        address challenger,
+        uint48 challengedBlock,
+        uint8 newRaw
+    ) public pure {
         ClaimStatus status = ClaimStatus(statusRaw % 6);
         ClaimStatus next = ClaimStatus(newRaw % 6);
-        ClaimState s = ClaimStateLibrary.pack(status, deadline, challenger);
+        ClaimState s = ClaimStateLibrary.pack(status, deadline, challenger, challengedBlock);
         assertTrue(s.status() == status, "status");
         assertEq(s.deadline(), deadline, "deadline");
         assertTrue(s.challenger() == challenger, "challenger");
+        assertEq(s.challengedBlock(), challengedBlock, "challenged block");
         ClaimState t = s.withStatus(next);
         assertTrue(t.status() == next, "new status");
         assertEq(t.deadline(), deadline, "deadline kept");
         assertTrue(t.challenger() == challenger, "challenger kept");
+        assertEq(t.challengedBlock(), challengedBlock, "challenged block kept");
     }
 
     function test_selectorMatchesSnarkjsVerifier() public view {

@@ -4,10 +4,11 @@
 // address. Each test says why it would have succeeded against the contracts before commit-reveal, the pinned
 // verifier code hash, the example proof at registration and the slash cap.
 import { expect } from "chai";
-import type { ContractTransactionResponse, TransactionResponse } from "ethers";
+import { keccak256, type ContractTransactionResponse, type TransactionResponse } from "ethers";
+import { network } from "hardhat";
 import { outputHash } from "../../sdk/signals.ts";
 import {
-  ClaimStatus, E18, MIN_PROVIDER_BOND, RequestStatus, SALT, STAKE, claimId, counterProve, deployFixture, deployReal,
+  ClaimStatus, E18, MIN_PROVIDER_BOND, PROTOCOL_FEE_BPS, RequestStatus, SALT, SLASH_REWARD_BPS, STAKE, ZERO_PROOF, claimId, counterProve, deployFixture, deployReal,
   ethers, fixture, fixtureExample, mockExample, modelParams, networkHelpers, realClaim, request, sampleOutputs,
   type Proof, type RealFixture,
 } from "./helpers.ts";
@@ -180,6 +181,41 @@ describe("attacks on settlement", () => {
       .to.emit(f.manager, "ClaimSlashed").withArgs(claimId(lie), f.challenger.address, 50n * E18, 50n * E18, true);
     expect(await f.manager.freeStake(second.address)).to.equal(secondBefore); // nothing diverted
     expect(await f.manager.freeStake(f.challenger.address)).to.equal(STAKE + 50n * E18); // bond back + reward
+  });
+
+  it("reward diversion on a chain whose consecutive blocks share a timestamp: the challenger from the earlier block keeps the reward", async () => {
+    // Before: "challenged in an earlier block" was read from the proof deadline minus the proof window, a timestamp.
+    // On chains with several blocks per second, the cheater commits the counter-proof of its own lie from a second
+    // address at submission and, the moment a watcher challenges, reveals in the next block of the same second: the
+    // reward went to the cheater and the watcher got only its bond back. Now the challenge's block number decides.
+    const { ethers: l2 } = await network.create({ override: { allowBlocksWithSameTimestamp: true } });
+    const [, provider, challenger, second, , treasury, modelOwner] = await l2.getSigners();
+    const token = await l2.deployContract("MockERC20");
+    const registry = await l2.deployContract("ModelRegistry");
+    const verifier = await l2.deployContract("MockVerifier");
+    const manager = await l2.deployContract("ClaimManager", [token, registry, treasury!.address, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS]);
+    await (await registry.connect(modelOwner!).registerModel(modelParams(await verifier.getAddress()), mockExample())).wait();
+    const modelId = await registry.computeModelId(modelOwner!.address, keccak256("0x01"));
+    for (const s of [provider!, challenger!, second!]) {
+      await token.mint(s.address, STAKE);
+      await token.connect(s).approve(await manager.getAddress(), STAKE);
+      await manager.connect(s).stake(STAKE);
+    }
+    const claimed = sampleOutputs(1n);
+    const truth = sampleOutputs(77n);
+    await manager.connect(provider!).submitClaim(modelId, 777n, claimed, MIN_PROVIDER_BOND, "0x", "");
+    const lie = { modelId, provider: provider!.address, inputHash: 777n, outputHash: outputHash(claimed), bond: MIN_PROVIDER_BOND, requestId: 0n };
+    await manager.connect(second!).commit(await manager.hashCounterProof(claimId(lie), truth, ZERO_PROOF));
+
+    const rc = await (await manager.connect(challenger!).challenge(lie)).wait(); // the honest watcher
+    const { timestamp } = (await l2.provider.getBlock(rc!.blockNumber))!;
+    await l2.provider.send("evm_setNextBlockTimestamp", [timestamp]); // the next block, in the same second
+    const revealed = await (await manager.connect(second!).counterProve(lie, truth, ZERO_PROOF)).wait();
+    expect(revealed!.blockNumber).to.be.greaterThan(rc!.blockNumber);
+    expect((await l2.provider.getBlock(revealed!.blockNumber))!.timestamp).to.equal(timestamp);
+    const reward = (MIN_PROVIDER_BOND * SLASH_REWARD_BPS) / 10_000n;
+    expect(await manager.freeStake(challenger!.address)).to.equal(STAKE + reward);
+    expect(await manager.freeStake(second!.address)).to.equal(STAKE);
   });
 
   it("reward diversion after the proof deadline: a counter-proof front-running slash() still pays the challenger", async () => {
