@@ -2,7 +2,7 @@
 // This entry validates the graph and walks its nodes; tensors.ts decodes tensor data, attributes.ts reads
 // attributes, operators.ts turns nodes on the current tensor into layers, fold.ts evaluates constant nodes.
 import { readFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, normalize, relative, resolve } from "node:path";
 import type { FloatModel } from "../ir/ir.ts";
 import { layerShapes } from "../ir/ir.ts";
 import { Attributes } from "./attributes.ts";
@@ -12,7 +12,7 @@ import { FOLDED_OPS, foldNode } from "./fold.ts";
 import { applyLayerOp, LAYER_OPS } from "./operators.ts";
 import { DataType, decodeModel } from "./proto.ts";
 import type { GraphMsg, ModelMsg, NodeMsg, TensorMsg } from "./proto.ts";
-import { decodeTensor } from "./tensors.ts";
+import { decodeTensor, externalDataPath } from "./tensors.ts";
 import type { Const } from "./tensors.ts";
 
 export { OnnxImportError } from "./errors.ts";
@@ -68,7 +68,8 @@ export function externalDataFiles(path: string): string[] {
   const files = new Set<string>();
   for (const t of model.graph?.initializer ?? []) {
     const location = t.dataLocation === 1 ? t.externalData?.find((e) => e.key === "location")?.value : undefined;
-    if (location) files.add(location);
+    // checked here, before anyone copies it: a hostile location must not reach outside the model's folder
+    if (location) files.add(normalize(relative(dirname(path), externalDataPath(dirname(path), location, `${path}: initializer ${t.name ?? "?"}`))));
   }
   return [...files];
 }

@@ -1,6 +1,6 @@
 // Tensor data: initializers and constant attributes decoded to one numeric representation, external data
 // (ONNX's location/offset/length entries) read from files next to the model.
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, normalize, sep } from "node:path";
 import { OnnxImportError } from "./errors.ts";
 import { DataType } from "./proto.ts";
@@ -64,17 +64,33 @@ export function decodeTensor(t: TensorMsg, what: string, baseDir: string | undef
   return { dims: [...dims], data: out, int };
 }
 
+/**
+ * The file an external-data `location` names, checked: a relative path that stays inside `baseDir` (the model's
+ * folder) also once symbolic links are resolved, and a regular file. The location comes from the .onnx file, which
+ * may be hostile: nothing outside the model's folder is ever read (or, by the build, copied over).
+ */
+export function externalDataPath(baseDir: string, location: string, what: string): string {
+  if (location.includes("\0") || isAbsolute(location) || normalize(location).split(sep).includes("..")) {
+    throw new OnnxImportError(`${what}: external data location ${JSON.stringify(location)} must be a relative path inside the model folder`);
+  }
+  const file = join(baseDir, location);
+  if (!existsSync(file)) throw new OnnxImportError(`${what}: external data file ${file} not found`);
+  const base = realpathSync(baseDir);
+  const real = realpathSync(file);
+  if (real !== base && !real.startsWith(base + sep)) {
+    throw new OnnxImportError(`${what}: external data file ${file} is a link to ${real}, outside the model folder ${baseDir}`);
+  }
+  if (!statSync(real).isFile()) throw new OnnxImportError(`${what}: external data ${file} is not a regular file`);
+  return file;
+}
+
 /** The bytes of a tensor stored in an external file: a relative path inside `baseDir`, optional offset and length. */
 export function readExternalData(t: TensorMsg, what: string, baseDir: string | undefined): Uint8Array {
   const entry = (key: string) => t.externalData?.find((e) => e.key === key)?.value;
   const location = entry("location");
   if (!location) throw new OnnxImportError(`${what}: external data without a location`);
-  if (isAbsolute(location) || normalize(location).split(sep).includes("..")) {
-    throw new OnnxImportError(`${what}: external data location ${location} must be a relative path inside the model folder`);
-  }
   if (!baseDir) throw new OnnxImportError(`${what}: stored in external file ${location}; import from a file path so it can be found`);
-  const file = join(baseDir, location);
-  if (!existsSync(file)) throw new OnnxImportError(`${what}: external data file ${file} not found`);
+  const file = externalDataPath(baseDir, location, what);
   const size = statSync(file).size;
   const offset = Number(entry("offset") ?? 0);
   const length = entry("length") !== undefined ? Number(entry("length")) : size - offset;
