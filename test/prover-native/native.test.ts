@@ -1,7 +1,7 @@
 // Native Groth16 prover: arithmetic against ffjavascript, proofs against snarkjs verify, bad inputs rejected,
 // and the UNSAFE dev setup. Builds prover/native when its binaries are missing; skips only without a compiler.
 import { expect } from "chai";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ import { verifyPackageSetup } from "../../prover/setup/verify-setup.ts";
 import { randomInputs, randomMlp } from "../compiler/random-models.ts";
 import { squaringChainConstraintsForDomain, writeSquaringChainR1cs, writeSquaringChainWtns } from "../../scripts/fixtures/squaring-chain.ts";
 import { FIELD_P as R } from "../../sdk/hash.ts";
+import { ensureNativeBuilt } from "../native-build.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "test/prover-native/fixtures");
@@ -50,11 +51,7 @@ function le32(v: bigint): Buffer {
   return b;
 }
 
-function ensureBuilt(): boolean {
-  if (existsSync(testBin) && existsSync(proverBin)) return true;
-  const r = spawnSync("bash", [join(root, "prover/native/build.sh")], { env: { ...process.env, OZK_NO_CUDA: "1" }, stdio: "inherit" });
-  return r.status === 0 && existsSync(testBin) && existsSync(proverBin);
-}
+const ensureBuilt = ensureNativeBuilt;
 
 describe("native prover", function () {
   this.timeout(600_000);

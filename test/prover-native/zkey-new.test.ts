@@ -12,6 +12,7 @@ import { buildBn128 } from "ffjavascript";
 import { nativeNewZKey } from "../../prover/backends/zkey-new.ts";
 import { snarkjs } from "../../prover/snarkjs.ts";
 import { squaringChainConstraintsForDomain, writeSquaringChainR1cs } from "../../scripts/fixtures/squaring-chain.ts";
+import { ensureNativeBuilt } from "../native-build.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixtures = join(root, "test/prover-native/fixtures");
@@ -25,11 +26,7 @@ const quiet = { info: () => {}, debug: () => {}, warn: () => {}, error: () => {}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Curve = any;
 
-function ensureBuilt(): boolean {
-  if (existsSync(testBin) && existsSync(proverBin)) return true;
-  const r = spawnSync("bash", [join(root, "prover/native/build.sh")], { env: { ...process.env, OZK_NO_CUDA: "1" }, stdio: "inherit" });
-  return r.status === 0 && existsSync(testBin) && existsSync(proverBin);
-}
+const ensureBuilt = ensureNativeBuilt;
 
 /** Section id -> body offset and size of an iden3 binary file (.ptau, .r1cs, .zkey). */
 function sections(buf: Buffer): Map<number, { start: number; size: number }> {
