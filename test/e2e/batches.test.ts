@@ -262,6 +262,32 @@ describe("e2e: batched claims", function () {
     expect(await batchesSolvent(net), "BatchManager solvent").to.equal(true);
   });
 
+  it("the challenger slashes a missed audit of a batch it did not sample: a selected audit unproven past its deadline goes to the treasury, with no challenge", async () => {
+    net = await startNet("batch-audit-keeper");
+    await setAuditRate(net, 10_000);
+    // Sampling nothing: the challenger never re-executes the batch, so only its audit keeper can act on it.
+    const challenger = daemon(net, "challenger", { sampling: { policy: "probability", probability: 0 } });
+    await challenger.waitForLog("challenger: started");
+    const cheater = daemon(net, "cheater", { batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
+    const url = await cheater.url();
+    for (const label of [5, 6]) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    await cheater.waitForLog("cannot prove the batch position", 180_000);
+    const stakeBefore = await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] });
+    const treasuryBefore = await net.pc.readContract({ ...batches(net), functionName: "credits", args: [net.addr.deployer] });
+    await net.chain.advance(WINDOWS.challengeWindow + WINDOWS.proofWindow + 1);
+    expect(await challenger.waitForLog("batch audit missed: slashed to the treasury")).to.include({ batchId, reason: "AuditUnanswered" });
+    expect(await batchStatus(net, batchId)).to.equal(3);
+    const [slash] = await batchEvents(net, "BatchSlashed");
+    expect(slash!.args.beneficiary, "the treasury").to.equal(net.addr.deployer);
+    expect(await net.pc.readContract({ ...batches(net), functionName: "credits", args: [net.addr.deployer] })).to.equal(treasuryBefore + submitted!.args.batch.bond);
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] }), "the keeper earns nothing").to.equal(stakeBefore);
+    expect((await batchEvents(net, "LeafChallenged")).length, "no challenge").to.equal(0);
+    await cheater.waitForLog("batch slashed");
+    expect(await batchesSolvent(net), "BatchManager solvent").to.equal(true);
+  });
+
   it("a provider restarted with its store deleted while its batch is open logs the batch as LOST: its leaves were only in the store, so it no longer serves them", async () => {
     net = await startNet("batch-lost-store");
     await setAuditRate(net, 0);
