@@ -19,6 +19,9 @@ import type { ServedModel } from "../runtime/models.ts";
 import { samplingDraw, samplingSeed, type ChallengerContext } from "./step.ts";
 
 const BatchStatus = { None: 0, Submitted: 1, Finalized: 2, Slashed: 3 } as const;
+const AuditStatus = { Undrawn: 0, Clear: 1, Selected: 2, Answered: 3 } as const;
+/** Blocks whose hash the chain keeps (blockhash): an audit not drawn while its seed block was among them is missed. */
+const SEED_BLOCKS = 256n;
 const LeafStatus = { None: 0, Challenged: 1, Proven: 2, Released: 3 } as const;
 const BATCH_STATUS = ["None", "Submitted", "Finalized", "Slashed"] as const;
 
@@ -39,6 +42,8 @@ export interface WatchedBatch {
   /** After such a failure: not fetched again before this time (ms since the epoch). */
   retryAt?: number;
   outcome?: string;
+  /** The audit keeper is done with it: settled on chain, or its audit clear or answered. */
+  auditSettled?: boolean;
 }
 
 const struct = (w: WatchedBatch): BatchStruct => ({ ...w.batch, bond: BigInt(w.batch.bond), auditFee: BigInt(w.batch.auditFee) });
@@ -221,6 +226,46 @@ export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
       if (checked.status === "watching" && checked.index !== undefined) await actOnBatch(ctx, checked);
     });
   }
+  if (!ctx.config.slashMissedAudits) return;
+  for (const [key, w] of ctx.store.entries<WatchedBatch>("batch/")) {
+    if (ctx.signal.aborted) return;
+    if (w.auditSettled) continue;
+    await isolated(ctx, { batchId: w.batchId }, () => keepAudit(ctx, key, w));
+  }
+}
+
+/**
+ * Whether a batch's audit is missed, as slashMissedAudit decides it in the next block (time `now` + 1 or later, block
+ * `head` + 1): a selected audit unproven at its deadline (challengeDeadline + proofWindow), or an undrawn one whose
+ * seed block (the one after the batch's) is no longer among the 256 the chain keeps. Undefined while not missed.
+ */
+export function missedAudit(
+  state: { audit: number; challengeDeadline: bigint; submittedBlock: bigint },
+  proofWindow: bigint,
+  chain: { now: bigint; head: bigint },
+): "AuditUnanswered" | "AuditMissed" | undefined {
+  if (state.audit === AuditStatus.Selected) return chain.now + 1n >= state.challengeDeadline + proofWindow ? "AuditUnanswered" : undefined;
+  if (state.audit === AuditStatus.Undrawn) return chain.head + 1n > state.submittedBlock + 1n + SEED_BLOCKS ? "AuditMissed" : undefined;
+  return undefined;
+}
+
+/** Slashes `w` with slashMissedAudit once its audit is missed; marks it done for the keeper once it cannot be. */
+async function keepAudit(ctx: ChallengerContext, key: string, w: WatchedBatch): Promise<void> {
+  const [status, challengeDeadline, submittedBlock, , audit] = await readBatches(ctx, "batchState", [w.batchId]);
+  if (status === BatchStatus.None) return; // not on chain yet, or reorged away (the cursor forgets it)
+  if (status !== BatchStatus.Submitted || audit === AuditStatus.Clear || audit === AuditStatus.Answered) {
+    ctx.store.set(key, { ...w, auditSettled: true } satisfies WatchedBatch);
+    return;
+  }
+  const [proofWindow] = await readRegistry(ctx, "disputeParams", [w.batch.modelId]);
+  const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
+  const now = (await ctx.publicClient.getBlock()).timestamp;
+  const reason = missedAudit({ audit, challengeDeadline: BigInt(challengeDeadline), submittedBlock: BigInt(submittedBlock) }, BigInt(proofWindow), { now, head });
+  if (!reason) return;
+  await sendBatches(ctx, "slashMissedAudit", [struct(w)]);
+  ctx.store.set(key, { ...w, auditSettled: true } satisfies WatchedBatch);
+  ctx.metrics.counter("batch_missed_audits_slashed_total", "Batches slashed for a missed audit, by reason", ["reason"] as const).inc({ reason });
+  ctx.logger.warn({ batchId: w.batchId, provider: w.batch.provider, reason, bond: w.batch.bond }, "batch audit missed: slashed to the treasury");
 }
 
 async function syncBatchEvents(ctx: ChallengerContext): Promise<void> {

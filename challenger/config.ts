@@ -48,6 +48,12 @@ export const challengerConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Slash batches of watched models whose audit was missed (selected and unproven past its deadline, or never drawn
+     * while its seed was readable) with slashMissedAudit, sampled or not. The whole bond goes to the treasury: this
+     * bot earns nothing and pays the gas; it keeps audits binding when nobody else does.
+     */
+    slashMissedAudits: z.boolean().default(true),
     /** Settle a wrong claim at once with a proof of the right output (needs the package's zkey) instead of challenging. */
     counterProve: z.boolean().default(false),
     /**

@@ -131,8 +131,11 @@ function batchCursor(ctx: ProviderContext & { batchCursor?: EventCursor }): Even
   }));
 }
 
+/** Test fault injection: the outputs claimed for a leaf (its first job's id and its position), given the model's. */
+export type BatchFault = (jobId: string, outputs: bigint[], index: number) => bigint[];
+
 /** The batch part of the provider's step: new batches, then every open batch, then credits. */
-export async function batchStep(ctx: ProviderContext, opts: { deterministicFault: (jobId: string, outputs: bigint[]) => bigint[] }): Promise<void> {
+export async function batchStep(ctx: ProviderContext, opts: { deterministicFault: BatchFault }): Promise<void> {
   const enabled = [...ctx.models.values()].some((m) => batchPolicy(ctx.config, m).enabled);
   if (!enabled && openBatches(ctx.store).length === 0) return;
   await syncBatchEvents(ctx);
@@ -148,6 +151,7 @@ export async function batchStep(ctx: ProviderContext, opts: { deterministicFault
 async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
   const cursor = batchCursor(ctx);
   const me = ctx.account.address.toLowerCase();
+  const unknown: Array<{ batchId: Hex; root: Hex; block: bigint }> = [];
   for (;;) {
     const page = await cursor.poll();
     if (!page) return;
@@ -157,6 +161,7 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
         if (log.eventName === "BatchSubmitted" && log.args.provider.toLowerCase() === me) {
           const b = ctx.store.get<OwnBatch>(batchKey(log.args.batch.root));
           if (b && b.status === "stored") adopt(ctx, b, log.args, log.blockNumber!, "found on chain");
+          if (!b) unknown.push({ batchId: log.args.batchId, root: log.args.batch.root, block: log.blockNumber! });
         } else if (log.eventName === "LeafChallenged") {
           const root = ctx.store.get<string>(idKey(log.args.batchId));
           const b = root ? ctx.store.get<OwnBatch>(batchKey(root)) : undefined;
@@ -169,7 +174,26 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
       }
       cursor.commit(page);
     });
+    await reportLostBatches(ctx, unknown.splice(0));
     if (page.logs.length === 0 && !page.rewind) return;
+  }
+}
+
+/**
+ * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy): their
+ * leaves existed only in the store (and behind its dataURI, served from it), and the chain holds only the root, so
+ * no position of them can be proven. One still open is logged as an error: it is slashed if its audit selects a
+ * position or a challenger challenges one (and as a missed audit if nobody draws it in time).
+ */
+async function reportLostBatches(ctx: ProviderContext, unknown: Array<{ batchId: Hex; root: Hex; block: bigint }>): Promise<void> {
+  for (const u of unknown) {
+    const [status] = await readBatches(ctx, "batchState", [u.batchId]);
+    if (status !== BatchStatus.Submitted) continue;
+    ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves are not in the store").inc();
+    ctx.logger.error(
+      { batchId: u.batchId, root: u.root, block: u.block },
+      "LOST BATCH: a batch of this key is open on chain but its leaves are not in the store (store deleted or restored from an old copy?): none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store file that holds it",
+    );
   }
 }
 
@@ -177,7 +201,7 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
  * Groups the queued batchable client jobs by model and stores the batches the policy says are due, with their jobs
  * marked batched, in one transaction per batch. Jobs of one input (they differ by tag) share a leaf.
  */
-function formBatches(ctx: ProviderContext, fault: (jobId: string, outputs: bigint[]) => bigint[], head: bigint): void {
+function formBatches(ctx: ProviderContext, fault: BatchFault, head: bigint): void {
   const byModel = new Map<Hex, Job[]>();
   for (const [, job] of ctx.store.entriesByStatus<Job>("job/job-", ["pending", "waiting-stake"])) {
     if (!isQueued(job) || !isDue(job) || !batchable(ctx, job)) continue;
@@ -202,10 +226,10 @@ function formBatches(ctx: ProviderContext, fault: (jobId: string, outputs: bigin
   }
 }
 
-function storeBatch(ctx: ProviderContext, model: ServedModel, groups: Job[][], fault: (jobId: string, outputs: bigint[]) => bigint[], head: bigint): OwnBatch {
+function storeBatch(ctx: ProviderContext, model: ServedModel, groups: Job[][], fault: BatchFault, head: bigint): OwnBatch {
   const leaves: BatchLeafRow[] = groups.map((js, index) => {
     const first = js[0]!;
-    const outputs = fault(first.jobId, runQuantized(model.pkg.quant, first.values.map(BigInt)).outputs);
+    const outputs = fault(first.jobId, runQuantized(model.pkg.quant, first.values.map(BigInt)).outputs, index);
     return { index, inputHash: first.inputHash, outputs: outputs.map(String), values: first.values, jobIds: js.map((j) => j.jobId) };
   });
   const tree = batchTree({ modelId: model.modelId, leaves });

@@ -111,12 +111,14 @@ export const providerConfigSchema = z
      */
     publicUrl: urlWithScheme(["http", "https"], "https://provider.example.org").optional(),
     /**
-     * Fault injection for tests and the demo: the fraction of claims made with a wrong output, and a point at which
-     * the process kills itself (SIGKILL) once, to test restarts. Never set them in production.
+     * Fault injection for tests and the demo: the fraction of claims made with a wrong output, the batch positions
+     * always made wrong (`wrongLeafIndexes`: a batch with exactly these wrong leaves, whatever the jobs), and a point
+     * at which the process kills itself (SIGKILL) once, to test restarts. Never set them in production.
      */
     faults: z
       .object({
         wrongOutputRate: z.number().min(0).max(1).default(0),
+        wrongLeafIndexes: z.array(z.number().int().nonnegative()).default([]),
         killAt: z.enum(["batch-stored", "batch-sent"]).optional(),
       })
       .strict()

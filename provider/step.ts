@@ -145,7 +145,9 @@ export async function step(ctx: ProviderContext): Promise<void> {
     // An unprovable claim is still followed: it settles (slashed) or, after a reorg, vanishes and is resubmitted.
     await isolated(ctx, { claimId: claim.claimId }, () => followClaim(ctx, claim));
   }
-  await batchStep(ctx, { deterministicFault: (jobId, outputs) => injectFault(ctx, jobId, outputs) });
+  await batchStep(ctx, {
+    deterministicFault: (jobId, outputs, index) => (ctx.config.faults.wrongLeafIndexes.includes(index) ? lieAbout(ctx, jobId, outputs) : injectFault(ctx, jobId, outputs)),
+  });
   await withdrawCredits(ctx);
 }
 
@@ -370,6 +372,11 @@ function injectFault(ctx: ProviderContext, jobId: string, outputs: bigint[]): bi
   if (rate === 0) return outputs;
   const draw = Number(BigInt(keccak256(toHex(jobId))) % 1_000_000n) / 1_000_000;
   if (draw >= rate) return outputs;
+  return lieAbout(ctx, jobId, outputs);
+}
+
+/** Test fault: `outputs` made wrong. */
+function lieAbout(ctx: ProviderContext, jobId: string, outputs: bigint[]): bigint[] {
   ctx.logger.warn({ jobId }, "FAULT INJECTION: claiming a wrong output");
   // Swap the top output with the next one: for a classifier, a confidently wrong class.
   const top = outputs.reduce((best, v, i) => (v > outputs[best]! ? i : best), 0);

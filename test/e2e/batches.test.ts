@@ -1,11 +1,14 @@
 // Merkle-batched claims end to end: providers and a challenger as processes posting, auditing, challenging and
 // settling batches on BatchManager. Each test ends with the right party paid and every job accounted for.
 import { expect } from "chai";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { erc20Abi, type Address, type Hex } from "viem";
 import { batchManagerAbi } from "../../sdk/abi.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
 import { decodeInputData } from "../../sdk/inputs.ts";
+import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { BONDS, WINDOWS, daemon, digit, freeStake, getJob, postJob, restarted, startNet, waitFor, wallet, type Net } from "./harness.ts";
 
 const batches = (net: Net) => ({ address: net.deployment.addresses.batchManager as Address, abi: batchManagerAbi });
@@ -23,6 +26,26 @@ async function setAuditRate(net: Net, rateBps: number): Promise<void> {
 async function batchStatus(net: Net, batchId: Hex): Promise<number> {
   const [status] = await net.pc.readContract({ ...batches(net), functionName: "batchState", args: [batchId] });
   return status;
+}
+
+/** BatchManager's money once nothing is locked: its token balance is every actor's free stake and credits plus the audit pool. */
+async function batchesSolvent(net: Net): Promise<boolean> {
+  let sum = await net.pc.readContract({ ...batches(net), functionName: "auditPool" });
+  for (const a of Object.values(net.addr)) {
+    sum += await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [a] });
+    sum += await net.pc.readContract({ ...batches(net), functionName: "credits", args: [a] });
+  }
+  const balance = await net.pc.readContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "balanceOf", args: [batches(net).address] });
+  return balance === sum;
+}
+
+/** The positions of a batch's served data whose outputs are not the engine's. */
+async function wrongPositions(net: Net, dataURI: string): Promise<number[]> {
+  const data = (await (await fetch(dataURI)).json()) as { leaves: Array<{ index: number; outputs: string[]; inputData: Hex }> };
+  return data.leaves
+    .filter((l) => runQuantized(net.pkg.quant, decodeInputData(l.inputData).values).outputs.some((v, i) => String(v) !== l.outputs[i]))
+    .map((l) => l.index)
+    .sort((a, b) => a - b);
 }
 
 type JobView = { jobId: string; status: string; outputs?: string[]; batch?: { root: Hex; index: number; batchId?: Hex; path?: Hex[] } };
@@ -166,5 +189,122 @@ describe("e2e: batched claims", function () {
       expect(new Set(views.map((v) => v.batch!.index))).to.deep.equal(new Set([0, 1, 2]));
       if (killAt === "batch-sent") expect(again.log(), "not sent again").to.not.include("batch submitted (sent)");
     }
+  });
+  it("a batch of 100 claims with exactly one wrong leaf: the challenger challenges that position, the batch is slashed, the challenger gets its bond and the reward", async () => {
+    net = await startNet("batch-one-wrong");
+    await setAuditRate(net, 0); // no audit: the watcher alone catches the lie
+    const challenger = daemon(net, "challenger");
+    await challenger.waitForLog("challenger: started");
+    const WRONG = 37;
+    // Every output right but position 37's (the test-only fault wrongLeafIndexes), whatever the jobs.
+    const cheater = daemon(net, "cheater", { batching: { enabled: true, maxClaims: 100, maxAgeMs: 600_000 }, faults: { wrongOutputRate: 0, wrongLeafIndexes: [WRONG] } });
+    const url = await cheater.url();
+    const images = heldOutSample(100).images; // 100 distinct inputs: 100 leaves
+    for (const image of images) await postJob(url, image);
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    expect(submitted!.args.batch.size).to.equal(100);
+    expect(await wrongPositions(net, submitted!.args.dataURI), "exactly one leaf lies").to.deep.equal([WRONG]);
+    const [challenged] = await waitFor("the challenge", async () => ((await batchEvents(net, "LeafChallenged")).length > 0 ? batchEvents(net, "LeafChallenged") : undefined), 180_000);
+    expect(challenged!.args.batchId).to.equal(batchId);
+    expect(Number(challenged!.args.index), "the wrong position").to.equal(WRONG);
+    expect(challenged!.args.challenger).to.equal(net.addr.challenger);
+    await cheater.waitForLog("cannot prove the batch position", 180_000);
+    const before = await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] });
+    await net.chain.advance(WINDOWS.proofWindow + 1);
+    await waitFor("the batch slashed", async () => ((await batchStatus(net, batchId)) === 3 ? true : undefined));
+    const [slash] = await batchEvents(net, "BatchSlashed");
+    expect(slash!.args.beneficiary).to.equal(net.addr.challenger);
+    expect(slash!.args.reward > 0n, "a reward").to.equal(true);
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] })).to.equal(before + BONDS.minChallengerBond + slash!.args.reward);
+    await challenger.waitForLog("batch dispute settled");
+    await cheater.waitForLog("batch slashed");
+    expect((await batchEvents(net, "LeafChallenged")).length, "one challenge").to.equal(1);
+    expect(await batchesSolvent(net), "BatchManager solvent").to.equal(true);
+  });
+
+  it("a cheater with no challenger running is caught by its audit: it draws it, cannot prove the selected position, and after the audit deadline anyone's slashMissedAudit takes the whole bond to the treasury", async () => {
+    // Rate 10000 bps makes selection certain, so the test is deterministic. At a rate r, a batch of n leaves of which
+    // w are wrong is caught by its audit with probability r * w / n (the audit is selected with probability r and then
+    // names one position uniformly), whatever the cheater does after posting: m such batches all escape with
+    // probability (1 - r*w/n)^m, and each caught one costs the whole bond, so lying pays only while the gain per
+    // batch is below bond * r * w / n (docs/contracts.md, "Batches and audits").
+    net = await startNet("batch-audit-cheat");
+    await setAuditRate(net, 10_000);
+    const cheater = daemon(net, "cheater", { batching: { enabled: true, maxClaims: 4, maxAgeMs: 600_000 } }); // every output wrong
+    const url = await cheater.url();
+    for (const label of [1, 2, 3, 4]) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    expect(await wrongPositions(net, submitted!.args.dataURI), "every leaf lies").to.deep.equal([0, 1, 2, 3]);
+    const [drawn] = await waitFor("the audit draw", async () => ((await batchEvents(net, "AuditDrawn")).length > 0 ? batchEvents(net, "AuditDrawn") : undefined));
+    expect(drawn!.args.selected).to.equal(true);
+    await cheater.waitForLog("cannot prove the batch position", 180_000);
+    const keeper = wallet(net, "consumer");
+    const slashMissed = () => keeper.writeContract({ ...batches(net), functionName: "slashMissedAudit", args: [submitted!.args.batch], chain: null });
+    // Inside the audit's proof window the audit is not missed yet.
+    const early = await net.pc.simulateContract({ ...batches(net), functionName: "slashMissedAudit", args: [submitted!.args.batch], account: net.addr.consumer }).then(
+      () => "accepted",
+      (err: Error) => err.message,
+    );
+    expect(early).to.match(/AuditNotMissed/);
+    const treasuryBefore = await net.pc.readContract({ ...batches(net), functionName: "credits", args: [net.addr.deployer] });
+    await net.chain.advance(WINDOWS.challengeWindow + WINDOWS.proofWindow + 1);
+    await net.pc.waitForTransactionReceipt({ hash: await slashMissed() });
+    expect(await batchStatus(net, batchId)).to.equal(3);
+    const [slash, ...more] = await batchEvents(net, "BatchSlashed");
+    expect(more.length).to.equal(0);
+    expect(slash!.args.beneficiary, "the treasury").to.equal(net.addr.deployer);
+    expect(slash!.args.reward).to.equal(0n);
+    expect(await net.pc.readContract({ ...batches(net), functionName: "credits", args: [net.addr.deployer] })).to.equal(treasuryBefore + submitted!.args.batch.bond);
+    expect((await batchEvents(net, "AuditAnswered")).length, "never answered").to.equal(0);
+    await cheater.waitForLog("batch slashed");
+    expect(await batchesSolvent(net), "BatchManager solvent").to.equal(true);
+  });
+
+  it("the challenger slashes a missed audit of a batch it did not sample: a selected audit unproven past its deadline goes to the treasury, with no challenge", async () => {
+    net = await startNet("batch-audit-keeper");
+    await setAuditRate(net, 10_000);
+    // Sampling nothing: the challenger never re-executes the batch, so only its audit keeper can act on it.
+    const challenger = daemon(net, "challenger", { sampling: { policy: "probability", probability: 0 } });
+    await challenger.waitForLog("challenger: started");
+    const cheater = daemon(net, "cheater", { batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
+    const url = await cheater.url();
+    for (const label of [5, 6]) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    await cheater.waitForLog("cannot prove the batch position", 180_000);
+    const stakeBefore = await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] });
+    const treasuryBefore = await net.pc.readContract({ ...batches(net), functionName: "credits", args: [net.addr.deployer] });
+    await net.chain.advance(WINDOWS.challengeWindow + WINDOWS.proofWindow + 1);
+    expect(await challenger.waitForLog("batch audit missed: slashed to the treasury")).to.include({ batchId, reason: "AuditUnanswered" });
+    expect(await batchStatus(net, batchId)).to.equal(3);
+    const [slash] = await batchEvents(net, "BatchSlashed");
+    expect(slash!.args.beneficiary, "the treasury").to.equal(net.addr.deployer);
+    expect(await net.pc.readContract({ ...batches(net), functionName: "credits", args: [net.addr.deployer] })).to.equal(treasuryBefore + submitted!.args.batch.bond);
+    expect(await net.pc.readContract({ ...batches(net), functionName: "freeStake", args: [net.addr.challenger] }), "the keeper earns nothing").to.equal(stakeBefore);
+    expect((await batchEvents(net, "LeafChallenged")).length, "no challenge").to.equal(0);
+    await cheater.waitForLog("batch slashed");
+    expect(await batchesSolvent(net), "BatchManager solvent").to.equal(true);
+  });
+
+  it("a provider restarted with its store deleted while its batch is open logs the batch as LOST: its leaves were only in the store, so it no longer serves them", async () => {
+    net = await startNet("batch-lost-store");
+    await setAuditRate(net, 0);
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    for (const label of [1, 4, 7]) await postJob(url, digit(label));
+    await honest.waitForLog("batch submitted (sent)");
+    const [submitted] = await batchEvents(net, "BatchSubmitted");
+    expect((await fetch(submitted!.args.dataURI)).status, "served before").to.equal(200);
+    const store = join(net.work, "honest.sqlite");
+    for (const f of [store, `${store}-wal`, `${store}-shm`]) rmSync(f, { force: true });
+    await honest.stop(true);
+    const again = restarted(net, honest);
+    const lost = await again.waitForLog(/^LOST BATCH/);
+    expect(lost).to.include({ batchId: submitted!.args.batchId, root: submitted!.args.batch.root });
+    expect(await batchStatus(net, submitted!.args.batchId), "still open on chain").to.equal(1);
+    const served = await fetch(`${await again.url()}/batches/${submitted!.args.batch.root}`);
+    expect(served.status, "its data is gone").to.equal(404);
   });
 });
