@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { createPublicClient, createWalletClient, custom, getAddress, keccak256, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import { createPublicClient, createWalletClient, custom, zeroAddress, getAddress, keccak256, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { hardhat } from "viem/chains";
 import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
@@ -66,7 +66,7 @@ describe("sdk/claims", function () {
 
     const token = await deploy("MockERC20");
     const registry = await deploy("ModelRegistry");
-    const claims = await deploy("ClaimManager", [token, registry, accounts[0], 500, 5000]);
+    const claims = await deploy("ClaimManager", [token, registry, accounts[0], 500, 5000, zeroAddress]);
     verifier = await deploy("TinyModelVerifier");
     const params = {
       verifier, weightsCommitment: BigInt(fixture.weightsCommitment), artifactHash: fixture.artifactHash,
