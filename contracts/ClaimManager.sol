@@ -351,9 +351,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         }
         {
             (uint256 providerFee, uint256 protocolFee) = _pay(r, batch.provider);
-            emit RequestFulfilledFromBatch(
-                requestId, batchId, index, OutputPacking.hash(outputs), providerFee, protocolFee
-            );
+            emit RequestFulfilledFromBatch(requestId, batchId, index, outputs, providerFee, protocolFee);
         }
         _callback(r, requestId, batchId, outputs, batch.provider, batch.bond);
     }

@@ -3075,9 +3075,9 @@ export const claimManagerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "bytes32",
-        "name": "outputHash",
-        "type": "bytes32"
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
       },
       {
         "indexed": false,

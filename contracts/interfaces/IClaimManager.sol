@@ -78,13 +78,15 @@ interface IClaimManager {
     event RequestFulfilled(
         uint256 indexed requestId, bytes32 indexed claimId, bytes32 outputHash, uint256 providerFee, uint256 protocolFee
     );
-    /// @notice The leaf at `index` of the Finalized batch `batchId` answered the request: `providerFee` credited to the
-    /// batch's provider, `protocolFee` to the treasury. (RequestFulfilled is emitted only for an answering claim.)
+    /// @notice The leaf at `index` of the Finalized batch `batchId` answered the request with `outputs` (the leaf's
+    /// outputs, in full: a batch publishes only its root, so this event is where a consumer reads them):
+    /// `providerFee` credited to the batch's provider, `protocolFee` to the treasury. RequestFulfilled is emitted only
+    /// for an answering claim.
     event RequestFulfilledFromBatch(
         uint256 indexed requestId,
         bytes32 indexed batchId,
         uint256 index,
-        bytes32 outputHash,
+        int256[] outputs,
         uint256 providerFee,
         uint256 protocolFee
     );
@@ -280,8 +282,8 @@ interface IClaimManager {
     /// the model's length and range. Then as for an answering claim that settles: the fee less the protocol fee to
     /// the batch provider's credits (never to the caller), the protocol fee to the treasury, and the consumer callback
     /// with the same gas rules, given the batchId as `claimId` and the whole batch bond as `bond`. Anyone may send it;
-    /// no commitment is needed since it pays the caller nothing. Emits RequestFulfilledFromBatch; claimOfRequest
-    /// stays zero.
+    /// no commitment is needed since it pays the caller nothing. Emits RequestFulfilledFromBatch (with the outputs);
+    /// claimOfRequest stays zero.
     function fulfillFromBatch(
         uint256 requestId,
         Batch calldata batch,

@@ -51,7 +51,7 @@ describe("requests fulfilled from a batch", () => {
     const l = b.leaves[AT]!;
     await expect(fulfil(f, b, requestId))
       .to.emit(f.manager, "RequestFulfilledFromBatch")
-      .withArgs(requestId, b.id, AT, outputHash(l.outputs), FEE - PROTOCOL_FEE, PROTOCOL_FEE);
+      .withArgs(requestId, b.id, AT, l.outputs, FEE - PROTOCOL_FEE, PROTOCOL_FEE);
     expect(await f.manager.credits(f.provider.address)).to.equal(FEE - PROTOCOL_FEE);
     expect(await f.manager.credits(f.other.address)).to.equal(0n);
     expect(await f.manager.credits(f.treasury.address)).to.equal(PROTOCOL_FEE);
