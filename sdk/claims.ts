@@ -1,7 +1,7 @@
 // The dApp read/request API over the contracts: a model's registry entry (with its setup kind), a claim's state
 // and time left, its submitted fields and outputs (from events), a model's claims as they arrive, request ->
-// settled result, and the commit-reveal steps (commit, then answer a request or counter-prove in a later
-// block). Browser-safe.
+// settled result, the commit-reveal steps (commit, then answer a request or counter-prove in a later
+// block), and a request fulfilled from a leaf of a Finalized batch. Browser-safe.
 import { erc20Abi, getAbiItem, parseEventLogs, zeroAddress, zeroHash, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
 import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "./abi.ts";
 import type { BatchStruct } from "./batch.ts";
