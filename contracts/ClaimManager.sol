@@ -5,11 +5,13 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IBatchManager} from "./interfaces/IBatchManager.sol";
 import {IClaimManager} from "./interfaces/IClaimManager.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOzkConsumer} from "./interfaces/IOzkConsumer.sol";
 import {Groth16Verification} from "./libraries/Groth16Verification.sol";
 import {OutputPacking} from "./libraries/OutputPacking.sol";
+import {Batch} from "./types/Batch.sol";
 import {Claim, ClaimStatus, Request, RequestParams, RequestStatus} from "./types/Claim.sol";
 import {ClaimState, ClaimStateLibrary} from "./types/ClaimState.sol";
 
@@ -39,6 +41,8 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     uint16 public immutable protocolFeeBps;
     /// @inheritdoc IClaimManager
     uint16 public immutable slashRewardBps;
+    /// @inheritdoc IClaimManager
+    IBatchManager public immutable batchManager;
 
     /// @inheritdoc IClaimManager
     mapping(address account => uint256) public freeStake;
@@ -56,17 +60,23 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         IModelRegistry registry_,
         address treasury_,
         uint16 protocolFeeBps_,
-        uint16 slashRewardBps_
+        uint16 slashRewardBps_,
+        IBatchManager batchManager_
     ) {
         if (
             address(token_) == address(0) || address(registry_) == address(0) || treasury_ == address(0)
                 || treasury_ == address(this) || protocolFeeBps_ > _BPS || slashRewardBps_ > MAX_SLASH_REWARD_BPS
         ) revert InvalidProtocolConfig();
+        // A batch's modelId means a model of this registry only if the BatchManager reads the same registry.
+        if (address(batchManager_) != address(0) && batchManager_.registry() != registry_) {
+            revert InvalidProtocolConfig();
+        }
         token = token_;
         registry = registry_;
         treasury = treasury_;
         protocolFeeBps = protocolFeeBps_;
         slashRewardBps = slashRewardBps_;
+        batchManager = batchManager_;
     }
 
     // ------------------------------------------------------------ stake and credits
@@ -207,7 +217,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         }
         freeStake[claim.provider] += providerGets;
         emit ClaimProven(claimId, msg.sender, won, fee);
-        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim, outputs);
+        if (claim.requestId != 0) _fulfillClaim(claimId, claim, outputs);
     }
 
     /// @inheritdoc IClaimManager
@@ -241,7 +251,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         _claims[claimId] = state.withStatus(ClaimStatus.Finalized);
         freeStake[claim.provider] += claim.bond;
         emit ClaimFinalized(claimId);
-        if (claim.requestId != 0) _fulfill(claim.requestId, claimId, claim, outputs);
+        if (claim.requestId != 0) _fulfillClaim(claimId, claim, outputs);
     }
 
     /// @inheritdoc IClaimManager
@@ -318,6 +328,32 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         uint256 fee = r.fee;
         credits[r.consumer] += fee;
         emit RequestRefunded(requestId, r.consumer, fee);
+    }
+
+    /// @inheritdoc IClaimManager
+    /// @dev Anyone may send it and it pays nobody but the batch's provider, so a copy of a pending call taken from the
+    /// mempool gains the copier nothing: unlike answerRequest, no commit-reveal is needed.
+    function fulfillFromBatch(
+        uint256 requestId,
+        Batch calldata batch,
+        uint256 index,
+        int256[] calldata outputs,
+        bytes32[] calldata path
+    ) external nonReentrant {
+        if (address(batchManager) == address(0)) revert BatchFulfilmentDisabled();
+        Request storage r = _requests[requestId];
+        _checkBatchAnswer(r, requestId, batch, outputs);
+        bytes32 batchId = keccak256(abi.encode(batch));
+        // INVARIANT: the leaf is checked with the request's input hash (read from the request, not from the caller),
+        // on a Finalized batch: its challenge window passed and its audit was cleared or answered.
+        if (!batchManager.isSettledLeaf(batch, index, r.inputHash, outputs, path)) {
+            revert BatchLeafNotSettled(batchId, index);
+        }
+        {
+            (uint256 providerFee, uint256 protocolFee) = _pay(r, batch.provider);
+            emit RequestFulfilledFromBatch(requestId, batchId, index, outputs, providerFee, protocolFee);
+        }
+        _callback(r, requestId, batchId, outputs, batch.provider, batch.bond);
     }
 
     /// @inheritdoc IClaimManager
@@ -470,22 +506,62 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Pays the request fee for a valid answer, then calls the consumer back. Runs last in a settlement.
-    function _fulfill(uint256 requestId, bytes32 claimId, Claim calldata claim, int256[] calldata outputs) private {
+    /// @dev fulfillFromBatch's rules that do not need the leaf: the request is Open and unexpired, and the batch could
+    /// have answered it as a claim (its model, its provider if the request names one, its bond, the outputs' shape).
+    function _checkBatchAnswer(Request storage r, uint256 requestId, Batch calldata batch, int256[] calldata outputs)
+        private
+        view
+    {
+        RequestStatus status = r.status;
+        if (status == RequestStatus.None) revert UnknownRequest(requestId);
+        if (status != RequestStatus.Open) revert RequestNotOpen(requestId, status);
+        if (block.timestamp >= r.expiry) revert RequestExpired(requestId, r.expiry);
+        bytes32 modelId = r.modelId;
+        if (batch.modelId != modelId) revert BatchModelMismatch(requestId, batch.modelId);
+        address allowed = r.provider;
+        if (allowed != address(0) && allowed != batch.provider) revert ProviderNotAllowed(requestId, batch.provider);
+        (uint32 outputLength, uint8 outputBits,,, uint128 modelMinBond) = registry.claimParams(modelId);
+        uint256 minBond = Math.max(modelMinBond, r.minBond);
+        if (batch.bond < minBond) revert BondBelowMinimum(batch.bond, minBond);
+        // The same shape rules as a claim answering the request: the consumer gets outputs a proof could have.
+        if (outputs.length != outputLength) revert WrongOutputLength(outputLength, outputs.length);
+        OutputPacking.checkRange(outputs, outputBits);
+    }
+
+    /// @dev Pays the request fee for a valid answering claim, then calls the consumer back. Runs last in a settlement.
+    function _fulfillClaim(bytes32 claimId, Claim calldata claim, int256[] calldata outputs) private {
+        uint256 requestId = claim.requestId;
         Request storage r = _requests[requestId];
+        (uint256 providerFee, uint256 protocolFee) = _pay(r, claim.provider);
+        emit RequestFulfilled(requestId, claimId, claim.outputHash, providerFee, protocolFee);
+        _callback(r, requestId, claimId, outputs, claim.provider, claim.bond);
+    }
+
+    /// @dev Marks the request Fulfilled and credits its fee: the protocol fee to the treasury, the rest to `provider`.
+    function _pay(Request storage r, address provider) private returns (uint256 providerFee, uint256 protocolFee) {
         r.status = RequestStatus.Fulfilled;
         uint256 fee = r.fee;
-        uint256 protocolFee = _bps(fee, protocolFeeBps);
-        credits[claim.provider] += fee - protocolFee;
+        protocolFee = _bps(fee, protocolFeeBps);
+        providerFee = fee - protocolFee;
+        credits[provider] += providerFee;
         if (protocolFee != 0) credits[treasury] += protocolFee;
-        emit RequestFulfilled(requestId, claimId, claim.outputHash, fee - protocolFee, protocolFee);
+    }
 
+    /// @dev Calls the consumer back with the settled outputs, if the request asked for it (`id` is the claimId, or
+    /// the batchId of a request fulfilled from a batch). Runs last.
+    function _callback(
+        Request storage r,
+        uint256 requestId,
+        bytes32 id,
+        int256[] calldata outputs,
+        address provider,
+        uint256 bond
+    ) private {
         uint256 gasLimit = r.callbackGasLimit;
         if (gasLimit == 0) return;
         address consumer = r.consumer;
-        bytes memory data = abi.encodeCall(
-            IOzkConsumer.onInferenceSettled, (requestId, claimId, outputs, claim.provider, claim.bond)
-        );
+        bytes memory data =
+            abi.encodeCall(IOzkConsumer.onInferenceSettled, (requestId, id, outputs, provider, bond));
         // The EVM forwards at most 63/64 of what is left: make sure the consumer really gets gasLimit, so a sender
         // cannot make the callback fail by sending too little gas. Too little reverts the whole settlement instead.
         uint256 required = gasLimit + gasLimit / 63 + CALLBACK_GAS_RESERVE;

@@ -180,8 +180,8 @@ export interface DeployOptions {
 export type OzkDeployment = Deployment & { addresses: { token: Address; [role: string]: Address } };
 
 /**
- * Deploys the bond token (unless given), the registry, the claims contract and the batch contract, and registers
- * `models`. Returns
+ * Deploys the bond token (unless given), the registry, the batch contract and the claims contract (wired to the batch
+ * contract), and registers `models`. Returns
  * the validated deployment record; nothing is written to disk (see saveDeployment).
  */
 export async function deployOzk(d: Deployer, o: DeployOptions): Promise<OzkDeployment> {
@@ -197,12 +197,15 @@ export async function deployOzk(d: Deployer, o: DeployOptions): Promise<OzkDeplo
   }
   const registry = await deploy(d, "ModelRegistry");
   log(`ModelRegistry: ${registry}`);
-  const claims = await deploy(d, "ClaimManager", [token, registry, o.treasury ?? d.account.address, o.protocolFeeBps ?? 500, o.slashRewardBps ?? 5000]);
-  log(`ClaimManager: ${claims}`);
+  // The BatchManager first: the ClaimManager takes its address (requests can be fulfilled from its Finalized batches).
   const batchManager = await deploy(d, "BatchManager", [
     token, registry, o.treasury ?? d.account.address, o.protocolFeeBps ?? 500, o.slashRewardBps ?? 5000, o.auditRateBps ?? 100, o.auditFee ?? 0n,
   ]);
   log(`BatchManager: ${batchManager}`);
+  const claims = await deploy(d, "ClaimManager", [
+    token, registry, o.treasury ?? d.account.address, o.protocolFeeBps ?? 500, o.slashRewardBps ?? 5000, batchManager,
+  ]);
+  log(`ClaimManager: ${claims}`);
   const addresses: Record<string, Address> = { registry, claims, batchManager, token };
   const models: Record<string, Hex> = {};
   for (const m of o.models ?? []) {

@@ -40,7 +40,7 @@ export async function measureGas(): Promise<Record<string, number>> {
 
   const token = await ethers.deployContract("MockERC20");
   const registry = await ethers.deployContract("ModelRegistry");
-  const manager = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000]);
+  const manager = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000, ethers.ZeroAddress]);
   const verifier = await ethers.deployContract("TinyModelVerifier");
   const managerAddress = await manager.getAddress();
   for (const s of [provider!, challenger!, other!, consumerEoa!]) {

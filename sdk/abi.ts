@@ -2155,10 +2155,52 @@ export const claimManagerAbi = [
         "internalType": "uint16",
         "name": "slashRewardBps_",
         "type": "uint16"
+      },
+      {
+        "internalType": "contract IBatchManager",
+        "name": "batchManager_",
+        "type": "address"
       }
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
+  },
+  {
+    "inputs": [],
+    "name": "BatchFulfilmentDisabled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "batchId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "BatchLeafNotSettled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "batchModelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "BatchModelMismatch",
+    "type": "error"
   },
   {
     "inputs": [
@@ -3021,6 +3063,49 @@ export const claimManagerAbi = [
       },
       {
         "indexed": true,
+        "internalType": "bytes32",
+        "name": "batchId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "providerFee",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "protocolFee",
+        "type": "uint256"
+      }
+    ],
+    "name": "RequestFulfilledFromBatch",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
         "internalType": "address",
         "name": "consumer",
         "type": "address"
@@ -3195,6 +3280,19 @@ export const claimManagerAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "batchManager",
+    "outputs": [
+      {
+        "internalType": "contract IBatchManager",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -3468,6 +3566,76 @@ export const claimManagerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "root",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "size",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "bond",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint16",
+            "name": "auditRateBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint128",
+            "name": "auditFee",
+            "type": "uint128"
+          }
+        ],
+        "internalType": "struct Batch",
+        "name": "batch",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "outputs",
+        "type": "int256[]"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "path",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "fulfillFromBatch",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

@@ -1,9 +1,10 @@
 // The dApp read/request API over the contracts: a model's registry entry (with its setup kind), a claim's state
 // and time left, its submitted fields and outputs (from events), a model's claims as they arrive, request ->
-// settled result, and the commit-reveal steps (commit, then answer a request or counter-prove in a later
-// block). Browser-safe.
-import { erc20Abi, getAbiItem, parseEventLogs, zeroAddress, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
-import { claimManagerAbi, modelRegistryAbi } from "./abi.ts";
+// settled result, the commit-reveal steps (commit, then answer a request or counter-prove in a later
+// block), and a request fulfilled from a leaf of a Finalized batch. Browser-safe.
+import { erc20Abi, getAbiItem, parseEventLogs, zeroAddress, zeroHash, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
+import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "./abi.ts";
+import type { BatchStruct } from "./batch.ts";
 import { simulateAndWrite } from "./client.ts";
 import { addressOf, type Deployment } from "./deployments.ts";
 import { encodeInputData, inputHashOf } from "./inputs.ts";
@@ -60,6 +61,7 @@ export async function getModelEntry(r: OzkReader, modelId: Hex): Promise<ModelIn
 const claimSubmitted = getAbiItem({ abi: claimManagerAbi, name: "ClaimSubmitted" });
 const claimInput = getAbiItem({ abi: claimManagerAbi, name: "ClaimInput" });
 const inferenceRequested = getAbiItem({ abi: claimManagerAbi, name: "InferenceRequested" });
+const requestFulfilledFromBatch = getAbiItem({ abi: claimManagerAbi, name: "RequestFulfilledFromBatch" });
 
 /** Status, deadline and time left of a claim. An unknown claimId has status None. */
 export async function getClaimState(r: OzkReader, claimId: Hex): Promise<ClaimState> {
@@ -178,13 +180,17 @@ export async function requestInference(
 
 export interface SettledResult {
   requestId: bigint;
+  /** The claim that settled it, or the batchId when a batch leaf fulfilled it (as the consumer callback gets it). */
   claimId: Hex;
   outputs: bigint[];
+  /** Set when the request was fulfilled from a leaf of a Finalized batch (fulfillFromBatch). */
+  batch?: { batchId: Hex; index: bigint };
 }
 
 /**
- * Waits until request `requestId` is Fulfilled (its answering claim settled valid) and returns the outputs.
- * A Refunded request (expired unanswered) throws. Transient RPC errors are retried until the timeout.
+ * Waits until request `requestId` is Fulfilled (its answering claim settled valid, or a leaf of a Finalized batch
+ * answered it) and returns the outputs. A Refunded request (expired unanswered) throws. Transient RPC errors are
+ * retried until the timeout.
  */
 export async function waitForSettledResult(r: OzkReader, requestId: bigint, options: { pollMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<SettledResult> {
   const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
@@ -195,6 +201,11 @@ export async function waitForSettledResult(r: OzkReader, requestId: bigint, opti
       const req = await r.publicClient.readContract({ address: claims, abi: claimManagerAbi, functionName: "getRequest", args: [requestId] });
       if (req.status === RequestStatus.Refunded) throw new OzkError(`request ${requestId} expired unanswered and was refunded`);
       if (req.status === RequestStatus.None) throw new OzkError(`no request ${requestId}`);
+      if (req.status === RequestStatus.Fulfilled && req.claimId === zeroHash) {
+        const [log] = await r.publicClient.getLogs({ address: claims, event: requestFulfilledFromBatch, args: { requestId }, fromBlock: BigInt(r.deployment.deployBlock), toBlock: "latest" });
+        if (!log) throw new RetryableError(`request ${requestId} was fulfilled from a batch but its RequestFulfilledFromBatch event is not readable yet`);
+        return { requestId, claimId: log.args.batchId!, outputs: [...log.args.outputs!], batch: { batchId: log.args.batchId!, index: log.args.index! } };
+      }
       if (req.status === RequestStatus.Fulfilled) {
         const submitted = await getSubmittedClaim(r, req.claimId);
         if (!submitted) throw new RetryableError(`claim ${req.claimId} of request ${requestId} has no ClaimSubmitted event yet`);
@@ -266,5 +277,53 @@ export async function counterProve(r: OzkReader, walletClient: Wallet, claim: Cl
 /** Settles an unchallenged claim after its window; `outputs` are the claimed ones (from its ClaimSubmitted event). */
 export async function finalizeClaim(r: OzkReader, walletClient: Wallet, claim: ClaimFields, outputs: readonly bigint[]): Promise<{ hash: Hex }> {
   const { hash } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "finalize", args: [claim, [...outputs]] });
+  return { hash };
+}
+
+/**
+ * True iff `batch` is Finalized in the deployment's BatchManager and (inputHash, outputs) is its leaf at `index`
+ * under `path` (BatchManager.isSettledLeaf): what a consumer reads to rely on one claim of a batch, and what
+ * fulfillFromBatch checks with the request's input hash.
+ */
+export async function isSettledBatchLeaf(
+  r: OzkReader,
+  batch: BatchStruct,
+  index: number,
+  inputHash: bigint,
+  outputs: readonly bigint[],
+  path: readonly Hex[],
+): Promise<boolean> {
+  return r.publicClient.readContract({
+    address: addressOf(r.deployment, "batchManager"),
+    abi: batchManagerAbi,
+    functionName: "isSettledLeaf",
+    args: [batch, BigInt(index), inputHash, [...outputs], [...path]],
+  });
+}
+
+/** A leaf of a Finalized batch offered as the answer to a request. */
+export interface BatchAnswer {
+  requestId: bigint;
+  /** The batch as its BatchSubmitted event gives it. */
+  batch: BatchStruct;
+  index: number;
+  /** The leaf's outputs (the leaf's input must be the request's inputHash). */
+  outputs: readonly bigint[];
+  /** buildBatchTree(leaves).path(index) */
+  path: readonly Hex[];
+}
+
+/**
+ * Fulfils an Open request from a leaf of a Finalized batch (fulfillFromBatch). Anyone may send it: the fee goes to
+ * the batch's provider, so no commitment is needed. Simulated first, so a refused leaf throws the contract's error
+ * (BatchLeafNotSettled, BatchModelMismatch, ProviderNotAllowed, BondBelowMinimum, ...) before anything is sent.
+ */
+export async function fulfillFromBatch(r: OzkReader, walletClient: Wallet, a: BatchAnswer): Promise<{ hash: Hex }> {
+  const { hash } = await simulateAndWrite(r.publicClient, walletClient, {
+    address: claimsOf(r),
+    abi: claimManagerAbi,
+    functionName: "fulfillFromBatch",
+    args: [a.requestId, a.batch, BigInt(a.index), [...a.outputs], [...a.path]],
+  });
   return { hash };
 }

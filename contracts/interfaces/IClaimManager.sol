@@ -2,7 +2,9 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Batch} from "../types/Batch.sol";
 import {Claim, ClaimStatus, Request, RequestParams, RequestStatus} from "../types/Claim.sol";
+import {IBatchManager} from "./IBatchManager.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @title IClaimManager
@@ -18,7 +20,8 @@ import {IModelRegistry} from "./IModelRegistry.sol";
 /// Front-running. Two actions pay whoever sends them and would be worth copying from the mempool: a counter-proof
 /// (the slash reward) and an answer to a request (the fee). Both are commit-reveal: the sender first `commit`s a
 /// hash of what it will send (kept per sender, so a copied commitment is worthless), and the reveal is accepted only
-/// in a later block. A copier who sees the reveal is always at least one block too late.
+/// in a later block. A copier who sees the reveal is always at least one block too late. `fulfillFromBatch` needs no
+/// commitment: it pays the batch's provider whoever sends it, so a copy earns the copier nothing.
 interface IClaimManager {
     // ---------------------------------------------------------------- events
 
@@ -75,6 +78,18 @@ interface IClaimManager {
     event RequestFulfilled(
         uint256 indexed requestId, bytes32 indexed claimId, bytes32 outputHash, uint256 providerFee, uint256 protocolFee
     );
+    /// @notice The leaf at `index` of the Finalized batch `batchId` answered the request with `outputs` (the leaf's
+    /// outputs, in full: a batch publishes only its root, so this event is where a consumer reads them):
+    /// `providerFee` credited to the batch's provider, `protocolFee` to the treasury. RequestFulfilled is emitted only
+    /// for an answering claim.
+    event RequestFulfilledFromBatch(
+        uint256 indexed requestId,
+        bytes32 indexed batchId,
+        uint256 index,
+        int256[] outputs,
+        uint256 providerFee,
+        uint256 protocolFee
+    );
     /// @notice The answering claim was slashed; the request is open again until it expires.
     event RequestReopened(uint256 indexed requestId, bytes32 indexed claimId);
     /// @notice An expired open request returned its fee to the consumer's credits.
@@ -126,6 +141,13 @@ interface IClaimManager {
     error ProviderNotAllowed(uint256 requestId, address provider);
     error InvalidExpiry(uint64 expiry);
     error CallbackGasTooHigh(uint24 callbackGasLimit, uint24 maximum);
+    /// @notice fulfillFromBatch: this ClaimManager was deployed without a BatchManager.
+    error BatchFulfilmentDisabled();
+    /// @notice fulfillFromBatch: the batch is of another model than the request.
+    error BatchModelMismatch(uint256 requestId, bytes32 batchModelId);
+    /// @notice fulfillFromBatch: BatchManager.isSettledLeaf is false for the request's input hash and these outputs
+    /// at `index` (batch not Finalized, or the leaf, index or path do not match its root).
+    error BatchLeafNotSettled(bytes32 batchId, uint256 index);
     /// @notice Too little gas left to give the consumer its full callback gas; retry with more gas.
     error InsufficientGasForCallback(uint256 available, uint256 required);
 
@@ -140,6 +162,9 @@ interface IClaimManager {
     /// the rest goes to the treasury. At most 5000: a cheater who challenges its own claim from a second address
     /// still loses at least half its bond.
     function slashRewardBps() external view returns (uint16);
+    /// @notice The BatchManager whose Finalized leaves can fulfil requests (`fulfillFromBatch`); zero for none. It
+    /// reads the same registry.
+    function batchManager() external view returns (IBatchManager);
 
     // ---------------------------------------------------------------- stake and credits
 
@@ -250,9 +275,27 @@ interface IClaimManager {
     /// @notice Credits the fee of an Open request back to its consumer once it has expired.
     function refundRequest(uint256 requestId) external;
 
+    /// @notice Fulfils the Open, unexpired request `requestId` with the leaf at `index` of a Finalized batch of
+    /// `batchManager`: the batch is of the request's model, its leaf holds the request's input hash and `outputs`
+    /// (BatchManager.isSettledLeaf(batch, index, request.inputHash, outputs, path)), its provider is the request's
+    /// provider if it names one, and its bond is at least the request's and the model's minimum bond; `outputs` have
+    /// the model's length and range. Then as for an answering claim that settles: the fee less the protocol fee to
+    /// the batch provider's credits (never to the caller), the protocol fee to the treasury, and the consumer callback
+    /// with the same gas rules, given the batchId as `claimId` and the whole batch bond as `bond`. Anyone may send it;
+    /// no commitment is needed since it pays the caller nothing. Emits RequestFulfilledFromBatch (with the outputs);
+    /// claimOfRequest stays zero.
+    function fulfillFromBatch(
+        uint256 requestId,
+        Batch calldata batch,
+        uint256 index,
+        int256[] calldata outputs,
+        bytes32[] calldata path
+    ) external;
+
     function getRequest(uint256 requestId) external view returns (Request memory);
 
-    /// @notice The claim now answering `requestId` (the settled one once Fulfilled); zero if none.
+    /// @notice The claim now answering `requestId` (the settled one once Fulfilled); zero if none, and for a request
+    /// fulfilled from a batch (see RequestFulfilledFromBatch).
     function claimOfRequest(uint256 requestId) external view returns (bytes32);
 
     function requestCount() external view returns (uint256);

@@ -9,10 +9,11 @@ pragma solidity 0.8.30;
 /// (already checked against the claim's outputHash), who answered and how much bond backed the answer.
 interface IOzkConsumer {
     /// @param requestId the request being answered
-    /// @param claimId the claim that settled it (Finalized or Proven)
-    /// @param outputs the settled outputs (keccak256(abi.encode(outputs)) is the claim's outputHash)
-    /// @param provider the provider whose claim answered
-    /// @param bond the provider bond that backed the answer
+    /// @param claimId the claim that settled it (Finalized or Proven), or the batchId of the Finalized batch whose
+    /// leaf fulfilled it (ClaimManager.fulfillFromBatch)
+    /// @param outputs the settled outputs (keccak256(abi.encode(outputs)) is the claim's or the leaf's outputHash)
+    /// @param provider the provider whose claim (or batch) answered
+    /// @param bond the provider bond that backed the answer (a batch's whole bond)
     function onInferenceSettled(
         uint256 requestId,
         bytes32 claimId,

@@ -9,6 +9,7 @@ import {ModelRegistry} from "../ModelRegistry.sol";
 import {MockERC20} from "../mocks/MockERC20.sol";
 import {MockVerifier} from "../mocks/MockVerifier.sol";
 import {IClaimManager} from "../interfaces/IClaimManager.sol";
+import {IBatchManager} from "../interfaces/IBatchManager.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {Claim, ClaimStatus, RequestParams} from "../types/Claim.sol";
 import {ExampleProof, ModelParams, SetupKind} from "../types/Model.sol";
@@ -70,7 +71,9 @@ contract ClaimManagerFuzzTest is TestBase {
         bond = uint128(1 + bond % 1e30);
         fee = uint128(1 + fee % 1e30);
         path = path % 6;
-        ClaimManager m = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, feeBps, rewardBps);
+        ClaimManager m = new ClaimManager(
+            token, IModelRegistry(address(registry)), TREASURY, feeBps, rewardBps, IBatchManager(address(0))
+        );
         _fund(m, PROVIDER, bond);
         _fund(m, CHALLENGER, CHALLENGER_BOND);
         token.mint(address(this), fee);
@@ -149,14 +152,19 @@ contract ClaimManagerFuzzTest is TestBase {
 
     /// A slash reward above MAX_SLASH_REWARD_BPS, or the manager as its own treasury, is refused.
     function testFuzz_constructorCapsSlashReward(uint16 rewardBps) public {
-        ClaimManager probe = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, 0);
+        ClaimManager probe =
+            new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, 0, IBatchManager(address(0)));
         uint16 cap = probe.MAX_SLASH_REWARD_BPS();
         assertEq(cap, 5000, "cap");
         if (rewardBps > cap) {
             vm.expectRevert(abi.encodeWithSelector(IClaimManager.InvalidProtocolConfig.selector));
-            new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, rewardBps);
+            new ClaimManager(
+                token, IModelRegistry(address(registry)), TREASURY, 0, rewardBps, IBatchManager(address(0))
+            );
         } else {
-            ClaimManager m = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 0, rewardBps);
+            ClaimManager m = new ClaimManager(
+                token, IModelRegistry(address(registry)), TREASURY, 0, rewardBps, IBatchManager(address(0))
+            );
             assertEq(m.slashRewardBps(), rewardBps, "accepted share");
         }
     }

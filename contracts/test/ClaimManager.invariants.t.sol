@@ -9,6 +9,7 @@ import {ClaimManager} from "../ClaimManager.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
 import {MockERC20} from "../mocks/MockERC20.sol";
 import {MockVerifier} from "../mocks/MockVerifier.sol";
+import {IBatchManager} from "../interfaces/IBatchManager.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {Claim, ClaimStatus, Request, RequestStatus} from "../types/Claim.sol";
 import {ExampleProof, ModelParams, SetupKind} from "../types/Model.sol";
@@ -42,7 +43,9 @@ contract ClaimManagerInvariants is TestBase {
             }),
             ExampleProof({inputHash: 1, outputs: new int256[](3), proof: proof})
         );
-        manager = new ClaimManager(token, IModelRegistry(address(registry)), TREASURY, 500, 5000);
+        manager = new ClaimManager(
+            token, IModelRegistry(address(registry)), TREASURY, 500, 5000, IBatchManager(address(0))
+        );
         handler = new ClaimHandler(manager, registry, token, verifier, modelId);
     }
 

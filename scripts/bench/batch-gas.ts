@@ -54,8 +54,8 @@ export async function measureBatchGas(): Promise<BatchGasResult> {
 
   const token = await ethers.deployContract("MockERC20");
   const registry = await ethers.deployContract("ModelRegistry");
-  const claims = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000]);
   const batches = await ethers.deployContract("BatchManager", [token, registry, treasury!.address, 500, 5000, 0, 10n ** 18n]);
+  const claims = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000, batches]);
   const verifier = await ethers.deployContract("TinyModelVerifier");
   const cases = fixture.cases.map((c) => ({ inputHash: BigInt(c.inputHash), outputs: c.outputs.map(BigInt), proof: c.proof.map(BigInt) as Proof }));
   await registry.connect(owner!).registerModel({

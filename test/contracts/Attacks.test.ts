@@ -193,7 +193,7 @@ describe("attacks on settlement", () => {
     const token = await l2.deployContract("MockERC20");
     const registry = await l2.deployContract("ModelRegistry");
     const verifier = await l2.deployContract("MockVerifier");
-    const manager = await l2.deployContract("ClaimManager", [token, registry, treasury!.address, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS]);
+    const manager = await l2.deployContract("ClaimManager", [token, registry, treasury!.address, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS, l2.ZeroAddress]);
     await (await registry.connect(modelOwner!).registerModel(modelParams(await verifier.getAddress()), mockExample())).wait();
     const modelId = await registry.computeModelId(modelOwner!.address, keccak256("0x01"));
     for (const s of [provider!, challenger!, second!]) {
@@ -240,7 +240,7 @@ describe("attacks on settlement", () => {
     const f = await tiny();
     const factory = await ethers.getContractFactory("ClaimManager");
     for (const bps of [10_000, 7_500, 5_001]) {
-      await expect(factory.deploy(await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, 500, bps))
+      await expect(factory.deploy(await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, 500, bps, ethers.ZeroAddress))
         .to.be.revertedWithCustomError(f.manager, "InvalidProtocolConfig");
     }
     const c0 = f.cases[0]!;

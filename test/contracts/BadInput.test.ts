@@ -56,7 +56,7 @@ describe("ClaimManager bad input", () => {
     it("a fee-on-transfer token is rejected at stake and at request", async () => {
       const f = await load();
       const fot = await ethers.deployContract("FeeOnTransferERC20");
-      const m = await ethers.deployContract("ClaimManager", [fot, f.registry, f.treasury.address, 500, 5000]);
+      const m = await ethers.deployContract("ClaimManager", [fot, f.registry, f.treasury.address, 500, 5000, ethers.ZeroAddress]);
       await fot.mint(f.provider.address, 1000n);
       await fot.connect(f.provider).approve(await m.getAddress(), 1000n);
       await expect(m.connect(f.provider).stake(1000n)).to.be.revertedWithCustomError(m, "TransferAmountMismatch").withArgs(1000n, 990n);
@@ -68,7 +68,7 @@ describe("ClaimManager bad input", () => {
     it("a malicious ERC20 that re-enters during transfers is stopped by the reentrancy guard", async () => {
       const f = await load();
       const evil = await ethers.deployContract("ReentrantERC20");
-      const m = await ethers.deployContract("ClaimManager", [evil, f.registry, f.treasury.address, 500, 5000]);
+      const m = await ethers.deployContract("ClaimManager", [evil, f.registry, f.treasury.address, 500, 5000, ethers.ZeroAddress]);
       await evil.mint(f.provider.address, 1000n);
       await evil.connect(f.provider).approve(await m.getAddress(), 1000n);
       await m.connect(f.provider).stake(500n);
@@ -81,26 +81,30 @@ describe("ClaimManager bad input", () => {
       expect(await m.freeStake(f.provider.address)).to.equal(500n);
       expect(await evil.balanceOf(await m.getAddress())).to.equal(500n);
     });
-    it("constructor refuses a zero address, itself as treasury, a fee above 100% or a slash reward above 50%", async () => {
+    it("constructor refuses a zero address, itself as treasury, a fee above 100%, a slash reward above 50% or a BatchManager on another registry", async () => {
       const f = await load();
       const factory = await ethers.getContractFactory("ClaimManager");
-      const good = [await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, 500, 5000] as const;
+      const good = [await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, 500, 5000, ethers.ZeroAddress] as const;
+      // A BatchManager whose batches name models of another registry: a batch's modelId would mean another model.
+      const otherRegistry = await ethers.deployContract("ModelRegistry");
+      const foreignBatches = await ethers.deployContract("BatchManager", [good[0], otherRegistry, f.treasury.address, 500, 5000, 0, 0n]);
       // The address the next deployment by the deployer gets: the manager itself as treasury (its credits could never
       // be withdrawn).
       const self = ethers.getCreateAddress({ from: f.deployer.address, nonce: await f.deployer.getNonce() });
       expect(await f.manager.MAX_SLASH_REWARD_BPS()).to.equal(5000n);
       for (const bad of [
-        [ethers.ZeroAddress, good[1], good[2], 500, 5000],
-        [good[0], ethers.ZeroAddress, good[2], 500, 5000],
-        [good[0], good[1], ethers.ZeroAddress, 500, 5000],
-        [good[0], good[1], self, 500, 5000],
-        [good[0], good[1], good[2], 10_001, 5000],
-        [good[0], good[1], good[2], 500, 5001],
-        [good[0], good[1], good[2], 500, 10_000],
+        [ethers.ZeroAddress, good[1], good[2], 500, 5000, good[5]],
+        [good[0], ethers.ZeroAddress, good[2], 500, 5000, good[5]],
+        [good[0], good[1], ethers.ZeroAddress, 500, 5000, good[5]],
+        [good[0], good[1], self, 500, 5000, good[5]],
+        [good[0], good[1], good[2], 10_001, 5000, good[5]],
+        [good[0], good[1], good[2], 500, 5001, good[5]],
+        [good[0], good[1], good[2], 500, 10_000, good[5]],
+        [good[0], good[1], good[2], 500, 5000, await foreignBatches.getAddress()],
       ] as const) {
         await expect(factory.connect(f.deployer).deploy(...(bad as unknown as Parameters<typeof factory.deploy>))).to.be.revertedWithCustomError(f.manager, "InvalidProtocolConfig");
       }
-      const atCap = await factory.connect(f.deployer).deploy(good[0], good[1], good[2], 10_000, 5000);
+      const atCap = await factory.connect(f.deployer).deploy(good[0], good[1], good[2], 10_000, 5000, good[5]);
       expect(await atCap.slashRewardBps()).to.equal(5000n);
     });
   });

@@ -30,6 +30,8 @@ describe("deployOzk", () => {
     expect(await manager.treasury()).to.equal(treasury!.address);
     expect(await manager.protocolFeeBps()).to.equal(250n);
     expect(await manager.slashRewardBps()).to.equal(4000n);
+    // The ClaimManager fulfils requests from this deployment's batches.
+    expect(await manager.batchManager()).to.equal(d.addresses.batchManager);
     const batches = await ethers.getContractAt("BatchManager", d.addresses.batchManager!);
     expect([await batches.registry(), await batches.token(), await batches.treasury()]).to.deep.equal([d.addresses.registry, d.addresses.token, treasury!.address]);
     expect([await batches.protocolFeeBps(), await batches.slashRewardBps()]).to.deep.equal([250n, 4000n]);

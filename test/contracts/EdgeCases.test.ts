@@ -161,7 +161,7 @@ describe("ClaimManager deadlines", () => {
     it("zero protocol fee moves nothing to the treasury on a proof; the largest slash reward still sends it half", async () => {
       const f = await load();
       const { ethers } = await import("./helpers.ts");
-      const m = await ethers.deployContract("ClaimManager", [f.token, f.registry, f.treasury.address, 0, 5000]);
+      const m = await ethers.deployContract("ClaimManager", [f.token, f.registry, f.treasury.address, 0, 5000, ethers.ZeroAddress]);
       for (const s of [f.provider, f.challenger]) {
         await f.token.connect(s).approve(await m.getAddress(), ethers.MaxUint256);
         await m.connect(s).stake(10n ** 21n);

@@ -5,7 +5,7 @@ import type { ContractTransactionResponse } from "ethers";
 import type { Hex } from "viem";
 import { batchId, batchLeaf, buildBatchTree, type BatchStruct, type BatchTree } from "../../sdk/batch.ts";
 import {
-  E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS, STAKE, ZERO_PROOF, deployFixture,
+  E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, STAKE, ZERO_PROOF, deployFixtureWith,
   deployReal, ethers, networkHelpers, sampleOutputs, type Proof,
 } from "./helpers.ts";
 
@@ -21,14 +21,13 @@ export enum SlashReason { Unproven, CounterProven, AuditUnanswered, AuditMissed 
 export interface LeafData { inputHash: bigint; outputs: bigint[] }
 
 /**
- * The claim fixture plus a BatchManager (default audit rate 0, fee AUDIT_FEE) on the same token and registry;
- * provider, challenger and other stake STAKE in it, and `consumer` funds the audit pool with AUDIT_POOL.
+ * The claim fixture plus a BatchManager (default audit rate 0, fee AUDIT_FEE) on the same token and registry, wired
+ * into the ClaimManager (requests can be fulfilled from its batches); provider, challenger and other stake STAKE in
+ * it, and `consumer` funds the audit pool with AUDIT_POOL.
  */
 export async function deployBatchFixture() {
-  const f = await deployFixture();
-  const batches = await ethers.deployContract("BatchManager", [
-    await f.token.getAddress(), await f.registry.getAddress(), f.treasury.address, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS, 0, AUDIT_FEE,
-  ]);
+  const f = await deployFixtureWith({ batchManager: { auditRateBps: 0, auditFee: AUDIT_FEE } });
+  const batches = f.batchManager!;
   for (const s of [f.provider, f.challenger, f.other, f.consumer]) {
     await f.token.connect(s).approve(await batches.getAddress(), ethers.MaxUint256);
   }

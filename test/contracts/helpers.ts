@@ -91,17 +91,33 @@ export function modelParams(verifier: string, overrides: Record<string, unknown>
   };
 }
 
-/** Fresh deployment with a mock-verifier model; provider, challenger, other and consumer hold staked tokens. */
-export async function deployFixture() {
+/** Fresh deployment with a mock-verifier model; provider, challenger, other and consumer hold staked tokens. The
+ *  ClaimManager has no BatchManager. */
+export function deployFixture() {
+  return deployFixtureWith({});
+}
+
+/**
+ * deployFixture, and with `batchManager` a BatchManager with that default audit policy deployed first and wired into
+ * the ClaimManager (as runtime/deploy.ts does).
+ */
+export async function deployFixtureWith(opts: { batchManager?: { auditRateBps: number; auditFee: bigint } }) {
   const [deployer, provider, challenger, other, consumer, treasury, modelOwner] = await ethers.getSigners();
   const token = await ethers.deployContract("MockERC20");
   const registry = await ethers.deployContract("ModelRegistry");
+  const batchManager = opts.batchManager
+    ? await ethers.deployContract("BatchManager", [
+      await token.getAddress(), await registry.getAddress(), treasury!.address, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS,
+      opts.batchManager.auditRateBps, opts.batchManager.auditFee,
+    ])
+    : undefined;
   const manager = await ethers.deployContract("ClaimManager", [
     await token.getAddress(),
     await registry.getAddress(),
     treasury!.address,
     PROTOCOL_FEE_BPS,
     SLASH_REWARD_BPS,
+    batchManager ? await batchManager.getAddress() : ethers.ZeroAddress,
   ]);
   const verifier = await ethers.deployContract("MockVerifier");
   const tx = await registry.connect(modelOwner!).registerModel(modelParams(await verifier.getAddress()), mockExample());
@@ -114,7 +130,7 @@ export async function deployFixture() {
   for (const s of [provider!, challenger!, other!]) await manager.connect(s).stake(STAKE);
   return {
     deployer: deployer!, provider: provider!, challenger: challenger!, other: other!, consumer: consumer!,
-    treasury: treasury!, modelOwner: modelOwner!, token, registry, manager, verifier, modelId,
+    treasury: treasury!, modelOwner: modelOwner!, token, registry, manager, verifier, modelId, batchManager,
   };
 }
 export type Fixture = Awaited<ReturnType<typeof deployFixture>>;
@@ -256,7 +272,7 @@ export async function deployReal(which: "tiny" | "wide" = "tiny") {
   const [deployer, provider, challenger, other, treasury, owner, consumer] = await ethers.getSigners();
   const token = await ethers.deployContract("MockERC20");
   const registry = await ethers.deployContract("ModelRegistry");
-  const manager = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000]);
+  const manager = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000, ethers.ZeroAddress]);
   const verifier = await ethers.deployContract(which === "tiny" ? "TinyModelVerifier" : "WideModelVerifier");
   const params = {
     verifier: await verifier.getAddress(),

@@ -1,13 +1,15 @@
 // The dApp read/request API (sdk/claims.ts) against the real contracts on Hardhat's in-process chain, with the
 // tiny fixture circuit registered behind its real Groth16 verifier: request an inference, commit to an answer and
 // reveal it in a later block, watch the model's claims, read state and time left, finalize with the outputs, get
-// the settled result; and a wrong claim slashed by a committed, then revealed, counter-proof.
+// the settled result; a wrong claim slashed by a committed, then revealed, counter-proof; and a request fulfilled
+// from a leaf of a Finalized batch.
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { createPublicClient, createWalletClient, custom, getAddress, keccak256, type Abi, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { hardhat } from "viem/chains";
-import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
+import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
+import { batchId, batchLeaf, buildBatchTree, type BatchStruct } from "../../sdk/batch.ts";
 import { parseDeployment, type Deployment } from "../../sdk/deployments.ts";
 import {
   answerCommitment,
@@ -16,10 +18,12 @@ import {
   counterProofCommitment,
   counterProve,
   finalizeClaim,
+  fulfillFromBatch,
   getClaimState,
   getCommitmentBlock,
   getModelEntry,
   getSubmittedClaim,
+  isSettledBatchLeaf,
   requestInference,
   waitForSettledResult,
   watchModelClaims,
@@ -66,7 +70,8 @@ describe("sdk/claims", function () {
 
     const token = await deploy("MockERC20");
     const registry = await deploy("ModelRegistry");
-    const claims = await deploy("ClaimManager", [token, registry, accounts[0], 500, 5000]);
+    const batchManager = await deploy("BatchManager", [token, registry, accounts[0], 500, 5000, 0, 0n]);
+    const claims = await deploy("ClaimManager", [token, registry, accounts[0], 500, 5000, batchManager]);
     verifier = await deploy("TinyModelVerifier");
     const params = {
       verifier, weightsCommitment: BigInt(fixture.weightsCommitment), artifactHash: fixture.artifactHash,
@@ -82,9 +87,11 @@ describe("sdk/claims", function () {
       const a = wallets[who].account.address;
       await send(wallets.deployer.writeContract({ address: token, abi: tokenAbi, functionName: "mint", args: [a, 10_000n * E18], chain: null }));
       await send(wallets[who].writeContract({ address: token, abi: tokenAbi, functionName: "approve", args: [claims, 10_000n * E18], chain: null }));
+      await send(wallets[who].writeContract({ address: token, abi: tokenAbi, functionName: "approve", args: [batchManager, 10_000n * E18], chain: null }));
     }
     await send(wallets.provider.writeContract({ address: claims, abi: claimManagerAbi, functionName: "stake", args: [1_000n * E18], chain: null }));
-    deployment = parseDeployment({ chainId: 31337, addresses: { registry, claims, token }, deployBlock: 0, models: { fixture: modelId } });
+    await send(wallets.provider.writeContract({ address: batchManager, abi: batchManagerAbi, functionName: "stake", args: [1_000n * E18], chain: null }));
+    deployment = parseDeployment({ chainId: 31337, addresses: { registry, claims, batchManager, token }, deployBlock: 0, models: { fixture: modelId } });
   });
 
   it("reads the registry entry with its pinned verifier code hash and setup kind", async () => {
@@ -168,5 +175,38 @@ describe("sdk/claims", function () {
     expect((await getClaimState(reader, claimId)).statusName).to.equal("Slashed");
     const [slash] = await publicClient.getContractEvents({ address: deployment.addresses.claims, abi: claimManagerAbi, eventName: "ClaimSlashed", args: { claimId }, fromBlock: 0n });
     expect(slash!.args).to.include({ beneficiary: wallets.counterProver.account.address, counterProven: true });
+  });
+
+  it("a request fulfilled from a leaf of a Finalized batch by a stranger: the settled result carries the batch and the outputs", async () => {
+    const reader = { publicClient, deployment };
+    const batches = deployment.addresses.batchManager!;
+    const values = example.input.map(BigInt);
+    const outputs = example.outputs.map(BigInt);
+    const now = (await publicClient.getBlock()).timestamp;
+    const { requestId, inputHash } = await requestInference(reader, wallets.consumer, { modelName: "fixture", values, bits: 8, fee: 3n * E18, expiry: now + 20_000n });
+    // The request's input is the batch's second leaf.
+    const leaves = [{ inputHash: 5n, outputs: outputs.map((o) => -o) }, { inputHash, outputs }];
+    const tree = buildBatchTree(leaves.map((l, i) => batchLeaf(modelId, l.inputHash, l.outputs, i)));
+    await send(wallets.provider.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [modelId, tree.root, 2, MIN_PROVIDER_BOND, ""], chain: null }));
+    const batch: BatchStruct = { modelId, provider: wallets.provider.account.address, root: tree.root, size: 2, bond: MIN_PROVIDER_BOND, auditRateBps: 0, auditFee: 0n };
+    const answer = { requestId, batch, index: 1, outputs, path: tree.path(1) };
+    expect(await isSettledBatchLeaf(reader, batch, 1, inputHash, outputs, tree.path(1))).to.equal(false);
+    // Not settled yet: the simulation refuses it with the contract's error, nothing is sent.
+    let refused: unknown;
+    await fulfillFromBatch(reader, wallets.counterProver, answer).catch((e: unknown) => { refused = e; });
+    expect(String(refused)).to.contain("BatchLeafNotSettled");
+
+    const pending = waitForSettledResult(reader, requestId, { pollMs: 50, timeoutMs: 60_000 });
+    await request("evm_increaseTime", [CHALLENGE_WINDOW + 1]);
+    await request("evm_mine");
+    await send(wallets.counterProver.writeContract({ address: batches, abi: batchManagerAbi, functionName: "finalizeBatch", args: [batch], chain: null }));
+    expect(await isSettledBatchLeaf(reader, batch, 1, inputHash, outputs, tree.path(1))).to.equal(true);
+    expect(await isSettledBatchLeaf(reader, batch, 0, inputHash, outputs, tree.path(0))).to.equal(false);
+    const before = await publicClient.readContract({ address: deployment.addresses.claims, abi: claimManagerAbi, functionName: "credits", args: [wallets.provider.account.address] });
+    await fulfillFromBatch(reader, wallets.counterProver, answer);
+    const id = batchId(batch);
+    expect(await pending).to.deep.equal({ requestId, claimId: id, outputs, batch: { batchId: id, index: 1n } });
+    const after = await publicClient.readContract({ address: deployment.addresses.claims, abi: claimManagerAbi, functionName: "credits", args: [wallets.provider.account.address] });
+    expect(after - before).to.equal(3n * E18 - (3n * E18 * 500n) / 10_000n);
   });
 });

@@ -3,7 +3,7 @@
 // hash the package implies is the code hash of the deployed verifier).
 import { expect } from "chai";
 import { network } from "hardhat";
-import { createPublicClient, createWalletClient, custom, keccak256, toHex, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import { createPublicClient, createWalletClient, custom, zeroAddress, keccak256, toHex, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { hardhat } from "viem/chains";
 import { claimManagerAbi } from "../../sdk/abi.ts";
 import { outputHash } from "../../sdk/signals.ts";
@@ -41,7 +41,7 @@ describe("sdk: commitments, setup kinds, registry entry check", function () {
     walletClient = createWalletClient({ chain: hardhat, account, transport: custom(conn.provider) });
     const token = await deploy("MockERC20");
     const registry = await deploy("ModelRegistry");
-    claims = await deploy("ClaimManager", [token, registry, account, 500, 5000]);
+    claims = await deploy("ClaimManager", [token, registry, account, 500, 5000, zeroAddress]);
   });
 
   it("hashAnswer is the contract's hashAnswer", async () => {
