@@ -32,7 +32,7 @@ function fields(shape: z.ZodRawShape, path: string[] = [], env = ""): Field[] {
     let optional = false;
     for (;;) {
       if (s instanceof z.ZodOptional) [optional, s] = [true, s.unwrap()];
-      else if (s instanceof z.ZodDefault) [def, s] = [String(s._def.defaultValue()), s.removeDefault()];
+      else if (s instanceof z.ZodDefault) [def, s] = [defaultText(s._def.defaultValue()), s.removeDefault()];
       else if (s instanceof z.ZodEffects) s = s.innerType();
       else break;
     }
@@ -62,6 +62,11 @@ function documented(page: string, sub?: string): Map<string, string[]> {
     rows.set(m[1]!, m[2]!.split(" | ").map((c) => c.trim()));
   }
   return rows;
+}
+
+/** A default as the docs write it: the value, and an array as JSON (`[]`, not String([]) = ""). */
+function defaultText(v: unknown): string {
+  return Array.isArray(v) ? JSON.stringify(v) : String(v);
 }
 
 /** Checks one documented row (type, default, what it does, env) against the schema's field. */
