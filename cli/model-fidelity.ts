@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
 import { userPath, userPathIf } from "./paths.ts";
 import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
-import { calibrationFrom, labelledFrom, onnxInputShape, parseInputRange, progressLine } from "./model-data.ts";
+import { calibrationFrom, labelledFrom, onnxShapes, parseInputRange, progressLine } from "./model-data.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -50,8 +50,8 @@ export function register(program: Command): void {
       } catch {
         throw new Error(`no model at ${modelArg}`);
       }
-      const shape = opts.data === "mnist" && !opts.calibration ? [] : await onnxInputShape(path);
-      const given = opts.data === "mnist" ? undefined : await labelledFrom(opts.data, shape, opts.labels);
+      const { inputShape: shape, classes } = opts.data === "mnist" && !opts.calibration ? { inputShape: [] } : await onnxShapes(path);
+      const given = opts.data === "mnist" ? undefined : await labelledFrom(opts.data, shape, opts.labels, classes);
       const range = opts.inputRange ?? [0, 1];
       const calibration = opts.calibration ? (await calibrationFrom(opts.calibration, shape, range))?.inputs : undefined;
       const quant = { weightBits: opts.weightBits, activationBits: opts.activationBits, ...(opts.inputRange ? { inputRange: opts.inputRange } : {}) };

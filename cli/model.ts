@@ -16,7 +16,7 @@ import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
 import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
 import { SETUP_OPTION_HELP, setupChoice } from "./model-setup.ts";
-import { calibrationFrom, labelledFrom, onnxInputShape, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
+import { calibrationFrom, labelledFrom, onnxInputShape, onnxShapes, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -153,7 +153,10 @@ export function register(program: Command): void {
       if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
       let data;
       let dataName = o.fidelityData;
-      if (o.fidelityData) ({ data, name: dataName } = await labelledFrom(o.fidelityData, await onnxInputShape(onnxOf(source)), o.fidelityLabels));
+      if (o.fidelityData) {
+        const { inputShape, classes } = await onnxShapes(onnxOf(source));
+        ({ data, name: dataName } = await labelledFrom(o.fidelityData, inputShape, o.fidelityLabels, classes));
+      }
       // The shipped packages' verifiers are also compiled by Hardhat (contracts/verifiers); a package of your own
       // is registered from its own Verifier.sol and writes nothing into the repository.
       const inRepoModels = !relative(join(REPO_ROOT, "models"), out).startsWith("..");

@@ -1,7 +1,7 @@
 // The input-preprocessing options of `ozk model build` and `ozk model fidelity`: --input-mean, --input-std,
 // --input-scale, --input-offset (comma lists, one number per input channel or one for all) or --preprocess <file.json>.
 // The compiler checks them against the model's input shape (circuits/ir/preprocess.ts).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import type { Command } from "commander";
 import type { PreprocessSpec } from "../circuits/ir/preprocess.ts";
 import { userPath } from "./paths.ts";
@@ -16,10 +16,23 @@ export function preprocessOptions(cmd: Command, fileDefault: string): Command {
     .option("--preprocess <file.json>", `input preprocessing as JSON: {"scale"?, "offset"?, "mean"?, "std"?}, each a number or one per channel (instead of the --input-* flags; default: ${fileDefault})`);
 }
 
+/** The most bytes of a --preprocess file (a few numbers per channel). */
+export const MAX_PREPROCESS_BYTES = 2 ** 20;
+
+/** The text of a small file a user named: a regular file (not a FIFO, which blocks the read, nor a device such as
+ *  /dev/zero, which never ends) of at most `maxBytes`; `what` starts the error message. */
+export function readSmallFile(path: string, what: string, maxBytes: number): string {
+  const st = statSync(path);
+  if (!st.isFile()) throw new Error(`${what}: not a regular file (${st.isFIFO() ? "a named pipe (FIFO)" : st.isDirectory() ? "a folder" : st.isCharacterDevice() || st.isBlockDevice() ? "a device" : "a special file"}); give a JSON file`);
+  if (st.size > maxBytes) throw new Error(`${what}: ${st.size} bytes, more than the ${maxBytes} a JSON file of this kind may hold`);
+  return readFileSync(path, "utf8");
+}
+
 /** The comma list of numbers an --input-mean/--input-std/--input-scale/--input-offset flag gives. */
 function numberList(flag: string, v: string): number[] {
   return v.split(",").map((t) => {
-    const n = t.trim() === "" ? NaN : Number(t);
+    // decimal notation only: Number() would also take 0x10, 0b1 or "Infinity"
+    const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t.trim()) ? Number(t) : NaN;
     if (!Number.isFinite(n)) throw new Error(`${flag} wants a number or a comma list of numbers (one per input channel), got ${JSON.stringify(t.trim())} in ${JSON.stringify(v)}`);
     return n;
   });
@@ -33,9 +46,10 @@ export function preprocessSpecOf(o: { inputMean?: string; inputStd?: string; inp
   if (o.preprocess) {
     const path = userPath(o.preprocess);
     if (!existsSync(path)) throw new Error(`--preprocess ${o.preprocess}: no such file (looked at ${path})`);
+    const text = readSmallFile(path, `--preprocess ${o.preprocess}`, MAX_PREPROCESS_BYTES);
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(path, "utf8"));
+      doc = JSON.parse(text);
     } catch (err) {
       throw new Error(`--preprocess ${o.preprocess}: not JSON (${(err as Error).message})`, { cause: err });
     }
