@@ -14,7 +14,8 @@ import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
-import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
+import { MAX_INPUT_BYTES, preprocessOptions, preprocessSpecOf, readSmallFile } from "./preprocess.ts";
+import { parseDirectInput } from "../prover/witness.ts";
 import { SETUP_OPTION_HELP, setupChoice } from "./model-setup.ts";
 import { calibrationFrom, labelledFrom, onnxInputShape, onnxShapes, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
 
@@ -247,13 +248,27 @@ export function register(program: Command): void {
   model
     .command("witness <package>")
     .description("Quantize an input, run the reference engine and write the circuit witness (.wtns); prints the outputs and public signals")
-    .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
+    .requiredOption("--input <json>", 'JSON file, as ozk prove takes it: an array of floats (model input, flattened C-order), {"input": [...]}, {"quantized": [...]} (integers) or {"inputData": "0x..."}')
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
       const pkg = loadPackage(userPath(pkgDir));
-      const raw = JSON.parse(readFileSync(userPath(o.input), "utf8")) as number[];
-      const input = Float32Array.from(raw.flat(3) as number[]);
-      warnClamps(pkg.quant, input);
+      const path = userPath(o.input);
+      if (!existsSync(path)) throw new Error(`--input ${o.input}: no such file (looked at ${path})`);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(readSmallFile(path, `--input ${o.input}`, MAX_INPUT_BYTES));
+      } catch (err) {
+        if (err instanceof SyntaxError) throw new Error(`--input ${o.input}: not JSON (${err.message})`, { cause: err });
+        throw err;
+      }
+      // the parser and checks of ozk prove and the prover service (finite numbers, the model's input length)
+      let input: Float32Array | bigint[];
+      try {
+        input = parseDirectInput(raw, { length: pkg.manifest.inputLength, bits: pkg.manifest.inputBits });
+      } catch (err) {
+        throw new Error(`--input ${o.input}: ${(err as Error).message}`, { cause: err });
+      }
+      if (input instanceof Float32Array) warnClamps(pkg.quant, input);
       const { wtns, outputs, publicSignals } = witnessFor(pkg, input);
       writeFileSync(userPath(o.out), wtns);
       console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));

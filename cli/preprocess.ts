@@ -19,6 +19,9 @@ export function preprocessOptions(cmd: Command, fileDefault: string): Command {
 /** The most bytes of a --preprocess file (a few numbers per channel). */
 export const MAX_PREPROCESS_BYTES = 2 ** 20;
 
+/** The most bytes of an input file of `ozk model witness` (a 3x224x224 float input is a few MB of JSON). */
+export const MAX_INPUT_BYTES = 64 * 2 ** 20;
+
 /** The text of a small file a user named: a regular file (not a FIFO, which blocks the read, nor a device such as
  *  /dev/zero, which never ends) of at most `maxBytes`; `what` starts the error message. */
 export function readSmallFile(path: string, what: string, maxBytes: number): string {

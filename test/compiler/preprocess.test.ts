@@ -102,6 +102,31 @@ describe("input preprocessing", function () {
     expect(() => preprocessSpecOf({ preprocess: big })).to.throw(/big\.json: 1048589 bytes, more than the 1048576/);
   });
 
+  it("ozk model witness checks its input as ozk prove does: finite numbers, the model's length, {\"input\": [...]} accepted, a regular file", async function () {
+    const digit = Array.from(heldOutSample(1).images[0]!);
+    const write = (name: string, v: unknown): string => {
+      const p = join(dir, name);
+      writeFileSync(p, JSON.stringify(v));
+      return p;
+    };
+    const witness = (input: string): ReturnType<typeof ozk> => ozk(["model", "witness", "models/mnist-mlp", "--input", input, "--out", join(dir, "w.wtns")]);
+    const str = await witness(write("w-str.json", ["0.5", ...digit.slice(1)]));
+    expect(str.code).to.not.equal(0);
+    expect(str.stderr).to.match(/--input .*w-str\.json: input must be an array of finite numbers/);
+    const short = await witness(write("w-short.json", digit.slice(0, 10)));
+    expect(short.code).to.not.equal(0);
+    expect(short.stderr).to.match(/--input .*w-short\.json: input has 10 values, the model takes 784/);
+    const obj = await witness(write("w-obj.json", { input: digit }));
+    expect(obj.code, obj.stderr).to.equal(0);
+    const flat = await witness(write("w-flat.json", digit));
+    expect(JSON.parse(obj.stdout)).to.deep.equal(JSON.parse(flat.stdout));
+    const fifo = join(dir, "w.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const piped = await witness(fifo);
+    expect(piped.code).to.not.equal(0);
+    expect(piped.stderr).to.match(/--input .*w\.fifo: not a regular file \(a named pipe \(FIFO\)\)/);
+  });
+
   it("the float model evaluates (x - mean) / std, then the network (float32 steps, as PyTorch's Normalize)", function () {
     const model = paddedConvModel();
     const p = resolvePreprocess({ mean: [0.5, 0.25], std: [0.2, 0.5] }, model.inputShape);
