@@ -1,7 +1,7 @@
 // `ozk model fidelity`: float (onnxruntime) vs quantized (integer engine) accuracy, agreement and error report.
 // The report modules (onnxruntime, MNIST) load inside the action so `ozk --help` stays fast.
 import { writeFileSync } from "node:fs";
-import { statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
@@ -58,6 +58,7 @@ export function register(program: Command): void {
       const report = await fidelity(path, {
         data: given?.data,
         dataName: given?.name,
+        dataIsCalibration: opts.calibration !== undefined && opts.data !== "mnist" && existsSync(userPath(opts.calibration)) && realpathSync(userPath(opts.calibration)) === realpathSync(userPath(opts.data)),
         samples: opts.samples,
         minAgreement: opts.minAgreement,
         quantPath: userPathIf(opts.quant),

@@ -86,6 +86,13 @@ async function calibrationOf(v: string | undefined, source: string, range: [numb
   return calibrationFrom(set, await onnxInputShape(onnxOf(source)), range);
 }
 
+/** Whether two user-given data paths name the same file or folder (the fidelity data is the calibration data). */
+function sameFile(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !existsSync(userPath(a)) || !existsSync(userPath(b))) return false;
+  const [x, y] = [statSync(userPath(a)), statSync(userPath(b))];
+  return x.dev === y.dev && x.ino === y.ino;
+}
+
 const onnxOf = (source: string): string => (statSync(source).isDirectory() ? join(source, "model.onnx") : source);
 
 function visibilityOf(v: string): Visibility {
@@ -173,7 +180,7 @@ export function register(program: Command): void {
         contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
         skipSetup: !!o.skipSetup,
         force: !!o.force,
-        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName, skip: !!o.skipFidelity, onProgress: progressLine("[ozk] fidelity") },
+        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName, dataIsCalibration: sameFile(o.fidelityData, o.calibration), skip: !!o.skipFidelity, onProgress: progressLine("[ozk] fidelity") },
       }).catch((err: unknown) => {
         // MNIST calibration (or gate data) on a model of other inputs fails deep in quantization: say why.
         if (calibration?.id.startsWith("mnist-") && err instanceof Error && /input has 784 values, expected \d+/.test(err.message)) {
