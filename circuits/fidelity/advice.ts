@@ -20,7 +20,7 @@ export const RARE_SHARE = 0.01;
  * reported (it changes results whether or not the gate passes); rounding error only when the agreement is too low.
  */
 export function adviceFor(
-  r: Pick<FidelityReport, "passed" | "samples" | "inputClamps" | "layers"> & Partial<Pick<FidelityReport, "labelled" | "floatAccuracy" | "dataIsCalibration">>,
+  r: Pick<FidelityReport, "passed" | "samples" | "inputClamps" | "layers"> & Partial<Pick<FidelityReport, "labelled" | "floatAccuracy" | "dataIsCalibration" | "uniformCalibration">>,
   q: Pick<QuantizedModel, "weightBits" | "activationBits">,
 ): string[] {
   const out: string[] = [];
@@ -29,6 +29,13 @@ export function adviceFor(
       `the float model itself classifies only ${(100 * r.floatAccuracy).toFixed(1)}% of the labelled samples correctly: the data is probably not ` +
         `in the form the model was trained on. A model trained on normalized inputs takes the normalized range: pass it as --input-range ` +
         `(MNIST normalized with mean 0.1307, std 0.3081: -0.4242,2.8215), or normalization (--input-mean/--input-std)`,
+    );
+  }
+  if (!r.passed && r.uniformCalibration && r.labelled && r.floatAccuracy !== undefined && r.floatAccuracy >= FOREIGN_DATA_ACCURACY) {
+    out.push(
+      `the float model classifies ${(100 * r.floatAccuracy).toFixed(1)}% of this labelled data correctly, but the scales were calibrated on uniform ` +
+        `random inputs (--calibration uniform), whose activations are unlike this data's: calibrate on data like it, --calibration mnist for ` +
+        `MNIST digits or your own (--calibration <file.npy|file.json|folder>)`,
     );
   }
   const ic = r.inputClamps;

@@ -70,6 +70,8 @@ export interface FidelityReport {
   labelled: boolean;
   /** The data is the calibration data itself (then saturation is rounding past the calibrated maximum). */
   dataIsCalibration?: boolean;
+  /** The quantized model was calibrated on uniform random inputs (no calibration data). */
+  uniformCalibration?: boolean;
   /** What would help, from what was measured (advice.ts); empty when nothing clamps and the gate passes. */
   advice: string[];
 }
@@ -80,6 +82,8 @@ export interface FidelityOptions {
   dataName?: string;
   /** `data` is the calibration data the quantized model was calibrated on (the advice words saturation from that). */
   dataIsCalibration?: boolean;
+  /** The quantized model was calibrated on uniform random inputs (the advice then suggests calibration data). */
+  uniformCalibration?: boolean;
   /** Use only the first N samples. */
   samples?: number;
   /** Required top-1 agreement (default 0.995). */
@@ -352,6 +356,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
     inputClamps: { values: clamps.input, samples: clamps.inputRuns, range: [q.inputRange[0], q.inputRange[1]], dataMin, dataMax },
     labelled,
     ...(o.dataIsCalibration ? { dataIsCalibration: true } : {}),
+    ...(o.uniformCalibration ? { uniformCalibration: true } : {}),
     advice: [],
   };
   report.advice = adviceFor(report, q);

@@ -260,7 +260,7 @@ async function fidelityGate(onnxPath: string, inputLength: number, stage: string
   }
   const quantized = parseQuant(readFileSync(join(stage, "quant.json"), "utf8"));
   const samples = g.samples ?? DEFAULT_GATE_SAMPLES;
-  const report = await fidelity(onnxPath, { data, dataName, dataIsCalibration, samples, minAgreement, quantized, onProgress: g.onProgress });
+  const report = await fidelity(onnxPath, { data, dataName, dataIsCalibration, uniformCalibration: opts.calibration === undefined, samples, minAgreement, quantized, onProgress: g.onProgress });
   if (labelled) log(formatReport(report).split("\n").slice(1, 7).join("\n"));
   log(`fidelity: top-1 agreement ${agreementPct(report.agreement)} on ${report.samples} samples (required ${agreementPct(minAgreement)}): ${report.passed ? "ok" : "FAIL"}`);
   // what clamps, and (on failure) what would help: measured by the report (circuits/fidelity/advice.ts)

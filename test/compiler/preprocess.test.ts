@@ -22,7 +22,7 @@ import { applyPreprocess, foldPreprocess, parsePreprocess, PreprocessError, reso
 import { importOnnxFile } from "../../circuits/onnx/import.ts";
 import { quantizeInput as sdkQuantizeInput } from "../../sdk/quantize.ts";
 import { conv, dense, randomInputs, rng } from "./random-models.ts";
-import { preprocessSpecOf } from "../../cli/preprocess.ts";
+import { preprocessSpecOf, trainingPreprocessHint } from "../../cli/preprocess.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const FIXTURE = join(ROOT, "test/fixtures/normalized-cnn");
@@ -125,6 +125,13 @@ describe("input preprocessing", function () {
     const piped = await witness(fifo);
     expect(piped.code).to.not.equal(0);
     expect(piped.stderr).to.match(/--input .*w\.fifo: not a regular file \(a named pipe \(FIFO\)\)/);
+  });
+
+  it("a model folder whose training.json records a preprocessing gets a hint naming the flags (not applied by itself)", function () {
+    const fixture = join(ROOT, "test/fixtures/models/pytorch-cnn");
+    expect(trainingPreprocessHint(fixture)).to.match(/^hint: .*pytorch-cnn\/training\.json records an input preprocessing .*pass --input-mean 0\.1307 --input-std 0\.3081 .*not applied by itself/);
+    expect(trainingPreprocessHint(join(fixture, "model.onnx"))).to.match(/--input-mean 0\.1307 --input-std 0\.3081/);
+    expect(trainingPreprocessHint(join(ROOT, "models/mnist-mlp"))).to.equal(undefined);
   });
 
   it("the float model evaluates (x - mean) / std, then the network (float32 steps, as PyTorch's Normalize)", function () {

@@ -46,6 +46,14 @@ describe("fidelity advice (circuits/fidelity/advice.ts)", function () {
     expect(few[0]).to.not.match(/stay smaller than this data's/);
   });
 
+  it("a gate failure on labelled data the float model classifies well, after uniform calibration: calibrate on data like it (mnist or yours)", function () {
+    const r = { passed: false, samples: 100, labelled: true, floatAccuracy: 0.97, inputClamps: noClamps, layers: [layer("fc1", 0.4), layer("fc2", 0.5)] };
+    const a = adviceFor({ ...r, uniformCalibration: true }, q);
+    expect(a[0]).to.match(/^the float model classifies 97\.0% of this labelled data correctly, but the scales were calibrated on uniform random inputs .*--calibration mnist for MNIST digits or your own \(--calibration <file\.npy\|file\.json\|folder>\)/);
+    expect(adviceFor(r, q).join()).to.not.match(/uniform/);
+    expect(adviceFor({ ...r, uniformCalibration: true, passed: true }, q)).to.deep.equal([]);
+  });
+
   it("float accuracy far below chance on labelled data: the data is not in the model's form (normalization)", function () {
     const a = adviceFor({ passed: false, samples: 100, labelled: true, floatAccuracy: 0.313, inputClamps: noClamps, layers: [layer("fc1", 0.4), layer("fc2", 0.5)] }, q);
     expect(a[0]).to.match(/^the float model itself classifies only 31\.3% of the labelled samples correctly: .*--input-range \(MNIST normalized with mean 0\.1307, std 0\.3081: -0\.4242,2\.8215\), or normalization/);
