@@ -220,7 +220,7 @@ export function register(program: Command): void {
     .option("--activation-bits <n>", "for an .onnx file: as for build")
     .option("--output-bits <n>", "for an .onnx file: as for build")
     .option("--multiplier-bits <n>", "for an .onnx file: as for build")
-    .option("--calibration <set>", "for an .onnx file: as for build (mnist or uniform; default as build's)")
+    .option("--calibration <set>", "for an .onnx file: as for build: mnist, uniform, or your data (a .json or .npy file or a folder of images); default as build's")
     .option("--json", "print JSON")
     .action(async (targetArg: string, o: Record<string, string | undefined> & { visibility: string; json?: boolean }) => {
       const target = userPath(targetArg);
