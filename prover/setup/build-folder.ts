@@ -228,6 +228,12 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
     }
     logBuilt({ ...compiled, out });
     return { manifest, out, gate };
+  } catch (err) {
+    // errors name the user's files, not the hidden staging folder they were copied into (which is removed)
+    if (err instanceof Error && err.message.includes(stage)) {
+      err.message = err.message.split(join(stage, "model.onnx")).join(srcOnnx).split(stage).join(out);
+    }
+    throw err;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -3,7 +3,7 @@
 // into the first layer; a padded conv pads its raw input with the value that normalizes to 0), bit-exactly between
 // the engine and the witness; the manifest records it and its hash covers it; the CLI and the SDK take raw inputs.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -132,6 +132,16 @@ describe("input preprocessing", function () {
     expect(trainingPreprocessHint(fixture)).to.match(/^hint: .*pytorch-cnn\/training\.json records an input preprocessing .*pass --input-mean 0\.1307 --input-std 0\.3081 .*not applied by itself/);
     expect(trainingPreprocessHint(join(fixture, "model.onnx"))).to.match(/--input-mean 0\.1307 --input-std 0\.3081/);
     expect(trainingPreprocessHint(join(ROOT, "models/mnist-mlp"))).to.equal(undefined);
+  });
+
+  it("a build error names the user's model.onnx, not the hidden staging folder it was copied into", async function () {
+    const src = join(dir, "broken");
+    mkdirSync(src);
+    writeFileSync(join(src, "model.onnx"), Buffer.from("this is not protobuf"));
+    const r = await ozk(["model", "build", src, "--skip-setup", "--calibration", "uniform"]);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.include(`${join(src, "model.onnx")}: not a valid ONNX file`);
+    expect(r.stderr).to.not.match(/\.building-/);
   });
 
   it("the float model evaluates (x - mean) / std, then the network (float32 steps, as PyTorch's Normalize)", function () {
