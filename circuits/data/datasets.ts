@@ -47,7 +47,7 @@ export function readUserFile(path: string, maxBytes: number, what = "file", noSy
   } catch (err) {
     throw new DatasetError(`${path}: cannot read this ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  if (st.isSymbolicLink()) throw new DatasetError(`${path}: a symbolic link; ozk does not follow links inside a data folder (copy the file in)`);
+  if (st.isSymbolicLink()) throw new DatasetError(`${path}: a symbolic link; ozk does not follow links inside a data folder (copy the file or folder in)`);
   if (!st.isFile()) throw new DatasetError(`${path}: not a regular file (a ${kindOf(st)}); the ${what} must be a plain file`);
   if (st.size > maxBytes) throw new DatasetError(`${path}: ${st.size} bytes, more than the ${maxBytes} ozk reads for a ${what}`);
   return readFileSync(path);
@@ -266,7 +266,10 @@ export function readImageFolder(dir: string, inputShape: readonly number[], clas
     if (files.length > 0) throw new DatasetError(`${dir}: holds both label sub-folders and images (${files[0]}): put every image in the folder of its label`);
     for (const d of subdirs.sort((a, b) => Number(a) - Number(b))) {
       if (classes !== undefined && Number(d) >= classes) throw new DatasetError(`${join(dir, d)}: label ${d}, but the model has ${classes} outputs (labels 0 to ${classes - 1})`);
-      for (const f of readdirSync(join(dir, d)).sort().filter((e) => IMAGE_EXT.test(e))) {
+      const inner = readdirSync(join(dir, d)).sort();
+      const innerLink = inner.find((e) => lstatSync(join(dir, d, e)).isSymbolicLink());
+      if (innerLink !== undefined) throw new DatasetError(`${join(dir, d, innerLink)}: a symbolic link; ozk does not follow links inside a data folder (copy the file or folder in)`);
+      for (const f of inner.filter((e) => IMAGE_EXT.test(e))) {
         inputs.push(imageInput(join(dir, d, f), inputShape));
         labels.push(Number(d));
       }

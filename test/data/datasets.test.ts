@@ -209,6 +209,10 @@ describe("data sets (circuits/data/datasets.ts)", function () {
       symlinkSync(join(root, "0"), join(root, "1"));
       throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/1: a symbolic link/);
       rmSync(join(root, "1"));
+      // a link inside a label folder, even one that is not an image (a loop back up)
+      symlinkSync("..", join(root, "0", "up"));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/0\/up: a symbolic link/);
+      rmSync(join(root, "0", "up"));
       execFileSync("mkfifo", [join(root, "0", "f.png")]);
       throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/0\/f\.png: not a regular file \(a named pipe \(FIFO\)\)/);
       const fifo = join(dir, "fifo.npy");
