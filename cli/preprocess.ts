@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import type { PreprocessSpec } from "../circuits/ir/preprocess.ts";
+import { checkPreprocessSpec, type PreprocessSpec } from "../circuits/ir/preprocess.ts";
 import { userPath } from "./paths.ts";
 
 /** Adds the five options to `cmd`; `fileDefault` ends the --preprocess help (what applies without any of them). */
@@ -58,6 +58,12 @@ export function preprocessSpecOf(o: { inputMean?: string; inputStd?: string; inp
       throw new Error(`--preprocess ${o.preprocess}: not JSON (${(err as Error).message})`, { cause: err });
     }
     if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error(`--preprocess ${o.preprocess}: expected an object like {"mean": [0.1307], "std": [0.3081]}`);
+    // the fields and their values now, naming the file (the channel count is checked against the model later)
+    try {
+      checkPreprocessSpec(doc as PreprocessSpec);
+    } catch (err) {
+      throw new Error(`--preprocess ${o.preprocess}: ${(err as Error).message}`, { cause: err });
+    }
     return doc as PreprocessSpec;
   }
   if (!flags.length) return undefined;

@@ -28,28 +28,26 @@ export function inputChannels(shape: Shape): number {
   return shape.length >= 2 ? shape[0]! : 1;
 }
 
-/** The full per-channel preprocessing for a model input of `shape`; PreprocessError naming the problem. */
-export function resolvePreprocess(spec: PreprocessSpec, shape: Shape): InputPreprocess {
-  const C = inputChannels(shape);
+const kindOf = (v: unknown): string =>
+  Array.isArray(v) ? "a list" : v === null ? "null" : typeof v === "string" ? `a string (${JSON.stringify(v)})` : typeof v === "boolean" ? String(v) : `a ${typeof v}`;
+
+/** The values of each field (numbers, each checked), before they are fitted to the model's channels: PreprocessError
+ *  naming the field for an unknown field, a value that is not a number or a list of numbers, a std or scale of 0, a
+ *  negative std. Needs no model: a --preprocess file is checked as soon as it is read. */
+export function checkPreprocessSpec(spec: PreprocessSpec): Record<(typeof FIELDS)[number], number[]> {
   const unknown = Object.keys(spec).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (unknown.length) throw new PreprocessError(`preprocess: unknown field ${unknown.join(", ")} (known: ${FIELDS.join(", ")})`);
   if (FIELDS.every((f) => spec[f] === undefined)) throw new PreprocessError(`preprocess: give at least one of ${FIELDS.join(", ")}`);
-  const out = {} as InputPreprocess;
+  const out = {} as Record<(typeof FIELDS)[number], number[]>;
   for (const f of FIELDS) {
     const given: unknown = spec[f];
-    const kind = (v: unknown): string => (Array.isArray(v) ? "a list" : v === null ? "null" : typeof v === "string" ? `a string (${JSON.stringify(v)})` : `${typeof v === "boolean" ? "" : "a "}${typeof v === "boolean" ? String(v) : typeof v}`);
     if (given !== undefined && typeof given !== "number" && !Array.isArray(given)) {
-      throw new PreprocessError(`preprocess ${f}: expected a number or a list of numbers (one per channel), found ${kind(given)}`);
+      throw new PreprocessError(`preprocess ${f}: expected a number or a list of numbers (one per channel), found ${kindOf(given)}`);
     }
     const values: unknown[] = given === undefined ? [DEFAULTS[f]] : typeof given === "number" ? [given] : [...(given as unknown[])];
     if (values.length === 0) throw new PreprocessError(`preprocess ${f}: expected a number or a non-empty list of numbers`);
     const notNumber = values.findIndex((v) => typeof v !== "number");
-    if (notNumber >= 0) throw new PreprocessError(`preprocess ${f}[${notNumber}]: expected a number, found ${kind(values[notNumber])}`);
-    if (values.length !== 1 && values.length !== C) {
-      throw new PreprocessError(
-        `preprocess ${f} has ${values.length} values, but the model input [${shape.join(", ")}] has ${C} channel${C === 1 ? "" : "s"}: give one value, or one per channel`,
-      );
-    }
+    if (notNumber >= 0) throw new PreprocessError(`preprocess ${f}[${notNumber}]: expected a number, found ${kindOf(values[notNumber])}`);
     const nums = values as number[];
     nums.forEach((v, c) => {
       if (!Number.isFinite(v)) throw new PreprocessError(`preprocess ${f}[${c}] = ${String(v)} is not a finite number`);
@@ -58,6 +56,23 @@ export function resolvePreprocess(spec: PreprocessSpec, shape: Shape): InputPrep
       }
       if (f === "std" && v < 0) throw new PreprocessError(`preprocess std[${c}] = ${v}: a standard deviation is positive`);
     });
+    out[f] = nums;
+  }
+  return out;
+}
+
+/** The full per-channel preprocessing for a model input of `shape`; PreprocessError naming the problem. */
+export function resolvePreprocess(spec: PreprocessSpec, shape: Shape): InputPreprocess {
+  const C = inputChannels(shape);
+  const checked = checkPreprocessSpec(spec);
+  const out = {} as InputPreprocess;
+  for (const f of FIELDS) {
+    const nums = checked[f];
+    if (nums.length !== 1 && nums.length !== C) {
+      throw new PreprocessError(
+        `preprocess ${f} has ${nums.length} values, but the model input [${shape.join(", ")}] has ${C} channel${C === 1 ? "" : "s"}: give one value, or one per channel`,
+      );
+    }
     out[f] = nums.length === C ? nums : Array.from({ length: C }, () => nums[0]!);
   }
   return out;

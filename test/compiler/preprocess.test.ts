@@ -97,6 +97,9 @@ describe("input preprocessing", function () {
     execFileSync("mkfifo", [fifo]);
     expect(() => preprocessSpecOf({ preprocess: fifo })).to.throw(/--preprocess .*pp\.fifo: not a regular file \(a named pipe \(FIFO\)\)/);
     expect(() => preprocessSpecOf({ preprocess: "/dev/zero" })).to.throw(/--preprocess \/dev\/zero: not a regular file \(a device\)/);
+    const typed = join(dir, "typed.json");
+    writeFileSync(typed, JSON.stringify({ mean: "0.1", std: 0.3 }));
+    expect(() => preprocessSpecOf({ preprocess: typed })).to.throw(/--preprocess .*typed\.json: preprocess mean: expected a number or a list of numbers/);
     const big = join(dir, "big.json");
     writeFileSync(big, `{"mean": 0.5${" ".repeat(2 ** 20)}}`);
     expect(() => preprocessSpecOf({ preprocess: big })).to.throw(/big\.json: 1048589 bytes, more than the 1048576/);
