@@ -39,16 +39,31 @@ export async function calibrationFrom(set: string, inputShape: readonly number[]
 }
 
 /** A labelled set from a .json / .npy file or an image folder (--fidelity-data, --data), and its name. */
-export async function labelledFrom(source: string, inputShape: readonly number[], labels?: string): Promise<{ data: LabelledSet; name: string }> {
+export async function labelledFrom(source: string, inputShape: readonly number[], labels?: string, classes?: number): Promise<{ data: LabelledSet; name: string }> {
   const { asLabelledSet, readDataset } = await import("../circuits/data/datasets.ts");
-  const d = readDataset(userPath(source), { inputShape, labels: labels ? userPath(labels) : undefined });
+  const d = readDataset(userPath(source), { inputShape, labels: labels ? userPath(labels) : undefined, ...(classes !== undefined ? { classes } : {}) });
   return { data: asLabelledSet(d), name: d.name };
 }
 
 /** The input shape of an .onnx file (or a folder's model.onnx), for reading data against it. */
 export async function onnxInputShape(onnxPath: string): Promise<number[]> {
+  return (await onnxShapes(onnxPath)).inputShape;
+}
+
+/** The input shape of an .onnx file and its number of outputs (the classes a label may name; undefined when the
+ *  layers' shapes do not say), for reading labelled data against it. */
+export async function onnxShapes(onnxPath: string): Promise<{ inputShape: number[]; classes?: number }> {
   const { importOnnxFile } = await import("../circuits/onnx/import.ts");
-  return importOnnxFile(onnxPath).inputShape;
+  const { layerShapes } = await import("../circuits/ir/ir.ts");
+  const fm = importOnnxFile(onnxPath);
+  try {
+    const shapes = layerShapes(fm);
+    const k = fm.layers.findLastIndex((l) => l.kind !== "argmax");
+    const out = shapes[k];
+    return out ? { inputShape: fm.inputShape, classes: out.reduce((a, b) => a * b, 1) } : { inputShape: fm.inputShape };
+  } catch {
+    return { inputShape: fm.inputShape };
+  }
 }
 
 /**

@@ -1,13 +1,14 @@
 // `ozk model fidelity`: float (onnxruntime) vs quantized (integer engine) accuracy, agreement and error report.
 // The report modules (onnxruntime, MNIST) load inside the action so `ozk --help` stays fast.
 import { writeFileSync } from "node:fs";
-import { statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
+import { uniformCalibration } from "../circuits/compiler/build.ts";
 import { userPath, userPathIf } from "./paths.ts";
 import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
-import { calibrationFrom, labelledFrom, onnxInputShape, parseInputRange, progressLine } from "./model-data.ts";
+import { calibrationFrom, labelledFrom, onnxShapes, parseInputRange, progressLine } from "./model-data.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -35,7 +36,7 @@ export function register(program: Command): void {
     .option("--weight-bits <n>", "calibrate afresh with this weight width (implies --requantize)", count)
     .option("--activation-bits <n>", "calibrate afresh with this activation width (implies --requantize)", count)
     .option("--input-range <lo,hi>", "calibrate afresh with this declared input range (implies --requantize)", parseInputRange)
-    .option("--calibration <set>", "when calibrating afresh: mnist (default), or a .json / .npy file or a folder of images")
+    .option("--calibration <set>", "when calibrating afresh (implies --requantize): mnist (default: 512 MNIST training digits, mapped onto --input-range), uniform (64 seeded samples in the input range), or your data: a .json or .npy file or a folder of images (docs/own-model.md)")
     .option("--json <out.json>", "also write the report as JSON")
     .addHelpText("after", "\nExample:\n  ozk model fidelity models/mnist-cnn/model.onnx --samples 500 --json fidelity.json\n")
     .action(async (modelArg: string, opts: {
@@ -50,14 +51,18 @@ export function register(program: Command): void {
       } catch {
         throw new Error(`no model at ${modelArg}`);
       }
-      const shape = opts.data === "mnist" && !opts.calibration ? [] : await onnxInputShape(path);
-      const given = opts.data === "mnist" ? undefined : await labelledFrom(opts.data, shape, opts.labels);
+      const { inputShape: shape, classes } = opts.data === "mnist" && !opts.calibration ? { inputShape: [] } : await onnxShapes(path);
+      const given = opts.data === "mnist" ? undefined : await labelledFrom(opts.data, shape, opts.labels, classes);
       const range = opts.inputRange ?? [0, 1];
-      const calibration = opts.calibration ? (await calibrationFrom(opts.calibration, shape, range))?.inputs : undefined;
+      // uniform: the build's seeded samples (calibrationFrom's undefined would mean the MNIST default here)
+      const calibration = opts.calibration === "uniform"
+        ? uniformCalibration((await onnxShapes(path)).inputShape.reduce((a, b) => a * b, 1), range).inputs
+        : opts.calibration ? (await calibrationFrom(opts.calibration, shape, range))?.inputs : undefined;
       const quant = { weightBits: opts.weightBits, activationBits: opts.activationBits, ...(opts.inputRange ? { inputRange: opts.inputRange } : {}) };
       const report = await fidelity(path, {
         data: given?.data,
         dataName: given?.name,
+        dataIsCalibration: opts.calibration !== undefined && opts.data !== "mnist" && existsSync(userPath(opts.calibration)) && realpathSync(userPath(opts.calibration)) === realpathSync(userPath(opts.data)),
         samples: opts.samples,
         minAgreement: opts.minAgreement,
         quantPath: userPathIf(opts.quant),

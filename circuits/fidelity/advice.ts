@@ -12,13 +12,15 @@ const fmt = (v: number): string => String(Number(v.toFixed(2)));
 export const DOMINANT_SHARE = 0.6;
 /** Below this float accuracy on labelled data, the data is not what the model was trained on. */
 export const FOREIGN_DATA_ACCURACY = 0.5;
+/** Saturation in at most this share of the samples (or one sample) is "a few samples", not data unlike the calibration's. */
+export const RARE_SHARE = 0.01;
 
 /**
  * Advice lines for a report: one per measured cause, most important first. Clamping inputs or activations is always
  * reported (it changes results whether or not the gate passes); rounding error only when the agreement is too low.
  */
 export function adviceFor(
-  r: Pick<FidelityReport, "passed" | "samples" | "inputClamps" | "layers"> & Partial<Pick<FidelityReport, "labelled" | "floatAccuracy">>,
+  r: Pick<FidelityReport, "passed" | "samples" | "inputClamps" | "layers"> & Partial<Pick<FidelityReport, "labelled" | "floatAccuracy" | "dataIsCalibration" | "uniformCalibration">>,
   q: Pick<QuantizedModel, "weightBits" | "activationBits">,
 ): string[] {
   const out: string[] = [];
@@ -27,6 +29,13 @@ export function adviceFor(
       `the float model itself classifies only ${(100 * r.floatAccuracy).toFixed(1)}% of the labelled samples correctly: the data is probably not ` +
         `in the form the model was trained on. A model trained on normalized inputs takes the normalized range: pass it as --input-range ` +
         `(MNIST normalized with mean 0.1307, std 0.3081: -0.4242,2.8215), or normalization (--input-mean/--input-std)`,
+    );
+  }
+  if (!r.passed && r.uniformCalibration && r.labelled && r.floatAccuracy !== undefined && r.floatAccuracy >= FOREIGN_DATA_ACCURACY) {
+    out.push(
+      `the float model classifies ${(100 * r.floatAccuracy).toFixed(1)}% of this labelled data correctly, but the scales were calibrated on uniform ` +
+        `random inputs (--calibration uniform), whose activations are unlike this data's: calibrate on data like it, --calibration mnist for ` +
+        `MNIST digits or your own (--calibration <file.npy|file.json|folder>)`,
     );
   }
   const ic = r.inputClamps;
@@ -40,12 +49,27 @@ export function adviceFor(
   }
   const saturated = r.layers.filter((l) => l.clamped > 0);
   if (saturated.length > 0) {
-    const where = saturated.map((l) => `${l.name}: ${l.clamped} values in ${l.clampedSamples} of ${r.samples} samples`).join("; ");
-    out.push(
-      `activations saturate their ${q.activationBits}-bit width at layer ${saturated[0]!.name} (${where}): the scales were calibrated on data whose ` +
-        `activations stay smaller than this data's (a wider --activation-bits keeps the same top value): calibrate on data like ` +
-        `it (--calibration <file.npy|file.json|folder>)`,
-    );
+    const where = saturated.map((l) => `${l.name} (${l.clamped} value${l.clamped === 1 ? "" : "s"} in ${l.clampedSamples} of ${r.samples} samples)`).join(", ");
+    const head = `activations saturate their ${q.activationBits}-bit width at layer${saturated.length === 1 ? "" : "s"} ${where}`;
+    const worstSamples = Math.max(...saturated.map((l) => l.clampedSamples));
+    if (r.dataIsCalibration) {
+      // The scales were set from these very inputs' largest activations: what saturates is rounding carrying a value
+      // past that maximum, not larger data; other calibration data would not help.
+      out.push(
+        `${head}: these samples are the calibration inputs themselves, so this is rounding carrying values just past the largest activation ` +
+          `the calibration measured; it changes a result only where such a value decides the top class`,
+      );
+    } else if (worstSamples <= Math.max(1, RARE_SHARE * r.samples)) {
+      out.push(
+        `${head}: the activations of these few samples exceed the largest the calibration measured; if inputs like them are ` +
+          `common in use, calibrate on data that holds them (--calibration <file.npy|file.json|folder>)`,
+      );
+    } else {
+      out.push(
+        `${head}: this data's activations exceed the largest the calibration measured in ${((100 * worstSamples) / r.samples).toFixed(1)}% of the samples ` +
+          `(a wider --activation-bits keeps the same top value): calibrate on data like it (--calibration <file.npy|file.json|folder>)`,
+      );
+    }
   }
   if (r.passed || out.length > 0) return out;
   // No clamping: the disagreement is rounding. Where does the error grow?

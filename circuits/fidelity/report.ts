@@ -68,6 +68,10 @@ export interface FidelityReport {
   inputClamps: { values: number; samples: number; range: [number, number]; dataMin: number; dataMax: number };
   /** Whether the data has labels (else the accuracies are meaningless: agreement only). */
   labelled: boolean;
+  /** The data is the calibration data itself (then saturation is rounding past the calibrated maximum). */
+  dataIsCalibration?: boolean;
+  /** The quantized model was calibrated on uniform random inputs (no calibration data). */
+  uniformCalibration?: boolean;
   /** What would help, from what was measured (advice.ts); empty when nothing clamps and the gate passes. */
   advice: string[];
 }
@@ -76,6 +80,10 @@ export interface FidelityOptions {
   /** Labelled inputs; default: the MNIST held-out split. */
   data?: LabelledSet;
   dataName?: string;
+  /** `data` is the calibration data the quantized model was calibrated on (the advice words saturation from that). */
+  dataIsCalibration?: boolean;
+  /** The quantized model was calibrated on uniform random inputs (the advice then suggests calibration data). */
+  uniformCalibration?: boolean;
   /** Use only the first N samples. */
   samples?: number;
   /** Required top-1 agreement (default 0.995). */
@@ -347,6 +355,8 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
     disagreements,
     inputClamps: { values: clamps.input, samples: clamps.inputRuns, range: [q.inputRange[0], q.inputRange[1]], dataMin, dataMax },
     labelled,
+    ...(o.dataIsCalibration ? { dataIsCalibration: true } : {}),
+    ...(o.uniformCalibration ? { uniformCalibration: true } : {}),
     advice: [],
   };
   report.advice = adviceFor(report, q);

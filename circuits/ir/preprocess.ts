@@ -28,29 +28,52 @@ export function inputChannels(shape: Shape): number {
   return shape.length >= 2 ? shape[0]! : 1;
 }
 
-/** The full per-channel preprocessing for a model input of `shape`; PreprocessError naming the problem. */
-export function resolvePreprocess(spec: PreprocessSpec, shape: Shape): InputPreprocess {
-  const C = inputChannels(shape);
+const kindOf = (v: unknown): string =>
+  Array.isArray(v) ? "a list" : v === null ? "null" : typeof v === "string" ? `a string (${JSON.stringify(v)})` : typeof v === "boolean" ? String(v) : `a ${typeof v}`;
+
+/** The values of each field (numbers, each checked), before they are fitted to the model's channels: PreprocessError
+ *  naming the field for an unknown field, a value that is not a number or a list of numbers, a std or scale of 0, a
+ *  negative std. Needs no model: a --preprocess file is checked as soon as it is read. */
+export function checkPreprocessSpec(spec: PreprocessSpec): Record<(typeof FIELDS)[number], number[]> {
   const unknown = Object.keys(spec).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (unknown.length) throw new PreprocessError(`preprocess: unknown field ${unknown.join(", ")} (known: ${FIELDS.join(", ")})`);
   if (FIELDS.every((f) => spec[f] === undefined)) throw new PreprocessError(`preprocess: give at least one of ${FIELDS.join(", ")}`);
-  const out = {} as InputPreprocess;
+  const out = {} as Record<(typeof FIELDS)[number], number[]>;
   for (const f of FIELDS) {
-    const given = spec[f];
-    const values = given === undefined ? [DEFAULTS[f]] : typeof given === "number" ? [given] : [...given];
-    if (!Array.isArray(values) || values.length === 0) throw new PreprocessError(`preprocess ${f}: expected a number or a non-empty list of numbers`);
-    if (values.length !== 1 && values.length !== C) {
-      throw new PreprocessError(
-        `preprocess ${f} has ${values.length} values, but the model input [${shape.join(", ")}] has ${C} channel${C === 1 ? "" : "s"}: give one value, or one per channel`,
-      );
+    const given: unknown = spec[f];
+    if (given !== undefined && typeof given !== "number" && !Array.isArray(given)) {
+      throw new PreprocessError(`preprocess ${f}: expected a number or a list of numbers (one per channel), found ${kindOf(given)}`);
     }
-    values.forEach((v, c) => {
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new PreprocessError(`preprocess ${f}[${c}] = ${String(v)} is not a finite number`);
+    const values: unknown[] = given === undefined ? [DEFAULTS[f]] : typeof given === "number" ? [given] : [...(given as unknown[])];
+    if (values.length === 0) throw new PreprocessError(`preprocess ${f}: expected a number or a non-empty list of numbers`);
+    const notNumber = values.findIndex((v) => typeof v !== "number");
+    if (notNumber >= 0) throw new PreprocessError(`preprocess ${f}[${notNumber}]: expected a number, found ${kindOf(values[notNumber])}`);
+    const nums = values as number[];
+    nums.forEach((v, c) => {
+      if (!Number.isFinite(v)) throw new PreprocessError(`preprocess ${f}[${c}] = ${String(v)} is not a finite number`);
       if ((f === "std" || f === "scale") && v === 0) {
         throw new PreprocessError(`preprocess ${f}[${c}] is 0: ${f === "std" ? "dividing by a standard deviation of 0" : "a scale of 0"} maps every input to one value`);
       }
+      if (f === "std" && v < 0) throw new PreprocessError(`preprocess std[${c}] = ${v}: a standard deviation is positive`);
     });
-    out[f] = values.length === C ? values : Array.from({ length: C }, () => values[0]!);
+    out[f] = nums;
+  }
+  return out;
+}
+
+/** The full per-channel preprocessing for a model input of `shape`; PreprocessError naming the problem. */
+export function resolvePreprocess(spec: PreprocessSpec, shape: Shape): InputPreprocess {
+  const C = inputChannels(shape);
+  const checked = checkPreprocessSpec(spec);
+  const out = {} as InputPreprocess;
+  for (const f of FIELDS) {
+    const nums = checked[f];
+    if (nums.length !== 1 && nums.length !== C) {
+      throw new PreprocessError(
+        `preprocess ${f} has ${nums.length} values, but the model input [${shape.join(", ")}] has ${C} channel${C === 1 ? "" : "s"}: give one value, or one per channel`,
+      );
+    }
+    out[f] = nums.length === C ? nums : Array.from({ length: C }, () => nums[0]!);
   }
   return out;
 }
@@ -102,6 +125,15 @@ export function affineOf(p: InputPreprocess): { a: number[]; k: number[]; zero: 
   return { a, k, zero };
 }
 
+/** The folded weights and biases must stay finite float32 numbers: a tiny std (or a huge scale) overflows them. */
+function checkFolded(layer: string, weight: Float32Array, bias: Float32Array, p: InputPreprocess): void {
+  if (weight.every(Number.isFinite) && bias.every(Number.isFinite)) return;
+  throw new PreprocessError(
+    `input preprocessing std [${p.std.join(", ")}] (with scale [${p.scale.join(", ")}]) folded into the first layer ${layer} makes its weights overflow float32: ` +
+      `the std is far too small (a standard deviation of pixel data is around 0.1 to 1)`,
+  );
+}
+
 /**
  * The layers with `p` folded into the first linear layer: W' = W * a[channel of the input], b' = b + sum W * k.
  * Exact for a dense layer and for an unpadded conv. A padded conv pads the normalized input with 0, which is the raw
@@ -134,6 +166,7 @@ export function foldPreprocess(layers: Layer[], inputShape: Shape, p: InputPrepr
       }
       bias[n] = b;
     }
+    checkFolded(first.name, weight, bias, p);
     out[i] = { ...first, weight, bias } satisfies DenseLayer;
     return { layers: out };
   }
@@ -152,6 +185,7 @@ export function foldPreprocess(layers: Layer[], inputShape: Shape, p: InputPrepr
       }
     bias[m] = b;
   }
+  checkFolded(first.name, weight, bias, p);
   out[i] = { ...first, weight, bias } satisfies ConvLayer;
   const padded = first.pads.some((v) => v > 0);
   return padded ? { layers: out, padRaw: zero } : { layers: out };

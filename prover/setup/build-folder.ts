@@ -36,6 +36,8 @@ export interface FidelityGateOptions {
   /** Labelled data; default: the MNIST held-out split for a model calibrated on MNIST, else the calibration inputs. */
   data?: LabelledSet;
   dataName?: string;
+  /** `data` is the calibration data itself (the same file). */
+  dataIsCalibration?: boolean;
   /** Evaluate the first n samples (default DEFAULT_GATE_SAMPLES). */
   samples?: number;
   /** Write the package without the check; the manifest records that it was skipped. */
@@ -226,6 +228,12 @@ export async function buildFolder(source: string, target: string, opts: BuildFol
     }
     logBuilt({ ...compiled, out });
     return { manifest, out, gate };
+  } catch (err) {
+    // errors name the user's files, not the hidden staging folder they were copied into (which is removed)
+    if (err instanceof Error && err.message.includes(stage)) {
+      err.message = err.message.split(join(stage, "model.onnx")).join(srcOnnx).split(stage).join(out);
+    }
+    throw err;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -245,6 +253,7 @@ async function fidelityGate(onnxPath: string, inputLength: number, stage: string
   let data = g.data;
   let dataName = g.dataName;
   let labelled = true;
+  let dataIsCalibration = g.dataIsCalibration ?? false;
   if (!data && !opts.mnist) {
     // No labelled data: agreement between float and quantized top-1 needs no labels, so the calibration inputs serve.
     const cal = opts.calibration;
@@ -253,10 +262,11 @@ async function fidelityGate(onnxPath: string, inputLength: number, stage: string
     data = { images: inputs, labels: inputs.map(() => -1) };
     dataName = `the ${inputs.length} calibration inputs (no labels: agreement only; give --fidelity-data for a labelled set)`;
     labelled = false;
+    dataIsCalibration = true;
   }
   const quantized = parseQuant(readFileSync(join(stage, "quant.json"), "utf8"));
   const samples = g.samples ?? DEFAULT_GATE_SAMPLES;
-  const report = await fidelity(onnxPath, { data, dataName, samples, minAgreement, quantized, onProgress: g.onProgress });
+  const report = await fidelity(onnxPath, { data, dataName, dataIsCalibration, uniformCalibration: opts.calibration === undefined, samples, minAgreement, quantized, onProgress: g.onProgress });
   if (labelled) log(formatReport(report).split("\n").slice(1, 7).join("\n"));
   log(`fidelity: top-1 agreement ${agreementPct(report.agreement)} on ${report.samples} samples (required ${agreementPct(minAgreement)}): ${report.passed ? "ok" : "FAIL"}`);
   // what clamps, and (on failure) what would help: measured by the report (circuits/fidelity/advice.ts)

@@ -2,8 +2,8 @@
 // before its layers, the quantized model and the circuit take raw inputs and compute the same thing (the map folded
 // into the first layer; a padded conv pads its raw input with the value that normalizes to 0), bit-exactly between
 // the engine and the witness; the manifest records it and its hash covers it; the CLI and the SDK take raw inputs.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -22,6 +22,7 @@ import { applyPreprocess, foldPreprocess, parsePreprocess, PreprocessError, reso
 import { importOnnxFile } from "../../circuits/onnx/import.ts";
 import { quantizeInput as sdkQuantizeInput } from "../../sdk/quantize.ts";
 import { conv, dense, randomInputs, rng } from "./random-models.ts";
+import { preprocessSpecOf, trainingPreprocessHint } from "../../cli/preprocess.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
 const FIXTURE = join(ROOT, "test/fixtures/normalized-cnn");
@@ -73,6 +74,77 @@ describe("input preprocessing", function () {
     expect(resolvePreprocess({ mean: 0.5, std: [1, 2, 4] }, shape)).to.deep.equal({ scale: [1, 1, 1], offset: [0, 0, 0], mean: [0.5, 0.5, 0.5], std: [1, 2, 4] });
     const pooled: FloatModel = { ...paddedConvModel(), layers: [{ kind: "maxpool", name: "pool", kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0] }, ...paddedConvModel().layers] };
     expect(() => foldPreprocess(pooled.layers, pooled.inputShape, resolvePreprocess(MNIST_NORM, [2, 6, 6]))).to.throw(PreprocessError, /must be a Gemm\/MatMul or Conv.*starts with maxpool/);
+  });
+
+  it("names the field of a wrongly typed value (a string, true, a nested list), refuses a negative std, and names std when it overflows the folded weights", function () {
+    const shape = [3, 4, 4];
+    const bad = (spec: unknown, re: RegExp): unknown => expect(() => resolvePreprocess(spec as never, shape)).to.throw(PreprocessError, re);
+    bad({ mean: "0.5" }, /preprocess mean: expected a number or a list of numbers \(one per channel\), found a string \("0\.5"\)/);
+    bad({ std: true }, /preprocess std: expected a number or a list of numbers \(one per channel\), found true/);
+    bad({ scale: { a: 1 } }, /preprocess scale: expected a number or a list of numbers \(one per channel\), found a object/);
+    bad({ mean: [[0.1], [0.2], [0.3]] }, /preprocess mean\[0\]: expected a number, found a list/);
+    bad({ offset: [0, "1", 0] }, /preprocess offset\[1\]: expected a number, found a string \("1"\)/);
+    bad({ std: [0.2, -0.5, 0.2] }, /preprocess std\[1\] = -0\.5: a standard deviation is positive/);
+    const model = paddedConvModel();
+    expect(() => foldPreprocess(model.layers, model.inputShape, resolvePreprocess({ std: 1e-40 }, model.inputShape))).to.throw(PreprocessError, /std \[1e-40, 1e-40\].*makes its weights overflow float32/);
+  });
+
+  it("the --input-* flags take decimal numbers only; --preprocess reads a regular JSON file of at most 1 MB", function () {
+    expect(() => preprocessSpecOf({ inputMean: "0x10" })).to.throw(/--input-mean wants a number or a comma list of numbers .*"0x10"/);
+    expect(() => preprocessSpecOf({ inputStd: "Infinity" })).to.throw(/--input-std wants a number/);
+    expect(preprocessSpecOf({ inputMean: "-.5,1e-1", inputStd: "+2." })).to.deep.equal({ mean: [-0.5, 0.1], std: [2] });
+    const fifo = join(dir, "pp.fifo");
+    execFileSync("mkfifo", [fifo]);
+    expect(() => preprocessSpecOf({ preprocess: fifo })).to.throw(/--preprocess .*pp\.fifo: not a regular file \(a named pipe \(FIFO\)\)/);
+    expect(() => preprocessSpecOf({ preprocess: "/dev/zero" })).to.throw(/--preprocess \/dev\/zero: not a regular file \(a device\)/);
+    const typed = join(dir, "typed.json");
+    writeFileSync(typed, JSON.stringify({ mean: "0.1", std: 0.3 }));
+    expect(() => preprocessSpecOf({ preprocess: typed })).to.throw(/--preprocess .*typed\.json: preprocess mean: expected a number or a list of numbers/);
+    const big = join(dir, "big.json");
+    writeFileSync(big, `{"mean": 0.5${" ".repeat(2 ** 20)}}`);
+    expect(() => preprocessSpecOf({ preprocess: big })).to.throw(/big\.json: 1048589 bytes, more than the 1048576/);
+  });
+
+  it("ozk model witness checks its input as ozk prove does: finite numbers, the model's length, {\"input\": [...]} accepted, a regular file", async function () {
+    const digit = Array.from(heldOutSample(1).images[0]!);
+    const write = (name: string, v: unknown): string => {
+      const p = join(dir, name);
+      writeFileSync(p, JSON.stringify(v));
+      return p;
+    };
+    const witness = (input: string): ReturnType<typeof ozk> => ozk(["model", "witness", "models/mnist-mlp", "--input", input, "--out", join(dir, "w.wtns")]);
+    const str = await witness(write("w-str.json", ["0.5", ...digit.slice(1)]));
+    expect(str.code).to.not.equal(0);
+    expect(str.stderr).to.match(/--input .*w-str\.json: input must be an array of finite numbers/);
+    const short = await witness(write("w-short.json", digit.slice(0, 10)));
+    expect(short.code).to.not.equal(0);
+    expect(short.stderr).to.match(/--input .*w-short\.json: input has 10 values, the model takes 784/);
+    const obj = await witness(write("w-obj.json", { input: digit }));
+    expect(obj.code, obj.stderr).to.equal(0);
+    const flat = await witness(write("w-flat.json", digit));
+    expect(JSON.parse(obj.stdout)).to.deep.equal(JSON.parse(flat.stdout));
+    const fifo = join(dir, "w.fifo");
+    execFileSync("mkfifo", [fifo]);
+    const piped = await witness(fifo);
+    expect(piped.code).to.not.equal(0);
+    expect(piped.stderr).to.match(/--input .*w\.fifo: not a regular file \(a named pipe \(FIFO\)\)/);
+  });
+
+  it("a model folder whose training.json records a preprocessing gets a hint naming the flags (not applied by itself)", function () {
+    const fixture = join(ROOT, "test/fixtures/models/pytorch-cnn");
+    expect(trainingPreprocessHint(fixture)).to.match(/^hint: .*pytorch-cnn\/training\.json records an input preprocessing .*pass --input-mean 0\.1307 --input-std 0\.3081 .*not applied by itself/);
+    expect(trainingPreprocessHint(join(fixture, "model.onnx"))).to.match(/--input-mean 0\.1307 --input-std 0\.3081/);
+    expect(trainingPreprocessHint(join(ROOT, "models/mnist-mlp"))).to.equal(undefined);
+  });
+
+  it("a build error names the user's model.onnx, not the hidden staging folder it was copied into", async function () {
+    const src = join(dir, "broken");
+    mkdirSync(src);
+    writeFileSync(join(src, "model.onnx"), Buffer.from("this is not protobuf"));
+    const r = await ozk(["model", "build", src, "--skip-setup", "--calibration", "uniform"]);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.include(`${join(src, "model.onnx")}: not a valid ONNX file`);
+    expect(r.stderr).to.not.match(/\.building-/);
   });
 
   it("the float model evaluates (x - mean) / std, then the network (float32 steps, as PyTorch's Normalize)", function () {

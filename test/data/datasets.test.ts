@@ -1,8 +1,10 @@
 // Data-set formats for calibration and fidelity: JSON, .npy (float32, float64, uint8; sibling labels), image folders
 // (PNG with every scanline filter, PGM), and the error each bad input gets.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32, deflateSync } from "node:zlib";
 import { expect } from "chai";
 import { DatasetError, decodePng, mapUnitRange, readDataset } from "../../circuits/data/datasets.ts";
 import { npy, pgm, png } from "./formats.ts";
@@ -135,6 +137,113 @@ describe("data sets (circuits/data/datasets.ts)", function () {
       throwsDataset(() => readDataset(empty, { inputShape: shape }), /empty: no images/);
       writeFileSync(join(empty, "x.png"), Buffer.from("not a png"));
       throwsDataset(() => readDataset(empty, { inputShape: shape }), /x\.png: not a PNG file/);
+    });
+  });
+
+  describe("hostile files", function () {
+    /** The chunks of a PNG (type, data), and a PNG made of chunks with correct CRCs unless `badCrc`. */
+    const chunksOf = (b: Buffer): { type: string; data: Buffer }[] => {
+      const out = [];
+      for (let off = 8; off < b.length; ) {
+        const len = b.readUInt32BE(off);
+        out.push({ type: b.toString("latin1", off + 4, off + 8), data: b.subarray(off + 8, off + 8 + len) });
+        off += 12 + len;
+      }
+      return out;
+    };
+    const pngOf = (chunks: { type: string; data: Buffer }[], badCrc = false): Buffer =>
+      Buffer.concat([
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+        ...chunks.map(({ type, data }) => {
+          const len = Buffer.alloc(4);
+          len.writeUInt32BE(data.length);
+          const td = Buffer.concat([Buffer.from(type, "latin1"), data]);
+          const crc = Buffer.alloc(4);
+          crc.writeUInt32BE((crc32(td) ^ (badCrc ? 1 : 0)) >>> 0);
+          return Buffer.concat([len, td, crc]);
+        }),
+      ]);
+    const good = png(3, 2, 1, Uint8Array.of(1, 2, 3, 4, 5, 6));
+    const withIhdr = (f: (ihdr: Buffer) => Buffer): Buffer => pngOf(chunksOf(good).map((c) => (c.type === "IHDR" ? { ...c, data: f(Buffer.from(c.data)) } : c)));
+    const sized = (w: number, h: number): Buffer =>
+      withIhdr((d) => {
+        d.writeUInt32BE(w, 0);
+        d.writeUInt32BE(h, 4);
+        return d;
+      });
+
+    it("PNG: the declared size is checked against the model before inflating, and bounds the inflated data", function () {
+      const root = join(dir, "png-sizes");
+      mkdirSync(root);
+      const p = join(root, "x.png");
+      // 100000 x 100000 declared, a few bytes of data: refused from the header
+      writeFileSync(p, sized(100000, 100000));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /x\.png: a 100000x100000 grayscale image \(1, 100000, 100000\); the model takes \[1, 2, 3\]/);
+      // a 3x2 header over 10 MB of zeros (a decompression bomb)
+      writeFileSync(p, pngOf(chunksOf(good).map((c) => (c.type === "IDAT" ? { ...c, data: deflateSync(Buffer.alloc(10 * 2 ** 20)) } : c))));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /x\.png: PNG image data longer than its 3x2 header declares/);
+      // compressed data followed by other bytes
+      writeFileSync(p, pngOf(chunksOf(good).map((c) => (c.type === "IDAT" ? { ...c, data: Buffer.concat([c.data, Buffer.from("junk")]) } : c))));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /x\.png: 4 bytes after the PNG's compressed image data/);
+      writeFileSync(p, Buffer.concat([good, Buffer.from("trailing")]));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /x\.png: 8 bytes after the PNG's end \(IEND\)/);
+      writeFileSync(p, good);
+      expect(readDataset(root, { inputShape: shape }).inputs).to.have.length(1);
+    });
+
+    it("PNG: bad CRCs, a short IHDR and a 0x0 image each get their own error", function () {
+      throwsDataset(() => decodePng("c.png", pngOf(chunksOf(good), true)), /c\.png: corrupt PNG \(chunk "IHDR" fails its CRC check\)/);
+      throwsDataset(() => decodePng("s.png", withIhdr((d) => d.subarray(0, 5))), /s\.png: corrupt PNG \(image header IHDR of 5 bytes, not 13\)/);
+      throwsDataset(() => decodePng("z.png", sized(0, 0)), /z\.png: a 0x0 image \(no pixels\)/);
+      throwsDataset(() => decodePng("t.png", good.subarray(0, good.length - 12)), /t\.png: truncated PNG \(no IEND chunk\)/);
+    });
+
+    it("image folders: symbolic links (file or folder) and non-regular files are refused, naming them", function () {
+      const root = join(dir, "links");
+      mkdirSync(join(root, "0"), { recursive: true });
+      writeFileSync(join(dir, "outside.png"), good);
+      symlinkSync(join(dir, "outside.png"), join(root, "0", "l.png"));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/0\/l\.png: a symbolic link; ozk does not follow links/);
+      rmSync(join(root, "0", "l.png"));
+      writeFileSync(join(root, "0", "a.png"), good);
+      symlinkSync(join(root, "0"), join(root, "1"));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/1: a symbolic link/);
+      rmSync(join(root, "1"));
+      // a link inside a label folder, even one that is not an image (a loop back up)
+      symlinkSync("..", join(root, "0", "up"));
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/0\/up: a symbolic link/);
+      rmSync(join(root, "0", "up"));
+      execFileSync("mkfifo", [join(root, "0", "f.png")]);
+      throwsDataset(() => readDataset(root, { inputShape: shape }), /links\/0\/f\.png: not a regular file \(a named pipe \(FIFO\)\)/);
+      const fifo = join(dir, "fifo.npy");
+      execFileSync("mkfifo", [fifo]);
+      throwsDataset(() => readDataset(fifo, { inputShape: shape }), /fifo\.npy: not a regular file \(a named pipe \(FIFO\)\)/);
+    });
+
+    it(".npy: a negative or fractional dimension is refused, naming the file", function () {
+      const p = join(dir, "dims.npy");
+      for (const d of ["-1", "1.5"]) {
+        writeFileSync(p, Buffer.from(npy("<f4", [1, 6], new Array(6).fill(0)).toString("latin1").replace("(1, 6)", `(${d}, 6)`), "latin1"));
+        throwsDataset(() => readDataset(p, { inputShape: shape }), new RegExp(`dims\\.npy: \\.npy shape \\(${d.replace(".", "\\.")}, 6\\) has dimension ${d.replace(".", "\\.")}, not a non-negative integer`));
+      }
+    });
+
+    it("labels outside [0, the model's outputs) are refused naming the file and index; --labels replaces a sibling file", function () {
+      const p = join(dir, "cls.json");
+      writeFileSync(p, JSON.stringify({ inputs: [new Array(6).fill(0), new Array(6).fill(1)], labels: [9, 12] }));
+      throwsDataset(() => readDataset(p, { inputShape: shape, classes: 10 }), /cls\.json: label 1 is 12, but the model has 10 outputs \(labels 0 to 9\)/);
+      const root = join(dir, "cls-images");
+      mkdirSync(join(root, "10"), { recursive: true });
+      writeFileSync(join(root, "10", "a.png"), good);
+      throwsDataset(() => readDataset(root, { inputShape: shape, classes: 10 }), /cls-images\/10: label 10, but the model has 10 outputs/);
+      const sub = join(dir, "explicit");
+      mkdirSync(sub);
+      writeFileSync(join(sub, "x.npy"), npy("<f4", [1, 6], new Array(6).fill(0)));
+      writeFileSync(join(sub, "x.labels.npy"), npy("<i8", [3], [1, 2, 3]));
+      writeFileSync(join(sub, "mine.json"), JSON.stringify([4]));
+      expect(readDataset(join(sub, "x.npy"), { inputShape: shape, labels: join(sub, "mine.json") }).labels).to.deep.equal([4]);
+      writeFileSync(join(sub, "mine.json"), JSON.stringify([40]));
+      throwsDataset(() => readDataset(join(sub, "x.npy"), { inputShape: shape, labels: join(sub, "mine.json"), classes: 10 }), /mine\.json: label 0 is 40/);
     });
   });
 

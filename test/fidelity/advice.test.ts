@@ -32,8 +32,26 @@ describe("fidelity advice (circuits/fidelity/advice.ts)", function () {
   it("activations saturating: names the layer and calibration on data like it", function () {
     const a = adviceFor({ passed: false, samples: 200, inputClamps: noClamps, layers: [layer("conv1", 0.1), layer("fc1", 3, 40, 12), layer("fc2", 4)] }, q);
     expect(a).to.have.length(1);
-    expect(a[0]).to.match(/^activations saturate their 10-bit width at layer fc1 \(fc1: 40 values in 12 of 200 samples\)/);
+    expect(a[0]).to.match(/^activations saturate their 10-bit width at layer fc1 \(40 values in 12 of 200 samples\): this data's activations exceed the largest the calibration measured in 6\.0% of the samples/);
     expect(a[0]).to.match(/--calibration <file\.npy\|file\.json\|folder>/);
+  });
+
+  it("activations saturating on the calibration data itself, or in a few samples: worded from what was measured, every layer named alike", function () {
+    const layers = [layer("conv1", 0.1, 3, 2), layer("fc1", 3, 40, 12), layer("fc2", 4)];
+    const same = adviceFor({ passed: false, samples: 200, dataIsCalibration: true, inputClamps: noClamps, layers }, q);
+    expect(same[0]).to.match(/^activations saturate their 10-bit width at layers conv1 \(3 values in 2 of 200 samples\), fc1 \(40 values in 12 of 200 samples\): these samples are the calibration inputs themselves/);
+    expect(same[0]).to.not.match(/calibrated on data whose activations stay smaller|--calibration/);
+    const few = adviceFor({ passed: true, samples: 1000, inputClamps: noClamps, layers: [layer("fc1", 0.2, 1, 1), layer("fc2", 0.3, 4, 3)] }, q);
+    expect(few[0]).to.match(/^activations saturate their 10-bit width at layers fc1 \(1 value in 1 of 1000 samples\), fc2 \(4 values in 3 of 1000 samples\): the activations of these few samples exceed/);
+    expect(few[0]).to.not.match(/stay smaller than this data's/);
+  });
+
+  it("a gate failure on labelled data the float model classifies well, after uniform calibration: calibrate on data like it (mnist or yours)", function () {
+    const r = { passed: false, samples: 100, labelled: true, floatAccuracy: 0.97, inputClamps: noClamps, layers: [layer("fc1", 0.4), layer("fc2", 0.5)] };
+    const a = adviceFor({ ...r, uniformCalibration: true }, q);
+    expect(a[0]).to.match(/^the float model classifies 97\.0% of this labelled data correctly, but the scales were calibrated on uniform random inputs .*--calibration mnist for MNIST digits or your own \(--calibration <file\.npy\|file\.json\|folder>\)/);
+    expect(adviceFor(r, q).join()).to.not.match(/uniform/);
+    expect(adviceFor({ ...r, uniformCalibration: true, passed: true }, q)).to.deep.equal([]);
   });
 
   it("float accuracy far below chance on labelled data: the data is not in the model's form (normalization)", function () {

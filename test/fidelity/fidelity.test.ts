@@ -178,6 +178,12 @@ describe("fidelity", function () {
       }
     });
 
+    it("--calibration uniform calibrates on the build's uniform samples (not the MNIST default)", async function () {
+      const json = join(dir, "u.json");
+      await ozk(modelPath("mnist-mlp"), "--samples", "5", "--min-agreement", "0", "--calibration", "uniform", "--json", json);
+      expect((JSON.parse(readFileSync(json, "utf8")) as { quantization: string }).quantization).to.match(/^calibrated here on 64 inputs/);
+    });
+
     it("reports a malformed model without a stack trace", async function () {
       try {
         await ozk(join(root, "test/onnx/fixtures/truncated.onnx"), "--samples", "5");
