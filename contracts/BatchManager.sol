@@ -200,7 +200,8 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
         freeStake[msg.sender] = available - challengerBond;
 
         uint64 proofDeadline = uint64(block.timestamp) + proofWindow;
-        _leaves[batchId][index] = LeafStateLibrary.pack(LeafStatus.Challenged, proofDeadline, msg.sender, uint48(block.number));
+        _leaves[batchId][index] =
+            LeafStateLibrary.pack(LeafStatus.Challenged, proofDeadline, msg.sender, uint48(block.number));
         // size <= MAX_BATCH_SIZE < 2^32 and each position is challenged at most once: no overflow.
         _batches[batchId] = state.withOpenChallenges(state.openChallenges() + 1);
         emit LeafChallenged(batchId, index, msg.sender, challengerBond, proofDeadline);
