@@ -42,7 +42,8 @@ export interface BatchPolicy {
 
 /** The rule for `model`: `batching`, overridden by `batching.models[<name or modelId>]`. */
 export function batchPolicy(config: Pick<ProviderConfig, "batching">, model: Pick<ServedModel, "name" | "modelId">): BatchPolicy {
-  const b = config.batching;
+  // (a config built in code rather than by the schema may carry no batching section: batching off)
+  const b = config.batching ?? { enabled: false, maxClaims: 100, maxAgeMs: 30_000 };
   const rules = b.models ?? {};
   const over = rules[model.name] ?? Object.entries(rules).find(([k]) => k.toLowerCase() === model.modelId.toLowerCase())?.[1] ?? {};
   return { enabled: over.enabled ?? b.enabled, maxClaims: over.maxClaims ?? b.maxClaims, maxAgeMs: over.maxAgeMs ?? b.maxAgeMs };

@@ -8,7 +8,7 @@ import { ClaimStatus } from "../../sdk/protocol.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
 import { quantizeInput } from "../../circuits/compiler/engine.ts";
 import type { DaemonProcess } from "../../runtime/processes.ts";
-import { freeStake, waitFor, type Net } from "../../scripts/lib/devnet.ts";
+import { waitFor, type Net } from "../../scripts/lib/devnet.ts";
 
 export { BONDS, PKG, TOKEN, WINDOWS, daemon, freeStake, startNet, submittedClaim, waitFor, wallet, type Net } from "../../scripts/lib/devnet.ts";
 
@@ -59,12 +59,14 @@ export const tokenAbi = () => erc20Abi;
 /** The protocol's money invariant once nothing is locked: token balance == sum of free stakes and credits. */
 export async function solvent(net: Net): Promise<boolean> {
   const holders = [...Object.values(net.addr)];
+  // every read at one block: the daemons keep sending (a withdraw landing between two reads is no insolvency)
+  const blockNumber = await net.pc.getBlockNumber({ cacheTime: 0 });
   let sum = 0n;
   for (const a of holders) {
-    sum += await freeStake(net, a);
-    sum += await net.pc.readContract({ ...net.claims, functionName: "credits", args: [a] });
+    sum += await net.pc.readContract({ ...net.claims, functionName: "freeStake", args: [a], blockNumber });
+    sum += await net.pc.readContract({ ...net.claims, functionName: "credits", args: [a], blockNumber });
   }
-  const bal = await net.pc.readContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "balanceOf", args: [net.claims.address] });
+  const bal = await net.pc.readContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "balanceOf", args: [net.claims.address], blockNumber });
   return bal === sum;
 }
 

@@ -190,13 +190,22 @@ describe("ozk model build --setup: sized before the work, complete packages, nev
     expect(snapshot(join(pkgs, "tiny-keep"))).to.deep.equal(before);
     expect(entries(pkgs)).to.deep.equal(["tiny-keep"]);
 
-    // an error in the last step (the dev setup's binary is missing), after the circuit and the fidelity gate
-    const failed = await ozk(user, rebuild, { env: { OZK_NATIVE_PROVER: join(user, "no-such-prover") } });
+    // an error in the last step (the dev setup's binary fails), after the circuit and the fidelity gate
+    const broken = join(user, "failing-prover");
+    writeFileSync(broken, "#!/bin/sh\necho 'devsetup: out of memory' >&2\nexit 1\n", { mode: 0o755 });
+    const failed = await ozk(user, rebuild, { env: { OZK_NATIVE_PROVER: broken } });
     expect(failed.code, failed.stderr).to.equal(1);
     expect(failed.stderr).to.contain("fidelity: top-1 agreement");
     expect(failed.stderr).to.match(/unsafe dev setup failed/);
     expect(snapshot(join(pkgs, "tiny-keep"))).to.deep.equal(before);
     expect(entries(pkgs)).to.deep.equal(["tiny-keep"]);
+
+    // no native prover at all (a fresh clone that never built it): said before any work, with how to build it
+    const missing = await ozk(user, rebuild, { env: { OZK_NATIVE_PROVER: join(user, "no-such-prover") } });
+    expect(missing.code, missing.stderr).to.equal(1);
+    expect(missing.stderr).to.match(/--setup unsafe-dev runs the native prover, which is not built .*npm run build:native/);
+    expect(missing.stderr).to.not.match(/quantize/);
+    expect(snapshot(join(pkgs, "tiny-keep"))).to.deep.equal(before);
   });
 
   describe("on a chain", () => {
