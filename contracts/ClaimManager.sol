@@ -11,12 +11,17 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IOzkConsumer} from "./interfaces/IOzkConsumer.sol";
 import {Groth16Verification} from "./libraries/Groth16Verification.sol";
 import {OutputPacking} from "./libraries/OutputPacking.sol";
-import {Batch} from "./types/Batch.sol";
+import {AuditStatus, Batch, SlashReason} from "./types/Batch.sol";
 import {Claim, ClaimStatus, Request, RequestParams, RequestStatus} from "./types/Claim.sol";
+import {ClaimAudit, ClaimAuditLibrary} from "./types/ClaimAudit.sol";
 import {ClaimState, ClaimStateLibrary} from "./types/ClaimState.sol";
 
 /// @title ClaimManager
-/// @notice Stakes, claims, disputes, proofs and paid inference requests of ozk, in one ERC20 bond token.
+/// @notice Stakes, claims, disputes, random forced audits, proofs and paid inference requests of ozk, in one ERC20
+/// bond token.
+/// @dev The audit policy is the BatchManager's: a model has one audit rate whichever way its provider submits, so a
+/// cheater cannot escape audits by choosing single claims over batches, and the treasury sets it once. The audit
+/// pool is this contract's own: audit fees are paid from the tokens held here.
 contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -49,6 +54,10 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     /// @inheritdoc IClaimManager
     mapping(address account => uint256) public credits;
     mapping(bytes32 claimId => ClaimState) private _claims;
+    /// @dev Written only for a claim submitted under a non-zero audit rate.
+    mapping(bytes32 claimId => ClaimAudit) private _audits;
+    /// @inheritdoc IClaimManager
+    uint256 public auditPool;
     mapping(uint256 requestId => Request) private _requests;
     /// @inheritdoc IClaimManager
     uint256 public requestCount;
@@ -106,6 +115,70 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         credits[msg.sender] = available - amount;
         emit Withdrawn(msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------ audits
+
+    /// @inheritdoc IClaimManager
+    function fundAuditPool(uint256 amount) external nonReentrant {
+        _pull(amount);
+        auditPool += amount;
+        emit AuditPoolFunded(msg.sender, amount);
+    }
+
+    /// @inheritdoc IClaimManager
+    function auditPolicy(bytes32 modelId) public view returns (uint16 rateBps, uint128 fee) {
+        if (address(batchManager) == address(0)) return (0, 0);
+        return batchManager.auditPolicy(modelId);
+    }
+
+    /// @inheritdoc IClaimManager
+    function drawAudit(Claim calldata claim) external nonReentrant {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        ClaimStatus status = state.status();
+        if (status != ClaimStatus.Submitted && status != ClaimStatus.Challenged) {
+            revert InvalidClaimStatus(claimId, status);
+        }
+        ClaimAudit audit = _audits[claimId];
+        if (audit.status() != AuditStatus.Undrawn) revert AuditAlreadyDrawn(claimId, audit.status());
+        _audits[claimId] = _draw(claimId, audit);
+    }
+
+    /// @inheritdoc IClaimManager
+    function slashMissedAudit(Claim calldata claim) external nonReentrant {
+        (bytes32 claimId, ClaimState state) = _load(claim);
+        // A Challenged claim settles by its challenge: its proof deadline comes no later than the audit deadline.
+        if (state.status() != ClaimStatus.Submitted) revert InvalidClaimStatus(claimId, state.status());
+        ClaimAudit audit = _audits[claimId];
+        AuditStatus status = audit.status();
+        SlashReason reason;
+        if (status == AuditStatus.Selected) {
+            if (block.timestamp < audit.deadline()) revert AuditNotMissed(claimId, status);
+            reason = SlashReason.AuditUnanswered;
+        } else if (status == AuditStatus.Undrawn) {
+            // INVARIANT: an audit nobody drew while its seed was readable is missed. Drawing later from another block
+            // would hand a cheater a second, grindable chance.
+            uint256 seedBlock = uint256(audit.submittedBlock()) + 1;
+            if (block.number <= seedBlock || blockhash(seedBlock) != 0) revert AuditNotMissed(claimId, status);
+            reason = SlashReason.AuditMissed;
+        } else {
+            revert AuditNotMissed(claimId, status);
+        }
+        _claims[claimId] = state.withStatus(ClaimStatus.Slashed);
+        credits[treasury] += claim.bond;
+        emit ClaimSlashed(claimId, treasury, 0, claim.bond, false);
+        emit ClaimAuditSlashed(claimId, reason);
+        _reopen(claimId, claim.requestId);
+    }
+
+    /// @inheritdoc IClaimManager
+    function auditOf(bytes32 claimId)
+        external
+        view
+        returns (AuditStatus audit, uint64 submittedBlock, uint16 rateBps, uint128 fee, uint64 deadline)
+    {
+        ClaimAudit a = _audits[claimId];
+        return (a.status(), a.submittedBlock(), a.rateBps(), a.fee(), a.deadline());
     }
 
     // ------------------------------------------------------------ commitments
@@ -195,10 +268,16 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     function prove(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external nonReentrant {
         (bytes32 claimId, ClaimState state) = _load(claim);
         ClaimStatus status = state.status();
+        ClaimAudit audit = _auditOf(claimId);
+        bool audited = audit.status() == AuditStatus.Selected;
         if (status == ClaimStatus.Challenged) {
             if (block.timestamp >= state.deadline()) revert ProofWindowClosed(claimId, state.deadline());
         } else if (status != ClaimStatus.Submitted) {
             revert InvalidClaimStatus(claimId, status);
+        } else if (audited && block.timestamp >= audit.deadline()) {
+            // INVARIANT: a selected audit is a challenge with the audit deadline as its proof deadline; after it the
+            // bond belongs to the treasury (slashMissedAudit), and a late proof cannot race that slash.
+            revert ProofWindowClosed(claimId, audit.deadline());
         }
         // INVARIANT: the public signals are derived from the stored claim and outputs that hash to its outputHash.
         if (OutputPacking.hash(outputs) != claim.outputHash) revert OutputsMismatch(claimId, claim.outputHash);
@@ -217,6 +296,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         }
         freeStake[claim.provider] += providerGets;
         emit ClaimProven(claimId, msg.sender, won, fee);
+        if (audited) _answerAudit(claimId, audit, claim.provider);
         if (claim.requestId != 0) _fulfillClaim(claimId, claim, outputs);
     }
 
@@ -248,6 +328,11 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         if (state.status() != ClaimStatus.Submitted) revert InvalidClaimStatus(claimId, state.status());
         if (block.timestamp < state.deadline()) revert ChallengeWindowOpen(claimId, state.deadline());
         if (OutputPacking.hash(outputs) != claim.outputHash) revert OutputsMismatch(claimId, claim.outputHash);
+        ClaimAudit audit = _auditOf(claimId);
+        // The draw is a pure function of the seed and the claim: drawing here (and reverting if selected) gives
+        // nobody a choice of outcome.
+        if (audit.status() == AuditStatus.Undrawn) _audits[claimId] = audit = _draw(claimId, audit);
+        if (audit.status() == AuditStatus.Selected) revert AuditPending(claimId, audit.deadline());
         _claims[claimId] = state.withStatus(ClaimStatus.Finalized);
         freeStake[claim.provider] += claim.bond;
         emit ClaimFinalized(claimId);
@@ -422,7 +507,18 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
             freeStake[msg.sender] = available - bond;
         }
         _claims[claimId] = ClaimStateLibrary.pack(ClaimStatus.Submitted, deadline, address(0), 0);
+        _scheduleAudit(claimId, claim.modelId, deadline);
         emit ClaimSubmitted(claimId, claim.modelId, msg.sender, claim, deadline, outputs);
+    }
+
+    /// @dev Snapshots the model's audit policy for a new claim; under a zero rate nothing is written (no audit).
+    function _scheduleAudit(bytes32 claimId, bytes32 modelId, uint64 challengeDeadline) private {
+        (uint16 rateBps, uint128 fee) = auditPolicy(modelId);
+        if (rateBps == 0) return;
+        (uint48 proofWindow,) = registry.disputeParams(modelId);
+        _audits[claimId] = ClaimAuditLibrary.pack(
+            AuditStatus.Undrawn, uint48(block.number), rateBps, fee, challengeDeadline + proofWindow
+        );
     }
 
     /// @dev Validates a new claim against its model; returns the end of its challenge window.
@@ -484,6 +580,18 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     {
         _claims[claimId] = state.withStatus(ClaimStatus.Slashed);
         uint256 reward = _bps(claim.bond, slashRewardBps);
+        {
+            // The block of the action that earns the reward: an earlier challenge by the beneficiary, else this call.
+            bool byChallenger = state.status() == ClaimStatus.Challenged && state.challenger() == beneficiary;
+            uint256 earnedAt = byChallenger ? state.challengedBlock() : block.number;
+            // INVARIANT: while the audit has selected the claim and waits for its proof (or was never drawn and no
+            // longer can be), the bond is already lost to the treasury. A slash earned after the draw became readable
+            // then pays no reward: else a cheater who reads that the audit picked its lie would slash its own claim
+            // from a second address and take slashRewardBps back. An earlier challenge could not know the draw and
+            // keeps its reward.
+            (bool pending, uint256 seedBlock) = _auditPending(claimId);
+            if (pending && earnedAt > seedBlock) reward = 0;
+        }
         uint256 toTreasury = claim.bond - reward;
         if (state.status() == ClaimStatus.Challenged) {
             (, uint128 returned) = registry.disputeParams(claim.modelId);
@@ -497,13 +605,63 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         freeStake[beneficiary] += reward;
         if (toTreasury != 0) credits[treasury] += toTreasury;
         emit ClaimSlashed(claimId, beneficiary, claim.bond - toTreasury, toTreasury, counterProven);
+        _reopen(claimId, claim.requestId);
+    }
 
-        if (claim.requestId != 0) {
-            Request storage r = _requests[claim.requestId];
-            r.status = RequestStatus.Open;
-            r.claimId = bytes32(0);
-            emit RequestReopened(claim.requestId, claimId);
+    /// @dev A slashed claim's request (if it answered one) opens again.
+    function _reopen(bytes32 claimId, uint256 requestId) private {
+        if (requestId == 0) return;
+        Request storage r = _requests[requestId];
+        r.status = RequestStatus.Open;
+        r.claimId = bytes32(0);
+        emit RequestReopened(requestId, claimId);
+    }
+
+    /// @dev The stored audit of a claim; without a BatchManager no claim has one, and the storage read is skipped.
+    function _auditOf(bytes32 claimId) private view returns (ClaimAudit) {
+        return address(batchManager) == address(0) ? ClaimAudit.wrap(0) : _audits[claimId];
+    }
+
+    /// @dev Draws the audit from the hash of the block after submission; emits AuditDrawn and returns the drawn
+    /// audit (the caller stores it). Reverts if that block is not there yet or its hash is gone (256 blocks ago).
+    function _draw(bytes32 claimId, ClaimAudit audit) private returns (ClaimAudit) {
+        uint256 seedBlock = uint256(audit.submittedBlock()) + 1;
+        if (block.number <= seedBlock) revert AuditNotDrawable(claimId, seedBlock);
+        bytes32 seed = blockhash(seedBlock);
+        if (seed == bytes32(0)) revert AuditSeedGone(claimId, seedBlock);
+        uint256 r = uint256(keccak256(abi.encode(seed, claimId)));
+        if (r % _BPS >= audit.rateBps()) {
+            emit AuditDrawn(claimId, false, 0, 0);
+            return audit.withStatus(AuditStatus.Clear);
         }
+        emit AuditDrawn(claimId, true, 0, audit.deadline());
+        return audit.withStatus(AuditStatus.Selected);
+    }
+
+    /// @dev Whether the claim's audit selected it and waits for its proof, or was never drawn and no longer can be
+    /// (missed), with its seed block. An undrawn audit whose seed is readable is drawn (and stored) here: the draw is
+    /// a pure function of the seed and the claim, so drawing now changes no outcome.
+    function _auditPending(bytes32 claimId) private returns (bool pending, uint256 seedBlock) {
+        ClaimAudit audit = _auditOf(claimId);
+        AuditStatus status = audit.status();
+        seedBlock = uint256(audit.submittedBlock()) + 1;
+        if (status == AuditStatus.Undrawn) {
+            if (block.number <= seedBlock) return (false, seedBlock);
+            if (blockhash(seedBlock) == bytes32(0)) return (true, seedBlock);
+            audit = _draw(claimId, audit);
+            _audits[claimId] = audit;
+            status = audit.status();
+        }
+        return (status == AuditStatus.Selected, seedBlock);
+    }
+
+    /// @dev A proof answered the selected audit: the audit fee, capped by the pool, to the provider's credits.
+    function _answerAudit(bytes32 claimId, ClaimAudit audit, address provider) private {
+        _audits[claimId] = audit.withStatus(AuditStatus.Answered);
+        uint256 paid = Math.min(audit.fee(), auditPool);
+        auditPool -= paid;
+        credits[provider] += paid;
+        emit AuditAnswered(claimId, 0, paid);
     }
 
     /// @dev fulfillFromBatch's rules that do not need the leaf: the request is Open and unexpired, and the batch could

@@ -1,10 +1,11 @@
 // The dApp read/request API over the contracts: a model's registry entry (with its setup kind), a claim's state
 // and time left, its submitted fields and outputs (from events), a model's claims as they arrive, request ->
 // settled result, the commit-reveal steps (commit, then answer a request or counter-prove in a later
-// block), and a request fulfilled from a leaf of a Finalized batch. Browser-safe.
+// block), a claim's random forced audit (read, draw, slash a missed one), and a request fulfilled from a leaf of a
+// Finalized batch. Browser-safe.
 import { erc20Abi, getAbiItem, parseEventLogs, zeroAddress, zeroHash, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
 import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "./abi.ts";
-import type { BatchStruct } from "./batch.ts";
+import { drawBatchAudit, type BatchStruct } from "./batch.ts";
 import { simulateAndWrite } from "./client.ts";
 import { addressOf, type Deployment } from "./deployments.ts";
 import { encodeInputData, inputHashOf } from "./inputs.ts";
@@ -271,6 +272,49 @@ export function counterProofCommitment(claim: ClaimFields, outputs: readonly big
 /** Reveals a committed counter-proof (counterProve): slashes the claim and pays the reward to the sender. */
 export async function counterProve(r: OzkReader, walletClient: Wallet, claim: ClaimFields, outputs: readonly bigint[], proof: SolidityProof): Promise<{ hash: Hex }> {
   const { hash } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "counterProve", args: [claim, [...outputs], proof] });
+  return { hash };
+}
+
+/** Audit status of a claim or batch (AuditStatus in contracts/types/Batch.sol). */
+export const AuditStatus = { Undrawn: 0, Clear: 1, Selected: 2, Answered: 3 } as const;
+const AUDIT_STATUS_NAMES = ["Undrawn", "Clear", "Selected", "Answered"] as const;
+
+/** A claim's random forced audit (ClaimManager.auditOf). A claim submitted under audit rate 0 reads Clear, zeros. */
+export interface ClaimAudit {
+  status: number;
+  statusName: string;
+  /** Block that included the claim; the seed is the hash of the block after it. */
+  submittedBlock: bigint;
+  rateBps: number;
+  /** Paid from the ClaimManager's audit pool (capped by it) when the selected claim is proven. */
+  fee: bigint;
+  /** A selected claim must be proven before this time (challenge window end + proof window). */
+  deadline: bigint;
+}
+
+/** The audit of a claim. */
+export async function getClaimAudit(r: OzkReader, claimId: Hex): Promise<ClaimAudit> {
+  const [status, submittedBlock, rateBps, fee, deadline] = await r.publicClient.readContract({ address: claimsOf(r), abi: claimManagerAbi, functionName: "auditOf", args: [claimId] });
+  return { status, statusName: AUDIT_STATUS_NAMES[status] ?? `Unknown(${status})`, submittedBlock, rateBps, fee, deadline };
+}
+
+/**
+ * The audit draw of a claim from its seed (the hash of the block after the one that included the claim), as the
+ * contract computes it: r = keccak256(abi.encode(seed, claimId)); selected iff r % 10000 < rateBps.
+ */
+export function drawClaimAudit(seed: Hex, claimId: Hex, rateBps: number): boolean {
+  return drawBatchAudit(seed, claimId, rateBps, 1).selected;
+}
+
+/** Draws a claim's audit (drawAudit): anyone, from block submittedBlock + 2 until the seed is 256 blocks old. */
+export async function drawClaimAuditOnChain(r: OzkReader, walletClient: Wallet, claim: ClaimFields): Promise<{ hash: Hex }> {
+  const { hash } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "drawAudit", args: [claim] });
+  return { hash };
+}
+
+/** Slashes a claim whose audit was missed (slashMissedAudit): the whole bond to the treasury. Anyone may send it. */
+export async function slashMissedClaimAudit(r: OzkReader, walletClient: Wallet, claim: ClaimFields): Promise<{ hash: Hex }> {
+  const { hash } = await simulateAndWrite(r.publicClient, walletClient, { address: claimsOf(r), abi: claimManagerAbi, functionName: "slashMissedAudit", args: [claim] });
   return { hash };
 }
 

@@ -2,19 +2,19 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {Batch} from "../types/Batch.sol";
+import {AuditStatus, Batch, SlashReason} from "../types/Batch.sol";
 import {Claim, ClaimStatus, Request, RequestParams, RequestStatus} from "../types/Claim.sol";
 import {IBatchManager} from "./IBatchManager.sol";
 import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @title IClaimManager
 /// @notice Staked inference claims settled optimistically, disputed by Groth16 proofs, and paid inference requests.
-/// @dev Money rules. Tokens enter only through `stake` and `requestInference` and leave only through `unstake`
-/// and `withdraw`. Bonds stay bonds: a bond unlocked or won goes to the winner's free stake (reusable at once,
-/// withdrawable with `unstake`). Fees become credits: request fees, protocol fees and refunds are credited and
-/// pulled with `withdraw`.
+/// @dev Money rules. Tokens enter only through `stake`, `requestInference` and `fundAuditPool` and leave only
+/// through `unstake` and `withdraw`. Bonds stay bonds: a bond unlocked or won goes to the winner's free stake
+/// (reusable at once, withdrawable with `unstake`). Fees become credits: request fees, protocol fees, audit fees,
+/// missed-audit slashes and refunds are credited and pulled with `withdraw`.
 /// INVARIANT: token.balanceOf(this) == sum(freeStake) + locked provider bonds + locked challenger bonds
-///            + sum(credits) + escrowed request fees.
+///            + sum(credits) + escrowed request fees + auditPool.
 /// A claim is identified by claimId = keccak256(abi.encode(Claim)); only its packed state is stored, its fields
 /// are in `ClaimSubmitted` and every later call passes the Claim back.
 /// Front-running. Two actions pay whoever sends them and would be worth copying from the mempool: a counter-proof
@@ -22,6 +22,22 @@ import {IModelRegistry} from "./IModelRegistry.sol";
 /// hash of what it will send (kept per sender, so a copied commitment is worthless), and the reveal is accepted only
 /// in a later block. A copier who sees the reveal is always at least one block too late. `fulfillFromBatch` needs no
 /// commitment: it pays the batch's provider whoever sends it, so a copy earns the copier nothing.
+/// Random forced audits, with the semantics, names and event shapes of IBatchManager's batch audits. A claim of a
+/// model whose audit rate is not zero (`auditPolicy`: the BatchManager's policy, one per model for claims and
+/// batches) is submitted with an Undrawn audit, its rate and fee snapshotted. seed = blockhash(submittedBlock + 1);
+/// r = uint256(keccak256(abi.encode(seed, claimId))); selected iff r % 10000 < rateBps (`drawAudit`, anyone, while
+/// the seed is readable: 256 blocks). A selected claim must be proven (`prove`) before its audit deadline, the end
+/// of its challenge window plus the model's proof window, as if challenged; that proof earns the audit fee (capped by
+/// this contract's `auditPool`). An audit selected and unproven at its deadline, or never drawn while its seed was
+/// readable, is missed: `slashMissedAudit` (anyone) sends the whole bond to the treasury. So a lie is caught with
+/// probability at least the audit rate even when nobody watches. With the other disputes:
+/// - one proof answers both a challenge and a selected audit (the proof deadline never comes after the audit's);
+/// - `finalize` draws an undrawn audit itself and refuses while the audit has selected the claim;
+/// - a slash (`slash`, `counterProve`) pays no reward while the audit is selected or missed if the action that
+///   earned it (the challenge, else the counter-proof) came after the seed block: else a cheater who reads that the
+///   audit picked its lie would slash itself from a second address and take slashRewardBps back. An earlier
+///   challenge could not know the draw and keeps its reward;
+/// - a Challenged claim settles by its challenge, never by `slashMissedAudit`.
 interface IClaimManager {
     // ---------------------------------------------------------------- events
 
@@ -57,6 +73,16 @@ interface IClaimManager {
     event ClaimSlashed(
         bytes32 indexed claimId, address indexed beneficiary, uint256 reward, uint256 toTreasury, bool counterProven
     );
+    /// @notice The claim's audit was drawn. If `selected`, the claim must be proven before `deadline`. `index` is
+    /// always 0: the event has the shape of IBatchManager.AuditDrawn, so one decoder reads both.
+    event AuditDrawn(bytes32 indexed claimId, bool selected, uint256 index, uint64 deadline);
+    /// @notice The audited claim was proven; `fee` (its audit fee, capped by the pool) went to the provider's
+    /// credits. `index` is always 0 (the shape of IBatchManager.AuditAnswered).
+    event AuditAnswered(bytes32 indexed claimId, uint256 indexed index, uint256 fee);
+    /// @notice `slashMissedAudit` took the whole bond (the ClaimSlashed beside it has the treasury as beneficiary and
+    /// reward 0): `reason` is AuditUnanswered or AuditMissed.
+    event ClaimAuditSlashed(bytes32 indexed claimId, SlashReason reason);
+    event AuditPoolFunded(address indexed funder, uint256 amount);
 
     event InferenceRequested(
         uint256 indexed requestId,
@@ -150,6 +176,17 @@ interface IClaimManager {
     error BatchLeafNotSettled(bytes32 batchId, uint256 index);
     /// @notice Too little gas left to give the consumer its full callback gas; retry with more gas.
     error InsufficientGasForCallback(uint256 available, uint256 required);
+    /// @notice The audit's seed block (the block after submission) does not exist yet.
+    error AuditNotDrawable(bytes32 claimId, uint256 seedBlock);
+    /// @notice The audit was already drawn (or the claim has none: Clear).
+    error AuditAlreadyDrawn(bytes32 claimId, AuditStatus audit);
+    /// @notice The seed block's hash is gone (more than 256 blocks ago): the audit can no longer be drawn, only
+    /// slashed as missed.
+    error AuditSeedGone(bytes32 claimId, uint256 seedBlock);
+    /// @notice The audit selected the claim: prove it before `deadline`; until then it cannot be finalized.
+    error AuditPending(bytes32 claimId, uint64 deadline);
+    /// @notice slashMissedAudit on a claim whose audit is clear, answered, still drawable or inside its deadline.
+    error AuditNotMissed(bytes32 claimId, AuditStatus audit);
 
     // ---------------------------------------------------------------- wiring (immutables)
 
@@ -177,6 +214,33 @@ interface IClaimManager {
 
     function freeStake(address account) external view returns (uint256);
     function credits(address account) external view returns (uint256);
+
+    // ---------------------------------------------------------------- audits
+
+    /// @notice Pulls `amount` tokens from the caller into the audit pool, which pays the audit fees of single
+    /// claims. Anyone may fund it; nobody can take tokens out of it except through answered audits.
+    function fundAuditPool(uint256 amount) external;
+    function auditPool() external view returns (uint256);
+
+    /// @notice The audit policy new claims of `modelId` get: `batchManager.auditPolicy(modelId)`, set by the
+    /// BatchManager's treasury for batches and claims alike (rate 0 and fee 0 without a BatchManager).
+    function auditPolicy(bytes32 modelId) external view returns (uint16 rateBps, uint128 fee);
+
+    /// @notice Draws the audit of a Submitted or Challenged claim (anyone; once block submittedBlock + 1 exists and
+    /// for 256 blocks after).
+    function drawAudit(Claim calldata claim) external;
+
+    /// @notice Slashes a Submitted claim, its whole bond to the treasury's credits, when its audit selected it and it
+    /// was not proven by the audit deadline, or its audit was never drawn and its seed is gone. Anyone may send it.
+    /// An answered request opens again.
+    function slashMissedAudit(Claim calldata claim) external;
+
+    /// @notice The audit of a claim: status (Clear for a claim without one), block of submission, snapshotted rate
+    /// and fee, and the audit deadline (end of the challenge window + proof window); zeros but Clear without one.
+    function auditOf(bytes32 claimId)
+        external
+        view
+        returns (AuditStatus audit, uint64 submittedBlock, uint16 rateBps, uint128 fee, uint64 deadline);
 
     // ---------------------------------------------------------------- commitments
 
@@ -232,6 +296,10 @@ interface IClaimManager {
     /// [packSigned(outputs, outputBits)..., inputHash, weightsCommitment].
     /// @param proof [a0, a1, b00, b01, b10, b11, c0, c1] exactly as snarkjs `exportSolidityCallData` prints them
     /// (b's coordinate pairs already swapped into the order the EVM pairing precompile expects).
+    /// A Challenged claim must be proven before its proof deadline; a Submitted claim whose audit selected it, before
+    /// its audit deadline (then AuditAnswered: the audit fee to the provider's credits; also when challenged). An
+    /// undrawn audit is not drawn here: draw first to be paid. A claim whose audit was never drawn can still be proven
+    /// while unslashed: a proof shows it true.
     function prove(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
 
     /// @notice Slashes a live claim at once with a valid proof of different `outputs` for the same model and input.
@@ -243,10 +311,14 @@ interface IClaimManager {
     function counterProve(Claim calldata claim, int256[] calldata outputs, uint256[8] calldata proof) external;
 
     /// @notice Settles a Submitted claim whose challenge window has passed. `outputs` must be the claimed outputs
-    /// (they hash to outputHash): an answered request's consumer receives them in its callback.
+    /// (they hash to outputHash): an answered request's consumer receives them in its callback. An undrawn audit is
+    /// drawn here (a pure function of its seed, so drawing here decides nothing); while the audit has selected the
+    /// claim it reverts with AuditPending, and with AuditSeedGone once the seed is gone (see slashMissedAudit).
     function finalize(Claim calldata claim, int256[] calldata outputs) external;
 
-    /// @notice Slashes a Challenged claim whose proof deadline has passed.
+    /// @notice Slashes a Challenged claim whose proof deadline has passed. No slash reward (all to the treasury, the
+    /// challenger bond still back) if the claim's audit is pending (selected, or missed) and the challenge came after
+    /// the audit's seed block; the same rule for counterProve, by the block of the reveal or of an earlier challenge.
     function slash(Claim calldata claim) external;
 
     /// @notice claimId of `claim`.

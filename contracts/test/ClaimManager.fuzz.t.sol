@@ -11,6 +11,8 @@ import {MockVerifier} from "../mocks/MockVerifier.sol";
 import {IClaimManager} from "../interfaces/IClaimManager.sol";
 import {IBatchManager} from "../interfaces/IBatchManager.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {BatchManager} from "../BatchManager.sol";
+import {AuditStatus} from "../types/Batch.sol";
 import {Claim, ClaimStatus, RequestParams} from "../types/Claim.sol";
 import {ExampleProof, ModelParams, SetupKind} from "../types/Model.sol";
 
@@ -148,6 +150,64 @@ contract ClaimManagerFuzzTest is TestBase {
         assertEq(m.credits(TREASURY), bond - reward, "treasury share");
         // Even if the beneficiary is the cheater's own second address, at least half the bond is gone.
         assertTrue(2 * (bond - reward) >= bond, "a caught cheater keeps more than half");
+    }
+
+    /// @param path 0 draw + prove (the audit fee, capped by the pool), 1 draw + missed deadline, 2 never drawn,
+    /// 3 draw + a challenge after the seed block left unproven (no reward)
+    function testFuzz_auditSettlementSplitsExactly(uint128 bond, uint128 auditFee, uint128 pool, uint8 path) public {
+        bond = uint128(1 + bond % 1e30);
+        auditFee = uint128(auditFee % 1e30);
+        pool = uint128(1 + pool % 1e30);
+        path = path % 4;
+        BatchManager batches =
+            new BatchManager(token, IModelRegistry(address(registry)), TREASURY, 500, 5000, 10_000, auditFee);
+        ClaimManager m = new ClaimManager(
+            token, IModelRegistry(address(registry)), TREASURY, 500, 5000, IBatchManager(address(batches))
+        );
+        _fund(m, PROVIDER, bond);
+        _fund(m, CHALLENGER, CHALLENGER_BOND);
+        token.mint(address(this), pool);
+        token.approve(address(m), pool);
+        m.fundAuditPool(pool);
+
+        int256[] memory outputs = new int256[](2);
+        vm.prank(PROVIDER);
+        bytes32 id = m.submitClaim(modelId, 9, outputs, bond, "", "");
+        Claim memory claim = Claim(modelId, PROVIDER, 9, keccak256(abi.encode(outputs)), bond, 0);
+        uint256 seedBlock = block.number + 1;
+        if (path == 2) {
+            vm.roll(seedBlock + 257); // the seed's hash is gone (the runner gives rolled blocks none anyway)
+            m.slashMissedAudit(claim);
+        } else {
+            vm.roll(seedBlock + 1);
+            vm.setBlockhash(seedBlock, keccak256("seed"));
+            m.drawAudit(claim);
+            (AuditStatus audit,,,, uint64 deadline) = m.auditOf(id);
+            assertTrue(audit == AuditStatus.Selected, "rate 10000 selects");
+            if (path == 0) {
+                uint256[8] memory proof;
+                m.prove(claim, outputs, proof);
+                uint256 paid = auditFee < pool ? auditFee : pool;
+                assertEq(m.credits(PROVIDER), paid, "audit fee capped by the pool");
+                assertEq(m.auditPool(), pool - paid, "pool paid once");
+            } else if (path == 1) {
+                vm.warp(deadline);
+                m.slashMissedAudit(claim);
+            } else {
+                vm.prank(CHALLENGER);
+                m.challenge(claim);
+                vm.warp(deadline);
+                m.slash(claim);
+                assertEq(m.freeStake(CHALLENGER), CHALLENGER_BOND, "challenge after the seed: bond back, no reward");
+            }
+        }
+        (ClaimStatus status,,) = m.claimState(id);
+        assertTrue(status == (path == 0 ? ClaimStatus.Proven : ClaimStatus.Slashed), "settled");
+        if (path != 0) assertEq(m.credits(TREASURY), bond, "the whole bond to the treasury");
+        uint256 total = m.freeStake(PROVIDER) + m.freeStake(CHALLENGER) + m.credits(PROVIDER) + m.credits(TREASURY)
+            + m.auditPool();
+        assertEq(token.balanceOf(address(m)), total, "settlement leaked or created value");
+        assertEq(total, uint256(bond) + CHALLENGER_BOND + pool, "total changed");
     }
 
     /// A slash reward above MAX_SLASH_REWARD_BPS, or the manager as its own treasury, is refused.

@@ -5,6 +5,7 @@ pragma solidity 0.8.30;
 
 import {TestBase} from "./utils/Vm.sol";
 import {ClaimHandler} from "./utils/ClaimHandler.sol";
+import {BatchManager} from "../BatchManager.sol";
 import {ClaimManager} from "../ClaimManager.sol";
 import {ModelRegistry} from "../ModelRegistry.sol";
 import {MockERC20} from "../mocks/MockERC20.sol";
@@ -19,6 +20,8 @@ contract ClaimManagerInvariants is TestBase {
     ClaimHandler internal handler;
     ClaimManager internal manager;
     MockERC20 internal token;
+    BatchManager internal batches;
+    bytes32 internal modelId;
     address internal constant TREASURY = address(0x7EA5);
 
     function setUp() public {
@@ -26,7 +29,7 @@ contract ClaimManagerInvariants is TestBase {
         ModelRegistry registry = new ModelRegistry();
         MockVerifier verifier = new MockVerifier();
         uint256[8] memory proof;
-        bytes32 modelId = registry.registerModel(
+        modelId = registry.registerModel(
             ModelParams({
                 verifier: address(verifier),
                 weightsCommitment: 1,
@@ -43,14 +46,19 @@ contract ClaimManagerInvariants is TestBase {
             }),
             ExampleProof({inputHash: 1, outputs: new int256[](3), proof: proof})
         );
+        // Claims are audited at the BatchManager's default rate, half of them, with a 3-token fee from the pool.
+        batches = new BatchManager(token, IModelRegistry(address(registry)), TREASURY, 500, 5000, 5000, 3e18);
         manager = new ClaimManager(
-            token, IModelRegistry(address(registry)), TREASURY, 500, 5000, IBatchManager(address(0))
+            token, IModelRegistry(address(registry)), TREASURY, 500, 5000, IBatchManager(address(batches))
         );
         handler = new ClaimHandler(manager, registry, token, verifier, modelId);
     }
 
     /// The handler's actions can all succeed (it is not silently reverting everything): a fixed walk through them.
     function test_handlerReachesEveryAction() public {
+        // No audits for the first claims of the walk (their settlements below do not depend on a draw).
+        vm.prank(TREASURY);
+        batches.setAuditPolicy(modelId, 0, 0);
         handler.stake(0, 500e18);
         handler.stake(1, 500e18);
         handler.stake(2, 500e18);
@@ -86,12 +94,25 @@ contract ClaimManagerInvariants is TestBase {
         handler.withdraw(2, type(uint256).max, false);
         handler.withdraw(0, type(uint256).max, true);
         handler.unstake(1, 1e18);
-        bytes4[16] memory actions = [
+        // Audited claims: every one is selected; claim 6 answers its audit, claim 7 misses its draw.
+        vm.prank(TREASURY);
+        batches.setAuditPolicy(modelId, 10_000, 3e18);
+        handler.fundPool(1, 10e18);
+        handler.submit(0, 2, 11, 0); // claim 6
+        handler.submit(1, 3, 12, 0); // claim 7
+        handler.nextBlock();
+        handler.nextBlock();
+        handler.draw(2, 6);
+        handler.prove(3, 6, true);
+        handler.skipBlocks(299); // claim 7's seed is gone
+        handler.slashMissed(7);
+        bytes4[19] memory actions = [
             handler.stake.selector, handler.unstake.selector, handler.withdraw.selector, handler.submit.selector,
             handler.commitAnswer.selector, handler.commitCounterProof.selector, handler.answer.selector,
             handler.revealCounterProof.selector, handler.copyPending.selector, handler.challenge.selector,
             handler.prove.selector, handler.finalize.selector, handler.slash.selector, handler.request.selector,
-            handler.refund.selector, handler.requestWithCallback.selector
+            handler.refund.selector, handler.requestWithCallback.selector, handler.fundPool.selector,
+            handler.draw.selector, handler.slashMissed.selector
         ];
         for (uint256 i; i < actions.length; ++i) {
             assertTrue(handler.successes(actions[i]) > 0, "an action never succeeded");
@@ -103,6 +124,9 @@ contract ClaimManagerInvariants is TestBase {
         assertTrue(manager.getRequest(4).status == RequestStatus.Refunded, "request 4 refunded");
         (ClaimStatus slashed,,) = manager.claimState(keccak256(abi.encode(handler.claimAt(2))));
         assertTrue(slashed == ClaimStatus.Slashed, "claim 2 counter-proven");
+        assertEq(manager.credits(handler.actors(0)), 3e18, "claim 6's audit fee");
+        (slashed,,) = manager.claimState(keccak256(abi.encode(handler.claimAt(7))));
+        assertTrue(slashed == ClaimStatus.Slashed, "claim 7 missed its audit");
         invariant_solvency();
         invariant_conservation();
         invariant_settledIsFinal();
@@ -116,11 +140,11 @@ contract ClaimManagerInvariants is TestBase {
         targets[0] = address(handler);
     }
 
-    /// P1 solvency: the manager holds exactly what it owes.
+    /// P1 solvency: the manager holds exactly what it owes, the claim audit pool included.
     /// hardhat-config: invariant.runs = 64
     /// hardhat-config: invariant.depth = 64
     function invariant_solvency() public view {
-        uint256 owed;
+        uint256 owed = manager.auditPool();
         address[] memory accounts = handler.accounts();
         for (uint256 i; i < accounts.length; ++i) {
             owed += manager.freeStake(accounts[i]) + manager.credits(accounts[i]);
@@ -138,7 +162,7 @@ contract ClaimManagerInvariants is TestBase {
             Request memory q = manager.getRequest(id);
             if (q.status == RequestStatus.Open || q.status == RequestStatus.Claimed) owed += q.fee;
         }
-        assertEq(token.balanceOf(address(manager)), owed, "token balance != stakes + bonds + credits + fees");
+        assertEq(token.balanceOf(address(manager)), owed, "token balance != stakes + bonds + credits + fees + audit pool");
     }
 
     /// P2 no value created or destroyed: everything minted is held by actors or by the manager.

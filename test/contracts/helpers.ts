@@ -226,14 +226,14 @@ export async function atTime(t: bigint): Promise<void> {
   await networkHelpers.time.setNextBlockTimestamp(t);
 }
 
-/** Checks the solvency invariant over the given accounts and live claims/requests. */
+/** Checks the solvency invariant over the given accounts, live claims/requests and the audit pool. */
 export async function expectSolvent(
   f: Fixture,
   claims: ClaimStruct[] = [],
   requestIds: bigint[] = [],
 ): Promise<void> {
   const accounts = [f.provider, f.challenger, f.other, f.consumer, f.treasury, f.deployer, f.modelOwner].map((s) => s.address);
-  let sum = 0n;
+  let sum = await f.manager.auditPool();
   for (const a of accounts) sum += (await f.manager.freeStake(a)) + (await f.manager.credits(a));
   for (const c of claims) {
     const [status] = await f.manager.claimState(claimId(c));

@@ -270,6 +270,31 @@ contract ClaimHandler {
         if (ok) settledAs[_id(i)] = ClaimStatus.Slashed;
     }
 
+    function fundPool(uint256 actorSeed, uint256 amount) external {
+        address a = _actor(actorSeed);
+        amount = 1 + amount % 20e18;
+        token.mint(a, amount);
+        minted += amount;
+        vm.prank(a);
+        token.approve(address(manager), amount);
+        vm.prank(a);
+        _record(this.fundPool.selector, _try(abi.encodeCall(manager.fundAuditPool, (amount))));
+    }
+
+    function draw(uint256 actorSeed, uint256 claimSeed) external {
+        if (_claims.length == 0) return;
+        vm.prank(_actor(actorSeed));
+        _record(this.draw.selector, _try(abi.encodeCall(manager.drawAudit, (_claims[claimSeed % _claims.length]))));
+    }
+
+    function slashMissed(uint256 claimSeed) external {
+        if (_claims.length == 0) return;
+        uint256 i = claimSeed % _claims.length;
+        bool ok = _try(abi.encodeCall(manager.slashMissedAudit, (_claims[i])));
+        _record(this.slashMissed.selector, ok);
+        if (ok) settledAs[_id(i)] = ClaimStatus.Slashed;
+    }
+
     /// @dev A plain request, or (restrictSeed % 3 == 0) one that names its provider and a minimum bond.
     function request(uint256 actorSeed, uint256 inputSeed, uint256 fee, uint256 ttl, uint256 restrictSeed)
         external
@@ -327,11 +352,28 @@ contract ClaimHandler {
         _nextBlock();
     }
 
+    /// @dev Many blocks at once: audit seeds of older claims are gone.
+    function skipBlocks(uint256 n) external {
+        n = 1 + n % 300;
+        time += 12 * n;
+        vm.warp(time);
+        _nextBlocks(n);
+    }
+
     // ------------------------------------------------------------ helpers
 
     function _nextBlock() internal {
-        blockNumber += 1;
+        _nextBlocks(1);
+    }
+
+    /// @dev Advances the block number; the blocks left behind get hashes (the runner gives rolled blocks none), so
+    /// audits can be drawn from them while they are at most 256 blocks old.
+    function _nextBlocks(uint256 n) internal {
+        uint256 from = blockNumber;
+        blockNumber += n;
         vm.roll(blockNumber);
+        uint256 start = blockNumber > 256 && blockNumber - 256 > from ? blockNumber - 256 : from;
+        for (uint256 k = start; k < blockNumber; ++k) vm.setBlockhash(k, keccak256(abi.encode("block", k)));
     }
 
     function _someOutputs(uint256 seed) internal pure returns (int256[] memory outputs) {
