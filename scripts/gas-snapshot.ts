@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
-// Gas snapshot of every ClaimManager / ModelRegistry entry point (whole-transaction gasUsed) on a fresh in-process
-// chain, with the real fixture verifier for proofs. Writes snapshots/gas.json; with --check, compares against it
-// instead and exits 1 on any difference (or on a function over its target).
+// Gas snapshot of every ClaimManager / ModelRegistry entry point, claim audits included (whole-transaction gasUsed)
+// on a fresh in-process chain, with the real fixture verifier for proofs. Writes snapshots/gas.json; with --check,
+// compares against it instead and exits 1 on any difference (or on a function over its target).
 // Usage: npx tsx scripts/gas-snapshot.ts [--check] [--tolerance <gas>]
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -145,6 +145,22 @@ export async function measureGas(): Promise<Record<string, number>> {
   await record("refundRequest", manager.refundRequest(r3));
   await record("withdraw", manager.connect(provider!).withdraw(await manager.credits(provider!.address)));
   await record("unstake", manager.connect(provider!).unstake(10n ** 18n));
+
+  // Audits of single claims: a second ClaimManager wired to a BatchManager whose default policy audits every claim.
+  const batches = await ethers.deployContract("BatchManager", [token, registry, treasury!.address, 500, 5000, 10_000, 10n ** 18n]);
+  const audited = await ethers.deployContract("ClaimManager", [token, registry, treasury!.address, 500, 5000, batches]);
+  for (const s of [provider!, other!]) {
+    await token.connect(s).approve(await audited.getAddress(), ethers.MaxUint256);
+    await audited.connect(s).stake(10n ** 22n);
+  }
+  await record("fundAuditPool", audited.connect(other!).fundAuditPool(10n ** 20n));
+  await record("submitClaim (audited model)", audited.connect(provider!).submitClaim(modelId, case0.inputHash, case0.outputs, bond, "0x", ""));
+  await audited.connect(provider!).submitClaim(modelId, case1.inputHash, case1.outputs, bond, "0x", "");
+  await record("drawAudit (selected)", audited.connect(other!).drawAudit(claimOf(case0)));
+  await audited.connect(other!).drawAudit(claimOf(case1));
+  await record("prove (audit, real verifier, 10 outputs)", audited.connect(provider!).prove(claimOf(case0), case0.outputs, proofOf(case0)));
+  await networkHelpers.time.increase(3600 + 7200);
+  await record("slashMissedAudit (unanswered)", audited.connect(other!).slashMissedAudit(claimOf(case1)));
   await record("deprecateModel", registry.connect(owner!).deprecateModel(modelId));
   return gas;
 }
