@@ -49,8 +49,8 @@ export const challengerConfigSchema = z
       .strict()
       .default({}),
     /**
-     * Slash batches of watched models whose audit was missed (selected and unproven past its deadline, or never drawn
-     * while its seed was readable) with slashMissedAudit, sampled or not. The whole bond goes to the treasury: this
+     * Slash claims and batches of watched models whose audit was missed (selected and unproven past its deadline, or
+     * never drawn while its seed was readable) with slashMissedAudit, sampled or not. The whole bond goes to the treasury: this
      * bot earns nothing and pays the gas; it keeps audits binding when nobody else does.
      */
     slashMissedAudits: z.boolean().default(true),

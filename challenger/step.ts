@@ -1,6 +1,7 @@
 // The challenger's idempotent step: follow claims from the chain (with a confirmation depth), re-execute
 // sampled ones bit-exactly with the reference engine, dispute wrong ones inside the window (or counter-prove),
-// slash after a missed proof deadline, withdraw credits. It never challenges a claim the engine agrees with.
+// slash after a missed proof deadline, slash claims whose random audit was missed (challenger/audit.ts), withdraw
+// credits. It never challenges a claim the engine agrees with.
 // A counter-proof is commit-reveal: the proof and its commitment are stored before the commit is sent, the
 // commitment is looked up on chain before it is (re)sent, and the proof is revealed in a later block, even
 // when someone challenged the claim meanwhile (the slash reward goes to whoever reveals).
@@ -13,6 +14,7 @@ import { ensureCommitted, ensureFreeStake, isolated, readClaims, readRegistry, s
 import { runQuantized } from "../circuits/compiler/engine.ts";
 import { proveOutputs } from "../runtime/models.ts";
 import type { ChallengerConfig } from "./config.ts";
+import { keepClaimAudits } from "./audit.ts";
 import { batchWatchStep } from "./batch.ts";
 import type { EventCursor } from "../sdk/node/cursor.ts";
 
@@ -41,6 +43,8 @@ export interface WatchedClaim {
   counterProof?: { outputs: string[]; proof: string[]; commitment: Hex };
   /** Set once a counter-proof is left unrevealed because another account challenged first (logged once). */
   leftToChallenger?: boolean;
+  /** Set once the claim's audit can no longer be missed (challenger/audit.ts stops reading it). */
+  auditSettled?: boolean;
 }
 
 const fields = (c: WatchedClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
@@ -60,6 +64,7 @@ export async function step(ctx: ChallengerContext): Promise<void> {
     const checked = claim.verdict ? claim : check(ctx, claim);
     await isolated(ctx, { claimId: claim.claimId }, () => act(ctx, checked));
   }
+  await keepClaimAudits(ctx);
   await batchWatchStep(ctx);
   await withdrawCredits(ctx);
 }

@@ -6,6 +6,7 @@
 // loses the job, fails it or returns a proof that does not check out. Each fallback is a warning naming the claim
 // and the reason.
 import type { Hex } from "viem";
+import { AuditStatus } from "../sdk/claims.ts";
 import { ConfigError, FatalError, errorSummary } from "../sdk/errors.ts";
 import { ClaimStatus, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
 import { readClaims, readRegistry, sendClaims, settlementGas, type Chainable } from "../runtime/chain.ts";
@@ -229,12 +230,13 @@ export async function checkProofCapacity(ctx: Chainable & Pick<ProviderContext, 
 const fields = (c: OwnClaim["claim"]): ClaimFields => ({ ...c, inputHash: BigInt(c.inputHash), bond: BigInt(c.bond), requestId: BigInt(c.requestId) });
 
 /**
- * The step's action for a Challenged claim before its deadline: starts its proof task (logging "claim challenged:
+ * The step's action for a Challenged claim before its deadline, or a Submitted one whose audit selected it before the
+ * audit deadline (`reason` "audit"): starts its proof task (logging "claim challenged: proving" or "claim audited:
  * proving"), keeps the task's deadline in step with the chain's clock while it runs, and sends `prove` once it is
  * done. A proof that cannot be made (the claimed outputs are not the model's) marks the claim unprovable; any other
  * failure is logged and the next step starts again. Never waits on the proof itself.
  */
-export async function answerChallenge(ctx: ProviderContext, own: OwnClaim, deadline: bigint, chainNow: bigint): Promise<void> {
+export async function answerChallenge(ctx: ProviderContext, own: OwnClaim, deadline: bigint, chainNow: bigint, reason: ProofReason = "challenge"): Promise<void> {
   const tasks = proofTasks(ctx);
   const deadlineAt = Date.now() + Number(deadline - chainNow) * 1000;
   const task = tasks.tasks.get(own.claimId);
@@ -243,7 +245,7 @@ export async function answerChallenge(ctx: ProviderContext, own: OwnClaim, deadl
     return;
   }
   if (task) {
-    if (task.result) return sendProof(ctx, own, task);
+    if (task.result) return sendProof(ctx, own, task, reason);
     tasks.tasks.delete(own.claimId);
     if (task.error instanceof FatalError) {
       ctx.store.set(`claim/${own.claimId}`, { ...own, status: "unprovable", outcome: errorSummary(task.error) } satisfies OwnClaim);
@@ -266,7 +268,7 @@ export async function answerChallenge(ctx: ProviderContext, own: OwnClaim, deadl
       secondsLeft: Number(deadline - chainNow),
       ...(ctx.remoteProver ? { prover: ctx.remoteProver.client.url, fallbackMarginSeconds: Math.round(margin / 1000) } : {}),
     },
-    "claim challenged: proving",
+    reason === "audit" ? "claim audited: proving" : "claim challenged: proving",
   );
   startTask(ctx, { claimId: own.claimId, outputs: own.outputs }, model, values, deadlineAt);
 }
@@ -326,20 +328,35 @@ export function cancelProof(ctx: ProviderContext, claimId: Hex, reason: string):
 }
 
 /** Sends the proof of a finished task; the task is kept until the transaction is through (a failure is retried). */
-async function sendProof(ctx: ProviderContext, own: OwnClaim, task: ProofTask): Promise<void> {
+/** Why a claim must be proven: a challenge (by its proof deadline), or its audit selected it (by the audit deadline). */
+export type ProofReason = "challenge" | "audit";
+
+/**
+ * The proof a claim owes now: while Challenged, by its proof deadline (a selected audit is answered by the same
+ * proof); while Submitted with an audit that selected it, by the audit deadline. Undefined when none is owed.
+ */
+export async function owedProof(ctx: ProviderContext, claimId: Hex): Promise<{ deadline: bigint; reason: ProofReason } | undefined> {
+  const [status, deadline] = await readClaims(ctx, "claimState", [claimId]);
+  if (status === ClaimStatus.Challenged) return { deadline, reason: "challenge" };
+  if (status !== ClaimStatus.Submitted) return undefined;
+  const [audit, , , , auditDeadline] = await readClaims(ctx, "auditOf", [claimId]);
+  return audit === AuditStatus.Selected ? { deadline: auditDeadline, reason: "audit" } : undefined;
+}
+
+async function sendProof(ctx: ProviderContext, own: OwnClaim, task: ProofTask, reason: ProofReason): Promise<void> {
   const proved = task.result!;
   const claim = fields(own.claim);
   await sendClaims(ctx, "prove", [claim, proved.outputs, toSolidityProof(proved.proof)], { gas: await settlementGas(ctx, "prove", claim) });
   proofTasks(ctx).tasks.delete(own.claimId);
   ctx.logger.info(
     { claimId: own.claimId, backend: proved.backend, proveSeconds: (proved.ms / 1000).toFixed(2), ...(proved.fallback ? { fallback: proved.fallback.reason } : {}) },
-    "challenge answered with a proof",
+    reason === "audit" ? "audit answered with a proof" : "challenge answered with a proof",
   );
 }
 
 /**
  * Sends `prove` for every proof that finished since the last step, before the step's other work (so a proof does
- * not wait behind a long queue of jobs). Tasks of claims no longer challenged are dropped.
+ * not wait behind a long queue of jobs). Tasks of claims that no longer owe a proof (owedProof) are dropped.
  */
 export async function sendReadyProofs(ctx: ProviderContext): Promise<void> {
   const tasks = proofTasks(ctx);
@@ -347,14 +364,14 @@ export async function sendReadyProofs(ctx: ProviderContext): Promise<void> {
     if (ctx.signal.aborted) return;
     if (!task.finished || !task.result || task.leaf) continue;
     const own = ctx.store.get<OwnClaim>(`claim/${task.claimId}`);
-    const [status, deadline] = await readClaims(ctx, "claimState", [task.claimId]);
+    const owed = own ? await owedProof(ctx, task.claimId) : undefined;
     const now = (await ctx.publicClient.getBlock()).timestamp;
-    if (!own || status !== ClaimStatus.Challenged || now >= deadline) {
+    if (!own || !owed || now >= owed.deadline) {
       tasks.tasks.delete(task.claimId);
       continue;
     }
     try {
-      await sendProof(ctx, own, task);
+      await sendProof(ctx, own, task, owed.reason);
     } catch (err) {
       if (!(err instanceof FatalError)) throw err;
       ctx.logger.warn({ claimId: task.claimId, err: errorSummary(err) }, "sending the proof failed; retrying next step");

@@ -1,5 +1,6 @@
 // The provider's idempotent step: read new requests and own claims from the chain, answer requests and
-// client jobs with claims, prove challenged claims, finalize unchallenged ones, withdraw credits.
+// client jobs with claims, draw the random audits of its claims and prove the challenged or audited ones, finalize
+// the others, withdraw credits.
 // Every action is recomputed from chain state first, so a kill -9 at any point and a restart converge:
 // a claim is keyed by its id (a hash of its fields), known before it is sent and checked on chain.
 // A request is answered by commit-reveal: the answer (outputs, bond, a random salt) and its commitment are
@@ -22,6 +23,8 @@ import { runQuantized } from "../circuits/compiler/engine.ts";
 import type { RemoteProver } from "../runtime/models.ts";
 import type { Store } from "../sdk/node/store.ts";
 import type { EventCursor } from "../sdk/node/cursor.ts";
+import { AuditStatus } from "../sdk/claims.ts";
+import { SEED_BLOCKS, drawDue } from "./audit.ts";
 import { batchStep, batchable } from "./batch.ts";
 import { answerChallenge, cancelProof, type ProofTasks } from "./proving.ts";
 import { clientJobId, inputKey } from "./keys.ts";
@@ -608,17 +611,33 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
         }
       }
       return;
-    case ClaimStatus.Submitted:
+    case ClaimStatus.Submitted: {
+      const audit = await followAudit(ctx, own, claim);
+      if (audit.status === AuditStatus.Selected) {
+        // Selected: proven before the audit deadline, as if challenged; never finalizable before.
+        if (now >= audit.deadline || own.status === "unprovable") {
+          cancelProof(ctx, own.claimId, "the audit deadline passed");
+          return; // anyone slashes it as a missed audit
+        }
+        return answerChallenge(ctx, own, audit.deadline, now, "audit");
+      }
+      if (audit.seedGone) return; // finalize would revert (AuditSeedGone): the claim is slashed as a missed audit
       if (now + 1n >= deadline) {
+        // An undrawn audit whose seed is readable is drawn inside finalize; if it selects the claim, finalize
+        // reverts and the next step proves it.
         await sendClaims(ctx, "finalize", [claim, own.outputs.map(BigInt)], { gas: await settlementGas(ctx, "finalize", claim) });
         ctx.logger.info({ claimId: own.claimId }, "claim finalized");
       }
       return;
+    }
     case ClaimStatus.Challenged:
       if (now >= deadline || own.status === "unprovable") {
         cancelProof(ctx, own.claimId, "the proof deadline passed");
         return; // the challenger slashes
       }
+      // Drawn while challenged too: a proof before the proof deadline then also answers the audit (and earns its
+      // fee), and the draw is never missed.
+      await followAudit(ctx, own, claim);
       // The proof runs next to the step loop; a later step sends it (provider/proving.ts).
       return answerChallenge(ctx, own, deadline, now);
     default: {
@@ -629,4 +648,28 @@ async function followClaim(ctx: ProviderContext, own: OwnClaim): Promise<void> {
       (outcome === "Slashed" ? ctx.logger.error.bind(ctx.logger) : ctx.logger.info.bind(ctx.logger))({ claimId: own.claimId, outcome }, "claim settled");
     }
   }
+}
+
+/**
+ * The random audit of an own live claim (ClaimManager.auditOf), drawn here as soon as its seed block exists: the draw
+ * must land within 256 blocks of the claim's block, or the claim is slashed as a missed audit. Whoever draws, the
+ * result is the same (a pure function of the seed), so a draw raced by someone else only costs this step a failed
+ * send; the next step reads the drawn audit. `seedGone`: never drawn and no longer drawable.
+ */
+export async function followAudit(ctx: ProviderContext, own: OwnClaim, claim: ClaimFields): Promise<{ status: number; deadline: bigint; seedGone: boolean }> {
+  const [status, submittedBlock, rateBps, , deadline] = await readClaims(ctx, "auditOf", [own.claimId]);
+  const head = status === AuditStatus.Undrawn ? await ctx.publicClient.getBlockNumber({ cacheTime: 0 }) : 0n;
+  const due = drawDue({ status, submittedBlock }, head);
+  if (due === "none" || due === "wait") return { status, deadline, seedGone: false };
+  if (due === "gone") {
+    ctx.logger.error({ claimId: own.claimId, submittedBlock, head }, "the audit seed is gone (more than 256 blocks): this claim will be slashed as a missed audit");
+    return { status, deadline, seedGone: true };
+  }
+  if (due === "late") ctx.logger.error({ claimId: own.claimId, submittedBlock, head, blocksLeft: SEED_BLOCKS - (head - submittedBlock) }, "drawing the audit LATE: past 256 blocks after its claim the claim is slashed");
+  await sendClaims(ctx, "drawAudit", [claim]);
+  const [drawn, , , , drawnDeadline] = await readClaims(ctx, "auditOf", [own.claimId]);
+  const selected = drawn === AuditStatus.Selected;
+  ctx.metrics.counter("claim_audits_drawn_total", "Audits of own claims drawn, by result", ["selected"] as const).inc({ selected: String(selected) });
+  ctx.logger.info({ claimId: own.claimId, selected, rateBps, ...(selected ? { deadline: drawnDeadline } : {}) }, "audit drawn");
+  return { status: drawn, deadline: drawnDeadline, seedGone: false };
 }
