@@ -4,7 +4,7 @@
 // restart, left alone (and logged) once the seed is gone; a selected claim then owes a proof by its audit deadline.
 import { expect } from "chai";
 import { claimManagerAbi } from "../../sdk/abi.ts";
-import { AuditStatus } from "../../sdk/claims.ts";
+import { AuditStatus, getClaimAudit } from "../../sdk/claims.ts";
 import { drawDue } from "../../provider/audit.ts";
 import { owedProof } from "../../provider/proving.ts";
 import { followAudit, type OwnClaim, type ProviderContext } from "../../provider/step.ts";
@@ -53,6 +53,9 @@ describe("provider: audits of its own claims", function () {
     expect(a).to.deep.equal({ status: AuditStatus.Selected, deadline: submittedAt + CHALLENGE_WINDOW + PROOF_WINDOW, seedGone: false });
     expect(find("audit drawn")).to.not.equal(undefined);
     expect(await owedProof(p, c.claimId)).to.deep.equal({ deadline: a.deadline, reason: "audit" });
+    expect(await getClaimAudit({ publicClient: chain.publicClient, deployment: chain.deployment }, c.claimId)).to.deep.equal({
+      status: AuditStatus.Selected, statusName: "Selected", submittedBlock: c.blockNumber, rateBps: 10_000, fee: 10n ** 18n, deadline: a.deadline,
+    });
 
     const head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
     const restarted = chain.context("provider");
