@@ -9,7 +9,8 @@ import { drawClaimAudit } from "../../sdk/claims.ts";
 import { AUDIT_FEE, AuditStatus, SlashReason, loadBatches, type BatchFixture } from "./batch-helpers.ts";
 import {
   ClaimStatus, E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, RequestStatus, STAKE, ZERO_PROOF, answer,
-  atTime, counterProve, ethers, expectSolvent, networkHelpers, request, sampleOutputs, submit, type ClaimStruct,
+  atTime, counterProve, deployFixture, ethers, expectSolvent, networkHelpers, request, sampleOutputs, submit,
+  type ClaimStruct,
 } from "./helpers.ts";
 
 const REWARD = (MIN_PROVIDER_BOND * 5000n) / 10_000n;
@@ -71,6 +72,13 @@ describe("claims: random forced audits", () => {
     await networkHelpers.time.increaseTo(await challengeEnd(f, c));
     await f.manager.finalize(c.claim, c.outputs);
     expect((await f.manager.claimState(c.id))[0]).to.equal(ClaimStatus.Finalized);
+
+    // Without a BatchManager there is no policy to read: every claim is Clear.
+    const g = await networkHelpers.loadFixture(deployFixture);
+    expect(await g.manager.auditPolicy(g.modelId)).to.deep.equal([0n, 0n]);
+    const d = await submit(g);
+    expect((await g.manager.auditOf(d.id))[0]).to.equal(BigInt(AuditStatus.Clear));
+    await expect(g.manager.drawAudit(d.claim)).to.be.revertedWithCustomError(g.manager, "AuditAlreadyDrawn").withArgs(d.id, AuditStatus.Clear);
   });
 
   it("the draw: not in the seed block itself, then the same result for whoever draws, matching the formula; only once", async () => {
