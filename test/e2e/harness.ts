@@ -56,12 +56,13 @@ export async function claimEvents<const E extends "ClaimSubmitted" | "ClaimChall
 
 export const tokenAbi = () => erc20Abi;
 
-/** The protocol's money invariant once nothing is locked: token balance == sum of free stakes and credits. */
+/** The protocol's money invariant once nothing is locked: token balance == sum of free stakes and credits, plus the
+ *  claim audit pool. */
 export async function solvent(net: Net): Promise<boolean> {
   const holders = [...Object.values(net.addr)];
   // every read at one block: the daemons keep sending (a withdraw landing between two reads is no insolvency)
   const blockNumber = await net.pc.getBlockNumber({ cacheTime: 0 });
-  let sum = 0n;
+  let sum = await net.pc.readContract({ ...net.claims, functionName: "auditPool", blockNumber });
   for (const a of holders) {
     sum += await net.pc.readContract({ ...net.claims, functionName: "freeStake", args: [a], blockNumber });
     sum += await net.pc.readContract({ ...net.claims, functionName: "credits", args: [a], blockNumber });
