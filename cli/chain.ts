@@ -4,7 +4,7 @@ import { ConfigError } from "../sdk/errors.ts";
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Hex } from "viem";
-import { getSubmittedClaim } from "../sdk/claims.ts";
+import { getClaimAudit, getSubmittedClaim, type ClaimAudit } from "../sdk/claims.ts";
 import { ClaimStatus, claimStatusName, type ClaimFields } from "../sdk/protocol.ts";
 import { loadDeployment } from "../sdk/node/deployments.ts";
 import { createLogger } from "../sdk/node/logger.ts";
@@ -66,6 +66,10 @@ export interface ClaimView {
   challenger: Hex;
   /** Timestamp of the latest block: what the contract's next checks are measured against. */
   now: bigint;
+  /** Number of the latest block (an audit's seed is readable while it is at most submittedBlock + 257). */
+  head: bigint;
+  /** The claim's random audit (Clear with zeros for a claim without one). */
+  audit: ClaimAudit;
   /** The name the deployment gives the claim's model, if any. */
   modelName?: string;
 }
@@ -74,10 +78,11 @@ export interface ClaimView {
 export async function readClaim(c: Chainable, claimId: string): Promise<ClaimView> {
   if (!/^0x[0-9a-fA-F]{64}$/.test(claimId)) throw new Error(`"${claimId}" is not a claim id (0x and 64 hex digits)`);
   const id = claimId.toLowerCase() as Hex;
-  const [submitted, [status, deadline, challenger], block] = await Promise.all([
+  const [submitted, [status, deadline, challenger], block, audit] = await Promise.all([
     getSubmittedClaim(c, id),
     readClaims(c, "claimState", [id]),
     c.publicClient.getBlock({ blockTag: "latest" }),
+    getClaimAudit(c, id),
   ]);
   if (!submitted || status === ClaimStatus.None) throw new Error(`no claim ${id} on this deployment (claims contract ${c.deployment.addresses.claims})`);
   const modelName = Object.entries(c.deployment.models).find(([, m]) => m.toLowerCase() === submitted.claim.modelId.toLowerCase())?.[0];
@@ -91,6 +96,8 @@ export async function readClaim(c: Chainable, claimId: string): Promise<ClaimVie
     deadline,
     challenger,
     now: block.timestamp,
+    head: block.number,
+    audit,
     ...(modelName ? { modelName } : {}),
   };
 }
