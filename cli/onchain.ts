@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
-import { getModelEntry, requestInference } from "../sdk/claims.ts";
+import { AuditStatus, getModelEntry, requestInference } from "../sdk/claims.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { ensureFreeStake, readClaims, readRegistry, sendClaims, stakeTokens, tokenBalance, claimsAddress, type Chainable } from "../runtime/chain.ts";
@@ -62,6 +62,17 @@ export function eventLine(eventName: string, blockNumber: bigint | null, args: R
     else parts.push(`${k}=${String(v)}`);
   }
   return `${String(blockNumber ?? "?").padStart(6)} ${eventName} ${parts.join(" ")}`;
+}
+
+/** The `status` line of a claim's random audit. */
+function auditLine(v: { now: bigint; audit: { status: number; statusName: string; rateBps: number; deadline: bigint } }): string {
+  const rate = `rate ${v.audit.rateBps / 100}%`;
+  if (v.audit.status === AuditStatus.Selected) {
+    const when = v.now < v.audit.deadline ? `${v.audit.deadline - v.now} s left` : `passed ${v.now - v.audit.deadline} s ago: anyone can slash it`;
+    return `Selected (${rate}): must be proven before its audit deadline, ${when}`;
+  }
+  if (v.audit.status === AuditStatus.Undrawn) return `Undrawn (${rate}): anyone may draw it (ozk draw-audit) within 256 blocks of the claim's block`;
+  return `${v.audit.statusName} (${rate})`;
 }
 
 export function register(program: Command): void {
@@ -256,6 +267,8 @@ export function register(program: Command): void {
           class: cls ?? null,
           setupKind: model.setupKindName,
           blockNumber: v.blockNumber,
+          audit: v.audit.statusName,
+          ...(v.audit.status === AuditStatus.Selected ? { auditDeadline: v.audit.deadline } : {}),
         }),
       );
       return;
@@ -269,6 +282,7 @@ export function register(program: Command): void {
     ];
     if (v.claim.requestId !== 0n) rows.push(["request", String(v.claim.requestId)]);
     if (challenged) rows.push(["challenger", v.challenger]);
+    if (v.audit.rateBps !== 0) rows.push(["audit", auditLine(v)]);
     rows.push(["outputs", v.outputs.join(", ")]);
     if (cls !== undefined) rows.push(["class", `${cls} (the largest output)`]);
     for (const [k, val] of rows) console.log(`${k.padEnd(11)}${val}`);
