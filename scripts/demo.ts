@@ -205,13 +205,14 @@ async function main(): Promise<void> {
   expect("the request settled with the right digit", settled && request.status === 3 && argmax(r.outputs) === 7);
   expect("the honest claim's class is right", argmax(h.outputs) === 3);
 
-  // Money check: with every claim settled, the contract holds exactly free stakes + credits.
+  // Money check: with every claim settled, the contract holds exactly free stakes + credits + the claim audit pool.
   // (every read at one block: the daemons keep sending, and a withdraw landing between two reads is no insolvency)
   const actors = [...Object.values(addr)];
   const blockNumber = await pc.getBlockNumber({ cacheTime: 0 });
   const holdings = await Promise.all(actors.map(async (a) => (await pc.readContract({ ...claims, functionName: "freeStake", args: [a], blockNumber })) + (await pc.readContract({ ...claims, functionName: "credits", args: [a], blockNumber }))));
   const balance = await pc.readContract({ address: A.token, abi: erc20Abi, functionName: "balanceOf", args: [A.claims], blockNumber });
-  expect("solvency: the contract's tokens equal stakes + credits", balance === holdings.reduce((x, y) => x + y, 0n));
+  const pool = await pc.readContract({ ...claims, functionName: "auditPool", blockNumber });
+  expect("solvency: the contract's tokens equal stakes + credits + audit pool", balance === holdings.reduce((x, y) => x + y, pool));
   const challengedHonest = (await pc.getContractEvents({ ...claims, eventName: "ClaimChallenged", fromBlock: 0n })).filter((e) => e.args.challenger?.toLowerCase() === addr.challenger.toLowerCase() && e.args.claimId !== cheatClaim);
   expect("the challenger never challenged a correct claim", challengedHonest.length === 0);
 
