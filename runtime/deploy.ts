@@ -163,9 +163,11 @@ export interface DeployOptions {
   protocolFeeBps?: number;
   /** Default 5000 (50%, the most allowed): share of a slashed provider bond paid to the counter-prover or challenger. */
   slashRewardBps?: number;
-  /** Default 100 (1%): BatchManager's audit rate of a model the treasury set no policy for (basis points). */
+  /** Default 100 (1%): BatchManager's audit rate of a model the treasury set no policy for (basis points); the
+   *  ClaimManager reads the same policy for single claims. */
   auditRateBps?: number;
-  /** Default 0: BatchManager's audit fee (bond token units, paid from its audit pool) of a model without a policy. */
+  /** Default 0: BatchManager's audit fee (bond token units, paid from its audit pool, or from the ClaimManager's for a
+   *  single claim) of a model without a policy. */
   auditFee?: bigint;
   /** Models to register, owned by the deployer. */
   models?: ModelSpec[];
