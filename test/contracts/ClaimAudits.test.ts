@@ -8,7 +8,7 @@ import type { Hex } from "viem";
 import { drawClaimAudit } from "../../sdk/claims.ts";
 import { AUDIT_FEE, AuditStatus, SlashReason, loadBatches, type BatchFixture } from "./batch-helpers.ts";
 import {
-  ClaimStatus, E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, RequestStatus, STAKE, ZERO_PROOF, answer,
+  CHALLENGE_WINDOW, ClaimStatus, E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, RequestStatus, STAKE, ZERO_PROOF, answer,
   atTime, counterProve, deployFixture, ethers, expectSolvent, networkHelpers, request, sampleOutputs, submit,
   type ClaimStruct,
 } from "./helpers.ts";
@@ -31,9 +31,10 @@ async function auditOf(f: BatchFixture, id: string) {
   return { status: Number(status), submittedBlock, rateBps: Number(rateBps), fee, deadline };
 }
 
-async function challengeEnd(f: BatchFixture, c: { tx: { blockNumber: number | null } }): Promise<bigint> {
+/** The end of the challenge window of the claim submitted in `c.tx`'s block. */
+async function challengeEnd(_f: BatchFixture, c: { tx: { blockNumber: number | null } }): Promise<bigint> {
   const block = await ethers.provider.getBlock(c.tx.blockNumber!);
-  return BigInt(block!.timestamp) + 3600n;
+  return BigInt(block!.timestamp) + CHALLENGE_WINDOW;
 }
 
 /** A claim under a low audit rate whose draw (computed from its seed the way the contract does) comes out clear. */
