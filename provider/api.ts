@@ -102,7 +102,9 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
     {
       method: "GET",
       path: "/batches/:root",
-      handler: ({ params }) => ({ status: 200, body: batchView(ctx.store, params.root!) }),
+      // Public data (the leaves a challenger or a watcher checks against the root on chain), readable by any web
+      // page such as the protocol page's leaf lookup; this server takes no cookies or credentials.
+      handler: ({ params }) => ({ status: 200, body: batchView(ctx.store, params.root!), headers: { "access-control-allow-origin": "*" } }),
     },
   ];
 }

@@ -24,6 +24,8 @@ export interface JsonRequest {
 export interface JsonResponse {
   status: number;
   body: unknown;
+  /** Extra response headers (e.g. `access-control-allow-origin` on a route serving public data to web pages). */
+  headers?: Record<string, string>;
 }
 
 export interface Route {
@@ -198,7 +200,7 @@ function serialize(body: unknown, contentType: string): string {
  * headers already went out (a handler that wrote itself, then failed) is cut off. With `close`, the
  * connection is closed once the response is written, whatever the client still sends.
  */
-function send(res: ServerResponse, status: number, body: unknown, options: { contentType?: string; close?: boolean } = {}): void {
+function send(res: ServerResponse, status: number, body: unknown, options: { contentType?: string; close?: boolean; headers?: Record<string, string> } = {}): void {
   if (res.headersSent || res.writableEnded) {
     if (!res.writableEnded) res.destroy();
     return;
@@ -212,7 +214,7 @@ function send(res: ServerResponse, status: number, body: unknown, options: { con
     contentType = "application/json";
     text = JSON.stringify({ error: `response not serializable: ${errorSummary(err)}` });
   }
-  const headers: Record<string, string | number> = { "content-type": contentType, "content-length": Buffer.byteLength(text) };
+  const headers: Record<string, string | number> = { ...options.headers, "content-type": contentType, "content-length": Buffer.byteLength(text) };
   if (options.close) {
     headers.connection = "close";
     // Once the answer is flushed, close the connection: the rest of a refused body is dropped, never read.
@@ -278,7 +280,7 @@ export async function startServer(options: ServerOptions): Promise<OpsServer> {
         body = parseJsonBody(await readBody(req, limit));
       }
       const out = await route.handler({ method: req.method, path: url.pathname, params, query: url.searchParams, body });
-      return send(res, out.status, out.body);
+      return send(res, out.status, out.body, { headers: out.headers });
     }
     send(res, pathMatched ? 405 : 404, { error: pathMatched ? "method not allowed" : "not found" });
   };

@@ -9,7 +9,7 @@ import { providerRoutes } from "../../provider/api.ts";
 import type { ProviderContext } from "../../provider/step.ts";
 import { decodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
-import { HttpError } from "../../sdk/node/server.ts";
+import { HttpError, startServer } from "../../sdk/node/server.ts";
 import { Store } from "../../sdk/node/store.ts";
 
 const base = { rpcUrl: "http://127.0.0.1:8545", privateKey: `0x${"11".repeat(32)}`, deployment: "d.json", models: [{ package: "m" }] };
@@ -61,6 +61,23 @@ describe("provider: batching", () => {
     const leaves = view.leaves.map((l) => ({ index: l.index, inputHash: l.inputHash, outputs: l.outputs, values: decodeInputData(l.inputData).values.map(String), jobIds: [`job-${l.index}`] }));
     expect(batchTree({ modelId: MODEL, leaves }).root).to.equal(b.root);
     expect(JSON.stringify(view)).to.not.include("job-"); // job ids stay private
+  });
+
+  it("GET /batches/:root through the HTTP server lets any web page read the leaves (the page's leaf lookup); other routes do not", async () => {
+    const store = new Store(":memory:");
+    const b = storedBatch(3);
+    store.set(`batch/${b.root}`, b);
+    const server = await startServer({ port: 0, host: "127.0.0.1", routes: providerRoutes({ store } as unknown as ProviderContext) });
+    try {
+      const r = await fetch(`${server.url}/batches/${b.root}`, { headers: { origin: "https://page.example" } });
+      expect(r.status).to.equal(200);
+      expect(r.headers.get("access-control-allow-origin")).to.equal("*");
+      expect(((await r.json()) as { root: string }).root).to.equal(b.root);
+      const missing = await fetch(`${server.url}/jobs/nope`, { headers: { origin: "https://page.example" } });
+      expect(missing.headers.get("access-control-allow-origin")).to.equal(null);
+    } finally {
+      await server.close();
+    }
   });
 
   it("GET /batches/:root refuses a root that is not 32 bytes of hex (400) and an unknown one (404)", () => {
