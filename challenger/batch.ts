@@ -2,11 +2,11 @@
 // dataURI (a provider's server: hostile input, read with a size limit and a timeout, http(s) only, schema-checked),
 // checked to rebuild the batch's root over positions 0..size-1, and every leaf re-executed with the quantized engine;
 // the FIRST wrong position is challenged (challengeLeaf) and, when its proof deadline passes unproven, the batch is
-// slashed (slashBatch). Data that cannot be had or does not match the root is challenged at position 0 under the
-// `unavailableData: "challenge"` policy (a challenge by position needs no data: only the provider's own leaf there
+// slashed (slashBatch). Data that cannot be had or does not match the root is challenged at a position drawn from the
+// batch id and the bot's secret seed (unavailablePosition) under the `unavailableData: "challenge"` policy (a challenge by position needs no data: only the provider's own leaf there
 // answers it), or only reported under "ignore". Idempotent like the claim watch: the verdict is stored, and every
 // action is decided from the chain's state of the batch and the position.
-import { parseEventLogs, type Address, type Hex, type Log } from "viem";
+import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
 import { z } from "zod";
 import { batchManagerAbi } from "../sdk/abi.ts";
 import { batchLeaf, buildBatchTree, type BatchStruct } from "../sdk/batch.ts";
@@ -174,24 +174,42 @@ export function checkBatchData(data: BatchData, batch: Pick<BatchStruct, "modelI
 }
 
 /**
- * Re-executes the leaves in order and returns the first position whose input is unusable (it does not match its
- * inputHash, or is not the model's shape) or whose outputs are not the engine's, or undefined when all are right.
+ * Re-executes the leaves in order and returns the first position whose outputs are not the engine's; failing that,
+ * the first position whose input is unusable (it does not match its inputHash, or is not the model's shape), with
+ * every such position in `unusable`; or undefined when all are right. A wrong leaf comes first wherever it is: an
+ * unusable input is the provider's choice, and one put before a lie would otherwise shield it.
  */
-export function firstWrongLeaf(model: ServedModel, leaves: readonly CheckedLeaf[]): { index: number; kind: "wrong" | "unavailable"; reason: string; expected?: string[] } | undefined {
+export function firstWrongLeaf(
+  model: ServedModel,
+  leaves: readonly CheckedLeaf[],
+): { index: number; kind: "wrong" | "unavailable"; reason: string; expected?: string[]; unusable?: number[] } | undefined {
   const m = model.pkg.manifest;
+  let unusable: { index: number; reason: string } | undefined;
+  const unusableAt: number[] = [];
   for (const l of leaves) {
     let values: bigint[];
     try {
       values = checkInputData(l.inputData, l.inputHash, { length: m.inputLength, bits: m.inputBits }).values;
     } catch (err) {
-      return { index: l.index, kind: "unavailable", reason: `position ${l.index}: ${errorSummary(err)}` };
+      unusable ??= { index: l.index, reason: `position ${l.index}: ${errorSummary(err)}` };
+      unusableAt.push(l.index);
+      continue;
     }
     const expected = runQuantized(model.pkg.quant, values).outputs;
     if (expected.length !== l.outputs.length || expected.some((v, i) => v !== l.outputs[i])) {
       return { index: l.index, kind: "wrong", reason: `position ${l.index}: claimed ${l.outputs.join(",")}, the engine computes ${expected.join(",")}`, expected: expected.map(String) };
     }
   }
-  return undefined;
+  return unusable ? { ...unusable, kind: "unavailable", unusable: unusableAt } : undefined;
+}
+
+/**
+ * The position this bot challenges in a batch of `size` whose data it cannot check: drawn from the batch id and the
+ * bot's secret sampling seed (the same after a restart), never a fixed one. A fixed position (0) is one a cheater
+ * knows in advance: it would put a true claim there, prove it, keep the challenger bond and finalize its lies.
+ */
+export function unavailablePosition(batchId: Hex, size: number, seed: string): number {
+  return Number(BigInt(keccak256(toHex(`${batchId}:unavailable:${seed}`))) % BigInt(size));
 }
 
 /** Per batch, as for claims: the same draw after a restart; policy `value` counts the batch's bond. */
@@ -323,14 +341,18 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<Watc
       ctx.logger.info({ batchId: w.batchId, dataURI: w.dataURI, reason: e.message, attempts, retryInMs: delayMs }, "batch data not fetched: trying again");
       return save({ ...w, attempts, reason: e.message, retryAt: Date.now() + delayMs });
     }
-    return unavailable(ctx, w, save, 0, e.message);
+    return unavailable(ctx, w, save, unavailablePosition(w.batchId, w.batch.size, samplingSeed(ctx)), e.message);
   }
   const wrong = firstWrongLeaf(model, leaves);
   if (!wrong) {
     ctx.logger.info({ batchId: w.batchId, size: w.batch.size }, "batch re-executed: every position correct");
     return save({ ...w, verdict: "correct", status: "done", outcome: "correct" });
   }
-  if (wrong.kind === "unavailable") return unavailable(ctx, w, save, wrong.index, wrong.reason);
+  if (wrong.kind === "unavailable") {
+    // The provider chose which inputs it publishes unusable: one of them, drawn as above, not the first.
+    const at = wrong.unusable ?? [wrong.index];
+    return unavailable(ctx, w, save, at[unavailablePosition(w.batchId, at.length, samplingSeed(ctx))]!, wrong.reason);
+  }
   ctx.logger.warn({ batchId: w.batchId, index: wrong.index, reason: wrong.reason }, "WRONG batch position found");
   return save({ ...w, verdict: "wrong", index: wrong.index, reason: wrong.reason });
 }

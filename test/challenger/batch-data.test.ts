@@ -103,10 +103,11 @@ describe("challenger: batch data checks", () => {
     expect(firstWrongLeaf(model, right)).to.equal(undefined);
     const lies = [leaf(0, 0), leaf(1, 1), leaf(2, 2, true), leaf(3, 3, true)];
     expect(firstWrongLeaf(model, lies)).to.include({ index: 2, kind: "wrong" });
-    // Position 1 publishes another input than the one its inputHash commits to: unavailable there, before the lie at 2.
-    const swapped = [lies[0]!, { ...lies[1]!, inputData: lies[0]!.inputData }, lies[2]!, lies[3]!];
+    // Position 1 publishes another input than the one its inputHash commits to: unavailable there when no lie is found.
+    const swapped = [lies[0]!, { ...lies[1]!, inputData: lies[0]!.inputData }, right[2]!, right[3]!];
     const found = firstWrongLeaf(model, swapped)!;
     expect(found).to.include({ index: 1, kind: "unavailable" });
+    expect(found.unusable).to.deep.equal([1]);
     expect(found.reason).to.match(/position 1: input data does not match its commitment/);
   });
 
