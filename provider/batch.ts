@@ -505,6 +505,41 @@ export function batchDataBytes(inputLength: number, outputs: number, leaves: num
   return leaves * (2 * inputLength + 24 * outputs + 200);
 }
 
+/** Most bytes of served batch data kept in memory per store (GET /batches/:root of submitted batches). */
+export const BATCH_VIEW_CACHE_BYTES = 64 * 1024 * 1024;
+const viewCaches = new WeakMap<Store, Map<string, string>>();
+
+/**
+ * GET /batches/:root's body as JSON text. A submitted batch's data never changes, so its text is built once and kept
+ * (least recently served dropped first past BATCH_VIEW_CACHE_BYTES): reading and encoding a batch for every request
+ * (about 50 ms for 100 mnist claims) would let anyone flooding the endpoint stall the provider's steps, and with them
+ * the proofs of its challenged positions. A batch not yet submitted (no batchId) is read each time.
+ */
+export function batchViewJson(store: Store, root: string): string {
+  const key = root.toLowerCase();
+  let cache = viewCaches.get(store);
+  if (!cache) viewCaches.set(store, (cache = new Map()));
+  const hit = ROOT.test(root) ? cache.get(key) : undefined;
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const view = batchView(store, root);
+  const text = JSON.stringify(view);
+  if (view.batchId && text.length <= BATCH_VIEW_CACHE_BYTES) {
+    cache.set(key, text);
+    let total = 0;
+    for (const t of cache.values()) total += t.length;
+    for (const [k, t] of cache) {
+      if (total <= BATCH_VIEW_CACHE_BYTES) break;
+      cache.delete(k);
+      total -= t.length;
+    }
+  }
+  return text;
+}
+
 /** A batch root as GET /batches/:root takes it. */
 const ROOT = /^0x[0-9a-fA-F]{64}$/;
 

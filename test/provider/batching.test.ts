@@ -56,7 +56,7 @@ describe("provider: batching", () => {
     const route = providerRoutes({ store } as unknown as ProviderContext).find((r) => r.path === "/batches/:root")!;
     const res = await route.handler({ method: "GET", path: `/batches/${b.root}`, params: { root: b.root.toUpperCase().replace("0X", "0x") }, query: new URLSearchParams(), body: undefined });
     expect(res.status).to.equal(200);
-    const view = res.body as ReturnType<typeof batchView>;
+    const view = JSON.parse(res.json!) as ReturnType<typeof batchView>;
     expect(view).to.include({ modelId: MODEL, root: b.root, size: 5 });
     const leaves = view.leaves.map((l) => ({ index: l.index, inputHash: l.inputHash, outputs: l.outputs, values: decodeInputData(l.inputData).values.map(String), jobIds: [`job-${l.index}`] }));
     expect(batchTree({ modelId: MODEL, leaves }).root).to.equal(b.root);
