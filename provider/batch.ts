@@ -513,7 +513,8 @@ const viewCaches = new WeakMap<Store, Map<string, string>>();
  * GET /batches/:root's body as JSON text. A submitted batch's data never changes, so its text is built once and kept
  * (least recently served dropped first past BATCH_VIEW_CACHE_BYTES): reading and encoding a batch for every request
  * (about 50 ms for 100 mnist claims) would let anyone flooding the endpoint stall the provider's steps, and with them
- * the proofs of its challenged positions. A batch not yet submitted (no batchId) is read each time.
+ * the proofs of its challenged positions. Past that cap it is kept in the store as one string (`batchjson/<root>`). A
+ * batch not yet submitted (no batchId) is read each time.
  */
 export function batchViewJson(store: Store, root: string): string {
   const key = root.toLowerCase();
@@ -525,9 +526,19 @@ export function batchViewJson(store: Store, root: string): string {
     cache.set(key, hit);
     return hit;
   }
-  const view = batchView(store, root);
-  const text = JSON.stringify(view);
-  if (view.batchId && text.length <= BATCH_VIEW_CACHE_BYTES) {
+  // Past the memory cache (an attacker cycling through many old roots) the text is one stored string: one read, no
+  // re-encoding.
+  const stored = ROOT.test(root) ? store.get<string>(`batchjson/${key}`) : undefined;
+  let text: string;
+  if (typeof stored === "string") {
+    text = stored;
+  } else {
+    const view = batchView(store, root);
+    text = JSON.stringify(view);
+    if (!view.batchId) return text;
+    store.set(`batchjson/${key}`, text);
+  }
+  if (text.length <= BATCH_VIEW_CACHE_BYTES) {
     cache.set(key, text);
     let total = 0;
     for (const t of cache.values()) total += t.length;
