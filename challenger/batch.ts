@@ -232,15 +232,37 @@ function batchCursor(ctx: ChallengerContext & { batchCursor?: EventCursor }): Ev
   }));
 }
 
+/**
+ * Most batches whose data one step fetches, all at once: a step spends about one batchData.timeoutMs on batch data
+ * however many batches wait (oldest first; the rest in later steps). Fetched one after another, batches whose dataURI
+ * never answers would hold the step, and the claim watch with it, for one timeout each.
+ */
+export const BATCH_FETCHES_PER_STEP = 16;
+
 /** The batch part of the challenger's step (only on a deployment with a BatchManager). */
 export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
   if (!(ctx.deployment.addresses as Record<string, unknown>).batchManager) return;
   await syncBatchEvents(ctx);
-  for (const [, w] of ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"])) {
+  const watching = ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"]).map(([, w]) => w);
+  const now = Date.now();
+  const due = watching
+    .filter((w) => !w.verdict && !(w.retryAt !== undefined && w.retryAt > now))
+    .sort((a, b) => (BigInt(a.blockNumber) < BigInt(b.blockNumber) ? -1 : BigInt(a.blockNumber) > BigInt(b.blockNumber) ? 1 : 0))
+    .slice(0, BATCH_FETCHES_PER_STEP);
+  // Every due batch's data is fetched at once (a sampled one only); each is then checked and acted on in turn.
+  const fetches = new Map<Hex, Promise<BatchData>>();
+  for (const w of due) {
+    if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) continue;
+    const p = fetchBatchData(w.dataURI, ctx.config.batchData);
+    p.catch(() => undefined); // read below; never an unhandled rejection meanwhile
+    fetches.set(w.batchId, p);
+  }
+  const dueIds = new Set(due.map((w) => w.batchId));
+  for (const w of watching) {
     if (ctx.signal.aborted) return;
-    if (!w.verdict && w.retryAt !== undefined && w.retryAt > Date.now()) continue;
+    if (!w.verdict && !dueIds.has(w.batchId)) continue;
     await isolated(ctx, { batchId: w.batchId }, async () => {
-      const checked = w.verdict ? w : await checkBatch(ctx, w);
+      const checked = w.verdict ? w : await checkBatch(ctx, w, fetches.get(w.batchId));
       if (checked.status === "watching" && checked.index !== undefined) await actOnBatch(ctx, checked);
     });
   }
@@ -319,19 +341,22 @@ async function syncBatchEvents(ctx: ChallengerContext): Promise<void> {
   }
 }
 
-/** Samples, fetches, checks and re-executes a batch once, and stores the verdict (a passing fetch error: retried). */
-async function checkBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<WatchedBatch> {
+/**
+ * Samples, checks and re-executes a batch once with its data (`fetched`: under way, undefined when not sampled), and
+ * stores the verdict (a passing fetch error: retried).
+ */
+async function checkBatch(ctx: ChallengerContext, w: WatchedBatch, fetched: Promise<BatchData> | undefined): Promise<WatchedBatch> {
   const save = (next: WatchedBatch): WatchedBatch => {
     ctx.store.set(`batch/${w.batchId}`, next);
     if (next.verdict) ctx.metrics.counter("batches_checked_total", "Batches checked, by verdict", ["verdict"] as const).inc({ verdict: next.verdict });
     return next;
   };
-  if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) return save({ ...w, verdict: "skipped", status: "done", outcome: "not sampled" });
+  if (!fetched || !batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) return save({ ...w, verdict: "skipped", status: "done", outcome: "not sampled" });
   const model = ctx.models.get(w.batch.modelId)!;
   const limits = ctx.config.batchData;
   let leaves: CheckedLeaf[];
   try {
-    leaves = checkBatchData(await fetchBatchData(w.dataURI, limits), struct(w));
+    leaves = checkBatchData(await fetched, struct(w));
   } catch (err) {
     const e = err instanceof BatchDataError ? err : new BatchDataError(errorSummary(err));
     const attempts = (w.attempts ?? 0) + 1;
