@@ -235,9 +235,16 @@ function batchCursor(ctx: ChallengerContext & { batchCursor?: EventCursor }): Ev
 /**
  * Most batches whose data one step fetches, all at once: a step spends about one batchData.timeoutMs on batch data
  * however many batches wait (oldest first; the rest in later steps). Fetched one after another, batches whose dataURI
- * never answers would hold the step, and the claim watch with it, for one timeout each.
+ * never answers would hold the step, and the claim watch with it, for one timeout each. Fewer when batchData.maxBytes
+ * is large: at most BATCH_DATA_BYTES_AT_ONCE of bodies at once (4 at the default 64 MiB), so hostile full-size bodies
+ * cannot add up to an out-of-memory.
  */
 export const BATCH_FETCHES_PER_STEP = 16;
+export const BATCH_DATA_BYTES_AT_ONCE = 256 * 1024 * 1024;
+
+export function batchFetchesPerStep(maxBytes: number): number {
+  return Math.max(1, Math.min(BATCH_FETCHES_PER_STEP, Math.floor(BATCH_DATA_BYTES_AT_ONCE / maxBytes)));
+}
 
 /** The batch part of the challenger's step (only on a deployment with a BatchManager). */
 export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
@@ -248,7 +255,7 @@ export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
   const due = watching
     .filter((w) => !w.verdict && !(w.retryAt !== undefined && w.retryAt > now))
     .sort((a, b) => (BigInt(a.blockNumber) < BigInt(b.blockNumber) ? -1 : BigInt(a.blockNumber) > BigInt(b.blockNumber) ? 1 : 0))
-    .slice(0, BATCH_FETCHES_PER_STEP);
+    .slice(0, batchFetchesPerStep(ctx.config.batchData.maxBytes));
   // Every due batch's data is fetched at once (a sampled one only); each is then checked and acted on in turn.
   const fetches = new Map<Hex, Promise<BatchData>>();
   for (const w of due) {

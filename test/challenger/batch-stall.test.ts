@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
 import type { Hex } from "viem";
-import { batchWatchStep, type WatchedBatch } from "../../challenger/batch.ts";
+import { batchFetchesPerStep, batchWatchStep, type WatchedBatch } from "../../challenger/batch.ts";
 import { challengerConfigSchema } from "../../challenger/config.ts";
 import type { ChallengerContext } from "../../challenger/step.ts";
 import { Store } from "../../sdk/node/store.ts";
@@ -34,7 +34,7 @@ describe("challenger: hostile batch data cannot stall the step", () => {
     const store = new Store(":memory:");
     const config = challengerConfigSchema.parse({
       rpcUrl: "http://127.0.0.1:8545", privateKey: `0x${"11".repeat(32)}`, deployment: "d.json", models: [{ package: "m" }],
-      sampling: { policy: "all" }, slashMissedAudits: false, batchData: { timeoutMs: TIMEOUT_MS, attempts: 3 },
+      sampling: { policy: "all" }, slashMissedAudits: false, batchData: { timeoutMs: TIMEOUT_MS, attempts: 3, maxBytes: 1024 * 1024 },
     });
     for (let i = 0; i < 10; i++) {
       const batchId = `0x${i.toString(16).padStart(64, "0")}` as Hex;
@@ -54,5 +54,11 @@ describe("challenger: hostile batch data cannot stall the step", () => {
     await batchWatchStep(ctx);
     const took = Date.now() - t;
     expect(took, `one step took ${took} ms on batch data`).to.be.below(3 * TIMEOUT_MS);
+  });
+
+  it("fetches fewer at once when each body may be large, so hostile full-size bodies cannot add up to an out-of-memory", () => {
+    expect(batchFetchesPerStep(1024 * 1024)).to.equal(16);
+    expect(batchFetchesPerStep(64 * 1024 * 1024)).to.equal(4);
+    expect(batchFetchesPerStep(2 ** 30)).to.equal(1);
   });
 });
