@@ -252,19 +252,30 @@ export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
   await syncBatchEvents(ctx);
   const watching = ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"]).map(([, w]) => w);
   const now = Date.now();
-  const due = watching
+  const waiting = watching
     .filter((w) => !w.verdict && !(w.retryAt !== undefined && w.retryAt > now))
-    .sort((a, b) => (BigInt(a.blockNumber) < BigInt(b.blockNumber) ? -1 : BigInt(a.blockNumber) > BigInt(b.blockNumber) ? 1 : 0))
-    .slice(0, batchFetchesPerStep(ctx.config.batchData.maxBytes));
-  // Every due batch's data is fetched at once (a sampled one only); each is then checked and acted on in turn.
+    .sort((a, b) => (BigInt(a.blockNumber) < BigInt(b.blockNumber) ? -1 : BigInt(a.blockNumber) > BigInt(b.blockNumber) ? 1 : 0));
+  // A batch repeating claims already checked (same model, root and size) takes that verdict without a fetch; of
+  // several such batches waiting, one is fetched this step and the others follow its verdict in the next.
+  const dueIds = new Set<Hex>();
   const fetches = new Map<Hex, Promise<BatchData>>();
-  for (const w of due) {
+  const fetching = new Set<string>();
+  const fetchesPerStep = batchFetchesPerStep(ctx.config.batchData.maxBytes);
+  for (const w of waiting) {
+    const key = claimsKey(w);
+    if (ctx.store.get(key)) {
+      dueIds.add(w.batchId);
+      continue;
+    }
+    if (fetching.has(key) || fetches.size >= fetchesPerStep) continue;
+    dueIds.add(w.batchId);
+    // Every due batch's data is fetched at once (a sampled one only); each is then checked and acted on in turn.
     if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) continue;
+    fetching.add(key);
     const p = fetchBatchData(w.dataURI, ctx.config.batchData);
     p.catch(() => undefined); // read below; never an unhandled rejection meanwhile
     fetches.set(w.batchId, p);
   }
-  const dueIds = new Set(due.map((w) => w.batchId));
   for (const w of watching) {
     if (ctx.signal.aborted) return;
     if (!w.verdict && !dueIds.has(w.batchId)) continue;
@@ -348,6 +359,18 @@ async function syncBatchEvents(ctx: ChallengerContext): Promise<void> {
   }
 }
 
+/** Store key of the verdict on a batch's claims: its model, root and size fix every leaf (a batch id also hashes the bond). */
+function claimsKey(w: Pick<WatchedBatch, "batch">): string {
+  return `batchclaims/${w.batch.modelId.toLowerCase()}/${w.batch.root.toLowerCase()}/${w.batch.size}`;
+}
+
+/** A verdict on a batch's claims that holds for any batch with the same claims: all correct, or the first wrong position. */
+interface ClaimsVerdict {
+  verdict: "correct" | "wrong";
+  index?: number;
+  reason?: string;
+}
+
 /**
  * Samples, checks and re-executes a batch once with its data (`fetched`: under way, undefined when not sampled), and
  * stores the verdict (a passing fetch error: retried).
@@ -358,7 +381,15 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch, fetched: Prom
     if (next.verdict) ctx.metrics.counter("batches_checked_total", "Batches checked, by verdict", ["verdict"] as const).inc({ verdict: next.verdict });
     return next;
   };
-  if (!fetched || !batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) return save({ ...w, verdict: "skipped", status: "done", outcome: "not sampled" });
+  if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) return save({ ...w, verdict: "skipped", status: "done", outcome: "not sampled" });
+  const known = ctx.store.get<ClaimsVerdict>(claimsKey(w));
+  if (known) {
+    ctx.logger.info({ batchId: w.batchId, verdict: known.verdict, index: known.index }, "batch repeats claims already checked: same verdict");
+    return known.verdict === "correct"
+      ? save({ ...w, verdict: "correct", status: "done", outcome: "correct (claims already checked)" })
+      : save({ ...w, verdict: "wrong", index: known.index!, reason: known.reason ?? "claims already found wrong" });
+  }
+  if (!fetched) return w; // another batch with these claims is being checked: its verdict next step
   const model = ctx.models.get(w.batch.modelId)!;
   const limits = ctx.config.batchData;
   let leaves: CheckedLeaf[];
@@ -376,6 +407,9 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch, fetched: Prom
     return unavailable(ctx, w, save, unavailablePosition(w.batchId, w.batch.size, samplingSeed(ctx)), e.message);
   }
   const wrong = firstWrongLeaf(model, leaves);
+  if (!wrong || wrong.kind === "wrong") {
+    ctx.store.set(claimsKey(w), (wrong ? { verdict: "wrong", index: wrong.index, reason: wrong.reason } : { verdict: "correct" }) satisfies ClaimsVerdict);
+  }
   if (!wrong) {
     ctx.logger.info({ batchId: w.batchId, size: w.batch.size }, "batch re-executed: every position correct");
     return save({ ...w, verdict: "correct", status: "done", outcome: "correct" });
