@@ -306,6 +306,7 @@ function adopt(ctx: ProviderContext, b: OwnBatch, a: SubmittedArgs, blockNumber:
   ctx.store.transaction(() => {
     ctx.store.set(batchKey(b.root), next);
     ctx.store.set(idKey(a.batchId), b.root.toLowerCase());
+    forgetBatchView(ctx.store, b.root); // served with its (new) batchId from now on
     for (const leaf of b.leaves) {
       for (const jobId of leaf.jobIds) {
         const job = ctx.store.get<Job>(`job/${jobId}`);
@@ -549,6 +550,13 @@ export function batchViewJson(store: Store, root: string): string {
     }
   }
   return text;
+}
+
+/** Drops the served text of a batch (adopted again after a reorg, perhaps under another batchId). */
+export function forgetBatchView(store: Store, root: string): void {
+  const key = root.toLowerCase();
+  viewCaches.get(store)?.delete(key);
+  store.delete(`batchjson/${key}`);
 }
 
 /** A batch root as GET /batches/:root takes it. */

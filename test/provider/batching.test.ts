@@ -3,7 +3,7 @@
 // served with leaves that rebuild its root.
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { batchPolicy, batchTake, batchTree, batchView, type OwnBatch } from "../../provider/batch.ts";
+import { batchPolicy, batchTake, batchTree, batchView, batchViewJson, forgetBatchView, type OwnBatch } from "../../provider/batch.ts";
 import { providerConfigSchema } from "../../provider/config.ts";
 import { providerRoutes } from "../../provider/api.ts";
 import type { ProviderContext } from "../../provider/step.ts";
@@ -104,5 +104,10 @@ describe("provider: batching", () => {
     }
     expect(reads).to.be.at.most(1);
     for (const body of bodies) expect(body).to.deep.equal(JSON.parse(JSON.stringify(batchView(store, b.root))));
+    // Adopted again under another batchId (a reorg): served with the new one.
+    const moved = { ...b, batchId: `0x${"ef".repeat(32)}` as Hex };
+    store.set(`batch/${b.root}`, moved);
+    forgetBatchView(store, b.root);
+    expect(JSON.parse(batchViewJson(store, b.root)).batchId).to.equal(moved.batchId);
   });
 });
