@@ -262,9 +262,9 @@ export function layerNormParams(o: LayerNormOptions): LayerNormParams {
   checkScale("layerNorm outScale", o.outScale);
   if (!(Number.isFinite(o.eps) && o.eps > 0)) throw new RangeError(`layerNorm eps must be a positive number (it keeps a constant vector from dividing by zero), got ${o.eps}`);
   if (o.gamma.length !== n || o.beta.length !== n) throw new RangeError(`layerNorm: gamma has ${o.gamma.length} and beta ${o.beta.length} values, expected ${n} each`);
-  const gb = checkInt("layerNorm gammaBits", o.gammaBits ?? 10, 2, 32);
+  const gb = checkInt("layerNorm gammaBits", o.gammaBits ?? 14, 2, 32);
   const mb = checkInt("layerNorm multiplierBits", o.multiplierBits ?? 16, 1, 64);
-  const rb = checkInt("layerNorm rsqrtBits", o.rsqrtBits ?? 14, 1, 64);
+  const rb = checkInt("layerNorm rsqrtBits", o.rsqrtBits ?? 18, 1, 64);
   const gMax = Math.max(...o.gamma.map(Math.abs));
   if (!Number.isFinite(gMax)) throw new RangeError("layerNorm: gamma must be finite");
   const sg = gMax > 0 ? gMax / (2 ** (gb - 1) - 1) : 1;

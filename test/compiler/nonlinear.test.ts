@@ -270,7 +270,7 @@ describe("transformer primitives (direct route)", function () {
           worst = Math.max(worst, Math.abs(Number(y) / 256 - fl));
         });
       }
-      expect(worst).to.be.below(2 / 256);
+      expect(worst).to.be.below(0.75 / 256);
     });
 
     it("rejects bad input with a clear error", () => {
