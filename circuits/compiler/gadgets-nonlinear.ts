@@ -4,7 +4,7 @@
 // reciprocal, the reciprocal square root, quotients) is pinned by range checks, so each input has exactly one
 // witness (docs/circuits.md, "Transformer primitives").
 import { addTo, konst, lin, maxGadget, requantGadget, sum, type Builder, type Lin } from "./emit.ts";
-import { expShift, rsqrtQ, type GeluParams, type LayerNormParams, type MatMulParams, type SoftmaxParams } from "./nonlinear.ts";
+import { expShift, geluAlpha, rsqrtQ, type GeluParams, type LayerNormParams, type MatMulParams, type SoftmaxParams } from "./nonlinear.ts";
 
 const pow2 = (n: number): bigint => 1n << BigInt(n);
 
@@ -146,11 +146,7 @@ export function geluGadget(cs: Builder, p: GeluParams, x: readonly Lin[], what =
   const w = p.segLow;
   const J = p.segBits;
   const d = p.coeffs[0]!.length - 1;
-  // the multilinear form of each coefficient in the segment bits: C_k(seg) = sum over bit subsets of alpha * prod bits
-  const alpha: bigint[][] = Array.from({ length: d + 1 }, (_, k) => p.coeffs.map((cs) => cs[k]!));
-  for (const a of alpha)
-    for (let i = 0; i < J; i++)
-      for (let mask = 0; mask < 2 ** J; mask++) if (mask & (1 << i)) a[mask]! -= a[mask ^ (1 << i)]!;
+  const alpha = geluAlpha(p);
   const relu: number[] = [];
   const y = x.map((v) => {
     const sign = cs.decompose(sum([v, 1n], [konst(pow2(p.inBits - 1)), 1n]), p.inBits, `${what} sign`)[p.inBits - 1]!;

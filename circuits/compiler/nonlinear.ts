@@ -410,6 +410,18 @@ export function geluParams(o: GeluOptions): GeluParams {
   return { inBits, outBits, segLow: w, segBits: J, coeffs, reluMul, shift, Q };
 }
 
+/** The coefficients as multilinear polynomials in the J segment bits: C_k(seg) = sum over bit sets m of
+ *  alpha[k][m] * prod_{i in m} bit_i (the Moebius transform of the table, exact integers). */
+export function geluAlpha(p: GeluParams): bigint[][] {
+  const J = p.segBits;
+  const d = p.coeffs[0]!.length - 1;
+  const alpha: bigint[][] = Array.from({ length: d + 1 }, (_, k) => p.coeffs.map((cs) => cs[k]!));
+  for (const a of alpha)
+    for (let i = 0; i < J; i++)
+      for (let mask = 0; mask < 2 ** J; mask++) if (mask & (1 << i)) a[mask]! -= a[mask ^ (1 << i)]!;
+  return alpha;
+}
+
 /** g(|x|) of the fitted polynomial (0 outside the fitted range), at scale outScale / 2^shift. */
 export function geluGapQ(p: GeluParams, a: bigint): bigint {
   const w = BigInt(p.segLow);
