@@ -60,7 +60,8 @@ function checked(inputs: bigint[], bits: number, body: (cs: Builder, x: Lin[]) =
 /**
  * A cheating prover: the value of wire `target` is shifted by `delta`, and everything after it is recomputed from
  * that value by the gadget's own code, with every bit decomposition taken mod 2^n (the best boolean bits there are
- * for a value that no longer fits). The constraint system must reject the result.
+ * for a value that no longer fits) and a hint that cannot be computed set to 0. The constraint system must reject
+ * the result.
  */
 class CheatBuilder extends Builder {
   constructor(
@@ -71,7 +72,15 @@ class CheatBuilder extends Builder {
     super(sink, true, false);
   }
   override alloc(value: () => bigint): number {
-    return super.alloc(this.nWires === this.target ? () => value() + this.delta : value);
+    // a hint the honest code cannot compute from the cheated values (a division by zero) is set to 0
+    const safe = (): bigint => {
+      try {
+        return value();
+      } catch {
+        return 0n;
+      }
+    };
+    return super.alloc(this.nWires === this.target ? () => value() + this.delta : safe);
   }
   override bits(value: bigint, n: number, what: string): number[] {
     const m = 1n << BigInt(n);
@@ -141,15 +150,18 @@ describe("transformer primitives (direct route)", function () {
       }
     });
 
-    it("a prover who shifts the reciprocal by +-1 and recomputes the rest consistently is rejected", () => {
+    it("a prover who shifts the reciprocal or the max by +-1 and recomputes the rest consistently is rejected", () => {
       for (const [name, x] of cases.slice(0, 10)) {
         let recip = -1;
+        let max = -1;
         build(x, new Array(17).fill(bits), (cs, xs) => {
           const w = softmaxGadget(cs, p, xs);
           recip = w.recip;
+          max = [...w.max.keys()][0]!;
           return w.y;
         });
         for (const d of [1n, -1n, 2n]) expect(cheat(x, bits, recip, d, (cs, xs) => softmaxGadget(cs, p, xs)), `${name} reciprocal ${d}`).to.have.length.above(0);
+        for (const d of [1n, -1n]) expect(cheat(x, bits, max, d, (cs, xs) => softmaxGadget(cs, p, xs)), `${name} max ${d}`).to.have.length.above(0);
         // the honest run through the same cheating builder (delta 0) is accepted: the twin is sharp
         expect(cheat(x, bits, recip, 0n, (cs, xs) => softmaxGadget(cs, p, xs)), name).to.deep.equal([]);
       }
