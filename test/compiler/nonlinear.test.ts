@@ -167,6 +167,19 @@ describe("transformer primitives (direct route)", function () {
       }
     });
 
+    it("other lengths and widths (n = 1, 2, 3, 64; 8- and 16-bit inputs): witness == softmaxQ", () => {
+      const r = rng(12);
+      for (const [n, b, scale] of [[1, 12, 1 / 64], [2, 12, 1 / 64], [3, 8, 1 / 8], [64, 12, 1 / 128], [17, 16, 1 / 2048]] as const) {
+        const q = softmaxParams({ n, inBits: b, inScale: scale });
+        for (let k = 0; k < 6; k++) {
+          const x = k === 0 ? new Array<bigint>(n).fill(-(1n << BigInt(b - 1))) : randSigned(r, b, n, k % 2 ? 1 : 0.1);
+          const y = checked(x, b, (cs, xs) => softmaxGadget(cs, q, xs).y);
+          expect(y, `n ${n} bits ${b}`).to.deep.equal(softmaxQ(q, x));
+          if (n === 1) expect(y).to.deep.equal([1n << BigInt(q.outFrac)]);
+        }
+      }
+    });
+
     it("exp is exact at 0 and matches 2^F exp(-z s) within its error bound everywhere", () => {
       expect(expQ(p, 0n)).to.equal(1n << 16n);
       let worst = 0;
@@ -257,6 +270,17 @@ describe("transformer primitives (direct route)", function () {
         });
         for (const d of [1n, -1n, 1n << 20n]) expect(cheat(x, 12, rs, d, (cs, xs) => layerNormGadget(cs, p, xs)), `${x.slice(0, 3).join(",")} rsqrt ${d}`).to.have.length.above(0);
         expect(cheat(x, 12, rs, 0n, (cs, xs) => layerNormGadget(cs, p, xs))).to.deep.equal([]);
+      }
+    });
+
+    it("other lengths (n = 1, 2, 5) and 8-bit inputs: witness == layerNormQ", () => {
+      const r = rng(13);
+      for (const [n, b] of [[1, 12], [2, 12], [5, 8]] as const) {
+        const p = layerNormParams({ n, inBits: b, inScale: 1 / 16, gamma: Array.from({ length: n }, () => r() * 2 - 1), beta: Array.from({ length: n }, () => r() - 0.5), eps: 1e-3, outBits: 10, outScale: 1 / 64 });
+        for (let k = 0; k < 6; k++) {
+          const x = randSigned(r, b, n, k % 2 ? 1 : 0.05);
+          expect(checked(x, b, (cs, xs) => layerNormGadget(cs, p, xs).y), `n ${n}`).to.deep.equal(layerNormQ(p, x));
+        }
       }
     });
 
