@@ -361,6 +361,18 @@ describe("transformer primitives (direct route)", function () {
       }
     });
 
+    it("coarse and fine scales (no low bits, one segment, degree 1 and 3): witness == geluQ on every input", () => {
+      for (const o of [
+        { inBits: 8, inScale: 1, outBits: 8, outScale: 1 / 4 },
+        { inBits: 8, inScale: 1 / 4, outBits: 8, outScale: 1 / 8, segBits: 0, degree: 3 },
+        { inBits: 9, inScale: 1 / 64, outBits: 9, outScale: 1 / 64, segBits: 2, degree: 1, form: "tanh" as const },
+      ]) {
+        const p = geluParams(o);
+        const xs = Array.from({ length: 1 << o.inBits }, (_, i) => BigInt(i) - (1n << BigInt(o.inBits - 1)));
+        expect(checked(xs, o.inBits, (cs, x) => geluGadget(cs, p, x).y), JSON.stringify(o)).to.deep.equal(geluQ(p, xs));
+      }
+    });
+
     it("rejects bad input with a clear error", () => {
       expect(() => geluParams({ inBits: 12, inScale: 1 / 128, outBits: 12, outScale: 1 / 128, form: "relu" as "erf" })).to.throw(/form must be "erf" or "tanh"/);
       const p = geluParams({ inBits: 12, inScale: 1 / 128, outBits: 12, outScale: 1 / 128 });
