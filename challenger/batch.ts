@@ -2,11 +2,11 @@
 // dataURI (a provider's server: hostile input, read with a size limit and a timeout, http(s) only, schema-checked),
 // checked to rebuild the batch's root over positions 0..size-1, and every leaf re-executed with the quantized engine;
 // the FIRST wrong position is challenged (challengeLeaf) and, when its proof deadline passes unproven, the batch is
-// slashed (slashBatch). Data that cannot be had or does not match the root is challenged at position 0 under the
-// `unavailableData: "challenge"` policy (a challenge by position needs no data: only the provider's own leaf there
+// slashed (slashBatch). Data that cannot be had or does not match the root is challenged at a position drawn from the
+// batch id and the bot's secret seed (unavailablePosition) under the `unavailableData: "challenge"` policy (a challenge by position needs no data: only the provider's own leaf there
 // answers it), or only reported under "ignore". Idempotent like the claim watch: the verdict is stored, and every
 // action is decided from the chain's state of the batch and the position.
-import { parseEventLogs, type Address, type Hex, type Log } from "viem";
+import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
 import { z } from "zod";
 import { batchManagerAbi } from "../sdk/abi.ts";
 import { batchLeaf, buildBatchTree, type BatchStruct } from "../sdk/batch.ts";
@@ -174,24 +174,42 @@ export function checkBatchData(data: BatchData, batch: Pick<BatchStruct, "modelI
 }
 
 /**
- * Re-executes the leaves in order and returns the first position whose input is unusable (it does not match its
- * inputHash, or is not the model's shape) or whose outputs are not the engine's, or undefined when all are right.
+ * Re-executes the leaves in order and returns the first position whose outputs are not the engine's; failing that,
+ * the first position whose input is unusable (it does not match its inputHash, or is not the model's shape), with
+ * every such position in `unusable`; or undefined when all are right. A wrong leaf comes first wherever it is: an
+ * unusable input is the provider's choice, and one put before a lie would otherwise shield it.
  */
-export function firstWrongLeaf(model: ServedModel, leaves: readonly CheckedLeaf[]): { index: number; kind: "wrong" | "unavailable"; reason: string; expected?: string[] } | undefined {
+export function firstWrongLeaf(
+  model: ServedModel,
+  leaves: readonly CheckedLeaf[],
+): { index: number; kind: "wrong" | "unavailable"; reason: string; expected?: string[]; unusable?: number[] } | undefined {
   const m = model.pkg.manifest;
+  let unusable: { index: number; reason: string } | undefined;
+  const unusableAt: number[] = [];
   for (const l of leaves) {
     let values: bigint[];
     try {
       values = checkInputData(l.inputData, l.inputHash, { length: m.inputLength, bits: m.inputBits }).values;
     } catch (err) {
-      return { index: l.index, kind: "unavailable", reason: `position ${l.index}: ${errorSummary(err)}` };
+      unusable ??= { index: l.index, reason: `position ${l.index}: ${errorSummary(err)}` };
+      unusableAt.push(l.index);
+      continue;
     }
     const expected = runQuantized(model.pkg.quant, values).outputs;
     if (expected.length !== l.outputs.length || expected.some((v, i) => v !== l.outputs[i])) {
       return { index: l.index, kind: "wrong", reason: `position ${l.index}: claimed ${l.outputs.join(",")}, the engine computes ${expected.join(",")}`, expected: expected.map(String) };
     }
   }
-  return undefined;
+  return unusable ? { ...unusable, kind: "unavailable", unusable: unusableAt } : undefined;
+}
+
+/**
+ * The position this bot challenges in a batch of `size` whose data it cannot check: drawn from the batch id and the
+ * bot's secret sampling seed (the same after a restart), never a fixed one. A fixed position (0) is one a cheater
+ * knows in advance: it would put a true claim there, prove it, keep the challenger bond and finalize its lies.
+ */
+export function unavailablePosition(batchId: Hex, size: number, seed: string): number {
+  return Number(BigInt(keccak256(toHex(`${batchId}:unavailable:${seed}`))) % BigInt(size));
 }
 
 /** Per batch, as for claims: the same draw after a restart; policy `value` counts the batch's bond. */
@@ -214,15 +232,55 @@ function batchCursor(ctx: ChallengerContext & { batchCursor?: EventCursor }): Ev
   }));
 }
 
+/**
+ * Most batches whose data one step fetches, all at once: a step spends about one batchData.timeoutMs on batch data
+ * however many batches wait (oldest first; the rest in later steps). Fetched one after another, batches whose dataURI
+ * never answers would hold the step, and the claim watch with it, for one timeout each. Fewer when batchData.maxBytes
+ * is large: at most BATCH_DATA_BYTES_AT_ONCE of bodies at once (4 at the default 64 MiB), so hostile full-size bodies
+ * cannot add up to an out-of-memory.
+ */
+export const BATCH_FETCHES_PER_STEP = 16;
+export const BATCH_DATA_BYTES_AT_ONCE = 256 * 1024 * 1024;
+
+export function batchFetchesPerStep(maxBytes: number): number {
+  return Math.max(1, Math.min(BATCH_FETCHES_PER_STEP, Math.floor(BATCH_DATA_BYTES_AT_ONCE / maxBytes)));
+}
+
 /** The batch part of the challenger's step (only on a deployment with a BatchManager). */
 export async function batchWatchStep(ctx: ChallengerContext): Promise<void> {
   if (!(ctx.deployment.addresses as Record<string, unknown>).batchManager) return;
   await syncBatchEvents(ctx);
-  for (const [, w] of ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"])) {
+  const watching = ctx.store.entriesByStatus<WatchedBatch>("batch/", ["watching"]).map(([, w]) => w);
+  const now = Date.now();
+  const waiting = watching
+    .filter((w) => !w.verdict && !(w.retryAt !== undefined && w.retryAt > now))
+    .sort((a, b) => (BigInt(a.blockNumber) < BigInt(b.blockNumber) ? -1 : BigInt(a.blockNumber) > BigInt(b.blockNumber) ? 1 : 0));
+  // A batch repeating claims already checked (same model, root and size) takes that verdict without a fetch; of
+  // several such batches waiting, one is fetched this step and the others follow its verdict in the next.
+  const dueIds = new Set<Hex>();
+  const fetches = new Map<Hex, Promise<BatchData>>();
+  const fetching = new Set<string>();
+  const fetchesPerStep = batchFetchesPerStep(ctx.config.batchData.maxBytes);
+  for (const w of waiting) {
+    const key = claimsKey(w);
+    if (ctx.store.get(key)) {
+      dueIds.add(w.batchId);
+      continue;
+    }
+    if (fetching.has(key) || fetches.size >= fetchesPerStep) continue;
+    dueIds.add(w.batchId);
+    // Every due batch's data is fetched at once (a sampled one only); each is then checked and acted on in turn.
+    if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) continue;
+    fetching.add(key);
+    const p = fetchBatchData(w.dataURI, ctx.config.batchData);
+    p.catch(() => undefined); // read below; never an unhandled rejection meanwhile
+    fetches.set(w.batchId, p);
+  }
+  for (const w of watching) {
     if (ctx.signal.aborted) return;
-    if (!w.verdict && w.retryAt !== undefined && w.retryAt > Date.now()) continue;
+    if (!w.verdict && !dueIds.has(w.batchId)) continue;
     await isolated(ctx, { batchId: w.batchId }, async () => {
-      const checked = w.verdict ? w : await checkBatch(ctx, w);
+      const checked = w.verdict ? w : await checkBatch(ctx, w, fetches.get(w.batchId));
       if (checked.status === "watching" && checked.index !== undefined) await actOnBatch(ctx, checked);
     });
   }
@@ -301,19 +359,42 @@ async function syncBatchEvents(ctx: ChallengerContext): Promise<void> {
   }
 }
 
-/** Samples, fetches, checks and re-executes a batch once, and stores the verdict (a passing fetch error: retried). */
-async function checkBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<WatchedBatch> {
+/** Store key of the verdict on a batch's claims: its model, root and size fix every leaf (a batch id also hashes the bond). */
+function claimsKey(w: Pick<WatchedBatch, "batch">): string {
+  return `batchclaims/${w.batch.modelId.toLowerCase()}/${w.batch.root.toLowerCase()}/${w.batch.size}`;
+}
+
+/** A verdict on a batch's claims that holds for any batch with the same claims: all correct, or the first wrong position. */
+interface ClaimsVerdict {
+  verdict: "correct" | "wrong";
+  index?: number;
+  reason?: string;
+}
+
+/**
+ * Samples, checks and re-executes a batch once with its data (`fetched`: under way, undefined when not sampled), and
+ * stores the verdict (a passing fetch error: retried).
+ */
+async function checkBatch(ctx: ChallengerContext, w: WatchedBatch, fetched: Promise<BatchData> | undefined): Promise<WatchedBatch> {
   const save = (next: WatchedBatch): WatchedBatch => {
     ctx.store.set(`batch/${w.batchId}`, next);
     if (next.verdict) ctx.metrics.counter("batches_checked_total", "Batches checked, by verdict", ["verdict"] as const).inc({ verdict: next.verdict });
     return next;
   };
   if (!batchSampled(ctx, w.batchId, BigInt(w.batch.bond))) return save({ ...w, verdict: "skipped", status: "done", outcome: "not sampled" });
+  const known = ctx.store.get<ClaimsVerdict>(claimsKey(w));
+  if (known) {
+    ctx.logger.info({ batchId: w.batchId, verdict: known.verdict, index: known.index }, "batch repeats claims already checked: same verdict");
+    return known.verdict === "correct"
+      ? save({ ...w, verdict: "correct", status: "done", outcome: "correct (claims already checked)" })
+      : save({ ...w, verdict: "wrong", index: known.index!, reason: known.reason ?? "claims already found wrong" });
+  }
+  if (!fetched) return w; // another batch with these claims is being checked: its verdict next step
   const model = ctx.models.get(w.batch.modelId)!;
   const limits = ctx.config.batchData;
   let leaves: CheckedLeaf[];
   try {
-    leaves = checkBatchData(await fetchBatchData(w.dataURI, limits), struct(w));
+    leaves = checkBatchData(await fetched, struct(w));
   } catch (err) {
     const e = err instanceof BatchDataError ? err : new BatchDataError(errorSummary(err));
     const attempts = (w.attempts ?? 0) + 1;
@@ -323,14 +404,21 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch): Promise<Watc
       ctx.logger.info({ batchId: w.batchId, dataURI: w.dataURI, reason: e.message, attempts, retryInMs: delayMs }, "batch data not fetched: trying again");
       return save({ ...w, attempts, reason: e.message, retryAt: Date.now() + delayMs });
     }
-    return unavailable(ctx, w, save, 0, e.message);
+    return unavailable(ctx, w, save, unavailablePosition(w.batchId, w.batch.size, samplingSeed(ctx)), e.message);
   }
   const wrong = firstWrongLeaf(model, leaves);
+  if (!wrong || wrong.kind === "wrong") {
+    ctx.store.set(claimsKey(w), (wrong ? { verdict: "wrong", index: wrong.index, reason: wrong.reason } : { verdict: "correct" }) satisfies ClaimsVerdict);
+  }
   if (!wrong) {
     ctx.logger.info({ batchId: w.batchId, size: w.batch.size }, "batch re-executed: every position correct");
     return save({ ...w, verdict: "correct", status: "done", outcome: "correct" });
   }
-  if (wrong.kind === "unavailable") return unavailable(ctx, w, save, wrong.index, wrong.reason);
+  if (wrong.kind === "unavailable") {
+    // The provider chose which inputs it publishes unusable: one of them, drawn as above, not the first.
+    const at = wrong.unusable ?? [wrong.index];
+    return unavailable(ctx, w, save, at[unavailablePosition(w.batchId, at.length, samplingSeed(ctx))]!, wrong.reason);
+  }
   ctx.logger.warn({ batchId: w.batchId, index: wrong.index, reason: wrong.reason }, "WRONG batch position found");
   return save({ ...w, verdict: "wrong", index: wrong.index, reason: wrong.reason });
 }

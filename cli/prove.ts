@@ -6,10 +6,11 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import { group } from "./group.ts";
 import { userPath, userPathIf } from "./paths.ts";
+import { MAX_INPUT_BYTES, readSmallFile } from "./preprocess.ts";
 
 function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, "utf8"));
+    return JSON.parse(readSmallFile(path, "input file", MAX_INPUT_BYTES));
   } catch (err) {
     throw new Error(`cannot read ${path}: ${(err as Error).message}`);
   }

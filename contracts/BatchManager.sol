@@ -199,6 +199,13 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
         if (available < challengerBond) revert InsufficientStake(msg.sender, available, challengerBond);
         freeStake[msg.sender] = available - challengerBond;
 
+        // INVARIANT: a challenge made while the audit's seed is readable fixes the draw (a pure function of the seed
+        // and the batch, so drawing now changes no outcome). Else a cheater would skip its own draw until the seed is
+        // gone and make the watcher's slash pay no reward (an undrawn audit past its seed counts as pending).
+        if (state.audit() == AuditStatus.Undrawn) {
+            uint256 seedBlock = uint256(state.submittedBlock()) + 1;
+            if (block.number > seedBlock && blockhash(seedBlock) != 0) state = _draw(batchId, batch, state);
+        }
         uint64 proofDeadline = uint64(block.timestamp) + proofWindow;
         _leaves[batchId][index] =
             LeafStateLibrary.pack(LeafStatus.Challenged, proofDeadline, msg.sender, uint48(block.number));

@@ -6,7 +6,7 @@ import type { Hex } from "viem";
 import { quantizeInput } from "../circuits/compiler/engine.ts";
 import type { ServedModel } from "../runtime/models.ts";
 import { HttpError, type Route } from "../sdk/node/server.ts";
-import { batchView } from "./batch.ts";
+import { batchViewJson } from "./batch.ts";
 import { QueueFullError, addJob, type Job, type OwnClaim, type ProviderContext } from "./step.ts";
 
 const INFER_SHAPE = 'a JSON object {"model": name or modelId, "input": [numbers] or "quantized": ["integers"], "tag"?: string}';
@@ -102,7 +102,9 @@ export function providerRoutes(ctx: ProviderContext): Route[] {
     {
       method: "GET",
       path: "/batches/:root",
-      handler: ({ params }) => ({ status: 200, body: batchView(ctx.store, params.root!) }),
+      // Public data (the leaves a challenger or a watcher checks against the root on chain), readable by any web
+      // page such as the protocol page's leaf lookup; this server takes no cookies or credentials.
+      handler: ({ params }) => ({ status: 200, json: batchViewJson(ctx.store, params.root!), headers: { "access-control-allow-origin": "*" } }),
     },
   ];
 }

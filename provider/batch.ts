@@ -306,6 +306,7 @@ function adopt(ctx: ProviderContext, b: OwnBatch, a: SubmittedArgs, blockNumber:
   ctx.store.transaction(() => {
     ctx.store.set(batchKey(b.root), next);
     ctx.store.set(idKey(a.batchId), b.root.toLowerCase());
+    forgetBatchView(ctx.store, b.root); // served with its (new) batchId from now on
     for (const leaf of b.leaves) {
       for (const jobId of leaf.jobIds) {
         const job = ctx.store.get<Job>(`job/${jobId}`);
@@ -503,6 +504,59 @@ export const DEFAULT_CHALLENGER_DATA_BYTES = 64 * 1024 * 1024;
 /** About how many bytes GET /batches/:root answers for `leaves` leaves of a model (hex input, decimal outputs). */
 export function batchDataBytes(inputLength: number, outputs: number, leaves: number): number {
   return leaves * (2 * inputLength + 24 * outputs + 200);
+}
+
+/** Most bytes of served batch data kept in memory per store (GET /batches/:root of submitted batches). */
+export const BATCH_VIEW_CACHE_BYTES = 64 * 1024 * 1024;
+const viewCaches = new WeakMap<Store, Map<string, string>>();
+
+/**
+ * GET /batches/:root's body as JSON text. A submitted batch's data never changes, so its text is built once and kept
+ * (least recently served dropped first past BATCH_VIEW_CACHE_BYTES): reading and encoding a batch for every request
+ * (about 50 ms for 100 mnist claims) would let anyone flooding the endpoint stall the provider's steps, and with them
+ * the proofs of its challenged positions. Past that cap it is kept in the store as one string (`batchjson/<root>`). A
+ * batch not yet submitted (no batchId) is read each time.
+ */
+export function batchViewJson(store: Store, root: string): string {
+  const key = root.toLowerCase();
+  let cache = viewCaches.get(store);
+  if (!cache) viewCaches.set(store, (cache = new Map()));
+  const hit = ROOT.test(root) ? cache.get(key) : undefined;
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  // Past the memory cache (an attacker cycling through many old roots) the text is one stored string: one read, no
+  // re-encoding.
+  const stored = ROOT.test(root) ? store.get<string>(`batchjson/${key}`) : undefined;
+  let text: string;
+  if (typeof stored === "string") {
+    text = stored;
+  } else {
+    const view = batchView(store, root);
+    text = JSON.stringify(view);
+    if (!view.batchId) return text;
+    store.set(`batchjson/${key}`, text);
+  }
+  if (text.length <= BATCH_VIEW_CACHE_BYTES) {
+    cache.set(key, text);
+    let total = 0;
+    for (const t of cache.values()) total += t.length;
+    for (const [k, t] of cache) {
+      if (total <= BATCH_VIEW_CACHE_BYTES) break;
+      cache.delete(k);
+      total -= t.length;
+    }
+  }
+  return text;
+}
+
+/** Drops the served text of a batch (adopted again after a reorg, perhaps under another batchId). */
+export function forgetBatchView(store: Store, root: string): void {
+  const key = root.toLowerCase();
+  viewCaches.get(store)?.delete(key);
+  store.delete(`batchjson/${key}`);
 }
 
 /** A batch root as GET /batches/:root takes it. */

@@ -142,3 +142,34 @@ export function drawBatchAudit(seed: Hex, id: Hex, auditRateBps: number, size: n
   if (r % 10_000n >= BigInt(auditRateBps)) return { selected: false, index: 0 };
   return { selected: true, index: Number((r >> 128n) % BigInt(size)) };
 }
+
+/** Solidity `BatchStatus` (contracts/types/Batch.sol). */
+export const BatchStatus = { None: 0, Submitted: 1, Finalized: 2, Slashed: 3 } as const;
+export const batchStatusName = (s: number): string => (["None", "Submitted", "Finalized", "Slashed"] as const)[s] ?? `Unknown(${s})`;
+
+/** Solidity `AuditStatus`: Undrawn -> Clear (not selected) | Selected (a position must be proven) -> Answered. */
+export const AuditStatus = { Undrawn: 0, Clear: 1, Selected: 2, Answered: 3 } as const;
+export const auditStatusName = (s: number): string => (["Undrawn", "Clear", "Selected", "Answered"] as const)[s] ?? `Unknown(${s})`;
+
+/** Solidity `LeafStatus`: the dispute state of one position (Released: the challenger's bond went back). */
+export const LeafStatus = { None: 0, Challenged: 1, Proven: 2, Released: 3 } as const;
+export const leafStatusName = (s: number): string => (["None", "Challenged", "Proven", "Released"] as const)[s] ?? `Unknown(${s})`;
+
+/** Solidity `SlashReason` (the `reason` of `BatchSlashed`). */
+export const SlashReason = { Unproven: 0, CounterProven: 1, AuditUnanswered: 2, AuditMissed: 3 } as const;
+export const slashReasonName = (s: number): string =>
+  (["Unproven", "CounterProven", "AuditUnanswered", "AuditMissed"] as const)[s] ?? `Unknown(${s})`;
+
+/**
+ * Blocks whose hash the chain keeps (`blockhash`): a batch's audit nobody drew while its seed block (the one after the
+ * batch's) was among them is missed.
+ */
+export const AUDIT_SEED_BLOCKS = 256n;
+
+/**
+ * Whether a batch's undrawn audit is missed once block `head` exists: its seed is the hash of block
+ * submittedBlock + 1, which the next block (head + 1) can read only while it is among the last 256.
+ */
+export function auditSeedGone(submittedBlock: bigint, head: bigint): boolean {
+  return head + 1n > submittedBlock + 1n + AUDIT_SEED_BLOCKS;
+}

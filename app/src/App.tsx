@@ -1,8 +1,13 @@
-// The page: models, the digit request panel, live claims and providers, refreshed from the chain every second.
+// The page: models, the digit request panel, live claims, batches (with their audits and a lookup of one claim of a
+// batch) and providers, refreshed from the chain every second.
 import { useEffect, useState } from "react";
 import { usePublicClient } from "wagmi";
 import type { PublicClient } from "viem";
 import type { Deployment } from "../../sdk/deployments.ts";
+import { isSettledBatchLeaf } from "../../sdk/claims.ts";
+import type { BatchStruct } from "../../sdk/batch.ts";
+import { BatchTable, LeafLookup } from "./Batches.tsx";
+import type { LeafProof } from "./leaf.ts";
 import { readSnapshot, type PackageInfo, type Snapshot } from "./snapshot.ts";
 import { RequestPanel } from "./RequestPanel.tsx";
 import { ClaimTable, ModelTable, ProviderTable } from "./Tables.tsx";
@@ -31,6 +36,11 @@ export function App({ deployment, packages, pollMs = 1000 }: { deployment: Deplo
 
   const s = snap?.s;
   const [picked, setPicked] = useState<string>();
+  const [lookupId, setLookupId] = useState("");
+  const checkLeaf = async (batch: BatchStruct, leaf: LeafProof) => {
+    if (!pc) throw new Error("not connected to the chain");
+    return isSettledBatchLeaf({ publicClient: pc, deployment }, batch, leaf.index, leaf.inputHash, leaf.outputs, leaf.path);
+  };
   // The digit pad draws 28x28 images: models whose package takes one can be asked here.
   const drawable = (s?.models ?? []).filter((m) => !m.deprecated && m.pkg?.manifest.inputLength === 784);
   const model = drawable.find((m) => m.modelId === picked) ?? drawable[0];
@@ -68,6 +78,17 @@ export function App({ deployment, packages, pollMs = 1000 }: { deployment: Deplo
         ) : null}
       </section>
       <section><h2>Claims</h2>{s ? <ClaimTable claims={s.claims} models={s.models} chainTime={s.chainTime} takenAt={snap!.at} token={s.token} /> : null}</section>
+      <section>
+        <h2>Batches</h2>
+        {s && !s.hasBatches ? <p className="empty">This deployment has no BatchManager.</p> : null}
+        {s?.hasBatches ? (
+          <>
+            <BatchTable batches={s.batches} models={s.models} chainTime={s.chainTime} takenAt={snap!.at} token={s.token} onLookup={(id) => setLookupId(id)} />
+            <h3>Is a claim of a batch settled?</h3>
+            <LeafLookup batches={s.batches} batchId={lookupId} onBatchId={setLookupId} check={checkLeaf} />
+          </>
+        ) : null}
+      </section>
       <section><h2>Providers and challengers</h2>{s ? <ProviderTable providers={s.providers} token={s.token} /> : null}</section>
     </main>
   );

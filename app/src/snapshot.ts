@@ -1,7 +1,19 @@
-// Everything the page shows, read from the chain in one snapshot: registered models (with their setup kind and
-// package metadata), claims with status, deadline and dispute history, providers' stake and slashing record, requests.
+// Everything the page shows, read from the chain in one snapshot (every event up to one block, every contract read at
+// that block): registered models (with their setup kind and package metadata), claims with status, deadline and
+// dispute history, providers' stake and slashing record, requests, and batches with their audit and open challenges.
 import { erc20Abi, type Address, type Hex, type PublicClient } from "viem";
-import { claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
+import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "../../sdk/abi.ts";
+import {
+  AuditStatus,
+  BatchStatus,
+  SlashReason,
+  auditSeedGone,
+  batchStatusName,
+  leafStatusName,
+  slashReasonName,
+  type BatchStruct,
+} from "../../sdk/batch.ts";
+import type { AuditView } from "./AuditCell.tsx";
 import { claimStatusName, setupKindName, type SetupKindName } from "../../sdk/protocol.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
 import { tokens } from "./format.ts";
@@ -101,6 +113,33 @@ export interface RequestView {
   fee: bigint;
 }
 
+/** A challenged position of a batch and where its dispute stands. */
+export interface LeafChallengeView {
+  index: number;
+  statusName: string;
+  proofDeadline: bigint;
+  challenger: Address;
+}
+
+/** A batch of claims on BatchManager, as its BatchSubmitted event announced it and batchState reads it now. */
+export interface BatchView {
+  batchId: Hex;
+  /** The fields every call passes back (BatchSubmitted's `batch`). */
+  batch: BatchStruct;
+  /** Where the provider says the leaves are: chosen by the provider, so shown as text or an http(s) link only. */
+  dataURI: string;
+  submittedBlock: bigint;
+  status: number;
+  statusName: string;
+  challengeDeadline: bigint;
+  openChallenges: number;
+  audit: AuditView;
+  /** Every position ever challenged, in position order. */
+  challenges: LeafChallengeView[];
+  /** Why it was slashed, and through which position (BatchSlashed). */
+  slash?: { reason: string; index: number };
+}
+
 export interface Snapshot {
   token: TokenView;
   blockNumber: bigint;
@@ -109,6 +148,10 @@ export interface Snapshot {
   claims: ClaimView[];
   providers: ProviderView[];
   requests: RequestView[];
+  /** Empty when the deployment has no BatchManager. */
+  batches: BatchView[];
+  /** Whether the deployment has a BatchManager at all. */
+  hasBatches: boolean;
 }
 
 const lower = (a: string) => a.toLowerCase();
@@ -117,7 +160,8 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
   const claims = d.addresses.claims;
   const fromBlock = BigInt(d.deployBlock);
   const block = await pc.getBlock({ blockTag: "latest" });
-  const range = { address: claims, abi: claimManagerAbi, fromBlock, toBlock: block.number } as const;
+  const at = block.number;
+  const range = { address: claims, abi: claimManagerAbi, fromBlock, toBlock: at } as const;
   const [submitted, challenged, proven, finalized, slashed, reopened, staked, requested] = await Promise.all([
     pc.getContractEvents({ ...range, eventName: "ClaimSubmitted" }),
     pc.getContractEvents({ ...range, eventName: "ClaimChallenged" }),
@@ -129,9 +173,9 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
     pc.getContractEvents({ ...range, eventName: "InferenceRequested" }),
   ]);
 
-  const token = await readToken(pc, d);
+  const token = await readToken(pc, d, at);
   const models = await Promise.all(Object.entries(d.models).map(async ([name, modelId]): Promise<ModelView> => {
-    const m = await pc.readContract({ address: d.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] });
+    const m = await pc.readContract({ address: d.addresses.registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId], blockNumber: at });
     return {
       name, modelId,
       challengeWindow: Number(m.challengeWindow), proofWindow: Number(m.proofWindow),
@@ -152,7 +196,7 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
 
   const claimViews = await Promise.all(submitted.map(async (l): Promise<ClaimView> => {
     const id = l.args.claimId!;
-    const [status, deadline] = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "claimState", args: [id] });
+    const [status, deadline] = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "claimState", args: [id], blockNumber: at });
     const c = l.args.claim!;
     return {
       claimId: id, modelId: c.modelId, provider: c.provider, bond: c.bond, requestId: c.requestId,
@@ -175,7 +219,7 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
     const lost = challenges.filter((l) => statusOf.get(lower(l.args.claimId!)) === "Proven");
     return {
       account,
-      freeStake: await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "freeStake", args: [account] }),
+      freeStake: await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "freeStake", args: [account], blockNumber: at }),
       claims: mine.length,
       live: mine.filter((c) => c.statusName === "Submitted" || c.statusName === "Challenged").length,
       slashed: slashedMine.length,
@@ -189,21 +233,94 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
   providers.sort((a, b) => b.claims - a.claims);
 
   const requests = await Promise.all(requested.map(async (l): Promise<RequestView> => {
-    const r = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "getRequest", args: [l.args.requestId!] });
+    const r = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "getRequest", args: [l.args.requestId!], blockNumber: at });
     return { requestId: l.args.requestId!, consumer: r.consumer, status: r.status, claimId: r.claimId, expiry: r.expiry, fee: r.fee };
   }));
   requests.reverse();
 
-  return { token, blockNumber: block.number, chainTime: block.timestamp, models, claims: claimViews, providers, requests };
+  const batches = await readBatches(pc, d, at, block.timestamp);
+
+  return {
+    token, blockNumber: block.number, chainTime: block.timestamp, models, claims: claimViews, providers, requests,
+    batches: batches ?? [], hasBatches: batches !== undefined,
+  };
+}
+
+/**
+ * A batch's audit as the page shows it: Missed once nobody can answer it any more (the selected position's deadline
+ * passed unproven, or the seed block's hash is gone undrawn) even before anyone sends slashMissedAudit, and for a
+ * batch slashed for its audit.
+ */
+export function batchAuditView(
+  state: { status: number; audit: number; auditIndex: number; submittedBlock: bigint },
+  drawn: { deadline: bigint } | undefined,
+  slashReason: number | undefined,
+  head: { blockNumber: bigint; chainTime: bigint },
+): AuditView {
+  if (slashReason === SlashReason.AuditUnanswered) return { status: "Missed", index: state.auditIndex, deadline: drawn?.deadline };
+  if (slashReason === SlashReason.AuditMissed) return { status: "Missed" };
+  const live = state.status === BatchStatus.Submitted;
+  switch (state.audit) {
+    case AuditStatus.Clear:
+      return { status: "Clear" };
+    case AuditStatus.Answered:
+      return { status: "Answered", index: state.auditIndex };
+    case AuditStatus.Selected:
+      if (live && drawn && head.chainTime >= drawn.deadline) return { status: "Missed", index: state.auditIndex, deadline: drawn.deadline };
+      return { status: "Selected", index: state.auditIndex, deadline: drawn?.deadline };
+    default:
+      if (live && auditSeedGone(state.submittedBlock, head.blockNumber)) return { status: "Missed" };
+      return { status: "Undrawn" };
+  }
+}
+
+/** Every batch of the deployment's BatchManager, newest first; undefined when the deployment has none. */
+async function readBatches(pc: PublicClient, d: Deployment, at: bigint, chainTime: bigint): Promise<BatchView[] | undefined> {
+  const address = d.addresses.batchManager as Address | undefined;
+  if (!address) return undefined;
+  const range = { address, abi: batchManagerAbi, fromBlock: BigInt(d.deployBlock), toBlock: at } as const;
+  const [submitted, drawn, challenged, slashed] = await Promise.all([
+    pc.getContractEvents({ ...range, eventName: "BatchSubmitted" }),
+    pc.getContractEvents({ ...range, eventName: "AuditDrawn" }),
+    pc.getContractEvents({ ...range, eventName: "LeafChallenged" }),
+    pc.getContractEvents({ ...range, eventName: "BatchSlashed" }),
+  ]);
+  const drawnOf = new Map(drawn.map((l) => [lower(l.args.batchId!), { deadline: BigInt(l.args.deadline!) }]));
+  const slashOf = new Map(slashed.map((l) => [lower(l.args.batchId!), { reason: Number(l.args.reason!), index: Number(l.args.index!) }]));
+  const challengedOf = new Map<string, Set<number>>();
+  for (const l of challenged) {
+    const k = lower(l.args.batchId!);
+    challengedOf.set(k, (challengedOf.get(k) ?? new Set()).add(Number(l.args.index!)));
+  }
+  const views = await Promise.all(submitted.map(async (l): Promise<BatchView> => {
+    const batchId = l.args.batchId!;
+    const b = l.args.batch!;
+    const batch: BatchStruct = { modelId: b.modelId, provider: b.provider, root: b.root, size: Number(b.size), bond: b.bond, auditRateBps: Number(b.auditRateBps), auditFee: b.auditFee };
+    const [status, challengeDeadline, submittedBlock, openChallenges, audit, auditIndex] = await pc.readContract({ address, abi: batchManagerAbi, functionName: "batchState", args: [batchId], blockNumber: at });
+    const positions = [...(challengedOf.get(lower(batchId)) ?? [])].sort((x, y) => x - y);
+    const challenges = await Promise.all(positions.map(async (index): Promise<LeafChallengeView> => {
+      const [leafStatus, proofDeadline, challenger] = await pc.readContract({ address, abi: batchManagerAbi, functionName: "leafChallenge", args: [batchId, BigInt(index)], blockNumber: at });
+      return { index, statusName: leafStatusName(leafStatus), proofDeadline: BigInt(proofDeadline), challenger };
+    }));
+    const slash = slashOf.get(lower(batchId));
+    return {
+      batchId, batch, dataURI: l.args.dataURI ?? "", submittedBlock: BigInt(submittedBlock),
+      status, statusName: batchStatusName(status), challengeDeadline: BigInt(challengeDeadline), openChallenges: Number(openChallenges),
+      audit: batchAuditView({ status, audit, auditIndex: Number(auditIndex), submittedBlock: BigInt(submittedBlock) }, drawnOf.get(lower(batchId)), slash?.reason, { blockNumber: at, chainTime }),
+      challenges,
+      slash: slash ? { reason: slashReasonName(slash.reason), index: slash.index } : undefined,
+    };
+  }));
+  return views.reverse(); // newest first
 }
 
 /** The bond token's symbol and decimals; a token without them (or no token) reads as "tokens" with 18 decimals. */
-async function readToken(pc: PublicClient, d: Deployment): Promise<TokenView> {
+async function readToken(pc: PublicClient, d: Deployment, at: bigint): Promise<TokenView> {
   const address = d.addresses.token as Address | undefined;
   if (!address) return { symbol: "tokens", decimals: 18 };
   const [symbol, decimals] = await Promise.all([
-    pc.readContract({ address, abi: erc20Abi, functionName: "symbol" }).catch(() => "tokens"),
-    pc.readContract({ address, abi: erc20Abi, functionName: "decimals" }).catch(() => 18),
+    pc.readContract({ address, abi: erc20Abi, functionName: "symbol", blockNumber: at }).catch(() => "tokens"),
+    pc.readContract({ address, abi: erc20Abi, functionName: "decimals", blockNumber: at }).catch(() => 18),
   ]);
   return { symbol, decimals };
 }

@@ -13,19 +13,19 @@ import { mod, R1csWriter, type LC } from "./r1cs.ts";
 export type Visibility = "constant" | "committed";
 
 /** A linear combination under construction: wire -> coefficient (wire 0 is the constant 1). */
-type Lin = Map<number, bigint>;
+export type Lin = Map<number, bigint>;
 
 const ZERO: LC = { wires: [], coeffs: [] };
 const ZERO_LIN: Lin = new Map();
-const lin = (w: number, c = 1n): Lin => new Map([[w, c]]);
-const konst = (c: bigint): Lin => new Map([[0, c]]);
+export const lin = (w: number, c = 1n): Lin => new Map([[w, c]]);
+export const konst = (c: bigint): Lin => new Map([[0, c]]);
 
 /** acc += k * l */
-function addTo(acc: Lin, l: Lin, k = 1n): Lin {
+export function addTo(acc: Lin, l: Lin, k = 1n): Lin {
   for (const [w, c] of l) acc.set(w, (acc.get(w) ?? 0n) + k * c);
   return acc;
 }
-const sum = (...terms: [Lin, bigint][]): Lin => {
+export const sum = (...terms: [Lin, bigint][]): Lin => {
   const acc: Lin = new Map();
   for (const [l, k] of terms) addTo(acc, l, k);
   return acc;
@@ -78,13 +78,17 @@ export interface Synthesis {
   publicSignals?: bigint[];
 }
 
-class Builder {
+/** Where a Builder writes its constraints: an R1csWriter, or anything else that takes them (tests keep them in memory). */
+export type ConstraintSink = Pick<R1csWriter, "add">;
+
+/** Builds constraints and (in witness mode) the witness with the same code; the gadgets of both routes use it. */
+export class Builder {
   nWires = 1;
   nConstraints = 0;
   readonly values: bigint[] | null;
 
   constructor(
-    private readonly writer: R1csWriter | null,
+    private readonly writer: ConstraintSink | null,
     witness: boolean,
     private readonly check: boolean,
     private readonly progress?: (n: number) => void,
@@ -323,7 +327,7 @@ function packGadget(values: Lin[], bits: number): Lin[] {
 // ---- layers ----
 
 /** Requantize M*acc (+ rounding) by a shift with a range-checked remainder, then clamp/relu. Returns y. */
-function requantGadget(cs: Builder, scaledAcc: Lin, s: number, Q: number, outBits: number, relu: boolean, what: string): Lin {
+export function requantGadget(cs: Builder, scaledAcc: Lin, s: number, Q: number, outBits: number, relu: boolean, what: string): Lin {
   const T = s + Q;
   const round = s > 0 ? 1n << BigInt(s - 1) : 0n;
   const v = addTo(scaledAcc, konst(round + (1n << BigInt(Q - 1 + s))));
@@ -390,7 +394,7 @@ function linearGadget(cs: Builder, op: QLinear, x: Lin[], committed: CommittedWe
   return y;
 }
 
-function maxGadget(cs: Builder, a: Lin, b: Lin, bits: number, what: string): Lin {
+export function maxGadget(cs: Builder, a: Lin, b: Lin, bits: number, what: string): Lin {
   // ge = (b >= a): b - a + 2^bits lies in [1, 2^(bits+1)) for bits-wide signed operands.
   const d = sum([b, 1n], [a, -1n], [konst(1n << BigInt(bits)), 1n]);
   const ge = cs.decompose(d, bits + 1, what)[bits]!;

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import type { FloatModel, Layer } from "../ir/ir.ts";
 import { newClampCounts, runQuantizedLayers } from "../compiler/engine.ts";
-import { mapUnitRange } from "../data/datasets.ts";
+import { MAX_DATA_FILE_BYTES, mapUnitRange, readUserFile } from "../data/datasets.ts";
 import { adviceFor } from "./advice.ts";
 import type { QOp, QuantizedModel } from "../compiler/quantize.ts";
 import { parseQuant, quantize } from "../compiler/quantize.ts";
@@ -110,7 +110,7 @@ export class FidelityError extends Error {
 export function readLabelledSet(path: string): LabelledSet {
   let parsed: { inputs?: unknown; labels?: unknown };
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8")) as typeof parsed;
+    parsed = JSON.parse(readUserFile(path, MAX_DATA_FILE_BYTES, "labelled data file").toString("utf8")) as typeof parsed;
   } catch (err) {
     throw new FidelityError(`cannot read labelled data ${path}: ${(err as Error).message}`);
   }

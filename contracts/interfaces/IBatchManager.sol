@@ -222,7 +222,8 @@ interface IBatchManager {
 
     /// @notice Disputes position `index` of a Submitted batch inside its challenge window, locking the model's
     /// challenger bond from the caller's free stake. The provider must prove the leaf at that position before
-    /// now + proofWindow, or the whole batch is slashed. Each position can be challenged once.
+    /// now + proofWindow, or the whole batch is slashed. Each position can be challenged once. An undrawn audit
+    /// whose seed is readable is drawn here (AuditDrawn), so a provider skipping its draw cannot void the reward.
     function challengeLeaf(Batch calldata batch, uint256 index) external;
 
     /// @notice Proves the leaf at `index` (inputHash, outputs) with its Merkle `path` and a Groth16 proof whose

@@ -2,7 +2,7 @@
 // sizes 1, 10, 100 and 1000, without and with 1% disputes and 1% audits (challenge + proveLeaf with the real
 // fixture verifier), beside single claims (submitClaim + finalize) and always-prove (submitClaim + prove).
 // Usage: tsx scripts/bench/batch-gas.ts (prints the table); part of scripts/bench/gas.ts.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
@@ -29,9 +29,15 @@ export interface BatchGasRow {
   dispute: number;
   /** proveLeaf answering a selected audit (real verifier). */
   auditProof: number;
-  /** Expected per claim with 1% of claims disputed and 1% of batches audited: (submit + draw + finalize +
-   *  0.01 x size x dispute + 0.01 x auditProof) / size. */
+  /** Expected per claim with 1% of CLAIMS (leaves) disputed, each its own challenge and proof, and 1% of batches
+   *  audited: (submit + draw + finalize + 0.01 x size x dispute + 0.01 x auditProof) / size. */
   perClaimWithDisputesAndAudits: number;
+  /** Expected per claim with 1% of BATCHES disputed (one challenge voids or clears a whole batch, so the batch is
+   *  the unit a dispute acts on, as a claim is for single claims) and 1% audited:
+   *  (submit + draw + finalize + 0.01 x dispute + 0.01 x auditProof) / size. */
+  perClaimWithBatchDisputesAndAudits: number;
+  /** Proofs generated per claim: 0.01 + 0.01 / size (leaf disputes) and 0.02 / size (batch disputes). */
+  proofsPerClaim: { leafDisputes: number; batchDisputes: number };
   target: number | null;
 }
 export interface BatchGasResult {
@@ -128,10 +134,14 @@ export async function measureBatchGas(): Promise<BatchGasResult> {
     const auditProof = await used(batches.connect(provider!).proveLeaf(forced.batch, auditIndex, a.inputHash, a.outputs, forced.tree.path(Number(auditIndex)), a.proof));
     const perClaim = (plain.submitBatch + finalizeBatch) / size;
     const dispute = challenge + prove;
-    const expected = (plain.submitBatch + drawAudit + finalizeBatch + DISPUTE_RATE * size * dispute + (AUDIT_RATE_BPS / 10_000) * auditProof) / size;
+    const auditRate = AUDIT_RATE_BPS / 10_000;
+    const fixedCost = plain.submitBatch + drawAudit + finalizeBatch + auditRate * auditProof;
     return {
       size, submitBatch: plain.submitBatch, finalizeBatch, perClaim, drawAudit, dispute, auditProof,
-      perClaimWithDisputesAndAudits: expected, target: BATCH_GAS_TARGETS[size] ?? null,
+      perClaimWithDisputesAndAudits: (fixedCost + DISPUTE_RATE * size * dispute) / size,
+      perClaimWithBatchDisputesAndAudits: (fixedCost + DISPUTE_RATE * dispute) / size,
+      proofsPerClaim: { leafDisputes: DISPUTE_RATE + auditRate / size, batchDisputes: (DISPUTE_RATE + auditRate) / size },
+      target: BATCH_GAS_TARGETS[size] ?? null,
     };
   };
   // Warm-up: the treasury's and the provider's first credits are one-time storage writes, not steady state.
@@ -146,19 +156,49 @@ export async function measureBatchGas(): Promise<BatchGasResult> {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const ratio = (always: number, x: number) => `${(always / x).toFixed(1)}x`;
 
-export function batchGasMarkdown(r: BatchGasResult): string {
+/** Seconds of one native CPU proof of the shipped MNIST CNN from the latest prover bench (bench-results/prover.json),
+ *  to turn proofs per claim into prover time per claim; undefined when the prover bench has not run here. */
+export function latestNativeProofSeconds(): { circuit: string; seconds: number } | undefined {
+  const file = join(ROOT, "bench-results", "prover.json");
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(file, "utf8")) as { entries?: { prover: string; circuit: string; medianSeconds: number }[] };
+    const e = r.entries?.find((x) => x.prover === "native-cpu" && x.circuit === "mnist-cnn");
+    return e && Number.isFinite(e.medianSeconds) ? { circuit: e.circuit, seconds: e.medianSeconds } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function batchGasMarkdown(r: BatchGasResult, proof = latestNativeProofSeconds()): string {
+  const always = r.alwaysProve.perClaim;
+  const at100 = r.rows.find((x) => x.size === 100);
+  const secs = (proofs: number) => (proof ? ` (${(proofs * proof.seconds * 1000).toFixed(proofs * proof.seconds < 0.01 ? 2 : 1)} ms)` : "");
   return [
     "### Batched claims (gas per claim)",
     "",
     "Whole-transaction `gasUsed` (`scripts/bench/batch-gas.ts`: fresh in-process chain, real `TinyModelVerifier`, 10 outputs), amortized over the claims of a batch. " +
-      "With disputes and audits: the expected cost when 1% of claims are challenged and proven (`challengeLeaf` + `proveLeaf` of the last leaf, the longest path) and 1% of batches are audited (`proveLeaf` of the selected position), plus `drawAudit` as its own transaction for every batch.",
+      "Every batch pays `drawAudit` as its own transaction and 1% of batches are audited (`proveLeaf` of the selected position). Disputes are counted two ways: " +
+      "**1% of batches disputed** (a batch is what a dispute acts on: one unanswered challenge voids all of its claims and one proof clears it, as a claim is for single claims; the challenger challenges only the first wrong leaf), " +
+      "and the harsher **1% of claims disputed**, every disputed leaf its own `challengeLeaf` + `proveLeaf` (the last leaf, the longest path). " +
+      "Always-prove makes one proof per claim; the optimistic rows make the proofs per claim shown" +
+      (proof ? `, at ${proof.seconds.toFixed(2)} s per native CPU proof of ${proof.circuit} (bench-results/prover.json).` : " (run the prover bench to add prover time per claim)."),
     "",
-    "| claims per batch | submitBatch | finalizeBatch | per claim | target | drawAudit | dispute (challenge + prove) | audit proof | per claim with 1% disputes + 1% audits |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...r.rows.map((x) => `| ${x.size} | ${fmt(x.submitBatch)} | ${fmt(x.finalizeBatch)} | ${fmt(x.perClaim)} | ${x.target === null ? "" : `<= ${fmt(x.target)}`} | ${fmt(x.drawAudit)} | ${fmt(x.dispute)} | ${fmt(x.auditProof)} | ${fmt(x.perClaimWithDisputesAndAudits)} |`),
-    `| single claim (submitClaim + finalize) | ${fmt(r.singleClaim.submitClaim)} | ${fmt(r.singleClaim.finalize)} | ${fmt(r.singleClaim.perClaim)} | | | | | |`,
-    `| always prove (submitClaim + prove, real verifier) | ${fmt(r.alwaysProve.submitClaim)} | ${fmt(r.alwaysProve.prove)} | ${fmt(r.alwaysProve.perClaim)} | | | | | |`,
+    "| claims per batch | submitBatch | finalizeBatch | per claim | target | drawAudit | dispute (challenge + prove) | audit proof | per claim, 1% of batches disputed + 1% audited | vs always-prove | per claim, 1% of claims disputed + 1% audited | vs always-prove | proofs per claim (batch / claim disputes) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...r.rows.map((x) => `| ${x.size} | ${fmt(x.submitBatch)} | ${fmt(x.finalizeBatch)} | ${fmt(x.perClaim)} | ${x.target === null ? "" : `<= ${fmt(x.target)}`} | ${fmt(x.drawAudit)} | ${fmt(x.dispute)} | ${fmt(x.auditProof)} | ${fmt(x.perClaimWithBatchDisputesAndAudits)} | ${ratio(always, x.perClaimWithBatchDisputesAndAudits)} | ${fmt(x.perClaimWithDisputesAndAudits)} | ${ratio(always, x.perClaimWithDisputesAndAudits)} | ${x.proofsPerClaim.batchDisputes.toPrecision(2)}${secs(x.proofsPerClaim.batchDisputes)} / ${x.proofsPerClaim.leafDisputes.toPrecision(3)}${secs(x.proofsPerClaim.leafDisputes)} |`),
+    `| single claim (submitClaim + finalize) | ${fmt(r.singleClaim.submitClaim)} | ${fmt(r.singleClaim.finalize)} | ${fmt(r.singleClaim.perClaim)} | | | | | | | | | |`,
+    `| always prove (submitClaim + prove, real verifier) | ${fmt(r.alwaysProve.submitClaim)} | ${fmt(r.alwaysProve.prove)} | ${fmt(always)} | | | | | | | | | 1${secs(1)} |`,
+    "",
+    ...(at100
+      ? [
+          `At 100 claims per batch, optimistic is ${ratio(always, at100.perClaimWithBatchDisputesAndAudits)} cheaper than always-prove in gas with 1% of batches disputed, and ${ratio(1, at100.proofsPerClaim.batchDisputes)} in proofs. ` +
+            `With 1% of claims disputed it is ${ratio(always, at100.perClaimWithDisputesAndAudits)} in gas and ${ratio(1, at100.proofsPerClaim.leafDisputes)} in proofs, and no batching can reach 100x there: ` +
+            `a disputed claim costs at least a challenge and a proof (${fmt(at100.dispute)} gas, more than always-prove's ${fmt(always)} for one claim), so 1% of them alone is ${fmt(at100.dispute / 100)} gas per claim, already above 1/100 of always-prove (${fmt(always / 100)}).`,
+        ]
+      : []),
   ].join("\n");
 }
 

@@ -23,7 +23,11 @@ export interface JsonRequest {
 
 export interface JsonResponse {
   status: number;
-  body: unknown;
+  body?: unknown;
+  /** The body already serialized as JSON, sent as is (a large answer served from a cache): takes `body`'s place. */
+  json?: string;
+  /** Extra response headers (e.g. `access-control-allow-origin` on a route serving public data to web pages). */
+  headers?: Record<string, string>;
 }
 
 export interface Route {
@@ -198,7 +202,7 @@ function serialize(body: unknown, contentType: string): string {
  * headers already went out (a handler that wrote itself, then failed) is cut off. With `close`, the
  * connection is closed once the response is written, whatever the client still sends.
  */
-function send(res: ServerResponse, status: number, body: unknown, options: { contentType?: string; close?: boolean } = {}): void {
+function send(res: ServerResponse, status: number, body: unknown, options: { contentType?: string; close?: boolean; raw?: boolean; headers?: Record<string, string> } = {}): void {
   if (res.headersSent || res.writableEnded) {
     if (!res.writableEnded) res.destroy();
     return;
@@ -206,13 +210,13 @@ function send(res: ServerResponse, status: number, body: unknown, options: { con
   let contentType = options.contentType ?? "application/json";
   let text: string;
   try {
-    text = serialize(body, contentType);
+    text = options.raw && typeof body === "string" ? body : serialize(body, contentType);
   } catch (err) {
     status = 500;
     contentType = "application/json";
     text = JSON.stringify({ error: `response not serializable: ${errorSummary(err)}` });
   }
-  const headers: Record<string, string | number> = { "content-type": contentType, "content-length": Buffer.byteLength(text) };
+  const headers: Record<string, string | number> = { ...options.headers, "content-type": contentType, "content-length": Buffer.byteLength(text) };
   if (options.close) {
     headers.connection = "close";
     // Once the answer is flushed, close the connection: the rest of a refused body is dropped, never read.
@@ -278,7 +282,7 @@ export async function startServer(options: ServerOptions): Promise<OpsServer> {
         body = parseJsonBody(await readBody(req, limit));
       }
       const out = await route.handler({ method: req.method, path: url.pathname, params, query: url.searchParams, body });
-      return send(res, out.status, out.body);
+      return out.json !== undefined ? send(res, out.status, out.json, { raw: true, headers: out.headers }) : send(res, out.status, out.body, { headers: out.headers });
     }
     send(res, pathMatched ? 405 : 404, { error: pathMatched ? "method not allowed" : "not found" });
   };

@@ -2,18 +2,26 @@
 // provider and a challenger as processes: models and providers render, a digit drawn on the canvas is sent as
 // requestInference from the page's test account, and the page follows the claim from Submitted to settled and
 // shows the settled class — which must be the reference engine's class for the input the page put on chain.
+// A batch posted with its data served to the page (and one whose dataURI is not a URL) shows in the batch table with
+// its audit, the challenger's challenge of the unavailable one and a lookup of one claim, unsettled then settled.
 // Screenshots go to a temporary folder, or to docs/screenshots/ with OZK_SCREENSHOTS=1 (refreshing the docs' pictures
 // is a deliberate act: a test run leaves the checkout unchanged). Skips when /usr/bin/chromium is absent.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
-import { decodeInputData } from "../../sdk/inputs.ts";
+import { erc20Abi, type Address, type Hex } from "viem";
+import { decodeInputData, encodeInputData, inputHashOf } from "../../sdk/inputs.ts";
+import { batchManagerAbi } from "../../sdk/abi.ts";
+import { batchLeaf, buildBatchTree, type BatchStruct } from "../../sdk/batch.ts";
+import { quantizeInput } from "../../circuits/compiler/engine.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
 import { buildApp, serveApp, type AppServer } from "../../runtime/page-server.ts";
-import { BONDS, WINDOWS, daemon, infer, startNet, status, waitFor, type Net } from "../e2e/harness.ts";
+import { BONDS, WINDOWS, daemon, digit, infer, startNet, status, waitFor, wallet, type Net } from "../e2e/harness.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import type { DaemonProcess } from "../../runtime/processes.ts";
 
@@ -151,6 +159,68 @@ describe("web page in Chromium", function () {
     const challengerRow = page.getByTestId("providers").locator("tbody tr", { hasText: `${net!.addr.challenger.slice(0, 6)}` });
     expect((await challengerRow.locator("td").allInnerTexts()).slice(6)).to.deep.equal(["1", "0", "0 MBOND"]);
     await page.screenshot({ path: join(SHOTS, "disputes.png"), fullPage: true });
+  });
+
+  it("shows batches with their audit and open challenges, links only an http(s) data URI, and looks up one claim: not settled, then settled", async () => {
+    // Three honest claims of digits 4, 1, 7, their data served (with a CORS header) by a server of the test.
+    const bits = net!.pkg.manifest.inputBits;
+    const leaves = [4, 1, 7].map((label, index) => {
+      const values = quantizeInput(net!.pkg.quant, digit(label));
+      return { index, values, inputHash: inputHashOf(values, bits), outputs: runQuantized(net!.pkg.quant, values).outputs };
+    });
+    const tree = buildBatchTree(leaves.map((l) => batchLeaf(net!.modelId, l.inputHash, l.outputs, l.index)));
+    const body = JSON.stringify({ modelId: net!.modelId, root: tree.root, size: 3, leaves: leaves.map((l) => ({ index: l.index, inputHash: l.inputHash.toString(), outputs: l.outputs.map(String), inputData: encodeInputData(l.values, bits) })) });
+    const data: Server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json", "access-control-allow-origin": "*" }).end(body));
+    await new Promise<void>((r) => data.listen(0, "127.0.0.1", r));
+    try {
+      const dataURI = `http://127.0.0.1:${(data.address() as AddressInfo).port}/batches/${tree.root}`;
+      const batches = net!.deployment.addresses.batchManager as Address;
+      const send = async (hash: Promise<Hex>) => net!.pc.waitForTransactionReceipt({ hash: await hash });
+      // No audits for these batches (the treasury's policy), so the batch can settle without a proof.
+      await send(wallet(net!, "deployer").writeContract({ address: batches, abi: batchManagerAbi, functionName: "setAuditPolicy", args: [net!.modelId, 0, 0n], chain: null }));
+      const w = wallet(net!, "consumer");
+      const bond = BONDS.minProviderBond;
+      await send(w.writeContract({ address: net!.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [batches, 3n * bond], chain: null }));
+      await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "stake", args: [3n * bond], chain: null }));
+      await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [net!.modelId, tree.root, 3, bond, dataURI], chain: null }));
+      // A second batch whose dataURI is script, not a URL: the challenger cannot get its data and challenges position 0.
+      await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [net!.modelId, tree.root, 3, bond + 1n, "javascript:alert(document.cookie)"], chain: null }));
+      const [good, bad] = await net!.pc.getContractEvents({ address: batches, abi: batchManagerAbi, eventName: "BatchSubmitted", fromBlock: 0n, strict: true });
+      const struct: BatchStruct = { ...good!.args.batch, size: Number(good!.args.batch.size), auditRateBps: Number(good!.args.batch.auditRateBps) };
+
+      const goodRow = page.locator(`tr[data-batch="${good!.args.batchId}"]`);
+      const badRow = page.locator(`tr[data-batch="${bad!.args.batchId}"]`);
+      await goodRow.waitFor({ timeout: 30_000 });
+      expect(await goodRow.getByTestId("batch-size").innerText()).to.equal("3");
+      expect(await goodRow.getByTestId("batch-status").innerText()).to.equal("Submitted");
+      expect(await goodRow.getByTestId("audit-status").innerText()).to.equal("clear");
+      expect(await goodRow.locator("td").nth(6).innerText()).to.match(/^\d+m \d\ds$|^\d+s$/); // the challenge window's countdown
+      expect(await goodRow.locator("a[data-testid=datauri]").getAttribute("href")).to.equal(dataURI);
+      expect(await badRow.locator("a").count()).to.equal(0);
+      expect(await badRow.getByTestId("datauri").innerText()).to.contain("javascript:alert(document.cookie)");
+      await badRow.getByTestId("open-challenges").filter({ hasText: /position 0 · proof \d+m \d\ds/ }).waitFor({ timeout: 120_000 });
+
+      // Position 1 fetched from the data URI by the page: in the batch, but the batch is not finalized yet.
+      await goodRow.getByTestId("lookup-batch").click();
+      expect(await page.getByTestId("lookup-id").inputValue()).to.equal(good!.args.batchId);
+      await page.getByTestId("lookup-index").fill("1");
+      await page.getByTestId("lookup").click();
+      const result = page.getByTestId("lookup-result");
+      await result.waitFor({ timeout: 30_000 });
+      expect(await result.getAttribute("data-settled")).to.equal("no");
+      expect(await page.getByTestId("lookup-verdict").innerText()).to.match(/not finalized yet/);
+      await page.screenshot({ path: join(SHOTS, "batches.png"), fullPage: true });
+
+      await net!.chain.advance(WINDOWS.challengeWindow + 1);
+      await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "finalizeBatch", args: [struct], chain: null }));
+      await goodRow.getByTestId("batch-status").filter({ hasText: "Finalized" }).waitFor({ timeout: 30_000 });
+      await page.getByTestId("lookup").click();
+      await page.locator("[data-testid=lookup-result][data-settled=yes]").waitFor({ timeout: 30_000 });
+      expect(await page.getByTestId("lookup-class").innerText()).to.equal(String(argmax(leaves[1]!.outputs)));
+    } finally {
+      data.closeAllConnections();
+      await new Promise((r) => data.close(r));
+    }
   });
 });
 

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Hex } from "viem";
 import { resolve } from "node:path";
-import { BatchDataError, checkBatchData, fetchBatchData, firstWrongLeaf, type BatchData } from "../../challenger/batch.ts";
+import { BatchDataError, checkBatchData, fetchBatchData, firstWrongLeaf, unavailablePosition, type BatchData } from "../../challenger/batch.ts";
 import { batchLeaf, buildBatchTree } from "../../sdk/batch.ts";
 import { loadPackage } from "../../circuits/compiler/package.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
@@ -103,10 +103,11 @@ describe("challenger: batch data checks", () => {
     expect(firstWrongLeaf(model, right)).to.equal(undefined);
     const lies = [leaf(0, 0), leaf(1, 1), leaf(2, 2, true), leaf(3, 3, true)];
     expect(firstWrongLeaf(model, lies)).to.include({ index: 2, kind: "wrong" });
-    // Position 1 publishes another input than the one its inputHash commits to: unavailable there, before the lie at 2.
-    const swapped = [lies[0]!, { ...lies[1]!, inputData: lies[0]!.inputData }, lies[2]!, lies[3]!];
+    // Position 1 publishes another input than the one its inputHash commits to: unavailable there when no lie is found.
+    const swapped = [lies[0]!, { ...lies[1]!, inputData: lies[0]!.inputData }, right[2]!, right[3]!];
     const found = firstWrongLeaf(model, swapped)!;
     expect(found).to.include({ index: 1, kind: "unavailable" });
+    expect(found.unusable).to.deep.equal([1]);
     expect(found.reason).to.match(/position 1: input data does not match its commitment/);
   });
 
@@ -117,5 +118,36 @@ describe("challenger: batch data checks", () => {
     answers["/hang"] = () => undefined; // never answers
     const hung = await failure(fetchBatchData(`${url}/hang`, { ...limits, timeoutMs: 300 }));
     expect([hung.message, hung.passing]).to.deep.equal(["dataURI did not answer within 300 ms", true]);
+  });
+
+  it("a cheater cannot choose the position a withheld batch is challenged at: not always 0, secret per bot, the same after a restart", () => {
+    // Withheld data (404, a wrong root, missing positions) is challenged at one position. Were it always 0, a cheater
+    // would put a true claim there and its lies elsewhere: it proves position 0, keeps the challenger's bond, and the
+    // lies finalize (test/contracts/BatchExploits.test.ts shows one then fulfilling a request).
+    const ids = Array.from({ length: 64 }, (_, i) => `0x${i.toString(16).padStart(64, "0")}` as Hex);
+    const a = ids.map((id) => unavailablePosition(id, 8, "0x01"));
+    const b = ids.map((id) => unavailablePosition(id, 8, "0x02"));
+    expect(new Set(a).size).to.be.greaterThan(4);
+    expect(a.every((i) => i >= 0 && i < 8)).to.equal(true);
+    expect(a).to.not.deep.equal(b);
+    expect(ids.map((id) => unavailablePosition(id, 8, "0x01"))).to.deep.equal(a);
+    expect(unavailablePosition(ids[5]!, 1, "0x01")).to.equal(0);
+  });
+
+  it("a leaf whose input does not match its hash does not shield a wrong leaf after it", () => {
+    // The cheater publishes a mismatching input at a true position 1 and lies at 2: the bot must challenge the lie
+    // (it loses nothing there), not position 1 (which the cheater proves, taking the bot's bond).
+    const pkg = loadPackage(resolve("models/mnist-mlp"));
+    const model: ServedModel = { modelId: MODEL, name: "mnist-mlp", pkg };
+    const { inputLength, inputBits } = pkg.manifest;
+    const leaf = (index: number, seed: number, lie = false) => {
+      const values = Array.from({ length: inputLength }, (_, i) => BigInt(((i * 7 + seed * 13) % 50) - 10));
+      const outputs = runQuantized(pkg.quant, values).outputs;
+      if (lie) outputs[0] = outputs[0]! + 1n;
+      return { index, inputHash: hashVector(values, inputBits), outputs, inputData: encodeInputData(values, inputBits) };
+    };
+    const l0 = leaf(0, 0);
+    const shielded = [l0, { ...leaf(1, 1), inputData: l0.inputData }, leaf(2, 2, true)];
+    expect(firstWrongLeaf(model, shielded)).to.include({ index: 2, kind: "wrong" });
   });
 });

@@ -15,7 +15,7 @@ import { quantize, type QLinear } from "../../circuits/compiler/quantize.ts";
 import { readR1cs, violatedConstraints } from "../../circuits/compiler/r1cs.ts";
 import { witnessFor } from "../../circuits/compiler/witness.ts";
 import { calibrationSample, heldOutSample } from "../../circuits/data/mnist.ts";
-import { fidelity } from "../../circuits/fidelity/report.ts";
+import { fidelity, readLabelledSet } from "../../circuits/fidelity/report.ts";
 import { runFloat } from "../../circuits/ir/float-engine.ts";
 import type { FloatModel } from "../../circuits/ir/ir.ts";
 import { applyPreprocess, foldPreprocess, parsePreprocess, PreprocessError, resolvePreprocess } from "../../circuits/ir/preprocess.ts";
@@ -128,6 +128,11 @@ describe("input preprocessing", function () {
     const piped = await witness(fifo);
     expect(piped.code).to.not.equal(0);
     expect(piped.stderr).to.match(/--input .*w\.fifo: not a regular file \(a named pipe \(FIFO\)\)/);
+    // ozk prove reads its input the same way: a FIFO is refused at once instead of blocking the read forever.
+    const proved = await ozk(["prove", "models/mnist-mlp", fifo, "--out", join(dir, "p.json")]);
+    expect(proved.code).to.not.equal(0);
+    expect(proved.stderr).to.match(/cannot read .*w\.fifo: input file: not a regular file \(a named pipe \(FIFO\)\)/);
+    expect(() => readLabelledSet(fifo)).to.throw(/cannot read labelled data .*w\.fifo: .*not a regular file \(a named pipe \(FIFO\)\)/);
   });
 
   it("a model folder whose training.json records a preprocessing gets a hint naming the flags (not applied by itself)", function () {

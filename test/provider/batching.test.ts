@@ -3,13 +3,13 @@
 // served with leaves that rebuild its root.
 import { expect } from "chai";
 import type { Hex } from "viem";
-import { batchPolicy, batchTake, batchTree, batchView, type OwnBatch } from "../../provider/batch.ts";
+import { batchPolicy, batchTake, batchTree, batchView, batchViewJson, forgetBatchView, type OwnBatch } from "../../provider/batch.ts";
 import { providerConfigSchema } from "../../provider/config.ts";
 import { providerRoutes } from "../../provider/api.ts";
 import type { ProviderContext } from "../../provider/step.ts";
 import { decodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
-import { HttpError } from "../../sdk/node/server.ts";
+import { HttpError, startServer } from "../../sdk/node/server.ts";
 import { Store } from "../../sdk/node/store.ts";
 
 const base = { rpcUrl: "http://127.0.0.1:8545", privateKey: `0x${"11".repeat(32)}`, deployment: "d.json", models: [{ package: "m" }] };
@@ -56,11 +56,28 @@ describe("provider: batching", () => {
     const route = providerRoutes({ store } as unknown as ProviderContext).find((r) => r.path === "/batches/:root")!;
     const res = await route.handler({ method: "GET", path: `/batches/${b.root}`, params: { root: b.root.toUpperCase().replace("0X", "0x") }, query: new URLSearchParams(), body: undefined });
     expect(res.status).to.equal(200);
-    const view = res.body as ReturnType<typeof batchView>;
+    const view = JSON.parse(res.json!) as ReturnType<typeof batchView>;
     expect(view).to.include({ modelId: MODEL, root: b.root, size: 5 });
     const leaves = view.leaves.map((l) => ({ index: l.index, inputHash: l.inputHash, outputs: l.outputs, values: decodeInputData(l.inputData).values.map(String), jobIds: [`job-${l.index}`] }));
     expect(batchTree({ modelId: MODEL, leaves }).root).to.equal(b.root);
     expect(JSON.stringify(view)).to.not.include("job-"); // job ids stay private
+  });
+
+  it("GET /batches/:root through the HTTP server lets any web page read the leaves (the page's leaf lookup); other routes do not", async () => {
+    const store = new Store(":memory:");
+    const b = storedBatch(3);
+    store.set(`batch/${b.root}`, b);
+    const server = await startServer({ port: 0, host: "127.0.0.1", routes: providerRoutes({ store } as unknown as ProviderContext) });
+    try {
+      const r = await fetch(`${server.url}/batches/${b.root}`, { headers: { origin: "https://page.example" } });
+      expect(r.status).to.equal(200);
+      expect(r.headers.get("access-control-allow-origin")).to.equal("*");
+      expect(((await r.json()) as { root: string }).root).to.equal(b.root);
+      const missing = await fetch(`${server.url}/jobs/nope`, { headers: { origin: "https://page.example" } });
+      expect(missing.headers.get("access-control-allow-origin")).to.equal(null);
+    } finally {
+      await server.close();
+    }
   });
 
   it("GET /batches/:root refuses a root that is not 32 bytes of hex (400) and an unknown one (404)", () => {
@@ -78,5 +95,36 @@ describe("provider: batching", () => {
     }
     expect(status(`0x${"ab".repeat(32)}`)).to.equal(404);
     expect(() => batchView(store, `0x${"ab".repeat(32)}`)).to.throw(/no batch with root 0xabab/);
+  });
+
+  it("a flood of GET /batches/:root of a submitted batch reads and encodes it once, not once per request", async () => {
+    // Serving a batch reads it from the store (JSON of every input) and encodes every input again: about 50 ms for a
+    // default 100-claim batch of mnist, 0.7 s at 1000 claims. GET /batches/:root is open to anyone, so about 20 GETs a
+    // second keep the provider's single thread busy, and its steps (the proofs of its batches' challenged positions)
+    // wait: a griefer who challenges a position and floods the endpoint makes an honest provider miss the proof
+    // deadline and lose the whole batch bond. A submitted batch's data never changes: it is served from memory.
+    const store = new Store(":memory:");
+    const b = { ...storedBatch(5), status: "submitted" as const, batchId: `0x${"cd".repeat(32)}` as Hex };
+    store.set(`batch/${b.root}`, b);
+    let reads = 0;
+    const get = store.get.bind(store);
+    store.get = (<T>(key: string): T | undefined => {
+      if (key === `batch/${b.root}`) reads++;
+      return get<T>(key);
+    }) as typeof store.get;
+    const route = providerRoutes({ store } as unknown as ProviderContext).find((r) => r.path === "/batches/:root")!;
+    const bodies: unknown[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await route.handler({ method: "GET", path: `/batches/${b.root}`, params: { root: b.root }, query: new URLSearchParams(), body: undefined });
+      expect(res.status).to.equal(200);
+      bodies.push(res.json !== undefined ? JSON.parse(res.json) : res.body);
+    }
+    expect(reads).to.be.at.most(1);
+    for (const body of bodies) expect(body).to.deep.equal(JSON.parse(JSON.stringify(batchView(store, b.root))));
+    // Adopted again under another batchId (a reorg): served with the new one.
+    const moved = { ...b, batchId: `0x${"ef".repeat(32)}` as Hex };
+    store.set(`batch/${b.root}`, moved);
+    forgetBatchView(store, b.root);
+    expect(JSON.parse(batchViewJson(store, b.root)).batchId).to.equal(moved.batchId);
   });
 });

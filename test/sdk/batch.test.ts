@@ -1,12 +1,14 @@
 // sdk/batch.ts against contracts/BatchManager.sol: the SDK's leaf, root, path, batch id and audit draw are exactly
-// what the contract accepts, for batch sizes 1, 2, 3, 5, 8 and 100, and tampered paths are refused by both.
+// what the contract accepts, for batch sizes 1, 2, 3, 5, 8 and 100, and tampered paths are refused by both; the
+// status names and the missed-draw rule (auditSeedGone) are the contract's.
 import { expect } from "chai";
 import type { Hex } from "viem";
 import {
-  MAX_BATCH_SIZE, batchDepth, batchId, batchLeaf, batchRootFromPath, buildBatchTree, verifyBatchPath,
+  MAX_BATCH_SIZE, auditSeedGone, auditStatusName, batchDepth, batchId, batchLeaf, batchRootFromPath, batchStatusName, buildBatchTree,
+  leafStatusName, slashReasonName, verifyBatchPath,
 } from "../../sdk/batch.ts";
 import { outputHash } from "../../sdk/signals.ts";
-import { loadBatches, proveLeaf, sampleLeaves, submitBatch } from "../contracts/batch-helpers.ts";
+import { AUDIT_FEE, AuditStatus, BatchStatus, LeafStatus, SlashReason, loadBatches, proveLeaf, sampleLeaves, submitBatch } from "../contracts/batch-helpers.ts";
 import { ethers, networkHelpers } from "../contracts/helpers.ts";
 
 describe("sdk/batch: the position-bound tree", () => {
@@ -81,4 +83,26 @@ describe("sdk/batch against BatchManager", () => {
       expect(await f.batches.isSettledLeaf(b.batch, size, l0.inputHash, l0.outputs, b.tree.path(0))).to.equal(false);
     });
   }
+
+  it("status names are the contract's enums; auditSeedGone says missed exactly when slashMissedAudit takes an undrawn audit", async () => {
+    expect([0, 1, 2, 3].map(batchStatusName)).to.deep.equal([0, 1, 2, 3].map((i) => BatchStatus[i]));
+    expect([0, 1, 2, 3].map(auditStatusName)).to.deep.equal([0, 1, 2, 3].map((i) => AuditStatus[i]));
+    expect([0, 1, 2, 3].map(leafStatusName)).to.deep.equal([0, 1, 2, 3].map((i) => LeafStatus[i]));
+    expect([0, 1, 2, 3].map(slashReasonName)).to.deep.equal([0, 1, 2, 3].map((i) => SlashReason[i]));
+    expect(auditStatusName(4)).to.equal("Unknown(4)");
+
+    const f = await loadBatches();
+    await f.batches.connect(f.treasury).setAuditPolicy(f.modelId, 10_000, AUDIT_FEE);
+    const b = await submitBatch(f);
+    const submitted = BigInt(b.block);
+    // Head at submittedBlock + 256: the next block still reads the seed (block submittedBlock + 1).
+    await networkHelpers.mine(b.block + 256 - (await ethers.provider.getBlockNumber()));
+    expect(auditSeedGone(submitted, BigInt(await ethers.provider.getBlockNumber()))).to.equal(false);
+    await expect(f.batches.slashMissedAudit(b.batch)).to.be.revertedWithCustomError(f.batches, "AuditNotMissed");
+    await networkHelpers.mine(1);
+    expect(auditSeedGone(submitted, BigInt(await ethers.provider.getBlockNumber()))).to.equal(true);
+    await expect(f.batches.slashMissedAudit(b.batch)).to.emit(f.batches, "BatchSlashed");
+    const [status, , , , audit] = await f.batches.batchState(b.id);
+    expect([batchStatusName(Number(status)), auditStatusName(Number(audit))]).to.deep.equal(["Slashed", "Undrawn"]);
+  });
 });
