@@ -2,7 +2,7 @@
 // and unproven at its audit deadline, or never drawn while its seed was readable) is slashed with
 // ClaimManager.slashMissedAudit, sampled or not, exactly as challenger/batch.ts does for batches. The whole bond goes
 // to the treasury: this bot earns nothing and pays the gas; it keeps audits binding when nobody else watches.
-import { AuditStatus } from "../sdk/claims.ts";
+import { AuditStatus } from "../sdk/batch.ts";
 import { ClaimStatus, type ClaimFields } from "../sdk/protocol.ts";
 import { isolated, readClaims, sendClaims } from "../runtime/chain.ts";
 import type { ChallengerContext, WatchedClaim } from "./step.ts";

@@ -4,7 +4,8 @@
 import type { Command } from "commander";
 import { parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
 import { claimManagerAbi } from "../sdk/abi.ts";
-import { AuditStatus, getModelEntry, requestInference } from "../sdk/claims.ts";
+import { AuditStatus } from "../sdk/batch.ts";
+import { getModelEntry, requestInference } from "../sdk/claims.ts";
 import { checkInputData, encodeInputData } from "../sdk/inputs.ts";
 import { hashVector } from "../sdk/hash.ts";
 import { ensureFreeStake, readClaims, readRegistry, sendClaims, stakeTokens, tokenBalance, claimsAddress, type Chainable } from "../runtime/chain.ts";

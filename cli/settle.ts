@@ -3,7 +3,7 @@
 // Each reads the claim and the latest block first and refuses, with the reason and the seconds left by the
 // chain's clock, what the contract would revert.
 import type { Command } from "commander";
-import { AuditStatus } from "../sdk/claims.ts";
+import { AuditStatus } from "../sdk/batch.ts";
 import { ClaimStatus, toSolidityProof } from "../sdk/protocol.ts";
 import { FatalError } from "../sdk/errors.ts";
 import { readClaims, sendClaims, settlementGas, tokenBalance } from "../runtime/chain.ts";

@@ -258,6 +258,10 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         if (available < challengerBond) revert InsufficientStake(msg.sender, available, challengerBond);
         freeStake[msg.sender] = available - challengerBond;
 
+        // INVARIANT: a challenge made while the audit's seed is readable fixes the draw (a pure function of the seed
+        // and the claim, so drawing now changes no outcome). Else a cheater would skip its own draw until the seed is
+        // gone and make the watcher's slash pay no reward (an undrawn audit past its seed counts as pending).
+        _auditPending(claimId);
         uint64 proofDeadline = uint64(block.timestamp) + proofWindow;
         _claims[claimId] =
             ClaimStateLibrary.pack(ClaimStatus.Challenged, proofDeadline, msg.sender, uint48(block.number));

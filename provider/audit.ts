@@ -1,7 +1,7 @@
 // The random audits of the provider's own single claims (ClaimManager.drawAudit): when the step draws one. The
 // seed of a claim's audit is the hash of the block after the claim's; the chain keeps the last 256 block hashes, so
 // the draw must land by block submittedBlock + 257, or the claim is slashed as a missed audit.
-import { AuditStatus } from "../sdk/claims.ts";
+import { AuditStatus } from "../sdk/batch.ts";
 
 /** Blocks after its claim's block in which an audit can be drawn (blockhash keeps 256). */
 export const SEED_BLOCKS = 256n;

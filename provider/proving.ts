@@ -6,7 +6,7 @@
 // loses the job, fails it or returns a proof that does not check out. Each fallback is a warning naming the claim
 // and the reason.
 import type { Hex } from "viem";
-import { AuditStatus } from "../sdk/claims.ts";
+import { AuditStatus } from "../sdk/batch.ts";
 import { ConfigError, FatalError, errorSummary } from "../sdk/errors.ts";
 import { ClaimStatus, toSolidityProof, type ClaimFields } from "../sdk/protocol.ts";
 import { readClaims, readRegistry, sendClaims, settlementGas, type Chainable } from "../runtime/chain.ts";

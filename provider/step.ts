@@ -23,7 +23,7 @@ import { runQuantized } from "../circuits/compiler/engine.ts";
 import type { RemoteProver } from "../runtime/models.ts";
 import type { Store } from "../sdk/node/store.ts";
 import type { EventCursor } from "../sdk/node/cursor.ts";
-import { AuditStatus } from "../sdk/claims.ts";
+import { AuditStatus } from "../sdk/batch.ts";
 import { SEED_BLOCKS, drawDue } from "./audit.ts";
 import { batchStep, batchable } from "./batch.ts";
 import { answerChallenge, cancelProof, type ProofTasks } from "./proving.ts";

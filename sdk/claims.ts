@@ -5,7 +5,7 @@
 // Finalized batch. Browser-safe.
 import { erc20Abi, getAbiItem, parseEventLogs, zeroAddress, zeroHash, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, type Account } from "viem";
 import { batchManagerAbi, claimManagerAbi, modelRegistryAbi } from "./abi.ts";
-import { drawBatchAudit, type BatchStruct } from "./batch.ts";
+import { auditStatusName, drawBatchAudit, type BatchStruct } from "./batch.ts";
 import { simulateAndWrite } from "./client.ts";
 import { addressOf, type Deployment } from "./deployments.ts";
 import { encodeInputData, inputHashOf } from "./inputs.ts";
@@ -275,11 +275,8 @@ export async function counterProve(r: OzkReader, walletClient: Wallet, claim: Cl
   return { hash };
 }
 
-/** Audit status of a claim or batch (AuditStatus in contracts/types/Batch.sol). */
-export const AuditStatus = { Undrawn: 0, Clear: 1, Selected: 2, Answered: 3 } as const;
-const AUDIT_STATUS_NAMES = ["Undrawn", "Clear", "Selected", "Answered"] as const;
-
-/** A claim's random forced audit (ClaimManager.auditOf). A claim submitted under audit rate 0 reads Clear, zeros. */
+/** A claim's random forced audit (ClaimManager.auditOf; `status` is an `AuditStatus` of sdk/batch.ts). A claim
+ *  submitted under audit rate 0 reads Clear, zeros. */
 export interface ClaimAudit {
   status: number;
   statusName: string;
@@ -295,7 +292,7 @@ export interface ClaimAudit {
 /** The audit of a claim. */
 export async function getClaimAudit(r: OzkReader, claimId: Hex): Promise<ClaimAudit> {
   const [status, submittedBlock, rateBps, fee, deadline] = await r.publicClient.readContract({ address: claimsOf(r), abi: claimManagerAbi, functionName: "auditOf", args: [claimId] });
-  return { status, statusName: AUDIT_STATUS_NAMES[status] ?? `Unknown(${status})`, submittedBlock, rateBps, fee, deadline };
+  return { status, statusName: auditStatusName(status), submittedBlock, rateBps, fee, deadline };
 }
 
 /**

@@ -288,7 +288,8 @@ interface IClaimManager {
         returns (bytes32 claimId);
 
     /// @notice Disputes a Submitted claim inside its challenge window, locking the model's challenger bond from the
-    /// caller's free stake. The deadline becomes now + proofWindow.
+    /// caller's free stake. The deadline becomes now + proofWindow. An undrawn audit whose seed is readable is drawn
+    /// here (AuditDrawn), so a provider skipping its draw cannot void the challenger's reward.
     function challenge(Claim calldata claim) external;
 
     /// @notice Settles a Submitted or Challenged claim as Proven with a Groth16 proof (anyone may send it).

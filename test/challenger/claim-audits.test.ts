@@ -4,7 +4,7 @@
 // transaction is refused (AuditNotMissed); never sent, a cheater's claim goes unpunished when nobody else slashes it.
 import { expect } from "chai";
 import { claimManagerAbi } from "../../sdk/abi.ts";
-import { AuditStatus } from "../../sdk/claims.ts";
+import { AuditStatus } from "../../sdk/batch.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 import { keepClaimAudits, missedClaimAudit } from "../../challenger/audit.ts";
 import type { ChallengerContext, WatchedClaim } from "../../challenger/step.ts";

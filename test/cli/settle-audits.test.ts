@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import type { Hex } from "viem";
 import { drawAuditRefusal, finalizeRefusal, proveRefusal, slashMissedAuditRefusal } from "../../cli/settle.ts";
-import { AuditStatus } from "../../sdk/claims.ts";
+import { AuditStatus } from "../../sdk/batch.ts";
 import { ClaimStatus } from "../../sdk/protocol.ts";
 
 const NAMES = ["Undrawn", "Clear", "Selected", "Answered"];

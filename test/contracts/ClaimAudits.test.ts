@@ -238,6 +238,26 @@ describe("claims: random forced audits", () => {
     await expectSolvent(f, [c.claim]);
   });
 
+  it("a cheater skipping its own draw cannot void the watcher's reward: a challenge while the seed is readable draws the audit, and a clear draw leaves the reward", async () => {
+    // The cheater never draws, hoping the seed is gone (a missed audit pays no slash reward) before the watcher's
+    // challenge is slashed.
+    const f = await audited(1);
+    let c;
+    for (let i = 0n; ; i++) {
+      c = await submit(f, { inputHash: 950n + i });
+      await networkHelpers.mine(1);
+      const seed = (await ethers.provider.getBlock(c.tx.blockNumber! + 1))!.hash as Hex;
+      if (!drawClaimAudit(seed, c.id as Hex, 1)) break;
+    }
+    await expect(f.manager.connect(f.challenger).challenge(c.claim)).to.emit(f.manager, "AuditDrawn").withArgs(c.id, false, 0, 0);
+    expect((await auditOf(f, c.id)).status).to.equal(AuditStatus.Clear);
+    await networkHelpers.mine(300); // the seed is long gone
+    const [, proofDeadline] = await f.manager.claimState(c.id);
+    await networkHelpers.time.increaseTo(proofDeadline);
+    await expect(f.manager.slash(c.claim)).to.emit(f.manager, "ClaimSlashed").withArgs(c.id, f.challenger.address, REWARD, MIN_PROVIDER_BOND - REWARD, false);
+    await expectSolvent(f, [c.claim]);
+  });
+
   it("a cheater counter-proving its own selected (or undrawn, seed gone) lie from a second address gets no reward", async () => {
     // The cheater read that the audit picked its lie and raced the missed-audit slash with a counter-proof.
     const f = await audited();

@@ -4,7 +4,8 @@
 // restart, left alone (and logged) once the seed is gone; a selected claim then owes a proof by its audit deadline.
 import { expect } from "chai";
 import { claimManagerAbi } from "../../sdk/abi.ts";
-import { AuditStatus, getClaimAudit } from "../../sdk/claims.ts";
+import { AuditStatus } from "../../sdk/batch.ts";
+import { getClaimAudit } from "../../sdk/claims.ts";
 import { drawDue } from "../../provider/audit.ts";
 import { owedProof } from "../../provider/proving.ts";
 import { followAudit, type OwnClaim, type ProviderContext } from "../../provider/step.ts";
