@@ -3,7 +3,7 @@
 // Each reads the claim and the latest block first and refuses, with the reason and the seconds left by the
 // chain's clock, what the contract would revert.
 import type { Command } from "commander";
-import { AuditStatus } from "../sdk/batch.ts";
+import { AUDIT_SEED_BLOCKS, AuditStatus, auditSeedGone } from "../sdk/batch.ts";
 import { ClaimStatus, toSolidityProof } from "../sdk/protocol.ts";
 import { FatalError } from "../sdk/errors.ts";
 import { readClaims, sendClaims, settlementGas, tokenBalance } from "../runtime/chain.ts";
@@ -11,15 +11,15 @@ import { inputFromChain } from "../runtime/claim-input.ts";
 import { proveOutputs } from "../runtime/models.ts";
 import { checkedModel, connect, countdown, json, readClaim, tokenAmount, withChainOptions, type ChainOpts, type ClaimView } from "./chain.ts";
 
-/** Blocks after a claim's block whose hash seeds its audit and stays readable: the seed is submittedBlock + 1. */
-const SEED_BLOCKS = 256n;
+/** Blocks after a claim's seed block (submittedBlock + 1) whose hash the chain still returns. */
+const SEED_BLOCKS = AUDIT_SEED_BLOCKS;
 
 type AuditView = Pick<ClaimView, "claimId" | "status" | "statusName" | "deadline" | "now" | "head" | "audit">;
 
 /** Whether the claim's audit was never drawn and can no longer be: a draw sent now (finalize draws too) lands in the
  *  next block at the earliest, which lacks the seed's hash from block submittedBlock + 258 on. */
 function seedGone(v: AuditView): boolean {
-  return v.audit.status === AuditStatus.Undrawn && v.head + 1n > v.audit.submittedBlock + 1n + SEED_BLOCKS;
+  return v.audit.status === AuditStatus.Undrawn && auditSeedGone(v.audit.submittedBlock, v.head);
 }
 
 /** The first block in which slashMissedAudit takes an undrawn audit: its seed's hash is gone there. Judged at the

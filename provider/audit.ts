@@ -1,10 +1,10 @@
 // The random audits of the provider's own single claims (ClaimManager.drawAudit): when the step draws one. The
 // seed of a claim's audit is the hash of the block after the claim's; the chain keeps the last 256 block hashes, so
 // the draw must land by block submittedBlock + 257, or the claim is slashed as a missed audit.
-import { AuditStatus } from "../sdk/batch.ts";
+import { AUDIT_SEED_BLOCKS, AuditStatus, auditSeedGone } from "../sdk/batch.ts";
 
 /** Blocks after its claim's block in which an audit can be drawn (blockhash keeps 256). */
-export const SEED_BLOCKS = 256n;
+export const SEED_BLOCKS = AUDIT_SEED_BLOCKS;
 /** From this many blocks after its claim the draw is logged as late (an error past SEED_BLOCKS). */
 export const LATE_DRAW_BLOCKS = 192n;
 
@@ -17,7 +17,6 @@ export const LATE_DRAW_BLOCKS = 192n;
 export function drawDue(audit: { status: number; submittedBlock: bigint }, head: bigint): "none" | "wait" | "draw" | "late" | "gone" {
   if (audit.status !== AuditStatus.Undrawn) return "none";
   if (head <= audit.submittedBlock + 1n) return "wait";
-  const age = head - audit.submittedBlock;
-  if (age > SEED_BLOCKS) return "gone";
-  return age >= LATE_DRAW_BLOCKS ? "late" : "draw";
+  if (auditSeedGone(audit.submittedBlock, head)) return "gone";
+  return head - audit.submittedBlock >= LATE_DRAW_BLOCKS ? "late" : "draw";
 }
