@@ -10,7 +10,6 @@ import { concat, encodeAbiParameters, keccak256, parseEventLogs, type Address, t
 import { batchManagerAbi } from "../sdk/abi.ts";
 import { errorSummary, FatalError } from "../sdk/errors.ts";
 import { batchLeaf, buildBatchTree, type BatchStruct, type BatchTree } from "../sdk/batch.ts";
-import { encodeInputData } from "../sdk/inputs.ts";
 import { toSolidityProof } from "../sdk/protocol.ts";
 import { EventCursor } from "../sdk/node/cursor.ts";
 import { HttpError } from "../sdk/node/server.ts";
@@ -22,6 +21,8 @@ import type { ProviderConfig } from "./config.ts";
 import { classifySendError, isDue, isQueued } from "./jobs.ts";
 import { cancelProof, proofTasks, startLeafProof } from "./proving.ts";
 import type { Job, ProviderContext } from "./step.ts";
+import { batchKey, batchLeafKey, idKey } from "./keys.ts";
+import { archiveOwnBatch, batchDataOf, lostKey, restoreBatch, type ChainBatch, type LostBatch } from "./batch-restore.ts";
 
 /** BatchStatus, AuditStatus and LeafStatus of contracts/types/Batch.sol. */
 export const BatchStatus = { None: 0, Submitted: 1, Finalized: 2, Slashed: 3 } as const;
@@ -101,8 +102,6 @@ export interface OwnBatch {
   unprovable?: number[];
 }
 
-const batchKey = (root: Hex | string): string => `batch/${root.toLowerCase()}`;
-const idKey = (batchId: Hex | string): string => `batchid/${batchId.toLowerCase()}`;
 
 export function batchStruct(b: OwnBatch): BatchStruct {
   const x = b.batch!;
@@ -140,6 +139,7 @@ export async function batchStep(ctx: ProviderContext, opts: { deterministicFault
   const enabled = [...ctx.models.values()].some((m) => batchPolicy(ctx.config, m).enabled);
   if (!enabled && openBatches(ctx.store).length === 0) return;
   await syncBatchEvents(ctx);
+  await retryLostBatches(ctx);
   if (enabled) formBatches(ctx, opts.deterministicFault, await ctx.publicClient.getBlockNumber({ cacheTime: 0 }));
   for (const [, b] of openBatches(ctx.store)) {
     if (ctx.signal.aborted) return;
@@ -152,7 +152,7 @@ export async function batchStep(ctx: ProviderContext, opts: { deterministicFault
 async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
   const cursor = batchCursor(ctx);
   const me = ctx.account.address.toLowerCase();
-  const unknown: Array<{ batchId: Hex; root: Hex; block: bigint }> = [];
+  const unknown: ChainBatch[] = [];
   for (;;) {
     const page = await cursor.poll();
     if (!page) return;
@@ -162,7 +162,7 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
         if (log.eventName === "BatchSubmitted" && log.args.provider.toLowerCase() === me) {
           const b = ctx.store.get<OwnBatch>(batchKey(log.args.batch.root));
           if (b && b.status === "stored") adopt(ctx, b, log.args, log.blockNumber!, "found on chain");
-          if (!b) unknown.push({ batchId: log.args.batchId, root: log.args.batch.root, block: log.blockNumber! });
+          if (!b) unknown.push({ batchId: log.args.batchId, batch: log.args.batch, dataURI: log.args.dataURI, block: log.blockNumber! });
         } else if (log.eventName === "LeafChallenged") {
           const root = ctx.store.get<string>(idKey(log.args.batchId));
           const b = root ? ctx.store.get<OwnBatch>(batchKey(root)) : undefined;
@@ -181,20 +181,68 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
 }
 
 /**
- * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy): their
- * leaves existed only in the store (and behind its dataURI, served from it), and the chain holds only the root, so
- * no position of them can be proven. One still open is logged as an error: it is slashed if its audit selects a
- * position or a challenger challenges one (and as a missed audit if nobody draws it in time).
+ * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy). One still
+ * open is restored from the archive or a mirror (provider/batch-restore.ts). When no source has its data it is LOST:
+ * none of its positions can be proven, so it is slashed if its audit selects a position or a challenger challenges
+ * one; it is logged as an error and looked up again every minute while it is open.
  */
-async function reportLostBatches(ctx: ProviderContext, unknown: Array<{ batchId: Hex; root: Hex; block: bigint }>): Promise<void> {
+async function reportLostBatches(ctx: ProviderContext, unknown: ChainBatch[]): Promise<void> {
   for (const u of unknown) {
     const [status] = await readBatches(ctx, "batchState", [u.batchId]);
     if (status !== BatchStatus.Submitted) continue;
-    ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves are not in the store").inc();
-    ctx.logger.error(
-      { batchId: u.batchId, root: u.root, block: u.block },
-      "LOST BATCH: a batch of this key is open on chain but its leaves are not in the store (store deleted or restored from an old copy?): none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store file that holds it",
+    await recoverLostBatch(ctx, u, true);
+  }
+}
+
+/** Looks a lost batch up in every source; restores it, or records it as lost (logged once as LOST BATCH). */
+async function recoverLostBatch(ctx: ProviderContext, u: ChainBatch, first: boolean): Promise<void> {
+  const restored = await restoreBatch(ctx, u);
+  if ("batch" in restored) {
+    ctx.metrics.counter("batches_restored_total", "Open batches of this key missing from the store, restored from the archive or a mirror").inc();
+    ctx.logger.warn(
+      { batchId: u.batchId, root: restored.batch.root, size: restored.batch.size, source: restored.source, challenged: restored.batch.challenged },
+      "batch missing from the store: restored (every leaf checked against its root on chain)",
     );
+    return;
+  }
+  const row: LostBatch = {
+    batchId: u.batchId,
+    block: u.block.toString(),
+    batch: { ...u.batch, bond: u.batch.bond.toString(), auditFee: u.batch.auditFee.toString() },
+    dataURI: u.dataURI,
+    problems: restored.problems,
+    retryAt: Date.now() + LOST_RETRY_MS,
+  };
+  ctx.store.set(lostKey(u.batchId), row);
+  if (!first) {
+    ctx.logger.debug({ batchId: u.batchId, problems: restored.problems }, "lost batch still not found");
+    return;
+  }
+  ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves no source has (store, archive, mirrors)").inc();
+  ctx.logger.error(
+    { batchId: u.batchId, root: u.batch.root, block: u.block, problems: restored.problems },
+    "LOST BATCH: a batch of this key is open on chain but its leaves are in neither the store, the archive nor a mirror: none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store or the archive file that holds it (looked up again every minute)",
+  );
+}
+
+/** How often a lost batch is looked up again in the archive and the mirrors. */
+const LOST_RETRY_MS = 60_000;
+
+/** Lost batches due for another look: restored when a source has them now, dropped once they are no longer open. */
+async function retryLostBatches(ctx: ProviderContext): Promise<void> {
+  for (const [key, l] of ctx.store.entries<LostBatch>("batchlost/")) {
+    if (ctx.signal.aborted || l.retryAt > Date.now()) continue;
+    if (ctx.store.get(idKey(l.batchId))) {
+      ctx.store.delete(key);
+      continue;
+    }
+    const [status] = await readBatches(ctx, "batchState", [l.batchId]);
+    if (status !== BatchStatus.Submitted) {
+      ctx.store.delete(key);
+      continue;
+    }
+    const batch = { ...l.batch, bond: BigInt(l.batch.bond), auditFee: BigInt(l.batch.auditFee) };
+    await recoverLostBatch(ctx, { batchId: l.batchId, block: BigInt(l.block), batch, dataURI: l.dataURI }, false);
   }
 }
 
@@ -242,6 +290,7 @@ function storeBatch(ctx: ProviderContext, model: ServedModel, groups: Job[][], f
   ctx.store.transaction(() => {
     ctx.store.set(batchKey(b.root), b);
     for (const leaf of b.leaves) {
+      ctx.store.set(batchLeafKey(b.modelId, leaf.inputHash, b.root), leaf.index);
       for (const jobId of leaf.jobIds) {
         const job = ctx.store.get<Job>(`job/${jobId}`);
         if (job && job.status !== "claimed") ctx.store.set(`job/${jobId}`, batchedJob(job, b, leaf.index));
@@ -340,6 +389,8 @@ async function submitStored(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   }
   const bond = await bondFor(ctx, b.modelId);
   await ensureBatchStake(ctx, bond);
+  // Its data in the archive, on disk, before the batch exists on chain: a lost store does not lose it.
+  archiveOwnBatch(ctx, b);
   try {
     await sendBatches(ctx, "submitBatch", [b.modelId, b.root, b.size, bond, uri]);
   } catch (err) {
@@ -517,11 +568,5 @@ export function batchView(store: Store, root: string): { modelId: Hex; root: Hex
   if (!ROOT.test(root)) throw new HttpError(400, `a batch root is 0x and 64 hex digits, got ${JSON.stringify(root.slice(0, 80))}`);
   const b = store.get<OwnBatch>(batchKey(root));
   if (!b) throw new HttpError(404, `no batch with root ${root.toLowerCase()}`);
-  return {
-    modelId: b.modelId,
-    root: b.root,
-    size: b.size,
-    ...(b.batchId ? { batchId: b.batchId } : {}),
-    leaves: b.leaves.map((l) => ({ index: l.index, inputHash: l.inputHash, outputs: l.outputs, inputData: encodeInputData(l.values.map(BigInt), b.bits) })),
-  };
+  return batchDataOf(b);
 }
