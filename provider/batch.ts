@@ -325,14 +325,18 @@ export function dataUri(ctx: Pick<ProviderContext, "config" | "api">, root: Hex)
   return base ? `${base.replace(/\/+$/, "")}/batches/${root.toLowerCase()}` : undefined;
 }
 
-/** This provider's BatchSubmitted of `b` (same model and root) from the block it was stored at, if any. */
-async function findOnChain(ctx: ProviderContext, b: OwnBatch) {
+/**
+ * This provider's BatchSubmitted of `b` (same model and root) from the block it was stored at (or `fromBlock`), if
+ * any. After a reorg onto a shorter chain the head can be below that block: the search then starts at the head.
+ */
+async function findOnChain(ctx: ProviderContext, b: OwnBatch, fromBlock = BigInt(b.storedAtBlock)) {
+  const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
   const logs = await ctx.publicClient.getContractEvents({
     address: batchesAddress(ctx),
     abi: batchManagerAbi,
     eventName: "BatchSubmitted",
     args: { provider: ctx.account.address, modelId: b.modelId },
-    fromBlock: BigInt(b.storedAtBlock),
+    fromBlock: fromBlock < head ? fromBlock : head,
     toBlock: "latest",
     strict: true,
   });
@@ -394,12 +398,19 @@ async function submitStored(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   try {
     await sendBatches(ctx, "submitBatch", [b.modelId, b.root, b.size, bond, uri]);
   } catch (err) {
-    const landed = await findOnChain(ctx, b);
+    const verdict = classifySendError(err);
+    // BatchAlreadyExists: it is on chain, sent earlier (a sending the event cursor has not read yet): searched for
+    // from the deployment's block, adopted, never refused.
+    const exists = /BatchAlreadyExists/.test(verdict.reason);
+    const landed = await findOnChain(ctx, b, exists ? BigInt(ctx.deployment.deployBlock) : undefined);
     if (landed) {
       adopt(ctx, b, landed.args, landed.blockNumber, "the send reported an error but the batch is on chain");
       return;
     }
-    const verdict = classifySendError(err);
+    if (exists) {
+      ctx.logger.warn({ root: b.root, err: verdict.reason }, "the batch is on chain but its event is not found yet: looking again next step");
+      return;
+    }
     if (verdict.kind !== "permanent") {
       ctx.logger.warn({ root: b.root, err: verdict.reason }, "batch send failed: trying again next step");
       return;
@@ -456,8 +467,13 @@ async function followBatch(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   if (status === BatchStatus.None) {
     // Orphaned by a reorg: back to stored, and sent again once the chain is searched for it.
     if (await hasPendingTransactions(ctx)) return;
-    ctx.store.set(batchKey(b.root), { ...b, status: "stored" } satisfies OwnBatch);
-    ctx.logger.warn({ root: b.root, batchId: id }, "batch not on chain: submitting it again");
+    // Its next sending lands after the head of this chain, which may be below the block it was stored at (a reorg
+    // onto a shorter chain): the search for it starts here, else a sending the event cursor has not read yet (it
+    // reads `confirmations` behind) is missed and the batch sent again, which BatchManager refuses.
+    const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
+    const from = head < BigInt(b.storedAtBlock) ? head : BigInt(b.storedAtBlock);
+    ctx.store.set(batchKey(b.root), { ...b, status: "stored", storedAtBlock: from.toString() } satisfies OwnBatch);
+    ctx.logger.warn({ root: b.root, batchId: id, head }, "batch not on chain: submitting it again");
     return;
   }
   if (status === BatchStatus.Finalized) return settleFinalized(ctx, b);
