@@ -195,4 +195,6 @@ export interface LostBatch {
   dataURI: string;
   problems: string[];
   retryAt: number;
+  /** LOST BATCH was logged (once). */
+  logged?: boolean;
 }

@@ -6,6 +6,9 @@
 // between storing and sending sends the stored batch (the same jobs, the same root) once, and one after sending
 // adopts it. The audit must be drawn within 256 blocks of the batch's block (else the batch is slashed as a missed
 // audit): the step draws it as soon as it can.
+// The batch's leaves are not on chain (only its root): its data is also written to an append-only archive outside the
+// store before submitBatch is sent, and an open batch of this key the store lacks is restored from that archive or
+// from mirrors, every leaf checked against the root (provider/batch-restore.ts).
 import { concat, encodeAbiParameters, keccak256, parseEventLogs, type Address, type Hex, type Log } from "viem";
 import { batchManagerAbi } from "../sdk/abi.ts";
 import { errorSummary, FatalError } from "../sdk/errors.ts";
@@ -152,7 +155,6 @@ export async function batchStep(ctx: ProviderContext, opts: { deterministicFault
 async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
   const cursor = batchCursor(ctx);
   const me = ctx.account.address.toLowerCase();
-  const unknown: ChainBatch[] = [];
   for (;;) {
     const page = await cursor.poll();
     if (!page) return;
@@ -162,7 +164,8 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
         if (log.eventName === "BatchSubmitted" && log.args.provider.toLowerCase() === me) {
           const b = ctx.store.get<OwnBatch>(batchKey(log.args.batch.root));
           if (b && b.status === "stored") adopt(ctx, b, log.args, log.blockNumber!, "found on chain");
-          if (!b) unknown.push({ batchId: log.args.batchId, batch: log.args.batch, dataURI: log.args.dataURI, block: log.blockNumber! });
+          // Not in the store: recorded with the cursor's step (a crash cannot skip it), looked up by retryLostBatches.
+          if (!b && !ctx.store.get(idKey(log.args.batchId))) ctx.store.set(lostKey(log.args.batchId), lostRow({ batchId: log.args.batchId, batch: log.args.batch, dataURI: log.args.dataURI, block: log.blockNumber! }));
         } else if (log.eventName === "LeafChallenged") {
           const root = ctx.store.get<string>(idKey(log.args.batchId));
           const b = root ? ctx.store.get<OwnBatch>(batchKey(root)) : undefined;
@@ -175,60 +178,31 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
       }
       cursor.commit(page);
     });
-    await reportLostBatches(ctx, unknown.splice(0));
     if (page.logs.length === 0 && !page.rewind) return;
   }
 }
 
-/**
- * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy). One still
- * open is restored from the archive or a mirror (provider/batch-restore.ts). When no source has its data it is LOST:
- * none of its positions can be proven, so it is slashed if its audit selects a position or a challenger challenges
- * one; it is logged as an error and looked up again every minute while it is open.
- */
-async function reportLostBatches(ctx: ProviderContext, unknown: ChainBatch[]): Promise<void> {
-  for (const u of unknown) {
-    const [status] = await readBatches(ctx, "batchState", [u.batchId]);
-    if (status !== BatchStatus.Submitted) continue;
-    await recoverLostBatch(ctx, u, true);
-  }
-}
-
-/** Looks a lost batch up in every source; restores it, or records it as lost (logged once as LOST BATCH). */
-async function recoverLostBatch(ctx: ProviderContext, u: ChainBatch, first: boolean): Promise<void> {
-  const restored = await restoreBatch(ctx, u);
-  if ("batch" in restored) {
-    ctx.metrics.counter("batches_restored_total", "Open batches of this key missing from the store, restored from the archive or a mirror").inc();
-    ctx.logger.warn(
-      { batchId: u.batchId, root: restored.batch.root, size: restored.batch.size, source: restored.source, challenged: restored.batch.challenged },
-      "batch missing from the store: restored (every leaf checked against its root on chain)",
-    );
-    return;
-  }
-  const row: LostBatch = {
+function lostRow(u: ChainBatch): LostBatch {
+  return {
     batchId: u.batchId,
     block: u.block.toString(),
     batch: { ...u.batch, bond: u.batch.bond.toString(), auditFee: u.batch.auditFee.toString() },
     dataURI: u.dataURI,
-    problems: restored.problems,
-    retryAt: Date.now() + LOST_RETRY_MS,
+    problems: [],
+    retryAt: 0,
   };
-  ctx.store.set(lostKey(u.batchId), row);
-  if (!first) {
-    ctx.logger.debug({ batchId: u.batchId, problems: restored.problems }, "lost batch still not found");
-    return;
-  }
-  ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves no source has (store, archive, mirrors)").inc();
-  ctx.logger.error(
-    { batchId: u.batchId, root: u.batch.root, block: u.block, problems: restored.problems },
-    "LOST BATCH: a batch of this key is open on chain but its leaves are in neither the store, the archive nor a mirror: none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store or the archive file that holds it (looked up again every minute)",
-  );
 }
 
 /** How often a lost batch is looked up again in the archive and the mirrors. */
 const LOST_RETRY_MS = 60_000;
 
-/** Lost batches due for another look: restored when a source has them now, dropped once they are no longer open. */
+/**
+ * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy), as
+ * syncBatchEvents recorded them. One still open is restored from the archive or a mirror (provider/batch-restore.ts);
+ * one no longer open is dropped. When no source has its data it is LOST: none of its positions can be proven, so it is
+ * slashed if its audit selects a position or a challenger challenges one; it is logged once as an error and looked up
+ * again every minute while it is open.
+ */
 async function retryLostBatches(ctx: ProviderContext): Promise<void> {
   for (const [key, l] of ctx.store.entries<LostBatch>("batchlost/")) {
     if (ctx.signal.aborted || l.retryAt > Date.now()) continue;
@@ -241,8 +215,26 @@ async function retryLostBatches(ctx: ProviderContext): Promise<void> {
       ctx.store.delete(key);
       continue;
     }
-    const batch = { ...l.batch, bond: BigInt(l.batch.bond), auditFee: BigInt(l.batch.auditFee) };
-    await recoverLostBatch(ctx, { batchId: l.batchId, block: BigInt(l.block), batch, dataURI: l.dataURI }, false);
+    const u: ChainBatch = { batchId: l.batchId, block: BigInt(l.block), batch: { ...l.batch, bond: BigInt(l.batch.bond), auditFee: BigInt(l.batch.auditFee) }, dataURI: l.dataURI };
+    const restored = await restoreBatch(ctx, u);
+    if ("batch" in restored) {
+      ctx.metrics.counter("batches_restored_total", "Open batches of this key missing from the store, restored from the archive or a mirror").inc();
+      ctx.logger.warn(
+        { batchId: u.batchId, root: restored.batch.root, size: restored.batch.size, source: restored.source, challenged: restored.batch.challenged },
+        "batch missing from the store: restored (every leaf checked against its root on chain)",
+      );
+      continue;
+    }
+    ctx.store.set(key, { ...l, problems: restored.problems, retryAt: Date.now() + LOST_RETRY_MS, logged: true } satisfies LostBatch);
+    if (l.logged) {
+      ctx.logger.debug({ batchId: u.batchId, problems: restored.problems }, "lost batch still not found");
+      continue;
+    }
+    ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves no source has (store, archive, mirrors)").inc();
+    ctx.logger.error(
+      { batchId: u.batchId, root: u.batch.root, block: u.block, problems: restored.problems },
+      "LOST BATCH: a batch of this key is open on chain but its leaves are in neither the store, the archive nor a mirror: none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store or the archive file that holds it (looked up again every minute)",
+    );
   }
 }
 
