@@ -25,7 +25,7 @@ import { classifySendError, isDue, isQueued } from "./jobs.ts";
 import { cancelProof, proofTasks, startLeafProof } from "./proving.ts";
 import type { Job, ProviderContext } from "./step.ts";
 import { batchKey, batchLeafKey, idKey } from "./keys.ts";
-import { archiveOwnBatch, batchDataOf, lostKey, restoreBatch, type ChainBatch, type LostBatch } from "./batch-restore.ts";
+import { archiveDirOf, archiveOwnBatch, batchDataOf, lostKey, restoreBatch, type ChainBatch, type LostBatch } from "./batch-restore.ts";
 
 /** BatchStatus, AuditStatus and LeafStatus of contracts/types/Batch.sol. */
 export const BatchStatus = { None: 0, Submitted: 1, Finalized: 2, Slashed: 3 } as const;
@@ -386,7 +386,12 @@ async function submitStored(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   const bond = await bondFor(ctx, b.modelId);
   await ensureBatchStake(ctx, bond);
   // Its data in the archive, on disk, before the batch exists on chain: a lost store does not lose it.
-  archiveOwnBatch(ctx, b);
+  try {
+    archiveOwnBatch(ctx, b);
+  } catch (err) {
+    ctx.logger.error({ root: b.root, archiveDir: archiveDirOf(ctx.config), err: errorSummary(err) }, "cannot write the batch archive (batching.archiveDir): the batch is not sent until it can be");
+    return;
+  }
   try {
     await sendBatches(ctx, "submitBatch", [b.modelId, b.root, b.size, bond, uri]);
   } catch (err) {
@@ -455,6 +460,12 @@ export function leafTaskKey(batchId: Hex, index: number): Hex {
 
 async function followBatch(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   const id = b.batchId!;
+  // A batch sent by a version without the archive (or one whose archive file was removed) is archived now.
+  try {
+    archiveOwnBatch(ctx, b);
+  } catch (err) {
+    ctx.logger.warn({ root: b.root, batchId: id, err: errorSummary(err) }, "the batch could not be archived");
+  }
   let [status, challengeDeadline, submittedBlock, open, audit, auditIndex] = await readBatches(ctx, "batchState", [id]);
   if (status === BatchStatus.None) {
     // Orphaned by a reorg: back to stored, and sent again once the chain is searched for it.
