@@ -1,7 +1,7 @@
 // Merkle-batched claims end to end: providers and a challenger as processes posting, auditing, challenging and
 // settling batches on BatchManager. Each test ends with the right party paid and every job accounted for.
 import { expect } from "chai";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { erc20Abi, zeroAddress, type Address, type Hex } from "viem";
 import { batchManagerAbi } from "../../sdk/abi.ts";
@@ -321,6 +321,24 @@ describe("e2e: batched claims", function () {
     expect(await batchStatus(net, submitted!.args.batchId), "still open on chain").to.equal(1);
     const served = await fetch(`${await again.url()}/batches/${submitted!.args.batch.root}`);
     expect(served.status, "its data is gone").to.equal(404);
+  });
+
+  it("a batch whose archive file cannot be written is not sent, with the problem logged; once the archive can be written it is sent", async () => {
+    net = await startNet("batch-archive-unwritable");
+    await setAuditRate(net, 0);
+    const archiveDir = join(net.work, "archive-is-a-file");
+    writeFileSync(archiveDir, "not a folder");
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000, archiveDir } });
+    const url = await honest.url();
+    for (const label of [1, 4, 7]) await postJob(url, digit(label));
+    const refused = await honest.waitForLog("cannot write the batch archive (batching.archiveDir): the batch is not sent until it can be");
+    expect(refused).to.include({ archiveDir });
+    expect(String(refused.err)).to.match(/EEXIST|ENOTDIR/);
+    expect((await batchEvents(net, "BatchSubmitted")).length, "nothing sent").to.equal(0);
+    rmSync(archiveDir);
+    await honest.waitForLog("batch submitted (sent)");
+    const [submitted] = await batchEvents(net, "BatchSubmitted");
+    expect(existsSync(join(archiveDir, submitted!.args.batch.root)), "archived").to.equal(true);
   });
 
   it("a provider restarted with its store deleted restores its open batch from its archive, and proves a challenged position with it", async () => {
