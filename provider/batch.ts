@@ -105,7 +105,6 @@ export interface OwnBatch {
   unprovable?: number[];
 }
 
-
 export function batchStruct(b: OwnBatch): BatchStruct {
   const x = b.batch!;
   return { ...x, bond: BigInt(x.bond), auditFee: BigInt(x.auditFee) };
