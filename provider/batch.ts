@@ -103,6 +103,8 @@ export interface OwnBatch {
   challenged?: number[];
   /** Positions whose proof cannot be made (their outputs are not the model's): not tried again. */
   unprovable?: number[];
+  /** Head block when it was first seen Finalized: settled once that is `confirmations` blocks deep. */
+  finalizedSeenAt?: string;
 }
 
 export function batchStruct(b: OwnBatch): BatchStruct {
@@ -452,6 +454,23 @@ function settleFinalized(ctx: ProviderContext, b: OwnBatch): void {
   ctx.logger.info({ root: b.root, batchId: b.batchId, size: b.size }, "batch finalized");
 }
 
+/**
+ * A batch Finalized on chain is settled (its jobs claimed) once that is `confirmations` blocks deep: until then it is
+ * followed, so a finalization orphaned by a reorg is sent again instead of leaving the batch open with its jobs
+ * claimed and its bond locked.
+ */
+async function settleWhenFinal(ctx: ProviderContext, b: OwnBatch): Promise<void> {
+  const depth = BigInt(ctx.config.confirmations ?? 0);
+  if (depth === 0n) return settleFinalized(ctx, b);
+  const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
+  if (b.finalizedSeenAt === undefined) {
+    ctx.store.set(batchKey(b.root), { ...b, finalizedSeenAt: head.toString() } satisfies OwnBatch);
+    ctx.logger.info({ root: b.root, batchId: b.batchId, head, confirmations: depth }, "batch finalized on chain: settled once that is confirmations blocks deep");
+    return;
+  }
+  if (head >= BigInt(b.finalizedSeenAt) + depth) settleFinalized(ctx, b);
+}
+
 /** Task key of the proof of position `index` of `batchId`. */
 export function leafTaskKey(batchId: Hex, index: number): Hex {
   return keccak256(concat([batchId, encodeAbiParameters([{ type: "uint256" }], [BigInt(index)])]));
@@ -478,7 +497,14 @@ async function followBatch(ctx: ProviderContext, b: OwnBatch): Promise<void> {
     ctx.logger.warn({ root: b.root, batchId: id, head }, "batch not on chain: submitting it again");
     return;
   }
-  if (status === BatchStatus.Finalized) return settleFinalized(ctx, b);
+  if (status === BatchStatus.Finalized) return settleWhenFinal(ctx, b);
+  if (b.finalizedSeenAt !== undefined) {
+    // Seen Finalized, now not: the finalization was orphaned by a reorg. Followed (and finalized) again.
+    const { finalizedSeenAt: _seen, ...rest } = b;
+    b = rest;
+    ctx.store.set(batchKey(b.root), b);
+    ctx.logger.warn({ root: b.root, batchId: id, status }, "batch finalization orphaned by a reorg: following the batch again");
+  }
   if (status === BatchStatus.Slashed) {
     for (const index of b.challenged ?? []) cancelProof(ctx, leafTaskKey(id, index), "the batch is settled");
     ctx.metrics.counter("batches_settled_total", "Own batches settled, by outcome", ["outcome"] as const).inc({ outcome: "Slashed" });
@@ -521,7 +547,7 @@ async function followBatch(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   if (now + 1n >= challengeDeadline && open === 0 && auditDone) {
     await sendBatches(ctx, "finalizeBatch", [batch]);
     const [after] = await readBatches(ctx, "batchState", [id]);
-    if (after === BatchStatus.Finalized) settleFinalized(ctx, b);
+    if (after === BatchStatus.Finalized) await settleWhenFinal(ctx, b);
   }
 }
 

@@ -414,12 +414,41 @@ describe("e2e: batched claims", function () {
     await net.chain.advance(WINDOWS.challengeWindow + 1);
     await waitFor("the batch to finalize", async () => ((await batchStatus(net, again!.args.batchId)) === 2 ? true : undefined));
     const views = await waitFor("every job settled as a leaf", async () => {
+      await net.chain.request("evm_mine"); // the finalization is settled once 2 blocks deep
       const vs = (await Promise.all(jobs.map((j) => getJob(url, j)))) as JobView[];
       return vs.every((v) => v.status === "claimed" && v.batch?.batchId === again!.args.batchId && v.batch.path) ? vs : undefined;
     });
     expect(new Set(views.map((v) => v.batch!.index))).to.deep.equal(new Set([0, 1, 2]));
     expect((await batchEvents(net, "BatchSubmitted")).length, "sent once on the new chain").to.equal(1);
     expect(honest.log()).to.not.match(/batch refused/);
+  });
+
+  it("a reorg that orphans a batch's finalization: the provider, settling it only once confirmations blocks deep, finalizes it again and then settles its jobs", async () => {
+    net = await startNet("batch-reorg-finalize");
+    await setAuditRate(net, 0);
+    const honest = daemon(net, "honest", { confirmations: 3, batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    const jobs: string[] = [];
+    for (const label of [3, 8]) jobs.push((await postJob(url, digit(label))).jobId);
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    const snapshot = (await net.chain.request("evm_snapshot")) as string;
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    await honest.waitForLog("batch finalized on chain: settled once that is confirmations blocks deep");
+    // Reorg: the finalization is orphaned (chain time goes back with it); the window passes again on the new chain.
+    await net.chain.request("evm_revert", [snapshot]);
+    expect(await batchStatus(net, batchId)).to.equal(1);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await honest.waitForLog("batch finalization orphaned by a reorg: following the batch again");
+    await waitFor("the batch finalized again", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    const views = await waitFor("every job settled as a leaf", async () => {
+      await net.chain.request("evm_mine");
+      const vs = (await Promise.all(jobs.map((j) => getJob(url, j)))) as JobView[];
+      return vs.every((v) => v.status === "claimed" && v.batch?.batchId === batchId && v.batch.path) ? vs : undefined;
+    });
+    expect(new Set(views.map((v) => v.batch!.index))).to.deep.equal(new Set([0, 1]));
+    expect(honest.log().split("\n").filter((l) => l.includes('"msg":"batch finalized"')).length, "settled once").to.equal(1);
   });
 
   it("requests for inputs of the provider's own batch: one expiring after the batch finalizes waits for it and is fulfilled from its leaf (no claim); one expiring before is answered with a claim", async () => {
