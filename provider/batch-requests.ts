@@ -45,6 +45,11 @@ export async function answerFromBatch(ctx: ProviderContext, job: Job, req: OpenR
     if (BigInt(b.bond) < req.minBond) continue;
     if (b.status === "submitted") {
       const [status, challengeDeadline] = await readBatches(ctx, "batchState", [b.batchId!]);
+      // Finalized on chain but not yet settled by this provider (it waits for `confirmations`): usable now.
+      if (status === BatchStatus.Finalized) {
+        if (await fulfil(ctx, job, b, index)) return true;
+        continue;
+      }
       if (status !== BatchStatus.Submitted || BigInt(challengeDeadline) + FINALIZE_MARGIN_S >= req.expiry) continue;
       if (job.reason !== WAITING) {
         ctx.store.set(`job/${job.jobId}`, { ...job, reason: WAITING } satisfies Job);
@@ -52,24 +57,32 @@ export async function answerFromBatch(ctx: ProviderContext, job: Job, req: OpenR
       }
       return true;
     }
-    const leaf = b.leaves[index]!;
-    const outputs = leaf.outputs.map(BigInt);
-    try {
-      await sendClaims(ctx, "fulfillFromBatch", [requestId, batchStruct(b), BigInt(index), outputs, batchTree(b).path(index)]);
-    } catch (err) {
-      // The chain decides: a request fulfilled anyway (an answer lost on the way back) is this job's answer.
-      const ours = await ctx.publicClient.getContractEvents({ address: claimsAddress(ctx), abi: claimManagerAbi, eventName: "RequestFulfilledFromBatch", args: { requestId, batchId: b.batchId! }, fromBlock: BigInt(b.submittedBlock ?? b.storedAtBlock), toBlock: "latest" });
-      if (ours.length === 0) {
-        const verdict = classifySendError(err);
-        ctx.logger.warn({ jobId: job.jobId, requestId, batchId: b.batchId, err: errorSummary(err) }, verdict.kind === "permanent" ? "fulfilling the request from a batch was refused: answering it with a claim" : "fulfilling the request from a batch failed: trying again");
-        if (verdict.kind === "permanent") continue;
-        return true;
-      }
-    }
-    fulfilled(ctx, job, b, index);
-    return true;
+    if (await fulfil(ctx, job, b, index)) return true;
   }
   return false;
+}
+
+/**
+ * Sends fulfillFromBatch for `job` with leaf `index` of `b`. True when the request is fulfilled by it or the send may
+ * work later (tried again next step); false when refused for good (the request is then answered with a claim).
+ */
+async function fulfil(ctx: ProviderContext, job: Job, b: OwnBatch, index: number): Promise<boolean> {
+  const requestId = BigInt(job.requestId);
+  const leaf = b.leaves[index]!;
+  const outputs = leaf.outputs.map(BigInt);
+  try {
+    await sendClaims(ctx, "fulfillFromBatch", [requestId, batchStruct(b), BigInt(index), outputs, batchTree(b).path(index)]);
+  } catch (err) {
+    // The chain decides: a request fulfilled anyway (an answer lost on the way back) is this job's answer.
+    const ours = await ctx.publicClient.getContractEvents({ address: claimsAddress(ctx), abi: claimManagerAbi, eventName: "RequestFulfilledFromBatch", args: { requestId, batchId: b.batchId! }, fromBlock: BigInt(b.submittedBlock ?? b.storedAtBlock), toBlock: "latest" });
+    if (ours.length === 0) {
+      const verdict = classifySendError(err);
+      ctx.logger.warn({ jobId: job.jobId, requestId, batchId: b.batchId, err: errorSummary(err) }, verdict.kind === "permanent" ? "fulfilling the request from a batch was refused: answering it with a claim" : "fulfilling the request from a batch failed: trying again");
+      return verdict.kind !== "permanent";
+    }
+  }
+  fulfilled(ctx, job, b, index);
+  return true;
 }
 
 /** Why a request job waits: its input is a leaf of an own batch that finalizes before the request expires. */

@@ -454,7 +454,9 @@ describe("e2e: batched claims", function () {
   it("requests for inputs of the provider's own batch: one expiring after the batch finalizes waits for it and is fulfilled from its leaf (no claim); one expiring before is answered with a claim", async () => {
     net = await startNet("batch-requests");
     await setAuditRate(net, 0);
-    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
+    // Events read 2 blocks behind, and a finalized batch settled once 2 blocks deep: the request is fulfilled as soon
+    // as the batch is Finalized on chain, not only once the provider has settled it.
+    const honest = daemon(net, "honest", { confirmations: 2, batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
     const url = await honest.url();
     for (const label of [3, 6]) await postJob(url, digit(label));
     const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
@@ -472,7 +474,10 @@ describe("e2e: batched claims", function () {
     };
     const late = await ask(3, BigInt(challengeDeadline) + 3600n);
     const soon = await ask(6, BigInt(challengeDeadline) - 60n);
-    await honest.waitForLog("request waits for its input's batch to finalize");
+    await waitFor("the request to wait for the batch", async () => {
+      await net.chain.request("evm_mine"); // the requests 2 blocks deep
+      return honest.log().includes("request waits for its input's batch to finalize") ? true : undefined;
+    });
     const claimed = await waitFor("the claim answering the request that expires first", async () => {
       await net.chain.request("evm_mine"); // the reveal goes in a block after the commitment's
       return (await claimEvents(net, "ClaimSubmitted")).find((e) => e.args.claim?.requestId === soon);
@@ -481,6 +486,7 @@ describe("e2e: batched claims", function () {
     await net.chain.advance(WINDOWS.challengeWindow + 1);
     await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
     const [fulfilled] = await waitFor("the request fulfilled from the batch", async () => {
+      await net.chain.request("evm_mine");
       const logs = await net.pc.getContractEvents({ ...net.claims, eventName: "RequestFulfilledFromBatch", fromBlock: 0n, strict: true });
       return logs.length > 0 ? logs : undefined;
     });
