@@ -95,7 +95,8 @@ export async function findBatchData(
   for (const mirror of src.mirrors) {
     const url = `${mirror.replace(/\/+$/, "")}/batches/${batch.root.toLowerCase()}`;
     try {
-      return { leaves: checkedLeaves(await fetchBatchData(url, src.limits), batch, shape), source: `mirror ${url}` };
+      const data = await fetchBatchData(url, { ...src.limits, setting: "batching.mirrorFetch.maxBytes" });
+      return { leaves: checkedLeaves(data, batch, shape), source: `mirror ${url}` };
     } catch (err) {
       problems.push(`mirror ${url}: ${errorSummary(err)}`);
     }

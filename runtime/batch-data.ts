@@ -39,10 +39,11 @@ export type BatchData = z.output<typeof batchDataSchema>;
 
 /**
  * Fetches a batch's data: only http(s), at most `maxBytes` (a declared larger Content-Length is refused before a byte
- * is read, a longer body is cut off), within `timeoutMs`, no redirects, JSON of batchDataSchema. Throws
- * BatchDataError naming the problem; never anything else.
+ * is read, a longer body is cut off; `setting` names the limit in the message), within `timeoutMs`, no redirects,
+ * JSON of batchDataSchema. Throws BatchDataError naming the problem; never anything else.
  */
-export async function fetchBatchData(uri: string, limits: { timeoutMs: number; maxBytes: number }): Promise<BatchData> {
+export async function fetchBatchData(uri: string, limits: { timeoutMs: number; maxBytes: number; setting?: string }): Promise<BatchData> {
+  const setting = limits.setting ?? "batchData.maxBytes";
   let url: URL;
   try {
     url = new URL(uri);
@@ -61,7 +62,7 @@ export async function fetchBatchData(uri: string, limits: { timeoutMs: number; m
     const declared = Number(res.headers.get("content-length") ?? NaN);
     if (declared > limits.maxBytes) {
       await res.body?.cancel().catch(() => undefined);
-      throw new BatchDataError(`batch data of ${declared} bytes is over the limit of ${limits.maxBytes} (batchData.maxBytes)`);
+      throw new BatchDataError(`batch data of ${declared} bytes is over the limit of ${limits.maxBytes} (${setting})`);
     }
     const chunks: Uint8Array[] = [];
     let total = 0;
@@ -72,7 +73,7 @@ export async function fetchBatchData(uri: string, limits: { timeoutMs: number; m
       total += value.byteLength;
       if (total > limits.maxBytes) {
         await reader.cancel().catch(() => undefined);
-        throw new BatchDataError(`batch data is over the limit of ${limits.maxBytes} bytes (batchData.maxBytes)`);
+        throw new BatchDataError(`batch data is over the limit of ${limits.maxBytes} bytes (${setting})`);
       }
       chunks.push(value);
     }

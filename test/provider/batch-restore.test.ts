@@ -119,7 +119,7 @@ describe("provider: restoring a lost batch", () => {
       expect(problems).to.have.length(6);
       expect(problems[0]).to.match(/forged\/batches\/0x[0-9a-f]{64}: the batch data's leaves rebuild root 0x[0-9a-f]+, not the batch's/);
       expect(problems[1]).to.match(/short.*batch data says size 3, the batch on chain has 4/);
-      expect(problems[2]).to.match(/huge.*over the limit of 262144 bytes/);
+      expect(problems[2]).to.match(/huge.*over the limit of 262144 bytes \(batching\.mirrorFetch\.maxBytes\)/);
       expect(problems[3]).to.match(/slow.*did not answer within 1500 ms/);
       expect(problems[4]).to.match(/badinput.*position 2: /);
       expect(problems[5]).to.match(/missing.*HTTP 404/);
