@@ -7,7 +7,7 @@ import { Rng, softmaxCrossEntropy } from "./nn.ts";
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
-  /** Peak learning rate; decays with a cosine schedule to lrMin over all steps. */
+  /** Peak learning rate; decays with a cosine schedule to lrMin over the steps after warmup. */
   lr: number;
   lrMin?: number;
   /** Ramp the learning rate up linearly from lr / warmupSteps over the first steps (transformers need it); default 0. */
