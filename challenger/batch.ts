@@ -7,14 +7,14 @@
 // answers it), or only reported under "ignore". Idempotent like the claim watch: the verdict is stored, and every
 // action is decided from the chain's state of the batch and the position.
 import { keccak256, parseEventLogs, toHex, type Address, type Hex, type Log } from "viem";
-import { z } from "zod";
 import { batchManagerAbi } from "../sdk/abi.ts";
-import { batchLeaf, buildBatchTree, type BatchStruct } from "../sdk/batch.ts";
+import type { BatchStruct } from "../sdk/batch.ts";
 import { errorSummary } from "../sdk/errors.ts";
 import { checkInputData } from "../sdk/inputs.ts";
 import { EventCursor } from "../sdk/node/cursor.ts";
 import { batchesAddress, ensureBatchStake, isolated, readBatches, readRegistry, sendBatches } from "../runtime/chain.ts";
 import { runQuantized } from "../circuits/compiler/engine.ts";
+import { BatchDataError, archiveBatch, checkBatchData, fetchBatchData, type BatchData, type CheckedLeaf } from "../runtime/batch-data.ts";
 import type { ServedModel } from "../runtime/models.ts";
 import { samplingDraw, samplingSeed, type ChallengerContext } from "./step.ts";
 
@@ -46,132 +46,10 @@ export interface WatchedBatch {
   auditSettled?: boolean;
 }
 
+// The batch data checks live in runtime/batch-data.ts (the provider restores lost batches with them too).
+export { BatchDataError, batchDataSchema, checkBatchData, fetchBatchData, type BatchData, type CheckedLeaf } from "../runtime/batch-data.ts";
+
 const struct = (w: WatchedBatch): BatchStruct => ({ ...w.batch, bond: BigInt(w.batch.bond), auditFee: BigInt(w.batch.auditFee) });
-
-/** Why batch data is unusable. `passing`: a fetch that may work later (timeout, connection refused, HTTP 5xx). */
-export class BatchDataError extends Error {
-  constructor(
-    message: string,
-    readonly passing = false,
-  ) {
-    super(message);
-    this.name = "BatchDataError";
-  }
-}
-
-const decimal = z.string().regex(/^-?\d{1,80}$/, "not a decimal integer string");
-/** The JSON a provider serves at GET /batches/<root> (provider/batch.ts batchView); extra fields are ignored. */
-export const batchDataSchema = z.object({
-  size: z.number().int().min(1),
-  leaves: z
-    .array(
-      z.object({
-        index: z.number().int().nonnegative(),
-        inputHash: decimal,
-        outputs: z.array(decimal).max(1 << 16),
-        inputData: z.string().regex(/^0x([0-9a-fA-F]{2})*$/, "not 0x-prefixed hex bytes"),
-      }),
-    )
-    .min(1),
-});
-export type BatchData = z.output<typeof batchDataSchema>;
-
-/**
- * Fetches a batch's data: only http(s), at most `maxBytes` (a declared larger Content-Length is refused before a byte
- * is read, a longer body is cut off), within `timeoutMs`, no redirects, JSON of batchDataSchema. Throws
- * BatchDataError naming the problem; never anything else.
- */
-export async function fetchBatchData(uri: string, limits: { timeoutMs: number; maxBytes: number }): Promise<BatchData> {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw new BatchDataError(`dataURI ${JSON.stringify(uri.slice(0, 200))} is not a URL`);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new BatchDataError(`dataURI scheme ${url.protocol} is not http or https`);
-  const signal = AbortSignal.timeout(limits.timeoutMs);
-  let text: string;
-  try {
-    const res = await fetch(url, { signal, redirect: "error", headers: { accept: "application/json" } });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new BatchDataError(`dataURI answered HTTP ${res.status}`, res.status >= 500 || res.status === 429);
-    }
-    const declared = Number(res.headers.get("content-length") ?? NaN);
-    if (declared > limits.maxBytes) {
-      await res.body?.cancel().catch(() => undefined);
-      throw new BatchDataError(`batch data of ${declared} bytes is over the limit of ${limits.maxBytes} (batchData.maxBytes)`);
-    }
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const reader = res.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limits.maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new BatchDataError(`batch data is over the limit of ${limits.maxBytes} bytes (batchData.maxBytes)`);
-      }
-      chunks.push(value);
-    }
-    text = Buffer.concat(chunks).toString("utf8");
-  } catch (err) {
-    if (err instanceof BatchDataError) throw err;
-    if (signal.aborted) throw new BatchDataError(`dataURI did not answer within ${limits.timeoutMs} ms`, true);
-    throw new BatchDataError(`fetching dataURI failed: ${errorSummary(err)}`, true);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new BatchDataError("batch data is not JSON");
-  }
-  const parsed = batchDataSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new BatchDataError(`batch data does not have the expected shape: ${issue.path.join(".") || "(top)"}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
-/** A leaf of checked batch data, in position order. */
-export interface CheckedLeaf {
-  index: number;
-  inputHash: bigint;
-  outputs: bigint[];
-  inputData: Hex;
-}
-
-/**
- * Checks fetched data against the batch on chain: exactly `size` leaves covering positions 0..size-1 once each, and
- * their leaves rebuilding the batch's root. Returns the leaves in position order; throws BatchDataError naming the
- * first problem.
- */
-export function checkBatchData(data: BatchData, batch: Pick<BatchStruct, "modelId" | "root" | "size">): CheckedLeaf[] {
-  if (data.size !== batch.size) throw new BatchDataError(`batch data says size ${data.size}, the batch on chain has ${batch.size}`);
-  const byIndex = new Map<number, BatchData["leaves"][number]>();
-  for (const l of data.leaves) {
-    if (l.index >= batch.size) throw new BatchDataError(`batch data has a leaf at position ${l.index}, past the batch's size ${batch.size}`);
-    if (byIndex.has(l.index)) throw new BatchDataError(`batch data has position ${l.index} twice`);
-    byIndex.set(l.index, l);
-  }
-  for (let i = 0; i < batch.size; i++) {
-    if (!byIndex.has(i)) throw new BatchDataError(`batch data is missing leaves: position ${i} (of ${batch.size}) is not there`);
-  }
-  const leaves = Array.from({ length: batch.size }, (_, i) => {
-    const l = byIndex.get(i)!;
-    return { index: i, inputHash: BigInt(l.inputHash), outputs: l.outputs.map(BigInt), inputData: l.inputData as Hex };
-  });
-  let root: Hex;
-  try {
-    root = buildBatchTree(leaves.map((l) => batchLeaf(batch.modelId, l.inputHash, l.outputs, l.index))).root;
-  } catch (err) {
-    throw new BatchDataError(`batch data cannot be hashed into leaves: ${errorSummary(err)}`);
-  }
-  if (root.toLowerCase() !== batch.root.toLowerCase()) throw new BatchDataError(`the batch data's leaves rebuild root ${root}, not the batch's ${batch.root}`);
-  return leaves;
-}
 
 /**
  * Re-executes the leaves in order and returns the first position whose outputs are not the engine's; failing that,
@@ -394,7 +272,10 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch, fetched: Prom
   const limits = ctx.config.batchData;
   let leaves: CheckedLeaf[];
   try {
-    leaves = checkBatchData(await fetched, struct(w));
+    const data = await fetched;
+    leaves = checkBatchData(data, struct(w));
+    // Data that rebuilds the root is kept when asked: this bot is then a mirror of it for a provider that lost it.
+    if (limits.archiveDir) keepBatchData(ctx, limits.archiveDir, w, data);
   } catch (err) {
     const e = err instanceof BatchDataError ? err : new BatchDataError(errorSummary(err));
     const attempts = (w.attempts ?? 0) + 1;
@@ -421,6 +302,14 @@ async function checkBatch(ctx: ChallengerContext, w: WatchedBatch, fetched: Prom
   }
   ctx.logger.warn({ batchId: w.batchId, index: wrong.index, reason: wrong.reason }, "WRONG batch position found");
   return save({ ...w, verdict: "wrong", index: wrong.index, reason: wrong.reason });
+}
+
+function keepBatchData(ctx: ChallengerContext, dir: string, w: WatchedBatch, data: BatchData): void {
+  try {
+    archiveBatch(dir, w.batch.root, { modelId: w.batch.modelId, root: w.batch.root.toLowerCase(), size: data.size, batchId: w.batchId, leaves: [...data.leaves].sort((a, b) => a.index - b.index) });
+  } catch (err) {
+    ctx.logger.warn({ batchId: w.batchId, dir, err: errorSummary(err) }, "batch data not archived");
+  }
 }
 
 function unavailable(ctx: ChallengerContext, w: WatchedBatch, save: (n: WatchedBatch) => WatchedBatch, index: number, reason: string): WatchedBatch {

@@ -45,6 +45,12 @@ export const challengerConfigSchema = z
         timeoutMs: z.number().int().positive().default(10_000),
         maxBytes: z.number().int().min(1024).max(2 ** 30).default(64 * 1024 * 1024),
         attempts: z.number().int().positive().default(3),
+        /**
+         * Folder where the data of every batch that checked out against its root is kept (one file per root, as GET
+         * /batches/:root serves it). The challenger then answers GET /batches/:root from it, read-only, so it can be
+         * a provider's mirror (provider batching.mirrors) for a batch whose store was lost. Unset: nothing is kept.
+         */
+        archiveDir: z.string().min(1).optional(),
       })
       .strict()
       .default({}),

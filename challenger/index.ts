@@ -2,6 +2,7 @@
 // The process entry is challenger/main.ts (`ozk challenger run`).
 import { createDaemonBase, startDaemonService, type RunningDaemon } from "../runtime/chain.ts";
 import type { Logger } from "../sdk/node/logger.ts";
+import { readArchivedBatch } from "../runtime/batch-data.ts";
 import { HttpError } from "../sdk/node/server.ts";
 import type { ChallengerConfig } from "./config.ts";
 import { step, type ChallengerContext, type WatchedClaim } from "./step.ts";
@@ -32,6 +33,20 @@ export async function startChallenger(config: ChallengerConfig, options: { logge
           return { status: 200, body: { ...c, counterProof } };
         },
       },
+      {
+        method: "GET",
+        path: "/batches/:root",
+        // The data of a batch this bot checked (batchData.archiveDir), read-only: a mirror for a provider that lost it.
+        handler: ({ params }) => archivedBatchView(config.batchData.archiveDir, params.root!),
+      },
     ],
   });
+}
+
+/** GET /batches/:root from the archive folder: 400 for a root that is not 32 bytes of hex, 404 when not kept. */
+export function archivedBatchView(dir: string | undefined, root: string): { status: number; body: unknown } {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(root)) throw new HttpError(400, `a batch root is 0x and 64 hex digits, got ${JSON.stringify(root.slice(0, 80))}`);
+  const data = dir ? readArchivedBatch(dir, root, Number.MAX_SAFE_INTEGER) : undefined;
+  if (!data) throw new HttpError(404, dir ? `no batch with root ${root.toLowerCase()} kept here` : "this challenger keeps no batch data (batchData.archiveDir)");
+  return { status: 200, body: data };
 }

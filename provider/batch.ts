@@ -6,11 +6,13 @@
 // between storing and sending sends the stored batch (the same jobs, the same root) once, and one after sending
 // adopts it. The audit must be drawn within 256 blocks of the batch's block (else the batch is slashed as a missed
 // audit): the step draws it as soon as it can.
+// The batch's leaves are not on chain (only its root): its data is also written to an append-only archive outside the
+// store before submitBatch is sent, and an open batch of this key the store lacks is restored from that archive or
+// from mirrors, every leaf checked against the root (provider/batch-restore.ts).
 import { concat, encodeAbiParameters, keccak256, parseEventLogs, type Address, type Hex, type Log } from "viem";
 import { batchManagerAbi } from "../sdk/abi.ts";
 import { errorSummary, FatalError } from "../sdk/errors.ts";
 import { batchLeaf, buildBatchTree, type BatchStruct, type BatchTree } from "../sdk/batch.ts";
-import { encodeInputData } from "../sdk/inputs.ts";
 import { toSolidityProof } from "../sdk/protocol.ts";
 import { EventCursor } from "../sdk/node/cursor.ts";
 import { HttpError } from "../sdk/node/server.ts";
@@ -22,6 +24,8 @@ import type { ProviderConfig } from "./config.ts";
 import { classifySendError, isDue, isQueued } from "./jobs.ts";
 import { cancelProof, proofTasks, startLeafProof } from "./proving.ts";
 import type { Job, ProviderContext } from "./step.ts";
+import { batchKey, batchLeafKey, idKey } from "./keys.ts";
+import { archiveDirOf, archiveOwnBatch, batchDataOf, lostKey, restoreBatch, type ChainBatch, type LostBatch } from "./batch-restore.ts";
 
 /** BatchStatus, AuditStatus and LeafStatus of contracts/types/Batch.sol. */
 export const BatchStatus = { None: 0, Submitted: 1, Finalized: 2, Slashed: 3 } as const;
@@ -99,10 +103,9 @@ export interface OwnBatch {
   challenged?: number[];
   /** Positions whose proof cannot be made (their outputs are not the model's): not tried again. */
   unprovable?: number[];
+  /** Head block when it was first seen Finalized: settled once that is `confirmations` blocks deep. */
+  finalizedSeenAt?: string;
 }
-
-const batchKey = (root: Hex | string): string => `batch/${root.toLowerCase()}`;
-const idKey = (batchId: Hex | string): string => `batchid/${batchId.toLowerCase()}`;
 
 export function batchStruct(b: OwnBatch): BatchStruct {
   const x = b.batch!;
@@ -140,6 +143,7 @@ export async function batchStep(ctx: ProviderContext, opts: { deterministicFault
   const enabled = [...ctx.models.values()].some((m) => batchPolicy(ctx.config, m).enabled);
   if (!enabled && openBatches(ctx.store).length === 0) return;
   await syncBatchEvents(ctx);
+  await retryLostBatches(ctx);
   if (enabled) formBatches(ctx, opts.deterministicFault, await ctx.publicClient.getBlockNumber({ cacheTime: 0 }));
   for (const [, b] of openBatches(ctx.store)) {
     if (ctx.signal.aborted) return;
@@ -152,7 +156,6 @@ export async function batchStep(ctx: ProviderContext, opts: { deterministicFault
 async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
   const cursor = batchCursor(ctx);
   const me = ctx.account.address.toLowerCase();
-  const unknown: Array<{ batchId: Hex; root: Hex; block: bigint }> = [];
   for (;;) {
     const page = await cursor.poll();
     if (!page) return;
@@ -162,7 +165,8 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
         if (log.eventName === "BatchSubmitted" && log.args.provider.toLowerCase() === me) {
           const b = ctx.store.get<OwnBatch>(batchKey(log.args.batch.root));
           if (b && b.status === "stored") adopt(ctx, b, log.args, log.blockNumber!, "found on chain");
-          if (!b) unknown.push({ batchId: log.args.batchId, root: log.args.batch.root, block: log.blockNumber! });
+          // Not in the store: recorded with the cursor's step (a crash cannot skip it), looked up by retryLostBatches.
+          if (!b && !ctx.store.get(idKey(log.args.batchId))) ctx.store.set(lostKey(log.args.batchId), lostRow({ batchId: log.args.batchId, batch: log.args.batch, dataURI: log.args.dataURI, block: log.blockNumber! }));
         } else if (log.eventName === "LeafChallenged") {
           const root = ctx.store.get<string>(idKey(log.args.batchId));
           const b = root ? ctx.store.get<OwnBatch>(batchKey(root)) : undefined;
@@ -175,25 +179,62 @@ async function syncBatchEvents(ctx: ProviderContext): Promise<void> {
       }
       cursor.commit(page);
     });
-    await reportLostBatches(ctx, unknown.splice(0));
     if (page.logs.length === 0 && !page.rewind) return;
   }
 }
 
+function lostRow(u: ChainBatch): LostBatch {
+  return {
+    batchId: u.batchId,
+    block: u.block.toString(),
+    batch: { ...u.batch, bond: u.batch.bond.toString(), auditFee: u.batch.auditFee.toString() },
+    dataURI: u.dataURI,
+    problems: [],
+    retryAt: 0,
+  };
+}
+
+/** How often a lost batch is looked up again in the archive and the mirrors. */
+const LOST_RETRY_MS = 60_000;
+
 /**
- * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy): their
- * leaves existed only in the store (and behind its dataURI, served from it), and the chain holds only the root, so
- * no position of them can be proven. One still open is logged as an error: it is slashed if its audit selects a
- * position or a challenger challenges one (and as a missed audit if nobody draws it in time).
+ * Batches of this key on chain that the store does not have (a store deleted or restored from an old copy), as
+ * syncBatchEvents recorded them. One still open is restored from the archive or a mirror (provider/batch-restore.ts);
+ * one no longer open is dropped. When no source has its data it is LOST: none of its positions can be proven, so it is
+ * slashed if its audit selects a position or a challenger challenges one; it is logged once as an error and looked up
+ * again every minute while it is open.
  */
-async function reportLostBatches(ctx: ProviderContext, unknown: Array<{ batchId: Hex; root: Hex; block: bigint }>): Promise<void> {
-  for (const u of unknown) {
-    const [status] = await readBatches(ctx, "batchState", [u.batchId]);
-    if (status !== BatchStatus.Submitted) continue;
-    ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves are not in the store").inc();
+async function retryLostBatches(ctx: ProviderContext): Promise<void> {
+  for (const [key, l] of ctx.store.entries<LostBatch>("batchlost/")) {
+    if (ctx.signal.aborted || l.retryAt > Date.now()) continue;
+    if (ctx.store.get(idKey(l.batchId))) {
+      ctx.store.delete(key);
+      continue;
+    }
+    const [status] = await readBatches(ctx, "batchState", [l.batchId]);
+    if (status !== BatchStatus.Submitted) {
+      ctx.store.delete(key);
+      continue;
+    }
+    const u: ChainBatch = { batchId: l.batchId, block: BigInt(l.block), batch: { ...l.batch, bond: BigInt(l.batch.bond), auditFee: BigInt(l.batch.auditFee) }, dataURI: l.dataURI };
+    const restored = await restoreBatch(ctx, u);
+    if ("batch" in restored) {
+      ctx.metrics.counter("batches_restored_total", "Open batches of this key missing from the store, restored from the archive or a mirror").inc();
+      ctx.logger.warn(
+        { batchId: u.batchId, root: restored.batch.root, size: restored.batch.size, source: restored.source, challenged: restored.batch.challenged },
+        "batch missing from the store: restored (every leaf checked against its root on chain)",
+      );
+      continue;
+    }
+    ctx.store.set(key, { ...l, problems: restored.problems, retryAt: Date.now() + LOST_RETRY_MS, logged: true } satisfies LostBatch);
+    if (l.logged) {
+      ctx.logger.debug({ batchId: u.batchId, problems: restored.problems }, "lost batch still not found");
+      continue;
+    }
+    ctx.metrics.counter("batches_lost_total", "Open batches of this key whose leaves no source has (store, archive, mirrors)").inc();
     ctx.logger.error(
-      { batchId: u.batchId, root: u.root, block: u.block },
-      "LOST BATCH: a batch of this key is open on chain but its leaves are not in the store (store deleted or restored from an old copy?): none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store file that holds it",
+      { batchId: u.batchId, root: u.batch.root, block: u.block, problems: restored.problems },
+      "LOST BATCH: a batch of this key is open on chain but its leaves are in neither the store, the archive nor a mirror: none of its positions can be proven, so an audit selecting one or any challenge slashes its whole bond; restore the store or the archive file that holds it (looked up again every minute)",
     );
   }
 }
@@ -242,6 +283,7 @@ function storeBatch(ctx: ProviderContext, model: ServedModel, groups: Job[][], f
   ctx.store.transaction(() => {
     ctx.store.set(batchKey(b.root), b);
     for (const leaf of b.leaves) {
+      ctx.store.set(batchLeafKey(b.modelId, leaf.inputHash, b.root), leaf.index);
       for (const jobId of leaf.jobIds) {
         const job = ctx.store.get<Job>(`job/${jobId}`);
         if (job && job.status !== "claimed") ctx.store.set(`job/${jobId}`, batchedJob(job, b, leaf.index));
@@ -276,14 +318,18 @@ export function dataUri(ctx: Pick<ProviderContext, "config" | "api">, root: Hex)
   return base ? `${base.replace(/\/+$/, "")}/batches/${root.toLowerCase()}` : undefined;
 }
 
-/** This provider's BatchSubmitted of `b` (same model and root) from the block it was stored at, if any. */
-async function findOnChain(ctx: ProviderContext, b: OwnBatch) {
+/**
+ * This provider's BatchSubmitted of `b` (same model and root) from the block it was stored at (or `fromBlock`), if
+ * any. After a reorg onto a shorter chain the head can be below that block: the search then starts at the head.
+ */
+async function findOnChain(ctx: ProviderContext, b: OwnBatch, fromBlock = BigInt(b.storedAtBlock)) {
+  const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
   const logs = await ctx.publicClient.getContractEvents({
     address: batchesAddress(ctx),
     abi: batchManagerAbi,
     eventName: "BatchSubmitted",
     args: { provider: ctx.account.address, modelId: b.modelId },
-    fromBlock: BigInt(b.storedAtBlock),
+    fromBlock: fromBlock < head ? fromBlock : head,
     toBlock: "latest",
     strict: true,
   });
@@ -341,15 +387,29 @@ async function submitStored(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   }
   const bond = await bondFor(ctx, b.modelId);
   await ensureBatchStake(ctx, bond);
+  // Its data in the archive, on disk, before the batch exists on chain: a lost store does not lose it.
+  try {
+    archiveOwnBatch(ctx, b);
+  } catch (err) {
+    ctx.logger.error({ root: b.root, archiveDir: archiveDirOf(ctx.config), err: errorSummary(err) }, "cannot write the batch archive (batching.archiveDir): the batch is not sent until it can be");
+    return;
+  }
   try {
     await sendBatches(ctx, "submitBatch", [b.modelId, b.root, b.size, bond, uri]);
   } catch (err) {
-    const landed = await findOnChain(ctx, b);
+    const verdict = classifySendError(err);
+    // BatchAlreadyExists: it is on chain, sent earlier (a sending the event cursor has not read yet): searched for
+    // from the deployment's block, adopted, never refused.
+    const exists = /BatchAlreadyExists/.test(verdict.reason);
+    const landed = await findOnChain(ctx, b, exists ? BigInt(ctx.deployment.deployBlock) : undefined);
     if (landed) {
       adopt(ctx, b, landed.args, landed.blockNumber, "the send reported an error but the batch is on chain");
       return;
     }
-    const verdict = classifySendError(err);
+    if (exists) {
+      ctx.logger.warn({ root: b.root, err: verdict.reason }, "the batch is on chain but its event is not found yet: looking again next step");
+      return;
+    }
     if (verdict.kind !== "permanent") {
       ctx.logger.warn({ root: b.root, err: verdict.reason }, "batch send failed: trying again next step");
       return;
@@ -395,6 +455,23 @@ function settleFinalized(ctx: ProviderContext, b: OwnBatch): void {
   ctx.logger.info({ root: b.root, batchId: b.batchId, size: b.size }, "batch finalized");
 }
 
+/**
+ * A batch Finalized on chain is settled (its jobs claimed) once that is `confirmations` blocks deep: until then it is
+ * followed, so a finalization orphaned by a reorg is sent again instead of leaving the batch open with its jobs
+ * claimed and its bond locked.
+ */
+async function settleWhenFinal(ctx: ProviderContext, b: OwnBatch): Promise<void> {
+  const depth = BigInt(ctx.config.confirmations ?? 0);
+  if (depth === 0n) return settleFinalized(ctx, b);
+  const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
+  if (b.finalizedSeenAt === undefined) {
+    ctx.store.set(batchKey(b.root), { ...b, finalizedSeenAt: head.toString() } satisfies OwnBatch);
+    ctx.logger.info({ root: b.root, batchId: b.batchId, head, confirmations: depth }, "batch finalized on chain: settled once that is confirmations blocks deep");
+    return;
+  }
+  if (head >= BigInt(b.finalizedSeenAt) + depth) settleFinalized(ctx, b);
+}
+
 /** Task key of the proof of position `index` of `batchId`. */
 export function leafTaskKey(batchId: Hex, index: number): Hex {
   return keccak256(concat([batchId, encodeAbiParameters([{ type: "uint256" }], [BigInt(index)])]));
@@ -402,15 +479,33 @@ export function leafTaskKey(batchId: Hex, index: number): Hex {
 
 async function followBatch(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   const id = b.batchId!;
+  // A batch sent by a version without the archive (or one whose archive file was removed) is archived now.
+  try {
+    archiveOwnBatch(ctx, b);
+  } catch (err) {
+    ctx.logger.warn({ root: b.root, batchId: id, err: errorSummary(err) }, "the batch could not be archived");
+  }
   let [status, challengeDeadline, submittedBlock, open, audit, auditIndex] = await readBatches(ctx, "batchState", [id]);
   if (status === BatchStatus.None) {
     // Orphaned by a reorg: back to stored, and sent again once the chain is searched for it.
     if (await hasPendingTransactions(ctx)) return;
-    ctx.store.set(batchKey(b.root), { ...b, status: "stored" } satisfies OwnBatch);
-    ctx.logger.warn({ root: b.root, batchId: id }, "batch not on chain: submitting it again");
+    // Its next sending lands after the head of this chain, which may be below the block it was stored at (a reorg
+    // onto a shorter chain): the search for it starts here, else a sending the event cursor has not read yet (it
+    // reads `confirmations` behind) is missed and the batch sent again, which BatchManager refuses.
+    const head = await ctx.publicClient.getBlockNumber({ cacheTime: 0 });
+    const from = head < BigInt(b.storedAtBlock) ? head : BigInt(b.storedAtBlock);
+    ctx.store.set(batchKey(b.root), { ...b, status: "stored", storedAtBlock: from.toString() } satisfies OwnBatch);
+    ctx.logger.warn({ root: b.root, batchId: id, head }, "batch not on chain: submitting it again");
     return;
   }
-  if (status === BatchStatus.Finalized) return settleFinalized(ctx, b);
+  if (status === BatchStatus.Finalized) return settleWhenFinal(ctx, b);
+  if (b.finalizedSeenAt !== undefined) {
+    // Seen Finalized, now not: the finalization was orphaned by a reorg. Followed (and finalized) again.
+    const { finalizedSeenAt: _seen, ...rest } = b;
+    b = rest;
+    ctx.store.set(batchKey(b.root), b);
+    ctx.logger.warn({ root: b.root, batchId: id, status }, "batch finalization orphaned by a reorg: following the batch again");
+  }
   if (status === BatchStatus.Slashed) {
     for (const index of b.challenged ?? []) cancelProof(ctx, leafTaskKey(id, index), "the batch is settled");
     ctx.metrics.counter("batches_settled_total", "Own batches settled, by outcome", ["outcome"] as const).inc({ outcome: "Slashed" });
@@ -453,7 +548,7 @@ async function followBatch(ctx: ProviderContext, b: OwnBatch): Promise<void> {
   if (now + 1n >= challengeDeadline && open === 0 && auditDone) {
     await sendBatches(ctx, "finalizeBatch", [batch]);
     const [after] = await readBatches(ctx, "batchState", [id]);
-    if (after === BatchStatus.Finalized) settleFinalized(ctx, b);
+    if (after === BatchStatus.Finalized) await settleWhenFinal(ctx, b);
   }
 }
 
@@ -571,11 +666,5 @@ export function batchView(store: Store, root: string): { modelId: Hex; root: Hex
   if (!ROOT.test(root)) throw new HttpError(400, `a batch root is 0x and 64 hex digits, got ${JSON.stringify(root.slice(0, 80))}`);
   const b = store.get<OwnBatch>(batchKey(root));
   if (!b) throw new HttpError(404, `no batch with root ${root.toLowerCase()}`);
-  return {
-    modelId: b.modelId,
-    root: b.root,
-    size: b.size,
-    ...(b.batchId ? { batchId: b.batchId } : {}),
-    leaves: b.leaves.map((l) => ({ index: l.index, inputHash: l.inputHash, outputs: l.outputs, inputData: encodeInputData(l.values.map(BigInt), b.bits) })),
-  };
+  return batchDataOf(b);
 }

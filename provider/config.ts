@@ -102,6 +102,32 @@ export const providerConfigSchema = z
         maxClaims: batchRule.maxClaims.default(100),
         maxAgeMs: batchRule.maxAgeMs.default(30_000),
         models: z.record(z.string().min(1), z.object(batchRule).partial().strict()).optional(),
+        /**
+         * Folder of the batch archive: each batch's data (its leaves and inputs) written to a file named by its root
+         * and fsync'd before submitBatch is sent, outside the store, so a lost store does not lose the batch. Unset:
+         * `<store>.batches` next to the store file (no archive for an in-memory store).
+         */
+        archiveDir: z.string().min(1).optional(),
+        /**
+         * Servers of GET /batches/:root (a challenger with batchData.archiveDir, or any static server over an archive
+         * folder) asked, after the archive, for an open batch the store lacks; their data is used only when every leaf
+         * rebuilds the root on chain and every input matches its hash and the model's shape.
+         */
+        mirrors: z.array(urlWithScheme(["http", "https"], "https://challenger.example.org")).default([]),
+        /** Time and size limits of one fetch from a mirror. */
+        mirrorFetch: z
+          .object({
+            timeoutMs: z.number().int().positive().default(10_000),
+            maxBytes: z.number().int().min(1024).max(2 ** 30).default(64 * 1024 * 1024),
+          })
+          .strict()
+          .default({}),
+        /**
+         * An on-chain request for a (model, input) that is a leaf of one of this provider's Finalized batches is
+         * fulfilled from it (ClaimManager.fulfillFromBatch) instead of with a new claim; one in a batch still open is
+         * kept until the batch finalizes when that comes before the request's expiry.
+         */
+        fulfilRequests: z.boolean().default(true),
       })
       .strict()
       .default({}),

@@ -10,3 +10,13 @@ export function inputKey(modelId: Hex, inputHash: string | bigint): string {
 export function clientJobId(modelId: Hex, inputHash: string | bigint, tag = ""): string {
   return `job-${keccak256(toHex(`${modelId}:${BigInt(inputHash)}:${tag}`)).slice(2, 18)}`;
 }
+
+/** Store key of one of this provider's batches: by its root. */
+export const batchKey = (root: Hex | string): string => `batch/${root.toLowerCase()}`;
+
+/** Store key mapping an on-chain batch id to its root. */
+export const idKey = (batchId: Hex | string): string => `batchid/${batchId.toLowerCase()}`;
+
+/** Store key marking (model, input) as leaf `index` of the batch `root` (requests answered from own batches). */
+export const batchLeafKey = (modelId: Hex, inputHash: string | bigint, root?: Hex | string): string =>
+  `batchleaf/${modelId.toLowerCase()}/${BigInt(inputHash)}/${root ? root.toLowerCase() : ""}`;

@@ -26,6 +26,7 @@ import type { EventCursor } from "../sdk/node/cursor.ts";
 import { AuditStatus } from "../sdk/batch.ts";
 import { SEED_BLOCKS, drawDue } from "./audit.ts";
 import { batchStep, batchable } from "./batch.ts";
+import { answerFromBatch } from "./batch-requests.ts";
 import { answerChallenge, cancelProof, type ProofTasks } from "./proving.ts";
 import { clientJobId, inputKey } from "./keys.ts";
 import type { ProviderConfig } from "./config.ts";
@@ -556,6 +557,7 @@ async function answerJob(ctx: ProviderContext, job: Job, round: Round): Promise<
     const modelBond = await round.bondOf(job.modelId);
     const refused = requestRefusal(ctx.config.requestPolicy, req, modelBond);
     if (refused) return failJob(ctx, job, refused);
+    if (await answerFromBatch(ctx, job, req)) return; // a leaf of an own batch answers it (provider/batch-requests.ts)
     const model = ctx.models.get(job.modelId)!;
     const outputs = injectFault(ctx, job.jobId, runQuantized(model.pkg.quant, job.values.map(BigInt)).outputs);
     const bond = req.minBond > modelBond ? req.minBond : modelBond;

@@ -322,8 +322,17 @@ export class FakeQuant implements TrainLayer {
   }
 }
 
+/** What the training loop needs of a model: its parameters, forward of one sample, backward from dLoss/dOutput. */
+export interface Network {
+  readonly params: Param[];
+  forward(x: Float32Array): Float32Array;
+  /** Accumulate parameter gradients for the sample of the last forward. */
+  backward(dy: Float32Array): void;
+  zeroGrad(): void;
+}
+
 /** Layers in sequence over one input shape. */
-export class Sequential {
+export class Sequential implements Network {
   readonly shapes: number[][];
   constructor(
     readonly inputShape: number[],

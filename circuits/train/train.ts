@@ -1,15 +1,17 @@
 // Mini-batch training loop with seeded shuffling and random-shift augmentation; converts the result to the float IR.
 import type { FloatModel } from "../ir/ir.ts";
 import type { LabelledSet } from "../data/mnist.ts";
-import type { Optimizer, Sequential } from "./nn.ts";
+import type { Network, Optimizer, Sequential } from "./nn.ts";
 import { Rng, softmaxCrossEntropy } from "./nn.ts";
 
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
-  /** Peak learning rate; decays with a cosine schedule to lrMin over all steps. */
+  /** Peak learning rate; decays with a cosine schedule to lrMin over the steps after warmup. */
   lr: number;
   lrMin?: number;
+  /** Ramp the learning rate up linearly from lr / warmupSteps over the first steps (transformers need it); default 0. */
+  warmupSteps?: number;
   seed: number;
   /** Shift each training image by up to this many pixels in x and y (zero fill); 0 disables augmentation. */
   maxShift?: number;
@@ -49,7 +51,7 @@ export function argmax(v: ArrayLike<number>): number {
   return best;
 }
 
-export function train(net: Sequential, data: LabelledSet, o: TrainOptions): EpochStats[] {
+export function train(net: Network, data: LabelledSet, o: TrainOptions): EpochStats[] {
   const rng = new Rng(o.seed);
   const n = data.images.length;
   const stepsPerEpoch = Math.ceil(n / o.batchSize);
@@ -79,7 +81,10 @@ export function train(net: Sequential, data: LabelledSet, o: TrainOptions): Epoc
         if (argmax(logits) === data.labels[i]) correct++;
         net.backward(grad);
       }
-      const lr = lrMin + 0.5 * (o.lr - lrMin) * (1 + Math.cos((Math.PI * step) / totalSteps));
+      const warm = o.warmupSteps ?? 0;
+      const lr = step < warm
+        ? (o.lr * (step + 1)) / warm
+        : lrMin + 0.5 * (o.lr - lrMin) * (1 + Math.cos((Math.PI * (step - warm)) / Math.max(1, totalSteps - warm)));
       o.optimizer.step(net.params, batch.length, lr);
       step++;
     }
@@ -91,7 +96,7 @@ export function train(net: Sequential, data: LabelledSet, o: TrainOptions): Epoc
 }
 
 /** Top-1 accuracy of the network on a labelled set. */
-export function accuracy(net: Sequential, data: LabelledSet): number {
+export function accuracy(net: Network, data: LabelledSet): number {
   let correct = 0;
   data.images.forEach((x, i) => {
     if (argmax(net.forward(x)) === data.labels[i]) correct++;

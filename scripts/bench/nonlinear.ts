@@ -4,6 +4,7 @@
 //
 // Usage: npx tsx scripts/bench/nonlinear.ts
 import { Builder, lin, type Lin } from "../../circuits/compiler/emit.ts";
+import { mulberry32 } from "../lib/random.ts";
 import { geluGadget, layerNormGadget, matmulGadget, softmaxGadget } from "../../circuits/compiler/gadgets-nonlinear.ts";
 import {
   geluFloat,
@@ -18,17 +19,7 @@ import {
   type GeluForm,
 } from "../../circuits/compiler/nonlinear.ts";
 
-/** mulberry32: seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const BITS = 12; // activations: 12-bit signed
 const IN_SCALE = 1 / 128; // +-16 in float units

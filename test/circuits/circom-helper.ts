@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "chai";
 import * as snarkjs from "snarkjs";
 import { decodeWtns, readR1cs, violatedConstraints, type Constraint } from "../../circuits/compiler/r1cs.ts";
 import { FIELD_P } from "../../sdk/hash.ts";
@@ -62,4 +63,34 @@ export const signed = (v: bigint): bigint => (v > FIELD_P / 2n ? v - FIELD_P : v
 
 export async function terminateCurve(): Promise<void> {
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate();
+}
+
+// Shared by the template tests: a circuit source including library files, an array literal, and the two failing-twin checks.
+export const lib = (...files: string[]): string => ["pragma circom 2.1.0;", ...files.map((f) => `include "circuits/lib/${f}";`)].join("\n");
+export const arr = (xs: readonly (number | bigint | string)[]): string => `[${xs.join(",")}]`;
+
+/** Every output wire (1..nOut) tampered by +1, -1 and a random field element must break a constraint. */
+export function expectOutputsPinned(c: CompiledCircuit, w: bigint[], r: () => number): void {
+  expect(violations(c, w), "honest witness").to.deep.equal([]);
+  for (let i = 1; i <= c.r1cs.nPubOut; i++) {
+    for (const v of [w[i]! + 1n, w[i]! - 1n, fe(BigInt(Math.floor(r() * 2 ** 48)) * 7919n + 1n)]) {
+      if (fe(v) === fe(w[i]!)) continue;
+      expect(violations(c, tamper(w, i, fe(v))), `output wire ${i} tampered to ${v}`).to.have.length.above(0);
+    }
+  }
+}
+
+export async function expectNoWitness(c: CompiledCircuit, input: Record<string, unknown>): Promise<void> {
+  let failed = false;
+  // the witness calculator prints the failed assert; the test only needs to know that it failed
+  const [log, error] = [console.log, console.error];
+  console.log = console.error = () => {};
+  try {
+    await witness(c, input);
+  } catch {
+    failed = true;
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+  expect(failed, `a witness exists for ${JSON.stringify(input)}`).to.equal(true);
 }

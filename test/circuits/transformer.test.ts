@@ -17,35 +17,7 @@ import {
   softmaxQ,
 } from "../../circuits/compiler/nonlinear.ts";
 import { rng } from "../compiler/random-models.ts";
-import { compileCircom, fe, signed, tamper, terminateCurve, violations, witness, type CompiledCircuit } from "./circom-helper.ts";
-
-const lib = (...files: string[]): string => ["pragma circom 2.1.0;", ...files.map((f) => `include "circuits/lib/${f}";`)].join("\n");
-const arr = (xs: readonly (number | bigint | string)[]): string => `[${xs.join(",")}]`;
-
-/** Every output wire (1..nOut) tampered by +1, -1 and a random field element must break a constraint. */
-function expectOutputsPinned(c: CompiledCircuit, w: bigint[], r: () => number): void {
-  expect(violations(c, w), "honest witness").to.deep.equal([]);
-  for (let i = 1; i <= c.r1cs.nPubOut; i++) {
-    for (const v of [w[i]! + 1n, w[i]! - 1n, fe(BigInt(Math.floor(r() * 2 ** 48)) * 7919n + 1n)]) {
-      if (fe(v) === fe(w[i]!)) continue;
-      expect(violations(c, tamper(w, i, fe(v))), `output wire ${i} tampered to ${v}`).to.have.length.above(0);
-    }
-  }
-}
-
-async function expectNoWitness(c: CompiledCircuit, input: Record<string, unknown>): Promise<void> {
-  let failed = false;
-  const [log, error] = [console.log, console.error];
-  console.log = console.error = () => {};
-  try {
-    await witness(c, input);
-  } catch {
-    failed = true;
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
-  expect(failed, `a witness exists for ${JSON.stringify(input)}`).to.equal(true);
-}
+import { arr, compileCircom, expectNoWitness, expectOutputsPinned, fe, lib, signed, tamper, terminateCurve, violations, witness } from "./circom-helper.ts";
 
 /** The wires holding `value` (how a test finds a hint wire without a symbol file); at least one. */
 function wiresOf(w: readonly bigint[], value: bigint): number[] {

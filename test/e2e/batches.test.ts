@@ -1,15 +1,18 @@
 // Merkle-batched claims end to end: providers and a challenger as processes posting, auditing, challenging and
 // settling batches on BatchManager. Each test ends with the right party paid and every job accounted for.
 import { expect } from "chai";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { erc20Abi, type Address, type Hex } from "viem";
+import { erc20Abi, zeroAddress, type Address, type Hex } from "viem";
 import { batchManagerAbi } from "../../sdk/abi.ts";
 import { terminateSnarkjs } from "../../prover/backends/snarkjs.ts";
 import { runQuantized } from "../../circuits/compiler/engine.ts";
-import { decodeInputData } from "../../sdk/inputs.ts";
+import { decodeInputData, encodeInputData } from "../../sdk/inputs.ts";
 import { heldOutSample } from "../../circuits/data/mnist.ts";
-import { BONDS, WINDOWS, daemon, digit, freeStake, getJob, postJob, restarted, startNet, waitFor, wallet, type Net } from "./harness.ts";
+import { BONDS, TOKEN, WINDOWS, claimEvents, daemon, digit, freeStake, getJob, postJob, quantized, restarted, startNet, waitFor, wallet, type Net } from "./harness.ts";
+import { hashVector } from "../../sdk/hash.ts";
+import { RequestStatus } from "../../sdk/protocol.ts";
+
 
 const batches = (net: Net) => ({ address: net.deployment.addresses.batchManager as Address, abi: batchManagerAbi });
 
@@ -46,6 +49,17 @@ async function wrongPositions(net: Net, dataURI: string): Promise<number[]> {
     .filter((l) => runQuantized(net.pkg.quant, decodeInputData(l.inputData).values).outputs.some((v, i) => String(v) !== l.outputs[i]))
     .map((l) => l.index)
     .sort((a, b) => a - b);
+}
+
+/** The consumer stakes a challenger bond and challenges position `index` of `batch`; the provider proves it. */
+async function challengeAndProve(net: Net, batch: { modelId: Hex; provider: Address; root: Hex; size: number; bond: bigint; auditRateBps: number; auditFee: bigint }, index: bigint): Promise<void> {
+  const w = wallet(net, "consumer");
+  const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
+  await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [batches(net).address, BONDS.minChallengerBond], chain: null }));
+  await send(w.writeContract({ ...batches(net), functionName: "stake", args: [BONDS.minChallengerBond], chain: null }));
+  await send(w.writeContract({ ...batches(net), functionName: "challengeLeaf", args: [batch, index], chain: null }));
+  const [proven] = await waitFor("the proof", async () => ((await batchEvents(net, "LeafProven")).length > 0 ? batchEvents(net, "LeafProven") : undefined), 180_000);
+  expect(proven!.args.index).to.equal(index);
 }
 
 type JobView = { jobId: string; status: string; outputs?: string[]; batch?: { root: Hex; index: number; batchId?: Hex; path?: Hex[] } };
@@ -288,7 +302,7 @@ describe("e2e: batched claims", function () {
     expect(await batchesSolvent(net), "BatchManager solvent").to.equal(true);
   });
 
-  it("a provider restarted with its store deleted while its batch is open logs the batch as LOST: its leaves were only in the store, so it no longer serves them", async () => {
+  it("a provider restarted with its store and its archive deleted while its batch is open logs the batch as LOST: no source has its leaves, so it no longer serves them", async () => {
     net = await startNet("batch-lost-store");
     await setAuditRate(net, 0);
     const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000 } });
@@ -297,14 +311,191 @@ describe("e2e: batched claims", function () {
     await honest.waitForLog("batch submitted (sent)");
     const [submitted] = await batchEvents(net, "BatchSubmitted");
     expect((await fetch(submitted!.args.dataURI)).status, "served before").to.equal(200);
-    const store = join(net.work, "honest.sqlite");
-    for (const f of [store, `${store}-wal`, `${store}-shm`]) rmSync(f, { force: true });
     await honest.stop(true);
+    const store = join(net.work, "honest.sqlite");
+    expect(existsSync(join(`${store}.batches`, submitted!.args.batch.root)), "archived before it was sent").to.equal(true);
+    for (const f of [store, `${store}-wal`, `${store}-shm`, `${store}.batches`]) rmSync(f, { force: true, recursive: true });
     const again = restarted(net, honest);
     const lost = await again.waitForLog(/^LOST BATCH/);
     expect(lost).to.include({ batchId: submitted!.args.batchId, root: submitted!.args.batch.root });
     expect(await batchStatus(net, submitted!.args.batchId), "still open on chain").to.equal(1);
     const served = await fetch(`${await again.url()}/batches/${submitted!.args.batch.root}`);
     expect(served.status, "its data is gone").to.equal(404);
+  });
+
+  it("a batch whose archive file cannot be written is not sent, with the problem logged; once the archive can be written it is sent", async () => {
+    net = await startNet("batch-archive-unwritable");
+    await setAuditRate(net, 0);
+    const archiveDir = join(net.work, "archive-is-a-file");
+    writeFileSync(archiveDir, "not a folder");
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000, archiveDir } });
+    const url = await honest.url();
+    for (const label of [1, 4, 7]) await postJob(url, digit(label));
+    const refused = await honest.waitForLog("cannot write the batch archive (batching.archiveDir): the batch is not sent until it can be");
+    expect(refused).to.include({ archiveDir });
+    expect(String(refused.err)).to.match(/EEXIST|ENOTDIR/);
+    expect((await batchEvents(net, "BatchSubmitted")).length, "nothing sent").to.equal(0);
+    rmSync(archiveDir);
+    await honest.waitForLog("batch submitted (sent)");
+    const [submitted] = await batchEvents(net, "BatchSubmitted");
+    expect(existsSync(join(archiveDir, submitted!.args.batch.root)), "archived").to.equal(true);
+  });
+
+  it("a provider restarted with its store deleted restores its open batch from its archive, and proves a challenged position with it", async () => {
+    net = await startNet("batch-restore-archive");
+    await setAuditRate(net, 0);
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    for (const label of [1, 4, 7]) await postJob(url, digit(label));
+    await honest.waitForLog("batch submitted (sent)");
+    const [submitted] = await batchEvents(net, "BatchSubmitted");
+    await honest.stop(true);
+    const store = join(net.work, "honest.sqlite");
+    for (const f of [store, `${store}-wal`, `${store}-shm`]) rmSync(f, { force: true });
+    const again = restarted(net, honest);
+    const restored = await again.waitForLog(/^batch missing from the store: restored/);
+    expect(restored).to.include({ batchId: submitted!.args.batchId, root: submitted!.args.batch.root, source: `archive ${store}.batches` });
+    expect(again.log()).to.not.include("LOST BATCH");
+    expect((await fetch(`${await again.url()}/batches/${submitted!.args.batch.root}`)).status, "served again").to.equal(200);
+    await challengeAndProve(net, submitted!.args.batch, 1n);
+  });
+
+  it("a provider whose store and archive are both lost restores its open batch from a challenger's archive (a mirror; every leaf checked) and proves a challenged position", async () => {
+    net = await startNet("batch-restore-mirror");
+    await setAuditRate(net, 0);
+    const challenger = daemon(net, "challenger", { batchData: { archiveDir: join(net.work, "challenger-batches") } });
+    const mirror = await challenger.url();
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000, mirrors: [mirror] } });
+    const url = await honest.url();
+    for (const label of [2, 5, 8]) await postJob(url, digit(label));
+    await honest.waitForLog("batch submitted (sent)");
+    const [submitted] = await batchEvents(net, "BatchSubmitted");
+    await challenger.waitForLog("batch re-executed: every position correct");
+    expect((await fetch(`${mirror}/batches/${submitted!.args.batch.root}`)).status, "the challenger serves what it checked").to.equal(200);
+    await honest.stop(true);
+    const store = join(net.work, "honest.sqlite");
+    for (const f of [store, `${store}-wal`, `${store}-shm`, `${store}.batches`]) rmSync(f, { force: true, recursive: true });
+    const again = restarted(net, honest);
+    const restored = await again.waitForLog(/^batch missing from the store: restored/);
+    expect(restored).to.include({ batchId: submitted!.args.batchId, source: `mirror ${mirror}/batches/${submitted!.args.batch.root}` });
+    expect(existsSync(join(`${store}.batches`, submitted!.args.batch.root)), "archived again").to.equal(true);
+    await challengeAndProve(net, submitted!.args.batch, 2n);
+  });
+
+  it("a reorg that orphans a batch and a challenge of one of its positions onto a shorter chain: the provider sends the batch again once, the orphaned challenge does not hold it, and it finalizes with every job", async () => {
+    net = await startNet("batch-reorg");
+    await setAuditRate(net, 0);
+    const snapshot = (await net.chain.request("evm_snapshot")) as string;
+    // Blocks of others on the fork before the batch: the chain it is orphaned onto is shorter than the block the
+    // batch was formed at, so its second sending lands below that block.
+    await net.chain.request("hardhat_mine", ["0x8"]);
+    // Events are read 2 blocks behind head: the provider cannot learn of its second sending from its event cursor
+    // before its next step.
+    const honest = daemon(net, "honest", { confirmations: 2, batching: { enabled: true, maxClaims: 3, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    const jobs: string[] = [];
+    for (const label of [1, 4, 7]) jobs.push((await postJob(url, digit(label))).jobId);
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const w = wallet(net, "consumer");
+    const send = async (hash: Promise<Hex>) => net.pc.waitForTransactionReceipt({ hash: await hash });
+    await send(w.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [batches(net).address, BONDS.minChallengerBond], chain: null }));
+    await send(w.writeContract({ ...batches(net), functionName: "stake", args: [BONDS.minChallengerBond], chain: null }));
+    await send(w.writeContract({ ...batches(net), functionName: "challengeLeaf", args: [submitted!.args.batch, 1n], chain: null }));
+    await net.chain.request("hardhat_mine", ["0x2"]); // confirm it
+    await honest.waitForLog("batch position challenged");
+    // Reorg onto a shorter chain: back to before the provider staked and sent the batch, then one block.
+    await net.chain.request("evm_revert", [snapshot]);
+    await net.chain.request("evm_mine");
+    expect(await batchStatus(net, submitted!.args.batchId)).to.equal(0);
+    await honest.waitForLog("batch not on chain: submitting it again");
+    const [again] = await waitFor("the batch sent again", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    expect(again!.args.batch.root, "the same leaves").to.equal(submitted!.args.batch.root);
+    expect((await batchEvents(net, "LeafChallenged")).length, "the challenge is gone with its fork").to.equal(0);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, again!.args.batchId)) === 2 ? true : undefined));
+    const views = await waitFor("every job settled as a leaf", async () => {
+      await net.chain.request("evm_mine"); // the finalization is settled once 2 blocks deep
+      const vs = (await Promise.all(jobs.map((j) => getJob(url, j)))) as JobView[];
+      return vs.every((v) => v.status === "claimed" && v.batch?.batchId === again!.args.batchId && v.batch.path) ? vs : undefined;
+    });
+    expect(new Set(views.map((v) => v.batch!.index))).to.deep.equal(new Set([0, 1, 2]));
+    expect((await batchEvents(net, "BatchSubmitted")).length, "sent once on the new chain").to.equal(1);
+    expect(honest.log()).to.not.match(/batch refused/);
+  });
+
+  it("a reorg that orphans a batch's finalization: the provider, settling it only once confirmations blocks deep, finalizes it again and then settles its jobs", async () => {
+    net = await startNet("batch-reorg-finalize");
+    await setAuditRate(net, 0);
+    const honest = daemon(net, "honest", { confirmations: 3, batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    const jobs: string[] = [];
+    for (const label of [3, 8]) jobs.push((await postJob(url, digit(label))).jobId);
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    const snapshot = (await net.chain.request("evm_snapshot")) as string;
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    await honest.waitForLog("batch finalized on chain: settled once that is confirmations blocks deep");
+    // Reorg: the finalization is orphaned (chain time goes back with it); the window passes again on the new chain.
+    await net.chain.request("evm_revert", [snapshot]);
+    expect(await batchStatus(net, batchId)).to.equal(1);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await honest.waitForLog("batch finalization orphaned by a reorg: following the batch again");
+    await waitFor("the batch finalized again", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    const views = await waitFor("every job settled as a leaf", async () => {
+      await net.chain.request("evm_mine");
+      const vs = (await Promise.all(jobs.map((j) => getJob(url, j)))) as JobView[];
+      return vs.every((v) => v.status === "claimed" && v.batch?.batchId === batchId && v.batch.path) ? vs : undefined;
+    });
+    expect(new Set(views.map((v) => v.batch!.index))).to.deep.equal(new Set([0, 1]));
+    expect(honest.log().split("\n").filter((l) => l.includes('"msg":"batch finalized"')).length, "settled once").to.equal(1);
+  });
+
+  it("requests for inputs of the provider's own batch: one expiring after the batch finalizes waits for it and is fulfilled from its leaf (no claim); one expiring before is answered with a claim", async () => {
+    net = await startNet("batch-requests");
+    await setAuditRate(net, 0);
+    // Events read 2 blocks behind, and a finalized batch settled once 2 blocks deep: the request is fulfilled as soon
+    // as the batch is Finalized on chain, not only once the provider has settled it.
+    const honest = daemon(net, "honest", { confirmations: 2, batching: { enabled: true, maxClaims: 2, maxAgeMs: 600_000 } });
+    const url = await honest.url();
+    for (const label of [3, 6]) await postJob(url, digit(label));
+    const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
+    const batchId = submitted!.args.batchId;
+    const [, challengeDeadline] = await net.pc.readContract({ ...batches(net), functionName: "batchState", args: [batchId] });
+    const c = wallet(net, "consumer");
+    const fee = 5n * TOKEN;
+    const bits = net.pkg.manifest.inputBits;
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [net.claims.address, 2n * fee], chain: null }) });
+    const ask = async (label: number, expiry: bigint): Promise<bigint> => {
+      const x = quantized(net, label);
+      const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
+      await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
+      return net.pc.readContract({ ...net.claims, functionName: "requestCount" }); // the id of the newest request
+    };
+    const late = await ask(3, BigInt(challengeDeadline) + 3600n);
+    const soon = await ask(6, BigInt(challengeDeadline) - 60n);
+    await waitFor("the request to wait for the batch", async () => {
+      await net.chain.request("evm_mine"); // the requests 2 blocks deep
+      return honest.log().includes("request waits for its input's batch to finalize") ? true : undefined;
+    });
+    const claimed = await waitFor("the claim answering the request that expires first", async () => {
+      await net.chain.request("evm_mine"); // the reveal goes in a block after the commitment's
+      return (await claimEvents(net, "ClaimSubmitted")).find((e) => e.args.claim?.requestId === soon);
+    });
+    expect(claimed.args.claim?.provider).to.equal(net.addr.honest);
+    await net.chain.advance(WINDOWS.challengeWindow + 1);
+    await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
+    const [fulfilled] = await waitFor("the request fulfilled from the batch", async () => {
+      await net.chain.request("evm_mine");
+      const logs = await net.pc.getContractEvents({ ...net.claims, eventName: "RequestFulfilledFromBatch", fromBlock: 0n, strict: true });
+      return logs.length > 0 ? logs : undefined;
+    });
+    expect(fulfilled!.args).to.include({ requestId: late, batchId });
+    expect((await claimEvents(net, "ClaimSubmitted")).filter((e) => e.args.claim?.requestId === late), "no claim for it").to.have.length(0);
+    const job = (await getJob(url, `req-${late}`)) as JobView;
+    expect(job).to.include({ status: "claimed" });
+    expect(job.batch).to.include({ batchId });
+    const req = await net.pc.readContract({ ...net.claims, functionName: "getRequest", args: [late] });
+    expect(req.status).to.equal(RequestStatus.Fulfilled);
   });
 });

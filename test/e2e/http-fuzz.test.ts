@@ -1,5 +1,5 @@
 // Fuzzes the HTTP servers of every daemon, each run as its own process against a local chain: the provider
-// (/infer, /jobs/:id, /batches/:root, /healthz, /metrics), the challenger (/claims/:id, /healthz, /metrics) and the prover
+// (/infer, /jobs/:id, /batches/:root, /healthz, /metrics), the challenger (/claims/:id, /batches/:root, /healthz, /metrics) and the prover
 // service (POST /jobs, /jobs/:id, /jobs?status&limit, /healthz, /metrics). Raw bytes on sockets: malformed
 // request lines and headers, bad percent-encoding, wrong JSON types in every field, invalid JSON, bodies over
 // the limit, slow clients and many connections at once. Every answer must be a 4xx (never a 5xx, never
@@ -230,7 +230,7 @@ describe("e2e: HTTP fuzz of the daemons as processes", function () {
     net = await startNet("http-fuzz");
     const http = { requestTimeoutMs: REQUEST_TIMEOUT_MS };
     const provider: DaemonProcess = daemon(net, "honest", { http });
-    const challenger: DaemonProcess = daemon(net, "challenger", { http });
+    const challenger: DaemonProcess = daemon(net, "challenger", { http, batchData: { archiveDir: join(net.work, "challenger-batches") } });
     const [p, providerUrl, challengerUrl] = await Promise.all([spawnProver(net.work), provider.url(), challenger.url()]);
     prover = p.proc;
     const pixels = Array.from(digit(3));
@@ -265,6 +265,12 @@ describe("e2e: HTTP fuzz of the daemons as processes", function () {
         log: () => challenger.log(),
         endpoints: {
           "GET /claims/:id": (rng) => (rng() < 0.7 ? paramCase(rng, "/claims/") : malformedRequest(rng, "GET", `/claims/${randomId(rng)}`)),
+          // Batch data it kept (batchData.archiveDir): as the provider's, 400 for a bad root, 404 for an unknown one.
+          "GET /batches/:root": (rng) => {
+            if (rng() >= 0.7) return malformedRequest(rng, "GET", `/batches/0x${"ab".repeat(32)}`);
+            const c = paramCase(rng, "/batches/");
+            return c.want === 404 && !/^unknown id 0x[0-9a-f]{38}$/.test(c.label) ? { ...c, want: 400 } : c;
+          },
           "GET /healthz": (rng) => malformedRequest(rng, "GET", "/healthz"),
           "GET /metrics": (rng) => malformedRequest(rng, "GET", "/metrics"),
         },
