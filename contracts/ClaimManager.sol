@@ -681,7 +681,11 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         bytes32 modelId = r.modelId;
         if (batch.modelId != modelId) revert BatchModelMismatch(requestId, batch.modelId);
         address allowed = r.provider;
-        if (allowed != address(0) && allowed != batch.provider) revert ProviderNotAllowed(requestId, batch.provider);
+        // A batch's leaves are published by its provider alone (at its dataURI): a provider that withholds them can
+        // put a lie in a batch nobody could check, and it would finalize. So only a consumer that named the provider
+        // (trusting it to publish) accepts answers from its batches; an open request is answered by a claim.
+        if (allowed == address(0)) revert BatchAnswerNeedsNamedProvider(requestId);
+        if (allowed != batch.provider) revert ProviderNotAllowed(requestId, batch.provider);
         (uint32 outputLength, uint8 outputBits,,, uint128 modelMinBond) = registry.claimParams(modelId);
         uint256 minBond = Math.max(modelMinBond, r.minBond);
         if (batch.bond < minBond) revert BondBelowMinimum(batch.bond, minBond);

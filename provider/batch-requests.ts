@@ -21,6 +21,8 @@ export interface OpenRequest {
   status: number;
   expiry: bigint;
   minBond: bigint;
+  /** The provider the request names (zero: any provider, by a claim only). */
+  provider: string;
 }
 
 /** This provider's batches holding (model, input) as a leaf, with the leaf's position, finalized ones first. */
@@ -40,6 +42,9 @@ export function ownLeaves(ctx: Pick<ProviderContext, "store">, modelId: Hex, inp
  */
 export async function answerFromBatch(ctx: ProviderContext, job: Job, req: OpenRequest): Promise<boolean> {
   if (ctx.config.batching?.fulfilRequests === false || job.answer || req.status !== RequestStatus.Open) return false;
+  // ClaimManager takes a batch's leaf only for a request naming this provider (a batch's data is published by its
+  // provider alone); a request open to anyone is answered with a claim, which anyone can check.
+  if (BigInt(req.provider) === 0n) return false;
   const requestId = BigInt(job.requestId);
   for (const { b, index } of ownLeaves(ctx, job.modelId, job.inputHash)) {
     if (BigInt(b.bond) < req.minBond) continue;

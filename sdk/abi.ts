@@ -2246,6 +2246,17 @@ export const claimManagerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "BatchAnswerNeedsNamedProvider",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "BatchFulfilmentDisabled",
     "type": "error"

@@ -169,6 +169,9 @@ interface IClaimManager {
     error CallbackGasTooHigh(uint24 callbackGasLimit, uint24 maximum);
     /// @notice fulfillFromBatch: this ClaimManager was deployed without a BatchManager.
     error BatchFulfilmentDisabled();
+    /// @notice fulfillFromBatch: the request names no provider. A batch's data is published by its provider alone, so
+    /// only a consumer that named the provider accepts answers from its batches; other requests need a claim.
+    error BatchAnswerNeedsNamedProvider(uint256 requestId);
     /// @notice fulfillFromBatch: the batch is of another model than the request.
     error BatchModelMismatch(uint256 requestId, bytes32 batchModelId);
     /// @notice fulfillFromBatch: BatchManager.isSettledLeaf is false for the request's input hash and these outputs
@@ -350,8 +353,9 @@ interface IClaimManager {
 
     /// @notice Fulfils the Open, unexpired request `requestId` with the leaf at `index` of a Finalized batch of
     /// `batchManager`: the batch is of the request's model, its leaf holds the request's input hash and `outputs`
-    /// (BatchManager.isSettledLeaf(batch, index, request.inputHash, outputs, path)), its provider is the request's
-    /// provider if it names one, and its bond is at least the request's and the model's minimum bond; `outputs` have
+    /// (BatchManager.isSettledLeaf(batch, index, request.inputHash, outputs, path)), its provider is the provider the
+    /// request names (a request naming none is refused: a batch's data is published by its provider alone, so a lie in a
+    /// batch whose data was withheld could finalize unchecked; naming a provider is trusting it to publish), and its bond is at least the request's and the model's minimum bond; `outputs` have
     /// the model's length and range. Then as for an answering claim that settles: the fee less the protocol fee to
     /// the batch provider's credits (never to the caller), the protocol fee to the treasury, and the consumer callback
     /// with the same gas rules, given the batchId as `claimId` and the whole batch bond as `bond`. Anyone may send it;

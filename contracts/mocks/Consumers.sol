@@ -20,10 +20,18 @@ abstract contract ConsumerBase is IOzkConsumer {
         external
         returns (uint256)
     {
+        return requestFrom(modelId, inputHash, fee, expiry, gasLimit, address(0));
+    }
+
+    /// @notice A request only `provider` may answer (by a claim or from its finalized batches).
+    function requestFrom(bytes32 modelId, uint256 inputHash, uint256 fee, uint64 expiry, uint24 gasLimit, address provider)
+        public
+        returns (uint256)
+    {
         IERC20 token = manager.token();
         token.approve(address(manager), fee);
         return manager.requestInference(
-            RequestParams(modelId, inputHash, fee, expiry, gasLimit, address(0), 0), "", ""
+            RequestParams(modelId, inputHash, fee, expiry, gasLimit, provider, 0), "", ""
         );
     }
 }

@@ -46,7 +46,7 @@ function fulfil(f: BatchFixture, b: SubmittedBatch, requestId: bigint, index = A
 describe("requests fulfilled from a batch", () => {
   it("a stranger's call pays the batch provider (never the sender), fulfils the request once, and both books stay solvent", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b = await finalizedBatch(f);
     const l = b.leaves[AT]!;
     await expect(fulfil(f, b, requestId))
@@ -60,7 +60,7 @@ describe("requests fulfilled from a batch", () => {
     expect(await f.manager.claimOfRequest(requestId)).to.equal(ethers.ZeroHash);
     // A second fulfilment, by the same leaf or another batch's leaf, finds the request closed.
     await expect(fulfil(f, b, requestId)).to.be.revertedWithCustomError(f.manager, "RequestNotOpen").withArgs(requestId, RequestStatus.Fulfilled);
-    const requestId2 = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId2 = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b2 = await finalizedBatch(f, { leaves: leavesWith({ outputs: sampleOutputs(43n) }) });
     await expect(fulfil(f, b2, requestId)).to.be.revertedWithCustomError(f.manager, "RequestNotOpen").withArgs(requestId, RequestStatus.Fulfilled);
     await fulfil(f, b2, requestId2, AT, f.provider);
@@ -72,9 +72,18 @@ describe("requests fulfilled from a batch", () => {
     await expectSolvent(f, [], [requestId, requestId2]);
   });
 
-  it("a leaf of a batch still in its challenge window, or of a slashed batch, is refused", async () => {
+  it("a request open to any provider is refused a batch's leaf (its data is published by its provider alone), even a true one, and stays open for a claim", async () => {
     const f = await loadBatches();
     const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const b = await finalizedBatch(f);
+    await expect(fulfil(f, b, requestId, AT, f.provider)).to.be.revertedWithCustomError(f.manager, "BatchAnswerNeedsNamedProvider").withArgs(requestId);
+    expect((await f.manager.getRequest(requestId)).status).to.equal(RequestStatus.Open);
+    expect(await f.manager.credits(f.provider.address)).to.equal(0n);
+  });
+
+  it("a leaf of a batch still in its challenge window, or of a slashed batch, is refused", async () => {
+    const f = await loadBatches();
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b = await submitBatch(f, { leaves: leavesWith() });
     await expect(fulfil(f, b, requestId)).to.be.revertedWithCustomError(f.manager, "BatchLeafNotSettled").withArgs(b.id, AT);
     // Past the window but not finalized: still not settled (finalizeBatch is what checks challenges and the audit).
@@ -96,7 +105,7 @@ describe("requests fulfilled from a batch", () => {
 
   it("a settled leaf of another model with the same input and outputs is refused", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     // A second model of the same registry, with the same shapes: its batch's leaves verify under its own id.
     await f.registry.connect(f.modelOwner).registerModel(
       modelParams(await f.verifier.getAddress(), { artifactHash: keccak256("0x02") }), mockExample(),
@@ -110,7 +119,7 @@ describe("requests fulfilled from a batch", () => {
 
   it("the leaf is checked with the request's input: a settled leaf of another input is refused", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b = await finalizedBatch(f, { leaves: leavesWith({ inputHash: INPUT + 1n }) });
     const l = b.leaves[AT]!;
     expect(await f.batches.isSettledLeaf(b.batch, AT, INPUT + 1n, l.outputs, b.tree.path(AT))).to.equal(true);
@@ -119,7 +128,7 @@ describe("requests fulfilled from a batch", () => {
 
   it("a wrong index, another position's path, a short path or other outputs are refused", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b = await finalizedBatch(f);
     const l = b.leaves[AT]!;
     const m = f.manager.connect(f.other);
@@ -139,7 +148,7 @@ describe("requests fulfilled from a batch", () => {
 
   it("outputs of the wrong length or out of the model's range are refused even from a settled leaf", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const short = sampleOutputs(42n).slice(1);
     const b = await finalizedBatch(f, { leaves: leavesWith({ outputs: short }) });
     expect(await f.batches.isSettledLeaf(b.batch, AT, INPUT, short, b.tree.path(AT))).to.equal(true);
@@ -166,7 +175,7 @@ describe("requests fulfilled from a batch", () => {
   it("a batch bond below the request's minimum bond is refused; one at it is accepted", async () => {
     const f = await loadBatches();
     const minBond = MIN_PROVIDER_BOND + 1n;
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL, minBond });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL, minBond });
     const low = await finalizedBatch(f);
     await expect(fulfil(f, low, requestId)).to.be.revertedWithCustomError(f.manager, "BondBelowMinimum").withArgs(MIN_PROVIDER_BOND, minBond);
     const enough = await finalizedBatch(f, { bond: minBond });
@@ -176,7 +185,7 @@ describe("requests fulfilled from a batch", () => {
 
   it("an expired request is refused (from its expiry on, not a second before) and refunds instead", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b = await finalizedBatch(f);
     const expiry = (await f.manager.getRequest(requestId)).expiry;
     const snapshot = await networkHelpers.takeSnapshot();
@@ -192,7 +201,7 @@ describe("requests fulfilled from a batch", () => {
 
   it("a request a claim is answering, an unknown request, or a ClaimManager without a BatchManager is refused", async () => {
     const f = await loadBatches();
-    const requestId = await request(f, { inputHash: INPUT, fee: FEE, ttl: TTL });
+    const requestId = await request(f, { provider: f.provider.address, inputHash: INPUT, fee: FEE, ttl: TTL });
     const b = await finalizedBatch(f);
     await answer(f, requestId);
     await expect(fulfil(f, b, requestId)).to.be.revertedWithCustomError(f.manager, "RequestNotOpen").withArgs(requestId, RequestStatus.Claimed);
@@ -213,7 +222,7 @@ describe("requests fulfilled from a batch", () => {
     const gas = 200_000;
     const consumer = await ethers.deployContract("RecordingConsumer", [await f.manager.getAddress()]);
     await f.token.mint(await consumer.getAddress(), FEE);
-    await consumer.request(f.modelId, INPUT, FEE, (await now()) + TTL, gas);
+    await consumer.requestFrom(f.modelId, INPUT, FEE, (await now()) + TTL, gas, f.provider.address);
     const requestId = await f.manager.requestCount();
     const bond = MIN_PROVIDER_BOND + 5n;
     const b = await finalizedBatch(f, { bond });

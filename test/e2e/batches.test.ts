@@ -451,7 +451,7 @@ describe("e2e: batched claims", function () {
     expect(honest.log().split("\n").filter((l) => l.includes('"msg":"batch finalized"')).length, "settled once").to.equal(1);
   });
 
-  it("requests for inputs of the provider's own batch: one expiring after the batch finalizes waits for it and is fulfilled from its leaf (no claim); one expiring before is answered with a claim", async () => {
+  it("requests naming the provider for inputs of its own batch: one expiring after the batch finalizes waits for it and is fulfilled from its leaf (no claim); one expiring before, and one open to any provider, are answered with claims", async () => {
     net = await startNet("batch-requests");
     await setAuditRate(net, 0);
     // Events read 2 blocks behind, and a finalized batch settled once 2 blocks deep: the request is fulfilled as soon
@@ -465,15 +465,18 @@ describe("e2e: batched claims", function () {
     const c = wallet(net, "consumer");
     const fee = 5n * TOKEN;
     const bits = net.pkg.manifest.inputBits;
-    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [net.claims.address, 2n * fee], chain: null }) });
-    const ask = async (label: number, expiry: bigint): Promise<bigint> => {
+    await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ address: net.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [net.claims.address, 3n * fee], chain: null }) });
+    const ask = async (label: number, expiry: bigint, provider: Address = net.addr.honest): Promise<bigint> => {
       const x = quantized(net, label);
-      const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry, callbackGasLimit: 0, provider: zeroAddress, minBond: 0n };
+      const params = { modelId: net.modelId, inputHash: hashVector(x, bits), fee, expiry, callbackGasLimit: 0, provider, minBond: 0n };
       await net.pc.waitForTransactionReceipt({ hash: await c.writeContract({ ...net.claims, functionName: "requestInference", args: [params, encodeInputData(x, bits), ""], chain: null }) });
       return net.pc.readContract({ ...net.claims, functionName: "requestCount" }); // the id of the newest request
     };
     const late = await ask(3, BigInt(challengeDeadline) + 3600n);
     const soon = await ask(6, BigInt(challengeDeadline) - 60n);
+    // Open to any provider: a leaf answers only a request naming its provider (the batch's data is published by the
+    // provider alone), so this one gets a claim although its input is a leaf of the batch and it expires late.
+    const open = await ask(3, BigInt(challengeDeadline) + 3600n, zeroAddress);
     await waitFor("the request to wait for the batch", async () => {
       await net.chain.request("evm_mine"); // the requests 2 blocks deep
       return honest.log().includes("request waits for its input's batch to finalize") ? true : undefined;
@@ -483,6 +486,10 @@ describe("e2e: batched claims", function () {
       return (await claimEvents(net, "ClaimSubmitted")).find((e) => e.args.claim?.requestId === soon);
     });
     expect(claimed.args.claim?.provider).to.equal(net.addr.honest);
+    await waitFor("the claim answering the request open to any provider", async () => {
+      await net.chain.request("evm_mine");
+      return (await claimEvents(net, "ClaimSubmitted")).find((e) => e.args.claim?.requestId === open);
+    });
     await net.chain.advance(WINDOWS.challengeWindow + 1);
     await waitFor("the batch to finalize", async () => ((await batchStatus(net, batchId)) === 2 ? true : undefined));
     const [fulfilled] = await waitFor("the request fulfilled from the batch", async () => {

@@ -183,7 +183,7 @@ describe("sdk/claims", function () {
     const values = example.input.map(BigInt);
     const outputs = example.outputs.map(BigInt);
     const now = (await publicClient.getBlock()).timestamp;
-    const { requestId, inputHash } = await requestInference(reader, wallets.consumer, { modelName: "fixture", values, bits: 8, fee: 3n * E18, expiry: now + 20_000n });
+    const { requestId, inputHash } = await requestInference(reader, wallets.consumer, { modelName: "fixture", values, bits: 8, fee: 3n * E18, expiry: now + 20_000n, provider: wallets.provider.account.address });
     // The request's input is the batch's second leaf.
     const leaves = [{ inputHash: 5n, outputs: outputs.map((o) => -o) }, { inputHash, outputs }];
     const tree = buildBatchTree(leaves.map((l, i) => batchLeaf(modelId, l.inputHash, l.outputs, i)));
