@@ -22,7 +22,7 @@ import type { Pattern } from "./graph-patterns.ts";
 export const GRAPH_OPS = [
   "Gemm", "MatMul", "Conv", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "Add", "Sub", "Mul", "Div",
   "Softmax", "LayerNormalization", "Reshape", "Transpose", "Concat", "Gather", "Slice", "Split", "ReduceMean",
-  "Flatten", "ArgMax", "BatchNormalization", "Identity", "Dropout", "Shape",
+  "Flatten", "Squeeze", "Unsqueeze", "ArgMax", "BatchNormalization", "Identity", "Dropout", "Shape",
   // only inside a recognized LayerNorm or GELU pattern
   "Erf", "Tanh", "Pow", "Sqrt",
 ] as const;
@@ -499,6 +499,8 @@ const HANDLERS: Record<string, Handler | undefined> = {
     if (out.length === s.length && out.every((d, i) => d === s[i])) this.same(v, v.inputs[0], v.outputs[0]);
     else this.emit(v, { op: "reshape", inputs: [this.act(v.inputs[0])!], shape: out }, v.outputs[0]);
   },
+  Unsqueeze: squeeze,
+  Squeeze: squeeze,
   Transpose(v) {
     const s = this.shapeOf(v, 0);
     const r = s.length + 1;
@@ -641,6 +643,32 @@ function binary(this: GraphImporter, v: Visit, op: "add" | "sub" | "mul" | "div"
     return;
   }
   this.emit(v, { op, inputs: [x], constant: this.graphConst(v, c, s.length, "the constant") }, v.outputs[0]);
+}
+
+/** Squeeze or Unsqueeze of an activation: a reshape (axes from the attribute before opset 13, else the input). */
+function squeeze(this: GraphImporter, v: Visit): void {
+  const s = this.shapeOf(v, 0);
+  const full = [1, ...s];
+  const raw = this.opset >= 13 ? (v.inputs[1] ? Array.from(this.constant(v, 1, "axes").data) : undefined) : v.attrs.get("axes") ? v.attrs.ints("axes", []) : undefined;
+  let out: number[];
+  if (v.op === "Unsqueeze") {
+    if (!raw?.length) v.fail("needs axes");
+    const r = full.length + raw!.length;
+    const axes = raw!.map((a) => (a < 0 ? a + r : a)).sort((a, b) => a - b);
+    if (axes.some((a) => a < 0 || a >= r) || new Set(axes).size !== axes.length) v.fail(`axes [${raw!.join(", ")}] are not distinct axes of the rank-${r} result`);
+    if (axes[0] === 0) v.fail("inserting an axis before the batch axis is not supported");
+    out = [...full];
+    for (const a of axes) out.splice(a, 0, 1);
+  } else {
+    const axes = (raw ?? full.map((d, i) => (d === 1 && i > 0 ? i : -1)).filter((a) => a >= 0)).map((a) => (a < 0 ? a + full.length : a));
+    if (axes.includes(0)) v.fail("squeezing the batch axis is not supported");
+    const bad = axes.find((a) => full[a] !== 1);
+    if (bad !== undefined) v.fail(`axis ${bad} has size ${full[bad]}, only axes of size 1 can be squeezed`);
+    out = full.filter((_, i) => !axes.includes(i));
+  }
+  const shape = out.slice(1);
+  if (shape.length === 0) v.fail("the result would have no axis besides the batch axis");
+  this.emit(v, { op: "reshape", inputs: [this.act(v.inputs[0])!], shape }, v.outputs[0]);
 }
 
 function pool(this: GraphImporter, v: Visit): void {

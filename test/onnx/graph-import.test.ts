@@ -235,7 +235,7 @@ describe("graph IR: folded patterns", function () {
 describe("graph IR: other operators and errors", function () {
   this.timeout(60_000);
 
-  it("runs concat with a constant token, residual add, split, slice, transpose, matmul, gather and constant arithmetic as onnxruntime does", async function () {
+  it("runs concat with a constant token, residual add, split, slice, transpose, matmul, gather, unsqueeze, squeeze and constant arithmetic as onnxruntime does", async function () {
     const bytes = build((g, x, c) => {
       const cls = g.initializer(floatTensor("cls", [1, 1, D], vec(D)));
       const pos = g.initializer(floatTensor("pos", [1, T + 1, D], vec((T + 1) * D)));
@@ -249,11 +249,13 @@ describe("graph IR: other operators and errors", function () {
       const tr = g.node("Transpose", "tr", [sl], [attrInts("perm", [0, 2, 1])]);
       const mm = g.node("MatMul", "mm", [m, tr]);
       const ga = g.node("Gather", "ga", [mm, g.node("Constant", "zero", [], [attrTensor("value", int64Tensor("", [], [0]))])], [attrInt("axis", 1)]);
-      const sub = g.node("Sub", "sub", [ga, c(0.25)]);
+      const un = g.node("Unsqueeze", "un", [ga, g.initializer(int64Tensor("un.axes", [1], [-1]))]);
+      const sq = g.node("Squeeze", "sq", [un, g.initializer(int64Tensor("sq.axes", [1], [2]))]);
+      const sub = g.node("Sub", "sub", [sq, c(0.25)]);
       return g.node("Mul", "mul", [g.node("Div", "div", [sub, c(3)]), c(-2)]);
     }, [1, T]);
     const graph = importOnnxGraph(bytes);
-    expect(ops(graph)).to.deep.equal(["concat", "add", "slice", "slice", "add", "slice", "reduceMean", "transpose", "matmul", "gather", "sub", "div", "mul"]);
+    expect(ops(graph)).to.deep.equal(["concat", "add", "slice", "slice", "add", "slice", "reduceMean", "transpose", "matmul", "gather", "reshape", "reshape", "sub", "div", "mul"]);
     expect(await maxDiffVsOrt(bytes, graph, xs)).to.be.below(1e-5);
   });
 
