@@ -12,13 +12,14 @@ export interface GraphRun {
   tensors: Map<string, Float64Array>;
 }
 
-/** Run one raw input (shape model.input.shape, C-order) through the graph: preprocessing first, then the nodes. */
+/** Run one raw input (shape model.input.shape, C-order) through the graph: preprocessing first, when the model has
+ *  one, then the nodes. */
 export function runGraphFloat(model: GraphModel, input: ArrayLike<number>): GraphRun {
   const shapes = graphShapes(model);
   const inSize = numel(model.input.shape);
   if (input.length !== inSize) throw new Error(`${model.name}: input has ${input.length} values, expected ${inSize}`);
-  const raw = Float32Array.from(input);
-  const x0 = model.preprocess ? applyPreprocess(model.preprocess, model.input.shape, raw) : raw;
+  // preprocessing runs in float32 steps, as the sequential engine and PyTorch's Normalize compute it
+  const x0 = model.preprocess ? applyPreprocess(model.preprocess, model.input.shape, Float32Array.from(input)) : input;
   const tensors = new Map<string, Float64Array>([[model.input.name, Float64Array.from(x0)]]);
   for (const node of model.nodes) {
     const ins = node.inputs.map((t) => tensors.get(t)!);

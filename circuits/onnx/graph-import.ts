@@ -253,7 +253,7 @@ class GraphImporter {
       foldNode({ node, index, op, inputs: named, attrs: v.attrs, input: constant, tensor: (t, what) => decodeTensor(t, what, this.options.baseDir), fail }, this.consts, v.outputs[0]);
       return;
     }
-    const handler = HANDLERS[op];
+    const handler = Object.hasOwn(HANDLERS, op) ? HANDLERS[op] : undefined;
     if (!handler) {
       const why = ["Erf", "Tanh", "Pow", "Sqrt"].includes(op)
         ? `operator ${op} on an activation is supported only inside a LayerNorm or GELU pattern, and this node is in none`

@@ -81,12 +81,20 @@ describe("graph IR: ONNX import and float engine", function () {
     });
   }
 
-  it("chainToGraph keeps each layer as one node, named after it", function () {
+  it("chainToGraph keeps each layer as one node, named after it, and the input preprocessing", function () {
     const seq = importOnnxFile(SHIPPED[2]!);
+    seq.preprocess = { scale: [1], offset: [0], mean: [0.1307], std: [0.3081] };
     const chain = chainToGraph(seq);
     expect(chain.nodes.map((n) => n.name)).to.deep.equal(seq.layers.map((l) => l.name));
     expect(ops(chain)).to.deep.equal(seq.layers.map((l) => l.kind));
     expect(graphShapes(chain).get(chain.output)).to.deep.equal([10]);
+    const x = heldOutSample(1).images[0]!;
+    const s = runFloat(seq, x).output;
+    const c = runGraphFloat(chain, x).output;
+    for (let i = 0; i < s.length; i++) expect(Math.abs(c[i]! - s[i]!)).to.be.below(1e-4);
+    // and the preprocessing matters: without it the logits differ
+    const raw = runGraphFloat({ ...chain, preprocess: undefined }, x).output;
+    expect(Math.max(...Array.from(raw, (v, i) => Math.abs(v - s[i]!)))).to.be.above(1e-2);
   });
 
   it("erf is accurate to float64 on both sides of the series/continued-fraction switch", function () {
@@ -104,8 +112,8 @@ const T = 3;
 const D = 8;
 
 /** A graph over input x [1, T, D] built by `body`, which returns the output tensor. */
-function build(body: (g: OnnxGraphBuilder, x: string, c: (v: number) => string) => string, outDims: number[] = [1, T, D]): Uint8Array {
-  const g = new OnnxGraphBuilder(17);
+function build(body: (g: OnnxGraphBuilder, x: string, c: (v: number) => string) => string, outDims: number[] = [1, T, D], opset = 17): Uint8Array {
+  const g = new OnnxGraphBuilder(opset);
   const x = g.input("x", [1, T, D]);
   let k = 0;
   const c = (v: number) => g.node("Constant", `c${k++}`, [], [attrTensor("value", floatTensor("", [], [v]))]);
@@ -120,12 +128,16 @@ const rng = new Rng(7);
 const vec = (n: number) => Array.from({ length: n }, () => rng.next() * 2 - 0.5);
 
 /** Decomposed LayerNorm, torch's pre-opset-17 form; `exponent` and `epsAfterSqrt` make near misses. */
-function layerNormGraph(opts: { exponent?: number; epsAfterSqrt?: boolean } = {}): Uint8Array {
+function layerNormGraph(opts: { exponent?: number; epsAfterSqrt?: boolean; opset?: number } = {}): Uint8Array {
   return build((g, x, c) => {
-    const mean = g.node("ReduceMean", "ln/ReduceMean", [x], [attrInts("axes", [-1])]);
+    // from opset 18 ReduceMean takes its axes as an input
+    const reduceLast = (name: string, t: string) => (g.opset >= 18
+      ? g.node("ReduceMean", name, [t, g.initializer(int64Tensor(`${name}.axes`, [1], [-1]))])
+      : g.node("ReduceMean", name, [t], [attrInts("axes", [-1])]));
+    const mean = reduceLast("ln/ReduceMean", x);
     const d = g.node("Sub", "ln/Sub", [x, mean]);
     const sq = g.node("Pow", "ln/Pow", [d, c(opts.exponent ?? 2)]);
-    const v = g.node("ReduceMean", "ln/ReduceMean_1", [sq], [attrInts("axes", [-1])]);
+    const v = reduceLast("ln/ReduceMean_1", sq);
     let s: string;
     if (opts.epsAfterSqrt) s = g.node("Add", "ln/Add", [g.node("Sqrt", "ln/Sqrt", [v]), c(1e-5)]);
     else s = g.node("Sqrt", "ln/Sqrt", [g.node("Add", "ln/Add", [v, c(1e-5)])]);
@@ -133,7 +145,7 @@ function layerNormGraph(opts: { exponent?: number; epsAfterSqrt?: boolean } = {}
     const gamma = g.initializer(floatTensor("ln.weight", [D], vec(D)));
     const beta = g.initializer(floatTensor("ln.bias", [D], vec(D)));
     return g.node("Add", "ln/Add_1", [g.node("Mul", "ln/Mul", [n, gamma]), beta]);
-  });
+  }, [1, T, D], opts.opset);
 }
 
 /** GELU, erf form. "torch": x/sqrt2, erf + 1, x * that, * 0.5; "swapped": x * (1/sqrt2), 1 + erf, (x * 0.5) * that. */
@@ -153,10 +165,10 @@ function erfGeluGraph(order: "torch" | "swapped", one = 1): Uint8Array {
 
 /** GELU, tanh form as torch writes nn.GELU(approximate="tanh"): x * (x * x), kappa * that, x + that, beta * that,
  *  Tanh, 1 + that, x * that, 0.5 * that. */
-function tanhGeluGraph(): Uint8Array {
+function tanhGeluGraph(kappa = 0.044715): Uint8Array {
   return build((g, x, c) => {
     const cube = g.node("Mul", "act/Mul_1", [x, g.node("Mul", "act/Mul", [x, x])]);
-    const inner = g.node("Add", "act/Add", [x, g.node("Mul", "act/Mul_2", [c(0.044715), cube])]);
+    const inner = g.node("Add", "act/Add", [x, g.node("Mul", "act/Mul_2", [c(kappa), cube])]);
     const t = g.node("Tanh", "act/Tanh", [g.node("Mul", "act/Mul_3", [c(Math.sqrt(2 / Math.PI)), inner])]);
     const p = g.node("Add", "act/Add_1", [c(1), t]);
     return g.node("Mul", "act/Mul_5", [c(0.5), g.node("Mul", "act/Mul_4", [x, p])]);
@@ -185,6 +197,13 @@ describe("graph IR: folded patterns", function () {
     expect(ops(graph)).to.deep.equal(["layerNorm"]);
     const ln = graph.nodes[0]!;
     expect(ln.op === "layerNorm" && ln.epsilon).to.be.closeTo(1e-5, 1e-12);
+    expect(await maxDiffVsOrt(bytes, graph, xs)).to.be.below(1e-5);
+  });
+
+  it("folds the decomposed LayerNorm at opset 18 (ReduceMean axes as an input)", async function () {
+    const bytes = layerNormGraph({ opset: 18 });
+    const graph = importOnnxGraph(bytes);
+    expect(ops(graph)).to.deep.equal(["layerNorm"]);
     expect(await maxDiffVsOrt(bytes, graph, xs)).to.be.below(1e-5);
   });
 
@@ -217,6 +236,11 @@ describe("graph IR: folded patterns", function () {
   it("refuses an erf GELU near miss (Add 2 instead of 1), naming the Add", function () {
     const err = importError(() => importOnnxGraph(erfGeluGraph("torch", 2)));
     expect(err.message).to.match(/node "act\/Add" \(Add\): Erf is supported only in GELU.*expected Add of 1/);
+  });
+
+  it("refuses a tanh GELU near miss (0.05 instead of 0.044715), naming the Add", function () {
+    const err = importError(() => importOnnxGraph(tanhGeluGraph(0.05)));
+    expect(err.message).to.match(/node "act\/Add" \(Add\): Tanh is supported only in GELU's tanh form.*0\.044715 \* x\^3/);
   });
 
   it("refuses Erf on its own, naming it", function () {
