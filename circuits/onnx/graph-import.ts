@@ -192,7 +192,10 @@ class GraphImporter {
     try {
       shape = nodeShape(node, node.inputs.map((t) => this.shapes.get(t)!));
     } catch (err) {
-      return v.fail((err as Error).message.replace(/^node .*? \(\w+\): /, ""));
+      // graph.ts names the graph node; the message names the ONNX node instead
+      const prefix = `node ${node.name} (${node.op}): `;
+      const message = (err as Error).message;
+      return v.fail(message.startsWith(prefix) ? message.slice(prefix.length) : message);
     }
     this.nodes.push(node);
     this.alias.set(output!, output!);
