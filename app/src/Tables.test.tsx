@@ -21,7 +21,7 @@ const models: ModelView[] = [{
 const logits = (d: number) => Array.from({ length: 10 }, (_, i) => (i === d ? 500n : -BigInt(i)));
 const claim = (id: number, statusName: string, status: number, digit: number, deadline: bigint, history: ClaimView["history"] = []): ClaimView => ({
   claimId: `0x${id.toString(16).padStart(64, "0")}`, modelId: MODEL, provider: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-  bond: 100n * E18, requestId: BigInt(id), outputs: logits(digit), status, statusName, deadline, history,
+  bond: 100n * E18, requestId: BigInt(id), outputs: logits(digit), status, statusName, deadline, history, auditRateBps: 0,
 });
 
 afterEach(() => { cleanup(); vi.useRealTimers(); });
@@ -46,6 +46,24 @@ describe("ClaimTable", () => {
     expect(rows[0]!.textContent).toContain(tokens(100n * E18));
     expect(Array.from(rows[2]!.querySelectorAll(".history li b")).map((b) => b.textContent)).toEqual(["Submitted", "Challenged", "Slashed", "Reopened"]);
     expect(rows[1]!.textContent).toContain("0x90F7…b906");
+  });
+
+  it("shows each claim's audit: none for an unaudited model, the proof countdown of a selected one (no position), missed, answered", () => {
+    const audited = (id: number, statusName: string, status: number, audit: ClaimView["audit"]): ClaimView => ({ ...claim(id, statusName, status, 1, 1_000_600n), audit, auditRateBps: 100 });
+    const claims = [
+      claim(1, "Submitted", 1, 7, 1_000_600n),
+      audited(2, "Submitted", 1, { status: "Selected", deadline: 1_003_600n }),
+      audited(3, "Slashed", 5, { status: "Missed", deadline: 1_000_000n }),
+      audited(4, "Proven", 3, { status: "Answered" }),
+      audited(5, "Submitted", 1, { status: "Undrawn" }),
+    ];
+    render(<ClaimTable claims={claims} models={models} chainTime={1_000_000n} takenAt={Date.now()} />);
+    const cells = screen.getAllByTestId("audit");
+    expect(cells.map((e) => e.getAttribute("data-audit"))).toEqual(["none", "Selected", "Missed", "Answered", "Undrawn"]);
+    expect(cells[1]!.textContent).toContain("proof 1h 00m");
+    expect(cells[1]!.textContent).not.toContain("position");
+    expect(cells[1]!.textContent).toContain("rate 1%");
+    expect(cells[2]!.textContent).toContain("missed");
   });
 
   it("says so when there are no claims", () => {

@@ -1,6 +1,7 @@
 // Read-only views: models with setup kind, fidelity and circuit size, claims with status/bond/countdown/history, providers.
 import { SETUP_KIND_MEANING, type SetupKindName } from "../../sdk/protocol.ts";
 import type { ClaimView, ModelView, ProviderView, TokenView } from "./snapshot.ts";
+import { AuditCell } from "./AuditCell.tsx";
 import { Countdown } from "./Countdown.tsx";
 import { argmax } from "./digits.ts";
 import { duration, short, tokens } from "./format.ts";
@@ -69,7 +70,7 @@ export function ClaimTable({ claims, models, chainTime, takenAt, token }: { clai
   const nameOf = (id: string) => models.find((m) => m.modelId.toLowerCase() === id.toLowerCase())?.name ?? short(id);
   return (
     <table data-testid="claims">
-      <thead><tr><th>claim</th><th>model</th><th>provider</th><th>class</th><th>status</th><th>bond</th><th>deadline</th><th>history</th></tr></thead>
+      <thead><tr><th>claim</th><th>model</th><th>provider</th><th>class</th><th>status</th><th>bond</th><th>deadline</th><th>audit</th><th>history</th></tr></thead>
       <tbody>
         {claims.map((c) => {
           const live = c.statusName === "Submitted" || c.statusName === "Challenged";
@@ -82,7 +83,8 @@ export function ClaimTable({ claims, models, chainTime, takenAt, token }: { clai
               <td><span className={`status ${c.statusName}`} data-testid="claim-status">{c.statusName}</span></td>
               <td>{tokens(c.bond, token)}</td>
               <td>{live ? <>{c.statusName === "Challenged" ? "proof " : "challenge "}<Countdown deadline={c.deadline} chainTime={chainTime} takenAt={takenAt} /></> : "settled"}</td>
-              <td><ol className="history">{c.history.map((h, i) => <li key={i} title={h.detail}><b>{h.kind}</b> <span className="sub">#{h.block.toString()} {h.kind === "Challenged" || h.kind === "Slashed" || h.kind === "Proven" ? h.detail.replace(/0x[0-9a-fA-F]{40}/g, (a) => short(a, 4)) : ""}</span></li>)}</ol></td>
+              <td>{c.audit ? <AuditCell audit={c.audit} chainTime={chainTime} takenAt={takenAt} rateBps={c.auditRateBps} /> : <span className="sub" data-testid="audit" data-audit="none" title="the model was not audited when this claim was made">none</span>}</td>
+              <td><ol className="history">{c.history.map((h, i) => <li key={i} title={h.detail}><b>{h.kind}</b> <span className="sub">#{h.block.toString()} {h.kind === "Challenged" || h.kind === "Slashed" || h.kind === "Proven" || h.kind.startsWith("Audit") ? h.detail.replace(/0x[0-9a-fA-F]{40}/g, (a) => short(a, 4)) : ""}</span></li>)}</ol></td>
             </tr>
           );
         })}

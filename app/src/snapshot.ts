@@ -14,7 +14,7 @@ import {
   type BatchStruct,
 } from "../../sdk/batch.ts";
 import type { AuditView } from "./AuditCell.tsx";
-import { claimStatusName, setupKindName, type SetupKindName } from "../../sdk/protocol.ts";
+import { ClaimStatus, claimStatusName, setupKindName, type SetupKindName } from "../../sdk/protocol.ts";
 import type { Deployment } from "../../sdk/deployments.ts";
 import { tokens } from "./format.ts";
 
@@ -64,7 +64,7 @@ export interface ModelView {
 }
 
 export interface HistoryEntry {
-  kind: "Submitted" | "Challenged" | "Proven" | "Finalized" | "Slashed" | "Reopened";
+  kind: "Submitted" | "Challenged" | "Proven" | "Finalized" | "Slashed" | "Reopened" | "Audit" | "Audit answered";
   block: bigint;
   detail: string;
 }
@@ -80,6 +80,9 @@ export interface ClaimView {
   statusName: string;
   deadline: bigint;
   history: HistoryEntry[];
+  /** The claim's random forced audit; undefined when its model was not audited when it was submitted (rate 0). */
+  audit?: AuditView;
+  auditRateBps: number;
 }
 
 /** An account that staked: what it claimed and challenged, and what it lost doing either. */
@@ -162,7 +165,7 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
   const block = await pc.getBlock({ blockTag: "latest" });
   const at = block.number;
   const range = { address: claims, abi: claimManagerAbi, fromBlock, toBlock: at } as const;
-  const [submitted, challenged, proven, finalized, slashed, reopened, staked, requested] = await Promise.all([
+  const [submitted, challenged, proven, finalized, slashed, reopened, staked, requested, auditsDrawn, auditsAnswered, auditSlashes] = await Promise.all([
     pc.getContractEvents({ ...range, eventName: "ClaimSubmitted" }),
     pc.getContractEvents({ ...range, eventName: "ClaimChallenged" }),
     pc.getContractEvents({ ...range, eventName: "ClaimProven" }),
@@ -171,7 +174,11 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
     pc.getContractEvents({ ...range, eventName: "RequestReopened" }),
     pc.getContractEvents({ ...range, eventName: "Staked" }),
     pc.getContractEvents({ ...range, eventName: "InferenceRequested" }),
+    pc.getContractEvents({ ...range, eventName: "AuditDrawn" }),
+    pc.getContractEvents({ ...range, eventName: "AuditAnswered" }),
+    pc.getContractEvents({ ...range, eventName: "ClaimAuditSlashed" }),
   ]);
+  const auditSlashOf = new Map(auditSlashes.map((l) => [lower(l.args.claimId!), Number(l.args.reason!)]));
 
   const token = await readToken(pc, d, at);
   const models = await Promise.all(Object.entries(d.models).map(async ([name, modelId]): Promise<ModelView> => {
@@ -191,17 +198,33 @@ export async function readSnapshot(pc: PublicClient, d: Deployment, packages: Re
   for (const l of challenged) add(l.args.claimId!, { kind: "Challenged", block: l.blockNumber, detail: `by ${l.args.challenger}, bond ${tokens(l.args.bond!)}` });
   for (const l of proven) add(l.args.claimId!, { kind: "Proven", block: l.blockNumber, detail: `by ${l.args.prover}` });
   for (const l of finalized) add(l.args.claimId!, { kind: "Finalized", block: l.blockNumber, detail: "window passed unchallenged" });
-  for (const l of slashed) add(l.args.claimId!, { kind: "Slashed", block: l.blockNumber, detail: `${l.args.counterProven ? "counter-proven" : "proof deadline missed"}; reward ${tokens(l.args.reward!)} to ${l.args.beneficiary}` });
+  for (const l of auditsDrawn) add(l.args.claimId!, { kind: "Audit", block: l.blockNumber, detail: l.args.selected ? "selected: must be proven" : "drawn: clear" });
+  for (const l of auditsAnswered) add(l.args.claimId!, { kind: "Audit answered", block: l.blockNumber, detail: `fee ${tokens(l.args.fee!)}` });
+  const slashWhy = (claimId: Hex, counterProven: boolean): string => {
+    const audit = auditSlashOf.get(lower(claimId));
+    if (audit === SlashReason.AuditUnanswered) return "audit not proven by its deadline";
+    if (audit === SlashReason.AuditMissed) return "audit never drawn while it could be";
+    return counterProven ? "counter-proven" : "proof deadline missed";
+  };
+  for (const l of slashed) add(l.args.claimId!, { kind: "Slashed", block: l.blockNumber, detail: `${slashWhy(l.args.claimId!, l.args.counterProven!)}; reward ${tokens(l.args.reward!)} to ${l.args.beneficiary}` });
   for (const l of reopened) add(l.args.claimId!, { kind: "Reopened", block: l.blockNumber, detail: `request #${l.args.requestId} open again` });
 
   const claimViews = await Promise.all(submitted.map(async (l): Promise<ClaimView> => {
     const id = l.args.claimId!;
-    const [status, deadline] = await pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "claimState", args: [id], blockNumber: at });
+    const [[status, deadline], [audit, submittedBlock, auditRateBps, , auditDeadline]] = await Promise.all([
+      pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "claimState", args: [id], blockNumber: at }),
+      pc.readContract({ address: claims, abi: claimManagerAbi, functionName: "auditOf", args: [id], blockNumber: at }),
+    ]);
     const c = l.args.claim!;
+    const live = status === ClaimStatus.Submitted || status === ClaimStatus.Challenged;
     return {
       claimId: id, modelId: c.modelId, provider: c.provider, bond: c.bond, requestId: c.requestId,
       outputs: [...l.args.outputs!], status, statusName: claimStatusName(status), deadline,
       history: (history.get(lower(id)) ?? []).sort((a, b) => Number(a.block - b.block)),
+      auditRateBps: Number(auditRateBps),
+      audit: Number(auditRateBps) === 0 && auditSlashOf.get(lower(id)) === undefined
+        ? undefined
+        : auditView({ live, audit: Number(audit), submittedBlock: BigInt(submittedBlock), deadline: BigInt(auditDeadline) }, auditSlashOf.get(lower(id)), { blockNumber: at, chainTime: block.timestamp }),
     };
   }));
   claimViews.reverse(); // newest first
@@ -257,17 +280,30 @@ export function batchAuditView(
   slashReason: number | undefined,
   head: { blockNumber: bigint; chainTime: bigint },
 ): AuditView {
-  if (slashReason === SlashReason.AuditUnanswered) return { status: "Missed", index: state.auditIndex, deadline: drawn?.deadline };
-  if (slashReason === SlashReason.AuditMissed) return { status: "Missed" };
   const live = state.status === BatchStatus.Submitted;
+  return auditView({ live, audit: state.audit, index: state.auditIndex, submittedBlock: state.submittedBlock, deadline: drawn?.deadline }, slashReason, head);
+}
+
+/**
+ * An audit (of a batch, or of a single claim: no position) as the page shows it. `live`: the batch or claim is still
+ * open (Submitted, or Challenged for a claim); `deadline`: when a selected audit must be proven by, if known.
+ */
+export function auditView(
+  state: { live: boolean; audit: number; index?: number; submittedBlock: bigint; deadline?: bigint },
+  slashReason: number | undefined,
+  head: { blockNumber: bigint; chainTime: bigint },
+): AuditView {
+  const { live, index, deadline } = state;
+  if (slashReason === SlashReason.AuditUnanswered) return { status: "Missed", index, deadline };
+  if (slashReason === SlashReason.AuditMissed) return { status: "Missed" };
   switch (state.audit) {
     case AuditStatus.Clear:
       return { status: "Clear" };
     case AuditStatus.Answered:
-      return { status: "Answered", index: state.auditIndex };
+      return { status: "Answered", index };
     case AuditStatus.Selected:
-      if (live && drawn && head.chainTime >= drawn.deadline) return { status: "Missed", index: state.auditIndex, deadline: drawn.deadline };
-      return { status: "Selected", index: state.auditIndex, deadline: drawn?.deadline };
+      if (live && deadline !== undefined && head.chainTime >= deadline) return { status: "Missed", index, deadline };
+      return { status: "Selected", index, deadline };
     default:
       if (live && auditSeedGone(state.submittedBlock, head.blockNumber)) return { status: "Missed" };
       return { status: "Undrawn" };

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "chai";
 import type { Browser, Page } from "playwright-core";
-import { erc20Abi, type Address, type Hex } from "viem";
+import { erc20Abi, keccak256, toHex, type Address, type Hex } from "viem";
 import { decodeInputData, encodeInputData, inputHashOf } from "../../sdk/inputs.ts";
 import { batchManagerAbi } from "../../sdk/abi.ts";
 import { batchLeaf, buildBatchTree, type BatchStruct } from "../../sdk/batch.ts";
@@ -183,8 +183,11 @@ describe("web page in Chromium", function () {
       await send(w.writeContract({ address: net!.deployment.addresses.token as Address, abi: erc20Abi, functionName: "approve", args: [batches, 3n * bond], chain: null }));
       await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "stake", args: [3n * bond], chain: null }));
       await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [net!.modelId, tree.root, 3, bond, dataURI], chain: null }));
-      // A second batch whose dataURI is script, not a URL: the challenger cannot get its data and challenges position 0.
-      await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [net!.modelId, tree.root, 3, bond + 1n, "javascript:alert(document.cookie)"], chain: null }));
+      // A second batch, of claims nobody has seen (another root), whose dataURI is script, not a URL: the challenger
+      // cannot get its data and challenges a position drawn from its secret seed. (The same root as the first batch
+      // would take that batch's checked verdict: its claims are known to be right.)
+      const withheldRoot = keccak256(toHex("claims whose data is withheld"));
+      await send(w.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [net!.modelId, withheldRoot, 3, bond + 1n, "javascript:alert(document.cookie)"], chain: null }));
       const [good, bad] = await net!.pc.getContractEvents({ address: batches, abi: batchManagerAbi, eventName: "BatchSubmitted", fromBlock: 0n, strict: true });
       const struct: BatchStruct = { ...good!.args.batch, size: Number(good!.args.batch.size), auditRateBps: Number(good!.args.batch.auditRateBps) };
 
@@ -198,7 +201,7 @@ describe("web page in Chromium", function () {
       expect(await goodRow.locator("a[data-testid=datauri]").getAttribute("href")).to.equal(dataURI);
       expect(await badRow.locator("a").count()).to.equal(0);
       expect(await badRow.getByTestId("datauri").innerText()).to.contain("javascript:alert(document.cookie)");
-      await badRow.getByTestId("open-challenges").filter({ hasText: /position 0 · proof \d+m \d\ds/ }).waitFor({ timeout: 120_000 });
+      await badRow.getByTestId("open-challenges").filter({ hasText: /position \d · proof \d+m \d\ds/ }).waitFor({ timeout: 120_000 });
 
       // Position 1 fetched from the data URI by the page: in the batch, but the batch is not finalized yet.
       await goodRow.getByTestId("lookup-batch").click();
