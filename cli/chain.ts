@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import type { Hex } from "viem";
 import { getClaimAudit, getSubmittedClaim, type ClaimAudit } from "../sdk/claims.ts";
+import { batchManagerAbi } from "../sdk/abi.ts";
 import { ClaimStatus, claimStatusName, type ClaimFields } from "../sdk/protocol.ts";
 import { loadDeployment } from "../sdk/node/deployments.ts";
 import { createLogger } from "../sdk/node/logger.ts";
@@ -84,7 +85,17 @@ export async function readClaim(c: Chainable, claimId: string): Promise<ClaimVie
     c.publicClient.getBlock({ blockTag: "latest" }),
     getClaimAudit(c, id),
   ]);
-  if (!submitted || status === ClaimStatus.None) throw new Error(`no claim ${id} on this deployment (claims contract ${c.deployment.addresses.claims})`);
+  if (!submitted || status === ClaimStatus.None) {
+    // A batch id given where a claim id is expected (the id a batched job reports): say so rather than "no claim".
+    const bm = c.deployment.addresses.batchManager as Hex | undefined;
+    const batchStatus = bm
+      ? await c.publicClient.readContract({ address: bm, abi: batchManagerAbi, functionName: "batchState", args: [id] }).then((r) => r[0], () => 0)
+      : 0;
+    if (batchStatus !== 0) {
+      throw new Error(`${id} is a batch of BatchManager ${bm}, not a claim: the claim commands take single claims only (batches: docs/daemons.md, Batches)`);
+    }
+    throw new Error(`no claim ${id} on this deployment (claims contract ${c.deployment.addresses.claims})`);
+  }
   const modelName = Object.entries(c.deployment.models).find(([, m]) => m.toLowerCase() === submitted.claim.modelId.toLowerCase())?.[0];
   return {
     claimId: id,

@@ -395,7 +395,7 @@ async function dev(o: DevOptions): Promise<void> {
 
 function printSummary(i: DevInfo, served: { name: string; dir: string }[], tokensNote: string): void {
   const L: string[] = [];
-  const pad = (s: string) => s.padEnd(14);
+  const pad = (s: string) => (s.length < 14 ? s.padEnd(14) : `${s} `); // a label of 14+ characters (`  batchManager`) keeps a space before its value
   L.push("", "ozk dev: a local ozk", "");
   L.push(`${pad("RPC")}${i.rpcUrl}  (chain id ${i.chainId}${i.embeddedChain ? ", embedded chain" : ""})`);
   L.push(`${pad("mining")}${i.intervalMining}`);
