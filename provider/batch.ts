@@ -42,6 +42,8 @@ export interface BatchPolicy {
   enabled: boolean;
   maxClaims: number;
   maxAgeMs: number;
+  /** The batch bond asked for (the model's minimum applies); undefined: the provider's `bond`. */
+  bond?: bigint;
 }
 
 /** The rule for `model`: `batching`, overridden by `batching.models[<name or modelId>]`. */
@@ -50,7 +52,8 @@ export function batchPolicy(config: Pick<ProviderConfig, "batching">, model: Pic
   const b = config.batching ?? { enabled: false, maxClaims: 100, maxAgeMs: 30_000 };
   const rules = b.models ?? {};
   const over = rules[model.name] ?? Object.entries(rules).find(([k]) => k.toLowerCase() === model.modelId.toLowerCase())?.[1] ?? {};
-  return { enabled: over.enabled ?? b.enabled, maxClaims: over.maxClaims ?? b.maxClaims, maxAgeMs: over.maxAgeMs ?? b.maxAgeMs };
+  const bond = over.bond ?? b.bond;
+  return { enabled: over.enabled ?? b.enabled, maxClaims: over.maxClaims ?? b.maxClaims, maxAgeMs: over.maxAgeMs ?? b.maxAgeMs, ...(bond === undefined ? {} : { bond }) };
 }
 
 /**
@@ -366,7 +369,9 @@ function adopt(ctx: ProviderContext, b: OwnBatch, a: SubmittedArgs, blockNumber:
 
 async function bondFor(ctx: ProviderContext, modelId: Hex): Promise<bigint> {
   const [, , , , minBond] = await readRegistry(ctx, "claimParams", [modelId]);
-  return ctx.config.bond > minBond ? ctx.config.bond : minBond;
+  const model = ctx.models.get(modelId);
+  const want = (model ? batchPolicy(ctx.config, model).bond : undefined) ?? ctx.config.bond;
+  return want > minBond ? want : minBond;
 }
 
 /**

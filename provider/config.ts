@@ -12,6 +12,11 @@ const batchRule = {
   maxClaims: z.number().int().min(1).max(1 << 20),
   /** ... or once the oldest ready job is this old (ms). */
   maxAgeMs: z.number().int().nonnegative(),
+  /**
+   * The bond a batch locks (at least the model's minimum; unset: `bond`). One bond covers every claim of a batch, so
+   * it should grow with the batch: docs/economics.md sizes it from the batch size and the audit rate.
+   */
+  bond: amount,
 };
 
 export const providerConfigSchema = z
@@ -101,6 +106,7 @@ export const providerConfigSchema = z
         enabled: batchRule.enabled.default(false),
         maxClaims: batchRule.maxClaims.default(100),
         maxAgeMs: batchRule.maxAgeMs.default(30_000),
+        bond: batchRule.bond.optional(),
         models: z.record(z.string().min(1), z.object(batchRule).partial().strict()).optional(),
         /**
          * Folder of the batch archive: each batch's data (its leaves and inputs) written to a file named by its root

@@ -74,13 +74,15 @@ describe("e2e: batched claims", function () {
   it("an honest provider posts ten jobs as one batch, answers its forced audit with a proof, and finalizes it: each job is a settled leaf", async () => {
     net = await startNet("batch-honest");
     await setAuditRate(net, 10_000); // every batch is audited
-    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 10, maxAgeMs: 600_000 } });
+    // The batch bond is its own setting (three times the model's minimum here), not the per-claim `bond`.
+    const honest = daemon(net, "honest", { batching: { enabled: true, maxClaims: 10, maxAgeMs: 600_000, bond: (3n * BONDS.minProviderBond).toString() } });
     const url = await honest.url();
     const jobs: string[] = [];
     for (let label = 0; label < 10; label++) jobs.push((await postJob(url, digit(label))).jobId);
     const [submitted] = await waitFor("the batch", async () => ((await batchEvents(net, "BatchSubmitted")).length > 0 ? batchEvents(net, "BatchSubmitted") : undefined));
     const batchId = submitted!.args.batchId;
     expect(submitted!.args.batch.size).to.equal(10);
+    expect(submitted!.args.batch.bond).to.equal(3n * BONDS.minProviderBond);
     expect(submitted!.args.batch.auditRateBps).to.equal(10_000);
     expect(submitted!.args.dataURI).to.equal(`${url}/batches/${submitted!.args.batch.root}`);
     // The audit is drawn by the provider at its next step, selected (rate 100%), and answered by a proof.

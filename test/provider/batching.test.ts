@@ -34,6 +34,12 @@ describe("provider: batching", () => {
     expect(batchPolicy(c, { name: "other", modelId: `0x${"cd".repeat(32)}` })).to.deep.equal({ enabled: true, maxClaims: 10, maxAgeMs: 30_000 });
     const byId = config({ models: { [MODEL.toUpperCase().replace("0X", "0x")]: { enabled: true } } });
     expect(batchPolicy(byId, model).enabled).to.equal(true);
+    // The batch bond: its own setting, per model too (unset: the provider's `bond`).
+    const bonded = config({ enabled: true, bond: "1000", models: { "mnist-mlp": { bond: "5000" } } });
+    expect(batchPolicy(bonded, model).bond).to.equal(5000n);
+    expect(batchPolicy(bonded, { name: "other", modelId: `0x${"cd".repeat(32)}` }).bond).to.equal(1000n);
+    expect(batchPolicy(c, model).bond).to.equal(undefined);
+    expect(() => config({ bond: "-1" })).to.throw(/bond/);
     expect(() => config({ maxClaims: 0 })).to.throw(/maxClaims/);
     expect(() => config({ models: { m: { maxClaim: 3 } } })).to.throw(/maxClaim/);
   });
