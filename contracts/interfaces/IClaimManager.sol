@@ -354,10 +354,11 @@ interface IClaimManager {
     /// @notice Fulfils the Open, unexpired request `requestId` with the leaf at `index` of a Finalized batch of
     /// `batchManager`: the batch is of the request's model, its leaf holds the request's input hash and `outputs`
     /// (BatchManager.isSettledLeaf(batch, index, request.inputHash, outputs, path)), its provider is the provider the
-    /// request names (a request naming none is refused: a batch's data is published by its provider alone, so a lie in a
-    /// batch whose data was withheld could finalize unchecked; naming a provider is trusting it to publish), and its bond is at least the request's and the model's minimum bond; `outputs` have
-    /// the model's length and range. Then as for an answering claim that settles: the fee less the protocol fee to
-    /// the batch provider's credits (never to the caller), the protocol fee to the treasury, and the consumer callback
+    /// request names (a request naming none is refused: a batch's data is published by its provider alone, so a lie
+    /// in a batch whose data was withheld could finalize unchecked; naming a provider is trusting it to publish), and
+    /// its bond is at least the request's and the model's minimum bond; `outputs` have the model's length and range.
+    /// Then as for an answering claim that settles: the fee less the protocol fee to the batch provider's credits
+    /// (never to the caller), the protocol fee to the treasury, and the consumer callback
     /// with the same gas rules, given the batchId as `claimId` and the whole batch bond as `bond`. Anyone may send it;
     /// no commitment is needed since it pays the caller nothing. Emits RequestFulfilledFromBatch (with the outputs);
     /// claimOfRequest stays zero.

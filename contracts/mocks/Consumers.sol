@@ -24,7 +24,14 @@ abstract contract ConsumerBase is IOzkConsumer {
     }
 
     /// @notice A request only `provider` may answer (by a claim or from its finalized batches).
-    function requestFrom(bytes32 modelId, uint256 inputHash, uint256 fee, uint64 expiry, uint24 gasLimit, address provider)
+    function requestFrom(
+        bytes32 modelId,
+        uint256 inputHash,
+        uint256 fee,
+        uint64 expiry,
+        uint24 gasLimit,
+        address provider
+    )
         public
         returns (uint256)
     {

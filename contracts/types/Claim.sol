@@ -49,7 +49,8 @@ struct Request {
     // slot 4
     bytes32 claimId; // the live or settling claim answering it
     // slot 5 (zero, and never written, for a request open to every provider with the model's minimum bond)
-    address provider; // the only provider allowed to answer (by a claim, or from its finalized batches), or zero for anyone (by a claim only)
+    // the only provider allowed to answer (by a claim, or from its finalized batches), or zero for anyone (by a claim)
+    address provider;
     uint96 minBond; // least bond an answering claim must lock (on top of the model's minimum)
 }
 
@@ -60,6 +61,7 @@ struct RequestParams {
     uint256 fee; // escrowed from the consumer, paid to the provider whose answer settles
     uint64 expiry; // answers must be submitted before this time; refundable from then on
     uint24 callbackGasLimit; // gas for IOzkConsumer.onInferenceSettled, 0 for no callback
-    address provider; // the only provider allowed to answer (by a claim, or from its finalized batches), or zero for anyone (by a claim only)
+    // the only provider allowed to answer (by a claim, or from its finalized batches), or zero for anyone (by a claim)
+    address provider;
     uint96 minBond; // least bond an answering claim must lock, or zero for the model's minimum
 }
