@@ -322,6 +322,26 @@ export async function finalizeClaim(r: OzkReader, walletClient: Wallet, claim: C
 }
 
 /**
+ * A batch as its BatchSubmitted event announced it (the struct every BatchManager call and isSettledBatchLeaf take,
+ * its dataURI and block), from the batch id a provider's job reports; undefined when no such batch was submitted.
+ */
+export async function getSubmittedBatch(r: OzkReader, batchId: Hex): Promise<{ batch: BatchStruct; dataURI: string; blockNumber: bigint } | undefined> {
+  const logs = await r.publicClient.getContractEvents({
+    address: addressOf(r.deployment, "batchManager"),
+    abi: batchManagerAbi,
+    eventName: "BatchSubmitted",
+    args: { batchId },
+    fromBlock: BigInt(r.deployment.deployBlock),
+    toBlock: "latest",
+    strict: true,
+  });
+  const log = logs[0];
+  if (!log) return undefined;
+  const b = log.args.batch;
+  return { batch: { ...b, size: Number(b.size), auditRateBps: Number(b.auditRateBps) }, dataURI: log.args.dataURI, blockNumber: log.blockNumber };
+}
+
+/**
  * True iff `batch` is Finalized in the deployment's BatchManager and (inputHash, outputs) is its leaf at `index`
  * under `path` (BatchManager.isSettledLeaf): what a consumer reads to rely on one claim of a batch, and what
  * fulfillFromBatch checks with the request's input hash.

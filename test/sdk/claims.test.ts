@@ -23,6 +23,7 @@ import {
   getCommitmentBlock,
   getModelEntry,
   getSubmittedClaim,
+  getSubmittedBatch,
   isSettledBatchLeaf,
   requestInference,
   waitForSettledResult,
@@ -189,6 +190,9 @@ describe("sdk/claims", function () {
     const tree = buildBatchTree(leaves.map((l, i) => batchLeaf(modelId, l.inputHash, l.outputs, i)));
     await send(wallets.provider.writeContract({ address: batches, abi: batchManagerAbi, functionName: "submitBatch", args: [modelId, tree.root, 2, MIN_PROVIDER_BOND, ""], chain: null }));
     const batch: BatchStruct = { modelId, provider: wallets.provider.account.address, root: tree.root, size: 2, bond: MIN_PROVIDER_BOND, auditRateBps: 0, auditFee: 0n };
+    // The struct is read back from the batch id alone (what a provider's job reports).
+    expect((await getSubmittedBatch(reader, batchId(batch)))?.batch).to.deep.equal(batch);
+    expect(await getSubmittedBatch(reader, `0x${"ab".repeat(32)}`)).to.equal(undefined);
     const answer = { requestId, batch, index: 1, outputs, path: tree.path(1) };
     expect(await isSettledBatchLeaf(reader, batch, 1, inputHash, outputs, tree.path(1))).to.equal(false);
     // Not settled yet: the simulation refuses it with the contract's error, nothing is sent.
