@@ -56,6 +56,9 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
     mapping(address account => uint256) public credits;
     /// @inheritdoc IBatchManager
     uint256 public auditPool;
+    /// @dev keccak256(modelId, inputHash) of every input whose audit fee was paid: a proof names no batch or position,
+    /// so one proof would otherwise answer the audits of any number of batches holding the same input.
+    mapping(bytes32 inference => bool) private _auditFeePaid;
     /// @inheritdoc IBatchManager
     mapping(address account => mapping(bytes32 commitment => uint256 blockNumber)) public commitments;
 
@@ -228,7 +231,7 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
         // derived from it.
         _checkLeaf(batchId, batch, index, inputHash, OutputPacking.hash(outputs), path);
         _verify(batchId, index, batch.modelId, inputHash, outputs, proof);
-        _answer(batchId, batch, index, state);
+        _answer(batchId, batch, index, inputHash, state);
     }
 
     /// @inheritdoc IBatchManager
@@ -490,7 +493,9 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
 
     /// @dev Settles what a valid proof of the leaf at `index` answers: an open challenge of that position before its
     /// proof deadline, and the audit if it selected that position, before the audit deadline. Reverts if neither.
-    function _answer(bytes32 batchId, Batch calldata batch, uint256 index, BatchState state) private {
+    function _answer(bytes32 batchId, Batch calldata batch, uint256 index, uint256 inputHash, BatchState state)
+        private
+    {
         (uint48 proofWindow, uint128 challengerBond) = registry.disputeParams(batch.modelId);
         LeafState leaf = _leaves[batchId][index];
         LeafStatus leafStatus = leaf.status();
@@ -510,7 +515,13 @@ contract BatchManager is IBatchManager, ReentrancyGuardTransient {
                 && block.timestamp < uint256(state.challengeDeadline()) + proofWindow
         ) {
             state = state.withAudit(AuditStatus.Answered, uint32(index));
-            uint256 paid = Math.min(batch.auditFee, auditPool);
+            // Paid once per model and input: a replayed proof made nothing new.
+            bytes32 inference = keccak256(abi.encode(batch.modelId, inputHash));
+            uint256 paid;
+            if (!_auditFeePaid[inference]) {
+                _auditFeePaid[inference] = true;
+                paid = Math.min(batch.auditFee, auditPool);
+            }
             auditPool -= paid;
             credits[batch.provider] += paid;
             if (leafStatus == LeafStatus.None) {

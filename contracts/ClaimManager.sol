@@ -58,6 +58,9 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
     mapping(bytes32 claimId => ClaimAudit) private _audits;
     /// @inheritdoc IClaimManager
     uint256 public auditPool;
+    /// @dev keccak256(modelId, inputHash) of every input whose audit fee was paid: a proof names no claim, so one
+    /// proof would otherwise answer the audits of any number of claims of the same input, each paid from the pool.
+    mapping(bytes32 inference => bool) private _auditFeePaid;
     mapping(uint256 requestId => Request) private _requests;
     /// @inheritdoc IClaimManager
     uint256 public requestCount;
@@ -300,7 +303,7 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         }
         freeStake[claim.provider] += providerGets;
         emit ClaimProven(claimId, msg.sender, won, fee);
-        if (audited) _answerAudit(claimId, audit, claim.provider);
+        if (audited) _answerAudit(claimId, audit, claim);
         if (claim.requestId != 0) _fulfillClaim(claimId, claim, outputs);
     }
 
@@ -659,12 +662,18 @@ contract ClaimManager is IClaimManager, ReentrancyGuardTransient {
         return (status == AuditStatus.Selected, seedBlock);
     }
 
-    /// @dev A proof answered the selected audit: the audit fee, capped by the pool, to the provider's credits.
-    function _answerAudit(bytes32 claimId, ClaimAudit audit, address provider) private {
+    /// @dev A proof answered the selected audit: the audit fee, capped by the pool, to the provider's credits, once
+    /// per model and input (the fee pays for making a proof; replaying one proves nothing new and is paid nothing).
+    function _answerAudit(bytes32 claimId, ClaimAudit audit, Claim calldata claim) private {
         _audits[claimId] = audit.withStatus(AuditStatus.Answered);
-        uint256 paid = Math.min(audit.fee(), auditPool);
+        bytes32 inference = keccak256(abi.encode(claim.modelId, claim.inputHash));
+        uint256 paid;
+        if (!_auditFeePaid[inference]) {
+            _auditFeePaid[inference] = true;
+            paid = Math.min(audit.fee(), auditPool);
+        }
         auditPool -= paid;
-        credits[provider] += paid;
+        credits[claim.provider] += paid;
         emit AuditAnswered(claimId, 0, paid);
     }
 
