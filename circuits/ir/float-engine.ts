@@ -78,27 +78,7 @@ function step(layer: Layer, x: Float32Array, shape: number[]): Float32Array {
       const { kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl, pb, pr] } = layer;
       const oh = Math.floor((H + pt + pb - kh) / sh) + 1;
       const ow = Math.floor((W + pl + pr - kw) / sw) + 1;
-      const y = new Float32Array(C * oh * ow);
-      for (let c = 0; c < C; c++)
-        for (let i = 0; i < oh; i++)
-          for (let j = 0; j < ow; j++) {
-            let best = -Infinity;
-            let sum = 0;
-            for (let u = 0; u < kh; u++) {
-              const r = i * sh + u - pt;
-              if (r < 0 || r >= H) continue;
-              for (let v = 0; v < kw; v++) {
-                const q = j * sw + v - pl;
-                if (q < 0 || q >= W) continue;
-                const val = x[(c * H + r) * W + q]!;
-                if (val > best) best = val;
-                sum += val;
-              }
-            }
-            // average pooling divides by the full window (count_include_pad = 1), as the IR specifies
-            y[(c * oh + i) * ow + j] = layer.kind === "maxpool" ? best : sum / (kh * kw);
-          }
-      return y;
+      return pool2d(x, new Float32Array(C * oh * ow), [C, H, W], [oh, ow], layer);
     }
     case "flatten":
       return x;
@@ -208,5 +188,41 @@ function conv2d(
       y[m * P + p] = s;
     }
   }
+  return y;
+}
+
+/**
+ * Max or average pooling of a [C, H, W] tensor into `y` ([C, oh, ow]), padding skipped: max over the window's inside
+ * cells, average over the full window (count_include_pad = 1, as the IR specifies). Shared by the float engines.
+ */
+export function pool2d<T extends Float32Array | Float64Array>(
+  x: ArrayLike<number>,
+  y: T,
+  [C, H, W]: readonly [number, number, number],
+  [oh, ow]: readonly [number, number],
+  p: { kind?: string; op?: string; kernel: readonly [number, number]; stride: readonly [number, number]; pads: readonly number[] },
+): T {
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.stride;
+  const [pt, pl] = p.pads as [number, number];
+  const max = (p.kind ?? p.op) === "maxpool";
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < oh; i++)
+      for (let j = 0; j < ow; j++) {
+        let best = -Infinity;
+        let sum = 0;
+        for (let u = 0; u < kh; u++) {
+          const r = i * sh + u - pt;
+          if (r < 0 || r >= H) continue;
+          for (let v = 0; v < kw; v++) {
+            const q = j * sw + v - pl;
+            if (q < 0 || q >= W) continue;
+            const val = x[(c * H + r) * W + q]!;
+            if (val > best) best = val;
+            sum += val;
+          }
+        }
+        y[(c * oh + i) * ow + j] = max ? best : sum / (kh * kw);
+      }
   return y;
 }

@@ -4,6 +4,7 @@ import type { GraphConst, GraphModel, GraphNode } from "./graph.ts";
 import { graphShapes, numel } from "./graph.ts";
 import type { Shape } from "./ir.ts";
 import { applyPreprocess } from "./preprocess.ts";
+import { pool2d } from "./float-engine.ts";
 
 export interface GraphRun {
   /** The model's output tensor (flattened C-order). */
@@ -96,28 +97,7 @@ function evalNode(node: GraphNode, ins: Float64Array[], inShapes: Shape[], outSh
     case "avgpool": {
       const [C, H, W] = s as [number, number, number];
       const [, oh, ow] = outShape as [number, number, number];
-      const { kernel: [kh, kw], stride: [sh, sw], pads: [pt, pl] } = node;
-      const y = new Float64Array(C * oh * ow);
-      for (let c = 0; c < C; c++)
-        for (let i = 0; i < oh; i++)
-          for (let j = 0; j < ow; j++) {
-            let best = -Infinity;
-            let sum = 0;
-            for (let u = 0; u < kh; u++) {
-              const r = i * sh + u - pt;
-              if (r < 0 || r >= H) continue;
-              for (let v = 0; v < kw; v++) {
-                const q = j * sw + v - pl;
-                if (q < 0 || q >= W) continue;
-                const val = x[(c * H + r) * W + q]!;
-                if (val > best) best = val;
-                sum += val;
-              }
-            }
-            // average pooling divides by the full window (count_include_pad = 1), as PoolLayer specifies
-            y[(c * oh + i) * ow + j] = node.op === "maxpool" ? best : sum / (kh * kw);
-          }
-      return y;
+      return pool2d(x, new Float64Array(C * oh * ow), [C, H, W], [oh, ow], node);
     }
     case "relu":
       return x.map((v) => (v > 0 ? v : 0));

@@ -3,8 +3,6 @@
 // the decomposed LayerNorm and the two GELU forms torch writes are recognized first (graph-patterns below) and become
 // one node each; BatchNormalization and a bias Add fold into the Conv/Gemm/MatMul before them; Identity and Dropout
 // disappear; a final Softmax or LogSoftmax is left out as import.ts does. The sequential importer is untouched.
-import { readFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
 import type { ConcatPart, GraphConst, GraphModel, GraphNode } from "../ir/graph.ts";
 import { graphShapes, nodeShape, numel } from "../ir/graph.ts";
 import type { Shape } from "../ir/ir.ts";
@@ -16,6 +14,7 @@ import type { GraphMsg, ModelMsg, NodeMsg } from "./proto.ts";
 import { decodeTensor } from "./tensors.ts";
 import type { Const } from "./tensors.ts";
 import { findPatterns } from "./graph-patterns.ts";
+import { importFileWith } from "./import.ts";
 import type { Pattern } from "./graph-patterns.ts";
 
 /** ONNX operators the graph importer takes on activations (constants fold through fold.ts). */
@@ -39,23 +38,7 @@ export interface GraphImportOptions {
 
 /** Read and import an .onnx file as a graph. */
 export function importOnnxGraphFile(path: string, options: GraphImportOptions = {}): GraphModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new OnnxImportError(`cannot read ${path}: ${(err as Error).message}`, { file: path });
-  }
-  const stem = basename(path).replace(/\.onnx$/i, "");
-  const name = options.name ?? (stem === "model" ? basename(dirname(resolve(path))) : stem);
-  try {
-    return importOnnxGraph(bytes, { name, baseDir: options.baseDir ?? dirname(resolve(path)) });
-  } catch (err) {
-    if (err instanceof OnnxImportError) {
-      err.message = `${path}: ${err.message}`;
-      err.details.file = path;
-    }
-    throw err;
-  }
+  return importFileWith(path, options, importOnnxGraph);
 }
 
 /** Import serialized ONNX bytes as a graph. */

@@ -38,6 +38,15 @@ export interface ImportOptions {
 
 /** Read and import an .onnx file; external data is resolved next to it. */
 export function importOnnxFile(path: string, options: ImportOptions = {}): FloatModel {
+  return importFileWith(path, options, importOnnx);
+}
+
+/**
+ * Reads an .onnx file and imports it with `importBytes` (the sequential importer or the graph importer): the model is
+ * named after its folder for `model.onnx`, else the file stem; external data resolves next to the file; an import
+ * error names the file.
+ */
+export function importFileWith<T>(path: string, options: ImportOptions, importBytes: (bytes: Uint8Array, options: ImportOptions) => T): T {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -47,7 +56,7 @@ export function importOnnxFile(path: string, options: ImportOptions = {}): Float
   const stem = basename(path).replace(/\.onnx$/i, "");
   const name = options.name ?? (stem === "model" ? basename(dirname(resolve(path))) : stem);
   try {
-    return importOnnx(bytes, { name, baseDir: options.baseDir ?? dirname(resolve(path)) });
+    return importBytes(bytes, { name, baseDir: options.baseDir ?? dirname(resolve(path)) });
   } catch (err) {
     if (err instanceof OnnxImportError) {
       err.message = `${path}: ${err.message}`;
