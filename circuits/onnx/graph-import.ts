@@ -14,7 +14,7 @@ import type { GraphMsg, ModelMsg, NodeMsg } from "./proto.ts";
 import { decodeTensor } from "./tensors.ts";
 import type { Const } from "./tensors.ts";
 import { findPatterns } from "./graph-patterns.ts";
-import { importFileWith } from "./import.ts";
+import { importFileWith, MAX_OPSET, MIN_OPSET, type ImportOptions } from "./import.ts";
 import type { Pattern } from "./graph-patterns.ts";
 
 /** ONNX operators the graph importer takes on activations (constants fold through fold.ts). */
@@ -26,15 +26,8 @@ export const GRAPH_OPS = [
   "Erf", "Tanh", "Pow", "Sqrt",
 ] as const;
 
-const MIN_OPSET = 9;
-const MAX_OPSET = 21;
-
-export interface GraphImportOptions {
-  /** Model name; defaults to the folder name for `model.onnx`, else the file stem. */
-  name?: string;
-  /** Folder that external-data locations are relative to. */
-  baseDir?: string;
-}
+/** Model name and external-data folder, as for the sequential importer. */
+export type GraphImportOptions = ImportOptions;
 
 /** Read and import an .onnx file as a graph. */
 export function importOnnxGraphFile(path: string, options: GraphImportOptions = {}): GraphModel {

@@ -26,8 +26,9 @@ const KNOWN_OPS = new Set<string>([...LAYER_OPS, ...FOLDED_OPS]);
 /** Operators that turn logits into probabilities: the circuit proves the logits, whose top-1 class is the same. */
 const PROBABILITY_OPS = new Set(["Softmax", "LogSoftmax"]);
 
-const MIN_OPSET = 9;
-const MAX_OPSET = 21;
+/** The ONNX opsets both importers (sequential and graph) read. */
+export const MIN_OPSET = 9;
+export const MAX_OPSET = 21;
 
 export interface ImportOptions {
   /** Model name for the IR; defaults to the folder name for `model.onnx`, else the file stem. */

@@ -6,6 +6,7 @@ import { exportOnnx } from "../../circuits/onnx/export.ts";
 import { importOnnx } from "../../circuits/onnx/import.ts";
 import { Adam, Conv2d, Dense, FakeQuant, Flatten, MaxPool2d, Relu, Rng, Sequential, Sgd, softmaxCrossEntropy } from "../../circuits/train/nn.ts";
 import { shiftImage, toFloatModel, train } from "../../circuits/train/train.ts";
+import { centralDifferences } from "./grad-check.ts";
 
 function tinyNet(seed: number): Sequential {
   const rng = new Rng(seed);
@@ -21,26 +22,9 @@ describe("trainer", function () {
     const net = tinyNet(3);
     const rng = new Rng(11);
     const x = Float32Array.from({ length: 36 }, () => rng.next());
-    const label = 2;
-    const loss = () => softmaxCrossEntropy(net.forward(x), label).loss;
-    net.zeroGrad();
-    net.backward(softmaxCrossEntropy(net.forward(x), label).grad);
-    const eps = 1e-2;
-    let checked = 0;
-    for (const p of net.params) {
-      const analytic = p.grad.slice();
-      for (let i = 0; i < p.value.length; i++) {
-        const v = p.value[i]!;
-        p.value[i] = v + eps;
-        const up = loss();
-        p.value[i] = v - eps;
-        const down = loss();
-        p.value[i] = v;
-        const numeric = (up - down) / (2 * eps);
-        expect(Math.abs(numeric - analytic[i]!), `param ${checked}: numeric ${numeric}, analytic ${analytic[i]}`).to.be.below(2e-3 + 0.05 * Math.abs(numeric));
-        checked++;
-      }
-    }
+    const checked = centralDifferences(net, x, 2, 1e-2, (numeric, analytic, k) => {
+      expect(Math.abs(numeric - analytic), `param ${k}: numeric ${numeric}, analytic ${analytic}`).to.be.below(2e-3 + 0.05 * Math.abs(numeric));
+    });
     expect(checked).to.equal(net.parameterCount());
   });
 

@@ -2,10 +2,11 @@
 // tiny configuration, erf matches known values, and a few steps on MNIST digits lower the loss.
 import { expect } from "chai";
 import { loadMnist } from "../../circuits/data/mnist.ts";
-import { Adam, Rng, softmaxCrossEntropy } from "../../circuits/train/nn.ts";
+import { Adam, Rng } from "../../circuits/train/nn.ts";
 import { train } from "../../circuits/train/train.ts";
 import { erf, VisionTransformer } from "../../circuits/train/transformer.ts";
 import type { VitConfig } from "../../circuits/train/transformer.ts";
+import { centralDifferences } from "./grad-check.ts";
 
 const TINY: VitConfig = { imageSize: 6, patchSize: 3, dim: 8, depth: 2, heads: 2, mlpDim: 12, classes: 3 };
 
@@ -27,28 +28,11 @@ describe("vision transformer trainer", function () {
     const net = tinyVit(3);
     const rng = new Rng(11);
     const x = Float32Array.from({ length: 36 }, () => rng.next());
-    const label = 1;
-    const loss = () => softmaxCrossEntropy(net.forward(x), label).loss;
-    net.zeroGrad();
-    net.backward(softmaxCrossEntropy(net.forward(x), label).grad);
-    const eps = 1e-3;
-    let checked = 0;
     let nonzero = 0;
-    for (const p of net.params) {
-      const analytic = p.grad.slice();
-      for (let i = 0; i < p.value.length; i++) {
-        const v = p.value[i]!;
-        p.value[i] = v + eps;
-        const up = loss();
-        p.value[i] = v - eps;
-        const down = loss();
-        p.value[i] = v;
-        const numeric = (up - down) / (2 * eps);
-        expect(Math.abs(numeric - analytic[i]!), `param ${checked}: numeric ${numeric}, analytic ${analytic[i]}`).to.be.below(5e-4 + 0.02 * Math.abs(numeric));
-        if (Math.abs(analytic[i]!) > 1e-4) nonzero++;
-        checked++;
-      }
-    }
+    const checked = centralDifferences(net, x, 1, 1e-3, (numeric, analytic, k) => {
+      expect(Math.abs(numeric - analytic), `param ${k}: numeric ${numeric}, analytic ${analytic}`).to.be.below(5e-4 + 0.02 * Math.abs(numeric));
+      if (Math.abs(analytic) > 1e-4) nonzero++;
+    });
     expect(checked).to.equal(net.parameterCount());
     // nearly every parameter carries gradient: a layer whose backward was skipped would show up as zeros
     expect(nonzero).to.be.above(0.95 * checked);
