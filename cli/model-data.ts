@@ -53,9 +53,14 @@ export async function onnxInputShape(onnxPath: string): Promise<number[]> {
 /** The input shape of an .onnx file and its number of outputs (the classes a label may name; undefined when the
  *  layers' shapes do not say), for reading labelled data against it. */
 export async function onnxShapes(onnxPath: string): Promise<{ inputShape: number[]; classes?: number }> {
-  const { importOnnxFile } = await import("../circuits/onnx/import.ts");
+  const { importModelFile } = await import("../circuits/onnx/model-import.ts");
   const { layerShapes } = await import("../circuits/ir/ir.ts");
-  const fm = importOnnxFile(onnxPath);
+  const fm = importModelFile(onnxPath);
+  if (fm.graph) {
+    const { graphShapes } = await import("../circuits/ir/graph.ts");
+    const out = graphShapes(fm.graph).get(fm.graph.output)!;
+    return { inputShape: fm.inputShape, classes: out.reduce((a, b) => a * b, 1) };
+  }
   try {
     const shapes = layerShapes(fm);
     const k = fm.layers.findLastIndex((l) => l.kind !== "argmax");

@@ -114,6 +114,13 @@ export function costTable(costs: OpCost[]): string {
   for (const c of costs) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + c.constraints);
   lines.push("per operator kind:");
   for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(43)} ${String(n).padStart(11)} ${pct(n)}`);
+  if (costs.some((c) => c.role)) {
+    // a transformer: the same constraints by the part of the model they serve
+    const byRole = new Map<string, number>();
+    for (const c of costs) byRole.set(c.role ?? "input, hashes, outputs", (byRole.get(c.role ?? "input, hashes, outputs") ?? 0) + c.constraints);
+    lines.push("per part of the transformer:");
+    for (const [k, n] of [...byRole].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(43)} ${String(n).padStart(11)} ${pct(n)}`);
+  }
   lines.push(`total: ${total} constraints (2^${Math.log2(Math.max(total, 1)).toFixed(2)})`);
   return lines.join("\n");
 }
@@ -232,10 +239,10 @@ export function register(program: Command): void {
         costs = m.costs;
         title = `${m.name} (${m.visibility} weights, ${m.route} route): ${m.constraints} constraints, ${m.wires} wires`;
       } else {
-        const { importOnnxFile } = await import("../circuits/onnx/import.ts");
+        const { importModelFile } = await import("../circuits/onnx/model-import.ts");
         const { predictCircuit } = await import("../circuits/compiler/size.ts");
         const path = statSync(target).isDirectory() ? join(target, "model.onnx") : target;
-        const fm = importOnnxFile(path);
+        const fm = importModelFile(path);
         // The count depends on the quantization (each requantization's shift and width): quantize as the build does.
         const preprocess = preprocessSpecOf(o as Record<string, string | undefined>);
         const quant = quantOptions(o);

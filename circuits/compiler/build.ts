@@ -8,14 +8,14 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FloatModel } from "../ir/ir.ts";
 import { resolvePreprocess, type InputPreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
-import { parseQuant, quantize, serializeQuant, type QuantOptions, type QuantizedModel } from "./quantize.ts";
+import { isGraphModel, parseQuant, quantize, serializeQuant, type QuantOptions, type QuantizedModel } from "./quantize.ts";
 import { publicCount, synthesize, type OpCost, type Visibility } from "./emit.ts";
 import { generateCircom } from "./circom.ts";
 import { readR1csHeader } from "./r1cs.ts";
 import { sha256File, writeManifest, type ModelManifest } from "./package.ts";
 
 export { sha256File };
-import { importOnnxFile } from "../onnx/import.ts";
+import { importModelFile } from "../onnx/model-import.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
 import { moduleExtension, packageRootUrl } from "../../sdk/package-root.ts";
 
@@ -91,14 +91,17 @@ export function publicSignalNames(q: QuantizedModel): string[] {
 /** Hash of the compiler sources: a code change invalidates cached steps. */
 function codeHash(): string {
   const ext = moduleExtension(import.meta.url);
-  const files = ["quantize", "engine", "emit", "r1cs", "circom", "build", "../../sdk/quantize", "../ir/preprocess"].map((f) => readFileSync(join(here, f + ext)));
+  const files = [
+    "quantize", "quantize-graph", "engine", "engine-graph", "emit", "builder", "nonlinear", "gadgets-nonlinear", "requantize", "r1cs", "circom", "build",
+    "../../sdk/quantize", "../ir/preprocess", "../ir/graph-prune",
+  ].map((f) => readFileSync(join(here, f + ext)));
   return sha256(Buffer.concat(files));
 }
 
 function loadFloatModel(source: string, name?: string): { model: FloatModel; onnxPath: string } {
   const path = statSync(source).isDirectory() ? join(source, "model.onnx") : source;
   if (!existsSync(path)) throw new Error(`no model at ${path} (give a package folder holding model.onnx, or an .onnx file)`);
-  return { model: importOnnxFile(path, name ? { name } : {}), onnxPath: path };
+  return { model: importModelFile(path, name ? { name } : {}), onnxPath: path };
 }
 
 /** `count` seeded uniform samples in `range`: the calibration of a model built without data. */
@@ -218,16 +221,22 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
   const predicted = (): number => (counted ??= synthesize(q, { visibility, countOnly: true }).nConstraints);
   if (opts.checkSize) opts.checkSize(q, predicted());
 
-  // 2. circuit.circom (the circom route's source; the direct route below is what gets proved)
+  // 2. circuit.circom (the circom route's source; the direct route below is what gets proved). The circom templates
+  // do not cover the transformer ops yet: a graph model has no circuit.circom and builds on the direct route only.
+  const graph = isGraphModel(q);
+  const route = opts.route ?? "direct";
+  if (graph && route === "circom") {
+    throw new Error(`${model.name}: the circom route does not compile graph models (attention, softmax, LayerNorm, GELU, residual adds) yet; build it with the direct route (the default)`);
+  }
   const circomKey = sha256(JSON.stringify({ q: sha256File(quantPath), visibility, code }));
-  if (!cache.fresh("circom", "circuit.circom", circomKey)) {
+  if (graph) rmSync(join(out, "circuit.circom"), { force: true });
+  else if (!cache.fresh("circom", "circuit.circom", circomKey)) {
     // includes resolve through `-l .` from the repo root (circom2 reads nothing outside its working directory)
     writeFileSync(join(out, "circuit.circom"), generateCircom(q, { visibility }));
     cache.record("circom", "circuit.circom", circomKey);
   }
 
   // 3. circuit.r1cs: emitted directly (default), or compiled from circuit.circom with circom2
-  const route = opts.route ?? "direct";
   const r1csKey = sha256(JSON.stringify({ q: sha256File(quantPath), visibility, code, route }));
   const r1csPath = join(out, "circuit.r1cs");
   const statsPath = join(out, "build", "r1cs-stats.json");
@@ -289,7 +298,7 @@ export async function compileCircuit(source: string | FloatModel, opts: CompileO
     verifierCodeHash: null,
     setup: null,
     costs: stats.costs,
-    artifacts: { quant: "quant.json", circom: "circuit.circom", r1cs: "circuit.r1cs" },
+    artifacts: { quant: "quant.json", ...(graph ? {} : { circom: "circuit.circom" }), r1cs: "circuit.r1cs" },
     sha256: {},
   };
   if (model.strippedOutputOp) manifest.strippedOutputOp = model.strippedOutputOp;

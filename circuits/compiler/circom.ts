@@ -1,7 +1,7 @@
 // The circom route: a model's circuit.circom, composed from the template library in circuits/lib/.
 // Same wires in meaning and the same public signals as the direct route (emit.ts); used for small models and tests.
 import type { QLinear, QuantizedModel } from "./quantize.ts";
-import { commitValues } from "./quantize.ts";
+import { commitValues, isGraphModel } from "./quantize.ts";
 import { valuesPerLimb } from "../../sdk/hash.ts";
 import type { Visibility } from "./emit.ts";
 
@@ -22,6 +22,9 @@ function nested(w: readonly number[], rows: number, cols: number): string {
 /** circuit.circom for q: main component `Model`, private input x (and the weights in committed mode),
  *  public outputs packedOutputs[], inputHash, weightsCommitment, in that order (sdk publicSignals). */
 export function generateCircom(q: QuantizedModel, opts: CircomOptions = {}): string {
+  if (isGraphModel(q)) {
+    throw new Error(`${q.name}: the circom route does not compile graph models (transformer ops) yet; the direct route (--route direct, the default) does`);
+  }
   const visibility = opts.visibility ?? "constant";
   const prefix = opts.includePrefix ?? "circuits/lib/";
   const nIn = q.inputShape.reduce((a, b) => a * b, 1);

@@ -2,7 +2,7 @@
 // value and every partial sum is an integer below 2^53 (then float64 arithmetic is exact, and any summation order
 // gives the same integers the bigint engine gives). runQuantized (engine.ts) uses it when it applies; the fidelity
 // report reads its integer-valued Float64Arrays directly. Saturation is counted as it happens, per op, for free.
-import type { QLinear, QMaxPool, QOp, QuantizedModel } from "./quantize.ts";
+import { isGraphModel, type QLinear, type QMaxPool, type QOp, type QuantizedModel } from "./quantize.ts";
 
 /**
  * Clamps seen while running: `input` counts input values outside the declared inputRange by more than half an
@@ -40,7 +40,8 @@ export function enginePlan(q: QuantizedModel): EnginePlan | null {
 }
 
 function compile(q: QuantizedModel): EnginePlan | null {
-  if (q.inputBits > 52 || q.activationBits > 52 || q.outputBits > 52) return null;
+  // graph models run on the bigint engine (their primitives are bigint code, nonlinear.ts)
+  if (q.inputBits > 52 || q.activationBits > 52 || q.outputBits > 52 || isGraphModel(q)) return null;
   const steps: Step[] = [];
   for (const op of q.ops) {
     const s = compileOp(op);
@@ -64,6 +65,8 @@ function compileOp(op: QOp): Step | null {
         for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
         return { y: Float64Array.of(best), clamped: 0 };
       };
+    default:
+      return null;
   }
 }
 

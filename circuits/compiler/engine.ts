@@ -1,8 +1,12 @@
 // The bit-exact integer reference engine: exactly what every circuit route computes, used by the provider,
 // the challenger, the fidelity report and the witness tests.
-import type { QLinear, QMaxPool, QOp, QuantizedModel } from "./quantize.ts";
+import { opInputs, type QLinear, type QMaxPool, type QOp, type QuantizedModel } from "./quantize.ts";
 import { quantizeInput } from "../../sdk/quantize.ts";
 import { countInputClamps, enginePlan, runPlan, type ClampCounts } from "./engine-plan.ts";
+import { requantize } from "./requantize.ts";
+import { runGraphOp } from "./engine-graph.ts";
+
+export { requantize } from "./requantize.ts";
 
 export { newClampCounts, type ClampCounts } from "./engine-plan.ts";
 
@@ -45,7 +49,8 @@ export function runQuantized(q: QuantizedModel, input: Float32Array | readonly n
   let x = xq;
   q.ops.forEach((op, k) => {
     const counter = { clamped: 0 };
-    x = op.kind === "linear" ? runLinear(op, x, counter) : runOp(op, x);
+    const ins = opInputs(q.ops, k).map((i) => (i < 0 ? xq : layers[i]!));
+    x = op.kind === "linear" ? runLinear(op, ins[0]!, counter) : runOp(op, ins, counter);
     if (clamps && counter.clamped > 0) {
       clamps.ops[k]! += counter.clamped;
       clamps.opRuns[k]!++;
@@ -79,10 +84,12 @@ function checkInts(q: QuantizedModel, xs: readonly bigint[]): bigint[] {
   return [...xs];
 }
 
-export function runOp(op: QOp, x: bigint[]): bigint[] {
+/** One op on its inputs' values (in the order op.inputs names them; a sequential op takes one). */
+export function runOp(op: QOp, ins: bigint[][], counter?: { clamped: number }): bigint[] {
+  const x = ins[0]!;
   switch (op.kind) {
     case "linear":
-      return runLinear(op, x);
+      return runLinear(op, x, counter);
     case "maxpool":
       return runMaxPool(op, x);
     case "relu":
@@ -92,25 +99,11 @@ export function runOp(op: QOp, x: bigint[]): bigint[] {
       for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
       return [BigInt(best)];
     }
+    default:
+      return runGraphOp(op, ins, counter);
   }
 }
 
-/** Requantize one accumulator: floor((acc*M + 2^(s-1)) / 2^s), clamped to outBits signed ([0, hi] with relu). */
-export function requantize(acc: bigint, M: bigint, s: number, outBits: number, relu: boolean, counter?: { clamped: number }): bigint {
-  const round = s > 0 ? 1n << BigInt(s - 1) : 0n;
-  let y = (acc * M + round) >> BigInt(s);
-  const hi = (1n << BigInt(outBits - 1)) - 1n;
-  const lo = relu ? 0n : -hi - 1n;
-  if (y > hi) {
-    y = hi;
-    if (counter) counter.clamped++;
-  }
-  if (y < lo) {
-    y = lo;
-    if (counter && !relu) counter.clamped++;
-  }
-  return y;
-}
 
 /**
  * The taps of each output of a linear op: for output o, acc = bias[channel] + sum weight[w] * x[i] over its taps.
@@ -121,14 +114,17 @@ export function forEachOutput(
   visit: (o: number, channel: number, inIdx: Int32Array, wIdx: Int32Array, count: number) => void,
 ): void {
   if (op.source === "dense") {
-    const nIn = op.inShape.reduce((a, b) => a * b, 1);
-    const nOut = op.outShape[0]!;
+    const rows = op.rows ?? 1;
+    const nIn = op.inShape.reduce((a, b) => a * b, 1) / rows;
+    const nOut = op.outShape.reduce((a, b) => a * b, 1) / rows;
     const inIdx = new Int32Array(nIn);
     const wIdx = new Int32Array(nIn);
-    for (let k = 0; k < nIn; k++) inIdx[k] = k;
-    for (let o = 0; o < nOut; o++) {
-      for (let k = 0; k < nIn; k++) wIdx[k] = o * nIn + k;
-      visit(o, o, inIdx, wIdx, nIn);
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < nIn; k++) inIdx[k] = r * nIn + k;
+      for (let o = 0; o < nOut; o++) {
+        for (let k = 0; k < nIn; k++) wIdx[k] = o * nIn + k;
+        visit(r * nOut + o, o, inIdx, wIdx, nIn);
+      }
     }
     return;
   }

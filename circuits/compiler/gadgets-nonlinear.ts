@@ -3,8 +3,10 @@
 // range-checked to their declared width (every activation leaves its gadget range-checked). Every hint (the
 // reciprocal, the reciprocal square root, quotients) is pinned by range checks, so each input has exactly one
 // witness (docs/circuits.md, "Transformer primitives").
-import { addTo, konst, lin, maxGadget, requantGadget, sum, type Builder, type Lin } from "./emit.ts";
+import { addTo, konst, lin, maxGadget, requantGadget, sum, type Builder, type Lin } from "./builder.ts";
 import { expShift, geluAlpha, rsqrtQ, type GeluParams, type LayerNormParams, type MatMulParams, type SoftmaxParams } from "./nonlinear.ts";
+import { softmaxVectors } from "./engine-graph.ts";
+import type { QGraphOp } from "./quantize.ts";
 
 const pow2 = (n: number): bigint => 1n << BigInt(n);
 
@@ -189,4 +191,47 @@ export function matmulGadget(cs: Builder, p: MatMulParams, a: readonly Lin[], b:
       out.push(requantGadget(cs, acc, p.s, p.Q, p.outBits, false, what));
     }
   return out;
+}
+
+/** The gadget of one graph op (quantize.ts QGraphOp) on its inputs' wires: runGraphOp (engine-graph.ts) is its
+ *  reference. Layouts move combinations and add no constraint. */
+export function graphOpGadget(cs: Builder, op: QGraphOp, ins: Lin[][]): Lin[] {
+  const x = ins[0]!;
+  switch (op.kind) {
+    case "layout": {
+      const all = ins.length === 1 ? x : ins.flat();
+      const consts = op.constants.map(BigInt);
+      return op.src.map((s) => (s >= 0 ? all[s]! : konst(consts[-1 - s]!)));
+    }
+    case "add": {
+      const M = op.multiplier.map(BigInt);
+      const bias = op.bias.map(BigInt);
+      return x.map((_, i) => {
+        const acc: Lin = bias.length ? konst(bias[i]!) : new Map();
+        ins.forEach((xs, j) => addTo(acc, xs[i]!, M[j]!));
+        return requantGadget(cs, acc, op.shift, op.qBits, op.outBits, false, op.name);
+      });
+    }
+    case "matmul": {
+      const { n, k, m } = op.params;
+      const out: Lin[] = [];
+      for (let t = 0; t < op.batch; t++) out.push(...matmulGadget(cs, op.params, x.slice(t * n * k, (t + 1) * n * k), ins[1]!.slice(t * k * m, (t + 1) * k * m), op.name));
+      return out;
+    }
+    case "softmax": {
+      const y = new Array<Lin>(x.length);
+      for (const idx of softmaxVectors(op)) {
+        softmaxGadget(cs, op.params, idx.map((i) => x[i]!), op.name).y.forEach((v, j) => (y[idx[j]!] = v));
+      }
+      return y;
+    }
+    case "layerNorm": {
+      const n = op.params.n;
+      const out: Lin[] = [];
+      for (let r = 0; r < x.length; r += n) out.push(...layerNormGadget(cs, op.params, x.slice(r, r + n), op.name).y);
+      return out;
+    }
+    case "gelu":
+      return geluGadget(cs, op.params, x, op.name).y;
+  }
 }

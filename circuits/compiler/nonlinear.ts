@@ -2,7 +2,7 @@
 // integer functions. The *Params builders turn float scales into integer constants (compile time, floats allowed);
 // the *Q functions are the reference: bigint arithmetic only, exactly what the gadgets of gadgets-nonlinear.ts
 // constrain (docs/circuits.md, "Transformer primitives").
-import { requantize } from "./engine.ts";
+import { requantize } from "./requantize.ts";
 import { MAX_FIELD_BITS, OverflowError } from "./quantize.ts";
 
 const bitLength = (v: bigint): number => (v <= 0n ? 0 : v.toString(2).length);

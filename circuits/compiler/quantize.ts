@@ -5,6 +5,8 @@ import { layerShapes } from "../ir/ir.ts";
 import { runFloat } from "../ir/float-engine.ts";
 import { foldPreprocess, type InputPreprocess } from "../ir/preprocess.ts";
 import { hashVector } from "../../sdk/hash.ts";
+import { quantizeGraph } from "./quantize-graph.ts";
+import type { GeluParams, LayerNormParams, MatMulParams, SoftmaxParams } from "./nonlinear.ts";
 
 /** Widest two's-complement value any linear combination may reach: |v| < 2^MAX_FIELD_BITS < p/2 with margin. */
 export const MAX_FIELD_BITS = 250;
@@ -29,9 +31,12 @@ export interface QuantOptions {
  * y = clamp(floor((acc * M + 2^(shift-1)) / 2^shift)) to outBits signed (to [0, hi] with relu).
  * Per output channel c: multiplier[c], shift[c], qBits[c] (width of the unclamped quotient).
  */
-export interface QLinear {
+export interface QLinear extends GraphInputs {
   kind: "linear";
   name: string;
+  /** Graph models, dense only: the layer maps each of `rows` rows of its input ([rows, in] -> [rows, out]); the
+   *  channel of output o is o % out. Absent: one row (a vector, channels first for conv and avgpool). */
+  rows?: number;
   source: "dense" | "conv" | "avgpool";
   inShape: Shape;
   outShape: Shape;
@@ -59,7 +64,7 @@ export interface QLinear {
   accBound: string[];
 }
 
-export interface QMaxPool {
+export interface QMaxPool extends GraphInputs {
   kind: "maxpool";
   name: string;
   inShape: Shape;
@@ -71,7 +76,7 @@ export interface QMaxPool {
   scale: number;
 }
 
-export interface QRelu {
+export interface QRelu extends GraphInputs {
   kind: "relu";
   name: string;
   shape: Shape;
@@ -79,18 +84,144 @@ export interface QRelu {
   scale: number;
 }
 
-export interface QArgmax {
+export interface QArgmax extends GraphInputs {
   kind: "argmax";
   name: string;
   n: number;
   bits: number;
 }
 
-export type QOp = QLinear | QMaxPool | QRelu | QArgmax;
+/** Graph models (quantize-graph.ts): the ops an op reads, by index into ops (-1: the model input), in the order its
+ *  kind takes them. Absent: the op before it (the model input for the first): a sequential model names none. */
+interface GraphInputs {
+  inputs?: number[];
+}
+
+/** Values moved, not computed (reshape, transpose, slice, gather, concat, flatten, composed): output value i is the
+ *  value src[i] of the inputs' values laid end to end, or constants[-1 - src[i]] when src[i] < 0. No constraint. */
+export interface QLayout {
+  kind: "layout";
+  name: string;
+  inputs: number[];
+  outShape: Shape;
+  src: number[];
+  /** Integers at `scale` (decimal strings): a class token, a constant concatenated in. */
+  constants: string[];
+  bits: number;
+  scale: number;
+}
+
+/** y_i = clamp(floor((sum_j M_j x_j[i] + bias[i] + 2^(shift-1)) / 2^shift)): a residual add of activations at two
+ *  scales, or an activation plus (minus) a constant. */
+export interface QAdd {
+  kind: "add";
+  name: string;
+  inputs: number[];
+  shape: Shape;
+  /** One per input (decimal strings). */
+  multiplier: string[];
+  /** Per element at the accumulator scale (decimal strings), or empty for none. */
+  bias: string[];
+  shift: number;
+  qBits: number;
+  inBits: number[];
+  outBits: number;
+  outScale: number;
+}
+
+/** Products of two activations, [batch, n, k] x [batch, k, m] (nonlinear.ts matmulQ per batch). */
+export interface QMatMul {
+  kind: "matmul";
+  name: string;
+  inputs: number[];
+  batch: number;
+  params: MatMulParams;
+  outScale: number;
+}
+
+/** Softmax over `axis` of `shape` (nonlinear.ts softmaxQ per vector): probabilities at scale 2^-outFrac. */
+export interface QSoftmax {
+  kind: "softmax";
+  name: string;
+  inputs: number[];
+  shape: Shape;
+  axis: number;
+  params: SoftmaxParams;
+  outScale: number;
+}
+
+/** LayerNorm over the last axis of `shape` (nonlinear.ts layerNormQ per row). */
+export interface QLayerNorm {
+  kind: "layerNorm";
+  name: string;
+  inputs: number[];
+  shape: Shape;
+  params: LayerNormParams;
+  outScale: number;
+}
+
+/** GELU per element (nonlinear.ts geluQ). */
+export interface QGelu {
+  kind: "gelu";
+  name: string;
+  inputs: number[];
+  shape: Shape;
+  params: GeluParams;
+  outScale: number;
+}
+
+export type QGraphOp = QLayout | QAdd | QMatMul | QSoftmax | QLayerNorm | QGelu;
+export type QOp = QLinear | QMaxPool | QRelu | QArgmax | QGraphOp;
+
+/** The ops `ops[k]` reads (indices into ops, -1 the model input). */
+export const opInputs = (ops: readonly QOp[], k: number): number[] => ops[k]!.inputs ?? [k - 1];
+
+/** Real value of one integer step of op's output. */
+export function opScale(op: QOp): number {
+  switch (op.kind) {
+    case "linear":
+    case "add":
+    case "matmul":
+    case "softmax":
+    case "layerNorm":
+    case "gelu":
+      return op.outScale;
+    case "maxpool":
+    case "relu":
+    case "layout":
+      return op.scale;
+    case "argmax":
+      return 1;
+  }
+}
+
+/** Number of values op outputs. */
+export function opSize(op: QOp): number {
+  switch (op.kind) {
+    case "linear":
+    case "maxpool":
+    case "layout":
+      return size(op.outShape);
+    case "relu":
+    case "add":
+    case "softmax":
+    case "layerNorm":
+    case "gelu":
+      return size(op.shape);
+    case "matmul":
+      return op.batch * op.params.n * op.params.m;
+    case "argmax":
+      return 1;
+  }
+}
+
+/** True for a model with graph ops or graph inputs (only the bigint engine and the direct route run it). */
+export const isGraphModel = (q: QuantizedModel): boolean => q.ops.some((op) => op.inputs !== undefined || (op.kind === "linear" && op.rows !== undefined));
 
 export interface QuantizedModel {
   format: "ozk-quant";
-  version: 1;
+  /** 1: a sequential model; 2: a graph model (ops name their inputs; transformer ops). */
+  version: 1 | 2;
   name: string;
   inputShape: Shape;
   inputBits: number;
@@ -115,7 +246,7 @@ export interface QuantizedModel {
   ops: QOp[];
 }
 
-const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const bitLength = (v: bigint): number => (v <= 0n ? 0 : v.toString(2).length);
 const signedBits = (v: bigint): number => bitLength(v < 0n ? -v - 1n : v) + 1;
 
@@ -133,6 +264,11 @@ function checkWidth(what: string, bits: number, lo: number, hi: number): number 
 
 /** Quantize `model`; `calibration` inputs set the activation scales. Throws OverflowError if any value could wrap the field. */
 export function quantize(model: FloatModel, calibration: Float32Array[], options: QuantOptions = {}): QuantizedModel {
+  if (model.graph) {
+    const { preprocess, ...graph } = model.graph;
+    void preprocess;
+    return quantizeGraph({ ...graph, ...(model.preprocess ? { preprocess: model.preprocess } : {}) }, calibration, options);
+  }
   const inputBits = checkWidth("inputBits", options.inputBits ?? 8, 2, 64);
   const weightBits = checkWidth("weightBits", options.weightBits ?? 8, 2, 32);
   const activationBits = checkWidth("activationBits", options.activationBits ?? 10, 2, 64);
@@ -245,13 +381,21 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
   return partial;
 }
 
-/** The committed values in order: every linear op's weights, then its biases. */
+/** The committed values in order: every linear op's weights, then its biases; in a graph model also each op's other
+ *  constants, in op order (LayerNorm gamma then beta, an add's biases, a layout's constants). */
 export function commitValues(q: QuantizedModel): bigint[] {
   const out: bigint[] = [];
   for (const op of q.ops) {
-    if (op.kind !== "linear" || op.source === "avgpool") continue;
-    for (const w of op.weight) out.push(BigInt(w));
-    for (const b of op.bias) out.push(BigInt(b));
+    if (op.kind === "linear" && op.source !== "avgpool") {
+      for (const w of op.weight) out.push(BigInt(w));
+      for (const b of op.bias) out.push(BigInt(b));
+    } else if (op.kind === "layerNorm") {
+      out.push(...op.params.gamma, ...op.params.bias);
+    } else if (op.kind === "add") {
+      for (const b of op.bias) out.push(BigInt(b));
+    } else if (op.kind === "layout") {
+      for (const c of op.constants) out.push(BigInt(c));
+    }
   }
   return out;
 }
@@ -278,7 +422,7 @@ function normalizeRelus(layers: Layer[]): Layer[] {
   return out.filter((l, i) => !(l.kind === "relu" && out[i - 1]?.kind === "relu"));
 }
 
-function quantizeLinear(
+export function quantizeLinear(
   layer: DenseLayer | ConvLayer | (PoolLayer & { kind: "avgpool" }),
   inShape: Shape,
   outShape: Shape,
@@ -403,13 +547,52 @@ function roundScaled(m: number, s: number): bigint {
   return (f + (1n << (d - 1n))) >> d;
 }
 
-/** quant.json text (stable key order, two-space indent). */
+/** quant.json text (stable key order, two-space indent; the integer constants of graph ops as decimal strings). */
 export function serializeQuant(q: QuantizedModel): string {
-  return JSON.stringify(q, null, 2) + "\n";
+  return JSON.stringify(q, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2) + "\n";
 }
 
 export function parseQuant(text: string): QuantizedModel {
   const q = JSON.parse(text) as QuantizedModel;
-  if (q.format !== "ozk-quant" || q.version !== 1) throw new Error("not an ozk quant.json (format ozk-quant, version 1)");
+  if (q?.format !== "ozk-quant" || (q.version !== 1 && q.version !== 2)) throw new Error("not an ozk quant.json (format ozk-quant, version 1 or 2)");
+  if (!Array.isArray(q.ops)) throw new Error("quant.json: ops must be a list");
+  q.ops.forEach((op, k) => reviveParams(op, k));
   return q;
+}
+
+/** The bigint fields of a graph op's params, read back from their decimal strings (errors name the op). */
+function reviveParams(op: QOp, k: number): void {
+  const big = (v: unknown, what: string): bigint => {
+    if (typeof v !== "string" && typeof v !== "number") throw new Error(`quant.json: op ${k} (${op.name}): ${what} is not an integer`);
+    try {
+      return BigInt(v);
+    } catch {
+      throw new Error(`quant.json: op ${k} (${op.name}): ${what} = ${String(v)} is not an integer`);
+    }
+  };
+  const list = (v: unknown, what: string): bigint[] => {
+    if (!Array.isArray(v)) throw new Error(`quant.json: op ${k} (${op.name}): ${what} must be a list`);
+    return v.map((x, i) => big(x, `${what}[${i}]`));
+  };
+  switch (op.kind) {
+    case "matmul":
+      op.params.M = big(op.params.M, "params.M");
+      break;
+    case "softmax":
+      op.params.expMul = big(op.params.expMul, "params.expMul");
+      op.params.poly = list(op.params.poly, "params.poly");
+      break;
+    case "layerNorm":
+      op.params.gamma = list(op.params.gamma, "params.gamma");
+      op.params.bias = list(op.params.bias, "params.bias");
+      op.params.epsQ = big(op.params.epsQ, "params.epsQ");
+      op.params.M = big(op.params.M, "params.M");
+      break;
+    case "gelu":
+      if (!Array.isArray(op.params.coeffs)) throw new Error(`quant.json: op ${k} (${op.name}): params.coeffs must be a list`);
+      op.params.coeffs = op.params.coeffs.map((c, i) => list(c, `params.coeffs[${i}]`));
+      op.params.reluMul = big(op.params.reluMul, "params.reluMul");
+      break;
+    default:
+  }
 }

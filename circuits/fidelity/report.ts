@@ -9,11 +9,11 @@ import { newClampCounts, runQuantizedLayers } from "../compiler/engine.ts";
 import { MAX_DATA_FILE_BYTES, mapUnitRange, readUserFile } from "../data/datasets.ts";
 import { adviceFor } from "./advice.ts";
 import type { QOp, QuantizedModel } from "../compiler/quantize.ts";
-import { parseQuant, quantize } from "../compiler/quantize.ts";
+import { opScale, opSize, parseQuant, quantize } from "../compiler/quantize.ts";
 import type { QuantOptions } from "../compiler/quantize.ts";
 import type { LabelledSet } from "../data/mnist.ts";
 import { calibrationSample, heldOutSample } from "../data/mnist.ts";
-import { importOnnxFile } from "../onnx/import.ts";
+import { importModelFile } from "../onnx/model-import.ts";
 import { MANIFEST_FILE, readManifest } from "../compiler/package.ts";
 import { applyPreprocess, resolvePreprocess, type PreprocessSpec } from "../ir/preprocess.ts";
 import { applyOutputOp } from "../ir/output-op.ts";
@@ -165,6 +165,15 @@ class ErrorAccumulator {
 
 /** For each quantized op, the IR layer whose float output it approximates (a fused relu maps to the relu). */
 function matchLayers(model: FloatModel, q: QuantizedModel): { op: QOp; layer: number; applyRelu: boolean }[] {
+  if (model.graph) {
+    // a graph model: the float "layers" are the node outputs (float-engine.ts); an op is named after its node, and a
+    // layout after the last node of the moves it composes. A fused relu is applied to the dense's float output.
+    const nodes = new Map(model.graph.nodes.map((n, i) => [n.name, i]));
+    return q.ops.flatMap((op) => {
+      const i = nodes.get(op.name);
+      return i === undefined ? [] : [{ op, layer: i, applyRelu: op.kind === "linear" && op.relu }];
+    });
+  }
   const index = new Map<string, number>(model.layers.map((l, i) => [l.name, i]));
   const out: { op: QOp; layer: number; applyRelu: boolean }[] = [];
   for (const op of q.ops) {
@@ -179,17 +188,6 @@ function matchLayers(model: FloatModel, q: QuantizedModel): { op: QOp; layer: nu
   return out;
 }
 
-function opScale(op: QOp): number {
-  switch (op.kind) {
-    case "linear":
-      return op.outScale;
-    case "maxpool":
-    case "relu":
-      return op.scale;
-    case "argmax":
-      return 1;
-  }
-}
 
 /** Resolve the quantized model for an .onnx file: explicit, quant.json beside it, or calibrated here. */
 export function quantizedFor(onnxPath: string, model: FloatModel, o: FidelityOptions): { q: QuantizedModel; source: string } {
@@ -231,7 +229,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   // The model.onnx of a package is named by its manifest (the build named it after the .onnx it came from).
   const pkgDir = dirname(onnxPath);
   const manifest = existsSync(join(pkgDir, MANIFEST_FILE)) ? readManifest(pkgDir) : undefined;
-  const model = importOnnxFile(onnxPath, manifest ? { name: manifest.name } : {});
+  const model = importModelFile(onnxPath, manifest ? { name: manifest.name } : {});
   // Inputs are raw; the float model normalizes them as the training code did, exactly as the quantized model does
   // (folded into its first layer), so the two are compared on the same inputs.
   const given = o.preprocess ? resolvePreprocess(o.preprocess, model.inputShape) : undefined;
@@ -266,7 +264,8 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
   const argmaxModel = q.outputKind === "argmax";
   // for argmax models the "logits" are the vector entering the argmax
   const logitOp = argmaxModel ? q.ops.length - 2 : q.ops.length - 1;
-  const logitLayer = argmaxModel ? model.layers.length - 2 : model.layers.length - 1;
+  const nLayers = model.graph ? model.graph.nodes.length : model.layers.length;
+  const logitLayer = argmaxModel ? nLayers - 2 : nLayers - 1;
 
   const clamps = newClampCounts(q);
   let dataMin = Infinity;
@@ -345,7 +344,7 @@ export async function fidelity(onnxPath: string, o: FidelityOptions = {}): Promi
       .map(({ op }, k) => ({
         name: op.name,
         kind: op.kind === "linear" ? `${op.source}${op.relu ? "+relu" : ""}` : op.kind,
-        outputs: op.kind === "linear" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "maxpool" ? op.outShape.reduce((a, b) => a * b, 1) : op.kind === "relu" ? op.shape.reduce((a, b) => a * b, 1) : 1,
+        outputs: opSize(op),
         scale: opScale(op),
         ...layerErr[k]!.stats(),
         clamped: clamps.ops[q.ops.indexOf(op)]!,

@@ -2,6 +2,7 @@
 import type { FloatModel, Layer } from "./ir.ts";
 import { layerShapes } from "./ir.ts";
 import { applyPreprocess } from "./preprocess.ts";
+import { runGraphFloat } from "./graph-float.ts";
 
 export interface FloatRun {
   /** The model's output: logits, or [index] when the model ends in argmax. */
@@ -15,6 +16,13 @@ export interface FloatRun {
 export function runFloat(model: FloatModel, input: Float32Array): FloatRun {
   const inSize = model.inputShape.reduce((a, b) => a * b, 1);
   if (input.length !== inSize) throw new Error(`${model.name}: input has ${input.length} values, expected ${inSize}`);
+  if (model.graph) {
+    // a graph model: the graph's node outputs stand for the layers (fidelity matches ops to nodes by name)
+    const { preprocess, ...graph } = model.graph;
+    void preprocess;
+    const run = runGraphFloat({ ...graph, ...(model.preprocess ? { preprocess: model.preprocess } : {}) }, input);
+    return { output: Float32Array.from(run.output), layers: graph.nodes.map((n) => Float32Array.from(run.tensors.get(n.output)!)) };
+  }
   const shapes = layerShapes(model);
   let x = model.preprocess ? applyPreprocess(model.preprocess, model.inputShape, input) : input;
   let shape = model.inputShape;

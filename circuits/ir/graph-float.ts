@@ -34,7 +34,7 @@ export function runGraphFloat(model: GraphModel, input: ArrayLike<number>): Grap
 const stridesOf = (s: Shape): number[] => s.map((_, i) => numel(s.slice(i + 1)));
 
 /** For each element of `shape`, the index of the broadcast constant element it meets (numpy rules, right-aligned). */
-function broadcastIndex(c: GraphConst, shape: Shape): Int32Array {
+export function broadcastIndex(c: GraphConst, shape: Shape): Int32Array {
   const r = shape.length;
   const cd = [...new Array<number>(r - c.dims.length).fill(1), ...c.dims];
   const cs = stridesOf(cd).map((st, i) => (cd[i] === 1 ? 0 : st));
@@ -55,7 +55,9 @@ function broadcastIndex(c: GraphConst, shape: Shape): Int32Array {
 /** Split a shape around `axis`: (outer, size, inner) so element (o, i, j) is at (o * size + i) * inner + j. */
 const around = (s: Shape, axis: number): [number, number, number] => [numel(s.slice(0, axis)), s[axis]!, numel(s.slice(axis + 1))];
 
-function evalNode(node: GraphNode, ins: Float64Array[], inShapes: Shape[], outShape: Shape): Float64Array {
+/** One node's output from its inputs' values and shapes (the layout ops only move values: the quantizer runs them on
+ *  index vectors to learn where each output value comes from). */
+export function evalNode(node: GraphNode, ins: Float64Array[], inShapes: Shape[], outShape: Shape): Float64Array {
   const x = ins[0]!;
   const s = inShapes[0]!;
   switch (node.op) {

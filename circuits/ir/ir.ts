@@ -1,6 +1,7 @@
 // The float model IR: what the ONNX importer produces and the quantizer consumes.
 // A model is a straight-line sequence of layers over one tensor (no branches), shapes without the batch axis.
 import type { InputPreprocess } from "./preprocess.ts";
+import type { GraphModel } from "./graph.ts";
 
 /** Tensor shape without the batch dimension: [features] for vectors, [channels, height, width] for images. */
 export type Shape = number[];
@@ -71,6 +72,9 @@ export interface FloatModel {
   /** The model's final Softmax or LogSoftmax, left out by the importer: `outputName` holds probabilities in the
    *  ONNX file, the layers compute the logits (the same top-1 class). */
   strippedOutputOp?: string;
+  /** A model the layer chain cannot hold (residuals, attention, LayerNorm: a transformer): its graph, and `layers` is
+   *  empty. The quantizer, the float engine and the fidelity report run the graph instead. */
+  graph?: GraphModel;
 }
 
 /** Output shape after each layer, or a clear error naming the layer. */

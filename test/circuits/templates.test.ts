@@ -78,7 +78,7 @@ component main = T();`, "dense");
     for (let trial = 0; trial < 6; trial++) {
       const x = Array.from({ length: nIn }, () => BigInt(Math.round((r() * 2 - 1) * 127)));
       const w = await witness(c, { x: x.map(String), w: rows.map((row) => JSON.parse(row) as number[]), b: B.map(String) });
-      const expected = runOp(op, x);
+      const expected = runOp(op, [x]);
       expect(w.slice(1, 1 + nOut).map(signed)).to.deep.equal(expected);
       expect(w.slice(1 + nOut, 1 + 2 * nOut).map(signed)).to.deep.equal(expected);
       expectOutputsPinned(c, w, r);
@@ -111,7 +111,7 @@ component main = T();`, "conv");
       const x = Array.from({ length: C * H * W }, () => BigInt(Math.round((r() * 2 - 1) * 127)));
       const w = await witness(c, { x: x.map(String) });
       const out = w.slice(1, 1 + c.r1cs.nPubOut).map(signed);
-      expect(out).to.deep.equal([...runOp(conv, x), ...runOp(pool, x), ...runOp(avg, x)]);
+      expect(out).to.deep.equal([...runOp(conv, [x]), ...runOp(pool, [x]), ...runOp(avg, [x])]);
       expectOutputsPinned(c, w, r);
     }
   });

@@ -10,7 +10,7 @@ import { conv, dense, randomCnn, randomInputs, randomMlp, rng } from "./random-m
 /** Every op's output by the bigint engine, op by op. */
 function bigintLayers(q: QuantizedModel, x: Float32Array): bigint[][] {
   let v = quantizeInput(q, x);
-  return q.ops.map((op) => (v = runOp(op, v)));
+  return q.ops.map((op) => (v = runOp(op, [v])));
 }
 
 /** A CNN with asymmetric strides and paddings, and a conv straight after another (no pool between). */
