@@ -563,12 +563,11 @@ export function parseQuant(text: string): QuantizedModel {
 /** The bigint fields of a graph op's params, read back from their decimal strings (errors name the op). */
 function reviveParams(op: QOp, k: number): void {
   const big = (v: unknown, what: string): bigint => {
-    if (typeof v !== "string" && typeof v !== "number") throw new Error(`quant.json: op ${k} (${op.name}): ${what} is not an integer`);
-    try {
-      return BigInt(v);
-    } catch {
-      throw new Error(`quant.json: op ${k} (${op.name}): ${what} = ${String(v)} is not an integer`);
+    // decimal digits only: BigInt alone also takes "", " 7 ", "0x10"
+    if (!(typeof v === "string" && /^-?\d{1,400}$/.test(v)) && !(typeof v === "number" && Number.isSafeInteger(v))) {
+      throw new Error(`quant.json: op ${k} (${op.name}): ${what} = ${JSON.stringify(v)} is not an integer`);
     }
+    return BigInt(v);
   };
   const list = (v: unknown, what: string): bigint[] => {
     if (!Array.isArray(v)) throw new Error(`quant.json: op ${k} (${op.name}): ${what} must be a list`);
