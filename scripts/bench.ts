@@ -6,6 +6,7 @@
 //   prover  the provers (snarkjs, native CPU, CUDA) on generated circuits and the shipped models; not with --quick
 //   setup   phase-2 setup timings (initial key, contributions, verification); only when named
 //   realmodel  a 421k-parameter PyTorch CNN with normalized inputs: build, fidelity, native proof (scripts/bench/real-model.ts); only when named
+//   transformer  the MNIST vision transformer: the same figures and its constraints per part (scripts/bench/real-model.ts vit-mnist); only when named
 //   soak    chaos soak (scripts/bench/soak.ts: kill -9, RPC faults, griefing); only as `npm run bench -- soak [its options]`
 // A run names its parts (`npm run bench -- prover`, or --only gas,load); none named: gas, models, load and prover.
 // Writes bench-results/bench.json (every figure, raw samples, machine) and its section of docs/benchmarks.md
@@ -23,13 +24,13 @@ import type { ModelResult } from "./bench/models.ts";
 import { argValue, RESULTS, ROOT, runPart } from "./bench/common.ts";
 import { gasMarkdown, loadMarkdown, markdown, modelsMarkdown, writeDocs, type BenchResults, type PartMeta } from "./bench/report.ts";
 
-const PARTS = ["gas", "models", "load", "prover", "setup", "realmodel"] as const;
+const PARTS = ["gas", "models", "load", "prover", "setup", "realmodel", "transformer"] as const;
 type Part = (typeof PARTS)[number];
 /** The parts of a run that names none. */
 const DEFAULT_PARTS: readonly Part[] = ["gas", "models", "load", "prover"];
 /** Options that take a value. */
 const VALUE_OPTIONS = ["--only", "--jobs", "--challenges", "--burst", "--prover-backend", "--ptau"];
-const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup|realmodel ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [--native-only] [<package>...] | soak [--minutes M ...]";
+const USAGE = "usage: npm run bench -- [gas|models|load|prover|setup|realmodel|transformer ...] [--only <part>[,...]] [--quick] [--jobs N] [--challenges K] [--burst B] [--prover-backend native|snarkjs] [--ptau <file>] [--native-only] [<package>...] | soak [--minutes M ...]";
 
 function machine(): BenchResults["machine"] {
   let cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -125,9 +126,14 @@ async function main(): Promise<void> {
     console.log("== realmodel ==");
     // Prints its table and writes bench-results/real-model.json (docs/benchmarks.md quotes it by hand).
     if ((await runScript("scripts/bench/real-model.ts")) !== 0) process.exitCode = 1;
-    if (o.parts.every((p) => p === "realmodel" || p === "setup")) return;
   }
-  const parts = o.parts.filter((p) => p !== "setup" && p !== "realmodel");
+  if (o.parts.includes("transformer")) {
+    console.log("== transformer ==");
+    // Prints its table and writes bench-results/vit-mnist.json (docs/benchmarks.md quotes it by hand).
+    if ((await runScript("scripts/bench/real-model.ts", ["vit-mnist"])) !== 0) process.exitCode = 1;
+  }
+  if (o.parts.every((p) => p === "realmodel" || p === "transformer" || p === "setup")) return;
+  const parts = o.parts.filter((p) => p !== "setup" && p !== "realmodel" && p !== "transformer");
   mkdirSync(RESULTS, { recursive: true });
   const jsonFile = join(RESULTS, "bench.json");
   // A partial run (some parts named) keeps the other parts' last figures, each with its own date and mode.

@@ -1,7 +1,9 @@
 // End-to-end harness: the development net of scripts/lib/devnet.ts (embedded chain over JSON-RPC, ozk deployed
 // with the MNIST MLP registered, funded actors, daemons as processes), plus an RPC proxy that injects faults and
 // chain readers for assertions.
+import { spawn } from "node:child_process";
 import { createServer, request as httpRequest, type Server, type ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { erc20Abi, type Address, type Hex } from "viem";
 import { ClaimStatus } from "../../sdk/protocol.ts";
@@ -11,6 +13,28 @@ import type { DaemonProcess } from "../../runtime/processes.ts";
 import { waitFor, type Net } from "../../scripts/lib/devnet.ts";
 
 export { BONDS, PKG, TOKEN, WINDOWS, daemon, freeStake, startNet, submittedClaim, waitFor, wallet, type Net } from "../../scripts/lib/devnet.ts";
+
+export interface OzkRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `ozk <args>` as `npm run ozk --` runs it: in the repository root, with INIT_CWD the user's folder. */
+export function ozkAt(user: string, args: string[]): Promise<OzkRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", ...args], {
+      cwd: join(import.meta.dirname, "../.."),
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, INIT_CWD: user, NODE_NO_WARNINGS: "1", OZK_PROGRESS_MS: "0" },
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    p.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /** Replaces a stopped daemon by a restarted one in the net's list (so close() stops it). */
 export function restarted(net: Net, d: DaemonProcess): DaemonProcess {
@@ -28,12 +52,11 @@ export function quantized(net: Net, label: number): bigint[] {
   return quantizeInput(net.pkg.quant, digit(label));
 }
 
-/** POST /infer to a provider; resolves with the claim id once the claim is on chain. */
-export async function infer(net: Net, d: DaemonProcess, label: number, tag = ""): Promise<Hex> {
+/** POST /infer of a held-out digit to a provider (model mnist-mlp unless named); resolves with the claim id once the
+ *  claim is on chain. */
+export async function infer(net: Net, d: DaemonProcess, label: number, tag = "", model = "mnist-mlp"): Promise<Hex> {
   const url = await d.url();
-  const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(digit(label)), tag }) });
-  if (res.status !== 202) throw new Error(`/infer answered ${res.status}: ${await res.text()}`);
-  const { jobId } = (await res.json()) as { jobId: string };
+  const { jobId } = await postJob(url, digit(label), tag, model);
   return waitFor(`claim of ${jobId}`, async () => {
     const job = (await (await fetch(`${url}/jobs/${jobId}`)).json()) as { claimId?: Hex; status: string };
     if (!job.claimId) return undefined;
@@ -144,8 +167,8 @@ export async function startFaultProxy(target: string, o: { errorRate: number; dr
 }
 
 /** POST /infer of one float input; resolves with the job as the provider answered it (202). */
-export async function postJob(url: string, input: Float32Array | number[], tag = ""): Promise<{ jobId: string; status: string }> {
-  const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "mnist-mlp", input: Array.from(input), tag }) });
+export async function postJob(url: string, input: Float32Array | number[], tag = "", model = "mnist-mlp"): Promise<{ jobId: string; status: string }> {
+  const res = await fetch(`${url}/infer`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, input: Array.from(input), tag }) });
   if (res.status !== 202) throw new Error(`/infer answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as { jobId: string; status: string };
 }

@@ -6,39 +6,15 @@
 // challenged claim on a raw digit is proven on chain through ClaimManager.prove with the native prover.
 // Nothing of this package is committed: the test builds it (about two minutes on two cores).
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readManifest } from "../../circuits/compiler/package.ts";
 import { loadMnist } from "../../circuits/data/mnist.ts";
 import { ensureNativeBuilt } from "../native-build.ts";
-import { BONDS, TOKEN, WINDOWS, startNet, type Net } from "./harness.ts";
+import { BONDS, TOKEN, WINDOWS, ozkAt as ozk, startNet, type Net } from "./harness.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
-const FIXTURE = join(ROOT, "test/fixtures/models/pytorch-cnn");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `ozk <args>` as `npm run ozk --` runs it: in the repository root, with INIT_CWD the user's folder. */
-function ozk(user: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "cli/ozk.ts", ...args], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, INIT_CWD: user, NODE_NO_WARNINGS: "1", OZK_PROGRESS_MS: "0" },
-    });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.once("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const FIXTURE = join(import.meta.dirname, "../fixtures/models/pytorch-cnn");
 
 describe("a real model: a normalized 421k-parameter PyTorch CNN built, checked and proven on chain", function () {
   this.timeout(900_000);
