@@ -24,7 +24,7 @@ export interface ChallengerContext extends DaemonBase {
   batchCursor?: EventCursor;
 }
 
-export type Verdict = "correct" | "wrong" | "missing-input" | "skipped";
+export type Verdict = "correct" | "wrong" | "missing-input" | "engine-error" | "skipped";
 
 /** A claim of a watched model, as seen in its events, with what this bot concluded and did. */
 export interface WatchedClaim {
@@ -150,17 +150,27 @@ function check(ctx: ChallengerContext, c: WatchedClaim): WatchedClaim {
     try {
       if (!data || data === "0x") throw new Error("the claim's input data was not published");
       const input = checkInputData(data, BigInt(c.claim.inputHash), { length: m.inputLength, bits: m.inputBits });
-      const expected = runQuantized(model.pkg.quant, input.values).outputs.map(String);
+      let expected: string[];
+      try {
+        expected = runQuantized(model.pkg.quant, input.values).outputs.map(String);
+      } catch (err) {
+        // the input is there but the engine failed on it: not a missing input (whose policy may be to let it pass
+        // quietly), and no ground to challenge on either; it is an alert about the package
+        throw Object.assign(new Error(`the engine failed on the claim's input: ${errorSummary(err)}`), { engine: true });
+      }
       const wrong = expected.length !== c.outputs.length || expected.some((v, i) => v !== c.outputs[i]);
       out = { ...c, verdict: wrong ? "wrong" : "correct", expected };
       ctx.metrics.counter("claims_checked_total", "Claims re-executed, by verdict", ["verdict"] as const).inc({ verdict: out.verdict! });
       if (wrong) ctx.logger.warn({ claimId: c.claimId, claimed: c.outputs, expected }, "WRONG claim found");
       else ctx.logger.info({ claimId: c.claimId }, "claim re-executed: correct");
     } catch (err) {
-      out = { ...c, verdict: "missing-input", reason: errorSummary(err) };
-      ctx.metrics.counter("claims_checked_total", "Claims re-executed, by verdict", ["verdict"] as const).inc({ verdict: "missing-input" });
-      ctx.logger.warn({ claimId: c.claimId, reason: out.reason, policy: ctx.config.missingInput }, "claim input unavailable");
+      const engine = (err as { engine?: boolean }).engine === true;
+      out = { ...c, verdict: engine ? "engine-error" : "missing-input", reason: errorSummary(err) };
+      ctx.metrics.counter("claims_checked_total", "Claims re-executed, by verdict", ["verdict"] as const).inc({ verdict: out.verdict! });
+      if (engine) ctx.logger.error({ claimId: c.claimId, reason: out.reason }, "ENGINE ERROR re-executing a claim: the model package is broken; the claim is not challenged");
+      else ctx.logger.warn({ claimId: c.claimId, reason: out.reason, policy: ctx.config.missingInput }, "claim input unavailable");
     }
+    if (out.verdict === "engine-error") out = { ...out, status: "done", outcome: "engine error (not challenged)" };
     if (out.verdict === "correct" || (out.verdict === "missing-input" && ctx.config.missingInput === "report")) {
       out = { ...out, status: "done", outcome: out.verdict };
     }

@@ -108,18 +108,20 @@ export function describePreprocess(p: InputPreprocess): string {
 export function costTable(costs: OpCost[]): string {
   const total = costs.reduce((a, c) => a + c.constraints, 0);
   const pct = (n: number): string => `${((100 * n) / Math.max(1, total)).toFixed(1)}%`.padStart(6);
-  const lines = ["per layer:", `  ${"name".padEnd(20)} ${"kind".padEnd(22)} ${"constraints".padStart(11)}  share`];
-  for (const c of costs) lines.push(`  ${c.name.padEnd(20)} ${c.kind.padEnd(22)} ${String(c.constraints).padStart(11)} ${pct(c.constraints)}`);
+  // the name column as wide as the longest name (a transformer's node names run long), at least 20
+  const w = Math.max(20, ...costs.map((c) => c.name.length));
+  const lines = ["per layer:", `  ${"name".padEnd(w)} ${"kind".padEnd(22)} ${"constraints".padStart(11)}  share`];
+  for (const c of costs) lines.push(`  ${c.name.padEnd(w)} ${c.kind.padEnd(22)} ${String(c.constraints).padStart(11)} ${pct(c.constraints)}`);
   const byKind = new Map<string, number>();
   for (const c of costs) byKind.set(c.kind, (byKind.get(c.kind) ?? 0) + c.constraints);
   lines.push("per operator kind:");
-  for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(43)} ${String(n).padStart(11)} ${pct(n)}`);
+  for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(w + 23)} ${String(n).padStart(11)} ${pct(n)}`);
   if (costs.some((c) => c.role)) {
     // a transformer: the same constraints by the part of the model they serve
     const byRole = new Map<string, number>();
     for (const c of costs) byRole.set(c.role ?? "input, hashes, outputs", (byRole.get(c.role ?? "input, hashes, outputs") ?? 0) + c.constraints);
     lines.push("per part of the transformer:");
-    for (const [k, n] of [...byRole].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(43)} ${String(n).padStart(11)} ${pct(n)}`);
+    for (const [k, n] of [...byRole].sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(w + 23)} ${String(n).padStart(11)} ${pct(n)}`);
   }
   lines.push(`total: ${total} constraints (2^${Math.log2(Math.max(total, 1)).toFixed(2)})`);
   return lines.join("\n");

@@ -255,7 +255,8 @@ export function opRoles(ops: readonly QOp[]): string[] {
       case "layerNorm":
         return "norm";
       case "add":
-        return "residual";
+        // an activation plus a constant (a positional embedding) belongs to the embedding; two activations meet in a residual
+        return opInputs(ops, k).length === 1 && op.bias.length > 0 ? "embedding" : "residual";
       case "gelu":
         return "MLP";
       case "layout":

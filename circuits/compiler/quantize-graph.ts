@@ -102,6 +102,26 @@ export function quantizeGraph(model: GraphModel, calibration: Float32Array[], op
   const fused = new Set<GraphNode>();
   const push = (op: QOp): number => ops.push(op) - 1;
 
+  const sizeOf = (k: number): number => (k < 0 ? numel(model.input.shape) : opSize(ops[k]!));
+  /** A dense, conv or avgpool node as one QLinear (a dense over [rows, in] with `rows`); a relu that is its output's
+   *  only reader fuses into the requantization. */
+  const linear = (node: GraphNode, x: QTensor, inShape: Shape, outShape: Shape): void => {
+    if (node.op !== "dense" && node.op !== "conv" && node.op !== "avgpool") fail(node, "is not a linear layer");
+    const readers = consumers.get(node.output) ?? [];
+    const relu = readers.length === 1 && readers[0]!.op === "relu" && node.output !== model.output ? readers[0]! : undefined;
+    if (relu) fused.add(relu);
+    const isLast = node.name === lastNode?.name;
+    const observed = maxAbs.get(relu ? relu.output : node.output) ?? 0;
+    const bits = isLast ? outputBits : activationBits;
+    if (node.op !== "dense" && inShape.length !== 3) fail(node, "expects a [C, H, W] input");
+    const layer = folded?.node === node ? folded.layer : nodeLayer(node);
+    const rows = node.op === "dense" ? numel(inShape) / node.inFeatures : 1;
+    const [qIn, qOut] = node.op === "dense" ? [[node.inFeatures], [node.outFeatures]] : [inShape, outShape];
+    const op = quantizeLinear(layer, qIn, qOut, x.scale, x.bits, bits, relu !== undefined, isLast, observed, weightBits, multiplierBits, folded?.node === node ? folded.padRaw : undefined);
+    const k = push({ ...op, inputs: [x.op], inShape, outShape, ...(node.op === "dense" ? { rows } : {}) });
+    tensors.set(relu ? relu.output : node.output, { op: k, bits, scale: op.outScale });
+  };
+
   for (const node of model.nodes) {
     if (fused.has(node)) continue;
     const ins = node.inputs.map((t) => tensors.get(t)!);
@@ -112,23 +132,9 @@ export function quantizeGraph(model: GraphModel, calibration: Float32Array[], op
     switch (node.op) {
       case "dense":
       case "conv":
-      case "avgpool": {
-        // a relu that is the output's only reader fuses into the requantization
-        const readers = consumers.get(node.output) ?? [];
-        const relu = readers.length === 1 && readers[0]!.op === "relu" && node.output !== model.output ? readers[0]! : undefined;
-        if (relu) fused.add(relu);
-        const isLast = node === lastNode;
-        const observed = maxAbs.get(relu ? relu.output : node.output) ?? 0;
-        const bits = isLast ? outputBits : activationBits;
-        if (node.op !== "dense" && inShape.length !== 3) fail(node, "expects a [C, H, W] input");
-        const layer = folded?.node === node ? folded.layer : nodeLayer(node);
-        const rows = node.op === "dense" ? numel(inShape) / node.inFeatures : 1;
-        const [qIn, qOut] = node.op === "dense" ? [[node.inFeatures], [node.outFeatures]] : [inShape, outShape];
-        const op = quantizeLinear(layer, qIn, qOut, x.scale, x.bits, bits, relu !== undefined, isLast, observed, weightBits, multiplierBits, folded?.node === node ? folded.padRaw : undefined);
-        const k = push({ ...op, inputs: [x.op], inShape, outShape, ...(node.op === "dense" ? { rows } : {}) });
-        tensors.set(relu ? relu.output : node.output, { op: k, bits, scale: op.outScale });
+      case "avgpool":
+        linear(node, x, inShape, outShape);
         break;
-      }
       case "maxpool":
         if (inShape.length !== 3) fail(node, "expects a [C, H, W] input");
         set({ ...x, op: push({ kind: "maxpool", name: node.name, inputs: [x.op], inShape, outShape, kernel: node.kernel, stride: node.stride, pads: node.pads, bits: x.bits, scale: x.scale }) });
@@ -208,14 +214,29 @@ export function quantizeGraph(model: GraphModel, calibration: Float32Array[], op
       case "slice":
       case "concat":
       case "flatten":
-        layoutNode(node, ins, node.inputs.map((t) => shapes.get(t)!), outShape, ops, (k) => (k < 0 ? numel(model.input.shape) : opSize(ops[k]!)), set, fail);
+        layoutNode(node, ins, node.inputs.map((t) => shapes.get(t)!), outShape, ops, sizeOf, set, fail);
         break;
       case "argmax":
         if (node.output !== model.output) fail(node, "argmax must compute the model's output");
         set({ op: push({ kind: "argmax", name: node.name, inputs: [x.op], n: numel(inShape), bits: x.bits }), bits: outputBits, scale: 1 });
         break;
-      case "reduceMean":
-        fail(node, "ReduceMean outside a LayerNorm pattern is not supported by the graph quantizer yet");
+      case "reduceMean": {
+        // the reduced axes moved last (a layout, when they are not), then a dense of weight 1/n per kept position:
+        // its rows are the kept positions in order, which is the reduction's output order
+        const kept = inShape.map((_, a) => a).filter((a) => !node.axes.includes(a));
+        const perm = [...kept, ...[...node.axes].sort((a, b) => a - b)];
+        const n = numel(node.axes.map((a) => inShape[a]!));
+        let src = x;
+        if (perm.some((p, i) => p !== i)) {
+          const moved = `${node.output}/reduced-last`;
+          layoutNode({ op: "transpose", name: `${node.name}/transpose`, inputs: node.inputs, output: moved, perm }, [x], [inShape], perm.map((p) => inShape[p]!), ops,
+            sizeOf, (t) => tensors.set(moved, t), fail);
+          src = tensors.get(moved)!;
+        }
+        const mean: GraphNode = { op: "dense", name: node.name, inputs: node.inputs, output: node.output, inFeatures: n, outFeatures: 1, weight: new Float64Array(n).fill(1 / n), bias: new Float64Array(1) };
+        linear(mean, src, [numel(inShape) / n, n], outShape);
+        break;
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import { runFloat } from "../ir/float-engine.ts";
 import { foldPreprocess, type InputPreprocess } from "../ir/preprocess.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { quantizeGraph } from "./quantize-graph.ts";
+import { checkQuant } from "./quant-check.ts";
 import type { GeluParams, LayerNormParams, MatMulParams, SoftmaxParams } from "./nonlinear.ts";
 
 /** Widest two's-complement value any linear combination may reach: |v| < 2^MAX_FIELD_BITS < p/2 with margin. */
@@ -216,7 +217,9 @@ export function opSize(op: QOp): number {
 }
 
 /** True for a model with graph ops or graph inputs (only the bigint engine and the direct route run it). */
-export const isGraphModel = (q: QuantizedModel): boolean => q.ops.some((op) => op.inputs !== undefined || (op.kind === "linear" && op.rows !== undefined));
+export const isGraphModel = (q: QuantizedModel): boolean =>
+  q.version === 2 || q.ops.some((op) => !SEQUENTIAL_KINDS.has(op.kind) || op.inputs !== undefined || (op.kind === "linear" && op.rows !== undefined));
+const SEQUENTIAL_KINDS = new Set(["linear", "maxpool", "relu", "argmax"]);
 
 export interface QuantizedModel {
   format: "ozk-quant";
@@ -557,11 +560,16 @@ export function parseQuant(text: string): QuantizedModel {
   if (q?.format !== "ozk-quant" || (q.version !== 1 && q.version !== 2)) throw new Error("not an ozk quant.json (format ozk-quant, version 1 or 2)");
   if (!Array.isArray(q.ops)) throw new Error("quant.json: ops must be a list");
   q.ops.forEach((op, k) => reviveParams(op, k));
+  // every width the circuit relies on, re-derived from the constants it bounds (quant-check.ts)
+  checkQuant(q);
   return q;
 }
 
 /** The bigint fields of a graph op's params, read back from their decimal strings (errors name the op). */
 function reviveParams(op: QOp, k: number): void {
+  if (typeof op !== "object" || op === null) throw new Error(`quant.json: op ${k} is not an object`);
+  if (op.kind !== "matmul" && op.kind !== "softmax" && op.kind !== "layerNorm" && op.kind !== "gelu") return;
+  if (typeof op.params !== "object" || op.params === null) throw new Error(`quant.json: op ${k} (${String(op.name)}): params must be an object`);
   const big = (v: unknown, what: string): bigint => {
     // decimal digits only: BigInt alone also takes "", " 7 ", "0x10"
     if (!(typeof v === "string" && /^-?\d{1,400}$/.test(v)) && !(typeof v === "number" && Number.isSafeInteger(v))) {

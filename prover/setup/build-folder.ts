@@ -268,7 +268,11 @@ async function fidelityGate(onnxPath: string, inputLength: number, stage: string
   const samples = g.samples ?? DEFAULT_GATE_SAMPLES;
   const report = await fidelity(onnxPath, { data, dataName, dataIsCalibration, uniformCalibration: opts.calibration === undefined, samples, minAgreement, quantized, onProgress: g.onProgress });
   if (labelled) log(formatReport(report).split("\n").slice(1, 7).join("\n"));
-  log(`fidelity: top-1 agreement ${agreementPct(report.agreement)} on ${report.samples} samples (required ${agreementPct(minAgreement)}): ${report.passed ? "ok" : "FAIL"}`);
+  // a gate on the uniform calibration inputs measures agreement on random values, not on data: say so where it passes
+  const onNoise = dataIsCalibration && opts.calibration === undefined
+    ? " (on the uniform calibration inputs: random values in the input range, not data; a model trained on data should be built with --calibration mnist or a sample of its data, which the gate then uses)"
+    : "";
+  log(`fidelity: top-1 agreement ${agreementPct(report.agreement)} on ${report.samples} samples${onNoise} (required ${agreementPct(minAgreement)}): ${report.passed ? "ok" : "FAIL"}`);
   // what clamps, and (on failure) what would help: measured by the report (circuits/fidelity/advice.ts)
   if (report.passed) for (const a of report.advice) log(`warning: ${a}`);
   if (!report.passed) {

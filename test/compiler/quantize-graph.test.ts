@@ -11,7 +11,7 @@ import { generateCircom } from "../../circuits/compiler/circom.ts";
 import { newClampCounts, quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { publicCount, synthesize, type Synthesis } from "../../circuits/compiler/emit.ts";
 import { quantizeGraph } from "../../circuits/compiler/quantize-graph.ts";
-import { isGraphModel, parseQuant, quantize, serializeQuant, type QuantizedModel } from "../../circuits/compiler/quantize.ts";
+import { isGraphModel, opScale, parseQuant, quantize, serializeQuant, type QuantizedModel } from "../../circuits/compiler/quantize.ts";
 import { evalLc, mod, readR1cs, violatedConstraints, type Constraint, type R1csHeader } from "../../circuits/compiler/r1cs.ts";
 import { calibrationSample, heldOutSample } from "../../circuits/data/mnist.ts";
 import type { GraphModel, GraphNode } from "../../circuits/ir/graph.ts";
@@ -332,9 +332,38 @@ describe("graph models (transformers): quantizer and direct route", function () 
       expect(() => quantizeGraph({ ...g, nodes: neg }, calib)).to.throw(/node scale \(mul\)/);
     });
 
-    it("a ReduceMean node names the node", () => {
-      const g = cutAt(base(), "res2", { name: "pool_mean", op: "reduceMean", inputs: ["res2"], output: "pool_mean", axes: [1], keepDims: true }, head("pool_mean", 1));
-      expect(() => quantize(asFloatModel(g), calib)).to.throw(/node pool_mean \(reduceMean\).*ReduceMean/);
+    it("ReduceMean (mean pooling over tokens or features): engine near float, witness == engine, a tampered output rejected", function () {
+      this.timeout(120_000);
+      const dir = mkdtempSync(join(tmpdir(), "ozk-reduce-"));
+      try {
+        for (const [axes, keepDims, inF] of [[[1], true, 1], [[0], false, 4]] as const) {
+          const g = cutAt(base(), "res2", { name: "pool_mean", op: "reduceMean", inputs: ["res2"], output: "pool_mean", axes: [...axes], keepDims }, head("pool_mean", inF));
+          const q = quantize(asFloatModel(g), calib, { inputRange: [-1, 1] });
+          const ctx = `axes [${axes.join(",")}]`;
+          const pool = q.ops.find((op) => op.name === "pool_mean");
+          expect(pool?.kind, ctx).to.equal("linear");
+          for (const x of randomGraphInputs(21, 3, 12)) {
+            const f = runGraphFloat(g, x).tensors.get("pool_mean")!;
+            const ql = runQuantized(q, x).layers[q.ops.indexOf(pool!)]!;
+            const scale = opScale(pool!);
+            const worst = Math.max(...Array.from(f, (v, i) => Math.abs(v - Number(ql[i]!) * scale)));
+            const mag = Math.max(...Array.from(f, Math.abs));
+            expect(worst, `${ctx}: |q - f| = ${worst}, max |f| = ${mag}`).to.be.below(0.1 * mag + 0.02);
+          }
+          const path = join(dir, `pool-${axes.join("")}.r1cs`);
+          synthesize(q, { r1csPath: path });
+          const r1cs = readR1cs(path);
+          const xq = quantizeInput(q, randomGraphInputs(22, 1, 12)[0]!);
+          const w = synthesize(q, { input: xq });
+          expect(w.outputs, ctx).to.deep.equal(runQuantized(q, xq).outputs);
+          expect(violatedConstraints(r1cs, w.witness!), ctx).to.deep.equal([]);
+          const bad = [...w.witness!];
+          bad[1] = bad[1]! + 1n; // the first packed output limb
+          expect(violatedConstraints(r1cs, bad), ctx).to.have.length.above(0);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("a concat of two activations at different scales names the node", () => {
