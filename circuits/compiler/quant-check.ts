@@ -6,7 +6,7 @@
 // naming the op, before an engine or a circuit is built from it: otherwise a crafted width could let the circuit
 // accept a wrong output (a decomposition wider than the field), or make an honest claim unprovable.
 import { isqrt, quotientBits } from "./nonlinear.ts";
-import { commitValues, MAX_FIELD_BITS, opInputs, type QOp, type QuantizedModel } from "./quantize.ts";
+import { commitValues, MAX_FIELD_BITS, opInputs, type QuantizedModel } from "./quantize.ts";
 
 export class QuantFileError extends Error {
   override name = "QuantFileError";
