@@ -25,16 +25,22 @@ export function checkQuant(q: QuantizedModel): void {
   const fail = (why: string): never => {
     throw new QuantFileError(`quant.json (${String(q.name)}): ${why}`);
   };
+  // (inside an op, `at` below names it; `on` is where these report)
+  let on = fail;
   const int = (v: unknown, what: string, lo: number, hi: number): number => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) fail(`${what} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) on(`${what} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
     return v as number;
   };
   const shape = (s: unknown, what: string): number => {
-    if (!Array.isArray(s) || s.length === 0 || s.length > 8) fail(`${what} must be a list of 1 to 8 dimensions`);
+    if (!Array.isArray(s) || s.length === 0 || s.length > 8) on(`${what} must be a list of 1 to 8 dimensions`);
     let n = 1;
     for (const d of s as unknown[]) n *= int(d, what, 1, MAX_VALUES);
-    if (n > MAX_VALUES) fail(`${what} holds ${n} values, more than ${MAX_VALUES}`);
+    if (n > MAX_VALUES) on(`${what} holds ${n} values, more than ${MAX_VALUES}`);
     return n;
+  };
+  const list = (v: unknown, what: string): unknown[] => {
+    if (!Array.isArray(v)) on(`${what} must be a list`);
+    return v as unknown[];
   };
   int(q.inputBits, "inputBits", 2, 64);
   int(q.outputBits, "outputBits", 2, 248);
@@ -47,6 +53,7 @@ export function checkQuant(q: QuantizedModel): void {
   const bits: number[] = [];
   q.ops.forEach((op, k) => {
     const at = (why: string): never => fail(`op ${k} (${String(op?.name)}, ${String(op?.kind)}): ${why}`);
+    on = at;
     if (typeof op !== "object" || op === null || typeof op.name !== "string") at("not an op");
     if (!graph && (!SEQUENTIAL_KINDS.has(op.kind) || op.inputs !== undefined || (op.kind === "linear" && op.rows !== undefined))) {
       at("a graph op (or inputs, rows) in a version 1 file");
@@ -92,10 +99,13 @@ export function checkQuant(q: QuantizedModel): void {
         if (!["dense", "conv", "avgpool"].includes(op.source)) at(`source ${String(op.source)} is not dense, conv or avgpool`);
         const rows = op.rows === undefined ? 1 : int(op.rows, "rows", 1, MAX_VALUES);
         if (op.rows !== undefined && op.source !== "dense") at("rows is for a dense layer");
-        const w = op.weight.map((v, i) => {
-          if (!Number.isSafeInteger(v) || Math.abs(v) >= 2 ** (q.weightBits - 1) + 1) at(`weight ${i} = ${v} is not a ${q.weightBits}-bit integer`);
-          return BigInt(v);
+        const w = list(op.weight, "weight").map((v, i) => {
+          // the committed route range-checks a weight to weightBits signed: [-2^(b-1), 2^(b-1) - 1]
+          if (typeof v !== "number" || !Number.isSafeInteger(v) || v < -(2 ** (q.weightBits - 1)) || v > 2 ** (q.weightBits - 1) - 1) at(`weight ${i} = ${String(v)} is not a ${q.weightBits}-bit integer`);
+          return BigInt(v as number);
         });
+        list(op.bias, "bias");
+        list(op.accBound, "accBound");
         let fanIn = 0;
         if (op.source === "dense") {
           if (w.length % channels !== 0) at("weight does not split into rows of one output channel each");
@@ -105,13 +115,14 @@ export function checkQuant(q: QuantizedModel): void {
           const [C, H, W] = op.inShape;
           const [OC, OH, OW] = op.outShape;
           if (op.inShape.length !== 3 || op.outShape.length !== 3 || OC !== channels) at("conv and avgpool map [C, H, W] to [channels, H', W']");
-          const kernel = op.kernel ?? [0, 0];
-          const stride = op.stride ?? [0, 0];
-          const pads = op.pads ?? [0, 0, 0, 0];
+          const kernel = list(op.kernel, "kernel");
+          const stride = list(op.stride, "stride");
+          const pads = list(op.pads, "pads");
+          if (kernel.length !== 2 || stride.length !== 2 || pads.length !== 4) at("kernel and stride take 2 values, pads 4");
           const [kh, kw] = [int(kernel[0], "kernel", 1, 1 << 12), int(kernel[1], "kernel", 1, 1 << 12)];
           const [sh, sw] = [int(stride[0], "stride", 1, 1 << 12), int(stride[1], "stride", 1, 1 << 12)];
-          pads.forEach((p) => int(p, "pads", 0, 1 << 12));
-          if (OH !== Math.floor((H! + pads[0]! + pads[2]! - kh) / sh) + 1 || OW !== Math.floor((W! + pads[1]! + pads[3]! - kw) / sw) + 1) at("outShape does not follow from the kernel, stride and pads");
+          const [pt, pl, pb, pr] = pads.map((p) => int(p, "pads", 0, 1 << 12));
+          if (OH !== Math.floor((H! + pt! + pb! - kh) / sh) + 1 || OW !== Math.floor((W! + pl! + pr! - kw) / sw) + 1) at("outShape does not follow from the kernel, stride and pads");
           if (op.source === "conv") {
             if (w.length !== OC! * C! * kh * kw) at("weight does not hold channels x inChannels x kernel values");
             fanIn = C! * kh * kw;
@@ -120,6 +131,7 @@ export function checkQuant(q: QuantizedModel): void {
             fanIn = kh * kw;
           }
           const lim = 2 ** (inB - 1);
+          if (op.padValue !== undefined) list(op.padValue, "padValue");
           op.padValue?.forEach((v, c) => {
             if (!Number.isSafeInteger(v) || v < -lim || v >= lim || op.padValue!.length !== C) at(`padValue ${c} = ${v} is not an input value of ${inB} bits`);
           });
@@ -150,7 +162,7 @@ export function checkQuant(q: QuantizedModel): void {
         const [OC, OH, OW] = op.outShape;
         const [kh, kw] = [int(op.kernel?.[0], "kernel", 1, 1 << 12), int(op.kernel?.[1], "kernel", 1, 1 << 12)];
         const [sh, sw] = [int(op.stride?.[0], "stride", 1, 1 << 12), int(op.stride?.[1], "stride", 1, 1 << 12)];
-        const pads = (op.pads ?? []).map((p) => int(p, "pads", 0, 1 << 12));
+        const pads = list(op.pads, "pads").map((p) => int(p, "pads", 0, 1 << 12));
         if (op.inShape.length !== 3 || op.outShape.length !== 3 || pads.length !== 4 || OC !== C) at("maxpool maps [C, H, W] to [C, H', W']");
         if (OH !== Math.floor((H! + pads[0]! + pads[2]! - kh) / sh) + 1 || OW !== Math.floor((W! + pads[1]! + pads[3]! - kw) / sw) + 1) at("outShape does not follow from the kernel, stride and pads");
         if (pads[0]! >= kh || pads[2]! >= kh || pads[1]! >= kw || pads[3]! >= kw) at("a window lies wholly in the padding");
@@ -179,12 +191,12 @@ export function checkQuant(q: QuantizedModel): void {
           reads(j, outBits, `its input ${j}'s values`);
           total += inSize(j);
         });
-        const consts = (op.constants ?? []).map((c, i) => big(c, `constants[${i}]`));
+        const consts = list(op.constants, "constants").map((c, i) => big(c, `constants[${i}]`));
         const lim = pow2(outBits - 1);
         consts.forEach((c, i) => {
           if (c < -lim || c >= lim) at(`constant ${i} = ${c} does not fit in ${outBits} bits`);
         });
-        if (!Array.isArray(op.src) || op.src.length !== size) at("src must hold one source per output value");
+        if (list(op.src, "src").length !== size) at("src must hold one source per output value");
         op.src.forEach((s, i) => {
           if (!Number.isInteger(s) || s >= total || s < -consts.length) at(`src[${i}] = ${s} is neither an input value (0..${total - 1}) nor a constant`);
         });
@@ -193,7 +205,8 @@ export function checkQuant(q: QuantizedModel): void {
       case "add": {
         size = shape(op.shape, "shape");
         outBits = int(op.outBits, "outBits", 2, 248);
-        if (ins.length < 1 || op.multiplier?.length !== ins.length || op.inBits?.length !== ins.length) at("needs one multiplier and one input width per input");
+        if (ins.length < 1 || list(op.multiplier, "multiplier").length !== ins.length || list(op.inBits, "inBits").length !== ins.length) at("needs one multiplier and one input width per input");
+        list(op.bias, "bias");
         let acc = 0n;
         ins.forEach((_, j) => {
           if (inSize(j) !== size) at(`input ${j} holds ${inSize(j)} values, the add ${size}`);

@@ -343,12 +343,27 @@ describe("graph models (transformers): quantizer and direct route", function () 
           const pool = q.ops.find((op) => op.name === "pool_mean");
           expect(pool?.kind, ctx).to.equal("linear");
           for (const x of randomGraphInputs(21, 3, 12)) {
-            const f = runGraphFloat(g, x).tensors.get("pool_mean")!;
-            const ql = runQuantized(q, x).layers[q.ops.indexOf(pool!)]!;
+            // the error the mean itself adds: against the exact mean of the integer values it reads (upstream error
+            // is the other ops' business), at most one output step plus the multiplier's rounding
+            const layers = runQuantized(q, x).layers;
+            const k = q.ops.indexOf(pool!);
+            const src = pool!.inputs![0]!;
+            const vals = Array.from(layers[src]!, (v) => Number(v) * opScale(q.ops[src]!));
+            const n = vals.length / layers[k]!.length;
             const scale = opScale(pool!);
-            const worst = Math.max(...Array.from(f, (v, i) => Math.abs(v - Number(ql[i]!) * scale)));
+            const top = 2 ** ((pool as { outBits: number }).outBits - 1);
+            layers[k]!.forEach((v, r) => {
+              // (calibrated on four inputs, other inputs can saturate the output width: the mean is clamped as well)
+              const mean = vals.slice(r * n, (r + 1) * n).reduce((a, b) => a + b, 0) / n;
+              const exact = Math.min((top - 1) * scale, Math.max(-top * scale, mean));
+              const err = Math.abs(Number(v) * scale - exact);
+              expect(err, `${ctx} row ${r}: mean ${exact}, quantized ${Number(v) * scale}, step ${scale}`).to.be.at.most(scale + 1e-3 * Math.abs(exact));
+            });
+            // and it tracks the float model's mean
+            const f = runGraphFloat(g, x).tensors.get("pool_mean")!;
+            const worst = Math.max(...Array.from(f, (v, i) => Math.abs(v - Number(layers[k]![i]!) * scale)));
             const mag = Math.max(...Array.from(f, Math.abs));
-            expect(worst, `${ctx}: |q - f| = ${worst}, max |f| = ${mag}`).to.be.below(0.1 * mag + 0.02);
+            expect(worst, `${ctx}: |q - f| = ${worst}, max |f| = ${mag}`).to.be.below(0.25 * mag + 0.02);
           }
           const path = join(dir, `pool-${axes.join("")}.r1cs`);
           synthesize(q, { r1csPath: path });

@@ -3,6 +3,7 @@
 // does not list, a FIFO or a path out of the package where a file should be. The entry check refuses the first
 // ones, naming the field or the file; the folder scan neither hangs nor reads outside the package.
 import { expect } from "chai";
+import { quotientBits } from "../../circuits/compiler/nonlinear.ts";
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,10 +35,18 @@ function entryOf(dir: string): ModelEntry {
 }
 
 /** Raises the last layer's bias of class 3 so that class 3 always wins: a forged model that still loads. */
+/** A forger's edit of one bias, with the accumulator bound and quotient width it implies updated to match (the file
+ *  stays self-consistent, so only the hashes can tell). */
 function editBias(dir: string): void {
-  const quant = JSON.parse(readFileSync(join(dir, "quant.json"), "utf8")) as { ops: Array<{ bias?: string[] }> };
+  const quant = JSON.parse(readFileSync(join(dir, "quant.json"), "utf8")) as { ops: Array<{ bias: string[]; accBound: string[]; qBits: number[]; multiplier: string[]; shift: number[] }> };
   const last = quant.ops.at(-1)!;
-  last.bias![3] = String(BigInt(last.bias![3]!) + 5_000_000n);
+  const abs = (v: bigint): bigint => (v < 0n ? -v : v);
+  const old = BigInt(last.bias[3]!);
+  const bias = old + 5n; // small: it still fits commitBits
+  last.bias[3] = String(bias);
+  const acc = BigInt(last.accBound[3]!) - abs(old) + abs(bias);
+  last.accBound[3] = String(acc);
+  last.qBits[3] = quotientBits(acc, BigInt(last.multiplier[3]!), last.shift[3]!);
   writeFileSync(join(dir, "quant.json"), JSON.stringify(quant, null, 2));
 }
 
