@@ -11,7 +11,7 @@ import { foldPreprocess } from "../ir/preprocess.ts";
 import { hashVector } from "../../sdk/hash.ts";
 import { geluParams, layerNormParams, matmulParams, quotientBits, softmaxParams } from "./nonlinear.ts";
 import {
-  commitValues, MAX_FIELD_BITS, opSize, OverflowError, quantizeLinear,
+  checkWidth, commitValues, inputQuantOf, MAX_FIELD_BITS, opSize, OverflowError, quantizeLinear, quantWidths,
   type QLayout, type QOp, type QuantizedModel, type QuantOptions,
 } from "./quantize.ts";
 
@@ -33,21 +33,14 @@ const signedBits = (v: bigint): number => bitLength(v < 0n ? -v - 1n : v) + 1;
 const abs = (v: bigint): bigint => (v < 0n ? -v : v);
 const LAYOUT_OPS = new Set(["reshape", "transpose", "gather", "slice", "concat", "flatten"]);
 
-function checkWidth(what: string, bits: number, lo: number, hi: number): number {
-  if (!Number.isInteger(bits) || bits < lo || bits > hi) throw new RangeError(`${what} must be an integer in [${lo}, ${hi}], got ${bits}`);
-  return bits;
-}
 
 /** Quantize `model`; `calibration` inputs (raw, as the model takes them) set every tensor's scale. Errors name the
  *  node and what is not supported or would overflow the field. */
 export function quantizeGraph(model: GraphModel, calibration: Float32Array[], options: GraphQuantOptions = {}): QuantizedModel {
-  const inputBits = checkWidth("inputBits", options.inputBits ?? 8, 2, 32);
-  const weightBits = checkWidth("weightBits", options.weightBits ?? 8, 2, 32);
-  const activationBits = checkWidth("activationBits", options.activationBits ?? 10, 2, 32);
-  const outputBits = checkWidth("outputBits", options.outputBits ?? 24, 2, 248);
-  const multiplierBits = checkWidth("multiplierBits", options.multiplierBits ?? 12, 1, 240);
+  // (the primitives take inputs of up to 40 bits: 32 keeps every width they see in range)
+  const { inputBits, weightBits, activationBits, outputBits, multiplierBits } = quantWidths(options, 32);
   const softmaxFrac = checkWidth("softmaxFrac", options.softmaxFrac ?? 12, 4, 30);
-  if (calibration.length === 0) throw new Error("quantize: need at least one calibration input");
+  const { inputRange, inputScale } = inputQuantOf(calibration, options.inputRange, inputBits);
   const shapes = graphShapes(model);
   const consumers = new Map<string, GraphNode[]>();
   for (const node of model.nodes) for (const t of node.inputs) consumers.set(t, [...(consumers.get(t) ?? []), node]);
@@ -55,24 +48,15 @@ export function quantizeGraph(model: GraphModel, calibration: Float32Array[], op
     throw new Error(`node ${node.name} (${node.op}): ${why}`);
   };
 
-  // Float statistics: max |value| of every tensor over the calibration set, and the raw input range.
-  let inLo = Infinity;
-  let inHi = -Infinity;
+  // Float statistics: max |value| of every tensor over the calibration set.
   const maxAbs = new Map<string, number>();
   for (const x of calibration) {
-    for (const v of x) {
-      inLo = Math.min(inLo, v);
-      inHi = Math.max(inHi, v);
-    }
     for (const [name, values] of runGraphFloat(model, x).tensors) {
       let m = maxAbs.get(name) ?? 0;
       for (const v of values) m = Math.max(m, Math.abs(v));
       maxAbs.set(name, m);
     }
   }
-  const inputRange = options.inputRange ?? [inLo, inHi];
-  const inMag = Math.max(Math.abs(inputRange[0]), Math.abs(inputRange[1])) || 1;
-  const inputScale = inMag / (2 ** (inputBits - 1) - 1);
   const top = 2 ** (activationBits - 1) - 1;
   /** The scale that maps a tensor's calibrated maximum to the top of an activation. */
   const scaleOf = (tensor: string, fallback: number): number => {

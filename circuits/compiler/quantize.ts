@@ -260,9 +260,37 @@ export class OverflowError extends Error {
   }
 }
 
-function checkWidth(what: string, bits: number, lo: number, hi: number): number {
+export function checkWidth(what: string, bits: number, lo: number, hi: number): number {
   if (!Number.isInteger(bits) || bits < lo || bits > hi) throw new RangeError(`${what} must be an integer in [${lo}, ${hi}], got ${bits}`);
   return bits;
+}
+
+/** The widths of `options` with their defaults, each checked (input and activation widths up to `maxBits`). */
+export function quantWidths(options: QuantOptions, maxBits: number): Required<Pick<QuantOptions, "inputBits" | "weightBits" | "activationBits" | "outputBits" | "multiplierBits">> {
+  return {
+    inputBits: checkWidth("inputBits", options.inputBits ?? 8, 2, maxBits),
+    weightBits: checkWidth("weightBits", options.weightBits ?? 8, 2, 32),
+    activationBits: checkWidth("activationBits", options.activationBits ?? 10, 2, maxBits),
+    outputBits: checkWidth("outputBits", options.outputBits ?? 24, 2, 248),
+    multiplierBits: checkWidth("multiplierBits", options.multiplierBits ?? 12, 1, 240),
+  };
+}
+
+/** The declared input range (default: the calibration inputs' range) and the input scale that maps it onto
+ *  `inputBits` signed integers. */
+export function inputQuantOf(calibration: Float32Array[], range: [number, number] | undefined, inputBits: number): { inputRange: [number, number]; inputScale: number } {
+  if (calibration.length === 0) throw new Error("quantize: need at least one calibration input");
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of calibration) {
+    for (const v of x) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
+  const inputRange = range ?? [lo, hi];
+  const inMag = Math.max(Math.abs(inputRange[0]), Math.abs(inputRange[1])) || 1;
+  return { inputRange, inputScale: inMag / (2 ** (inputBits - 1) - 1) };
 }
 
 /** Quantize `model`; `calibration` inputs set the activation scales. Throws OverflowError if any value could wrap the field. */
@@ -272,24 +300,14 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
     void preprocess;
     return quantizeGraph({ ...graph, ...(model.preprocess ? { preprocess: model.preprocess } : {}) }, calibration, options);
   }
-  const inputBits = checkWidth("inputBits", options.inputBits ?? 8, 2, 64);
-  const weightBits = checkWidth("weightBits", options.weightBits ?? 8, 2, 32);
-  const activationBits = checkWidth("activationBits", options.activationBits ?? 10, 2, 64);
-  const outputBits = checkWidth("outputBits", options.outputBits ?? 24, 2, 248);
-  const multiplierBits = checkWidth("multiplierBits", options.multiplierBits ?? 12, 1, 240);
-  if (calibration.length === 0) throw new Error("quantize: need at least one calibration input");
+  const { inputBits, weightBits, activationBits, outputBits, multiplierBits } = quantWidths(options, 64);
   const layers = normalizeRelus(model.layers);
   const shapes = layerShapes({ ...model, layers });
 
-  // Float statistics: max |value| after each IR layer over the calibration set, and the input range.
-  let inLo = Infinity;
-  let inHi = -Infinity;
+  // Float statistics: max |value| after each IR layer over the calibration set.
+  const { inputRange, inputScale } = inputQuantOf(calibration, options.inputRange, inputBits);
   const maxAbs = new Map<string, number>();
   for (const x of calibration) {
-    for (const v of x) {
-      inLo = Math.min(inLo, v);
-      inHi = Math.max(inHi, v);
-    }
     const run = runFloat({ ...model, layers }, x);
     layers.forEach((l, i) => {
       let m = maxAbs.get(l.name) ?? 0;
@@ -297,10 +315,6 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
       maxAbs.set(l.name, m);
     });
   }
-  const inputRange = options.inputRange ?? [inLo, inHi];
-  const inMag = Math.max(Math.abs(inputRange[0]), Math.abs(inputRange[1])) || 1;
-  const inputScale = inMag / (2 ** (inputBits - 1) - 1);
-
   const ops: QOp[] = [];
   let shape: Shape = model.inputShape;
   let scale = inputScale;
