@@ -285,6 +285,18 @@ describe("graph IR: other operators and errors", function () {
     expect(await maxDiffVsOrt(bytes, graph, xs)).to.be.below(1e-5);
   });
 
+  it("a positional embedding as nn.Embedding writes it (Gather of a constant table at constant positions) folds into one constant add", async function () {
+    const inputs = randomInputs([T, D], 3, 11);
+    const bytes = build((g, x) => {
+      const table = g.initializer(floatTensor("pos_embed.weight", [T + 2, D], vec((T + 2) * D)));
+      const positions = g.initializer(int64Tensor("positions", [T], Array.from({ length: T }, (_, i) => i + 1)));
+      return g.node("Add", "pos_add", [x, g.node("Gather", "pos_lookup", [table, positions], [attrInt("axis", 0)])]);
+    });
+    const graph = importOnnxGraph(bytes);
+    expect(ops(graph)).to.deep.equal(["add"]);
+    expect(await maxDiffVsOrt(bytes, graph, inputs)).to.be.below(1e-6);
+  });
+
   it("folds BatchNormalization and a bias Add into the Conv before them, and strips a final Softmax (recorded)", async function () {
     const g = new OnnxGraphBuilder(17);
     const x = g.input("img", [1, 2, 5, 5]);
