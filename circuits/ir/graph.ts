@@ -1,7 +1,8 @@
 // The graph model IR: named tensors with static shapes (batch axis removed) and nodes in topological order, each an
 // operator over one or more activations and its own constants. It holds what the sequential IR (ir.ts) cannot:
 // residual adds, attention (a product of two activations), softmax, LayerNorm, GELU, reshapes and transposes.
-// Nothing quantizes or compiles it yet; graph-float.ts runs it in float64, circuits/onnx/graph-import.ts builds it.
+// circuits/onnx/graph-import.ts builds it, graph-prune.ts removes dead rows, graph-float.ts runs it in float64, and
+// circuits/compiler/quantize-graph.ts quantizes it for the engine and the direct route.
 import type { FloatModel, Layer, Shape } from "./ir.ts";
 import type { InputPreprocess } from "./preprocess.ts";
 
