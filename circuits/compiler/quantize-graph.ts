@@ -8,10 +8,9 @@ import type { GraphModel, GraphNode } from "../ir/graph.ts";
 import { graphShapes, numel } from "../ir/graph.ts";
 import { broadcastIndex, evalNode, runGraphFloat } from "../ir/graph-float.ts";
 import { foldPreprocess } from "../ir/preprocess.ts";
-import { hashVector } from "../../sdk/hash.ts";
 import { geluParams, layerNormParams, matmulParams, quotientBits, softmaxParams } from "./nonlinear.ts";
 import {
-  checkWidth, commitValues, inputQuantOf, MAX_FIELD_BITS, opSize, OverflowError, quantizeLinear, quantWidths,
+  checkWidth, inputQuantOf, sealCommitment, MAX_FIELD_BITS, opSize, OverflowError, quantizeLinear, quantWidths,
   type QLayout, type QOp, type QuantizedModel, type QuantOptions,
 } from "./quantize.ts";
 
@@ -28,8 +27,6 @@ interface QTensor {
   scale: number;
 }
 
-const bitLength = (v: bigint): number => (v <= 0n ? 0 : v.toString(2).length);
-const signedBits = (v: bigint): number => bitLength(v < 0n ? -v - 1n : v) + 1;
 const abs = (v: bigint): bigint => (v < 0n ? -v : v);
 const LAYOUT_OPS = new Set(["reshape", "transpose", "gather", "slice", "concat", "flatten"]);
 
@@ -260,11 +257,7 @@ export function quantizeGraph(model: GraphModel, calibration: Float32Array[], op
     maxBits,
     ops: live,
   };
-  const values = commitValues(q);
-  q.commitBits = values.reduce((m, v) => Math.max(m, signedBits(v)), weightBits);
-  if (q.commitBits > 248) throw new OverflowError(`${model.name}: a constant needs ${q.commitBits} bits, more than a commitment limb holds`);
-  q.weightsCommitment = hashVector(values, q.commitBits).toString();
-  return q;
+  return sealCommitment(q, "a constant");
 }
 
 /** A dense, conv or avgpool node as the sequential layer quantizeLinear takes. */

@@ -391,11 +391,17 @@ export function quantize(model: FloatModel, calibration: Float32Array[], options
     maxBits,
     ops,
   };
-  const values = commitValues(partial);
-  partial.commitBits = values.reduce((m, v) => Math.max(m, signedBits(v)), weightBits);
-  if (partial.commitBits > 248) throw new OverflowError(`${model.name}: a bias needs ${partial.commitBits} bits, more than a commitment limb holds`);
-  partial.weightsCommitment = hashVector(values, partial.commitBits).toString();
-  return partial;
+  return sealCommitment(partial, "a bias");
+}
+
+/** Sets q's commitBits (the widest committed constant, at least weightBits) and weightsCommitment; `what` names the
+ *  kind of constant in the error when one is wider than a commitment limb holds. */
+export function sealCommitment(q: QuantizedModel, what: string): QuantizedModel {
+  const values = commitValues(q);
+  q.commitBits = values.reduce((m, v) => Math.max(m, signedBits(v)), q.weightBits);
+  if (q.commitBits > 248) throw new OverflowError(`${q.name}: ${what} needs ${q.commitBits} bits, more than a commitment limb holds`);
+  q.weightsCommitment = hashVector(values, q.commitBits).toString();
+  return q;
 }
 
 /** The committed values in order: every linear op's weights, then its biases; in a graph model also each op's other
