@@ -10,11 +10,11 @@ import { outputHash } from "../../sdk/signals.ts";
 import {
   ClaimStatus, E18, MIN_PROVIDER_BOND, PROTOCOL_FEE_BPS, RequestStatus, SALT, SLASH_REWARD_BPS, STAKE, ZERO_PROOF, claimId, counterProve, deployFixture, deployReal,
   ethers, fixture, fixtureExample, mockExample, modelParams, networkHelpers, realClaim, request, sampleOutputs,
-  type Proof, type RealFixture,
+  type Proof, type RealFixture, loadFixture,
 } from "./helpers.ts";
 
-const tiny = () => networkHelpers.loadFixture(function tinyReal() { return deployReal("tiny"); });
-const load = () => networkHelpers.loadFixture(deployFixture);
+const tiny = () => loadFixture(function tinyReal() { return deployReal("tiny"); });
+const load = () => loadFixture(deployFixture);
 
 /** Gas pricing that decides the order of transactions inside one block (higher tip first). */
 const slow = { maxPriorityFeePerGas: 1n, maxFeePerGas: 100n * 10n ** 9n, gasLimit: 2_000_000n };

@@ -5,10 +5,10 @@ import { outputHash } from "../../sdk/signals.ts";
 import {
   CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, OUTPUT_BITS, RequestStatus, SALT, STAKE, ZERO_PROOF,
   answer, claimId, counterProve, deployFixture, ethers, networkHelpers, now, request, requestParams, sampleOutputs, submit,
-  type ClaimStruct, type Fixture,
+  type ClaimStruct, type Fixture, loadFixture,
 } from "./helpers.ts";
 
-const load = () => networkHelpers.loadFixture(deployFixture);
+const load = () => loadFixture(deployFixture);
 
 /** Everything observable: token balances, free stake and credits of all actors, the claims' and requests' state. */
 async function observe(f: Fixture, claims: ClaimStruct[], requestIds: bigint[]): Promise<string> {

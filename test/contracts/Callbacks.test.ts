@@ -3,12 +3,12 @@
 import { expect } from "chai";
 import {
   CHALLENGE_WINDOW, MIN_PROVIDER_BOND, PROTOCOL_FEE_BPS, RequestStatus, ZERO_PROOF, answer, deployFixture, ethers,
-  networkHelpers, now, request, type Fixture,
+  networkHelpers, now, request, type Fixture, loadFixture,
 } from "./helpers.ts";
 
 const FEE = 10n ** 18n;
 const GAS = 200_000;
-const load = () => networkHelpers.loadFixture(deployFixture);
+const load = () => loadFixture(deployFixture);
 
 async function consumerRequest(f: Fixture, name: string, extra: unknown[] = [], gas = GAS) {
   const consumer = await ethers.deployContract(name, [await f.manager.getAddress(), ...extra]);

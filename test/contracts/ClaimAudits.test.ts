@@ -10,7 +10,7 @@ import { AUDIT_FEE, AuditStatus, SlashReason, loadBatches, type BatchFixture } f
 import {
   CHALLENGE_WINDOW, ClaimStatus, E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, RequestStatus, STAKE, ZERO_PROOF, answer,
   atTime, counterProve, deployFixture, ethers, expectSolvent, networkHelpers, request, sampleOutputs, submit,
-  type ClaimStruct,
+  type ClaimStruct, loadFixture,
 } from "./helpers.ts";
 
 const REWARD = (MIN_PROVIDER_BOND * 5000n) / 10_000n;
@@ -75,7 +75,7 @@ describe("claims: random forced audits", () => {
     expect((await f.manager.claimState(c.id))[0]).to.equal(ClaimStatus.Finalized);
 
     // Without a BatchManager there is no policy to read: every claim is Clear.
-    const g = await networkHelpers.loadFixture(deployFixture);
+    const g = await loadFixture(deployFixture);
     expect(await g.manager.auditPolicy(g.modelId)).to.deep.equal([0n, 0n]);
     const d = await submit(g);
     expect((await g.manager.auditOf(d.id))[0]).to.equal(BigInt(AuditStatus.Clear));

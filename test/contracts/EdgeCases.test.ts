@@ -3,11 +3,11 @@
 // "after" it is allowed from block.timestamp == deadline on. No second is claimable by both sides.
 import { expect } from "chai";
 import {
-  SALT, ZERO_PROOF, claimId, deployFixture, networkHelpers, now, request, sampleOutputs, submit, atTime, type Fixture,
+  SALT, ZERO_PROOF, claimId, deployFixture, networkHelpers, now, request, sampleOutputs, submit, atTime, type Fixture, loadFixture,
 } from "./helpers.ts";
 import { outputHash } from "../../sdk/signals.ts";
 
-const load = () => networkHelpers.loadFixture(deployFixture);
+const load = () => loadFixture(deployFixture);
 
 /** Commits now to a counter-proof of `claim` by `other`, to be revealed later (at a chosen time). */
 async function commitCounter(f: Fixture, claim: Parameters<typeof claimId>[0], outputs: bigint[]): Promise<void> {
@@ -34,6 +34,17 @@ async function challengedAt(offset: bigint) {
 }
 
 describe("ClaimManager deadlines", () => {
+  it("a fixture reloaded later resumes the chain's clock one second after its last block", async () => {
+    // Reverting restores blocks but not the wall clock: without the resume, the next block after a pause (slow tests
+    // in between) is stamped hours after the fixture, and a request expiring at latest + 10,000 s is refused. Here: latest + 2 s.
+    await load();
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const f = await load();
+    const latest = await now();
+    await request(f, { ttl: 2n });
+    expect(await now()).to.equal(latest + 1n);
+  });
+
   describe("challenge window (Submitted)", () => {
     it("challenge at deadline-1 succeeds", async () => {
       const { f, claim } = await submittedAt(-1n);

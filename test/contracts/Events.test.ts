@@ -3,11 +3,11 @@ import { expect } from "chai";
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import {
   CHALLENGE_WINDOW, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, PROTOCOL_FEE_BPS, SLASH_REWARD_BPS, ZERO_PROOF,
-  answer, claimId, counterProve, deployFixture, networkHelpers, now, request, requestParams, sampleOutputs, submit, atTime,
+  answer, claimId, counterProve, deployFixture, networkHelpers, now, request, requestParams, sampleOutputs, submit, atTime, loadFixture,
 } from "./helpers.ts";
 import { outputHash } from "../../sdk/signals.ts";
 
-const load = () => networkHelpers.loadFixture(deployFixture);
+const load = () => loadFixture(deployFixture);
 
 describe("ClaimManager events", () => {
   it("Staked, Unstaked, Withdrawn", async () => {

@@ -3,11 +3,11 @@ import { expect } from "chai";
 import {
   CHALLENGE_WINDOW, ClaimStatus, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, PROTOCOL_FEE_BPS, RequestStatus,
   SLASH_REWARD_BPS, STAKE, ZERO_PROOF, answer, counterProve, deployFixture, ethers, expectSolvent, networkHelpers, now,
-  request, requestParams, sampleOutputs, submit,
+  request, requestParams, sampleOutputs, submit, loadFixture,
 } from "./helpers.ts";
 import { publicSignals } from "../../sdk/signals.ts";
 
-const load = () => networkHelpers.loadFixture(deployFixture);
+const load = () => loadFixture(deployFixture);
 
 describe("ClaimManager lifecycle", () => {
   it("stakes and unstakes free stake", async () => {

@@ -6,13 +6,13 @@ import { outputHash, publicSignals } from "../../sdk/signals.ts";
 import { toSolidityProof } from "../../sdk/protocol.ts";
 import {
   ClaimStatus, E18, STAKE, counterProve, deployReal, ethers, fixture, networkHelpers, realCases, realClaim,
-  wideFixture, type Proof, type RealFixture,
+  wideFixture, type Proof, type RealFixture, loadFixture,
 } from "./helpers.ts";
 
 const cases = realCases(fixture);
 const wideCases = realCases(wideFixture);
-const tiny = () => networkHelpers.loadFixture(function tinyReal() { return deployReal("tiny"); });
-const wide = () => networkHelpers.loadFixture(function wideReal() { return deployReal("wide"); });
+const tiny = () => loadFixture(function tinyReal() { return deployReal("tiny"); });
+const wide = () => loadFixture(function wideReal() { return deployReal("wide"); });
 const claimFor = (f: RealFixture, inputHash: bigint, outputs: bigint[]) => realClaim(f, inputHash, outputs);
 
 describe("ClaimManager with a real Groth16 verifier", () => {

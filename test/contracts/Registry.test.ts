@@ -3,10 +3,10 @@ import { expect } from "chai";
 import { keccak256, AbiCoder } from "ethers";
 import { FIELD_P } from "../../sdk/hash.ts";
 import {
-  deployFixture, ethers, mockExample, modelParams, networkHelpers, MIN_CHALLENGER_BOND, PROOF_WINDOW, ZERO_PROOF,
+  deployFixture, ethers, mockExample, modelParams, MIN_CHALLENGER_BOND, PROOF_WINDOW, ZERO_PROOF, loadFixture,
 } from "./helpers.ts";
 
-const load = () => networkHelpers.loadFixture(deployFixture);
+const load = () => loadFixture(deployFixture);
 
 describe("ModelRegistry", () => {
   it("modelId is keccak256(abi.encode(owner, artifactHash)); the entry reads back whole", async () => {

@@ -6,7 +6,7 @@ import type { Hex } from "viem";
 import { batchId, batchLeaf, buildBatchTree, type BatchStruct, type BatchTree } from "../../sdk/batch.ts";
 import {
   E18, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, STAKE, ZERO_PROOF, deployFixtureWith,
-  deployReal, ethers, networkHelpers, sampleOutputs, type Proof,
+  deployReal, ethers, sampleOutputs, type Proof, loadFixture,
 } from "./helpers.ts";
 
 export const AUDIT_FEE = 2n * E18;
@@ -146,5 +146,5 @@ export async function expectBatchSolvent(
   expect(await f.token.balanceOf(await f.batches.getAddress())).to.equal(sum);
 }
 
-export const loadBatches = () => networkHelpers.loadFixture(deployBatchFixture);
-export const loadRealBatches = () => networkHelpers.loadFixture(function tinyRealBatches() { return deployRealBatches("tiny"); });
+export const loadBatches = () => loadFixture(deployBatchFixture);
+export const loadRealBatches = () => loadFixture(function tinyRealBatches() { return deployRealBatches("tiny"); });

@@ -7,6 +7,18 @@ import fixtureJson from "../fixtures/verifier/fixture.json" with { type: "json" 
 
 export const { ethers, networkHelpers } = await network.create();
 
+/**
+ * `networkHelpers.loadFixture`, with the chain's clock resumed where the fixture left it. Reverting to a snapshot
+ * restores the blocks and the time offset but not the wall clock: the next block is stamped with the time of day, so
+ * when slow tests ran since the fixture was first built, it lands hours after the fixture's last block, and every
+ * "latest block + N" a test computes (a request expiry, a batch deadline) has already passed when its transaction mines.
+ */
+export async function loadFixture<T>(fixture: () => Promise<T>): Promise<T> {
+  const loaded = await networkHelpers.loadFixture(fixture);
+  await networkHelpers.time.setNextBlockTimestamp((await networkHelpers.time.latest()) + 1);
+  return loaded;
+}
+
 export const fixture = fixtureJson;
 export const E18 = 10n ** 18n;
 export const PROTOCOL_FEE_BPS = 500n;

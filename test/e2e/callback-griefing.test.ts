@@ -17,7 +17,7 @@ import { FundsWatch } from "../../sdk/node/health.ts";
 import { loadPackage } from "../../circuits/compiler/package.ts";
 import { encodeInputData } from "../../sdk/inputs.ts";
 import { hashVector } from "../../sdk/hash.ts";
-import { ClaimStatus, RequestStatus, deployFixture, ethers, mockExample, modelParams, networkHelpers, now } from "../contracts/helpers.ts";
+import { ClaimStatus, RequestStatus, deployFixture, ethers, mockExample, modelParams, networkHelpers, now, loadFixture } from "../contracts/helpers.ts";
 
 // Hardhat's default account #1 (the fixture's `provider`).
 const PROVIDER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" as Hex;
@@ -26,7 +26,7 @@ describe("provider daemon against hostile requests", function () {
   this.timeout(300_000);
 
   it("a challenged answer to a request whose callback burns its gas is still proven: the daemon sets the gas itself", async () => {
-    const f = await networkHelpers.loadFixture(deployFixture);
+    const f = await loadFixture(deployFixture);
     const pkg = loadPackage(resolve("models/mnist-mlp"));
     const m = pkg.manifest;
     // The mnist-mlp shape, registered with the mock verifier (the daemon's real proof is checked by the mock as yes).

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import type { Contract } from "ethers";
 import {
   CHALLENGE_WINDOW, MIN_CHALLENGER_BOND, MIN_PROVIDER_BOND, PROOF_WINDOW, RequestStatus, ClaimStatus, answer, deployFixture,
-  ethers, expectSolvent, networkHelpers, now, type Fixture,
+  ethers, expectSolvent, networkHelpers, now, type Fixture, loadFixture,
 } from "../helpers.ts";
 
 const FEE = 10n ** 18n;
@@ -24,7 +24,7 @@ async function setup() {
   await f.token.connect(f.consumer).approve(await gate.getAddress(), ethers.MaxUint256);
   return { f, gate };
 }
-const load = () => networkHelpers.loadFixture(setup);
+const load = () => loadFixture(setup);
 
 async function requestAttempt(f: Fixture, gate: Contract): Promise<bigint> {
   await (await (gate.connect(f.consumer) as Contract).getFunction("request")(INPUT_HASH, "0x0102", FEE, (await now()) + TTL)).wait();
