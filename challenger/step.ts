@@ -61,7 +61,7 @@ export async function step(ctx: ChallengerContext): Promise<void> {
   for (const [, claim] of ctx.store.entries<WatchedClaim>("claim/")) {
     if (ctx.signal.aborted) return;
     if (claim.status !== "watching") continue;
-    const checked = claim.verdict ? claim : check(ctx, claim);
+    const checked = claim.verdict ? claim : reexecute(ctx, claim);
     await isolated(ctx, { claimId: claim.claimId }, () => act(ctx, checked));
   }
   await keepClaimAudits(ctx);
@@ -139,7 +139,7 @@ export function sampled(ctx: Pick<ChallengerContext, "config" | "store">, c: Wat
 }
 
 /** Re-executes a claim (pure, no chain calls) and stores the verdict. */
-function check(ctx: ChallengerContext, c: WatchedClaim): WatchedClaim {
+export function reexecute(ctx: Pick<ChallengerContext, "config" | "store" | "models" | "metrics" | "logger">, c: WatchedClaim): WatchedClaim {
   let out: WatchedClaim;
   if (!sampled(ctx, c)) {
     out = { ...c, verdict: "skipped", status: "done", outcome: "not sampled" };
@@ -263,6 +263,6 @@ async function counterProve(ctx: ChallengerContext, c: WatchedClaim, claim: Clai
 }
 
 /** The input data of a claim: published with it, or with the request it answers. */
-function inputDataOf(ctx: ChallengerContext, c: WatchedClaim): Hex | undefined {
+function inputDataOf(ctx: Pick<ChallengerContext, "store">, c: WatchedClaim): Hex | undefined {
   return c.inputData ?? (c.claim.requestId !== "0" ? ctx.store.get<{ inputData: Hex }>(`request/${c.claim.requestId}`)?.inputData : undefined);
 }
