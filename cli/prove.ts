@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .argument(
       "<input>",
       'input JSON file: an array of floats (quantized here), {"input": [...]}, {"quantized": [...]} (integers) or {"inputData": "0x..."} ' +
-        "(the on-chain encoding); a circom-route package takes its circuit's signal names to values",
+        "(the on-chain encoding); arrays may be nested (a tensor's tolist(), read row-major); a circom-route package takes its circuit's signal names to values",
     )
     .option("--out <file>", "proof output", "proof.json")
     .option("--public <file>", "public signals output (default: public.json next to --out)")

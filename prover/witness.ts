@@ -37,8 +37,40 @@ export const circomWitness: WitnessCalculator = async (pkg, input, wtnsPath) => 
   await writeFile(wtnsPath, out.data);
 };
 
+/** Nesting accepted in an input array: an image batch of one, channels, rows, columns, and room to spare. */
+const MAX_INPUT_DEPTH = 8;
+
 /**
- * Input of a direct-route job, in one of these JSON forms:
+ * A nested array read in row-major order (what numpy's `tolist()` or a PyTorch tensor's writes), flat. It must be
+ * rectangular, each level's arrays of one length, so that a ragged array cannot pass for the model's shape by its total.
+ */
+function rowMajor(values: unknown[], what: string): unknown[] {
+  if (!values.some(Array.isArray)) return values;
+  const out: unknown[] = [];
+  const walk = (a: unknown[], depth: number, path: string): number[] => {
+    if (depth > MAX_INPUT_DEPTH) throw new InputError(`${what} is nested more than ${MAX_INPUT_DEPTH} deep`);
+    const nested = a.filter(Array.isArray).length;
+    if (nested === 0) {
+      out.push(...a);
+      return [a.length];
+    }
+    if (nested !== a.length) throw new InputError(`${what}${path} mixes arrays and values`);
+    let shape: number[] | undefined;
+    a.forEach((b, i) => {
+      const s = walk(b as unknown[], depth + 1, `${path}[${i}]`);
+      if (shape && s.join(",") !== shape.join(",")) {
+        throw new InputError(`${what} is ragged: ${what}${path}[${i}] has shape [${s.join(", ")}], ${what}${path}[0] has [${shape.join(", ")}]`);
+      }
+      shape ??= s;
+    });
+    return [a.length, ...(shape ?? [])];
+  };
+  walk(values, 1, "");
+  return out;
+}
+
+/**
+ * Input of a direct-route job, in one of these JSON forms (arrays may be nested, read row-major, e.g. `[[[...28 values], ...]]`):
  * - `[0.0, 0.5, ...]` or `{ "input": [...] }`: float input, quantized by the reference engine;
  * - `{ "quantized": ["-3", "17", ...] }`: already-quantized integers (decimal strings or safe integers);
  * - `{ "inputData": "0x01..." }`: the SDK's input byte encoding (sdk/inputs.ts), as carried on chain.
@@ -46,13 +78,15 @@ export const circomWitness: WitnessCalculator = async (pkg, input, wtnsPath) => 
 export function parseDirectInput(input: unknown, expect: { length?: number; bits?: number } = {}): Float32Array | bigint[] {
   let values: Float32Array | bigint[];
   const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined;
-  const floats = Array.isArray(input) ? input : obj?.input;
-  if (Array.isArray(floats)) {
+  const nested = Array.isArray(input) ? input : obj?.input;
+  if (Array.isArray(nested)) {
+    const floats = rowMajor(nested, "input");
     if (!floats.every((v) => typeof v === "number" && Number.isFinite(v))) throw new InputError("input must be an array of finite numbers");
     values = Float32Array.from(floats as number[]);
   } else if (Array.isArray(obj?.quantized)) {
+    const ints = rowMajor(obj.quantized as unknown[], "quantized");
     try {
-      values = (obj.quantized as unknown[]).map((v) => {
+      values = ints.map((v) => {
         if ((typeof v === "string" && /^-?\d+$/.test(v)) || (typeof v === "number" && Number.isSafeInteger(v))) return BigInt(v);
         throw new Error();
       });

@@ -32,6 +32,21 @@ describe("prover/witness (direct route)", function () {
     expect(() => parseDirectInput([1, 2], { length: 784 })).to.throw(InputError, /2 values, the model takes 784/);
   });
 
+  it("reads nested arrays row-major (a tensor's tolist()); refuses ragged, mixed and too-deep nesting", () => {
+    const image = [[[0, 0.25], [0.5, 1]]]; // [1, 2, 2]
+    expect(parseDirectInput(image, { length: 4 })).to.deep.equal(Float32Array.from([0, 0.25, 0.5, 1]));
+    expect(parseDirectInput({ input: image })).to.deep.equal(Float32Array.from([0, 0.25, 0.5, 1]));
+    expect(parseDirectInput({ quantized: [["-3", 17], [4, "5"]] })).to.deep.equal([-3n, 17n, 4n, 5n]);
+    // Ragged arrays would flatten to the model's length by their total: [2, 1] + [1] + ... is not a [2, 2] image.
+    expect(() => parseDirectInput([[1, 2], [3]], { length: 3 })).to.throw(InputError, /ragged: input\[1\] has shape \[1\], input\[0\] has \[2\]/);
+    expect(() => parseDirectInput([[[1], [2]], [[3, 4]]])).to.throw(InputError, /ragged/);
+    expect(() => parseDirectInput([[1, 2], 3])).to.throw(InputError, /mixes arrays and values/);
+    expect(() => parseDirectInput({ quantized: [["1"], "2"] })).to.throw(InputError, /quantized mixes arrays and values/);
+    let deep: unknown = [1];
+    for (let i = 0; i < 10_000; i++) deep = [deep];
+    expect(() => parseDirectInput(deep)).to.throw(InputError, /nested more than 8 deep/);
+  });
+
   it("proves the MNIST MLP package from on-chain input data; inputHash and the vkey check out", async function () {
     if (!existsSync(`${MLP}/circuit.zkey`) || !existsSync(`${MLP}/manifest.json`)) {
       console.log(`    skipped: ${MLP} is not built`);
