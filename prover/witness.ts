@@ -51,7 +51,7 @@ function rowMajor(values: unknown[], what: string): unknown[] {
     if (depth > MAX_INPUT_DEPTH) throw new InputError(`${what} is nested more than ${MAX_INPUT_DEPTH} deep`);
     const nested = a.filter(Array.isArray).length;
     if (nested === 0) {
-      out.push(...a);
+      for (const v of a) out.push(v); // not push(...a): a long row would overflow the argument stack
       return [a.length];
     }
     if (nested !== a.length) throw new InputError(`${what}${path} mixes arrays and values`);

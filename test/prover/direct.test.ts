@@ -42,6 +42,7 @@ describe("prover/witness (direct route)", function () {
     expect(() => parseDirectInput([[[1], [2]], [[3, 4]]])).to.throw(InputError, /ragged/);
     expect(() => parseDirectInput([[1, 2], 3])).to.throw(InputError, /mixes arrays and values/);
     expect(() => parseDirectInput({ quantized: [["1"], "2"] })).to.throw(InputError, /quantized mixes arrays and values/);
+    expect(parseDirectInput([Array.from({ length: 1_000_000 }, () => 0.5)]).length).to.equal(1_000_000);
     let deep: unknown = [1];
     for (let i = 0; i < 10_000; i++) deep = [deep];
     expect(() => parseDirectInput(deep)).to.throw(InputError, /nested more than 8 deep/);
