@@ -18,6 +18,15 @@ const maxAbs = (xs: readonly bigint[]): bigint => xs.reduce((m, v) => (abs(v) > 
 const pow2 = (n: number): bigint => 1n << BigInt(n);
 /** Largest number of values one op may hold (a 2^24-element tensor is far beyond what a circuit of 2^28 holds). */
 const MAX_VALUES = 1 << 24;
+/**
+ * Largest number of values all ops together may hold (the engine keeps them all), and of multiply-accumulates (an op's
+ * outputs times the inputs each one sums). A value other than a layout's costs a range check of 8 or more constraints,
+ * so a circuit within the largest powers of tau of bn128 (2^28 constraints) holds fewer than 2^25; 2^32 MACs is more
+ * than a ResNet-18 (about 1.8 billion). What the bounds stop is a small file whose engine run takes hours or all
+ * memory, stalling every challenger that loads it past the challenge window.
+ */
+const MAX_TOTAL_VALUES = 2 ** 26;
+const MAX_TOTAL_MACS = 2 ** 32;
 const SEQUENTIAL_KINDS = new Set(["linear", "maxpool", "relu", "argmax"]);
 
 /** Throws QuantFileError unless every op of `q` is consistent (see the file comment). */
@@ -51,6 +60,8 @@ export function checkQuant(q: QuantizedModel): void {
   const graph = q.version === 2;
   const sizes: number[] = [];
   const bits: number[] = [];
+  let totalValues = 0;
+  let totalMacs = 0;
   q.ops.forEach((op, k) => {
     const at = (why: string): never => fail(`op ${k} (${String(op?.name)}, ${String(op?.kind)}): ${why}`);
     on = at;
@@ -83,6 +94,8 @@ export function checkQuant(q: QuantizedModel): void {
     };
     let size = 0;
     let outBits = 0;
+    /** Inputs each output sums (linear and matmul); 1 for the others. */
+    let perOutput = 1;
     switch (op.kind) {
       case "linear": {
         arity(1);
@@ -111,6 +124,7 @@ export function checkQuant(q: QuantizedModel): void {
           if (w.length % channels !== 0) at("weight does not split into rows of one output channel each");
           fanIn = w.length / channels;
           if (inN !== rows * fanIn || size !== rows * channels) at(`a dense of ${rows} row(s) of ${fanIn} -> ${channels} does not match inShape and outShape`);
+          perOutput = fanIn;
         } else {
           const [C, H, W] = op.inShape;
           const [OC, OH, OW] = op.outShape;
@@ -130,6 +144,7 @@ export function checkQuant(q: QuantizedModel): void {
             if (w.length !== 0 || OC !== C) at("avgpool keeps the channels and has no weights");
             fanIn = kh * kw;
           }
+          perOutput = fanIn;
           const lim = 2 ** (inB - 1);
           if (op.padValue !== undefined) list(op.padValue, "padValue");
           op.padValue?.forEach((v, c) => {
@@ -232,6 +247,7 @@ export function checkQuant(q: QuantizedModel): void {
         if (batch * n * kk !== inSize(0) || batch * kk * p.m !== inSize(1)) at("batch x n x k and batch x k x m do not match its inputs");
         size = batch * n * m;
         if (size > MAX_VALUES) at(`outputs ${size} values, more than ${MAX_VALUES}`);
+        perOutput = kk;
         const [aB, bB] = [int(p.aBits, "params.aBits", 2, 64), int(p.bBits, "params.bBits", 2, 64)];
         reads(0, aB, "A's values");
         reads(1, bB, "B's values");
@@ -347,6 +363,10 @@ export function checkQuant(q: QuantizedModel): void {
     }
     sizes.push(size);
     bits.push(outBits);
+    totalValues += size;
+    totalMacs += size * perOutput;
+    if (totalValues > MAX_TOTAL_VALUES) at(`the ops up to here hold ${totalValues} values, more than 2^26: far beyond any provable circuit`);
+    if (totalMacs > MAX_TOTAL_MACS) at(`the ops up to here take ${totalMacs} multiply-accumulates, more than 2^32: far beyond any provable circuit`);
   });
   const last = q.ops.length - 1;
   if (sizes[last] !== q.outputCount) fail(`outputCount ${q.outputCount} is not the last op's ${sizes[last]} values`);

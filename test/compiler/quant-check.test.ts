@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { quantizeInput, runQuantized } from "../../circuits/compiler/engine.ts";
 import { synthesize } from "../../circuits/compiler/emit.ts";
-import { softmaxParams } from "../../circuits/compiler/nonlinear.ts";
+import { quotientBits, softmaxParams } from "../../circuits/compiler/nonlinear.ts";
 import { checkQuant, QuantFileError } from "../../circuits/compiler/quant-check.ts";
 import { quantizeGraph } from "../../circuits/compiler/quantize-graph.ts";
 import {
@@ -287,6 +287,31 @@ describe("quant.json check (quant-check.ts): honest models pass, hostile edits a
       refusedFile("outputCount + 1", (j) => j.outputCount++, /outputCount \d+ is not the last op's \d+ values/);
       refusedFile("outputCount - 1", (j) => j.outputCount--, /outputCount \d+ is not the last op's \d+ values/);
       refusedFile("outputBits one narrower", (j) => (j.outputBits = lastBits - 1), /wider than outputBits/);
+    });
+
+    it("a small file of big ops: five GELUs of 2^24 values each, or one matmul of 2^36 multiply-accumulates (hours of engine)", () => {
+      // Each op alone passes (2^24 values is the per-op bound); the file states no data, only shapes.
+      const big = 2 ** 24;
+      const j = JSON.parse(text) as QuantizedModel;
+      const gelu = j.ops[find("gelu")] as QGelu;
+      const gelus = (count: number): QuantizedModel => ({
+        ...j, inputShape: [big], inputBits: gelu.params.inBits, ops: Array.from({ length: count }, (_, i) => ({ ...gelu, name: `g${i}`, inputs: [-1], shape: [big] })), outputCount: big,
+      });
+      const four = gelus(4); // 2^26 values: at the bound
+      expect(() => checkQuant(four)).to.not.throw(); // the twin: at the bound, accepted
+      expect(() => checkQuant(gelus(5))).to.throw(QuantFileError, /op 4 \(g4, gelu\): the ops up to here hold 83886080 values, more than 2\^26/);
+      const mm = j.ops[find("matmul")] as QMatMul;
+      const side = 2 ** 12;
+      const p = JSON.parse(JSON.stringify(mm.params)) as QMatMul["params"] & { M: string };
+      const bits = Math.min(p.aBits, p.bBits);
+      Object.assign(p, { n: side, k: side, m: side });
+      p.Q = quotientBits(BigInt(side) * 2n ** BigInt(p.aBits - 1) * 2n ** BigInt(p.bBits - 1), BigInt(p.M), p.s);
+      const matmul = { ...j, inputShape: [big], inputBits: bits, ops: [{ ...mm, name: "mm", inputs: [-1, -1], batch: 1, params: p }], outputCount: big };
+      expect(() => checkQuant(matmul)).to.throw(QuantFileError, /op 0 \(mm, matmul\): the ops up to here take 68719476736 multiply-accumulates, more than 2\^32/);
+      // the twin: 2^8 on each side is 2^24 multiply-accumulates, within the budget (refused only by the tail checks)
+      const small = 2 ** 8;
+      const q8 = { ...p, n: small, k: small, m: small, Q: quotientBits(BigInt(small) * 2n ** BigInt(p.aBits - 1) * 2n ** BigInt(p.bBits - 1), BigInt(p.M), p.s) };
+      expect(() => checkQuant({ ...matmul, inputShape: [small * small], ops: [{ ...mm, name: "mm", inputs: [-1, -1], batch: 1, params: q8 }], outputCount: 1 })).to.throw(QuantFileError, /outputCount 1 is not the last op's 65536 values/);
     });
   });
 
