@@ -18,7 +18,7 @@ export function runGraphOp(op: QGraphOp, ins: bigint[][], counter?: { clamped: n
       const [a, b] = ins as [bigint[], bigint[]];
       const { n, k, m } = op.params;
       const out: bigint[] = [];
-      for (let t = 0; t < op.batch; t++) out.push(...matmulQ(op.params, a.slice(t * n * k, (t + 1) * n * k), b.slice(t * k * m, (t + 1) * k * m)));
+      for (let t = 0; t < op.batch; t++) appendTo(out, matmulQ(op.params, a.slice(t * n * k, (t + 1) * n * k), b.slice(t * k * m, (t + 1) * k * m)));
       return out;
     }
     case "softmax": {
@@ -31,7 +31,7 @@ export function runGraphOp(op: QGraphOp, ins: bigint[][], counter?: { clamped: n
       const x = ins[0]!;
       const n = op.params.n;
       const out: bigint[] = [];
-      for (let r = 0; r < x.length; r += n) out.push(...layerNormQ(op.params, x.slice(r, r + n)));
+      for (let r = 0; r < x.length; r += n) appendTo(out, layerNormQ(op.params, x.slice(r, r + n)));
       return out;
     }
     case "gelu":
@@ -39,11 +39,36 @@ export function runGraphOp(op: QGraphOp, ins: bigint[][], counter?: { clamped: n
   }
 }
 
-/** The inputs laid end to end, each value taken where src points (constants below 0). */
+/** Appends `xs` to `out` (not push(...xs): a long vector would overflow the argument stack). */
+function appendTo(out: bigint[], xs: readonly bigint[]): void {
+  for (const x of xs) out.push(x);
+}
+
+/** The inputs laid end to end, each value taken where src points (constants below 0). The inputs are indexed where
+ *  they are, not copied end to end: a file may name one big input many times. */
 export function runLayout(op: QLayout, ins: bigint[][]): bigint[] {
-  const all = ins.length === 1 ? ins[0]! : ins.flat();
   const consts = op.constants.map(BigInt);
-  return op.src.map((s) => (s >= 0 ? all[s]! : consts[-1 - s]!));
+  if (ins.length === 1) {
+    const x = ins[0]!;
+    return op.src.map((s) => (s >= 0 ? x[s]! : consts[-1 - s]!));
+  }
+  const starts: number[] = [];
+  let total = 0;
+  for (const x of ins) {
+    starts.push(total);
+    total += x.length;
+  }
+  return op.src.map((s) => {
+    if (s < 0) return consts[-1 - s]!;
+    let lo = 0;
+    let hi = ins.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= s) lo = mid;
+      else hi = mid - 1;
+    }
+    return ins[lo]![s - starts[lo]!]!;
+  });
 }
 
 function runAdd(op: QAdd, ins: bigint[][], counter?: { clamped: number }): bigint[] {

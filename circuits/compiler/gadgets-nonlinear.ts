@@ -215,7 +215,8 @@ export function graphOpGadget(cs: Builder, op: QGraphOp, ins: Lin[][]): Lin[] {
     case "matmul": {
       const { n, k, m } = op.params;
       const out: Lin[] = [];
-      for (let t = 0; t < op.batch; t++) out.push(...matmulGadget(cs, op.params, x.slice(t * n * k, (t + 1) * n * k), ins[1]!.slice(t * k * m, (t + 1) * k * m), op.name));
+      // (a loop, not push(...): a long product would overflow the argument stack)
+      for (let t = 0; t < op.batch; t++) for (const v of matmulGadget(cs, op.params, x.slice(t * n * k, (t + 1) * n * k), ins[1]!.slice(t * k * m, (t + 1) * k * m), op.name)) out.push(v);
       return out;
     }
     case "softmax": {
@@ -228,7 +229,7 @@ export function graphOpGadget(cs: Builder, op: QGraphOp, ins: Lin[][]): Lin[] {
     case "layerNorm": {
       const n = op.params.n;
       const out: Lin[] = [];
-      for (let r = 0; r < x.length; r += n) out.push(...layerNormGadget(cs, op.params, x.slice(r, r + n), op.name).y);
+      for (let r = 0; r < x.length; r += n) for (const v of layerNormGadget(cs, op.params, x.slice(r, r + n), op.name).y) out.push(v);
       return out;
     }
     case "gelu":

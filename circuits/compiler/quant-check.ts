@@ -19,14 +19,23 @@ const pow2 = (n: number): bigint => 1n << BigInt(n);
 /** Largest number of values one op may hold (a 2^24-element tensor is far beyond what a circuit of 2^28 holds). */
 const MAX_VALUES = 1 << 24;
 /**
- * Largest number of values all ops together may hold (the engine keeps them all), and of multiply-accumulates (an op's
- * outputs times the inputs each one sums). A value other than a layout's costs a range check of 8 or more constraints,
- * so a circuit within the largest powers of tau of bn128 (2^28 constraints) holds fewer than 2^25; 2^32 MACs is more
- * than a ResNet-18 (about 1.8 billion). What the bounds stop is a small file whose engine run takes hours or all
- * memory, stalling every challenger that loads it past the challenge window.
+ * The work a file may ask of the engine, which a challenger runs for every claim it checks: the values all ops
+ * together hold (the engine keeps them all) and the engine's steps, each op's outputs times the inputs each one
+ * reads (a window, a dot product, an add's terms) plus the values it reads. A value other than a layout's costs a range
+ * check of 8 or more constraints and a nonlinear one about 80, so a circuit within the largest powers of tau of bn128
+ * (2^28 constraints) holds fewer than 2^25 values, and a transformer fewer than 2^22. Sequential files run on the
+ * float64 plan (about a nanosecond a step), graph files on the bigint engine (about 25 ns a step), hence two budgets:
+ * what they stop is a small file whose engine run takes hours or all memory, stalling every challenger that loads it
+ * past the challenge window.
  */
-const MAX_TOTAL_VALUES = 2 ** 26;
-const MAX_TOTAL_MACS = 2 ** 32;
+const BUDGET = {
+  sequential: { values: 2 ** 26, steps: 2 ** 32 },
+  graph: { values: 2 ** 24, steps: 2 ** 30 },
+};
+/** Values a conv's windows may hold at once (the float64 plan lays them out: im2col, 8 bytes each). */
+const MAX_CONV_WINDOWS = 2 ** 26;
+/** Distinct softmax exp polynomials one file may carry (each is checked on all 2^expFracBits points). */
+const MAX_EXP_POLYS = 16;
 const SEQUENTIAL_KINDS = new Set(["linear", "maxpool", "relu", "argmax"]);
 
 /** Throws QuantFileError unless every op of `q` is consistent (see the file comment). */
@@ -60,8 +69,10 @@ export function checkQuant(q: QuantizedModel): void {
   const graph = q.version === 2;
   const sizes: number[] = [];
   const bits: number[] = [];
+  const budget = graph ? BUDGET.graph : BUDGET.sequential;
   let totalValues = 0;
-  let totalMacs = 0;
+  let totalSteps = 0;
+  const expPolys = new Set<string>();
   q.ops.forEach((op, k) => {
     const at = (why: string): never => fail(`op ${k} (${String(op?.name)}, ${String(op?.kind)}): ${why}`);
     on = at;
@@ -145,6 +156,7 @@ export function checkQuant(q: QuantizedModel): void {
             fanIn = kh * kw;
           }
           perOutput = fanIn;
+          if (op.source === "conv" && OH! * OW! * fanIn > MAX_CONV_WINDOWS) at(`its windows hold ${OH! * OW! * fanIn} values at once, more than 2^26`);
           const lim = 2 ** (inB - 1);
           if (op.padValue !== undefined) list(op.padValue, "padValue");
           op.padValue?.forEach((v, c) => {
@@ -181,6 +193,7 @@ export function checkQuant(q: QuantizedModel): void {
         if (op.inShape.length !== 3 || op.outShape.length !== 3 || pads.length !== 4 || OC !== C) at("maxpool maps [C, H, W] to [C, H', W']");
         if (OH !== Math.floor((H! + pads[0]! + pads[2]! - kh) / sh) + 1 || OW !== Math.floor((W! + pads[1]! + pads[3]! - kw) / sw) + 1) at("outShape does not follow from the kernel, stride and pads");
         if (pads[0]! >= kh || pads[2]! >= kh || pads[1]! >= kw || pads[3]! >= kw) at("a window lies wholly in the padding");
+        perOutput = kh * kw;
         break;
       }
       case "relu":
@@ -288,9 +301,12 @@ export function checkQuant(q: QuantizedModel): void {
         fits(D + F + 1, "its exp");
         fits(wBits, "its exponent");
         fits(p.recipBits + 1 + bitLength(BigInt(n)), "its normalization");
-        // the polynomial stays in (0, 2^(F + dG)] on every r, so each exp lies in [0, 2^F] (what the bounds assume)
+        // the polynomial stays in (0, 2^(F + dG)] on every r, so each exp lies in [0, 2^F] (what the bounds assume);
+        // checked once per distinct polynomial, and a file carries few (an honest one, one per softmax setting)
         const top = pow2(F + d * G);
-        for (let r = 0n; r < pow2(G); r++) {
+        const key = `${G}:${poly.join(",")}`;
+        if (!expPolys.has(key) && expPolys.size >= MAX_EXP_POLYS) at(`more than ${MAX_EXP_POLYS} distinct exp polynomials in one file`);
+        for (let r = 0n; !expPolys.has(key) && r < pow2(G); r++) {
           let v = 0n;
           let rp = 1n;
           for (let i = 0; i <= d; i++) {
@@ -299,6 +315,7 @@ export function checkQuant(q: QuantizedModel): void {
           }
           if (v <= 0n || v > top) at(`the exp polynomial leaves (0, 1] at r = ${r}`);
         }
+        expPolys.add(key);
         outBits = P + 2;
         break;
       }
@@ -364,9 +381,10 @@ export function checkQuant(q: QuantizedModel): void {
     sizes.push(size);
     bits.push(outBits);
     totalValues += size;
-    totalMacs += size * perOutput;
-    if (totalValues > MAX_TOTAL_VALUES) at(`the ops up to here hold ${totalValues} values, more than 2^26: far beyond any provable circuit`);
-    if (totalMacs > MAX_TOTAL_MACS) at(`the ops up to here take ${totalMacs} multiply-accumulates, more than 2^32: far beyond any provable circuit`);
+    totalSteps += size * Math.max(perOutput, ins.length);
+    ins.forEach((_, j) => (totalSteps += inSize(j)));
+    if (totalValues > budget.values) at(`the ops up to here hold ${totalValues} values, more than 2^${Math.log2(budget.values)}: far beyond any provable circuit`);
+    if (totalSteps > budget.steps) at(`the ops up to here take ${totalSteps} engine steps, more than 2^${Math.log2(budget.steps)}: far beyond any provable circuit`);
   });
   const last = q.ops.length - 1;
   if (sizes[last] !== q.outputCount) fail(`outputCount ${q.outputCount} is not the last op's ${sizes[last]} values`);

@@ -413,7 +413,8 @@ export function commitValues(q: QuantizedModel): bigint[] {
       for (const w of op.weight) out.push(BigInt(w));
       for (const b of op.bias) out.push(BigInt(b));
     } else if (op.kind === "layerNorm") {
-      out.push(...op.params.gamma, ...op.params.bias);
+      for (const v of op.params.gamma) out.push(v);
+      for (const v of op.params.bias) out.push(v);
     } else if (op.kind === "add") {
       for (const b of op.bias) out.push(BigInt(b));
     } else if (op.kind === "layout") {

@@ -289,7 +289,7 @@ describe("quant.json check (quant-check.ts): honest models pass, hostile edits a
       refusedFile("outputBits one narrower", (j) => (j.outputBits = lastBits - 1), /wider than outputBits/);
     });
 
-    it("a small file of big ops: five GELUs of 2^24 values each, or one matmul of 2^36 multiply-accumulates (hours of engine)", () => {
+    it("a small file of big ops (hours of engine or all memory for a challenger) is refused; the same ops at the bound pass", () => {
       // Each op alone passes (2^24 values is the per-op bound); the file states no data, only shapes.
       const big = 2 ** 24;
       const j = JSON.parse(text) as QuantizedModel;
@@ -297,21 +297,67 @@ describe("quant.json check (quant-check.ts): honest models pass, hostile edits a
       const gelus = (count: number): QuantizedModel => ({
         ...j, inputShape: [big], inputBits: gelu.params.inBits, ops: Array.from({ length: count }, (_, i) => ({ ...gelu, name: `g${i}`, inputs: [-1], shape: [big] })), outputCount: big,
       });
-      const four = gelus(4); // 2^26 values: at the bound
-      expect(() => checkQuant(four)).to.not.throw(); // the twin: at the bound, accepted
-      expect(() => checkQuant(gelus(5))).to.throw(QuantFileError, /op 4 \(g4, gelu\): the ops up to here hold 83886080 values, more than 2\^26/);
+      expect(() => checkQuant(gelus(1))).to.not.throw(); // the twin: at the bound of a graph file, accepted
+      expect(() => checkQuant(gelus(2))).to.throw(QuantFileError, /op 1 \(g1, gelu\): the ops up to here hold 33554432 values, more than 2\^24/);
+      // one matmul of 2^12 x 2^12 x 2^12: 2^36 multiply-accumulates
       const mm = j.ops[find("matmul")] as QMatMul;
-      const side = 2 ** 12;
       const p = JSON.parse(JSON.stringify(mm.params)) as QMatMul["params"] & { M: string };
-      const bits = Math.min(p.aBits, p.bBits);
-      Object.assign(p, { n: side, k: side, m: side });
-      p.Q = quotientBits(BigInt(side) * 2n ** BigInt(p.aBits - 1) * 2n ** BigInt(p.bBits - 1), BigInt(p.M), p.s);
-      const matmul = { ...j, inputShape: [big], inputBits: bits, ops: [{ ...mm, name: "mm", inputs: [-1, -1], batch: 1, params: p }], outputCount: big };
-      expect(() => checkQuant(matmul)).to.throw(QuantFileError, /op 0 \(mm, matmul\): the ops up to here take 68719476736 multiply-accumulates, more than 2\^32/);
-      // the twin: 2^8 on each side is 2^24 multiply-accumulates, within the budget (refused only by the tail checks)
-      const small = 2 ** 8;
-      const q8 = { ...p, n: small, k: small, m: small, Q: quotientBits(BigInt(small) * 2n ** BigInt(p.aBits - 1) * 2n ** BigInt(p.bBits - 1), BigInt(p.M), p.s) };
-      expect(() => checkQuant({ ...matmul, inputShape: [small * small], ops: [{ ...mm, name: "mm", inputs: [-1, -1], batch: 1, params: q8 }], outputCount: 1 })).to.throw(QuantFileError, /outputCount 1 is not the last op's 65536 values/);
+      const matmulOf = (side: number): QuantizedModel => {
+        const q2 = { ...p, n: side, k: side, m: side, Q: quotientBits(BigInt(side) * 2n ** BigInt(p.aBits - 1) * 2n ** BigInt(p.bBits - 1), BigInt(p.M), p.s) };
+        return { ...j, inputShape: [side * side], inputBits: Math.min(p.aBits, p.bBits), ops: [{ ...mm, name: "mm", inputs: [-1, -1], batch: 1, params: q2 }], outputCount: side * side };
+      };
+      expect(() => checkQuant(matmulOf(2 ** 12))).to.throw(QuantFileError, /op 0 \(mm, matmul\): the ops up to here take \d+ engine steps, more than 2\^30/);
+      expect(() => checkQuant(matmulOf(2 ** 8))).to.not.throw(); // the twin: 2^24 multiply-accumulates
+      // a layout naming one big input 300 times: the engine must not copy them end to end, and the reads count
+      const layout = j.ops[find("layout")] as QLayout;
+      const layoutOf = (times: number): QuantizedModel => ({
+        ...j, inputShape: [2 ** 22], inputBits: layout.bits, ops: [{ ...layout, name: "lay", inputs: Array(times).fill(-1), src: [0, (times - 1) * 2 ** 22], constants: [], outShape: [2] }], outputCount: 2,
+      });
+      expect(() => checkQuant(layoutOf(300))).to.throw(QuantFileError, /op 0 \(lay, layout\): the ops up to here take \d+ engine steps, more than 2\^30/);
+      const few = layoutOf(3);
+      expect(() => checkQuant(few)).to.not.throw();
+      const x = Array.from({ length: 2 ** 22 }, (_, i) => BigInt(i % 7));
+      expect(runQuantized(few, x).outputs).to.deep.equal([0n, 0n]); // the last input's first value, indexed in place
+    });
+
+    it("an exp polynomial per softmax: the 17th distinct one in a file is refused (each costs 2^expFracBits checks)", () => {
+      const k = find("softmax");
+      const sm = q.ops[k] as QSoftmax;
+      const j = JSON.parse(text) as QuantizedModel;
+      const copies = (count: number, distinct: boolean) => Array.from({ length: count }, (_, i) => {
+        const params = JSON.parse(JSON.stringify((j.ops[k] as QSoftmax).params)) as QSoftmax["params"];
+        const poly = params.poly as unknown as string[];
+        if (distinct) poly[poly.length - 1] = (BigInt(poly[poly.length - 1]!) + BigInt(i)).toString();
+        return { ...(j.ops[k] as QSoftmax), name: `sm${i}`, params };
+      });
+      const withCopies = (count: number, distinct: boolean): QuantizedModel => ({ ...j, ops: [...j.ops.slice(0, k + 1), ...copies(count, distinct)] });
+      expect(sm.params.poly.length).to.be.greaterThan(1);
+      // 16 distinct polynomials (copy 0 is the original's) get as far as the tail checks; so do 40 equal ones
+      expect(() => checkQuant(withCopies(16, true))).to.throw(QuantFileError, /outputCount/);
+      expect(() => checkQuant(withCopies(40, false))).to.throw(QuantFileError, /outputCount/);
+      expect(() => checkQuant(withCopies(17, true))).to.throw(QuantFileError, /op \d+ \(sm16, softmax\): more than 16 distinct exp polynomials/);
+    });
+
+    it("a v1 conv padded to 2000 x 2000 with a 1000 x 1000 maxpool window (2^40 steps), or to 4094 x 4094 (im2col of 2^27 values)", () => {
+      const cnn = quantize(randomCnn(3, { c1: 1 }), randomInputs(3, 16, 64), { inputRange: [0, 1] });
+      const t = JSON.parse(serializeQuant(cnn)) as QuantizedModel;
+      const [conv, pool] = [t.ops[0] as QLinear, t.ops[1] as QOp & { kind: "maxpool" }];
+      expect([conv.kind, pool.kind]).to.deep.equal(["linear", "maxpool"]);
+      const padded = (pad: number, kernel: number, stride: number): QuantizedModel => {
+        const side = 8 + 2 * pad - 3 + 1;
+        const out = Math.floor((side - kernel) / stride) + 1;
+        return {
+          ...t,
+          ops: [
+            { ...conv, pads: [pad, pad, pad, pad], outShape: [1, side, side] },
+            { ...pool, inShape: [1, side, side], kernel: [kernel, kernel], stride: [stride, stride], pads: [0, 0, 0, 0], outShape: [1, out, out] },
+          ],
+          outputCount: out * out,
+        };
+      };
+      expect(() => checkQuant(padded(997, 2, 2))).to.not.throw(); // the twin: the same conv, a 2 x 2 pool
+      expect(() => checkQuant(padded(997, 1000, 1))).to.throw(QuantFileError, /op 1 \(pool1, maxpool\): the ops up to here take \d+ engine steps, more than 2\^32/);
+      expect(() => checkQuant(padded(2044, 2, 2))).to.throw(QuantFileError, /op 0 \(conv1, linear\): its windows hold \d+ values at once, more than 2\^26/);
     });
   });
 
