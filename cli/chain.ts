@@ -175,7 +175,7 @@ export function readModelInput(model: ServedModel, file: string): bigint[] {
   }
   const m = model.pkg.manifest;
   try {
-    const values = parseDirectInput(raw, { length: m.inputLength, bits: m.inputBits });
+    const values = parseDirectInput(raw, { length: m.inputLength, bits: m.inputBits, shape: m.inputShape });
     if (values instanceof Float32Array) {
       const warning = clampWarning(model.pkg.quant, values);
       if (warning) process.stderr.write(`${warning}\n`);

@@ -279,7 +279,7 @@ export function register(program: Command): void {
       // the parser and checks of ozk prove and the prover service (finite numbers, the model's input length)
       let input: Float32Array | bigint[];
       try {
-        input = parseDirectInput(raw, { length: pkg.manifest.inputLength, bits: pkg.manifest.inputBits });
+        input = parseDirectInput(raw, { length: pkg.manifest.inputLength, bits: pkg.manifest.inputBits, shape: pkg.manifest.inputShape });
       } catch (err) {
         throw new Error(`--input ${o.input}: ${(err as Error).message}`, { cause: err });
       }

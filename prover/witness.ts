@@ -44,7 +44,7 @@ const MAX_INPUT_DEPTH = 8;
  * A nested array read in row-major order (what numpy's `tolist()` or a PyTorch tensor's writes), flat. It must be
  * rectangular, each level's arrays of one length, so that a ragged array cannot pass for the model's shape by its total.
  */
-function rowMajor(values: unknown[], what: string): unknown[] {
+function rowMajor(values: unknown[], what: string, modelShape?: readonly number[]): unknown[] {
   if (!values.some(Array.isArray)) return values;
   const out: unknown[] = [];
   const walk = (a: unknown[], depth: number, path: string): number[] => {
@@ -65,7 +65,13 @@ function rowMajor(values: unknown[], what: string): unknown[] {
     });
     return [a.length, ...(shape ?? [])];
   };
-  walk(values, 1, "");
+  const shape = walk(values, 1, "");
+  // A nested input states its shape: it must be the model's (leading 1s aside: [1, 28, 28] is [28, 28]), or a
+  // [16, 49] array would pass for a 28 x 28 image by its count, and a channels-last image for a channels-first one.
+  const core = (s: readonly number[]): string => s.slice(Math.max(0, s.findIndex((d) => d !== 1))).join(", ");
+  if (modelShape && out.length === modelShape.reduce((a, b) => a * b, 1) && core(shape) !== core(modelShape)) {
+    throw new InputError(`${what} has shape [${shape.join(", ")}], the model takes [${modelShape.join(", ")}] (row-major; a flat list of ${out.length} values also works)`);
+  }
   return out;
 }
 
@@ -75,24 +81,26 @@ function rowMajor(values: unknown[], what: string): unknown[] {
  * - `{ "quantized": ["-3", "17", ...] }`: already-quantized integers (decimal strings or safe integers);
  * - `{ "inputData": "0x01..." }`: the SDK's input byte encoding (sdk/inputs.ts), as carried on chain.
  */
-export function parseDirectInput(input: unknown, expect: { length?: number; bits?: number } = {}): Float32Array | bigint[] {
+export function parseDirectInput(input: unknown, expect: { length?: number; bits?: number; shape?: readonly number[] } = {}): Float32Array | bigint[] {
   let values: Float32Array | bigint[];
   const obj = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined;
   const nested = Array.isArray(input) ? input : obj?.input;
   if (Array.isArray(nested)) {
-    const floats = rowMajor(nested, "input");
+    const floats = rowMajor(nested, "input", expect.shape);
     if (!floats.every((v) => typeof v === "number" && Number.isFinite(v))) throw new InputError("input must be an array of finite numbers");
     values = Float32Array.from(floats as number[]);
   } else if (Array.isArray(obj?.quantized)) {
-    const ints = rowMajor(obj.quantized as unknown[], "quantized");
-    try {
-      values = ints.map((v) => {
-        if ((typeof v === "string" && /^-?\d+$/.test(v)) || (typeof v === "number" && Number.isSafeInteger(v))) return BigInt(v);
-        throw new Error();
-      });
-    } catch {
-      throw new InputError("quantized input must be integers (decimal strings or safe integers)");
-    }
+    const ints = rowMajor(obj.quantized as unknown[], "quantized", expect.shape);
+    const lim = expect.bits === undefined ? undefined : 1n << BigInt(expect.bits - 1);
+    values = ints.map((v, i) => {
+      // (at most 80 digits: a field element has 77; a longer string is refused before BigInt reads it, and not echoed)
+      if (!((typeof v === "string" && /^-?\d{1,80}$/.test(v)) || (typeof v === "number" && Number.isSafeInteger(v)))) {
+        throw new InputError(`quantized input must be integers (decimal strings of at most 80 digits, or safe integers); value ${i} is not`);
+      }
+      const x = BigInt(v as string | number);
+      if (lim !== undefined && (x < -lim || x >= lim)) throw new InputError(`quantized value ${i} = ${x} does not fit the model's ${expect.bits}-bit signed inputs`);
+      return x;
+    });
   } else if (typeof obj?.inputData === "string") {
     const decoded = decodeInputData(obj.inputData as `0x${string}`);
     if (expect.bits !== undefined && decoded.bits !== expect.bits) throw new InputError(`inputData has ${decoded.bits}-bit values, the model takes ${expect.bits}`);
@@ -117,7 +125,7 @@ export const directWitness: WitnessCalculator = async (pkg, input, wtnsPath) => 
     loaded = loadPackage(pkg.dir);
     loadedPackages.set(pkg.dir, { stamp, loaded });
   }
-  const values = parseDirectInput(input, { length: loaded.manifest.inputLength, bits: loaded.manifest.inputBits });
+  const values = parseDirectInput(input, { length: loaded.manifest.inputLength, bits: loaded.manifest.inputBits, shape: loaded.manifest.inputShape });
   let wtns: Uint8Array;
   try {
     ({ wtns } = witnessFor(loaded, values));

@@ -27,6 +27,10 @@ describe("prover/witness (direct route)", function () {
     expect(parseDirectInput({ inputData: encodeInputData([5n, -6n], 8) }, { bits: 8 })).to.deep.equal([5n, -6n]);
     expect(() => parseDirectInput({ inputData: encodeInputData([5n], 16) }, { bits: 8 })).to.throw(InputError, /16-bit/);
     expect(() => parseDirectInput({ quantized: ["1.5"] })).to.throw(InputError, /integers/);
+    // quantized values: at most 80 digits (a 4-million-digit string is refused unread, and not echoed), within the width
+    expect(() => parseDirectInput({ quantized: ["9".repeat(4_000_000)] })).to.throw(InputError, /at most 80 digits, or safe integers\); value 0 is not$/);
+    expect(parseDirectInput({ quantized: ["-128", "127"] }, { bits: 8 })).to.deep.equal([-128n, 127n]);
+    expect(() => parseDirectInput({ quantized: ["0", "128"] }, { bits: 8 })).to.throw(InputError, /quantized value 1 = 128 does not fit the model's 8-bit signed inputs/);
     expect(() => parseDirectInput([1, "x"])).to.throw(InputError, /finite numbers/);
     expect(() => parseDirectInput({ x: [1] })).to.throw(InputError, /direct-route input must be/);
     expect(() => parseDirectInput([1, 2], { length: 784 })).to.throw(InputError, /2 values, the model takes 784/);
@@ -43,6 +47,14 @@ describe("prover/witness (direct route)", function () {
     expect(() => parseDirectInput([[1, 2], 3])).to.throw(InputError, /mixes arrays and values/);
     expect(() => parseDirectInput({ quantized: [["1"], "2"] })).to.throw(InputError, /quantized mixes arrays and values/);
     expect(parseDirectInput([Array.from({ length: 1_000_000 }, () => 0.5)]).length).to.equal(1_000_000);
+    // A nested input states its shape, and it must be the model's (leading 1s aside); flat lists are read as before.
+    const shape = [1, 28, 28];
+    const rows = (r: number, c: number): number[][] => Array.from({ length: r }, () => Array.from({ length: c }, () => 0.5));
+    expect(parseDirectInput([rows(28, 28)], { length: 784, shape }).length).to.equal(784);
+    expect(parseDirectInput(rows(28, 28), { length: 784, shape }).length).to.equal(784);
+    expect(parseDirectInput(rows(1, 784).flat(), { length: 784, shape }).length).to.equal(784);
+    expect(() => parseDirectInput(rows(16, 49), { length: 784, shape })).to.throw(InputError, /input has shape \[16, 49\], the model takes \[1, 28, 28\]/);
+    expect(() => parseDirectInput({ quantized: [[[1, 2, 3]], [[4, 5, 6]]] }, { length: 6, shape: [3, 1, 2] })).to.throw(InputError, /quantized has shape \[2, 1, 3\]/);
     let deep: unknown = [1];
     for (let i = 0; i < 10_000; i++) deep = [deep];
     expect(() => parseDirectInput(deep)).to.throw(InputError, /nested more than 8 deep/);
