@@ -68,7 +68,10 @@ function rowMajor(values: unknown[], what: string, modelShape?: readonly number[
   const shape = walk(values, 1, "");
   // A nested input states its shape: it must be the model's (leading 1s aside: [1, 28, 28] is [28, 28]), or a
   // [16, 49] array would pass for a 28 x 28 image by its count, and a channels-last image for a channels-first one.
-  const core = (s: readonly number[]): string => s.slice(Math.max(0, s.findIndex((d) => d !== 1))).join(", ");
+  const core = (s: readonly number[]): string => {
+    const first = s.findIndex((d) => d !== 1);
+    return first < 0 ? "" : s.slice(first).join(", ");
+  };
   if (modelShape && out.length === modelShape.reduce((a, b) => a * b, 1) && core(shape) !== core(modelShape)) {
     throw new InputError(`${what} has shape [${shape.join(", ")}], the model takes [${modelShape.join(", ")}] (row-major; a flat list of ${out.length} values also works)`);
   }

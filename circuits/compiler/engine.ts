@@ -245,10 +245,29 @@ export function poolWindows(op: QMaxPool): number[][] {
   return wins;
 }
 
+/** Each window's maximum, windows walked in place (poolWindows' order): a file's windows may hold billions of taps. */
 function runMaxPool(op: QMaxPool, x: bigint[]): bigint[] {
-  return poolWindows(op).map((win) => {
-    let m = x[win[0]!]!;
-    for (let k = 1; k < win.length; k++) if (x[win[k]!]! > m) m = x[win[k]!]!;
-    return m;
-  });
+  const [C, H, W] = op.inShape as [number, number, number];
+  const [, OH, OW] = op.outShape as [number, number, number];
+  const [kh, kw] = op.kernel;
+  const [sh, sw] = op.stride;
+  const [pt, pl] = op.pads;
+  const out: bigint[] = [];
+  for (let c = 0; c < C; c++)
+    for (let i = 0; i < OH; i++)
+      for (let j = 0; j < OW; j++) {
+        let m: bigint | undefined;
+        for (let u = 0; u < kh; u++) {
+          const r = i * sh + u - pt;
+          if (r < 0 || r >= H) continue;
+          for (let v = 0; v < kw; v++) {
+            const col = j * sw + v - pl;
+            if (col < 0 || col >= W) continue;
+            const t = x[(c * H + r) * W + col]!;
+            if (m === undefined || t > m) m = t;
+          }
+        }
+        out.push(m!);
+      }
+  return out;
 }

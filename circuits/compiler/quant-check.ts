@@ -6,6 +6,7 @@
 // naming the op, before an engine or a circuit is built from it: otherwise a crafted width could let the circuit
 // accept a wrong output (a decomposition wider than the field), or make an honest claim unprovable.
 import { isqrt, quotientBits } from "./nonlinear.ts";
+import { enginePlan } from "./engine-plan.ts";
 import { commitValues, MAX_FIELD_BITS, opInputs, type QuantizedModel } from "./quantize.ts";
 
 export class QuantFileError extends Error {
@@ -23,15 +24,18 @@ const MAX_VALUES = 1 << 24;
  * together hold (the engine keeps them all) and the engine's steps, each op's outputs times the inputs each one
  * reads (a window, a dot product, an add's terms) plus the values it reads. A value other than a layout's costs a range
  * check of 8 or more constraints and a nonlinear one about 80, so a circuit within the largest powers of tau of bn128
- * (2^28 constraints) holds fewer than 2^25 values, and a transformer fewer than 2^22. Sequential files run on the
- * float64 plan (about a nanosecond a step), graph files on the bigint engine (about 25 ns a step), hence two budgets:
- * what they stop is a small file whose engine run takes hours or all memory, stalling every challenger that loads it
- * past the challenge window.
+ * (2^28 constraints) holds fewer than 2^25 values, and a transformer fewer than 2^22. Sequential files of widths
+ * below 2^53 run on the float64 plan (about a nanosecond a step); graph files and wider ones on the bigint engine
+ * (about 25 ns a step on 8- to 16-bit values; more on wider ones and for a softmax, LayerNorm or GELU value, weighted
+ * below), hence two budgets: what they stop is a small file whose engine run takes hours or all memory, stalling every
+ * challenger that loads it past the challenge window. The model input counts among the values.
  */
 const BUDGET = {
   sequential: { values: 2 ** 26, steps: 2 ** 32 },
   graph: { values: 2 ** 24, steps: 2 ** 30 },
 };
+/** Steps charged per value of a softmax, LayerNorm or GELU (measured: 2 to 4 microseconds each on the bigint engine). */
+const NONLINEAR_STEPS = 160;
 /** Values a conv's windows may hold at once (the float64 plan lays them out: im2col, 8 bytes each). */
 const MAX_CONV_WINDOWS = 2 ** 26;
 /** Distinct softmax exp polynomials one file may carry (each is checked on all 2^expFracBits points). */
@@ -63,15 +67,17 @@ export function checkQuant(q: QuantizedModel): void {
   int(q.inputBits, "inputBits", 2, 64);
   int(q.outputBits, "outputBits", 2, 248);
   int(q.weightBits, "weightBits", 2, 64);
+  int(q.activationBits, "activationBits", 2, 248);
   int(q.commitBits, "commitBits", 2, 248);
   const inputSize = shape(q.inputShape, "inputShape");
   if (!Array.isArray(q.ops) || q.ops.length === 0) fail("ops must be a non-empty list");
   const graph = q.version === 2;
   const sizes: number[] = [];
   const bits: number[] = [];
-  const budget = graph ? BUDGET.graph : BUDGET.sequential;
-  let totalValues = 0;
+  let totalValues = inputSize;
   let totalSteps = 0;
+  /** Totals after each op, judged at the end against the budget of the engine that will run the file. */
+  const totals: Array<[values: number, steps: number]> = [];
   const expPolys = new Set<string>();
   q.ops.forEach((op, k) => {
     const at = (why: string): never => fail(`op ${k} (${String(op?.name)}, ${String(op?.kind)}): ${why}`);
@@ -260,7 +266,7 @@ export function checkQuant(q: QuantizedModel): void {
         if (batch * n * kk !== inSize(0) || batch * kk * p.m !== inSize(1)) at("batch x n x k and batch x k x m do not match its inputs");
         size = batch * n * m;
         if (size > MAX_VALUES) at(`outputs ${size} values, more than ${MAX_VALUES}`);
-        perOutput = kk;
+        perOutput = kk * Math.ceil(Math.max(p.aBits, p.bBits) / 16); // wide operands: slower bigint products
         const [aB, bB] = [int(p.aBits, "params.aBits", 2, 64), int(p.bBits, "params.bBits", 2, 64)];
         reads(0, aB, "A's values");
         reads(1, bB, "B's values");
@@ -380,12 +386,27 @@ export function checkQuant(q: QuantizedModel): void {
     }
     sizes.push(size);
     bits.push(outBits);
+    if (op.kind === "softmax" || op.kind === "layerNorm" || op.kind === "gelu") perOutput = NONLINEAR_STEPS;
     totalValues += size;
     totalSteps += size * Math.max(perOutput, ins.length);
     ins.forEach((_, j) => (totalSteps += inSize(j)));
-    if (totalValues > budget.values) at(`the ops up to here hold ${totalValues} values, more than 2^${Math.log2(budget.values)}: far beyond any provable circuit`);
-    if (totalSteps > budget.steps) at(`the ops up to here take ${totalSteps} engine steps, more than 2^${Math.log2(budget.steps)}: far beyond any provable circuit`);
+    totals.push([totalValues, totalSteps]);
+    // (past the budget already, the larger one if the engine is not known yet: no need to read further)
+    const first = graph ? BUDGET.graph : BUDGET.sequential;
+    if (totalValues > first.values || totalSteps > first.steps) overBudget(first, k);
   });
+  function overBudget(budget: { values: number; steps: number }, k: number): never {
+    const op = q.ops[k]!;
+    const [values, steps] = totals[k]!;
+    const why = values > budget.values
+      ? `the ops up to here hold ${values} values, more than 2^${Math.log2(budget.values)}`
+      : `the ops up to here take ${steps} engine steps, more than 2^${Math.log2(budget.steps)}`;
+    return fail(`op ${k} (${String(op.name)}, ${String(op.kind)}): ${why}: far beyond any provable circuit`);
+  }
+  // The bigint engine runs graph files, and sequential ones of widths the float64 plan cannot hold exactly.
+  const budget = graph || enginePlan(q) === null ? BUDGET.graph : BUDGET.sequential;
+  const over = totals.findIndex(([values, steps]) => values > budget.values || steps > budget.steps);
+  if (over >= 0) overBudget(budget, over);
   const last = q.ops.length - 1;
   if (sizes[last] !== q.outputCount) fail(`outputCount ${q.outputCount} is not the last op's ${sizes[last]} values`);
   if (bits[last]! > q.outputBits) fail(`the last op outputs ${bits[last]}-bit values, wider than outputBits = ${q.outputBits} (the packed outputs would overlap)`);

@@ -294,19 +294,20 @@ describe("quant.json check (quant-check.ts): honest models pass, hostile edits a
       const big = 2 ** 24;
       const j = JSON.parse(text) as QuantizedModel;
       const gelu = j.ops[find("gelu")] as QGelu;
-      const gelus = (count: number): QuantizedModel => ({
-        ...j, inputShape: [big], inputBits: gelu.params.inBits, ops: Array.from({ length: count }, (_, i) => ({ ...gelu, name: `g${i}`, inputs: [-1], shape: [big] })), outputCount: big,
+      const gelus = (count: number, n: number): QuantizedModel => ({
+        ...j, inputShape: [n], inputBits: gelu.params.inBits, ops: Array.from({ length: count }, (_, i) => ({ ...gelu, name: `g${i}`, inputs: [-1], shape: [n] })), outputCount: n,
       });
-      expect(() => checkQuant(gelus(1))).to.not.throw(); // the twin: at the bound of a graph file, accepted
-      expect(() => checkQuant(gelus(2))).to.throw(QuantFileError, /op 1 \(g1, gelu\): the ops up to here hold 33554432 values, more than 2\^24/);
-      // one matmul of 2^12 x 2^12 x 2^12: 2^36 multiply-accumulates
+      // steps: a GELU value is charged 160 (microseconds each in the bigint engine); six of 2^20 fit in 2^30, seven do not
+      expect(() => checkQuant(gelus(6, 2 ** 20))).to.not.throw();
+      expect(() => checkQuant(gelus(7, 2 ** 20))).to.throw(QuantFileError, /op 6 \(g6, gelu\): the ops up to here take \d+ engine steps, more than 2\^30/);
+      // one matmul of 2^11 x 2^11 x 2^11: 2^33 multiply-accumulates
       const mm = j.ops[find("matmul")] as QMatMul;
       const p = JSON.parse(JSON.stringify(mm.params)) as QMatMul["params"] & { M: string };
       const matmulOf = (side: number): QuantizedModel => {
         const q2 = { ...p, n: side, k: side, m: side, Q: quotientBits(BigInt(side) * 2n ** BigInt(p.aBits - 1) * 2n ** BigInt(p.bBits - 1), BigInt(p.M), p.s) };
         return { ...j, inputShape: [side * side], inputBits: Math.min(p.aBits, p.bBits), ops: [{ ...mm, name: "mm", inputs: [-1, -1], batch: 1, params: q2 }], outputCount: side * side };
       };
-      expect(() => checkQuant(matmulOf(2 ** 12))).to.throw(QuantFileError, /op 0 \(mm, matmul\): the ops up to here take \d+ engine steps, more than 2\^30/);
+      expect(() => checkQuant(matmulOf(2 ** 11))).to.throw(QuantFileError, /op 0 \(mm, matmul\): the ops up to here take \d+ engine steps, more than 2\^30/);
       expect(() => checkQuant(matmulOf(2 ** 8))).to.not.throw(); // the twin: 2^24 multiply-accumulates
       // a layout naming one big input 300 times: the engine must not copy them end to end, and the reads count
       const layout = j.ops[find("layout")] as QLayout;
@@ -314,6 +315,13 @@ describe("quant.json check (quant-check.ts): honest models pass, hostile edits a
         ...j, inputShape: [2 ** 22], inputBits: layout.bits, ops: [{ ...layout, name: "lay", inputs: Array(times).fill(-1), src: [0, (times - 1) * 2 ** 22], constants: [], outShape: [2] }], outputCount: 2,
       });
       expect(() => checkQuant(layoutOf(300))).to.throw(QuantFileError, /op 0 \(lay, layout\): the ops up to here take \d+ engine steps, more than 2\^30/);
+      // values: the model input counts; 2^23 of input and 2^23 of one copy is 2^24, the bound of a graph file
+      const copies = (count: number): QuantizedModel => ({
+        ...j, inputShape: [big / 2], inputBits: layout.bits,
+        ops: Array.from({ length: count }, (_, i) => ({ ...layout, name: `copy${i}`, inputs: [-1], src: new Array<number>(big / 2).fill(0), constants: [], outShape: [big / 2] })), outputCount: big / 2,
+      });
+      expect(() => checkQuant(copies(1))).to.not.throw();
+      expect(() => checkQuant(copies(2))).to.throw(QuantFileError, /op 1 \(copy1, layout\): the ops up to here hold 25165824 values, more than 2\^24/);
       const few = layoutOf(3);
       expect(() => checkQuant(few)).to.not.throw();
       const x = Array.from({ length: 2 ** 22 }, (_, i) => BigInt(i % 7));
@@ -356,6 +364,9 @@ describe("quant.json check (quant-check.ts): honest models pass, hostile edits a
         };
       };
       expect(() => checkQuant(padded(997, 2, 2))).to.not.throw(); // the twin: the same conv, a 2 x 2 pool
+      // 4e9 steps fit the float64 plan's 2^32, but not when a width over 52 bits sends the file to the bigint engine
+      expect(() => checkQuant(padded(997, 32, 1))).to.not.throw();
+      expect(() => checkQuant({ ...padded(997, 32, 1), activationBits: 53 })).to.throw(QuantFileError, /op 1 \(pool1, maxpool\): the ops up to here take \d+ engine steps, more than 2\^30/);
       expect(() => checkQuant(padded(997, 1000, 1))).to.throw(QuantFileError, /op 1 \(pool1, maxpool\): the ops up to here take \d+ engine steps, more than 2\^32/);
       expect(() => checkQuant(padded(2044, 2, 2))).to.throw(QuantFileError, /op 0 \(conv1, linear\): its windows hold \d+ values at once, more than 2\^26/);
     });

@@ -53,6 +53,8 @@ describe("prover/witness (direct route)", function () {
     expect(parseDirectInput([rows(28, 28)], { length: 784, shape }).length).to.equal(784);
     expect(parseDirectInput(rows(28, 28), { length: 784, shape }).length).to.equal(784);
     expect(parseDirectInput(rows(1, 784).flat(), { length: 784, shape }).length).to.equal(784);
+    expect(parseDirectInput([[5]], { length: 1, shape: [1] })).to.deep.equal(Float32Array.from([5])); // all ones: one value
+    expect(parseDirectInput([[[5]]], { length: 1, shape: [1, 1] })).to.deep.equal(Float32Array.from([5]));
     expect(() => parseDirectInput(rows(16, 49), { length: 784, shape })).to.throw(InputError, /input has shape \[16, 49\], the model takes \[1, 28, 28\]/);
     expect(() => parseDirectInput({ quantized: [[[1, 2, 3]], [[4, 5, 6]]] }, { length: 6, shape: [3, 1, 2] })).to.throw(InputError, /quantized has shape \[2, 1, 3\]/);
     let deep: unknown = [1];
