@@ -220,14 +220,14 @@ function runLinear(op: QLinear, x: bigint[], counter?: { clamped: number }): big
   return out;
 }
 
-/** For each pooling output, the input indices of its window (padding positions skipped). */
-export function poolWindows(op: QMaxPool): number[][] {
+/** For each pooling output in order, the input indices of its window (padding positions skipped), one window at a
+ *  time: a file's windows may hold billions of taps, more than memory holds at once. */
+export function* eachPoolWindow(op: QMaxPool): Generator<number[]> {
   const [C, H, W] = op.inShape as [number, number, number];
   const [, OH, OW] = op.outShape as [number, number, number];
   const [kh, kw] = op.kernel;
   const [sh, sw] = op.stride;
   const [pt, pl] = op.pads;
-  const wins: number[][] = [];
   for (let c = 0; c < C; c++)
     for (let i = 0; i < OH; i++)
       for (let j = 0; j < OW; j++) {
@@ -240,34 +240,21 @@ export function poolWindows(op: QMaxPool): number[][] {
             if (col >= 0 && col < W) win.push((c * H + r) * W + col);
           }
         }
-        wins.push(win);
+        yield win;
       }
-  return wins;
 }
 
-/** Each window's maximum, windows walked in place (poolWindows' order): a file's windows may hold billions of taps. */
+/** Every pooling window at once (the circuit builder's use; see eachPoolWindow). */
+export function poolWindows(op: QMaxPool): number[][] {
+  return [...eachPoolWindow(op)];
+}
+
 function runMaxPool(op: QMaxPool, x: bigint[]): bigint[] {
-  const [C, H, W] = op.inShape as [number, number, number];
-  const [, OH, OW] = op.outShape as [number, number, number];
-  const [kh, kw] = op.kernel;
-  const [sh, sw] = op.stride;
-  const [pt, pl] = op.pads;
   const out: bigint[] = [];
-  for (let c = 0; c < C; c++)
-    for (let i = 0; i < OH; i++)
-      for (let j = 0; j < OW; j++) {
-        let m: bigint | undefined;
-        for (let u = 0; u < kh; u++) {
-          const r = i * sh + u - pt;
-          if (r < 0 || r >= H) continue;
-          for (let v = 0; v < kw; v++) {
-            const col = j * sw + v - pl;
-            if (col < 0 || col >= W) continue;
-            const t = x[(c * H + r) * W + col]!;
-            if (m === undefined || t > m) m = t;
-          }
-        }
-        out.push(m!);
-      }
+  for (const win of eachPoolWindow(op)) {
+    let m = x[win[0]!]!;
+    for (let k = 1; k < win.length; k++) if (x[win[k]!]! > m) m = x[win[k]!]!;
+    out.push(m);
+  }
   return out;
 }
