@@ -141,7 +141,6 @@ export function checkQuant(q: QuantizedModel): void {
           if (w.length % channels !== 0) at("weight does not split into rows of one output channel each");
           fanIn = w.length / channels;
           if (inN !== rows * fanIn || size !== rows * channels) at(`a dense of ${rows} row(s) of ${fanIn} -> ${channels} does not match inShape and outShape`);
-          perOutput = fanIn;
         } else {
           const [C, H, W] = op.inShape;
           const [OC, OH, OW] = op.outShape;
@@ -161,14 +160,14 @@ export function checkQuant(q: QuantizedModel): void {
             if (w.length !== 0 || OC !== C) at("avgpool keeps the channels and has no weights");
             fanIn = kh * kw;
           }
-          perOutput = fanIn;
-          if (op.source === "conv" && OH! * OW! * fanIn > MAX_CONV_WINDOWS) at(`its windows hold ${OH! * OW! * fanIn} values at once, more than 2^26`);
+          if (op.source === "conv" && OH! * OW! * fanIn > MAX_CONV_WINDOWS) at(`its windows hold ${OH! * OW! * fanIn} values at once, more than 2^${Math.log2(MAX_CONV_WINDOWS)}`);
           const lim = 2 ** (inB - 1);
           if (op.padValue !== undefined) list(op.padValue, "padValue");
           op.padValue?.forEach((v, c) => {
             if (!Number.isSafeInteger(v) || v < -lim || v >= lim || op.padValue!.length !== C) at(`padValue ${c} = ${v} is not an input value of ${inB} bits`);
           });
         }
+        perOutput = fanIn;
         for (let c = 0; c < channels; c++) {
           const M = big(op.multiplier[c], `multiplier[${c}]`);
           const b = big(op.bias[c], `bias[${c}]`);
